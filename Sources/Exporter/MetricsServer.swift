@@ -1,0 +1,51 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The HTTP face of the service: `/metrics`, `/healthz`, `/readyz`.
+public enum MetricsServer {
+    /// `Content-Type` of the Prometheus text exposition format 0.0.4.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// A Hummingbird application (a `Service`) listening on `host:port`.
+    /// - Parameter readiness: returns nil when ready, else the reason it is not.
+    public static func makeApplication(
+        host: String,
+        port: Int,
+        metrics: MonitorMetrics,
+        readiness: @escaping @Sendable () async -> String?,
+        logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            let bytes = metrics.render()
+            return Response(
+                status: .ok,
+                headers: [.contentType: contentType],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+            )
+        }
+        router.get("/healthz") { _, _ -> Response in
+            text(.ok, "ok\n")
+        }
+        router.get("/readyz") { _, _ -> Response in
+            if let reason = await readiness() {
+                return text(.serviceUnavailable, "not ready: \(reason)\n")
+            }
+            return text(.ok, "ready\n")
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "energy-monitor"),
+            logger: logger
+        )
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+        )
+    }
+}

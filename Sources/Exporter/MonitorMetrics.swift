@@ -1,0 +1,220 @@
+import EnergyModel
+import Prometheus
+import Synchronization
+
+/// The service's Prometheus metrics (names and labels as in the project's contract). Handles
+/// are made once per node and cached; every label list is built by `labels(_:)` so the label
+/// order never varies.
+public final class MonitorMetrics: Sendable {
+    /// The registry behind `/metrics`.
+    public let registry: PrometheusCollectorRegistry
+    private let nodes: Mutex<[String: NodeHandles]>
+    private let storeWriteDuration: ValueHistogram
+    private let storeErrors: Counter
+    private let ticksSkipped: Counter
+
+    /// Label values of `energy_monitor_poll_errors_total{reason}`.
+    public static let pollErrorReasons = ["timeout", "connect", "http", "auth", "parse", "invalid"]
+    /// Label values of `energy_monitor_annotation_patches_total{result}`.
+    public static let annotationResults = ["ok", "error", "skipped"]
+
+    private struct NodeHandles: @unchecked Sendable {
+        // `@unchecked`: the handles are Sendable classes; the struct is only mutated under `nodes`.
+        var up: Gauge
+        var lastSample: Gauge
+        var energy: Counter
+        var deviceEnergy: Counter
+        var pollDuration: ValueHistogram
+        var pollErrors: [String: Counter]
+        var annotationPatches: [String: Counter]
+        var power: Gauge?
+        var volts: Gauge?
+        var amps: Gauge?
+        var lastSampleMilliseconds: Int64?
+        var countedEnergyJoules: Double
+        var countedDeviceJoules: Double
+    }
+
+    /// Creates the metrics for `nodes`, starting the energy counters at `counters` (as loaded
+    /// from the store, so they continue across restarts).
+    public init(nodes: [String], counters: [String: EnergyCounters], annotations: Bool) {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        storeWriteDuration = registry.makeValueHistogram(
+            descriptor: Self.descriptor("energy_monitor_store_write_duration_seconds", "Time to commit one tick to SQLite."),
+            labels: [],
+            buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
+        )
+        storeErrors = registry.makeCounter(
+            descriptor: Self.descriptor("energy_monitor_store_errors_total", "Ticks whose commit to SQLite failed (retried later)."),
+            labels: []
+        )
+        ticksSkipped = registry.makeCounter(
+            descriptor: Self.descriptor("energy_monitor_ticks_skipped_total", "Poll ticks skipped because the process was stalled."),
+            labels: []
+        )
+        registry.makeGauge(
+            descriptor: Self.descriptor("energy_monitor_build_info", "Build information; the value is always 1."),
+            labels: [("version", EnergyMonitorVersion.string)]
+        ).set(to: 1.0)
+        var handles: [String: NodeHandles] = [:]
+        for node in nodes {
+            let energy = registry.makeCounter(
+                descriptor: Self.descriptor("energy_monitor_energy_joules_total", "Energy integrated from power samples (trapezoidal), joules."),
+                labels: Self.labels(node)
+            )
+            let deviceEnergy = registry.makeCounter(
+                descriptor: Self.descriptor("energy_monitor_device_energy_joules_total", "Energy by the plug's own counter, joules; device reboots are new baselines."),
+                labels: Self.labels(node)
+            )
+            let start = counters[node] ?? EnergyCounters()
+            energy.increment(by: start.energyJoules)
+            deviceEnergy.increment(by: start.deviceJoules)
+            var pollErrors: [String: Counter] = [:]
+            for reason in Self.pollErrorReasons {
+                pollErrors[reason] = registry.makeCounter(
+                    descriptor: Self.descriptor("energy_monitor_poll_errors_total", "Polls that produced no sample, by reason."),
+                    labels: Self.labels(node, ("reason", reason))
+                )
+            }
+            var patches: [String: Counter] = [:]
+            if annotations {
+                for result in Self.annotationResults {
+                    patches[result] = registry.makeCounter(
+                        descriptor: Self.descriptor("energy_monitor_annotation_patches_total", "Node annotation writes, by result."),
+                        labels: Self.labels(node, ("result", result))
+                    )
+                }
+            }
+            handles[node] = NodeHandles(
+                up: registry.makeGauge(
+                    descriptor: Self.descriptor("energy_monitor_plug_up", "1 if the last poll of the node's plug gave a sample, else 0."),
+                    labels: Self.labels(node)
+                ),
+                lastSample: registry.makeGauge(
+                    descriptor: Self.descriptor("energy_monitor_last_sample_timestamp_seconds", "Unix time of the node's last sample."),
+                    labels: Self.labels(node)
+                ),
+                energy: energy,
+                deviceEnergy: deviceEnergy,
+                pollDuration: registry.makeValueHistogram(
+                    descriptor: Self.descriptor("energy_monitor_poll_duration_seconds", "Time to poll the node's plug, seconds."),
+                    labels: Self.labels(node),
+                    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5]
+                ),
+                pollErrors: pollErrors,
+                annotationPatches: patches,
+                countedEnergyJoules: start.energyJoules,
+                countedDeviceJoules: start.deviceJoules
+            )
+            if let last = start.lastTimestampMilliseconds {
+                handles[node]?.lastSample.set(Double(last) / 1000)
+            }
+        }
+        self.nodes = Mutex(handles)
+    }
+
+    /// The one place label lists are made: `node` first, then the others in the given order.
+    static func labels(_ node: String, _ more: (String, String)...) -> [(String, String)] {
+        [("node", node)] + more
+    }
+
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    /// Records a sample and the node's counters after it.
+    public func recordSample(_ sample: Sample, counters: EnergyCounters, pollSeconds: Double) {
+        nodes.withLock { nodes in
+            guard var handles = nodes[sample.node] else { return }
+            handles.up.set(to: 1.0)
+            handles.lastSample.set(sample.timestampSeconds)
+            handles.lastSampleMilliseconds = sample.timestampMilliseconds
+            handles.pollDuration.record(pollSeconds)
+            if handles.power == nil {
+                handles.power = registry.makeGauge(
+                    descriptor: Self.descriptor("energy_monitor_power_watts", "Active power of the node's plug, watts."),
+                    labels: Self.labels(sample.node)
+                )
+            }
+            handles.power?.set(sample.reading.watts)
+            handles.volts = update(handles.volts, sample.reading.volts, "energy_monitor_voltage_volts", "RMS voltage at the node's plug, volts.", sample.node)
+            handles.amps = update(handles.amps, sample.reading.amps, "energy_monitor_current_amperes", "RMS current through the node's plug, amperes.", sample.node)
+            // Counters only go up: add the increase since the last report, never a decrease.
+            if counters.energyJoules > handles.countedEnergyJoules {
+                handles.energy.increment(by: counters.energyJoules - handles.countedEnergyJoules)
+                handles.countedEnergyJoules = counters.energyJoules
+            }
+            if counters.deviceJoules > handles.countedDeviceJoules {
+                handles.deviceEnergy.increment(by: counters.deviceJoules - handles.countedDeviceJoules)
+                handles.countedDeviceJoules = counters.deviceJoules
+            }
+            nodes[sample.node] = handles
+        }
+    }
+
+    private func update(_ gauge: Gauge?, _ value: Double?, _ name: String, _ help: String, _ node: String) -> Gauge? {
+        guard let value else {
+            if let gauge { registry.unregisterGauge(gauge) }
+            return nil
+        }
+        let handle = gauge ?? registry.makeGauge(descriptor: Self.descriptor(name, help), labels: Self.labels(node))
+        handle.set(value)
+        return handle
+    }
+
+    /// Records a failed poll.
+    public func recordFailure(node: String, reason: String, pollSeconds: Double) {
+        nodes.withLock { nodes in
+            guard let handles = nodes[node] else { return }
+            handles.up.set(to: 0.0)
+            handles.pollDuration.record(pollSeconds)
+            handles.pollErrors[reason]?.increment()
+        }
+    }
+
+    /// Removes the power, voltage and current series of nodes whose last sample is older than
+    /// `maxAgeMilliseconds` at `nowMilliseconds`: a stale value must not look live.
+    public func expireStale(nowMilliseconds: Int64, maxAgeMilliseconds: Int64) {
+        nodes.withLock { nodes in
+            for (node, var handles) in nodes {
+                let fresh = handles.lastSampleMilliseconds.map { nowMilliseconds - $0 <= maxAgeMilliseconds } ?? false
+                guard !fresh, handles.power != nil || handles.volts != nil || handles.amps != nil else { continue }
+                for gauge in [handles.power, handles.volts, handles.amps].compactMap({ $0 }) {
+                    registry.unregisterGauge(gauge)
+                }
+                handles.power = nil
+                handles.volts = nil
+                handles.amps = nil
+                nodes[node] = handles
+            }
+        }
+    }
+
+    /// Records a committed (or failed) store write.
+    public func recordStoreWrite(seconds: Double, failed: Bool) {
+        storeWriteDuration.record(seconds)
+        if failed { storeErrors.increment() }
+    }
+
+    /// Counts ticks skipped by a stalled process.
+    public func recordSkippedTicks(_ count: Int) {
+        if count > 0 { ticksSkipped.increment(by: Int64(count)) }
+    }
+
+    /// Counts a node annotation write by result (`ok`, `error`, `skipped`).
+    public func recordAnnotationPatch(node: String, result: String) {
+        nodes.withLock { nodes in
+            _ = nodes[node]?.annotationPatches[result]?.increment()
+        }
+    }
+
+    /// The exposition text (format 0.0.4): the registry plus the process metrics.
+    public func render() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(registry.internalBufferCapacity() + 1024)
+        registry.emit(into: &buffer)
+        buffer.append(contentsOf: ProcessMetrics.render().utf8)
+        return buffer
+    }
+}

@@ -1,0 +1,235 @@
+import EnergyModel
+import Foundation
+import ShellyPoller
+import Yams
+
+/// Typed access to YAML nodes, with the key path in every error.
+struct ConfigurationReader {
+    let baseDirectory: String
+    let environment: [String: String]
+
+    /// The mapping's values by key, refusing keys not in `known`.
+    func fields(_ mapping: Node.Mapping, path: String, known: [String]) throws(ConfigurationError) -> [String: Node] {
+        var result: [String: Node] = [:]
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string else {
+                throw ConfigurationError(path, "keys must be plain strings")
+            }
+            let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            guard known.contains(key) else {
+                throw ConfigurationError(keyPath, "unknown key (known: \(known.joined(separator: ", ")))")
+            }
+            guard result[key] == nil else { throw ConfigurationError(keyPath, "given twice") }
+            result[key] = value
+        }
+        return result
+    }
+
+    func mapping(_ node: Node, path: String) throws(ConfigurationError) -> Node.Mapping {
+        guard let mapping = node.mapping else { throw ConfigurationError(path, "must be a mapping") }
+        return mapping
+    }
+
+    func string(_ node: Node, path: String) throws(ConfigurationError) -> String {
+        guard let scalar = node.scalar else { throw ConfigurationError(path, "must be a single value") }
+        let value = scalar.string.trimmingSpaces()
+        guard !value.isEmpty else { throw ConfigurationError(path, "must not be empty") }
+        return value
+    }
+
+    func duration(_ node: Node, path: String) throws(ConfigurationError) -> Int64 {
+        let text = try string(node, path: path)
+        do {
+            let value = try DurationParsing.milliseconds(text)
+            guard value > 0 else { throw ConfigurationError(path, "must be longer than 0") }
+            return value
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(path, "\(error)")
+        }
+    }
+
+    func bool(_ node: Node, path: String) throws(ConfigurationError) -> Bool {
+        switch try string(node, path: path).lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        case let other: throw ConfigurationError(path, "must be true or false, not \"\(other)\"")
+        }
+    }
+
+    func number(_ node: Node, path: String) throws(ConfigurationError) -> Double {
+        let text = try string(node, path: path)
+        guard let value = Double(text), value.isFinite else { throw ConfigurationError(path, "must be a number, not \"\(text)\"") }
+        return value
+    }
+
+    func integer(_ node: Node, path: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        let text = try string(node, path: path)
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(path, "must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(text)\"")
+        }
+        return value
+    }
+
+    /// A path relative to the configuration file's folder, or absolute.
+    func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path
+    }
+
+    /// `host:port`, `:port` or `[v6]:port`.
+    func listen(_ node: Node, path: String) throws(ConfigurationError) -> (String, Int) {
+        let text = try string(node, path: path)
+        guard let colon = text.lastIndex(of: ":") else {
+            throw ConfigurationError(path, "must be host:port, e.g. 0.0.0.0:9840")
+        }
+        var host = String(text[..<colon])
+        let portText = text[text.index(after: colon)...]
+        guard let port = Int(portText), (1...65535).contains(port) else {
+            throw ConfigurationError(path, "port must be 1...65535 in \"\(text)\"")
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        return (host, port)
+    }
+
+    func plug(_ node: Node, path: String) throws(ConfigurationError) -> PlugConfiguration {
+        let fields = try fields(
+            try mapping(node, path: path), path: path,
+            known: ["node", "address", "generation", "channel", "username", "passwordFile", "passwordEnv"]
+        )
+        guard let nodeNode = fields["node"] else { throw ConfigurationError("\(path).node", "missing") }
+        let name = try string(nodeNode, path: "\(path).node")
+        guard Self.isNodeName(name) else {
+            throw ConfigurationError("\(path).node", "\"\(name)\" is not a valid Kubernetes node name")
+        }
+        guard let addressNode = fields["address"] else { throw ConfigurationError("\(path).address", "missing") }
+        let baseURL = try Self.baseURL(try string(addressNode, path: "\(path).address"), path: "\(path).address")
+        var plug = PlugConfiguration(node: name, baseURL: baseURL)
+        if let generation = fields["generation"] {
+            switch try string(generation, path: "\(path).generation").lowercased() {
+            case "auto": plug.generation = .auto
+            case "1": plug.generation = .gen1
+            case "2", "3", "4": plug.generation = .rpc
+            case let other:
+                throw ConfigurationError("\(path).generation", "must be auto, 1 or 2 (2 covers Gen3/Gen4), not \"\(other)\"")
+            }
+        }
+        if let channel = fields["channel"] {
+            plug.channel = try integer(channel, path: "\(path).channel", range: 0...15)
+        }
+        if let username = fields["username"] {
+            plug.username = try string(username, path: "\(path).username")
+        }
+        if fields["passwordFile"] != nil, fields["passwordEnv"] != nil {
+            throw ConfigurationError("\(path).passwordEnv", "give passwordFile or passwordEnv, not both")
+        }
+        if let file = fields["passwordFile"] {
+            let filePath = resolve(try string(file, path: "\(path).passwordFile"))
+            plug.password = try readSecret(filePath, path: "\(path).passwordFile")
+        }
+        if let variable = fields["passwordEnv"] {
+            let name = try string(variable, path: "\(path).passwordEnv")
+            guard let value = environment[name], !value.isEmpty else {
+                throw ConfigurationError("\(path).passwordEnv", "environment variable \(name) is not set")
+            }
+            plug.password = value
+        }
+        return plug
+    }
+
+    /// Reads a secret file: the content without a trailing newline. The content never
+    /// appears in an error.
+    func readSecret(_ filePath: String, path: String) throws(ConfigurationError) -> String {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: filePath))
+        } catch {
+            throw ConfigurationError(path, "cannot read \(filePath): \(MonitorConfiguration.reason(error))")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(path, "\(filePath) is not UTF-8 text")
+        }
+        var secret = Substring(text)
+        while let last = secret.last, last == "\n" || last == "\r" { secret.removeLast() }
+        guard !secret.isEmpty else { throw ConfigurationError(path, "\(filePath) is empty") }
+        return String(secret)
+    }
+
+    func kubernetes(_ node: Node, path: String) throws(ConfigurationError) -> MonitorConfiguration.Kubernetes {
+        let fields = try fields(try mapping(node, path: path), path: path, known: ["annotate", "prefix", "heartbeat", "deadband"])
+        var settings = MonitorConfiguration.Kubernetes()
+        if let annotate = fields["annotate"] { settings.annotate = try bool(annotate, path: "\(path).annotate") }
+        if let prefix = fields["prefix"] {
+            settings.prefix = try string(prefix, path: "\(path).prefix")
+            guard Self.isNodeName(settings.prefix) else {
+                throw ConfigurationError("\(path).prefix", "\"\(settings.prefix)\" is not a DNS subdomain")
+            }
+        }
+        if let heartbeat = fields["heartbeat"] {
+            settings.heartbeatMilliseconds = try duration(heartbeat, path: "\(path).heartbeat")
+            guard settings.heartbeatMilliseconds >= 1000 else {
+                throw ConfigurationError("\(path).heartbeat", "must be at least 1s")
+            }
+        }
+        if let deadband = fields["deadband"] {
+            settings.deadbandWatts = try number(deadband, path: "\(path).deadband")
+            guard settings.deadbandWatts >= 0 else { throw ConfigurationError("\(path).deadband", "must not be negative") }
+        }
+        return settings
+    }
+
+    /// A DNS subdomain (RFC 1123), as Kubernetes requires for node names.
+    static func isNodeName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        for label in name.split(separator: ".", omittingEmptySubsequences: false) {
+            guard let first = label.first, let last = label.last, label.count <= 63,
+                first.isLetter || first.isNumber, last.isLetter || last.isNumber,
+                label.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" })
+            else { return false }
+        }
+        return true
+    }
+
+    /// `host`, `host:port`, `[v6]:port` or an `http://` URL, as `http://host:port`.
+    static func baseURL(_ address: String, path: String) throws(ConfigurationError) -> String {
+        var rest = Substring(address)
+        var scheme = "http"
+        if let range = rest.range(of: "://") {
+            scheme = rest[..<range.lowerBound].lowercased()
+            guard scheme == "http" || scheme == "https" else {
+                throw ConfigurationError(path, "scheme must be http or https in \"\(address)\"")
+            }
+            rest = rest[range.upperBound...]
+        }
+        while rest.hasSuffix("/") { rest.removeLast() }
+        guard !rest.contains("/"), !rest.contains("@"), !rest.contains(" "), !rest.isEmpty else {
+            throw ConfigurationError(path, "must be host, host:port or http://host[:port], not \"\(address)\"")
+        }
+        var host = String(rest)
+        var port: Int?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { throw ConfigurationError(path, "unclosed [ in \"\(address)\"") }
+            let after = host[host.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let value = Int(after.dropFirst()) else { throw ConfigurationError(path, "bad port in \"\(address)\"") }
+                port = value
+            } else if !after.isEmpty {
+                throw ConfigurationError(path, "bad address \"\(address)\"")
+            }
+            host = String(host[...close])
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let value = Int(host[host.index(after: colon)...]) else {
+                throw ConfigurationError(path, "bad port in \"\(address)\"")
+            }
+            port = value
+            host = String(host[..<colon])
+        }
+        if let port {
+            guard (1...65535).contains(port) else { throw ConfigurationError(path, "port must be 1...65535 in \"\(address)\"") }
+            return "\(scheme)://\(host):\(port)"
+        }
+        guard !host.isEmpty else { throw ConfigurationError(path, "missing host in \"\(address)\"") }
+        return "\(scheme)://\(host)"
+    }
+}

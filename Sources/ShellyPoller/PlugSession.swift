@@ -1,0 +1,191 @@
+import CurlClient
+import EnergyModel
+import Logging
+
+/// The result of one poll of one plug.
+public struct PlugOutcome: Sendable {
+    /// The node the plug powers.
+    public var node: String
+    /// The sample, or why there is none.
+    public var result: Result<Sample, PollFailure>
+    /// Wall time the poll took, in seconds.
+    public var durationSeconds: Double
+
+    /// Creates an outcome.
+    public init(node: String, result: Result<Sample, PollFailure>, durationSeconds: Double) {
+        self.node = node
+        self.result = result
+        self.durationSeconds = durationSeconds
+    }
+}
+
+/// Talks to one plug: detects its generation and metering component once, then reads it.
+/// An actor, so a plug never has two requests in flight.
+public actor PlugSession {
+    /// How the plug is read once detected.
+    enum Endpoint: Equatable {
+        case gen1
+        case rpc(MeterComponent)
+    }
+
+    /// The plug's configuration.
+    public nonisolated let plug: PlugConfiguration
+    private let client: CurlMultiClient
+    private let validator: ReadingValidator
+    private let logger: Logger
+    private var endpoint: Endpoint?
+    private var consecutiveFailures = 0
+
+    /// Bodies larger than this are refused: a Shelly status is a few KiB.
+    static let maxBodyBytes = 256 * 1024
+
+    /// Creates a session; nothing is sent until `poll`.
+    public init(plug: PlugConfiguration, client: CurlMultiClient, validator: ReadingValidator = ReadingValidator(), logger: Logger) {
+        self.plug = plug
+        self.client = client
+        self.validator = validator
+        var logger = logger
+        logger[metadataKey: "node"] = "\(plug.node)"
+        self.logger = logger
+        if plug.generation == .gen1 { endpoint = .gen1 }
+    }
+
+    /// Reads the plug once, within `timeoutMilliseconds` in total.
+    public func poll(timeoutMilliseconds: Int) async -> PlugOutcome {
+        let started = WallClock.nowNanoseconds()
+        let deadline = started + Int64(timeoutMilliseconds) * 1_000_000
+        let result: Result<Sample, PollFailure>
+        do {
+            let (reading, takenAt) = try await read(deadline: deadline)
+            result = validator.validate(reading).map {
+                Sample(node: plug.node, timestampMilliseconds: takenAt, reading: $0)
+            }
+        } catch {
+            result = .failure(error)
+        }
+        if case .failure(let failure) = result {
+            consecutiveFailures += 1
+            // After a run of failures, detect again: the plug may have been replaced or updated.
+            if consecutiveFailures >= 10, plug.generation != .gen1 {
+                endpoint = nil
+                consecutiveFailures = 0
+            }
+            logger.debug("poll failed", metadata: ["reason": "\(failure.reason.rawValue)", "error": "\(failure.message)"])
+        } else {
+            consecutiveFailures = 0
+        }
+        let duration = Double(WallClock.nowNanoseconds() - started) / 1e9
+        return PlugOutcome(node: plug.node, result: result, durationSeconds: duration)
+    }
+
+    private func read(deadline: Int64) async throws(PollFailure) -> (Reading, Int64) {
+        let endpoint: Endpoint
+        if let known = self.endpoint {
+            endpoint = known
+        } else {
+            let generation: ShellyGeneration
+            if plug.generation == .rpc {
+                generation = .rpc(2)
+            } else {
+                let (body, _) = try await get("/shelly", authenticated: false, generation: .gen1, deadline: deadline)
+                let info: DeviceInfo
+                do { info = try ShellyParser.deviceInfo(body) } catch { throw PollFailure(.parse, error.message) }
+                generation = info.generation
+                if info.authenticationEnabled, plug.password == nil {
+                    throw PollFailure(.auth, "device asks for a password and none is configured (passwordFile)")
+                }
+                logger.info("detected plug", metadata: ["generation": "\(info.generation)", "model": "\(info.model ?? "?")"])
+            }
+            switch generation {
+            case .gen1:
+                endpoint = .gen1
+                self.endpoint = endpoint
+            case .rpc:
+                // One Shelly.GetStatus finds the metering component and already is a reading.
+                let (body, takenAt) = try await get(
+                    "/rpc/Shelly.GetStatus", authenticated: true, generation: generation, deadline: deadline
+                )
+                let found: (MeterComponent, ParsedReading)?
+                do { found = try ShellyParser.findMeter(inDeviceStatus: body, channel: plug.channel) } catch {
+                    throw PollFailure(.parse, error.message)
+                }
+                guard let (component, parsed) = found else {
+                    throw PollFailure(.invalid, "device has no metering component with id \(plug.channel)")
+                }
+                self.endpoint = .rpc(component)
+                logger.info("using component", metadata: ["component": "\(component)"])
+                return (try Self.reading(parsed), takenAt)
+            }
+        }
+        switch endpoint {
+        case .gen1:
+            let (body, takenAt) = try await get("/status", authenticated: true, generation: .gen1, deadline: deadline)
+            do { return (try Self.reading(ShellyParser.gen1Status(body, channel: plug.channel)), takenAt) } catch let error as PollFailure {
+                throw error
+            } catch {
+                throw PollFailure(.parse, "\(error)")
+            }
+        case .rpc(let component):
+            let (body, takenAt) = try await get(component.statusPath, authenticated: true, generation: .rpc(2), deadline: deadline)
+            do { return (try Self.reading(ShellyParser.componentStatus(body, kind: component.kind)), takenAt) } catch let error as PollFailure {
+                throw error
+            } catch {
+                throw PollFailure(.parse, "\(error)")
+            }
+        }
+    }
+
+    private static func reading(_ parsed: ParsedReading) throws(PollFailure) -> Reading {
+        switch parsed {
+        case .reading(let reading): return reading
+        case .noReading(let why): throw PollFailure(.invalid, why)
+        }
+    }
+
+    /// GETs `path` before `deadline`; returns the body of a 2xx response and the time the
+    /// reading was taken (the midpoint of the exchange, in unix milliseconds).
+    private func get(
+        _ path: String, authenticated: Bool, generation: ShellyGeneration, deadline: Int64
+    ) async throws(PollFailure) -> ([UInt8], Int64) {
+        let start = WallClock.nowNanoseconds()
+        let remaining = Int((deadline - start) / 1_000_000)
+        guard remaining > 0 else { throw PollFailure(.timeout, "no time left for \(path)") }
+        var authentication: HTTPAuthentication?
+        if authenticated, let password = plug.password {
+            switch generation {
+            case .gen1: authentication = .basic(username: plug.username, password: password)
+            case .rpc: authentication = .digest(username: plug.username, password: password)
+            }
+        }
+        let request = HTTPRequest(
+            url: plug.baseURL + path,
+            authentication: authentication,
+            timeoutMilliseconds: remaining,
+            maxResponseBytes: Self.maxBodyBytes
+        )
+        let response: HTTPResponse
+        do {
+            response = try await client.perform(request)
+        } catch let error as HTTPClientError {
+            switch error {
+            case .timeout: throw PollFailure(.timeout, "\(path): no answer within \(remaining) ms")
+            case .connect(let message): throw PollFailure(.connect, "\(path): \(message)")
+            case .responseTooLarge(let limit): throw PollFailure(.invalid, "\(path): body larger than \(limit) bytes")
+            case .tls(let message), .transport(let message): throw PollFailure(.connect, "\(path): \(message)")
+            case .shutdown: throw PollFailure(.connect, "\(path): shutting down")
+            }
+        } catch {
+            throw PollFailure(.connect, "\(path): \(error)")
+        }
+        let end = WallClock.nowNanoseconds()
+        switch response.status {
+        case 200..<300:
+            return (response.body, (start + end) / 2 / 1_000_000)
+        case 401:
+            let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
+            throw PollFailure(.auth, "\(path): HTTP 401\(hint)")
+        default:
+            throw PollFailure(.http, "\(path): HTTP \(response.status)")
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import CurlClient
+import EnergyModel
+import Logging
+
+/// Everything one tick produced.
+public struct TickReport: Sendable {
+    /// The wall-clock boundary of the tick, unix milliseconds.
+    public var tickMilliseconds: Int64
+    /// How late the tick started after its boundary, in milliseconds.
+    public var startLatencyMilliseconds: Double
+    /// Ticks skipped before this one because the previous tick overran (0 normally).
+    public var skippedTicks: Int
+    /// One outcome per plug.
+    public var outcomes: [PlugOutcome]
+
+    /// Creates a report.
+    public init(tickMilliseconds: Int64, startLatencyMilliseconds: Double, skippedTicks: Int, outcomes: [PlugOutcome]) {
+        self.tickMilliseconds = tickMilliseconds
+        self.startLatencyMilliseconds = startLatencyMilliseconds
+        self.skippedTicks = skippedTicks
+        self.outcomes = outcomes
+    }
+}
+
+/// The 1 Hz poll loop: at every wall-clock interval boundary every plug is polled
+/// concurrently, each with a timeout below the interval, so a slow or dead plug costs only
+/// its own sample and never delays the next tick.
+public struct PollLoop: Sendable {
+    /// Tick interval in milliseconds.
+    public let intervalMilliseconds: Int64
+    /// Per-poll timeout in milliseconds (always below the interval).
+    public let timeoutMilliseconds: Int
+    private let sessions: [PlugSession]
+    private let logger: Logger
+
+    /// Creates the loop.
+    public init(
+        plugs: [PlugConfiguration],
+        intervalMilliseconds: Int64,
+        client: CurlMultiClient,
+        validator: ReadingValidator = ReadingValidator(),
+        logger: Logger
+    ) {
+        self.intervalMilliseconds = intervalMilliseconds
+        self.timeoutMilliseconds = Self.timeout(forInterval: intervalMilliseconds)
+        self.sessions = plugs.map { PlugSession(plug: $0, client: client, validator: validator, logger: logger) }
+        self.logger = logger
+    }
+
+    /// The per-poll timeout for an interval: 80 %, leaving time to store before the next tick.
+    public static func timeout(forInterval interval: Int64) -> Int {
+        Int(max(50, interval * 8 / 10))
+    }
+
+    /// Runs until the task is cancelled, handing every tick's report to `onTick`, which must
+    /// not block (hand the work to another task).
+    public func run(onTick: @Sendable (TickReport) -> Void) async {
+        let intervalNanoseconds = intervalMilliseconds * 1_000_000
+        var previousTick: Int64?
+        while !Task.isCancelled {
+            let now = WallClock.nowNanoseconds()
+            let boundary = WallClock.nextBoundary(after: now, intervalNanoseconds: intervalNanoseconds)
+            do {
+                try await Task.sleep(for: .nanoseconds(boundary - now))
+            } catch {
+                return
+            }
+            let latency = Double(WallClock.nowNanoseconds() - boundary) / 1e6
+            var skipped = 0
+            if let previousTick {
+                skipped = max(0, Int((boundary - previousTick) / intervalNanoseconds) - 1)
+                if skipped > 0 {
+                    logger.warning("ticks skipped", metadata: ["count": "\(skipped)"])
+                }
+            }
+            previousTick = boundary
+            let outcomes = await pollAll()
+            onTick(
+                TickReport(
+                    tickMilliseconds: boundary / 1_000_000,
+                    startLatencyMilliseconds: latency,
+                    skippedTicks: skipped,
+                    outcomes: outcomes
+                )
+            )
+        }
+    }
+
+    /// Polls every plug once, concurrently.
+    public func pollAll() async -> [PlugOutcome] {
+        let timeout = timeoutMilliseconds
+        return await withTaskGroup(of: (Int, PlugOutcome).self) { group in
+            for (index, session) in sessions.enumerated() {
+                group.addTask { (index, await session.poll(timeoutMilliseconds: timeout)) }
+            }
+            var outcomes = [PlugOutcome?](repeating: nil, count: sessions.count)
+            for await (index, outcome) in group {
+                outcomes[index] = outcome
+            }
+            return outcomes.compactMap { $0 }
+        }
+    }
+}

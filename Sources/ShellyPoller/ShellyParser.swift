@@ -1,0 +1,167 @@
+import EnergyModel
+
+/// Reads device info and meter readings out of Shelly payloads (Gen1 HTTP API and the
+/// Gen2/Gen3/Gen4 RPC API). Pure functions: no I/O.
+public enum ShellyParser {
+    /// Parses a `/shelly` response.
+    public static func deviceInfo(_ bytes: [UInt8]) throws(ShellyPayloadError) -> DeviceInfo {
+        let json = try JSONValue.parse(bytes)
+        guard json.object != nil else { throw ShellyPayloadError("/shelly: not a JSON object") }
+        if let gen = json["gen"] {
+            guard let number = gen.number, number >= 2, number == number.rounded() else {
+                throw ShellyPayloadError("/shelly: unexpected gen \(gen)")
+            }
+            return DeviceInfo(
+                generation: .rpc(Int(number)),
+                authenticationEnabled: json["auth_en"]?.bool ?? false,
+                identifier: json["id"]?.string,
+                model: json["model"]?.string
+            )
+        }
+        guard json["type"]?.string != nil || json["mac"]?.string != nil else {
+            throw ShellyPayloadError("/shelly: neither a Gen1 (type) nor a Gen2+ (gen) device")
+        }
+        return DeviceInfo(
+            generation: .gen1,
+            authenticationEnabled: json["auth"]?.bool ?? false,
+            identifier: json["mac"]?.string,
+            model: json["type"]?.string
+        )
+    }
+
+    /// Reads channel `channel` of a Gen1 `/status`: `meters[channel]` (power meters; `total`
+    /// in watt-minutes) or `emeters[channel]` (EM/3EM; `total` in Wh).
+    public static func gen1Status(_ bytes: [UInt8], channel: Int) throws(ShellyPayloadError) -> ParsedReading {
+        let json = try JSONValue.parse(bytes)
+        if let rpcError = rpcError(in: json) { throw rpcError }
+        if let meters = json["meters"] {
+            guard let list = meters.array else { throw ShellyPayloadError("/status: meters is not an array") }
+            guard let meter = list.indices.contains(channel) ? list[channel] : nil else {
+                return .noReading("no meter \(channel) (device has \(list.count))")
+            }
+            return try gen1Meter(meter, path: "meters[\(channel)]", totalIsWattMinutes: true)
+        }
+        if let emeters = json["emeters"] {
+            guard let list = emeters.array else { throw ShellyPayloadError("/status: emeters is not an array") }
+            guard let meter = list.indices.contains(channel) ? list[channel] : nil else {
+                return .noReading("no emeter \(channel) (device has \(list.count))")
+            }
+            return try gen1Meter(meter, path: "emeters[\(channel)]", totalIsWattMinutes: false)
+        }
+        guard json.object != nil else { throw ShellyPayloadError("/status: not a JSON object") }
+        return .noReading("device has no meters")
+    }
+
+    private static func gen1Meter(
+        _ meter: JSONValue, path: String, totalIsWattMinutes: Bool
+    ) throws(ShellyPayloadError) -> ParsedReading {
+        guard meter.object != nil else { throw ShellyPayloadError("\(path): not an object") }
+        if meter["is_valid"]?.bool == false {
+            return .noReading("\(path).is_valid is false")
+        }
+        // A meter without an energy total is a switch without metering (Shelly 1): its
+        // `power` is a configured constant, not a measurement.
+        guard let total = meter["total"] else { return .noReading("\(path): unmetered (no total)") }
+        guard let power = try number(meter, "power", path) else { return .noReading("\(path): no power") }
+        guard let totalValue = total.number else { throw ShellyPayloadError("\(path).total: not a number") }
+        return .reading(
+            Reading(
+                watts: power,
+                volts: try number(meter, "voltage", path),
+                amps: try number(meter, "current", path),
+                energyWattHours: totalIsWattMinutes ? totalValue / 60 : totalValue
+            )
+        )
+    }
+
+    /// Reads a Gen2+ component status (`Switch.GetStatus`, `PM1.GetStatus`, `EM1.GetStatus`,
+    /// `EM.GetStatus`), counters in Wh.
+    public static func componentStatus(
+        _ bytes: [UInt8], kind: MeterComponent.Kind
+    ) throws(ShellyPayloadError) -> ParsedReading {
+        let json = try JSONValue.parse(bytes)
+        if let rpcError = rpcError(in: json) { throw rpcError }
+        // A JSON-RPC envelope ({"id":..,"result":{...}}) is accepted as well as the bare result.
+        let status = json["result"] ?? json
+        return try component(status, kind: kind, path: kind.rawValue)
+    }
+
+    /// Finds the metering component for `channel` in a `Shelly.GetStatus` response: the first
+    /// of `switch:N`, `pm1:N`, `em1:N`, `em:N` that carries power.
+    /// - Returns: the component and its reading, or nil when the device meters nothing there.
+    public static func findMeter(
+        inDeviceStatus bytes: [UInt8], channel: Int
+    ) throws(ShellyPayloadError) -> (MeterComponent, ParsedReading)? {
+        let json = try JSONValue.parse(bytes)
+        if let rpcError = rpcError(in: json) { throw rpcError }
+        let status = json["result"] ?? json
+        guard status.object != nil else { throw ShellyPayloadError("Shelly.GetStatus: not a JSON object") }
+        for kind in MeterComponent.Kind.allCases {
+            let key = "\(kind.rawValue):\(channel)"
+            guard let value = status[key] else { continue }
+            let reading = try component(value, kind: kind, path: key)
+            if case .noReading = reading, kind == .switch { continue }  // an unmetered switch
+            return (MeterComponent(kind: kind, id: channel), reading)
+        }
+        return nil
+    }
+
+    private static func component(
+        _ status: JSONValue, kind: MeterComponent.Kind, path: String
+    ) throws(ShellyPayloadError) -> ParsedReading {
+        guard status.object != nil else { throw ShellyPayloadError("\(path): not a JSON object") }
+        switch kind {
+        case .switch, .pm1:
+            guard let power = try number(status, "apower", path) else {
+                return .noReading("\(path): unmetered (no apower)")
+            }
+            var energy: Double?
+            if let aenergy = status["aenergy"] {
+                energy = try number(aenergy, "total", "\(path).aenergy")
+            }
+            return .reading(
+                Reading(
+                    watts: power,
+                    volts: try number(status, "voltage", path),
+                    amps: try number(status, "current", path),
+                    energyWattHours: energy
+                )
+            )
+        case .em1:
+            guard let power = try number(status, "act_power", path) else {
+                return .noReading("\(path): no act_power")
+            }
+            return .reading(
+                Reading(watts: power, volts: try number(status, "voltage", path), amps: try number(status, "current", path))
+            )
+        case .em:
+            guard let power = try number(status, "total_act_power", path) else {
+                return .noReading("\(path): no total_act_power")
+            }
+            return .reading(Reading(watts: power, amps: try number(status, "total_current", path)))
+        }
+    }
+
+    /// A number member: nil when absent or null, an error when of another type.
+    private static func number(_ object: JSONValue, _ key: String, _ path: String) throws(ShellyPayloadError) -> Double? {
+        guard let value = object[key] else { return nil }
+        switch value {
+        case .null: return nil
+        case .number(let number): return number
+        default: throw ShellyPayloadError("\(path).\(key): not a number")
+        }
+    }
+
+    /// The error of an RPC error body (`{"code":404,"message":...}` or a JSON-RPC frame with
+    /// `error`), if `json` is one.
+    static func rpcError(in json: JSONValue) -> ShellyPayloadError? {
+        if let error = json["error"], error.object != nil {
+            let code = error["code"]?.number.map { String(Int($0)) } ?? "?"
+            return ShellyPayloadError("RPC error \(code): \(error["message"]?.string ?? "no message")")
+        }
+        if let code = json["code"]?.number, let message = json["message"]?.string, json.object?.count == 2 {
+            return ShellyPayloadError("RPC error \(Int(code)): \(message)")
+        }
+        return nil
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// Simulated Shelly plugs on one host: plug `i` listens on its own port and speaks the Gen1
+/// or the RPC API, optionally with auth and a fault. Every reading served can be recorded,
+/// so tests can compare what the service stored against what the plugs said.
+public final class ShellySimulator: Sendable {
+    /// Settings shared by all plugs.
+    public struct Configuration: Sendable {
+        /// Address to listen on; loopback by default.
+        public var host: String
+        /// How long a `slow` plug waits before answering.
+        public var slowDelay: Duration
+        /// Appends `node,unix_ms,watts` for every served reading when set.
+        public var recordPath: String?
+
+        /// Creates a configuration.
+        public init(host: String = "127.0.0.1", slowDelay: Duration = .seconds(3), recordPath: String? = nil) {
+            self.host = host
+            self.slowDelay = slowDelay
+            self.recordPath = recordPath
+        }
+    }
+
+    /// The plugs.
+    public let plugs: [SimulatedPlug]
+    /// The settings.
+    public let configuration: Configuration
+    private let group: MultiThreadedEventLoopGroup
+    private let channels: Mutex<[any Channel]>
+    private let boundPorts: Mutex<[String: Int]>
+    private let served: Mutex<[SimulatedPlug.ServedReading]>
+    private let record: FileHandle?
+
+    private init(plugs: [SimulatedPlug], configuration: Configuration, threads: Int) throws {
+        self.plugs = plugs
+        self.configuration = configuration
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.channels = Mutex([])
+        self.boundPorts = Mutex([:])
+        self.served = Mutex([])
+        if let path = configuration.recordPath {
+            if !FileManager.default.fileExists(atPath: path) {
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+            }
+            guard let handle = FileHandle(forWritingAtPath: path) else {
+                throw SimulatorError("cannot write record file \(path)")
+            }
+            handle.seekToEndOfFile()
+            self.record = handle
+        } else {
+            self.record = nil
+        }
+    }
+
+    /// Starts listening for every plug that is not `unreachable`.
+    public static func start(
+        plugs specifications: [SimulatedPlug.Specification],
+        configuration: Configuration = Configuration(),
+        threads: Int = 1
+    ) async throws -> ShellySimulator {
+        let now = Date().timeIntervalSince1970
+        let simulator = try ShellySimulator(
+            plugs: specifications.map { SimulatedPlug($0, now: now) }, configuration: configuration, threads: threads
+        )
+        do {
+            for plug in simulator.plugs where plug.specification.fault != .unreachable {
+                let channel = try await simulator.bind(plug)
+                simulator.channels.withLock { $0.append(channel) }
+                let port = channel.localAddress?.port ?? plug.specification.port
+                simulator.boundPorts.withLock { $0[plug.specification.node] = port }
+            }
+        } catch {
+            await simulator.shutdown()
+            throw SimulatorError(
+                "cannot listen on \(configuration.host) for a simulated plug: \(error)"
+            )
+        }
+        return simulator
+    }
+
+    private func bind(_ plug: SimulatedPlug) async throws -> any Channel {
+        let slowDelay = configuration.slowDelay
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(
+                        PlugHTTPHandler(plug: plug, slowDelay: slowDelay, simulator: self)
+                    )
+                }
+            }
+            .bind(host: configuration.host, port: plug.specification.port)
+            .get()
+    }
+
+    /// The port a plug listens on (the kernel's choice when its specification said 0), or
+    /// nil for an unreachable plug.
+    public func port(of node: String) -> Int? {
+        boundPorts.withLock { $0[node] }
+    }
+
+    /// Every reading served so far, oldest first.
+    public func servedReadings() -> [SimulatedPlug.ServedReading] {
+        served.withLock { $0 }
+    }
+
+    func didServe(_ reading: SimulatedPlug.ServedReading) {
+        served.withLock { $0.append(reading) }
+        if let record {
+            let line = "\(reading.node),\(reading.timestampMilliseconds),\(reading.watts)\n"
+            record.write(Data(line.utf8))
+        }
+    }
+
+    /// Closes every listener and stops the event loops.
+    public func shutdown() async {
+        let open = channels.withLock { channels in
+            defer { channels.removeAll() }
+            return channels
+        }
+        for channel in open {
+            try? await channel.close()
+        }
+        try? await group.shutdownGracefully()
+        try? record?.close()
+    }
+}
+
+/// A simulator start-up failure.
+public struct SimulatorError: Error, CustomStringConvertible, Sendable {
+    /// One line.
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Serves one plug's HTTP API on one connection; closes after each response, as the
+/// devices do (`Connection: close`).
+final class PlugHTTPHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let plug: SimulatedPlug
+    private let slowDelay: Duration
+    private let simulator: ShellySimulator
+    private let head = Mutex<HTTPRequestHead?>(nil)
+
+    init(plug: SimulatedPlug, slowDelay: Duration, simulator: ShellySimulator) {
+        self.plug = plug
+        self.slowDelay = slowDelay
+        self.simulator = simulator
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head.withLock { $0 = requestHead }
+        case .body:
+            break
+        case .end:
+            guard let requestHead = head.withLock({ $0 }) else { return }
+            let now = Date().timeIntervalSince1970
+            let answer = plug.answer(
+                method: requestHead.method.rawValue,
+                uri: requestHead.uri,
+                authorization: requestHead.headers.first(name: "Authorization"),
+                now: now
+            )
+            if let watts = answer.servedWatts {
+                simulator.didServe(
+                    SimulatedPlug.ServedReading(
+                        node: plug.specification.node, timestampMilliseconds: Int64(now * 1000), watts: watts
+                    )
+                )
+            }
+            if plug.specification.fault == .slow {
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                let nanoseconds = slowDelay.components.seconds * 1_000_000_000 + slowDelay.components.attoseconds / 1_000_000_000
+                context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+                    Self.respond(context: loopBound.value, answer: answer)
+                }
+            } else {
+                Self.respond(context: context, answer: answer)
+            }
+        }
+    }
+
+    private static func respond(context: ChannelHandlerContext, answer: SimulatedPlug.Answer) {
+        var headers = HTTPHeaders()
+        let isJSON = answer.body.hasPrefix("{") || answer.body.isEmpty
+        headers.add(name: "Content-Type", value: isJSON ? "application/json" : "text/html")
+        headers.add(name: "Content-Length", value: String(answer.body.utf8.count))
+        headers.add(name: "Connection", value: "close")
+        for (name, value) in answer.headers {
+            headers.add(name: name, value: value)
+        }
+        let head = HTTPResponseHead(
+            version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers
+        )
+        context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: answer.body.utf8.count)
+        buffer.writeString(answer.body)
+        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}

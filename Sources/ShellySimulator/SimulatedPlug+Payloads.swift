@@ -1,0 +1,120 @@
+import Foundation
+
+extension SimulatedPlug {
+    /// An HTTP answer of the simulated device.
+    struct Answer {
+        var status: Int
+        var headers: [(String, String)] = []
+        var body: String
+        /// Set when the answer carries a reading.
+        var servedWatts: Double?
+    }
+
+    /// Answers `GET uri` as the real device would.
+    func answer(method: String, uri: String, authorization: String?, now: Double) -> Answer {
+        if specification.fault == .httpError {
+            return Answer(status: 500, body: "{\"code\":500,\"message\":\"Internal error\"}")
+        }
+        if specification.fault == .garbage {
+            return Answer(status: 200, body: "<html><body>\u{1}\u{2}garbage{{not json")
+        }
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        // `/shelly` is open on real devices, so that clients can learn whether to authenticate.
+        if path == "/shelly" {
+            return Answer(status: 200, body: specification.generation == 1 ? gen1Shelly : rpcShelly)
+        }
+        if let password = specification.password {
+            if specification.generation == 1 {
+                let expected = "Basic " + Data("admin:\(password)".utf8).base64EncodedString()
+                guard authorization == expected else {
+                    return Answer(
+                        status: 401, headers: [("WWW-Authenticate", "Basic realm=\"\(deviceID)\"")],
+                        body: "401 Unauthorized"
+                    )
+                }
+            } else {
+                let digest = DigestChallenge(realm: deviceID, password: password)
+                guard digest.verify(authorization: authorization, method: method, uri: uri, now: now) else {
+                    return Answer(
+                        status: 401, headers: [("WWW-Authenticate", digest.challenge(now: now))], body: ""
+                    )
+                }
+            }
+        }
+        let reading = read(now: now)
+        if specification.generation == 1 {
+            guard path == "/status" else { return Answer(status: 404, body: "Not Found") }
+            let watts = Self.round(reading.watts, 2)
+            return Answer(status: 200, body: gen1Status(reading, watts: watts, now: now), servedWatts: watts)
+        }
+        let watts = Self.round(reading.watts, 1)
+        switch path {
+        case "/rpc/Switch.GetStatus":
+            guard Self.query(uri, "id") == "0" else {
+                return Answer(status: 404, body: "{\"code\":-105,\"message\":\"Argument 'id', value 1 not found!\"}")
+            }
+            return Answer(status: 200, body: switchStatus(reading, watts: watts, now: now), servedWatts: watts)
+        case "/rpc/Shelly.GetStatus":
+            let body = "{\"switch:0\":\(switchStatus(reading, watts: watts, now: now)),\"sys\":{\"mac\":\"\(mac)\","
+                + "\"restart_required\":false,\"uptime\":\(Int(uptime(now: now))),\"unixtime\":\(Int(now))}}"
+            return Answer(status: 200, body: body, servedWatts: watts)
+        default:
+            return Answer(status: 404, body: "{\"code\":404,\"message\":\"No handler for \(path)\"}")
+        }
+    }
+
+    private var gen1Shelly: String {
+        "{\"type\":\"SHPLG-S\",\"mac\":\"\(mac)\",\"auth\":\(specification.password != nil),"
+            + "\"fw\":\"20230913-113421/v1.14.0-gcb84623\",\"discoverable\":false,\"num_outputs\":1,\"num_meters\":1}"
+    }
+
+    private var rpcShelly: String {
+        let (model, app) =
+            switch specification.generation {
+            case 3: ("S3PL-00112EU", "PlugSG3")
+            case 4: ("S4PL-00416EU", "PowerStripG4")
+            default: ("SNPL-00112EU", "PlusPlugS")
+            }
+        let authDomain = specification.password != nil ? "\"\(deviceID)\"" : "null"
+        return "{\"name\":null,\"id\":\"\(deviceID)\",\"mac\":\"\(mac)\",\"slot\":0,\"model\":\"\(model)\","
+            + "\"gen\":\(specification.generation),\"fw_id\":\"20231219-134003/1.1.0-g34b5d4f\",\"ver\":\"1.1.0\","
+            + "\"app\":\"\(app)\",\"auth_en\":\(specification.password != nil),\"auth_domain\":\(authDomain)}"
+    }
+
+    private func gen1Status(
+        _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: Double, now: Double
+    ) -> String {
+        // Gen1 meters count watt-minutes as an integer.
+        let total = Int(reading.energyWattHours * 60)
+        return "{\"wifi_sta\":{\"connected\":true,\"ip\":\"127.0.0.1\",\"rssi\":-60},"
+            + "\"relays\":[{\"ison\":true,\"has_timer\":false,\"overpower\":false,\"source\":\"http\"}],"
+            + "\"meters\":[{\"power\":\(watts),\"overpower\":0.00,\"is_valid\":true,\"timestamp\":\(Int(now)),"
+            + "\"counters\":[\(watts),\(watts),\(watts)],\"total\":\(total)}],"
+            + "\"temperature\":31.2,\"overtemperature\":false,\"unixtime\":\(Int(now)),"
+            + "\"uptime\":\(Int(uptime(now: now)))}"
+    }
+
+    private func switchStatus(
+        _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: Double, now: Double
+    ) -> String {
+        let minute = Int(now) / 60 * 60
+        return "{\"id\":0,\"source\":\"init\",\"output\":true,\"apower\":\(watts),"
+            + "\"voltage\":\(Self.round(reading.volts, 1)),\"current\":\(Self.round(reading.amps, 3)),"
+            + "\"aenergy\":{\"total\":\(Self.round(reading.energyWattHours, 3)),\"by_minute\":[0.000,0.000,0.000],"
+            + "\"minute_ts\":\(minute)},\"temperature\":{\"tC\":33.4,\"tF\":92.1}}"
+    }
+
+    static func round(_ value: Double, _ digits: Int) -> Double {
+        let scale = pow(10, Double(digits))
+        return (value * scale).rounded() / scale
+    }
+
+    static func query(_ uri: String, _ key: String) -> String? {
+        guard let question = uri.firstIndex(of: "?") else { return nil }
+        for pair in uri[uri.index(after: question)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.first.map(String.init) == key { return parts.count > 1 ? String(parts[1]) : "" }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+
+/// How a simulated plug misbehaves.
+public enum SimulatedFault: String, Sendable, CaseIterable {
+    /// Nothing listens on the plug's port: connections are refused.
+    case unreachable
+    /// Answers only after `ShellySimulator.Configuration.slowDelay`, later than any poll timeout.
+    case slow
+    /// Answers every request with HTTP 500.
+    case httpError = "http-error"
+    /// Answers 200 with a body that is not JSON.
+    case garbage
+    /// Reboots every 30 s: the device energy counter restarts from 0.
+    case reboot
+}
+
+/// One simulated plug: the node it powers, its API generation, load curve, credentials and
+/// fault. `@unchecked Sendable` is not needed: the mutable counter state sits in a `Mutex`.
+public final class SimulatedPlug: Sendable {
+    /// Plug description.
+    public struct Specification: Sendable, Equatable {
+        /// Node name, e.g. `sim-0` or `tvpc`.
+        public var node: String
+        /// TCP port on the simulator's host.
+        public var port: Int
+        /// 1 for the Gen1 HTTP API, 2, 3 or 4 for the RPC API.
+        public var generation: Int
+        /// The power curve.
+        public var profile: LoadProfile
+        /// When set, Gen1 asks for HTTP Basic (user `admin`) and Gen2+ for Digest SHA-256.
+        public var password: String?
+        /// A fault, if any.
+        public var fault: SimulatedFault?
+
+        /// Creates a specification.
+        public init(
+            node: String, port: Int, generation: Int, profile: LoadProfile, password: String? = nil,
+            fault: SimulatedFault? = nil
+        ) {
+            self.node = node
+            self.port = port
+            self.generation = generation
+            self.profile = profile
+            self.password = password
+            self.fault = fault
+        }
+    }
+
+    /// What the plug reported to a client.
+    public struct ServedReading: Sendable, Equatable {
+        /// Node name.
+        public var node: String
+        /// Unix milliseconds at which the reading was served.
+        public var timestampMilliseconds: Int64
+        /// The reported power, as rounded in the response.
+        public var watts: Double
+    }
+
+    private struct CounterState {
+        var lastTime: Double
+        var energyWattHours: Double
+        var bootTime: Double
+    }
+
+    /// The specification.
+    public let specification: Specification
+    /// MAC-like hex id derived from the node name.
+    public let mac: String
+    private let counter: Mutex<CounterState>
+
+    /// Creates a plug that booted at `now`.
+    public init(_ specification: Specification, now: Double = Date().timeIntervalSince1970) {
+        self.specification = specification
+        var hash: UInt64 = 1_469_598_103_934_665_603
+        for byte in specification.node.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211
+        }
+        self.mac = String(format: "%012llX", hash & 0xFFFF_FFFF_FFFF)
+        // Start the counter with a plausible history, as a plug in service for a while.
+        self.counter = Mutex(CounterState(lastTime: now, energyWattHours: Double(hash % 50_000) / 10, bootTime: now))
+    }
+
+    /// The Gen2+ device id, also the Digest realm.
+    public var deviceID: String {
+        switch specification.generation {
+        case 1: "shellyplug-s-\(mac)"
+        case 3: "shellyplugsg3-\(mac.lowercased())"
+        case 4: "shellypowerstripg4-\(mac.lowercased())"
+        default: "shellyplusplugs-\(mac.lowercased())"
+        }
+    }
+
+    /// A reading at unix time `now`, advancing the device energy counter.
+    func read(now: Double) -> (watts: Double, volts: Double, amps: Double, energyWattHours: Double) {
+        let watts = specification.profile.watts(at: now)
+        let volts = 230 + 2.5 * sin(2 * Double.pi * now / 47)
+        let energy = counter.withLock { state -> Double in
+            if specification.fault == .reboot, now - state.bootTime >= 30 {
+                state.bootTime = now
+                state.energyWattHours = 0
+            } else if now > state.lastTime {
+                // Trapezoid since the last read: cheap enough for thousands of plugs per second.
+                let previous = specification.profile.watts(at: state.lastTime)
+                state.energyWattHours += (previous + watts) / 2 * (now - state.lastTime) / 3600
+            }
+            state.lastTime = max(state.lastTime, now)
+            return state.energyWattHours
+        }
+        return (watts, volts, watts / volts / 0.92, energy)
+    }
+
+    /// Seconds since the plug (re)booted.
+    func uptime(now: Double) -> Double {
+        counter.withLock { now - $0.bootTime }
+    }
+}

@@ -1,0 +1,59 @@
+/// The database schema and its forward migrations. `PRAGMA user_version` holds the version.
+///
+/// Users query the views `power` and `power_minute` with the plain `sqlite3` shell; the
+/// tables behind them store fixed-point integers (milliwatts, centivolts, milliamperes,
+/// milliwatt-hours, unix milliseconds), which SQLite packs into 1 to 6 bytes each.
+enum Schema {
+    /// The version this build writes.
+    static let currentVersion: Int64 = 1
+
+    /// Migration `i` brings the database from version `i` to `i + 1`.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE node (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            energy_joules REAL NOT NULL DEFAULT 0,
+            device_joules REAL NOT NULL DEFAULT 0,
+            last_ts_ms INTEGER,
+            last_watts REAL,
+            last_device_wh REAL
+        );
+        CREATE TABLE sample (
+            node_id INTEGER NOT NULL REFERENCES node(id),
+            ts_ms INTEGER NOT NULL,
+            milliwatts INTEGER NOT NULL,
+            centivolts INTEGER,
+            milliamps INTEGER,
+            device_mwh INTEGER,
+            PRIMARY KEY (node_id, ts_ms)
+        ) WITHOUT ROWID;
+        CREATE TABLE minute (
+            node_id INTEGER NOT NULL REFERENCES node(id),
+            minute INTEGER NOT NULL,
+            samples INTEGER NOT NULL,
+            avg_watts REAL NOT NULL,
+            min_watts REAL NOT NULL,
+            max_watts REAL NOT NULL,
+            joules REAL NOT NULL,
+            PRIMARY KEY (node_id, minute)
+        ) WITHOUT ROWID;
+        CREATE VIEW power AS
+            SELECT node.name AS node,
+                   sample.ts_ms / 1000.0 AS ts,
+                   sample.milliwatts / 1000.0 AS watts,
+                   sample.centivolts / 100.0 AS volts,
+                   sample.milliamps / 1000.0 AS amps
+            FROM sample JOIN node ON node.id = sample.node_id;
+        CREATE VIEW power_minute AS
+            SELECT node.name AS node,
+                   minute.minute * 60.0 AS ts,
+                   minute.samples AS samples,
+                   minute.avg_watts AS avg_watts,
+                   minute.min_watts AS min_watts,
+                   minute.max_watts AS max_watts,
+                   minute.joules AS joules
+            FROM minute JOIN node ON node.id = minute.node_id;
+        """
+    ]
+}

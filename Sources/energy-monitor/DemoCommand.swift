@@ -1,0 +1,107 @@
+import ArgumentParser
+import EnergyModel
+import Foundation
+import MonitorService
+import ShellyPoller
+import ShellySimulator
+
+/// `energy-monitor demo`: the reference cluster's three nodes on simulated plugs, and the
+/// service watching them. No cluster, no hardware.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Simulate plugs for tvpc, wyse and rpi on loopback and run the service against them."
+    )
+
+    @Option(name: .long, help: "Address of the service's HTTP server.")
+    var listen: String = "127.0.0.1:9840"
+
+    @Option(name: .long, help: "SQLite database (default: a new file in a temporary folder).")
+    var database: String?
+
+    @Option(name: .long, help: "Stop after this many seconds (default: run until Ctrl-C).")
+    var duration: Double?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "energy-monitor")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("energy-monitor-demo-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let passwordFile = folder.appendingPathComponent("tvpc-password").path
+        let password = UUID().uuidString
+        try Data(password.utf8).write(to: URL(fileURLWithPath: passwordFile))
+        let databasePath = database ?? folder.appendingPathComponent("energy.db").path
+
+        // tvpc on a Plus Plug S (Gen2, Digest auth), wyse on a Plug S Gen3, rpi on a Gen1 Plug S.
+        let simulator = try await ShellySimulator.start(
+            plugs: [
+                .init(node: "tvpc", port: 0, generation: 2, profile: .tvpc, password: password),
+                .init(node: "wyse", port: 0, generation: 3, profile: .wyse),
+                .init(node: "rpi", port: 0, generation: 1, profile: .rpi),
+            ]
+        )
+        let yaml = """
+            interval: 1s
+            database: \(databasePath)
+            listen: \(listen)
+            plugs:
+              - { node: tvpc, address: "127.0.0.1:\(simulator.port(of: "tvpc") ?? 0)", passwordFile: \(passwordFile) }
+              - { node: wyse, address: "127.0.0.1:\(simulator.port(of: "wyse") ?? 0)" }
+              - { node: rpi, address: "127.0.0.1:\(simulator.port(of: "rpi") ?? 0)" }
+            """
+        let configuration: MonitorConfiguration
+        do {
+            configuration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: folder.path)
+        } catch {
+            await simulator.shutdown()
+            throw CommandFailure("--listen: \(error.message)")
+        }
+        let nodes = configuration.plugs.map(\.node)
+        let host = configuration.listenHost == "0.0.0.0" ? "127.0.0.1" : configuration.listenHost
+        let base = "http://\(host):\(configuration.listenPort)"
+        print(
+            """
+            energy-monitor demo: 3 simulated plugs (tvpc Gen2 with Digest auth, wyse Gen3, rpi Gen1)
+              metrics   \(base)/metrics
+              health    \(base)/healthz  \(base)/readyz
+              database  sqlite3 \(databasePath) "SELECT node, count(*), avg(watts) FROM power GROUP BY node"
+            Ctrl-C to stop.
+            """
+        )
+        try? FileHandle.standardOutput.synchronize()
+        let monitor: Monitor
+        do {
+            monitor = try await Monitor(configuration: configuration, logger: logger) { summary in
+                print(Self.line(summary, nodes: nodes))
+                try? FileHandle.standardOutput.synchronize()
+            }
+        } catch {
+            await simulator.shutdown()
+            throw error
+        }
+        do {
+            try await monitor.run(for: duration.map { .milliseconds(Int64($0 * 1000)) })
+        } catch {
+            await simulator.shutdown()
+            throw error
+        }
+        await simulator.shutdown()
+    }
+
+    /// `14:02:07  tvpc   52.3 W  wyse   12.1 W  rpi    2.4 W`
+    static func line(_ summary: Monitor.TickSummary, nodes: [String]) -> String {
+        let seconds = summary.tickMilliseconds / 1000
+        let clock = String(format: "%02lld:%02lld:%02lld", (seconds / 3600) % 24, (seconds / 60) % 60, seconds % 60)
+        var parts = [clock]
+        for node in nodes {
+            let name = node.padding(toLength: 5, withPad: " ", startingAt: 0)
+            if let sample = summary.samples.first(where: { $0.node == node }) {
+                parts.append("\(name)\(String(format: "%7.1f W", sample.reading.watts))")
+            } else {
+                parts.append("\(name)   down (\(summary.failures[node]?.reason.rawValue ?? "?"))")
+            }
+        }
+        return parts.joined(separator: "  ")
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+import EnergyModel
+
+/// `energy-monitor`: the root command.
+struct EnergyMonitorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "energy-monitor",
+        abstract: "Energy-aware Kubernetes: poll Shelly plugs, store every reading, export metrics, score nodes.",
+        version: EnergyModel.EnergyMonitorVersion.string,
+        subcommands: [RunCommand.self, DemoCommand.self, SimulateCommand.self]
+    )
+}

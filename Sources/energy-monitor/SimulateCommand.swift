@@ -1,0 +1,156 @@
+import ArgumentParser
+import Foundation
+import ShellySimulator
+
+/// `energy-monitor simulate`: simulated Shelly plugs for tests, benchmarks and trials.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Serve simulated Shelly plugs: plug i is node sim-<i> on HOST:(PORT+i).",
+        discussion: """
+            Generations cycle through --generations (1 = Gen1 HTTP API, 2/3/4 = RPC API). Plugs named in \
+            --auth ask for the password in --password-file (Basic on Gen1, Digest SHA-256 on Gen2+). \
+            Faults: unreachable, slow, http-error, garbage, reboot.
+            """
+    )
+
+    @Option(name: .long, help: "Number of plugs.")
+    var plugs: Int
+
+    @Option(name: .long, help: "Port of plug 0; plug i listens on PORT+i.")
+    var port: Int
+
+    @Option(name: .long, help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .long, help: "Comma-separated generations, cycled over the plugs (e.g. 1,2,3,4).")
+    var generations: String = "1,2,3,4"
+
+    @Option(name: .long, help: "Comma-separated plug indexes that require auth.")
+    var auth: String?
+
+    @Option(name: .long, help: "File holding the password of the plugs in --auth.")
+    var passwordFile: String?
+
+    @Option(name: .long, parsing: .singleValue, help: "A fault as INDEX=MODE; repeatable.")
+    var fault: [String] = []
+
+    @Option(name: .long, help: "How long a slow plug waits before answering, in milliseconds.")
+    var slowDelayMs: Int = 3000
+
+    @Option(name: .long, help: "Append node,unix_ms,watts for every served reading to this file.")
+    var record: String?
+
+    @Option(name: .long, help: "Write a matching `run` configuration to this file.")
+    var writeConfig: String?
+
+    @Option(name: .long, help: "The database path in the written configuration.")
+    var database: String = "energy.db"
+
+    @Option(name: .long, help: "The listen address in the written configuration.")
+    var listen: String = "127.0.0.1:9840"
+
+    @Option(name: .long, help: "Stop after this many seconds (default: run until Ctrl-C).")
+    var duration: Double?
+
+    func validate() throws {
+        guard plugs >= 1, plugs <= 20_000 else { throw ValidationError("--plugs must be between 1 and 20000") }
+        guard port >= 1, port + plugs - 1 <= 65535 else { throw ValidationError("--port: ports \(port)...\(port + plugs - 1) do not fit in 1...65535") }
+    }
+
+    func run() async throws {
+        let plan = try makePlan()
+        let simulator = try await ShellySimulator.start(
+            plugs: plan.specifications,
+            configuration: .init(host: host, slowDelay: .milliseconds(slowDelayMs), recordPath: record),
+            threads: plugs > 200 ? 2 : 1
+        )
+        if let writeConfig {
+            try writeConfiguration(writeConfig, plan: plan)
+        }
+        print("simulating \(plugs) plugs on \(host):\(port)...\(port + plugs - 1) (Ctrl-C to stop)")
+        try? FileHandle.standardOutput.synchronize()
+        await Termination.wait(for: duration.map { .milliseconds(Int64($0 * 1000)) })
+        await simulator.shutdown()
+    }
+
+    struct Plan {
+        var specifications: [SimulatedPlug.Specification]
+        var passwordFile: String?
+    }
+
+    func makePlan() throws -> Plan {
+        let cycle = try generations.split(separator: ",").map { text -> Int in
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), (1...4).contains(value) else {
+                throw ValidationError("--generations: \"\(text)\" is not 1, 2, 3 or 4")
+            }
+            return value
+        }
+        guard !cycle.isEmpty else { throw ValidationError("--generations is empty") }
+        var authIndexes = Set<Int>()
+        if let auth {
+            for text in auth.split(separator: ",") {
+                guard let index = Int(text.trimmingCharacters(in: .whitespaces)), (0..<plugs).contains(index) else {
+                    throw ValidationError("--auth: \"\(text)\" is not a plug index below \(plugs)")
+                }
+                authIndexes.insert(index)
+            }
+        }
+        var password: String?
+        if !authIndexes.isEmpty {
+            guard let passwordFile else { throw ValidationError("--auth needs --password-file") }
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                throw ValidationError("--password-file: cannot read \(passwordFile)")
+            }
+            password = text.trimmingCharacters(in: .newlines)
+            guard password?.isEmpty == false else { throw ValidationError("--password-file: \(passwordFile) is empty") }
+        }
+        var faults: [Int: SimulatedFault] = [:]
+        for text in fault {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let index = Int(parts[0]), (0..<plugs).contains(index) else {
+                throw ValidationError("--fault: \"\(text)\" is not INDEX=MODE with INDEX below \(plugs)")
+            }
+            guard let mode = SimulatedFault(rawValue: parts[1]) else {
+                let modes = SimulatedFault.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--fault: unknown mode \"\(parts[1])\" (known: \(modes))")
+            }
+            faults[index] = mode
+        }
+        let specifications = (0..<plugs).map { index in
+            SimulatedPlug.Specification(
+                node: "sim-\(index)",
+                port: port + index,
+                generation: cycle[index % cycle.count],
+                profile: .generic(index: index),
+                password: authIndexes.contains(index) ? password : nil,
+                fault: faults[index]
+            )
+        }
+        let absolutePasswordFile = passwordFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        return Plan(specifications: specifications, passwordFile: absolutePasswordFile)
+    }
+
+    func writeConfiguration(_ path: String, plan: Plan) throws {
+        var yaml = """
+            # Written by `energy-monitor simulate`: one plug per simulated node.
+            interval: 1s
+            database: \(database)
+            listen: \(listen)
+            plugs:
+
+            """
+        for specification in plan.specifications {
+            yaml += "  - node: \(specification.node)\n"
+            yaml += "    address: \(host):\(specification.port)\n"
+            if specification.password != nil, let file = plan.passwordFile {
+                yaml += "    passwordFile: \(file)\n"
+            }
+        }
+        do {
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw CommandFailure("--write-config: cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}
