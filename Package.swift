@@ -98,7 +98,7 @@ let package = Package(
         ),
 
         .testTarget(name: "ShellyPollerTests", dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService"]),

@@ -39,7 +39,13 @@ public enum ShellyParser {
             guard let meter = list.indices.contains(channel) ? list[channel] : nil else {
                 return .noReading("no meter \(channel) (device has \(list.count))")
             }
-            return try gen1Meter(meter, path: "meters[\(channel)]", totalIsWattMinutes: true)
+            var parsed = try gen1Meter(meter, path: "meters[\(channel)]", totalIsWattMinutes: true)
+            // Relays with metering (Shelly 2.5) report one supply voltage for the device.
+            if case .reading(var reading) = parsed, reading.volts == nil, let volts = json["voltage"]?.number {
+                reading.volts = volts
+                parsed = .reading(reading)
+            }
+            return parsed
         }
         if let emeters = json["emeters"] {
             guard let list = emeters.array else { throw ShellyPayloadError("/status: emeters is not an array") }

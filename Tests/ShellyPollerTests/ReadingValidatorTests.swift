@@ -1,0 +1,36 @@
+import EnergyModel
+import Testing
+
+@testable import ShellyPoller
+
+@Suite("Reading validation")
+struct ReadingValidatorTests {
+    let validator = ReadingValidator(maximumWatts: 4000, negativeNoiseWatts: 1)
+
+    @Test("believable readings pass unchanged")
+    func passes() throws {
+        let reading = Reading(watts: 48.5, volts: 230.1, amps: 0.23, energyWattHours: 12)
+        #expect(try validator.validate(reading).get() == reading)
+    }
+
+    @Test("small negative noise reads as 0 W")
+    func noise() throws {
+        #expect(try validator.validate(Reading(watts: -0.4)).get().watts == 0)
+    }
+
+    @Test("invalid power is refused with reason invalid", arguments: [Double.nan, .infinity, -.infinity, -50, 4000.5, 1e12])
+    func refused(watts: Double) {
+        guard case .failure(let failure) = validator.validate(Reading(watts: watts)) else {
+            Issue.record("\(watts) W accepted")
+            return
+        }
+        #expect(failure.reason == .invalid)
+    }
+
+    @Test("absurd side values are dropped, not stored")
+    func sideValues() throws {
+        let reading = try validator.validate(Reading(watts: 10, volts: .nan, amps: -3, energyWattHours: .infinity)).get()
+        #expect(reading.volts == nil && reading.amps == nil && reading.energyWattHours == nil)
+        #expect(reading.watts == 10)
+    }
+}
