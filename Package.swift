@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService"]),
         .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator", "CurlClient"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["EnergyModel"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["EnergyModel", "CurlClient"]),
     ],
     swiftLanguageModes: [.v6]
 )

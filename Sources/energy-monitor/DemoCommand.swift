@@ -60,7 +60,7 @@ struct DemoCommand: AsyncParsableCommand {
         let nodes = configuration.plugs.map(\.node)
         let host = configuration.listenHost == "0.0.0.0" ? "127.0.0.1" : configuration.listenHost
         let base = "http://\(host):\(configuration.listenPort)"
-        print(
+        Console.write(
             """
             energy-monitor demo: 3 simulated plugs (tvpc Gen2 with Digest auth, wyse Gen3, rpi Gen1)
               metrics   \(base)/metrics
@@ -69,13 +69,11 @@ struct DemoCommand: AsyncParsableCommand {
             Ctrl-C to stop.
             """
         )
-        try? FileHandle.standardOutput.synchronize()
         let monitor: Monitor
         do {
             monitor = try await Monitor(configuration: configuration, logger: logger) { summary in
-                print(Self.line(summary, nodes: nodes))
-                try? FileHandle.standardOutput.synchronize()
-            }
+                Console.write(Self.line(summary, nodes: nodes))
+                    }
         } catch {
             await simulator.shutdown()
             throw error

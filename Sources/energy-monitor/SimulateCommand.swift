@@ -68,8 +68,7 @@ struct SimulateCommand: AsyncParsableCommand {
         if let writeConfig {
             try writeConfiguration(writeConfig, plan: plan)
         }
-        print("simulating \(plugs) plugs on \(host):\(port)...\(port + plugs - 1) (Ctrl-C to stop)")
-        try? FileHandle.standardOutput.synchronize()
+        Console.write("simulating \(plugs) plugs on \(host):\(port)...\(port + plugs - 1) (Ctrl-C to stop)")
         await Termination.wait(for: duration.map { .milliseconds(Int64($0 * 1000)) })
         await simulator.shutdown()
     }
