@@ -53,7 +53,7 @@ public struct MonitorConfiguration: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigurationError("", "cannot read config file \(path): \(Self.reason(error))")
+            throw ConfigurationError("", "cannot read: \(Self.reason(error))")
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try parse(yaml: text, baseDirectory: base, environment: environment)

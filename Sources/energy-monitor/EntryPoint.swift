@@ -21,9 +21,13 @@ enum EntryPoint {
             }
         } catch let error as ExitCode {
             exit(error.rawValue)
-        } catch let error as CleanExit {
-            EnergyMonitorCommand.exit(withError: error)
+        } catch let error as ValidationError {
+            failWithOneLine(EnergyMonitorCommand.message(for: error), code: EnergyMonitorCommand.exitCode(for: error).rawValue)
         } catch {
+            // Help and other clean exits raised while running go through ArgumentParser.
+            if EnergyMonitorCommand.exitCode(for: error) == .success {
+                EnergyMonitorCommand.exit(withError: error)
+            }
             failWithOneLine(String(describing: error))
         }
         exit(0)

@@ -27,7 +27,7 @@ func loadConfiguration(_ path: String) throws -> MonitorConfiguration {
     do {
         return try MonitorConfiguration.load(path: path)
     } catch {
-        throw CommandFailure(error.path.isEmpty ? error.message : "\(path): \(error.description)")
+        throw CommandFailure("\(path): \(error.description)")
     }
 }
 
