@@ -97,12 +97,12 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "ShellyPollerTests", dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient"]),
+        .testTarget(name: "ShellyPollerTests", dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
-        .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService"]),
-        .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator", "CurlClient"]),
+        .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller"]),
+        .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["EnergyModel", "CurlClient"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,110 @@
+import Foundation
+import ShellyPoller
+import Testing
+
+@testable import MonitorService
+
+@Suite("Configuration")
+struct MonitorConfigurationTests {
+    @Test("the documented example parses with every key")
+    func documentedExample() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "pa55\n".write(toFile: folder + "/plug-password", atomically: true, encoding: .utf8)
+        let yaml = """
+            interval: 1s
+            database: /var/lib/energy-monitor/energy.db
+            listen: 0.0.0.0:9840
+            retention: { raw: 14d, minute: 400d }
+            plugs:
+              - node: tvpc
+                address: 192.168.188.128
+                generation: auto
+                channel: 0
+                username: admin
+                passwordFile: plug-password
+              - node: wyse
+                address: http://192.168.188.129:8080/
+                generation: 2
+              - node: rpi
+                address: "[fd00::5]:80"
+                generation: 1
+                channel: 1
+            kubernetes:
+              annotate: true
+              prefix: energy.thesis.io
+              heartbeat: 15s
+              deadband: 1.0
+            """
+        let configuration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: folder)
+        #expect(configuration.intervalMilliseconds == 1000)
+        #expect(configuration.listenHost == "0.0.0.0" && configuration.listenPort == 9840)
+        #expect(configuration.retentionRawMilliseconds == 14 * 86_400_000)
+        #expect(configuration.retentionMinuteMilliseconds == 400 * 86_400_000)
+        #expect(configuration.plugs.map(\.node) == ["tvpc", "wyse", "rpi"])
+        #expect(configuration.plugs[0] == PlugConfiguration(node: "tvpc", baseURL: "http://192.168.188.128", password: "pa55"))
+        #expect(configuration.plugs[1].baseURL == "http://192.168.188.129:8080" && configuration.plugs[1].generation == .rpc)
+        #expect(configuration.plugs[2].baseURL == "http://[fd00::5]:80" && configuration.plugs[2].generation == .gen1)
+        #expect(configuration.plugs[2].channel == 1)
+        #expect(configuration.kubernetes == .init(annotate: true, prefix: "energy.thesis.io", heartbeatMilliseconds: 15_000, deadbandWatts: 1))
+    }
+
+    @Test("defaults")
+    func defaults() throws {
+        let configuration = try MonitorConfiguration.parse(yaml: "plugs: [{node: a, address: 10.0.0.1}]", baseDirectory: "/etc/x")
+        #expect(configuration.intervalMilliseconds == 1000)
+        #expect(configuration.database == "/var/lib/energy-monitor/energy.db")
+        #expect(configuration.listenPort == 9840)
+        #expect(configuration.kubernetes.annotate == false)
+        #expect(configuration.plugs[0].username == "admin" && configuration.plugs[0].password == nil)
+    }
+
+    @Test("relative database paths are relative to the config file")
+    func relativeDatabase() throws {
+        let configuration = try MonitorConfiguration.parse(yaml: "database: data/e.db\nplugs: [{node: a, address: h}]", baseDirectory: "/etc/em")
+        #expect(configuration.database == "/etc/em/data/e.db")
+    }
+
+    @Test("passwords can come from the environment")
+    func passwordFromEnvironment() throws {
+        let yaml = "plugs: [{node: a, address: h, passwordEnv: PLUG_PW}]"
+        let configuration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/", environment: ["PLUG_PW": "x1"])
+        #expect(configuration.plugs[0].password == "x1")
+        #expect(throws: ConfigurationError("plugs[0].passwordEnv", "environment variable PLUG_PW is not set")) {
+            _ = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/", environment: [:])
+        }
+    }
+
+    @Test(
+        "invalid documents name the key path",
+        arguments: [
+            ("plugs: [{node: a, address: h}]\nintervall: 1s", "intervall"),
+            ("plugs: [{node: a, address: h}]\ninterval: 10ms", "interval"),
+            ("plugs: [{node: a, address: h}]\ninterval: 5", "interval"),
+            ("plugs: [{node: a, address: 'h:0'}]", "plugs[0].address"),
+            ("plugs: [{node: a, address: 'ftp://h'}]", "plugs[0].address"),
+            ("plugs: [{node: a, address: 'h/x'}]", "plugs[0].address"),
+            ("plugs: [{node: a, address: h, generation: 5}]", "plugs[0].generation"),
+            ("plugs: [{node: a, address: h, channel: -1}]", "plugs[0].channel"),
+            ("plugs: [{node: a, address: h}, {node: b, address: h}]", "plugs[1].address"),
+            ("plugs: [{node: a, address: h, passwordFile: /nonexistent}]", "plugs[0].passwordFile"),
+            ("plugs: [{node: a, address: h, passwordFile: x, passwordEnv: Y}]", "plugs[0].passwordEnv"),
+            ("plugs: [{node: a, address: h}]\nretention: {raw: 1d, minute: 1h}", "retention.minute"),
+            ("plugs: [{node: a, address: h}]\nretention: {raw: 10s}", "retention.raw"),
+            ("plugs: [{node: a, address: h}]\nkubernetes: {annotate: maybe}", "kubernetes.annotate"),
+            ("plugs: [{node: a, address: h}]\nkubernetes: {heartbeat: 0s}", "kubernetes.heartbeat"),
+            ("plugs: [{node: a, address: h}]\nkubernetes: {deadband: -1}", "kubernetes.deadband"),
+            ("plugs: [{node: a, address: h}]\nkubernetes: {prefix: 'Not Valid'}", "kubernetes.prefix"),
+            ("plugs: {node: a}", "plugs"),
+            ("- a\n- b", ""),
+        ]
+    )
+    func invalid(yaml: String, path: String) {
+        let error = #expect(throws: ConfigurationError.self) {
+            _ = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/")
+        }
+        #expect(error?.path == path, "\(String(describing: error))")
+        #expect(error?.description.contains("\n") == false)
+    }
+}
