@@ -99,7 +99,7 @@ let package = Package(
 
         .testTarget(name: "ShellyPollerTests", dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter"]),
+        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller"]),
         .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),

@@ -1,0 +1,88 @@
+import EnergyModel
+import Testing
+
+@testable import Exporter
+
+@Suite("Metrics")
+struct MonitorMetricsTests {
+    /// Sample lines (no comments) of the exposition, as a set: order is not part of the format.
+    private func lines(_ metrics: MonitorMetrics) -> Set<String> {
+        Set(String(decoding: metrics.render(), as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") })
+    }
+
+    private func text(_ metrics: MonitorMetrics) -> String {
+        String(decoding: metrics.render(), as: UTF8.self)
+    }
+
+    @Test("a sample sets power, volts, amps, up, timestamp and counters")
+    func sample() {
+        let metrics = MonitorMetrics(nodes: ["tvpc"], counters: [:], annotations: false)
+        let sample = Sample(node: "tvpc", timestampMilliseconds: 1_700_000_000_500, reading: Reading(watts: 48.5, volts: 230.1, amps: 0.25))
+        metrics.recordSample(sample, counters: EnergyCounters(energyJoules: 12.5, deviceJoules: 3600), pollSeconds: 0.012)
+        let set = lines(metrics)
+        #expect(set.contains("energy_monitor_power_watts{node=\"tvpc\"} 48.5"))
+        #expect(set.contains("energy_monitor_voltage_volts{node=\"tvpc\"} 230.1"))
+        #expect(set.contains("energy_monitor_current_amperes{node=\"tvpc\"} 0.25"))
+        #expect(set.contains("energy_monitor_plug_up{node=\"tvpc\"} 1.0"))
+        #expect(set.contains("energy_monitor_last_sample_timestamp_seconds{node=\"tvpc\"} 1700000000.5"))
+        #expect(set.contains("energy_monitor_energy_joules_total{node=\"tvpc\"} 12.5"))
+        #expect(set.contains("energy_monitor_device_energy_joules_total{node=\"tvpc\"} 3600.0"))
+        #expect(set.contains("energy_monitor_poll_duration_seconds_count{node=\"tvpc\"} 1"))
+        #expect(set.contains("energy_monitor_build_info{version=\"\(EnergyMonitorVersion.string)\"} 1.0"))
+        for reason in MonitorMetrics.pollErrorReasons {
+            #expect(set.contains("energy_monitor_poll_errors_total{node=\"tvpc\",reason=\"\(reason)\"} 0"))
+        }
+        #expect(!text(metrics).contains("annotation_patches"))
+    }
+
+    @Test("a failure sets up to 0 and counts the reason; stale power disappears")
+    func failure() {
+        let metrics = MonitorMetrics(nodes: ["rpi"], counters: [:], annotations: true)
+        metrics.recordSample(Sample(node: "rpi", timestampMilliseconds: 10_000, reading: Reading(watts: 2.4)), counters: EnergyCounters(), pollSeconds: 0.01)
+        metrics.recordFailure(node: "rpi", reason: "timeout", pollSeconds: 0.8)
+        metrics.expireStale(nowMilliseconds: 12_000, maxAgeMilliseconds: 3000)
+        #expect(lines(metrics).contains("energy_monitor_power_watts{node=\"rpi\"} 2.4"))
+        metrics.expireStale(nowMilliseconds: 13_001, maxAgeMilliseconds: 3000)
+        let set = lines(metrics)
+        #expect(!set.contains { $0.hasPrefix("energy_monitor_power_watts") })
+        #expect(set.contains("energy_monitor_plug_up{node=\"rpi\"} 0.0"))
+        #expect(set.contains("energy_monitor_poll_errors_total{node=\"rpi\",reason=\"timeout\"} 1"))
+        #expect(set.contains("energy_monitor_annotation_patches_total{node=\"rpi\",result=\"ok\"} 0"))
+        // It comes back with the next sample.
+        metrics.recordSample(Sample(node: "rpi", timestampMilliseconds: 14_000, reading: Reading(watts: 2.5)), counters: EnergyCounters(), pollSeconds: 0.01)
+        #expect(lines(metrics).contains("energy_monitor_power_watts{node=\"rpi\"} 2.5"))
+    }
+
+    @Test("counters start from the store and never go back")
+    func monotone() {
+        let metrics = MonitorMetrics(nodes: ["n"], counters: ["n": EnergyCounters(energyJoules: 1000, deviceJoules: 7200)], annotations: false)
+        #expect(lines(metrics).contains("energy_monitor_energy_joules_total{node=\"n\"} 1000.0"))
+        let sample = Sample(node: "n", timestampMilliseconds: 1, reading: Reading(watts: 1))
+        metrics.recordSample(sample, counters: EnergyCounters(energyJoules: 900, deviceJoules: 100), pollSeconds: 0)
+        #expect(lines(metrics).contains("energy_monitor_energy_joules_total{node=\"n\"} 1000.0"))
+        #expect(lines(metrics).contains("energy_monitor_device_energy_joules_total{node=\"n\"} 7200.0"))
+        metrics.recordSample(sample, counters: EnergyCounters(energyJoules: 1010, deviceJoules: 7300), pollSeconds: 0)
+        #expect(lines(metrics).contains("energy_monitor_energy_joules_total{node=\"n\"} 1010.0"))
+        #expect(lines(metrics).contains("energy_monitor_device_energy_joules_total{node=\"n\"} 7300.0"))
+    }
+
+    @Test("every metric has HELP and TYPE; process metrics are present")
+    func helpAndType() {
+        let metrics = MonitorMetrics(nodes: ["a", "b"], counters: [:], annotations: true)
+        let all = text(metrics)
+        let names = Set(all.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line -> String in
+            let name = line.prefix { $0 != "{" && $0 != " " }
+            for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) && name.contains("duration") {
+                return String(name.dropLast(suffix.count))
+            }
+            return String(name)
+        })
+        for name in names {
+            #expect(all.contains("# HELP \(name) "), "\(name)")
+            #expect(all.contains("# TYPE \(name) "), "\(name)")
+        }
+        for name in ["process_resident_memory_bytes", "process_cpu_seconds_total", "process_start_time_seconds"] {
+            #expect(names.contains(name))
+        }
+    }
+}
