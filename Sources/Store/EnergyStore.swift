@@ -12,9 +12,9 @@ import Logging
 public final class EnergyStore: @unchecked Sendable {
     /// The database file.
     public let path: String
-    private let queue: DispatchQueue
-    private let database: SQLiteDatabase
-    private var nodeIDs: [String: Int64] = [:]
+    let queue: DispatchQueue
+    let database: SQLiteDatabase
+    var nodeIDs: [String: Int64] = [:]
     private var insertSample: Statement?
     private var updateNode: Statement?
 
@@ -67,7 +67,7 @@ public final class EnergyStore: @unchecked Sendable {
     }
 
     /// Runs `body` on the store's queue.
-    private func run<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             queue.async {
                 continuation.resume(returning: Result { () throws(StoreError) in try body() })
@@ -150,7 +150,7 @@ public final class EnergyStore: @unchecked Sendable {
         Int64((value * scale).rounded())
     }
 
-    private func nodeID(_ name: String) throws(StoreError) -> Int64 {
+    func nodeID(_ name: String) throws(StoreError) -> Int64 {
         if let id = nodeIDs[name] { return id }
         let insert = try database.prepare("INSERT INTO node (name) VALUES (?)")
         insert.bind(1, name)

@@ -72,6 +72,9 @@ final class SQLiteDatabase {
         return Statement(handle: statement, database: self)
     }
 
+    /// Rows changed by the last statement.
+    var changes: Int64 { handle.map { Int64(sqlite3_changes($0)) } ?? 0 }
+
     var lastError: String {
         handle.map { String(cString: sqlite3_errmsg($0)) } ?? "database closed"
     }

@@ -36,7 +36,12 @@ enum Schema {
             min_watts REAL NOT NULL,
             max_watts REAL NOT NULL,
             joules REAL NOT NULL,
+            covered_ms INTEGER NOT NULL,
             PRIMARY KEY (node_id, minute)
+        ) WITHOUT ROWID;
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value
         ) WITHOUT ROWID;
         CREATE VIEW power AS
             SELECT node.name AS node,

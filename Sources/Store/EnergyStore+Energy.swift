@@ -1,0 +1,135 @@
+import EnergyModel
+
+extension EnergyStore {
+    /// The figures of one node over a window, from raw samples and, before the fold
+    /// watermark, from minute aggregates.
+    public struct NodeEnergy: Sendable, Equatable {
+        /// The node.
+        public var node: String
+        /// Window start, unix milliseconds.
+        public var fromMilliseconds: Int64
+        /// Window end (exclusive), unix milliseconds.
+        public var toMilliseconds: Int64
+        /// The figures.
+        public var energy: WindowEnergy
+
+        /// Covered share of the window, 0...100.
+        public var coveragePercent: Double {
+            let length = toMilliseconds - fromMilliseconds
+            return length > 0 ? min(100, 100 * Double(energy.coveredMilliseconds) / Double(length)) : 0
+        }
+    }
+
+    /// Every node the store has seen, by name.
+    public func nodes() async throws(StoreError) -> [String] {
+        try await run { () throws(StoreError) in
+            let statement = try self.database.prepare("SELECT name FROM node ORDER BY name")
+            var names: [String] = []
+            while try statement.step() { names.append(statement.text(0)) }
+            return names
+        }
+    }
+
+    /// Records the poll interval, so that readers know the largest gap to bridge.
+    public func setInterval(milliseconds: Int64) async throws(StoreError) {
+        try await run { () throws(StoreError) in try self.setMeta("interval_ms", milliseconds) }
+    }
+
+    /// The poll interval the service last ran with, if recorded.
+    public func interval() async throws(StoreError) -> Int64? {
+        try await run { () throws(StoreError) in try self.meta("interval_ms") }
+    }
+
+    func meta(_ key: String) throws(StoreError) -> Int64? {
+        let statement = try database.prepare("SELECT value FROM meta WHERE key = ?")
+        statement.bind(1, key)
+        guard try statement.step(), !statement.isNull(0) else { return nil }
+        return statement.int(0)
+    }
+
+    func setMeta(_ key: String, _ value: Int64) throws(StoreError) {
+        let statement = try database.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
+        statement.bind(1, key)
+        statement.bind(2, value)
+        try statement.step()
+    }
+
+    /// Energy, average and peak power, sample count and coverage of `node` over
+    /// `[from, to)`. Gaps longer than `maxGapMilliseconds` are not bridged.
+    public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64, maxGapMilliseconds: Int64) async throws(StoreError) -> NodeEnergy {
+        try await run { () throws(StoreError) in
+            var result = NodeEnergy(node: node, fromMilliseconds: from, toMilliseconds: to, energy: WindowEnergy())
+            var id = self.nodeIDs[node]
+            if id == nil { id = try self.lookupNodeID(node) }
+            guard to > from, let id else { return result }
+            let watermark = try self.meta("folded_until_ms") ?? Int64.min
+            if from < watermark {
+                result.energy.merge(try self.minuteEnergy(id, from: from, to: min(to, watermark)))
+            }
+            let rawFrom = max(from, watermark)
+            if to > rawFrom {
+                let points = try self.points(id, from: rawFrom - maxGapMilliseconds, to: to + maxGapMilliseconds)
+                result.energy.merge(WindowEnergy.integrate(points: points, from: rawFrom, to: to, maxGapMilliseconds: maxGapMilliseconds))
+            }
+            return result
+        }
+    }
+
+    func lookupNodeID(_ name: String) throws(StoreError) -> Int64? {
+        let statement = try database.prepare("SELECT id FROM node WHERE name = ?")
+        statement.bind(1, name)
+        guard try statement.step() else { return nil }
+        return statement.int(0)
+    }
+
+    /// Raw (time, watts) points of a node with `from <= ts <= to`, oldest first.
+    func points(_ id: Int64, from: Int64, to: Int64) throws(StoreError) -> [(timestampMilliseconds: Int64, watts: Double)] {
+        let statement = try database.prepare(
+            "SELECT ts_ms, milliwatts FROM sample WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms"
+        )
+        statement.bind(1, id)
+        statement.bind(2, from)
+        statement.bind(3, to)
+        var points: [(timestampMilliseconds: Int64, watts: Double)] = []
+        while try statement.step() {
+            points.append((statement.int(0), Double(statement.int(1)) / 1000))
+        }
+        return points
+    }
+
+    /// Figures from minute aggregates; minutes cut by the window count in proportion.
+    private func minuteEnergy(_ id: Int64, from: Int64, to: Int64) throws(StoreError) -> WindowEnergy {
+        let statement = try database.prepare(
+            """
+            SELECT minute, samples, avg_watts, min_watts, max_watts, joules, covered_ms FROM minute
+            WHERE node_id = ? AND minute >= ? AND minute < ? ORDER BY minute
+            """
+        )
+        statement.bind(1, id)
+        statement.bind(2, Self.floorDiv(from, 60_000))
+        statement.bind(3, Self.floorDiv(to - 1, 60_000) + 1)
+        var result = WindowEnergy()
+        while try statement.step() {
+            let start = statement.int(0) * 60_000
+            let overlap = min(start + 60_000, to) - max(start, from)
+            guard overlap > 0 else { continue }
+            let share = Double(overlap) / 60_000
+            let samples = Int(statement.int(1))
+            result.merge(
+                WindowEnergy(
+                    joules: statement.double(5) * share,
+                    coveredMilliseconds: Int64((Double(statement.int(6)) * share).rounded()),
+                    samples: share == 1 ? samples : Int((Double(samples) * share).rounded()),
+                    peakWatts: statement.double(4),
+                    minWatts: statement.double(3),
+                    sumWatts: statement.double(2) * (share == 1 ? Double(samples) : (Double(samples) * share).rounded())
+                )
+            )
+        }
+        return result
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        a >= 0 ? a / b : -((-a + b - 1) / b)
+    }
+}

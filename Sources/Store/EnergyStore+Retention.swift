@@ -1,0 +1,102 @@
+import EnergyModel
+
+extension EnergyStore {
+    /// What one retention step did.
+    public struct RetentionStep: Sendable, Equatable {
+        /// Minute rows written.
+        public var minutesWritten: Int
+        /// Raw samples deleted.
+        public var samplesDeleted: Int
+        /// Expired minute rows deleted.
+        public var minutesDeleted: Int
+        /// Whether more raw samples are due for folding.
+        public var moreToDo: Bool
+    }
+
+    /// The fold watermark: raw samples before it are represented by minute rows.
+    public func foldedUntil() async throws(StoreError) -> Int64? {
+        try await run { () throws(StoreError) in try self.meta("folded_until_ms") }
+    }
+
+    /// Folds raw samples older than `rawCutoff` into minute aggregates and deletes them, at
+    /// most `maxSamples` at a time (one short transaction, so ticks queued meanwhile wait
+    /// only briefly); deletes minute rows older than `minuteCutoff`; gives freed pages back.
+    /// Call again while `moreToDo`.
+    public func retentionStep(
+        rawCutoffMilliseconds: Int64, minuteCutoffMilliseconds: Int64, maxGapMilliseconds: Int64, maxSamples: Int = 20_000
+    ) async throws(StoreError) -> RetentionStep {
+        try await run { () throws(StoreError) in
+            try self.retentionStepSynchronously(
+                rawCutoff: rawCutoffMilliseconds, minuteCutoff: minuteCutoffMilliseconds, maxGap: maxGapMilliseconds, maxSamples: maxSamples
+            )
+        }
+    }
+
+    private func retentionStepSynchronously(rawCutoff: Int64, minuteCutoff: Int64, maxGap: Int64, maxSamples: Int) throws(StoreError) -> RetentionStep {
+        var step = RetentionStep(minutesWritten: 0, samplesDeleted: 0, minutesDeleted: 0, moreToDo: false)
+        let cutoff = Self.floorDiv(rawCutoff, 60_000) * 60_000
+        try database.transaction { () throws(StoreError) in
+            var watermark = try meta("folded_until_ms")
+            if watermark == nil {
+                let oldest = try database.prepare("SELECT min(ts_ms) FROM sample")
+                guard try oldest.step(), !oldest.isNull(0) else { return }
+                watermark = Self.floorDiv(oldest.int(0), 60_000) * 60_000
+            }
+            guard let start = watermark, cutoff > start else { return }
+            let nodeCount = max(1, try database.scalarInt("SELECT count(*) FROM node"))
+            // Minutes per batch so that one batch touches about maxSamples samples at 1 Hz.
+            let minutes = max(1, Int64(maxSamples) / (nodeCount * 60))
+            let end = min(cutoff, start + minutes * 60_000)
+            let insert = try database.prepare(
+                """
+                INSERT OR REPLACE INTO minute (node_id, minute, samples, avg_watts, min_watts, max_watts, joules, covered_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            )
+            let ids = try database.prepare("SELECT id FROM node")
+            var nodeIDs: [Int64] = []
+            while try ids.step() { nodeIDs.append(ids.int(0)) }
+            for id in nodeIDs {
+                let points = try self.points(id, from: start - maxGap, to: end + maxGap)
+                guard !points.isEmpty else { continue }
+                var minute = start
+                while minute < end {
+                    let window = WindowEnergy.integrate(points: points, from: minute, to: minute + 60_000, maxGapMilliseconds: maxGap)
+                    if window.samples > 0 || window.coveredMilliseconds > 0 {
+                        insert.reset()
+                        insert.bind(1, id)
+                        insert.bind(2, minute / 60_000)
+                        insert.bind(3, Int64(window.samples))
+                        let mean = window.samples > 0 ? window.sumWatts / Double(window.samples) : (window.averageWatts ?? 0)
+                        insert.bind(4, mean)
+                        insert.bind(5, window.minWatts ?? mean)
+                        insert.bind(6, window.peakWatts ?? mean)
+                        insert.bind(7, window.joules)
+                        insert.bind(8, window.coveredMilliseconds)
+                        try insert.step()
+                        step.minutesWritten += 1
+                    }
+                    minute += 60_000
+                }
+            }
+            // Keep the last samples before the watermark: the next batch interpolates from them.
+            let delete = try database.prepare("DELETE FROM sample WHERE ts_ms < ?")
+            delete.bind(1, end - maxGap)
+            try delete.step()
+            step.samplesDeleted = Int(database.changes)
+            try setMeta("folded_until_ms", end)
+            step.moreToDo = end < cutoff
+        }
+        try database.transaction { () throws(StoreError) in
+            let expire = try database.prepare("DELETE FROM minute WHERE minute < ?")
+            expire.bind(1, Self.floorDiv(minuteCutoff, 60_000))
+            try expire.step()
+            step.minutesDeleted = Int(database.changes)
+        }
+        if step.samplesDeleted > 0 || step.minutesDeleted > 0 {
+            // Give freed pages back to the file system, a bounded amount per step.
+            try database.execute("PRAGMA incremental_vacuum(2000)")
+        }
+        return step
+    }
+}
