@@ -87,10 +87,22 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
+        // The scheduler-extender HTTP server around the scoring library.
+        .target(
+            name: "SchedulerExtender",
+            dependencies: [
+                "Scoring",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "energy-monitor",
             dependencies: [
-                "MonitorService", "ShellySimulator", "Scoring", "Store",
+                "MonitorService", "ShellySimulator", "Scoring", "Store", "SchedulerExtender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,6 +116,10 @@ let package = Package(
         .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller"]),
         .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["EnergyModel", "CurlClient"]),
+        .testTarget(
+            name: "SchedulerExtenderTests",
+            dependencies: ["SchedulerExtender", "Scoring", "CurlClient", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,6 +7,8 @@ struct EnergyMonitorCommand: AsyncParsableCommand {
         commandName: "energy-monitor",
         abstract: "Energy-aware Kubernetes: poll Shelly plugs, store every reading, export metrics, score nodes.",
         version: EnergyModel.EnergyMonitorVersion.string,
-        subcommands: [RunCommand.self, DemoCommand.self, SimulateCommand.self]
+        subcommands: [
+            RunCommand.self, DemoCommand.self, SimulateCommand.self, ScoreCommand.self, ExtenderCommand.self,
+        ]
     )
 }

@@ -1,0 +1,152 @@
+import Prometheus
+import Scoring
+
+/// The extender's Prometheus metrics. Every label combination is known in advance, so all
+/// handles are made once in `init` and request handling only increments them; every label
+/// list is built by `labels(_:)` so the label order never varies.
+public final class ExtenderMetrics: Sendable {
+    /// The registry behind `/metrics`.
+    public let registry: PrometheusCollectorRegistry
+
+    /// The scheduler endpoints counted in `energy_monitor_extender_requests_total{endpoint}`.
+    public enum Endpoint: String, Sendable, CaseIterable {
+        /// `POST /scheduler/prioritize`.
+        case prioritize
+        /// `POST /scheduler/filter`.
+        case filter
+    }
+
+    /// Label values of `energy_monitor_extender_requests_total{code}`: the statuses the
+    /// extender answers with.
+    public static let statusCodes = [200, 400, 413, 500]
+    /// Label values of `energy_monitor_knowledge_base_reloads_total{result}`.
+    public static let reloadResults = ["ok", "error"]
+
+    private let requests: [Endpoint: [Int: Counter]]
+    private let requestDuration: [Endpoint: ValueHistogram]
+    private let diagnostics: [ScoringDiagnostic.Reason: Counter]
+    private let reloads: [String: Counter]
+    private let generation: Gauge
+    private let knowledgeBaseValid: Gauge
+
+    /// Creates the metrics with every series at zero.
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        var requests: [Endpoint: [Int: Counter]] = [:]
+        var requestDuration: [Endpoint: ValueHistogram] = [:]
+        for endpoint in Endpoint.allCases {
+            var byCode: [Int: Counter] = [:]
+            for code in Self.statusCodes {
+                byCode[code] = registry.makeCounter(
+                    descriptor: Self.descriptor(
+                        "energy_monitor_extender_requests_total",
+                        "Scheduler-extender requests, by endpoint and HTTP status."
+                    ),
+                    labels: Self.labels(("endpoint", endpoint.rawValue), ("code", String(code)))
+                )
+            }
+            requests[endpoint] = byCode
+            requestDuration[endpoint] = registry.makeValueHistogram(
+                descriptor: Self.descriptor(
+                    "energy_monitor_extender_request_duration_seconds",
+                    "Time to answer a scheduler-extender request, seconds."
+                ),
+                labels: Self.labels(("endpoint", endpoint.rawValue)),
+                buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
+            )
+        }
+        self.requests = requests
+        self.requestDuration = requestDuration
+        var diagnostics: [ScoringDiagnostic.Reason: Counter] = [:]
+        for reason in ScoringDiagnostic.Reason.allCases {
+            diagnostics[reason] = registry.makeCounter(
+                descriptor: Self.descriptor(
+                    "energy_monitor_scoring_diagnostics_total",
+                    "Problems scoring had to work around (drifted node names, stale power, bad weights), by reason."
+                ),
+                labels: Self.labels(("reason", reason.rawValue))
+            )
+        }
+        self.diagnostics = diagnostics
+        var reloads: [String: Counter] = [:]
+        for result in Self.reloadResults {
+            reloads[result] = registry.makeCounter(
+                descriptor: Self.descriptor(
+                    "energy_monitor_knowledge_base_reloads_total",
+                    "Changes of the knowledge-base file: loaded (ok) or rejected, keeping the previous version (error)."
+                ),
+                labels: Self.labels(("result", result))
+            )
+        }
+        self.reloads = reloads
+        generation = registry.makeGauge(
+            descriptor: Self.descriptor(
+                "energy_monitor_knowledge_base_generation",
+                "Versions of the knowledge base loaded since start, counting the first."
+            ),
+            labels: []
+        )
+        knowledgeBaseValid = registry.makeGauge(
+            descriptor: Self.descriptor(
+                "energy_monitor_knowledge_base_valid",
+                "1 if the knowledge-base file as it is now loads, 0 if the last change was rejected."
+            ),
+            labels: []
+        )
+    }
+
+    /// The one place label lists are made, in the order given.
+    static func labels(_ pairs: (String, String)...) -> [(String, String)] {
+        pairs
+    }
+
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    /// Counts one answered request and its duration. Statuses outside ``statusCodes`` are
+    /// counted as 500, the only other status a handler produces.
+    public func recordRequest(_ endpoint: Endpoint, status: Int, seconds: Double) {
+        let byCode = requests[endpoint]
+        (byCode?[status] ?? byCode?[500])?.increment()
+        requestDuration[endpoint]?.record(seconds)
+    }
+
+    /// Counts scoring diagnostics by reason.
+    public func recordDiagnostics(_ reported: [ScoringDiagnostic]) {
+        for diagnostic in reported {
+            diagnostics[diagnostic.reason]?.increment()
+        }
+    }
+
+    /// Records the outcome of one look at the knowledge-base file: `change` is counted
+    /// (a reload as `ok`, a rejection as `error`), `generation` and `valid` describe the
+    /// watcher's state after it.
+    public func recordKnowledgeBase(_ change: KnowledgeBaseWatcher.Change, generation current: Int, valid: Bool) {
+        switch change {
+        case .unchanged:
+            break
+        case .reloaded:
+            reloads["ok"]?.increment()
+        case .rejected:
+            reloads["error"]?.increment()
+        }
+        generation.set(Double(current))
+        knowledgeBaseValid.set(to: valid ? 1.0 : 0.0)
+    }
+
+    /// Records the state of a knowledge base loaded at start (not counted as a reload).
+    public func recordInitialLoad(generation current: Int) {
+        generation.set(Double(current))
+        knowledgeBaseValid.set(to: 1.0)
+    }
+
+    /// The exposition text (format 0.0.4).
+    public func render() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(registry.internalBufferCapacity())
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

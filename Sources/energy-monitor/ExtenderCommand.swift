@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import SchedulerExtender
+import Scoring
+
+/// `energy-monitor extender --knowledge-base FILE --listen ADDR`: the scheduler-extender server.
+struct ExtenderCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extender",
+        abstract: "Serve kube-scheduler's extender calls: POST /scheduler/prioritize and /scheduler/filter.",
+        discussion: """
+            Also GET /healthz and GET /metrics. The knowledge base is re-read when its file changes \
+            (a ConfigMap volume update included); an edit that does not load is logged and the last \
+            good version stays in use.
+            """
+    )
+
+    @Option(name: .long, help: "The knowledge base: profiles.yaml or the ConfigMap manifest holding it.")
+    var knowledgeBase: String
+
+    @Option(name: .long, help: "Address to listen on: HOST:PORT, [IPv6]:PORT or :PORT.")
+    var listen: String = "127.0.0.1:8888"
+
+    @Option(name: .long, help: "How often to look for a changed knowledge base, in seconds.")
+    var reloadInterval: Double = 1
+
+    @Option(name: .long, help: "Largest accepted request body, in bytes.")
+    var maxBodyBytes: Int = ExtenderServer.Configuration.defaultMaxBodyBytes
+
+    @Option(name: .long, help: "Prefix of the node power annotations.")
+    var annotationPrefix: String = PowerAnnotations.defaultPrefix
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard reloadInterval.isFinite, reloadInterval >= 0.05, reloadInterval <= 3600 else {
+            throw ValidationError("--reload-interval must be between 0.05 and 3600 seconds")
+        }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        guard !annotationPrefix.isEmpty, !annotationPrefix.contains("/") else {
+            throw ValidationError("--annotation-prefix must be a non-empty DNS prefix without \"/\"")
+        }
+    }
+
+    func run() async throws {
+        var configuration: ExtenderServer.Configuration
+        do {
+            configuration = try ExtenderServer.Configuration(listen: listen, maxBodyBytes: maxBodyBytes)
+        } catch {
+            throw CommandFailure("--listen: \(error.description)")
+        }
+        configuration.powerAnnotations = PowerAnnotations(prefix: annotationPrefix)
+        let logger = logging.bootstrap(label: "energy-monitor.extender")
+        let watcher: KnowledgeBaseWatcher
+        do {
+            watcher = try KnowledgeBaseWatcher(
+                path: knowledgeBase,
+                pollInterval: .milliseconds(Int64(reloadInterval * 1000)),
+                logger: logger
+            )
+        } catch {
+            throw CommandFailure("--knowledge-base: \(error.description)")
+        }
+        let host = configuration.host
+        let application = ExtenderServer.makeApplication(
+            configuration: configuration,
+            watcher: watcher,
+            metrics: ExtenderMetrics(),
+            logger: logger,
+            onServerRunning: { port in
+                // One line on stdout for scripts and tests that pass port 0, written unbuffered
+                // so a reader sees it at once even when stdout is a file or a pipe.
+                let address = host.contains(":") ? "[\(host)]" : host
+                FileHandle.standardOutput.write(Data("extender listening on http://\(address):\(port)\n".utf8))
+            }
+        )
+        try await application.runService()
+    }
+}

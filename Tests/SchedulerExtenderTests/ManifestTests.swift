@@ -1,0 +1,72 @@
+import Foundation
+import Scoring
+import Testing
+
+/// The second-scheduler manifests in `k8s/scheduler/`.
+@Suite("Scheduler manifests")
+struct ManifestTests {
+    static let folder = Paths.packageRoot.appendingPathComponent("k8s/scheduler")
+
+    static var manifests: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasSuffix(".yaml") }.sorted().map { folder.appendingPathComponent($0).path }
+    }
+
+    /// `kubernetes-validate` on the PATH, if installed (`pip install kubernetes-validate`).
+    static let validator: String? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        return path.split(separator: ":").map { "\($0)/kubernetes-validate" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    static func text(_ name: String) throws -> String {
+        try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    @Test(
+        "kubernetes-validate --strict accepts every manifest for Kubernetes 1.31",
+        .enabled(if: validator != nil, "kubernetes-validate is not installed (pip install kubernetes-validate)")
+    )
+    func strictValidation() async throws {
+        #expect(Self.manifests.count >= 4)
+        let result = try await runProcess(
+            try #require(Self.validator), ["--strict", "--kubernetes-version", "1.31.0"] + Self.manifests,
+            limit: .seconds(60)
+        )
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(!result.stdout.contains("ERROR"), "\(result.stdout)")
+    }
+
+    @Test("the knowledge-base ConfigMap loads and serves exactly the reference nodes tvpc, wyse and rpi")
+    func knowledgeBaseServesReferenceCluster() throws {
+        let knowledgeBase = try KnowledgeBase(contentsOfFile: Paths.knowledgeBaseManifest)
+        #expect(Set(knowledgeBase.profileNames) == ["training", "inference", "sequential"])
+        #expect(knowledgeBase.audit(nodeNames: ["tvpc", "wyse", "rpi"]).isEmpty)
+        #expect(try Self.text("knowledge-base.yaml").contains("name: scheduler-knowledge-base"))
+    }
+
+    @Test("scheduler, extender sidecar and knowledge-base mount agree on address, verbs and paths")
+    func wiringAgrees() throws {
+        let config = try Self.text("scheduler-config.yaml")
+        for line in [
+            "schedulerName: my-energy-scheduler", "urlPrefix: http://127.0.0.1:8888/scheduler",
+            "prioritizeVerb: prioritize", "filterVerb: filter", "nodeCacheCapable: false", "ignorable: true",
+        ] {
+            #expect(config.contains(line), "scheduler-config.yaml: \(line)")
+        }
+        let deployment = try Self.text("deployment.yaml")
+        for line in [
+            "- 127.0.0.1:8888", "- /etc/energy-monitor/kb/profiles.yaml", "mountPath: /etc/energy-monitor/kb",
+            "name: scheduler-knowledge-base", "name: my-energy-scheduler-config", "runAsNonRoot: true",
+            "readOnlyRootFilesystem: true", "drop: [\"ALL\"]",
+        ] {
+            #expect(deployment.contains(line), "deployment.yaml: \(line)")
+        }
+        // Both containers are locked down and limited.
+        #expect(deployment.components(separatedBy: "readOnlyRootFilesystem: true").count == 3)
+        #expect(deployment.components(separatedBy: "limits:").count == 3)
+        let rbac = try Self.text("rbac.yaml")
+        #expect(rbac.contains("name: system:kube-scheduler"))
+        #expect(rbac.contains("name: system:volume-scheduler"))
+    }
+}
