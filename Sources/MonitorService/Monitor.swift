@@ -58,6 +58,7 @@ public final class Monitor: Sendable {
         let store = try EnergyStore(path: configuration.database)
         self.store = store
         let counters = try await store.loadCounters()
+        try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
         let nodes = configuration.plugs.map(\.node)
         self.metrics = MonitorMetrics(nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate)
         self.client = CurlMultiClient()
@@ -90,7 +91,7 @@ public final class Monitor: Sendable {
             readiness: { [self] in await self.readiness() },
             logger: logger
         )
-        return [PollService(monitor: self), http]
+        return [PollService(monitor: self), RetentionService(store: store, configuration: configuration, logger: logger), http]
     }
 
     /// Runs poll loop and HTTP server until SIGTERM or SIGINT (or for `duration`, when

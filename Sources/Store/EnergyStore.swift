@@ -18,12 +18,31 @@ public final class EnergyStore: @unchecked Sendable {
     private var insertSample: Statement?
     private var updateNode: Statement?
 
-    /// Opens (creating if needed) and migrates the database at `path`.
-    public init(path: String) throws(StoreError) {
+    /// Opens (creating if needed) and migrates the database at `path`; with `readOnly`, opens
+    /// an existing database of this schema version for queries only.
+    public init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
         self.queue = DispatchQueue(label: "energy-monitor.store")
-        self.database = try SQLiteDatabase(path: path)
-        try Self.prepare(database)
+        if readOnly {
+            self.database = try SQLiteDatabase(path: path, readOnly: true)
+            let version: Int64
+            do {
+                version = try database.scalarInt("PRAGMA user_version")
+            } catch {
+                throw StoreError(code: error.code, message: "\(path) is not a readable SQLite database: \(error.message)")
+            }
+            guard version == Schema.currentVersion else {
+                throw StoreError(
+                    code: 0,
+                    message: version == 0
+                        ? "\(path) is not an energy-monitor database"
+                        : "\(path) has schema version \(version); this build reads version \(Schema.currentVersion)"
+                )
+            }
+        } else {
+            self.database = try SQLiteDatabase(path: path)
+            try Self.prepare(database)
+        }
         try loadNodeIDs()
     }
 
