@@ -1,0 +1,114 @@
+import EnergyModel
+import Foundation
+import Testing
+
+@testable import Store
+
+@Suite("Energy queries and retention")
+struct RetentionTests {
+    /// One node at 1 Hz over `seconds` from `start`, with a gap and a smooth curve.
+    private func samples(node: String, start: Int64, seconds: Int, gap: Range<Int>? = nil) -> [Sample] {
+        (0..<seconds).compactMap { second in
+            if let gap, gap.contains(second) { return nil }
+            let watts = 20 + 10 * sin(Double(second) / 37) + Double(second % 7) * 0.1
+            // Sample times jitter by a few milliseconds, as real polls do.
+            let jitter = Int64((second * 37) % 23)
+            return Sample(node: node, timestampMilliseconds: start + Int64(second) * 1000 + jitter, reading: Reading(watts: (watts * 1000).rounded() / 1000, volts: 230, amps: 0.1, energyWattHours: Double(second)))
+        }
+    }
+
+    private func write(_ store: EnergyStore, _ samples: [Sample]) async throws {
+        // As the service does: one transaction per tick.
+        var index = 0
+        while index < samples.count {
+            try await store.write(samples: Array(samples[index..<min(index + 60, samples.count)]), counters: [:])
+            index += 60
+        }
+    }
+
+    @Test("trapezoids, peak, samples and coverage of a window")
+    func window() async throws {
+        let folder = try TemporaryFolder()
+        let store = try EnergyStore(path: folder.path + "/e.db")
+        let start: Int64 = 1_700_000_040_000  // a minute boundary
+        let data = samples(node: "a", start: start, seconds: 600, gap: 100..<110)
+        try await write(store, data)
+        let result = try await store.energy(node: "a", fromMilliseconds: start, toMilliseconds: start + 600_000, maxGapMilliseconds: 3000)
+        let expected = WindowEnergy.integrate(points: data.map { ($0.timestampMilliseconds, $0.reading.watts) }, from: start, to: start + 600_000, maxGapMilliseconds: 3000)
+        #expect(result.energy == expected)
+        #expect(result.energy.samples == 590)
+        // The 11 s gap (samples 99 -> 110) is not bridged; the edges are partly covered.
+        #expect(result.coveragePercent > 97 && result.coveragePercent < 98.3, "\(result.coveragePercent)")
+        #expect(result.energy.peakWatts == data.map(\.reading.watts).max())
+        let empty = try await store.energy(node: "nobody", fromMilliseconds: start, toMilliseconds: start + 1000, maxGapMilliseconds: 3000)
+        #expect(empty.energy == WindowEnergy())
+    }
+
+    @Test("after folding, whole-minute windows agree with the raw answer and the view shows minutes")
+    func foldAgrees() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/e.db"
+        let store = try EnergyStore(path: path)
+        let start: Int64 = 1_700_000_040_000
+        let data = samples(node: "a", start: start, seconds: 1800, gap: 300..<420) + samples(node: "b", start: start, seconds: 1800)
+        try await write(store, data)
+        let windows: [(Int64, Int64)] = [(start, start + 600_000), (start + 240_000, start + 540_000), (start + 60_000, start + 1_200_000)]
+        var before: [String: [WindowEnergy]] = [:]
+        for node in ["a", "b"] {
+            for (from, to) in windows {
+                before[node, default: []].append(try await store.energy(node: node, fromMilliseconds: from, toMilliseconds: to, maxGapMilliseconds: 3000).energy)
+            }
+        }
+        // Fold everything older than start + 20 min, in small batches.
+        var steps = 0
+        while true {
+            let step = try await store.retentionStep(
+                rawCutoffMilliseconds: start + 1_200_000, minuteCutoffMilliseconds: 0, maxGapMilliseconds: 3000, maxSamples: 600
+            )
+            steps += 1
+            if !step.moreToDo { break }
+        }
+        #expect(steps == 4)  // 20 minutes, 5 minutes per batch for 2 nodes
+        #expect(try await store.foldedUntil() == start + 1_200_000)
+        for node in ["a", "b"] {
+            for (index, (from, to)) in windows.enumerated() {
+                let after = try await store.energy(node: node, fromMilliseconds: from, toMilliseconds: to, maxGapMilliseconds: 3000).energy
+                let raw = before[node]![index]
+                #expect(abs(after.joules - raw.joules) < 1e-6 * raw.joules, "\(node) \(index): \(after.joules) vs \(raw.joules)")
+                #expect(after.coveredMilliseconds == raw.coveredMilliseconds)
+                #expect(after.samples == raw.samples)
+                #expect(after.peakWatts == raw.peakWatts)
+            }
+        }
+        // Raw rows before the watermark (less the 3 s kept for interpolation) are gone.
+        let remaining = try await store.samples(node: "a", fromMilliseconds: 0, toMilliseconds: start + 1_200_000 - 3000)
+        #expect(remaining.isEmpty)
+        if sqlite3Available {
+            let minutes = try sqlite3(path, "SELECT count(*), sum(samples), round(sum(joules), 3) FROM power_minute WHERE node = 'b'")
+            let expected = WindowEnergy.integrate(points: data.filter { $0.node == "b" }.map { ($0.timestampMilliseconds, $0.reading.watts) }, from: start, to: start + 1_200_000, maxGapMilliseconds: 3000)
+            #expect(minutes == "20|1200|\(String(format: "%.3f", expected.joules))")
+        }
+    }
+
+    @Test("minute rows expire and the file gives pages back")
+    func expiryAndVacuum() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/e.db"
+        let store = try EnergyStore(path: path)
+        let start: Int64 = 1_700_000_040_000
+        try await write(store, samples(node: "a", start: start, seconds: 7200) + samples(node: "b", start: start, seconds: 7200))
+        let database = try SQLiteDatabase(path: path)
+        let pagesBefore = try database.scalarInt("PRAGMA page_count")
+        var step: EnergyStore.RetentionStep
+        repeat {
+            step = try await store.retentionStep(
+                rawCutoffMilliseconds: start + 7_200_000 + 60_000, minuteCutoffMilliseconds: start + 3_600_000, maxGapMilliseconds: 3000
+            )
+        } while step.moreToDo
+        let pagesAfter = try database.scalarInt("PRAGMA page_count")
+        #expect(pagesAfter < pagesBefore / 4, "pages \(pagesBefore) -> \(pagesAfter)")
+        #expect(try database.scalarInt("PRAGMA freelist_count") < 100)
+        #expect(try database.scalarInt("SELECT min(minute) * 60000 FROM minute") == start + 3_600_000)
+        #expect(try database.scalarInt("SELECT count(*) FROM sample") <= 8)
+    }
+}
