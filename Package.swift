@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller"]),
         .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["EnergyModel", "CurlClient"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["EnergyModel", "CurlClient", "Store", "ShellySimulator"]),
         .testTarget(
             name: "SchedulerExtenderTests",
             dependencies: ["SchedulerExtender", "Scoring", "CurlClient", .product(name: "Logging", package: "swift-log")]

@@ -11,7 +11,7 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     case httpError = "http-error"
     /// Answers 200 with a body that is not JSON.
     case garbage
-    /// Reboots every 30 s: the device energy counter restarts from 0.
+    /// Reboots every 15 s: the device energy counter restarts from 0.
     case reboot
 }
 
@@ -96,7 +96,7 @@ public final class SimulatedPlug: Sendable {
         let watts = specification.profile.watts(at: now)
         let volts = 230 + 2.5 * sin(2 * Double.pi * now / 47)
         let energy = counter.withLock { state -> Double in
-            if specification.fault == .reboot, now - state.bootTime >= 30 {
+            if specification.fault == .reboot, now - state.bootTime >= 15 {
                 state.bootTime = now
                 state.energyWattHours = 0
             } else if now > state.lastTime {

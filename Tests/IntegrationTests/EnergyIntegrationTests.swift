@@ -1,0 +1,126 @@
+import EnergyModel
+import Foundation
+import ShellySimulator
+import Store
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Energy accounting end to end: the service against the simulator, whose load curve is a
+/// known function of time.
+@Suite("Energy accounting end to end")
+struct EnergyIntegrationTests {
+    /// Starts `simulate` and `run` in `folder`; returns both and the metrics URL.
+    private func start(_ folder: String, plugs: Int, extra: [String], retention: String? = nil) async throws -> (ChildProcess, ChildProcess, String) {
+        let port = TestEnvironment.freePorts(plugs)
+        let listen = TestEnvironment.freePorts(1)
+        let simulator = try ChildProcess(
+            TestEnvironment.binary,
+            ["simulate", "--plugs", "\(plugs)", "--port", "\(port)", "--write-config", folder + "/config.yaml",
+             "--database", folder + "/energy.db", "--listen", "127.0.0.1:\(listen)"] + extra,
+            in: folder, name: "simulate"
+        )
+        let written = await waitUntil(timeout: .seconds(30)) { simulator.stdout.contains("simulating") }
+        try #require(written, "simulator: \(simulator.stderr)")
+        if let retention {
+            let config = try String(contentsOfFile: folder + "/config.yaml", encoding: .utf8)
+            try (config + "retention: \(retention)\n").write(toFile: folder + "/config.yaml", atomically: true, encoding: .utf8)
+        }
+        let monitor = try ChildProcess(TestEnvironment.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
+        return (simulator, monitor, "http://127.0.0.1:\(listen)")
+    }
+
+    private func energyJSON(_ database: String, node: String, from: Int64, to: Int64) throws -> [String: Any] {
+        let result = try runCommand(
+            TestEnvironment.binary,
+            ["energy", "--database", database, "--node", node, "--from", String(format: "%.3f", Double(from) / 1000),
+             "--to", String(format: "%.3f", Double(to) / 1000), "--format", "json"]
+        )
+        #expect(result.status == 0, "energy: \(result.stderr)")
+        let array = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
+        return try #require(array?.first)
+    }
+
+    @Test("60 s of joules within 0.5 % of the exact integral; the folded answer agrees")
+    func groundTruth() async throws {
+        let folder = try TestEnvironment.makeFolder("energy-truth")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // sim-0 speaks Gen1 (power to 0.01 W), sim-1 Gen2 (0.1 W).
+        let (simulator, monitor, _) = try await start(folder, plugs: 2, extra: ["--generations", "1,2"])
+        defer { simulator.stop(); monitor.stop() }
+        // A window of whole minutes, so minute rows cover it exactly after folding.
+        let now = WallClock.nowMilliseconds()
+        let from = (now / 60_000 + 1) * 60_000 + 0
+        let to = from + 60_000
+        try await Task.sleep(for: .milliseconds(to + 3000 - WallClock.nowMilliseconds()))
+        #expect(monitor.stop() == 0)
+        for (index, node) in ["sim-0", "sim-1"].enumerated() {
+            let exact = LoadProfile.generic(index: index).joules(from: Double(from) / 1000, to: Double(to) / 1000)
+            let raw = try energyJSON(folder + "/energy.db", node: node, from: from, to: to)
+            let joules = try #require(raw["joules"] as? Double)
+            #expect(abs(joules - exact) / exact < 0.005, "\(node): \(joules) J measured, \(exact) J exact")
+            #expect((raw["coveragePercent"] as? Double ?? 0) > 99.9, "\(raw)")
+            #expect((raw["samples"] as? Int ?? 0) >= 59)
+        }
+        // Fold the raw samples into minutes, then ask again.
+        let store = try EnergyStore(path: folder + "/energy.db")
+        var step: EnergyStore.RetentionStep
+        repeat {
+            step = try await store.retentionStep(rawCutoffMilliseconds: to + 60_000, minuteCutoffMilliseconds: 0, maxGapMilliseconds: 3000)
+        } while step.moreToDo
+        #expect(try await store.foldedUntil() ?? 0 >= to)
+        store.close()
+        for node in ["sim-0", "sim-1"] {
+            let folded = try energyJSON(folder + "/energy.db", node: node, from: from, to: to)
+            let exact = LoadProfile.generic(index: node == "sim-0" ? 0 : 1).joules(from: Double(from) / 1000, to: Double(to) / 1000)
+            let joules = try #require(folded["joules"] as? Double)
+            #expect(abs(joules - exact) / exact < 0.005, "\(node) folded: \(joules) J, exact \(exact) J")
+        }
+    }
+
+    @Test("counters never go back: across kill -9 and restart, and across device reboots")
+    func monotoneCounters() async throws {
+        let folder = try TestEnvironment.makeFolder("energy-restart")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // sim-1 reboots every 15 s: its own energy counter restarts from 0.
+        var (simulator, monitor, base) = try await start(folder, plugs: 2, extra: ["--generations", "2", "--fault", "1=reboot"])
+        defer { simulator.stop(); monitor.stop() }
+        var history: [String: [Double]] = [:]
+        let series = [
+            "energy_monitor_energy_joules_total{node=\"sim-0\"}", "energy_monitor_energy_joules_total{node=\"sim-1\"}",
+            "energy_monitor_device_energy_joules_total{node=\"sim-0\"}", "energy_monitor_device_energy_joules_total{node=\"sim-1\"}",
+        ]
+        func scrape(for seconds: Int) async {
+            for _ in 0..<(seconds * 2) {
+                let metrics = Exposition(await TestEnvironment.getText(base + "/metrics"))
+                for name in series {
+                    if let value = metrics.value(name) { history[name, default: []].append(value) }
+                }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        await scrape(for: 9)
+        kill(monitor.process.processIdentifier, SIGKILL)
+        monitor.process.waitUntilExit()
+        monitor = try ChildProcess(TestEnvironment.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run2")
+        await scrape(for: 12)
+        for name in series {
+            let values = history[name] ?? []
+            #expect(values.count >= 25, "\(name): \(values.count) scrapes")
+            for (a, b) in zip(values, values.dropFirst()) {
+                #expect(b >= a, "\(name) went back from \(a) to \(b)")
+            }
+            #expect((values.last ?? 0) > (values.first ?? 0), "\(name) did not grow")
+        }
+        // The rebooting plug's device counter did restart (so the test saw a reset).
+        let sqlite3 = try #require(TestEnvironment.tool("sqlite3"))
+        let drops = try runCommand(sqlite3, [folder + "/energy.db",
+            "SELECT count(*) FROM (SELECT device_mwh < lag(device_mwh) OVER (ORDER BY ts_ms) AS dropped FROM sample JOIN node ON node.id = sample.node_id WHERE node.name = 'sim-1') WHERE dropped"])
+        #expect(Int(drops.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1, "no device reboot observed")
+        // The store survived kill -9.
+        let check = try runCommand(sqlite3, [folder + "/energy.db", "PRAGMA integrity_check"])
+        #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+    }
+}
