@@ -211,6 +211,11 @@ public final class EnergyStore: @unchecked Sendable {
         }
     }
 
+    /// Moves the write-ahead log into the database file (for size measurements and backups).
+    public func checkpoint() async throws(StoreError) {
+        try await run { () throws(StoreError) in try self.database.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
     /// Checks that the connection still works (for `/readyz`).
     public func ping() async -> Bool {
         (try? await run { () throws(StoreError) in try self.database.scalarInt("SELECT 1") }) == 1
