@@ -191,10 +191,6 @@ enum ScoreInput {
 
     /// A finite number in plain decimal notation; no `nan`, `inf` or hexadecimal forms.
     static func decimal(_ text: String) -> Double? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, trimmed.allSatisfy({ "0123456789+-.eE".contains($0) }),
-            let value = Double(trimmed), value.isFinite
-        else { return nil }
-        return value
+        PowerAnnotations.decimal(text)
     }
 }

@@ -67,7 +67,7 @@ public struct PowerAnnotations: Sendable, Hashable {
 
     /// A finite number in plain decimal notation (`12.34`, `1700000000`); rejects the
     /// `nan`, `inf` and hexadecimal forms `Double(_:)` would also accept.
-    static func decimal(_ text: String) -> Double? {
+    public static func decimal(_ text: String) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, trimmed.allSatisfy({ "0123456789+-.eE".contains($0) }),
             let value = Double(trimmed), value.isFinite
