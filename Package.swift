@@ -41,6 +41,11 @@ let package = Package(
             name: "CurlClient",
             dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]
         ),
+        // Kubernetes API client: connection loading (in-cluster, kubeconfig) and node patches.
+        .target(
+            name: "Kubernetes",
+            dependencies: ["CurlClient", "Yams", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "ShellyPoller",
             dependencies: [
@@ -55,7 +60,8 @@ let package = Package(
         .target(
             name: "Exporter",
             dependencies: [
-                "EnergyModel",
+                "EnergyModel", "Kubernetes",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,7 +87,7 @@ let package = Package(
         .target(
             name: "MonitorService",
             dependencies: [
-                "EnergyModel", "ShellyPoller", "Store", "Exporter", "CurlClient", "Yams",
+                "EnergyModel", "ShellyPoller", "Store", "Exporter", "CurlClient", "Kubernetes", "Yams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -111,7 +117,11 @@ let package = Package(
 
         .testTarget(name: "ShellyPollerTests", dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel"]),
+        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Kubernetes"]),
+        .testTarget(
+            name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient"],
+            exclude: ["Support/fake_apiserver.py"]  // run by the tests with python3
+        ),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller"]),
         .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),

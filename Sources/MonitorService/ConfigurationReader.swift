@@ -157,7 +157,10 @@ struct ConfigurationReader {
     }
 
     func kubernetes(_ node: Node, path: String) throws(ConfigurationError) -> MonitorConfiguration.Kubernetes {
-        let fields = try fields(try mapping(node, path: path), path: path, known: ["annotate", "prefix", "heartbeat", "deadband"])
+        let fields = try fields(
+            try mapping(node, path: path), path: path,
+            known: ["annotate", "prefix", "heartbeat", "deadband", "kubeconfig", "context"]
+        )
         var settings = MonitorConfiguration.Kubernetes()
         if let annotate = fields["annotate"] { settings.annotate = try bool(annotate, path: "\(path).annotate") }
         if let prefix = fields["prefix"] {
@@ -175,6 +178,16 @@ struct ConfigurationReader {
         if let deadband = fields["deadband"] {
             settings.deadbandWatts = try number(deadband, path: "\(path).deadband")
             guard settings.deadbandWatts >= 0 else { throw ConfigurationError("\(path).deadband", "must not be negative") }
+        }
+        if let kubeconfig = fields["kubeconfig"] {
+            let file = resolve(try string(kubeconfig, path: "\(path).kubeconfig"))
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw ConfigurationError("\(path).kubeconfig", "cannot read \(file)")
+            }
+            settings.kubeconfig = file
+        }
+        if let context = fields["context"] {
+            settings.context = try string(context, path: "\(path).context")
         }
         return settings
     }

@@ -41,6 +41,7 @@ public final class Monitor: Sendable {
     private let logger: Logger
     private let state: Mutex<State>
     private let observer: (@Sendable (TickSummary) -> Void)?
+    private let annotations: AnnotationPublisher?
 
     /// At most this many samples wait in memory while the store cannot write (one hour of
     /// 1,000 plugs at 1 Hz); beyond it the oldest are dropped and counted.
@@ -68,6 +69,7 @@ public final class Monitor: Sendable {
             client: client,
             logger: logger
         )
+        self.annotations = try Self.makeAnnotationPublisher(configuration: configuration, http: client, metrics: metrics, logger: logger)
         var initial: [String: EnergyCounters] = [:]
         for node in nodes { initial[node] = counters[node] ?? EnergyCounters() }
         self.state = Mutex(State(counters: initial))
@@ -91,7 +93,9 @@ public final class Monitor: Sendable {
             readiness: { [self] in await self.readiness() },
             logger: logger
         )
-        return [PollService(monitor: self), RetentionService(store: store, configuration: configuration, logger: logger), http]
+        // The publisher comes first so that it is shut down last, after the final ticks are stored.
+        return (annotations.map { [$0] } ?? [])
+            + [PollService(monitor: self), RetentionService(store: store, configuration: configuration, logger: logger), http]
     }
 
     /// Runs poll loop and HTTP server until SIGTERM or SIGINT (or for `duration`, when
@@ -175,6 +179,9 @@ public final class Monitor: Sendable {
                 state.droppedSamples += excess
             }
             return (state.counters, state.pending, changes)
+        }
+        for sample in samples {
+            annotations?.offer(node: sample.node, watts: sample.reading.watts, timestampMilliseconds: sample.timestampMilliseconds)
         }
         for (node, failure) in changes {
             if let failure {

@@ -17,13 +17,23 @@ public struct MonitorConfiguration: Sendable {
         public var heartbeatMilliseconds: Int64
         /// A change larger than this (or 5 %) is published at once (watts).
         public var deadbandWatts: Double
+        /// Kubeconfig file to use instead of the automatic choice (in-cluster, `$KUBECONFIG`,
+        /// `~/.kube/config`).
+        public var kubeconfig: String?
+        /// Kubeconfig context to use instead of its `current-context`.
+        public var context: String?
 
-        /// Defaults: off, `energy.thesis.io`, 15 s, 1 W.
-        public init(annotate: Bool = false, prefix: String = "energy.thesis.io", heartbeatMilliseconds: Int64 = 15_000, deadbandWatts: Double = 1.0) {
+        /// Defaults: off, `energy.thesis.io`, 15 s, 1 W, automatic connection.
+        public init(
+            annotate: Bool = false, prefix: String = "energy.thesis.io", heartbeatMilliseconds: Int64 = 15_000,
+            deadbandWatts: Double = 1.0, kubeconfig: String? = nil, context: String? = nil
+        ) {
             self.annotate = annotate
             self.prefix = prefix
             self.heartbeatMilliseconds = heartbeatMilliseconds
             self.deadbandWatts = deadbandWatts
+            self.kubeconfig = kubeconfig
+            self.context = context
         }
     }
 

@@ -26,6 +26,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Comma-separated generations, cycled over the plugs (e.g. 1,2,3,4).")
     var generations: String = "1,2,3,4"
 
+    @Option(name: .long, help: "Comma-separated load profiles, cycled over the plugs: generic, flat (steady), step (square wave).")
+    var profiles: String = "generic"
+
     @Option(name: .long, help: "Comma-separated plug indexes that require auth.")
     var auth: String?
 
@@ -86,6 +89,11 @@ struct SimulateCommand: AsyncParsableCommand {
             return value
         }
         guard !cycle.isEmpty else { throw ValidationError("--generations is empty") }
+        let shapes = profiles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for shape in shapes where LoadProfile.named(shape, index: 0) == nil {
+            throw ValidationError("--profiles: unknown profile \"\(shape)\" (known: \(LoadProfile.shapeNames.joined(separator: ", ")))")
+        }
+        guard !shapes.isEmpty else { throw ValidationError("--profiles is empty") }
         var authIndexes = Set<Int>()
         if let auth {
             for text in auth.split(separator: ",") {
@@ -121,7 +129,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 node: "sim-\(index)",
                 port: port + index,
                 generation: cycle[index % cycle.count],
-                profile: .generic(index: index),
+                profile: LoadProfile.named(shapes[index % shapes.count], index: index) ?? .generic(index: index),
                 password: authIndexes.contains(index) ? password : nil,
                 fault: faults[index]
             )

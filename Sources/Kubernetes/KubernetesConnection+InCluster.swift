@@ -1,0 +1,69 @@
+import CurlClient
+import Foundation
+
+extension KubernetesConnection {
+    /// Where a pod finds its service account: token, cluster CA and namespace.
+    public static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+    /// The pod's own service account: `KUBERNETES_SERVICE_HOST`/`_PORT`, the token file
+    /// (re-read while running, as the kubelet rotates it) and the cluster CA, which is
+    /// verified. `environment` and `directory` are parameters for tests.
+    public static func inCluster(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        directory: String = serviceAccountDirectory
+    ) throws(KubernetesConfigurationError) -> KubernetesConnection {
+        guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty,
+            let port = environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty
+        else {
+            throw KubernetesConfigurationError(
+                "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (not running in a pod?)")
+        }
+        guard let portNumber = Int(port), (1...65535).contains(portNumber) else {
+            throw KubernetesConfigurationError("in-cluster: KUBERNETES_SERVICE_PORT \"\(port)\" is not a port")
+        }
+        let tokenPath = directory + "/token"
+        let caPath = directory + "/ca.crt"
+        for path in [tokenPath, caPath] where !FileManager.default.isReadableFile(atPath: path) {
+            throw KubernetesConfigurationError("in-cluster: cannot read \(path)")
+        }
+        // An IPv6 service address needs brackets in a URL.
+        let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return KubernetesConnection(
+            server: "https://\(hostPart):\(portNumber)",
+            tls: TLSOptions(caFile: caPath),
+            credentials: .tokenFile(tokenPath),
+            origin: "in-cluster"
+        )
+    }
+
+    /// Whether `inCluster(environment:directory:)` has what it needs.
+    static func inClusterAvailable(environment: [String: String], directory: String) -> Bool {
+        environment["KUBERNETES_SERVICE_HOST"].map { !$0.isEmpty } == true
+            && environment["KUBERNETES_SERVICE_PORT"].map { !$0.isEmpty } == true
+            && FileManager.default.fileExists(atPath: directory + "/token")
+    }
+
+    /// The connection `kubectl` would use from here: in-cluster when the service-account
+    /// environment and files exist, else the first file of `$KUBECONFIG`, else
+    /// `~/.kube/config`, each with its `current-context`.
+    public static func automatic(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        serviceAccountDirectory directory: String = serviceAccountDirectory
+    ) throws(KubernetesConfigurationError) -> KubernetesConnection {
+        if inClusterAvailable(environment: environment, directory: directory) {
+            return try inCluster(environment: environment, directory: directory)
+        }
+        return try kubeconfig(path: defaultKubeconfigPath(environment: environment), context: nil)
+    }
+
+    /// `$KUBECONFIG` (its first non-empty entry) or `~/.kube/config`.
+    public static func defaultKubeconfigPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let list = environment["KUBECONFIG"],
+            let first = list.split(separator: ":", omittingEmptySubsequences: true).first
+        {
+            return String(first)
+        }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + "/.kube/config"
+    }
+}

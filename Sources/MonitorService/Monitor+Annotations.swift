@@ -1,0 +1,42 @@
+import CurlClient
+import Exporter
+import Kubernetes
+import Logging
+
+extension Monitor {
+    /// The node annotation publisher when `kubernetes.annotate` is on: connected through
+    /// `kubernetes.kubeconfig`/`context` when given, else in-cluster or the default
+    /// kubeconfig. Its writes share the poll client's thread but never its deadlines.
+    static func makeAnnotationPublisher(
+        configuration: MonitorConfiguration,
+        http: CurlMultiClient,
+        metrics: MonitorMetrics,
+        logger: Logger
+    ) throws(KubernetesConfigurationError) -> AnnotationPublisher? {
+        let settings = configuration.kubernetes
+        guard settings.annotate else { return nil }
+        let connection: KubernetesConnection
+        if settings.kubeconfig != nil || settings.context != nil {
+            let path = settings.kubeconfig ?? KubernetesConnection.defaultKubeconfigPath()
+            connection = try .kubeconfig(path: path, context: settings.context)
+        } else {
+            connection = try .automatic()
+        }
+        logger.info(
+            "publishing node annotations",
+            metadata: [
+                "server": "\(connection.server)", "from": "\(connection.origin)",
+                "credentials": "\(connection.credentials)", "prefix": "\(settings.prefix)",
+            ]
+        )
+        let client = KubernetesClient(connection: connection, http: http, logger: logger)
+        return AnnotationPublisher(
+            nodes: configuration.plugs.map(\.node),
+            prefix: settings.prefix,
+            policy: AnnotationPolicy(heartbeatMilliseconds: settings.heartbeatMilliseconds, deadbandWatts: settings.deadbandWatts),
+            patcher: client,
+            logger: logger,
+            onResult: { [metrics] node, result in metrics.recordAnnotationPatch(node: node, result: result) }
+        )
+    }
+}

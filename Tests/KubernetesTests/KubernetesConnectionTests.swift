@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+@testable import Kubernetes
+
+@Suite("Loading a KubernetesConnection")
+struct KubernetesConnectionTests {
+    private func parse(_ yaml: String, context: String? = nil) throws(KubernetesConfigurationError) -> KubernetesConnection {
+        try KubernetesConnection.parseKubeconfig(yaml: yaml, path: "/etc/kube/config", baseDirectory: "/etc/kube", context: context)
+    }
+
+    private let base = """
+        current-context: a
+        clusters: [{name: c, cluster: {server: "https://10.0.0.1:6443"}}]
+        contexts: [{name: a, context: {cluster: c, user: u}}]
+
+        """
+
+    @Test("verification stays on unless insecure-skip-tls-verify is true")
+    func verificationDefault() throws {
+        let connection = try parse(base + "users: [{name: u, user: {token: abc}}]")
+        #expect(connection.server == "https://10.0.0.1:6443")
+        #expect(!connection.tls.insecureSkipVerify)
+        #expect(connection.credentials == .token("abc"))
+        #expect(!"\(connection.credentials)".contains("abc"))
+        let explicitFalse = try parse(
+            base.replacingOccurrences(of: "server: \"https://10.0.0.1:6443\"", with: "server: \"https://10.0.0.1:6443\", insecure-skip-tls-verify: false")
+                + "users: [{name: u, user: {token: abc}}]")
+        #expect(!explicitFalse.tls.insecureSkipVerify)
+    }
+
+    @Test(
+        "unusable kubeconfigs are refused with the key in the message",
+        arguments: [
+            ("users: [{name: u, user: {exec: {command: aws}}}]", "users[u].user.exec"),
+            ("users: [{name: u, user: {client-certificate-data: QUJD}}]", "client-key must be given together"),
+            ("users: [{name: u, user: {token: abc}}]\nextra: [", "not valid YAML"),
+            ("users: []", "no entry named \"u\""),
+        ])
+    func refused(users: String, expected: String) {
+        #expect {
+            try parse(base + users)
+        } throws: { error in
+            "\(error)".contains(expected) && !"\(error)".contains("abc")
+        }
+    }
+
+    @Test("an unknown context and insecure-skip-tls-verify with a CA are refused")
+    func contextAndInsecure() {
+        #expect(throws: KubernetesConfigurationError.self) { try parse(base + "users: [{name: u, user: {token: x}}]", context: "nope") }
+        let insecureWithCA = """
+            current-context: a
+            clusters: [{name: c, cluster: {server: "https://h", insecure-skip-tls-verify: true, certificate-authority-data: QUJD}}]
+            contexts: [{name: a, context: {cluster: c, user: u}}]
+            users: [{name: u, user: {token: x}}]
+            """
+        #expect { try parse(insecureWithCA) } throws: { "\($0)".contains("insecure-skip-tls-verify") }
+    }
+
+    @Test("automatic: in-cluster when its environment and files exist, else the first $KUBECONFIG entry")
+    func automatic() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kube-auto-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("first").path
+        try (base + "users: [{name: u, user: {token: abc}}]").write(toFile: config, atomically: true, encoding: .utf8)
+        let account = directory.appendingPathComponent("sa")
+        try FileManager.default.createDirectory(at: account, withIntermediateDirectories: true)
+
+        let environment = ["KUBECONFIG": "\(config):/nonexistent/second", "HOME": "/nonexistent"]
+        let fromKubeconfig = try KubernetesConnection.automatic(environment: environment, serviceAccountDirectory: account.path)
+        #expect(fromKubeconfig.origin == "kubeconfig \(config) (context a)")
+
+        try "t".write(to: account.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+        try "ca".write(to: account.appendingPathComponent("ca.crt"), atomically: true, encoding: .utf8)
+        var inCluster = environment
+        inCluster["KUBERNETES_SERVICE_HOST"] = "fd00::1"
+        inCluster["KUBERNETES_SERVICE_PORT"] = "443"
+        let connection = try KubernetesConnection.automatic(environment: inCluster, serviceAccountDirectory: account.path)
+        #expect(connection.server == "https://[fd00::1]:443")
+        #expect(connection.credentials == .tokenFile(account.appendingPathComponent("token").path))
+
+        #expect(KubernetesConnection.defaultKubeconfigPath(environment: ["HOME": "/home/x"]) == "/home/x/.kube/config")
+        #expect { try KubernetesConnection.automatic(environment: ["HOME": "/nonexistent"], serviceAccountDirectory: account.path) } throws: {
+            "\($0)".contains("/nonexistent/.kube/config")
+        }
+    }
+
+    @Test("Retry-After as seconds or HTTP-date; Status bodies and plain text")
+    func parsing() {
+        #expect(KubernetesClient.retryAfterSeconds("1") == 1)
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(KubernetesClient.retryAfterSeconds("Tue, 14 Nov 2023 22:13:25 GMT", now: now) == 5)
+        #expect(KubernetesClient.retryAfterSeconds("soon") == nil)
+        #expect(APIStatus(code: 500, body: Array("upstream\nbroken\n".utf8)).message == "upstream broken")
+        #expect(String(decoding: KubernetesClient.mergePatchBody(annotations: ["e.io/b": "2", "e.io/a": "1"]), as: UTF8.self)
+            == #"{"metadata":{"annotations":{"e.io/a":"1","e.io/b":"2"}}}"#)
+    }
+}
