@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "energy-monitor",
             dependencies: [
-                "MonitorService", "ShellySimulator", "Scoring", "Store", "SchedulerExtender",
+                "MonitorService", "ShellySimulator", "Scoring", "Store", "SchedulerExtender", "Kubernetes", "CurlClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Kubernetes"]),
         .testTarget(
-            name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient"],
+            name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient", "Store", "EnergyModel"],
             exclude: ["Support/fake_apiserver.py"]  // run by the tests with python3
         ),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),

@@ -1,0 +1,129 @@
+import EnergyModel
+import Foundation
+import Store
+import Testing
+
+/// `energy-monitor pods` against the fake HTTPS API server serving a PodList with known
+/// times, and a store with known power.
+@Suite("Per-pod energy", .serialized)
+struct PodsCommandTests {
+    static let binary = AnnotationPublishingEndToEndTests.binary
+
+    private static func rfc3339(_ milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    private static func pod(
+        _ name: String, node: String?, job: String?, profile: String, weight: String?, containers: [[String: Any]]
+    ) -> [String: Any] {
+        var labels: [String: String] = ["app": "ml-workflow", "workload-profile": profile]
+        if let job { labels["job-name"] = job }
+        var metadata: [String: Any] = ["name": name, "namespace": "ml", "labels": labels]
+        if let weight { metadata["annotations"] = ["scheduler.policy/performance-weight": weight] }
+        var spec: [String: Any] = ["containers": [["name": "main", "image": "x"]]]
+        if let node { spec["nodeName"] = node }
+        return ["metadata": metadata, "spec": spec, "status": ["phase": "Running", "containerStatuses": containers]]
+    }
+
+    @Test("one CSV row per pod with the thesis columns, coverage and idle-corrected joules")
+    func pods() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            Issue.record("\(Self.binary) is missing: run `swift build` before the tests")
+            return
+        }
+        let server = try FakeAPIServer()
+        defer { server.stop() }
+        try await server.requireTokens(["pods-token"], unauthorizedBody: nil)
+        let directory = server.certificates.directory
+        let kubeconfig = directory.appendingPathComponent("kubeconfig").path
+        try """
+            apiVersion: v1
+            kind: Config
+            current-context: test
+            clusters: [{name: fake, cluster: {server: "\(server.url)", certificate-authority: ca.crt}}]
+            users: [{name: reader, user: {token: pods-token}}]
+            contexts: [{name: test, context: {cluster: fake, user: reader}}]
+            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+
+        // The store: wyse at a constant 10 W, tvpc at 50 W, 1 Hz for the last 10 minutes.
+        let database = directory.appendingPathComponent("energy.db").path
+        let now = (WallClock.nowMilliseconds() / 1000) * 1000
+        let start = now - 600_000
+        let store = try EnergyStore(path: database)
+        for second in 0...600 {
+            let t = start + Int64(second) * 1000
+            try await store.write(
+                samples: [
+                    Sample(node: "wyse", timestampMilliseconds: t, reading: Reading(watts: 10)),
+                    Sample(node: "tvpc", timestampMilliseconds: t, reading: Reading(watts: 50)),
+                ],
+                counters: [:]
+            )
+        }
+        try await store.setInterval(milliseconds: 1000)
+        store.close()
+
+        let podList: [String: Any] = [
+            "kind": "PodList", "apiVersion": "v1", "metadata": [:],
+            "items": [
+                // Finished: 60 s on wyse (two containers; the window spans both).
+                Self.pod("pre-abc12", node: "wyse", job: "preprocessing-job", profile: "inference", weight: "0.0", containers: [
+                    ["name": "a", "state": ["terminated": ["startedAt": Self.rfc3339(start + 100_000), "finishedAt": Self.rfc3339(start + 150_000), "exitCode": 0]]],
+                    ["name": "b", "state": ["terminated": ["startedAt": Self.rfc3339(start + 110_000), "finishedAt": Self.rfc3339(start + 160_000), "exitCode": 0]]],
+                ]),
+                // Still running on tvpc since 100 s ago: the window ends now.
+                Self.pod("train-xyz", node: "tvpc", job: nil, profile: "training", weight: nil, containers: [
+                    ["name": "main", "state": ["running": ["startedAt": Self.rfc3339(now - 100_000)]]]
+                ]),
+                // Never started: no row.
+                Self.pod("pending-1", node: nil, job: nil, profile: "training", weight: "1.0", containers: []),
+            ],
+        ]
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: podList), as: UTF8.self)
+        try await server.script(status: 200, body: body, match: "/api/v1/namespaces/ml/pods")
+
+        let knowledgeBase = directory.appendingPathComponent("profiles.yaml").path
+        try """
+            inference:
+              - {nodeName: wyse-cpu, performanceRate: 7742.88, powerConsumptionWatts: 10.77, idlePowerWatts: 2.75}
+            training:
+              - {nodeName: tvpc-gpu, performanceRate: 1715.98, powerConsumptionWatts: 226.72, idlePowerWatts: 50.06}
+            """.write(toFile: knowledgeBase, atomically: true, encoding: .utf8)
+
+        let output = directory.appendingPathComponent("pods.csv").path
+        let process = try ChildProcess(
+            Self.binary,
+            ["pods", "--database", database, "--namespace", "ml", "--selector", "app=ml-workflow",
+             "--kubeconfig", kubeconfig, "--knowledge-base", knowledgeBase],
+            log: output
+        )
+        var waited = 0
+        while process.process.isRunning, waited < 300 {
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+        }
+        process.stop()
+        #expect(process.process.terminationStatus == 0, "\(process.log)")
+        let lines = process.log.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(lines)")
+        #expect(lines.first == "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage,IdleJoules")
+        let startStamp = String(Self.rfc3339(start + 100_000).dropLast())  // no zone, UTC
+        #expect(lines.dropFirst().first == "\(startStamp),preprocessing-job,0.0,wyse,inference,60,10.00,600.00,100.0,435.00")
+        let running = lines.last?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) ?? []
+        #expect(running.count == 10)
+        if running.count == 10 {
+            #expect(running[1] == "train-xyz" && running[2] == "" && running[3] == "tvpc" && running[4] == "training")
+            let duration = Double(running[5]) ?? 0
+            #expect(duration >= 100 && duration < 130, "\(running)")
+            #expect(running[6] == "50.00")
+            // Power is known up to `now` (the store's last sample); the window runs on to the command's now.
+            let joules = Double(running[7]) ?? 0
+            #expect(abs(joules - 5000) < 1, "\(running)")
+            #expect(Double(running[9]).map { abs($0 - (joules - 50.06 * joules / 50)) < 1 } == true, "\(running)")
+        }
+        let requests = try await server.requests()
+        #expect(requests.contains { $0.path == "/api/v1/namespaces/ml/pods?labelSelector=app%3Dml-workflow" && $0.method == "GET" })
+    }
+}
