@@ -1,10 +1,13 @@
 import ArgumentParser
+import CurlClient
+import Kubernetes
+import Logging
 import Foundation
 import Scoring
 
 /// `energy-monitor score`: ranks nodes for a profile and weight exactly as the extender would,
 /// printing every intermediate figure of the formula.
-struct ScoreCommand: ParsableCommand {
+struct ScoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
         abstract: "Rank nodes for a workload profile and weight as the scheduler would, with every figure.",
@@ -37,6 +40,15 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .long, help: "A NodeList (or Node) JSON file whose power annotations give live watts.")
     var nodesFile: String?
 
+    @Flag(name: .long, help: "Read the nodes and their power annotations from the Kubernetes API.")
+    var fromCluster = false
+
+    @Option(name: .long, help: "Kubeconfig for --from-cluster (default: in-cluster, $KUBECONFIG or ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(name: .long, help: "Kubeconfig context for --from-cluster (default: its current-context).")
+    var context: String?
+
     @Option(name: .long, help: "More nodes to rank, comma-separated (scored from idle power unless given watts).")
     var nodes: String?
 
@@ -57,12 +69,15 @@ struct ScoreCommand: ParsableCommand {
         if let watts { _ = try ScoreInput.parseWatts(watts) }
         if let nodes { _ = try ScoreInput.parseNodeNames(nodes) }
         if let now { _ = try ScoreInput.parseTime(now) }
-        guard watts != nil || nodesFile != nil || nodes != nil else {
-            throw ValidationError("no nodes to rank: give --watts, --nodes-file or --nodes")
+        guard watts != nil || nodesFile != nil || nodes != nil || fromCluster else {
+            throw ValidationError("no nodes to rank: give --watts, --nodes-file, --from-cluster or --nodes")
+        }
+        guard !(fromCluster && nodesFile != nil) else {
+            throw ValidationError("give --nodes-file or --from-cluster, not both")
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let knowledgeBase: KnowledgeBase
         do {
             knowledgeBase = try KnowledgeBase(contentsOfFile: self.knowledgeBase)
@@ -78,9 +93,17 @@ struct ScoreCommand: ParsableCommand {
         let weight = try ScoreInput.parseWeight(self.weight)
         let time = try now.map(ScoreInput.parseTime) ?? Date()
         var snapshots: [NodeSnapshot] = []
+        let listed: [ExtenderNode]?
         if let nodesFile {
+            listed = try ScoreInput.readNodesFile(nodesFile)
+        } else if fromCluster {
+            listed = try await ScoreInput.readClusterNodes(kubeconfig: kubeconfig, context: context)
+        } else {
+            listed = nil
+        }
+        if let listed {
             let reader = PowerAnnotations(prefix: annotationPrefix)
-            snapshots = try ScoreInput.readNodesFile(nodesFile).map {
+            snapshots = listed.map {
                 NodeSnapshot(name: $0.name, annotations: $0.metadata.annotations, reader: reader, now: time)
             }
         }
@@ -96,15 +119,16 @@ struct ScoreCommand: ParsableCommand {
         {
             snapshots.append(NodeSnapshot(name: node, power: .absent))
         }
-        guard !snapshots.isEmpty else { throw CommandFailure("--nodes-file: \(nodesFile ?? ""): no nodes in the list") }
+        guard !snapshots.isEmpty else {
+            throw CommandFailure(fromCluster ? "--from-cluster: the cluster has no nodes" : "--nodes-file: \(nodesFile ?? ""): no nodes in the list")
+        }
 
         let result = EnergyScorer().score(profile: profile, weight: weight, nodes: snapshots, job: job)
         switch format {
         case .table:
-            print(ScoreReport(result: result, profile: profile, snapshots: snapshots).table, terminator: "")
+            FileHandle.standardOutput.write(Data(ScoreReport(result: result, profile: profile, snapshots: snapshots).table.utf8))
         case .csv:
-            print(ScoringResult.thesisCSVHeader)
-            for row in result.thesisCSVRows { print(row) }
+            Console.write(([ScoringResult.thesisCSVHeader] + result.thesisCSVRows).joined(separator: "\n"))
             for diagnostic in result.diagnostics {
                 FileHandle.standardError.write(Data("energy-monitor: warning: \(diagnostic)\n".utf8))
             }
@@ -161,6 +185,36 @@ enum ScoreInput {
         formatter.formatOptions.insert(.withFractionalSeconds)
         if let date = formatter.date(from: text) { return date }
         throw ValidationError("--now: \"\(text)\" is neither unix seconds nor an RFC 3339 time")
+    }
+
+    /// The cluster's nodes from `GET /api/v1/nodes`.
+    static func readClusterNodes(kubeconfig: String?, context: String?) async throws -> [ExtenderNode] {
+        let connection: KubernetesConnection
+        do {
+            if let kubeconfig {
+                connection = try .kubeconfig(path: kubeconfig, context: context)
+            } else if let context {
+                connection = try .kubeconfig(path: KubernetesConnection.defaultKubeconfigPath(), context: context)
+            } else {
+                connection = try .automatic()
+            }
+        } catch {
+            throw CommandFailure("--from-cluster: \(error)")
+        }
+        let http = CurlMultiClient()
+        defer { http.shutdown() }
+        let client = KubernetesClient(connection: connection, http: http, logger: Logger(label: "energy-monitor"))
+        let body: [UInt8]
+        do {
+            body = try await client.get(path: "/api/v1/nodes")
+        } catch {
+            throw CommandFailure("--from-cluster: listing nodes: \(error)")
+        }
+        do {
+            return try JSONDecoder().decode(ExtenderNodeList.self, from: Data(body)).items
+        } catch {
+            throw CommandFailure("--from-cluster: the API did not answer with a NodeList")
+        }
     }
 
     /// The nodes of a `NodeList` (as `kubectl get nodes -o json` prints it) or of a single `Node`.

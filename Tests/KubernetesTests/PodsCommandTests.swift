@@ -126,4 +126,53 @@ struct PodsCommandTests {
         let requests = try await server.requests()
         #expect(requests.contains { $0.path == "/api/v1/namespaces/ml/pods?labelSelector=app%3Dml-workflow" && $0.method == "GET" })
     }
+
+    @Test("score --from-cluster reads the nodes' power annotations from the API")
+    func scoreFromCluster() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            Issue.record("\(Self.binary) is missing: run `swift build` before the tests")
+            return
+        }
+        let server = try FakeAPIServer()
+        defer { server.stop() }
+        let directory = server.certificates.directory
+        let kubeconfig = directory.appendingPathComponent("kubeconfig").path
+        try """
+            apiVersion: v1
+            kind: Config
+            current-context: test
+            clusters: [{name: fake, cluster: {server: "\(server.url)", certificate-authority: ca.crt}}]
+            users: [{name: reader, user: {token: t}}]
+            contexts: [{name: test, context: {cluster: fake, user: reader}}]
+            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        let now = Int(Date().timeIntervalSince1970)
+        func node(_ name: String, _ watts: String, _ updated: Int) -> [String: Any] {
+            ["metadata": ["name": name, "annotations": ["energy.thesis.io/current-watts": watts, "energy.thesis.io/last-updated": String(updated)]]]
+        }
+        let list: [String: Any] = ["kind": "NodeList", "items": [node("tvpc", "61.25", now - 5), node("wyse", "3.10", now - 120)]]
+        try await server.script(status: 200, body: String(decoding: try JSONSerialization.data(withJSONObject: list), as: UTF8.self), match: "/api/v1/nodes")
+        let knowledgeBase = directory.appendingPathComponent("profiles.yaml").path
+        try """
+            inference:
+              - {nodeName: tvpc-cpu, performanceRate: 22036.82, powerConsumptionWatts: 120.95, idlePowerWatts: 50.06}
+              - {nodeName: wyse-cpu, performanceRate: 7742.88, powerConsumptionWatts: 10.77, idlePowerWatts: 2.75}
+            """.write(toFile: knowledgeBase, atomically: true, encoding: .utf8)
+        let process = try ChildProcess(
+            Self.binary,
+            ["score", "--from-cluster", "--kubeconfig", kubeconfig, "--knowledge-base", knowledgeBase,
+             "--profile", "inference", "--weight", "0.5", "--format", "csv"],
+            log: directory.appendingPathComponent("score.log").path
+        )
+        var waited = 0
+        while process.process.isRunning, waited < 300 {
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+        }
+        process.stop()
+        #expect(process.process.terminationStatus == 0, "\(process.log)")
+        let rows = process.log.split(separator: "\n").filter { $0.contains(";") }.map { $0.split(separator: ";", omittingEmptySubsequences: false).map(String.init) }
+        // tvpc's fresh annotation is its live power; wyse's is 2 minutes old, so its idle power stands in.
+        #expect(rows.contains { $0.count > 4 && $0[1] == "tvpc" && $0[4] == "61.25" }, "\(process.log)")
+        #expect(rows.contains { $0.count > 4 && $0[1] == "wyse" && $0[4] == "2.75" }, "\(process.log)")
+    }
 }

@@ -198,7 +198,7 @@ struct ScoreCommandTests {
     func noNodes() async throws {
         let result = try await runBinary(Self.base)
         #expect(result.status != 0)
-        #expect(result.stderr.contains("no nodes to rank: give --watts, --nodes-file or --nodes"), "\(result.stderr)")
+        #expect(result.stderr.contains("no nodes to rank: give --watts, --nodes-file, --from-cluster or --nodes"), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 }
