@@ -60,6 +60,7 @@ struct EnergyIntegrationTests {
             let exact = LoadProfile.generic(index: index).joules(from: Double(from) / 1000, to: Double(to) / 1000)
             let raw = try energyJSON(folder + "/energy.db", node: node, from: from, to: to)
             let joules = try #require(raw["joules"] as? Double)
+            print(String(format: "energy ground truth %@: %.2f J measured, %.2f J exact, error %.3f %%", node, joules, exact, 100 * (joules - exact) / exact))
             #expect(abs(joules - exact) / exact < 0.005, "\(node): \(joules) J measured, \(exact) J exact")
             #expect((raw["coveragePercent"] as? Double ?? 0) > 99.9, "\(raw)")
             #expect((raw["samples"] as? Int ?? 0) >= 59)
@@ -76,6 +77,7 @@ struct EnergyIntegrationTests {
             let folded = try energyJSON(folder + "/energy.db", node: node, from: from, to: to)
             let exact = LoadProfile.generic(index: node == "sim-0" ? 0 : 1).joules(from: Double(from) / 1000, to: Double(to) / 1000)
             let joules = try #require(folded["joules"] as? Double)
+            print(String(format: "energy ground truth %@ after folding: %.2f J, error %.3f %%", node, joules, 100 * (joules - exact) / exact))
             #expect(abs(joules - exact) / exact < 0.005, "\(node) folded: \(joules) J, exact \(exact) J")
         }
     }

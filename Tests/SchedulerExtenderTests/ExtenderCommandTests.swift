@@ -18,8 +18,14 @@ struct ExtenderCommandTests {
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.binary)
+        // Through an exec wrapper that restores default SIGTERM handling: this test process may
+        // ignore or block it (services run in-process), and the child would inherit that.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
+            "python3", "-c",
+            "import os, signal, sys\nfor s in (signal.SIGTERM, signal.SIGINT): signal.signal(s, signal.SIG_DFL)\n"
+                + "signal.pthread_sigmask(signal.SIG_SETMASK, [])\nos.execv(sys.argv[1], sys.argv[1:])",
+            Paths.binary,
             "extender", "--knowledge-base", Paths.knowledgeBaseManifest, "--listen", "127.0.0.1:0",
             "--log-level", "warning",
         ]

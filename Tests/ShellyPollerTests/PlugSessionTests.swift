@@ -15,10 +15,11 @@ struct PlugSessionTests {
 
     private func withSimulator(
         _ specifications: [SimulatedPlug.Specification],
+        slowDelay: Duration = .milliseconds(1500),
         _ body: (ShellySimulator) async throws -> Void
     ) async throws {
         let simulator = try await ShellySimulator.start(
-            plugs: specifications, configuration: .init(slowDelay: .milliseconds(1500))
+            plugs: specifications, configuration: .init(slowDelay: slowDelay)
         )
         do {
             try await body(simulator)
@@ -46,7 +47,7 @@ struct PlugSessionTests {
             for (node, password) in [("open", nil), ("locked", "pw-\(generation)")] {
                 let session = session(simulator, node, password: password)
                 for _ in 0..<2 {  // the first poll detects, the second uses the component
-                    let outcome = await session.poll(timeoutMilliseconds: 800)
+                    let outcome = await session.poll(timeoutMilliseconds: 3000)
                     let sample = try outcome.result.get()
                     let served = try #require(simulator.servedReadings().last { $0.node == node })
                     #expect(sample.reading.watts == served.watts)
@@ -61,9 +62,9 @@ struct PlugSessionTests {
     @Test("wrong or missing credentials are auth failures", arguments: [1, 2])
     func wrongPassword(generation: Int) async throws {
         try await withSimulator([.init(node: "locked", port: 0, generation: generation, profile: .rpi, password: "right")]) { simulator in
-            let wrong = await session(simulator, "locked", password: "wrong").poll(timeoutMilliseconds: 800)
+            let wrong = await session(simulator, "locked", password: "wrong").poll(timeoutMilliseconds: 3000)
             #expect(wrong.result.failureReason == .auth)
-            let missing = await session(simulator, "locked").poll(timeoutMilliseconds: 800)
+            let missing = await session(simulator, "locked").poll(timeoutMilliseconds: 3000)
             #expect(missing.result.failureReason == .auth)
         }
     }
@@ -101,11 +102,13 @@ struct PlugSessionTests {
             let fault: SimulatedFault? = index % 8 == 0 ? .slow : (index % 8 == 1 ? .unreachable : nil)
             specifications.append(.init(node: "n\(index)", port: 0, generation: index % 2 == 0 ? 1 : 2, profile: .generic(index: index), fault: fault))
         }
-        try await withSimulator(specifications) { simulator in
+        // A 3 s interval (2.4 s timeout) keeps the healthy plugs' verdict independent of how
+        // busy the machine is; the slow plugs answer after 5 s, beyond any timeout.
+        try await withSimulator(specifications, slowDelay: .seconds(5)) { simulator in
             let plugs = specifications.map { spec in
                 PlugConfiguration(node: spec.node, baseURL: "http://127.0.0.1:\(simulator.port(of: spec.node) ?? 9)")
             }
-            let loop = PollLoop(plugs: plugs, intervalMilliseconds: 1000, client: Self.client, logger: Self.logger)
+            let loop = PollLoop(plugs: plugs, intervalMilliseconds: 3000, client: Self.client, logger: Self.logger)
             for _ in 0..<2 {
                 let outcomes = await loop.pollAll()
                 #expect(outcomes.map(\.node) == plugs.map(\.node))

@@ -18,8 +18,7 @@ final class ChildProcess: @unchecked Sendable {
         stderrPath = "\(folder)/\(name).stderr"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        (process.executableURL, process.arguments) = withDefaultSignals(executable, arguments)
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         if let environment { process.environment = environment }
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
@@ -71,8 +70,7 @@ func runCommand(
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
+    (process.executableURL, process.arguments) = withDefaultSignals(executable, arguments)
     let out = folder + "/out", err = folder + "/err"
     _ = FileManager.default.createFile(atPath: out, contents: nil)
     _ = FileManager.default.createFile(atPath: err, contents: nil)
@@ -96,6 +94,17 @@ func runCommand(
         (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
         (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
     )
+}
+
+/// Runs `executable` through a tiny exec wrapper that restores the default handling of
+/// SIGTERM and SIGINT: a test process that ran a service in-process may ignore or block
+/// them, and children inherit both, which would make `stop()` wait for SIGKILL.
+func withDefaultSignals(_ executable: String, _ arguments: [String]) -> (URL, [String]) {
+    let reset = "import os, signal, sys\n"
+        + "for s in (signal.SIGTERM, signal.SIGINT): signal.signal(s, signal.SIG_DFL)\n"
+        + "signal.pthread_sigmask(signal.SIG_SETMASK, [])\n"
+        + "os.execv(sys.argv[1], sys.argv[1:])"
+    return (URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", reset, executable] + arguments)
 }
 
 /// Polls `condition` every 100 ms until it holds or `timeout` passes.
