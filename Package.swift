@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "Exporter",
             dependencies: [
-                "EnergyModel",
+                "EnergyModel", "Store",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "energy-monitor",
             dependencies: [
-                "MonitorService", "ShellySimulator", "Scoring", "Store", "SchedulerExtender",
+                "MonitorService", "ShellySimulator", "Scoring", "Store", "SchedulerExtender", "CurlClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,7 +111,7 @@ let package = Package(
 
         .testTarget(name: "ShellyPollerTests", dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel"]),
+        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Store"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller"]),
         .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),

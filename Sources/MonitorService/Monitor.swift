@@ -89,6 +89,7 @@ public final class Monitor: Sendable {
             port: configuration.listenPort,
             metrics: metrics,
             readiness: { [self] in await self.readiness() },
+            dashboard: DashboardAPI(store: store, nodes: configuration.plugs.map(\.node), intervalMilliseconds: configuration.intervalMilliseconds),
             logger: logger
         )
         return [PollService(monitor: self), RetentionService(store: store, configuration: configuration, logger: logger), http]

@@ -9,6 +9,7 @@ struct EnergyMonitorCommand: AsyncParsableCommand {
         version: EnergyModel.EnergyMonitorVersion.string,
         subcommands: [
             RunCommand.self, DemoCommand.self, SimulateCommand.self, EnergyCommand.self, ScoreCommand.self, ExtenderCommand.self, BenchCommand.self,
+            HealthcheckCommand.self,
         ]
     )
 }
