@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "Exporter",
             dependencies: [
-                "EnergyModel", "Kubernetes",
+                "EnergyModel", "Kubernetes", "Store",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -117,7 +117,7 @@ let package = Package(
 
         .testTarget(name: "ShellyPollerTests", dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Kubernetes"]),
+        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Kubernetes", "Store"]),
         .testTarget(
             name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient", "Store", "EnergyModel"],
             exclude: ["Support/fake_apiserver.py"]  // run by the tests with python3

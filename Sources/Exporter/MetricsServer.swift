@@ -2,21 +2,26 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// The HTTP face of the service: `/metrics`, `/healthz`, `/readyz`.
+/// The HTTP face of the service: `/metrics`, `/healthz`, `/readyz`, and (given a
+/// `DashboardAPI`) the dashboard at `/` with its JSON API under `/api/v1/`.
 public enum MetricsServer {
     /// `Content-Type` of the Prometheus text exposition format 0.0.4.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// A Hummingbird application (a `Service`) listening on `host:port`.
-    /// - Parameter readiness: returns nil when ready, else the reason it is not.
+    /// - Parameters:
+    ///   - readiness: returns nil when ready, else the reason it is not.
+    ///   - dashboard: the store-backed API of the dashboard; without it `/` is not served.
     public static func makeApplication(
         host: String,
         port: Int,
         metrics: MonitorMetrics,
         readiness: @escaping @Sendable () async -> String?,
+        dashboard: DashboardAPI? = nil,
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
+        if let dashboard { DashboardRoutes.register(on: router, api: dashboard) }
         router.get("/metrics") { _, _ -> Response in
             let bytes = metrics.render()
             return Response(

@@ -91,6 +91,7 @@ public final class Monitor: Sendable {
             port: configuration.listenPort,
             metrics: metrics,
             readiness: { [self] in await self.readiness() },
+            dashboard: DashboardAPI(store: store, nodes: configuration.plugs.map(\.node), intervalMilliseconds: configuration.intervalMilliseconds),
             logger: logger
         )
         // The publisher comes first so that it is shut down last, after the final ticks are stored.

@@ -63,6 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
         Console.write(
             """
             energy-monitor demo: 3 simulated plugs (tvpc Gen2 with Digest auth, wyse Gen3, rpi Gen1)
+              dashboard \(base)/
               metrics   \(base)/metrics
               health    \(base)/healthz  \(base)/readyz
               database  sqlite3 \(databasePath) "SELECT node, count(*), avg(watts) FROM power GROUP BY node"

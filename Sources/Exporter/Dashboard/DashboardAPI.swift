@@ -1,0 +1,138 @@
+import EnergyModel
+import Foundation
+import Store
+
+/// The JSON API behind the built-in dashboard, answered from the store:
+/// `GET /api/v1/power` (downsampled power series) and `GET /api/v1/nodes` (the state of
+/// every plug now).
+public struct DashboardAPI: Sendable {
+    /// The store the answers come from.
+    public let store: EnergyStore
+    /// The monitored nodes, in configuration order.
+    public let nodes: [String]
+    /// The poll interval; a node whose newest sample is older than 3 intervals is down.
+    public let intervalMilliseconds: Int64
+
+    /// Creates the API over `store` for `nodes`.
+    public init(store: EnergyStore, nodes: [String], intervalMilliseconds: Int64) {
+        self.store = store
+        self.nodes = nodes
+        self.intervalMilliseconds = intervalMilliseconds
+    }
+
+    /// The body of `GET /api/v1/power`.
+    public struct PowerResponse: Codable, Sendable, Equatable {
+        /// Window start, unix milliseconds.
+        public var from: Int64
+        /// Window end (exclusive), unix milliseconds.
+        public var to: Int64
+        /// Width of one point, milliseconds.
+        public var step: Int64
+        /// One series per node asked for, in the order asked.
+        public var series: [PowerSeries]
+    }
+
+    /// The power of one node over a window.
+    public struct PowerSeries: Codable, Sendable, Equatable {
+        /// The node.
+        public var node: String
+        /// `[stepStartMilliseconds, averageWatts]` pairs, oldest first; steps without samples
+        /// are missing, not zero.
+        public var points: [[Double]]
+        /// Time of the newest sample in the window, unix milliseconds (nil without samples).
+        public var lastSample: Int64?
+    }
+
+    /// The body of `GET /api/v1/nodes`.
+    public struct NodesResponse: Codable, Sendable, Equatable {
+        /// The time of the answer, unix milliseconds.
+        public var now: Int64
+        /// The poll interval, milliseconds.
+        public var interval: Int64
+        /// Start of "today" (midnight UTC), unix milliseconds.
+        public var todayFrom: Int64
+        /// One entry per monitored node, in configuration order.
+        public var nodes: [NodeStatus]
+    }
+
+    /// The state of one node's plug.
+    public struct NodeStatus: Codable, Sendable, Equatable {
+        /// The node.
+        public var node: String
+        /// True when the newest sample is at most 3 intervals old.
+        public var up: Bool
+        /// Power of the newest sample, watts (nil while down).
+        public var watts: Double?
+        /// Time of the newest sample, unix milliseconds (nil if the store has none).
+        public var lastSample: Int64?
+        /// Energy since midnight UTC, joules (trapezoidal, gaps over 3 intervals not bridged).
+        public var energyTodayJoules: Double
+        /// Covered share of the time since midnight UTC, 0...100.
+        public var coverageTodayPercent: Double
+    }
+
+    /// Answers a validated power query.
+    public func power(_ query: PowerQuery) async throws(StoreError) -> PowerResponse {
+        var series: [PowerSeries] = []
+        for node in query.nodes {
+            let buckets = try await store.powerSeries(
+                node: node,
+                fromMilliseconds: query.fromMilliseconds,
+                toMilliseconds: query.toMilliseconds,
+                stepMilliseconds: query.stepMilliseconds
+            )
+            series.append(
+                PowerSeries(
+                    node: node,
+                    points: buckets.map { [Double($0.startMilliseconds), Self.rounded($0.averageWatts)] },
+                    lastSample: buckets.last?.lastSampleMilliseconds
+                )
+            )
+        }
+        return PowerResponse(
+            from: query.fromMilliseconds,
+            to: query.toMilliseconds,
+            step: query.stepMilliseconds,
+            series: series
+        )
+    }
+
+    /// The state of every plug at `nowMilliseconds`.
+    public func status(nowMilliseconds: Int64) async throws(StoreError) -> NodesResponse {
+        let midnight = nowMilliseconds - ((nowMilliseconds % 86_400_000) + 86_400_000) % 86_400_000
+        var statuses: [NodeStatus] = []
+        for node in nodes {
+            let latest = try await store.latestSample(node: node)
+            let up = latest.map { nowMilliseconds - $0.timestampMilliseconds <= 3 * intervalMilliseconds } ?? false
+            let today = try await store.energy(
+                node: node,
+                fromMilliseconds: midnight,
+                toMilliseconds: nowMilliseconds + 1,
+                maxGapMilliseconds: 3 * intervalMilliseconds
+            )
+            statuses.append(
+                NodeStatus(
+                    node: node,
+                    up: up,
+                    watts: up ? latest.map { Self.rounded($0.reading.watts) } : nil,
+                    lastSample: latest?.timestampMilliseconds,
+                    energyTodayJoules: Self.rounded(today.energy.joules),
+                    coverageTodayPercent: Self.rounded(today.coveragePercent)
+                )
+            )
+        }
+        return NodesResponse(now: nowMilliseconds, interval: intervalMilliseconds, todayFrom: midnight, nodes: statuses)
+    }
+
+    /// Two decimals are all a plug resolves; shorter JSON for the live chart.
+    static func rounded(_ value: Double) -> Double {
+        (value * 100).rounded() / 100
+    }
+
+    /// Compact JSON (keys sorted, so answers are stable to compare).
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+}

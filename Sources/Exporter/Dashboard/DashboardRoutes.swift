@@ -1,0 +1,77 @@
+import EnergyModel
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Routes of the built-in dashboard: the page and its script and style at `/`,
+/// `/dashboard.js`, `/dashboard.css`, and the JSON API at `/api/v1/power` and
+/// `/api/v1/nodes`. Everything the page needs comes from this binary: no CDN, no fonts.
+enum DashboardRoutes {
+    /// Only this origin may load anything; the page never talks to another host.
+    static let contentSecurityPolicy = [
+        "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "img-src 'self' data:",
+        "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    ].joined(separator: "; ")
+
+    static func register(on router: Router<BasicRequestContext>, api: DashboardAPI) {
+        router.get("/") { _, _ -> Response in
+            asset(DashboardAssets.html, type: "text/html; charset=utf-8")
+        }
+        router.get("/dashboard.js") { _, _ -> Response in
+            asset(DashboardAssets.script, type: "text/javascript; charset=utf-8")
+        }
+        router.get("/dashboard.css") { _, _ -> Response in
+            asset(DashboardAssets.style, type: "text/css; charset=utf-8")
+        }
+        router.get("/api/v1/power") { request, _ -> Response in
+            let parameters = request.uri.queryParameters
+            let query: PowerQuery
+            do throws(PowerQuery.Failure) {
+                query = try PowerQuery(
+                    node: parameters.get("node"),
+                    from: parameters.get("from"),
+                    to: parameters.get("to"),
+                    step: parameters.get("step"),
+                    knownNodes: api.nodes,
+                    nowMilliseconds: WallClock.nowMilliseconds()
+                )
+            } catch {
+                return MetricsServer.text(.badRequest, "bad request: \(error.description)\n")
+            }
+            do {
+                return try json(await api.power(query))
+            } catch {
+                return MetricsServer.text(.internalServerError, "store: \(error)\n")
+            }
+        }
+        router.get("/api/v1/nodes") { _, _ -> Response in
+            do {
+                return try json(await api.status(nowMilliseconds: WallClock.nowMilliseconds()))
+            } catch {
+                return MetricsServer.text(.internalServerError, "store: \(error)\n")
+            }
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> Response {
+        let data = try DashboardAPI.encode(value)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: type,
+                .cacheControl: "no-cache",
+                .contentSecurityPolicy: contentSecurityPolicy,
+                .xContentTypeOptions: "nosniff",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}

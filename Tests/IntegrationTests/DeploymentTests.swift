@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+
+/// The deployment files pass the tools their users will run: `kubernetes-validate --strict`
+/// on every Kubernetes manifest, `promtool` on the rules, `hadolint` on the Dockerfile.
+@Suite("Deployment files")
+struct DeploymentTests {
+    static let k8s = Tools.packageRoot.appendingPathComponent("k8s")
+    static let setupHint = "run bash scripts/setup.sh"
+
+    /// Every Kubernetes manifest under `k8s/`: the YAML files except the kustomization and the
+    /// Prometheus rule files (which are not Kubernetes objects).
+    static func manifests() throws -> [String] {
+        let enumerator = try #require(FileManager.default.enumerator(atPath: k8s.path))
+        var paths: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            guard relative.hasSuffix(".yaml"), relative != "kustomization.yaml", !relative.hasPrefix("monitoring/")
+            else { continue }
+            paths.append(relative)
+        }
+        return paths.sorted()
+    }
+
+    static func run(_ tool: String, _ arguments: [String], timeout: Duration = .seconds(120)) throws -> (
+        status: Int32, output: String
+    ) {
+        let result = try runCommand(tool, arguments, timeout: timeout)
+        return (result.status, result.stdout + result.stderr)
+    }
+
+    @Test("kubernetes-validate --strict accepts every manifest in k8s/ (Kubernetes 1.31)")
+    func manifestsValidate() throws {
+        let validator = try #require(
+            Tools.find("kubernetes-validate"), "kubernetes-validate not found: \(Self.setupHint)")
+        let manifests = try Self.manifests()
+        for expected in [
+            "namespace.yaml", "monitor-rbac.yaml", "monitor-config.yaml", "monitor-secret.yaml", "monitor-pvc.yaml",
+            "monitor-deployment.yaml", "monitor-service.yaml", "scheduler/deployment.yaml",
+        ] {
+            #expect(manifests.contains(expected), "k8s/\(expected) missing")
+        }
+        let result = try Self.run(
+            validator,
+            ["--strict", "--kubernetes-version", "1.31.0"] + manifests.map { Self.k8s.appendingPathComponent($0).path }
+        )
+        #expect(result.status == 0, "\(result.output)")
+        #expect(!result.output.contains("ERROR"), "\(result.output)")
+        for manifest in manifests {
+            #expect(result.output.contains("\(manifest) passed"), "no pass line for \(manifest): \(result.output)")
+        }
+    }
+
+    @Test("kustomization.yaml lists every manifest, and every file it names exists")
+    func kustomizationIsComplete() throws {
+        let text = try String(contentsOf: Self.k8s.appendingPathComponent("kustomization.yaml"), encoding: .utf8)
+        let listed = text.components(separatedBy: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("- ") && ($0.hasSuffix(".yaml") || $0.hasSuffix(".json")) }
+            .map { String($0.dropFirst(2)) }
+        for file in listed {
+            #expect(
+                FileManager.default.fileExists(atPath: Self.k8s.appendingPathComponent(file).path),
+                "kustomization.yaml names missing \(file)")
+        }
+        for manifest in try Self.manifests() {
+            #expect(listed.contains(manifest), "kustomization.yaml does not list \(manifest)")
+        }
+        #expect(listed.contains("monitoring/prometheus-rules.yaml"))
+        #expect(listed.contains("monitoring/grafana-dashboard.json"))
+    }
+
+    @Test(
+        "kubectl kustomize builds k8s/ into objects that kubernetes-validate accepts",
+        .enabled(if: Tools.find("kubectl") != nil, "kubectl is not installed (optional: the build of k8s/ as a whole)")
+    )
+    func kustomizeBuilds() throws {
+        let kubectl = try #require(Tools.find("kubectl"))
+        let validator = try #require(
+            Tools.find("kubernetes-validate"), "kubernetes-validate not found: \(Self.setupHint)")
+        let result = try runCommand(kubectl, ["kustomize", Self.k8s.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let folder = try TestEnvironment.makeFolder("kustomize")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try result.stdout.write(toFile: folder + "/all.yaml", atomically: true, encoding: .utf8)
+        let kinds = result.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("kind: ") }
+        #expect(kinds.count >= 18, "\(kinds)")
+        #expect(result.stdout.contains("name: energy-monitor-prometheus-rules"))
+        let check = try Self.run(validator, ["--strict", "--kubernetes-version", "1.31.0", folder + "/all.yaml"])
+        #expect(check.status == 0, "\(check.output)")
+    }
+
+    @Test("promtool check rules accepts the rules, and promtool test rules passes their unit tests")
+    func prometheusRules() throws {
+        let promtool = try #require(Tools.find("promtool"), "promtool not found: \(Self.setupHint)")
+        let folder = Self.k8s.appendingPathComponent("monitoring")
+        let check = try Self.run(
+            promtool, ["check", "rules", folder.appendingPathComponent("prometheus-rules.yaml").path])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("SUCCESS: 9 rules found"), "\(check.output)")
+        let test = try Self.run(
+            promtool, ["test", "rules", folder.appendingPathComponent("prometheus-rules.test.yaml").path])
+        #expect(test.status == 0, "\(test.output)")
+        let rules = try String(contentsOf: folder.appendingPathComponent("prometheus-rules.yaml"), encoding: .utf8)
+        for alert in ["EnergyMonitorPlugDown", "EnergyMonitorSamplesStale", "EnergyMonitorAnnotationWritesFailing"] {
+            #expect(rules.contains("alert: \(alert)"))
+        }
+    }
+
+    @Test("hadolint finds no error in Dockerfile.monitor")
+    func dockerfileLints() throws {
+        let hadolint = try #require(Tools.find("hadolint"), "hadolint not found: \(Self.setupHint)")
+        let dockerfile = Tools.packageRoot.appendingPathComponent("Dockerfile.monitor").path
+        let result = try Self.run(hadolint, ["--no-color", "--failure-threshold", "error", dockerfile])
+        #expect(result.status == 0, "\(result.output)")
+        let text = try String(contentsOfFile: dockerfile, encoding: .utf8)
+        for line in [
+            "AS build", "--static-swift-stdlib", "USER 65532", "HEALTHCHECK", "org.opencontainers.image.version",
+            "libcurl4 libsqlite3-0",
+        ] {
+            #expect(text.contains(line), "Dockerfile.monitor: \(line)")
+        }
+    }
+
+    @Test("the Grafana dashboard is JSON with panels on the exported metrics")
+    func grafanaDashboard() throws {
+        let data = try Data(contentsOf: Self.k8s.appendingPathComponent("monitoring/grafana-dashboard.json"))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let panels = try #require(object["panels"] as? [[String: Any]])
+        #expect(panels.count >= 6)
+        let text = String(decoding: data, as: UTF8.self)
+        for metric in ["energy_monitor_power_watts", "energy_monitor_energy_joules_total", "energy_monitor_plug_up"] {
+            #expect(text.contains(metric))
+        }
+    }
+}
