@@ -75,12 +75,16 @@ struct ServiceIntegrationTests {
         #expect(rows["sim-3"] == nil, "garbage plug stored rows: \(rows)")
 
         // Every stored value is one the simulator served, at the time it served it.
-        let served = try String(contentsOfFile: folder + "/served.csv", encoding: .utf8).split(separator: "\n").compactMap { line -> (String, Int64, Double)? in
+        let stored = try runCommand(sqlite3, [folder + "/energy.db", "SELECT node, CAST(round(ts * 1000) AS INTEGER), watts FROM power ORDER BY ts"])
+        // Read after the database, so every stored row was served before; only complete lines
+        // count (the simulator may be writing the last one).
+        let record = try String(contentsOfFile: folder + "/served.csv", encoding: .utf8)
+        let complete = record.hasSuffix("\n") ? record : String(record[..<(record.lastIndex(of: "\n") ?? record.startIndex)])
+        let served = complete.split(separator: "\n").compactMap { line -> (String, Int64, Double)? in
             let parts = line.split(separator: ",")
             guard parts.count == 3, let ts = Int64(parts[1]), let watts = Double(parts[2]) else { return nil }
             return (String(parts[0]), ts, watts)
         }
-        let stored = try runCommand(sqlite3, [folder + "/energy.db", "SELECT node, CAST(round(ts * 1000) AS INTEGER), watts FROM power ORDER BY ts"])
         var matched = 0
         for line in stored.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|")
