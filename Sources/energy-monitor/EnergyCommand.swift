@@ -53,12 +53,7 @@ struct EnergyCommand: AsyncParsableCommand {
         }
         let store = try EnergyStore(path: database, readOnly: true)
         defer { store.close() }
-        var intervalMilliseconds = try await store.interval() ?? 1000
-        if let interval {
-            do { intervalMilliseconds = try DurationParsing.milliseconds(interval) } catch {
-                throw ValidationError("--interval: \(error)")
-            }
-        }
+        let intervalMilliseconds = try await CommandSupport.interval(interval, store: store)
         let known = try await store.nodes()
         var nodes = node.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces() } }.filter { !$0.isEmpty }
         if nodes.isEmpty { nodes = known }

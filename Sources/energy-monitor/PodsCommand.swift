@@ -1,9 +1,6 @@
 import ArgumentParser
-import CurlClient
 import EnergyModel
 import Foundation
-import Kubernetes
-import Logging
 import Scoring
 import Store
 
@@ -55,29 +52,9 @@ struct PodsCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure("--knowledge-base: \(error)")
         }
-        let connection: KubernetesConnection
-        do {
-            if let kubeconfig {
-                connection = try .kubeconfig(path: kubeconfig, context: context)
-            } else if let context {
-                connection = try .kubeconfig(path: KubernetesConnection.defaultKubeconfigPath(), context: context)
-            } else {
-                connection = try .automatic()
-            }
-        } catch {
-            throw CommandFailure("kubernetes: \(error)")
-        }
-        let http = CurlMultiClient()
-        defer { http.shutdown() }
-        let client = KubernetesClient(connection: connection, http: http, logger: Logger(label: "energy-monitor"))
         var path = allNamespaces ? "/api/v1/pods" : "/api/v1/namespaces/\(Self.escape(namespace))/pods"
         if let selector { path += "?labelSelector=\(Self.escape(selector))" }
-        let body: [UInt8]
-        do {
-            body = try await client.get(path: path)
-        } catch {
-            throw CommandFailure("listing pods: \(error)")
-        }
+        let body = try await CommandSupport.kubernetesGet(path, kubeconfig: kubeconfig, context: context, what: "listing pods")
         let pods: [PodRun]
         do {
             pods = try PodRun.parse(podList: body, now: WallClock.nowMilliseconds())
@@ -86,12 +63,7 @@ struct PodsCommand: AsyncParsableCommand {
         }
         let store = try EnergyStore(path: database, readOnly: true)
         defer { store.close() }
-        var intervalMilliseconds = try await store.interval() ?? 1000
-        if let interval {
-            do { intervalMilliseconds = try DurationParsing.milliseconds(interval) } catch {
-                throw ValidationError("--interval: \(error)")
-            }
-        }
+        let intervalMilliseconds = try await CommandSupport.interval(interval, store: store)
         var lines = ["Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage" + (knowledge != nil ? ",IdleJoules" : "")]
         for pod in pods {
             let result = try await store.energy(

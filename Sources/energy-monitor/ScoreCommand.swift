@@ -1,7 +1,4 @@
 import ArgumentParser
-import CurlClient
-import Kubernetes
-import Logging
 import Foundation
 import Scoring
 
@@ -189,27 +186,9 @@ enum ScoreInput {
 
     /// The cluster's nodes from `GET /api/v1/nodes`.
     static func readClusterNodes(kubeconfig: String?, context: String?) async throws -> [ExtenderNode] {
-        let connection: KubernetesConnection
-        do {
-            if let kubeconfig {
-                connection = try .kubeconfig(path: kubeconfig, context: context)
-            } else if let context {
-                connection = try .kubeconfig(path: KubernetesConnection.defaultKubeconfigPath(), context: context)
-            } else {
-                connection = try .automatic()
-            }
-        } catch {
-            throw CommandFailure("--from-cluster: \(error)")
-        }
-        let http = CurlMultiClient()
-        defer { http.shutdown() }
-        let client = KubernetesClient(connection: connection, http: http, logger: Logger(label: "energy-monitor"))
-        let body: [UInt8]
-        do {
-            body = try await client.get(path: "/api/v1/nodes")
-        } catch {
-            throw CommandFailure("--from-cluster: listing nodes: \(error)")
-        }
+        let body = try await CommandSupport.kubernetesGet(
+            "/api/v1/nodes", kubeconfig: kubeconfig, context: context, what: "--from-cluster: listing nodes"
+        )
         do {
             return try JSONDecoder().decode(ExtenderNodeList.self, from: Data(body)).items
         } catch {

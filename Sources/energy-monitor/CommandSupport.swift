@@ -1,0 +1,46 @@
+import ArgumentParser
+import CurlClient
+import EnergyModel
+import Kubernetes
+import Logging
+import Store
+
+/// Helpers shared by the commands that read the cluster or the store.
+enum CommandSupport {
+    /// GETs `path` from the Kubernetes API the way kubectl would connect: the given
+    /// kubeconfig (and context), else in-cluster, `$KUBECONFIG` or `~/.kube/config`.
+    /// Failures become one line prefixed with `what`.
+    static func kubernetesGet(_ path: String, kubeconfig: String?, context: String?, what: String) async throws -> [UInt8] {
+        let connection: KubernetesConnection
+        do {
+            if let kubeconfig {
+                connection = try .kubeconfig(path: kubeconfig, context: context)
+            } else if let context {
+                connection = try .kubeconfig(path: KubernetesConnection.defaultKubeconfigPath(), context: context)
+            } else {
+                connection = try .automatic()
+            }
+        } catch {
+            throw CommandFailure("\(what): \(error)")
+        }
+        let http = CurlMultiClient()
+        defer { http.shutdown() }
+        let client = KubernetesClient(connection: connection, http: http, logger: Logger(label: "energy-monitor"))
+        do {
+            return try await client.get(path: path)
+        } catch {
+            throw CommandFailure("\(what): \(error)")
+        }
+    }
+
+    /// The poll interval for energy queries: `--interval` when given, else the one the
+    /// service recorded in the store, else 1 s.
+    static func interval(_ override: String?, store: EnergyStore) async throws -> Int64 {
+        if let override {
+            do { return try DurationParsing.milliseconds(override) } catch {
+                throw ValidationError("--interval: \(error)")
+            }
+        }
+        return try await store.interval() ?? 1000
+    }
+}
