@@ -107,12 +107,12 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let port = TestEnvironment.freePorts(1)
         let demo = try ChildProcess(
-            TestEnvironment.binary, ["demo", "--listen", "127.0.0.1:\(port)", "--duration", "8", "--database", folder + "/demo.db"],
+            TestEnvironment.binary, ["demo", "--listen", "127.0.0.1:\(port)", "--duration", "60", "--database", folder + "/demo.db"],
             in: folder, name: "demo"
         )
         defer { demo.stop() }
         var metrics = Exposition("")
-        let shown = await waitUntil(timeout: .seconds(15)) {
+        let shown = await waitUntil(timeout: .seconds(40)) {
             metrics = Exposition(await TestEnvironment.getText("http://127.0.0.1:\(port)/metrics"))
             return ["tvpc", "wyse", "rpi"].allSatisfy { metrics.has("energy_monitor_power_watts{node=\"\($0)\"}") }
         }
@@ -121,8 +121,11 @@ struct CommandLineTests {
         let tvpc = metrics.value("energy_monitor_power_watts{node=\"tvpc\"}") ?? 0
         let rpi = metrics.value("energy_monitor_power_watts{node=\"rpi\"}") ?? 0
         #expect(tvpc > 40 && tvpc < 200 && rpi > 2 && rpi < 4, "tvpc \(tvpc) W, rpi \(rpi) W")
-        let status = demo.waitForExit(timeout: .seconds(20))
-        #expect(status == 0, "demo: \(demo.stderr.suffix(600))")
+        // Five more seconds of console lines, then Ctrl-C's signal: a clean exit.
+        _ = await waitUntil(timeout: .seconds(15)) {
+            demo.stdout.split(separator: "\n").filter { $0.contains("tvpc") && $0.contains(" W") }.count >= 6
+        }
+        #expect(demo.stop() == 0, "demo: \(demo.stderr.suffix(600))")
         let lines = demo.stdout.split(separator: "\n").filter { $0.contains("tvpc") && $0.contains(" W") && $0.contains("rpi") }
         #expect(lines.count >= 5, "demo printed: \(demo.stdout)")
         #expect(lines.allSatisfy { !$0.contains("down") }, "\(lines)")
