@@ -115,4 +115,27 @@ struct StorageFaultTests {
             #expect(series.contains { $0 > fullSince + 1 && $0 < fullSince + fullFor - 1 }, "\(node): no sample from the outage")
         }
     }
+
+    @Test("a database on a read-only filesystem at start: one clear line and a non-zero exit")
+    func readOnlyAtStart() async throws {
+        let folder = try TestEnvironment.makeFolder("fault-readonly")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let filesystem = try SmallFilesystem(at: folder + "/db", megabytes: 1)
+        defer { withExtendedLifetime(filesystem) {} }
+        let mount = try #require(TestEnvironment.tool("mount"))
+        let remount = try runCommand(mount, ["-o", "remount,ro", filesystem.path], timeout: .seconds(10))
+        try #require(remount.status == 0, "cannot remount read-only: \(remount.stderr)")
+        let port = TestEnvironment.freePorts(1)
+        let listen = TestEnvironment.freePorts(1)
+        let written = try runCommand(
+            TestEnvironment.binary,
+            ["simulate", "--plugs", "1", "--port", "\(port)", "--write-config", folder + "/config.yaml",
+             "--database", filesystem.path + "/energy.db", "--listen", "127.0.0.1:\(listen)", "--duration", "1"]
+        )
+        #expect(written.status == 0, "simulate: \(written.stderr)")
+        let run = try runCommand(TestEnvironment.binary, ["run", "--config", folder + "/config.yaml"], timeout: .seconds(30))
+        #expect(run.status != 0)
+        let lines = run.stderr.split(separator: "\n").filter { $0.contains("error") }
+        #expect(lines.count == 1 && lines.allSatisfy { $0.contains("energy.db") }, "stderr: \(run.stderr)")
+    }
 }
