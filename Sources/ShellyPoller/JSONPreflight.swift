@@ -4,8 +4,8 @@
 /// `Infinity`, `1e999`) from bodies that are not JSON at all: the first are counted as
 /// `invalid`, like any other unbelievable measurement, the second as `parse`.
 enum JSONPreflight {
-    /// A Shelly status is a few KiB; `PlugSession` refuses bodies above this before parsing.
-    static let maxBytes = 256 * 1024
+    /// A Shelly status is a few KiB; `PlugSession` already stops reading a body at this size.
+    static let maxBytes = PlugSession.maxBodyBytes
     /// Real payloads nest 4 levels deep; 64 leaves room and keeps decoding shallow.
     static let maxDepth = 64
 
