@@ -115,7 +115,11 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "ShellyPollerTests", dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "ShellyPollerTests",
+            dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Corpus"]  // regression inputs of the fuzz test, read by path
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Kubernetes", "Store"]),
         .testTarget(

@@ -8,6 +8,10 @@ public enum MetricsServer {
     /// `Content-Type` of the Prometheus text exposition format 0.0.4.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
+    /// Connections that stay silent this long (no request bytes, or a response not read) are
+    /// closed, so slow or stuck clients cannot pile up.
+    public static let idleTimeout = TimeAmount.seconds(15)
+
     /// A Hummingbird application (a `Service`) listening on `host:port`.
     /// - Parameters:
     ///   - readiness: returns nil when ready, else the reason it is not.
@@ -41,6 +45,9 @@ public enum MetricsServer {
         }
         return Application(
             router: router,
+            // A client that connects and then sends or reads nothing would otherwise hold its
+            // connection (and file descriptor) for ever; Prometheus scrapes finish in well under it.
+            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: "energy-monitor"),
             logger: logger
         )

@@ -13,7 +13,9 @@ struct ConfigurationReader {
         var result: [String: Node] = [:]
         for (keyNode, value) in mapping {
             guard let key = keyNode.scalar?.string else {
-                throw ConfigurationError(path, "keys must be plain strings")
+                // No key to name: point at the line instead.
+                let line = keyNode.mark.map { " (line \($0.line))" } ?? ""
+                throw ConfigurationError(path, "keys must be plain strings\(line)")
             }
             let keyPath = path.isEmpty ? key : "\(path).\(key)"
             guard known.contains(key) else {

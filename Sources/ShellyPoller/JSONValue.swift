@@ -35,8 +35,12 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 
-    /// Parses bytes; throws `ShellyPayloadError` for anything that is not JSON.
+    /// Parses bytes; throws `ShellyPayloadError` for anything that is not JSON (reason `parse`)
+    /// and for JSON-shaped bodies without believable numbers: cut off, `NaN`, `Infinity`,
+    /// numbers beyond `Double` (reason `invalid`). Bodies above 256 KiB or nested deeper than
+    /// 64 levels never reach the decoder.
     public static func parse(_ bytes: [UInt8]) throws(ShellyPayloadError) -> JSONValue {
+        try JSONPreflight.check(bytes)
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {

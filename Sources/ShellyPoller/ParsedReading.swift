@@ -9,14 +9,28 @@ public enum ParsedReading: Sendable, Equatable {
     case noReading(String)
 }
 
-/// A payload that is not what a Shelly device sends: not JSON, wrong types, an RPC error.
+/// A payload that is not what a Shelly device sends: not JSON, wrong types, an RPC error; or
+/// one that is shaped like a status but cannot carry a believable measurement (cut off, a
+/// non-finite number, far too large).
 public struct ShellyPayloadError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What was wrong, in one line.
     public var message: String
+    /// How the poll is counted: `parse` for a body that is not a Shelly payload, `invalid` for
+    /// a status body whose measurement cannot be believed.
+    public var reason: PollErrorReason
 
-    /// Creates an error.
-    public init(_ message: String) {
-        self.message = message
+    /// Creates an error; `reason` defaults to `parse`.
+    public init(_ message: String, reason: PollErrorReason = .parse) {
+        self.message = Self.oneLine(message)
+        self.reason = reason
+    }
+
+    /// Messages quote what devices send (RPC error texts, odd values); keep them one short
+    /// line for the log whatever the device put there.
+    static func oneLine(_ text: String, limit: Int = 240) -> String {
+        var line = String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
+        if line.count > limit { line = String(line.prefix(limit)) + "…" }
+        return line
     }
 
     /// The message.

@@ -56,8 +56,8 @@ public actor PlugSession {
         let deadline = started + Int64(timeoutMilliseconds) * 1_000_000
         let result: Result<Sample, PollFailure>
         do {
-            let (reading, takenAt) = try await read(deadline: deadline)
-            result = validator.validate(reading).map {
+            let (reading, rating, takenAt) = try await read(deadline: deadline)
+            result = validator.validate(reading, rating: rating).map {
                 Sample(node: plug.node, timestampMilliseconds: takenAt, reading: $0)
             }
         } catch {
@@ -78,7 +78,7 @@ public actor PlugSession {
         return PlugOutcome(node: plug.node, result: result, durationSeconds: duration)
     }
 
-    private func read(deadline: Int64) async throws(PollFailure) -> (Reading, Int64) {
+    private func read(deadline: Int64) async throws(PollFailure) -> (Reading, MeterRating, Int64) {
         let endpoint: Endpoint
         if let known = self.endpoint {
             endpoint = known
@@ -89,7 +89,7 @@ public actor PlugSession {
             } else {
                 let (body, _) = try await get("/shelly", authenticated: false, generation: .gen1, deadline: deadline)
                 let info: DeviceInfo
-                do { info = try ShellyParser.deviceInfo(body) } catch { throw PollFailure(.parse, error.message) }
+                do { info = try ShellyParser.deviceInfo(body) } catch { throw PollFailure(error.reason, error.message) }
                 generation = info.generation
                 if info.authenticationEnabled, plug.password == nil {
                     throw PollFailure(.auth, "device asks for a password and none is configured (passwordFile)")
@@ -107,31 +107,31 @@ public actor PlugSession {
                 )
                 let found: (MeterComponent, ParsedReading)?
                 do { found = try ShellyParser.findMeter(inDeviceStatus: body, channel: plug.channel) } catch {
-                    throw PollFailure(.parse, error.message)
+                    throw PollFailure(error.reason, error.message)
                 }
                 guard let (component, parsed) = found else {
                     throw PollFailure(.invalid, "device has no metering component with id \(plug.channel)")
                 }
                 self.endpoint = .rpc(component)
                 logger.info("using component", metadata: ["component": "\(component)"])
-                return (try Self.reading(parsed), takenAt)
+                return (try Self.reading(parsed), MeterRating(component.kind), takenAt)
             }
         }
         switch endpoint {
         case .gen1:
             let (body, takenAt) = try await get("/status", authenticated: true, generation: .gen1, deadline: deadline)
-            do { return (try Self.reading(ShellyParser.gen1Status(body, channel: plug.channel)), takenAt) } catch let error as PollFailure {
-                throw error
-            } catch {
-                throw PollFailure(.parse, "\(error)")
+            let parsed: (reading: ParsedReading, rating: MeterRating)
+            do { parsed = try ShellyParser.gen1RatedStatus(body, channel: plug.channel) } catch {
+                throw PollFailure(error.reason, error.message)
             }
+            return (try Self.reading(parsed.reading), parsed.rating, takenAt)
         case .rpc(let component):
             let (body, takenAt) = try await get(component.statusPath, authenticated: true, generation: .rpc(2), deadline: deadline)
-            do { return (try Self.reading(ShellyParser.componentStatus(body, kind: component.kind)), takenAt) } catch let error as PollFailure {
-                throw error
-            } catch {
-                throw PollFailure(.parse, "\(error)")
+            let parsed: ParsedReading
+            do { parsed = try ShellyParser.componentStatus(body, kind: component.kind) } catch {
+                throw PollFailure(error.reason, error.message)
             }
+            return (try Self.reading(parsed), MeterRating(component.kind), takenAt)
         }
     }
 

@@ -32,12 +32,20 @@ public enum ShellyParser {
     /// Reads channel `channel` of a Gen1 `/status`: `meters[channel]` (power meters; `total`
     /// in watt-minutes) or `emeters[channel]` (EM/3EM; `total` in Wh).
     public static func gen1Status(_ bytes: [UInt8], channel: Int) throws(ShellyPayloadError) -> ParsedReading {
+        try gen1RatedStatus(bytes, channel: channel).reading
+    }
+
+    /// `gen1Status` plus the rating of the meter read: `meters` are plugs and relays,
+    /// `emeters` single phases of an energy meter.
+    static func gen1RatedStatus(
+        _ bytes: [UInt8], channel: Int
+    ) throws(ShellyPayloadError) -> (reading: ParsedReading, rating: MeterRating) {
         let json = try JSONValue.parse(bytes)
         if let rpcError = rpcError(in: json) { throw rpcError }
         if let meters = json["meters"] {
             guard let list = meters.array else { throw ShellyPayloadError("/status: meters is not an array") }
             guard let meter = list.indices.contains(channel) ? list[channel] : nil else {
-                return .noReading("no meter \(channel) (device has \(list.count))")
+                return (.noReading("no meter \(channel) (device has \(list.count))"), .plug)
             }
             var parsed = try gen1Meter(meter, path: "meters[\(channel)]", totalIsWattMinutes: true)
             // Relays with metering (Shelly 2.5) report one supply voltage for the device.
@@ -45,17 +53,17 @@ public enum ShellyParser {
                 reading.volts = volts
                 parsed = .reading(reading)
             }
-            return parsed
+            return (parsed, .plug)
         }
         if let emeters = json["emeters"] {
             guard let list = emeters.array else { throw ShellyPayloadError("/status: emeters is not an array") }
             guard let meter = list.indices.contains(channel) ? list[channel] : nil else {
-                return .noReading("no emeter \(channel) (device has \(list.count))")
+                return (.noReading("no emeter \(channel) (device has \(list.count))"), .singlePhaseMeter)
             }
-            return try gen1Meter(meter, path: "emeters[\(channel)]", totalIsWattMinutes: false)
+            return (try gen1Meter(meter, path: "emeters[\(channel)]", totalIsWattMinutes: false), .singlePhaseMeter)
         }
         guard json.object != nil else { throw ShellyPayloadError("/status: not a JSON object") }
-        return .noReading("device has no meters")
+        return (.noReading("device has no meters"), .plug)
     }
 
     private static func gen1Meter(

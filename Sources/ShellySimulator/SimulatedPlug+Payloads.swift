@@ -45,7 +45,7 @@ extension SimulatedPlug {
         if specification.generation == 1 {
             guard path == "/status" else { return Answer(status: 404, body: "Not Found") }
             let watts = Self.round(reading.watts, 2)
-            return Answer(status: 200, body: gen1Status(reading, watts: watts, now: now), servedWatts: watts)
+            return faulty(Answer(status: 200, body: gen1Status(reading, watts: wattsText(watts), now: now), servedWatts: watts))
         }
         let watts = Self.round(reading.watts, 1)
         switch path {
@@ -53,15 +53,46 @@ extension SimulatedPlug {
             guard Self.query(uri, "id") == "0" else {
                 return Answer(status: 404, body: "{\"code\":-105,\"message\":\"Argument 'id', value 1 not found!\"}")
             }
-            return Answer(status: 200, body: switchStatus(reading, watts: watts, now: now), servedWatts: watts)
+            return faulty(Answer(status: 200, body: switchStatus(reading, watts: wattsText(watts), now: now), servedWatts: watts))
         case "/rpc/Shelly.GetStatus":
-            let body = "{\"switch:0\":\(switchStatus(reading, watts: watts, now: now)),\"sys\":{\"mac\":\"\(mac)\","
+            let body = "{\"switch:0\":\(switchStatus(reading, watts: wattsText(watts), now: now)),\"sys\":{\"mac\":\"\(mac)\","
                 + "\"restart_required\":false,\"uptime\":\(Int(uptime(now: now))),\"unixtime\":\(Int(now))}}"
-            return Answer(status: 200, body: body, servedWatts: watts)
+            return faulty(Answer(status: 200, body: body, servedWatts: watts))
         default:
             return Answer(status: 404, body: "{\"code\":404,\"message\":\"No handler for \(path)\"}")
         }
     }
+
+    /// The power as written in a status body: the load curve's, or the fault's literal.
+    private func wattsText(_ watts: Double) -> String {
+        specification.fault?.wattsLiteral ?? "\(watts)"
+    }
+
+    /// A status answer as the plug's fault mangles it; `servedWatts` is what the body claims,
+    /// or nil when it claims no number at all.
+    private func faulty(_ answer: Answer) -> Answer {
+        guard let fault = specification.fault else { return answer }
+        var answer = answer
+        switch fault {
+        case .hugeBody:
+            // Valid JSON, 8 MiB: a reading followed by a padding member.
+            answer.body = String(answer.body.dropLast()) + ",\"padding\":\"" + Self.padding + "\"}"
+            answer.servedWatts = nil
+        case .truncated:
+            answer.body = String(answer.body.prefix(answer.body.utf8.count / 2))
+            answer.servedWatts = nil
+        case .nan, .infinite:
+            answer.servedWatts = nil
+        case .absurd, .negative, .negativeNoise:
+            answer.servedWatts = fault.wattsLiteral.flatMap(Double.init)
+        case .unreachable, .slow, .httpError, .garbage, .reboot:
+            break
+        }
+        return answer
+    }
+
+    /// 8 MiB of filler, built once.
+    private static let padding = String(repeating: "x", count: 8 << 20)
 
     private var gen1Shelly: String {
         "{\"type\":\"SHPLG-S\",\"mac\":\"\(mac)\",\"auth\":\(specification.password != nil),"
@@ -82,7 +113,7 @@ extension SimulatedPlug {
     }
 
     private func gen1Status(
-        _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: Double, now: Double
+        _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: String, now: Double
     ) -> String {
         // Gen1 meters count watt-minutes as an integer.
         let total = Int(reading.energyWattHours * 60)
@@ -95,7 +126,7 @@ extension SimulatedPlug {
     }
 
     private func switchStatus(
-        _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: Double, now: Double
+        _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: String, now: Double
     ) -> String {
         let minute = Int(now) / 60 * 60
         return "{\"id\":0,\"source\":\"init\",\"output\":true,\"apower\":\(watts),"

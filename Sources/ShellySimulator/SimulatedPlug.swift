@@ -13,6 +13,33 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     case garbage
     /// Reboots every 15 s: the device energy counter restarts from 0.
     case reboot
+    /// Status answers carry 8 MiB of padding after the reading (a firmware or proxy gone wrong).
+    case hugeBody = "huge-body"
+    /// Status answers stop halfway through the JSON (a connection cut mid-body), with a
+    /// `Content-Length` that matches the shortened body.
+    case truncated
+    /// Status answers report the power as the bare literal `NaN`, which is not JSON.
+    case nan
+    /// Status answers report the power as `1e999`, beyond any `Double`.
+    case infinite
+    /// Status answers report 10 MW, far beyond what any plug or meter carries.
+    case absurd
+    /// Status answers report -250 W: power flowing back, which a node never feeds.
+    case negative
+    /// Status answers report -0.3 W: meter noise around an idle 0 W.
+    case negativeNoise = "negative-noise"
+
+    /// The power literal a status answer carries instead of the load curve's, if any.
+    var wattsLiteral: String? {
+        switch self {
+        case .nan: "NaN"
+        case .infinite: "1e999"
+        case .absurd: "10000000.0"
+        case .negative: "-250.0"
+        case .negativeNoise: "-0.3"
+        default: nil
+        }
+    }
 }
 
 /// One simulated plug: the node it powers, its API generation, load curve, credentials and

@@ -84,6 +84,21 @@ struct PlugSessionTests {
         }
     }
 
+    @Test(
+        "unbelievable bodies are invalid on both APIs; noise near 0 W reads as 0",
+        arguments: [SimulatedFault.hugeBody, .truncated, .nan, .infinite, .absurd, .negative, .negativeNoise], [1, 2]
+    )
+    func unbelievable(fault: SimulatedFault, generation: Int) async throws {
+        try await withSimulator([.init(node: "odd", port: 0, generation: generation, profile: .rpi, fault: fault)]) { simulator in
+            let outcome = await session(simulator, "odd").poll(timeoutMilliseconds: 3000)
+            if fault == .negativeNoise {
+                #expect((try? outcome.result.get())?.reading.watts == 0, "\(outcome.result)")
+            } else {
+                #expect(outcome.result.failureReason == .invalid, "\(outcome.result)")
+            }
+        }
+    }
+
     @Test("a closed port is a connect failure")
     func unreachable() async throws {
         // A port that was just listened on and closed again: nothing listens there now.

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Reading validation")
 struct ReadingValidatorTests {
-    let validator = ReadingValidator(maximumWatts: 4000, negativeNoiseWatts: 1)
+    let validator = ReadingValidator(negativeNoiseWatts: 1)
 
     @Test("believable readings pass unchanged")
     func passes() throws {
@@ -18,13 +18,23 @@ struct ReadingValidatorTests {
         #expect(try validator.validate(Reading(watts: -0.4)).get().watts == 0)
     }
 
-    @Test("invalid power is refused with reason invalid", arguments: [Double.nan, .infinity, -.infinity, -50, 4000.5, 1e12])
+    @Test("invalid power is refused with reason invalid", arguments: [Double.nan, .infinity, -.infinity, -50, -250, 8000.5, 1e7, 1e12])
     func refused(watts: Double) {
         guard case .failure(let failure) = validator.validate(Reading(watts: watts)) else {
             Issue.record("\(watts) W accepted")
             return
         }
         #expect(failure.reason == .invalid)
+    }
+
+    @Test("the largest believable power depends on what the device can carry")
+    func ratings() {
+        let watts = 20_000.0
+        #expect((try? validator.validate(Reading(watts: watts), rating: .plug).get()) == nil)
+        #expect((try? validator.validate(Reading(watts: watts), rating: .singlePhaseMeter).get())?.watts == watts)
+        #expect((try? validator.validate(Reading(watts: 1e7), rating: .threePhaseMeter).get()) == nil)
+        #expect(MeterRating(.switch) == .plug && MeterRating(.em1) == .singlePhaseMeter && MeterRating(.em) == .threePhaseMeter)
+        #expect(MeterRating.plug.ratedWatts == 4000)
     }
 
     @Test("absurd side values are dropped, not stored")

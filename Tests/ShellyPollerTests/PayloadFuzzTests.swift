@@ -1,0 +1,119 @@
+import EnergyModel
+import Foundation
+import Testing
+
+@testable import ShellyPoller
+
+/// Seeded random mutation of real device payloads: every parser entry point must return a
+/// reading, a no-reading or a one-line error for any bytes, never crash or hang.
+@Suite("Payload fuzzing")
+struct PayloadFuzzTests {
+    /// Inputs that once broke a parser, kept as regression cases (written for this test).
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus")
+
+    /// Runs every parser entry point on `bytes` and checks the shape of each result.
+    static func check(_ bytes: [UInt8], label: String) {
+        func refused(_ error: ShellyPayloadError) {
+            #expect(!error.message.isEmpty, "\(label): empty error")
+            #expect(!error.message.contains("\n") && !error.message.contains("\r"), "\(label): multi-line error \(error.message)")
+            #expect(error.message.count <= 250, "\(label): \(error.message.count)-character error")
+            #expect(error.reason == .parse || error.reason == .invalid, "\(label): reason \(error.reason)")
+        }
+        func parsed(_ parsed: ParsedReading, rating: MeterRating) {
+            switch parsed {
+            case .noReading(let why):
+                #expect(!why.isEmpty && !why.contains("\n"), "\(label): no-reading reason \(why)")
+            case .reading(let reading):
+                // A reading goes through the validator before it is stored: what passes is believable.
+                switch ReadingValidator().validate(reading, rating: rating) {
+                case .success(let valid):
+                    #expect(valid.watts.isFinite && valid.watts >= 0 && valid.watts <= rating.maximumWatts, "\(label): \(valid)")
+                case .failure(let failure):
+                    #expect(failure.reason == .invalid && !failure.message.contains("\n"), "\(label): \(failure)")
+                }
+            }
+        }
+        do { _ = try ShellyParser.deviceInfo(bytes) } catch { refused(error) }
+        for channel in [0, 1] {
+            do {
+                let (reading, rating) = try ShellyParser.gen1RatedStatus(bytes, channel: channel)
+                parsed(reading, rating: rating)
+            } catch { refused(error) }
+        }
+        for kind in MeterComponent.Kind.allCases {
+            do { parsed(try ShellyParser.componentStatus(bytes, kind: kind), rating: MeterRating(kind)) } catch { refused(error) }
+        }
+        do {
+            if let (component, reading) = try ShellyParser.findMeter(inDeviceStatus: bytes, channel: 0) {
+                parsed(reading, rating: MeterRating(component.kind))
+            }
+        } catch { refused(error) }
+    }
+
+    // The loops yield now and then: they are CPU-bound and would otherwise hold the few
+    // threads of the cooperative pool that timing-sensitive tests running alongside need.
+
+    @Test("4,000 mutations of every real payload", .timeLimit(.minutes(5)))
+    func mutatedFixtures() async throws {
+        try #require(ShellyFixtures.available, "skipped: \(ShellyFixtures.folder.path) is absent (public payloads, see README)")
+        var rng = SeededGenerator(seed: 0x5EED_0007)
+        let fixtures = try ShellyFixtures.allNames().map { ($0, try ShellyFixtures.bytes($0)) }
+        let perFixture = max(100, 4_000 / max(fixtures.count, 1))
+        for (name, bytes) in fixtures {
+            for round in 0..<perFixture {
+                Self.check(PayloadMutator.mutate(bytes, using: &rng), label: "\(name) mutation \(round)")
+                if round % 10 == 0 { await Task.yield() }
+            }
+        }
+    }
+
+    @Test("random bytes, deep nesting, huge numbers and bodies")
+    func hostileInputs() async {
+        var rng = SeededGenerator(seed: 42)
+        for round in 0..<2_000 {
+            let count = Int.random(in: 0...512, using: &rng)
+            Self.check((0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }, label: "random \(round)")
+            if round % 20 == 0 { await Task.yield() }
+        }
+        for depth in [63, 64, 65, 1_000, 200_000] {
+            Self.check(Array(repeating: UInt8(ascii: "["), count: depth) + Array(repeating: UInt8(ascii: "]"), count: depth), label: "[ x\(depth)")
+            Self.check(Array(String(repeating: "{\"a\":", count: depth).utf8) + [0x31] + Array(repeating: UInt8(ascii: "}"), count: depth), label: "{ x\(depth)")
+        }
+        for literal in PayloadMutator.oddNumbers {
+            Self.check(Array("{\"id\":0,\"apower\":\(literal),\"act_power\":\(literal),\"total_act_power\":\(literal)}".utf8), label: literal)
+            Self.check(Array("{\"meters\":[{\"power\":\(literal),\"total\":1}]}".utf8), label: "gen1 \(literal)")
+        }
+        Self.check(Array("{\"apower\":\"\(String(repeating: "9", count: 300_000))\"}".utf8), label: "300 KB body")
+        Self.check(Array("{\"apower\":\(String(repeating: "9", count: 5_000))}".utf8), label: "5,000-digit number")
+    }
+
+    @Test("JSON-shaped bodies without a believable number are invalid, not parse errors")
+    func classification() {
+        func reason(_ text: String) -> PollErrorReason? {
+            do {
+                _ = try ShellyParser.componentStatus(Array(text.utf8), kind: .switch)
+                return nil
+            } catch {
+                return error.reason
+            }
+        }
+        #expect(reason("{\"id\":0,\"apower\":NaN}") == .invalid)
+        #expect(reason("{\"id\":0,\"apower\":-Infinity}") == .invalid)
+        #expect(reason("{\"id\":0,\"apower\":1e999}") == .invalid)
+        #expect(reason("{\"id\":0,\"apower\":12.5,\"aenergy\":{\"tot") == .invalid)
+        #expect(reason("{\"id\":0,\"apower\":12.5,\"source\":\"ini") == .invalid)
+        #expect(reason("<html><body>\u{1}\u{2}garbage{{not json") == .parse)
+        #expect(reason("{\"id\":0,\"apower\":12.5,}}") == .parse)
+        #expect(reason(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) == .parse)
+        #expect(reason("{\"id\":0,\"apower\":\"" + String(repeating: "x", count: 300 * 1024) + "\"}") == .invalid)
+    }
+
+    @Test("every input in the corpus")
+    func corpusInputs() throws {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: Self.corpus.path)) ?? []).filter { !$0.hasPrefix(".") && $0 != "README.md" }.sorted()
+        try #require(!names.isEmpty, "the corpus folder \(Self.corpus.path) is empty")
+        for name in names {
+            Self.check(Array(try Data(contentsOf: Self.corpus.appendingPathComponent(name))), label: "corpus \(name)")
+        }
+    }
+}
