@@ -116,7 +116,8 @@ struct PodsCommandTests {
         if running.count == 10 {
             #expect(running[1] == "train-xyz" && running[2] == "" && running[3] == "tvpc" && running[4] == "training")
             let duration = Double(running[5]) ?? 0
-            #expect(duration >= 100 && duration < 130, "\(running)")
+            // From the container start to the command's own now, which is later on a busy machine.
+            #expect(duration >= 100 && duration < 400, "\(running)")
             #expect(running[6] == "50.00")
             // Power is known up to `now` (the store's last sample); the window runs on to the command's now.
             let joules = Double(running[7]) ?? 0
