@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "energy-monitor",
             dependencies: [
-                "MonitorService", "ShellySimulator", "Scoring", "Store", "SchedulerExtender", "Kubernetes", "CurlClient",
+                "MonitorService", "ShellySimulator", "Scoring", "Store", "Exporter", "SchedulerExtender", "Kubernetes", "CurlClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

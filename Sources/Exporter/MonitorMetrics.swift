@@ -12,6 +12,7 @@ public final class MonitorMetrics: Sendable {
     private let storeWriteDuration: ValueHistogram
     private let storeErrors: Counter
     private let ticksSkipped: Counter
+    private let tickDelay: ValueHistogram
 
     /// Label values of `energy_monitor_poll_errors_total{reason}`.
     public static let pollErrorReasons = ["timeout", "connect", "http", "auth", "parse", "invalid"]
@@ -52,6 +53,13 @@ public final class MonitorMetrics: Sendable {
         ticksSkipped = registry.makeCounter(
             descriptor: Self.descriptor("energy_monitor_ticks_skipped_total", "Poll ticks skipped because the process was stalled."),
             labels: []
+        )
+        tickDelay = registry.makeValueHistogram(
+            descriptor: Self.descriptor(
+                "energy_monitor_tick_delay_seconds", "How late each poll tick started after its wall-clock boundary."
+            ),
+            labels: [],
+            buckets: Self.tickDelayBuckets
         )
         registry.makeGauge(
             descriptor: Self.descriptor("energy_monitor_build_info", "Build information; the value is always 1."),
@@ -195,6 +203,17 @@ public final class MonitorMetrics: Sendable {
     public func recordStoreWrite(seconds: Double, failed: Bool) {
         storeWriteDuration.record(seconds)
         if failed { storeErrors.increment() }
+    }
+
+    /// Upper bounds of `energy_monitor_tick_delay_seconds`: fine below 20 ms, where a healthy
+    /// loop lives, so that percentiles read from the buckets are close to the true values.
+    public static let tickDelayBuckets: [Double] = [
+        0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1,
+    ]
+
+    /// Records how late a tick started after its boundary.
+    public func recordTickDelay(milliseconds: Double) {
+        tickDelay.record(max(0, milliseconds) / 1000)
     }
 
     /// Counts ticks skipped by a stalled process.

@@ -153,6 +153,7 @@ public final class Monitor: Sendable {
 
     private func handle(_ report: TickReport) async {
         metrics.recordSkippedTicks(report.skippedTicks)
+        metrics.recordTickDelay(milliseconds: report.startLatencyMilliseconds)
         let maxGap = 3 * configuration.intervalMilliseconds
         var samples: [Sample] = []
         var failures: [String: PollFailure] = [:]

@@ -1,14 +1,21 @@
 import ArgumentParser
-import EnergyModel
+import CurlClient
 import Foundation
-import Store
 
-/// `energy-monitor bench`: measures the store on this machine and prints one line per
-/// figure. Build with `-c release` for meaningful numbers.
+/// `energy-monitor bench`: measures this machine and prints one line per figure: the store
+/// (ingest, bytes per sample, 24 h query), polling at several plug counts (ticks delivered,
+/// CPU, memory, tick timing error) against a simulator in its own process, and `/metrics`
+/// requests per second next to prometheus-node-exporter. Build with `-c release` for
+/// meaningful numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure store ingest, bytes per sample and the 24 h energy query."
+        abstract: "Measure the store, polling at several plug counts, and /metrics throughput.",
+        discussion: """
+            Polling runs `energy-monitor simulate` and `energy-monitor run` as child processes on \
+            127.0.0.1 and reads the service's CPU and memory from /proc. Figures that cannot be \
+            measured here (a missing tool, a simulator that cannot bind) say so on their line.
+            """
     )
 
     @Option(name: .long, help: "Nodes written per tick for the ingest figure.")
@@ -17,12 +24,48 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Ticks written for the ingest figure.")
     var ticks: Int = 200
 
+    @Option(name: .long, help: "Comma-separated simulated plug counts for the poll figures.")
+    var plugs: String = "3,100,1000,5000"
+
+    @Option(name: .long, help: "Measured seconds (ticks) per plug count, after a warm-up.")
+    var seconds: Int = 30
+
+    @Option(name: .long, help: "The plug count whose service gets the /metrics load (default: the second count, or the only one).")
+    var loadPlugs: Int?
+
+    @Option(name: .long, help: "Seconds of /metrics load per server.")
+    var loadSeconds: Int = 10
+
+    @Option(name: .long, help: "Concurrent connections of the /metrics load client.")
+    var loadConnections: Int = 32
+
+    @Flag(name: .long, help: "Skip the store figures.")
+    var skipStore = false
+
+    @Flag(name: .long, help: "Skip the poll and /metrics figures.")
+    var skipPoll = false
+
     @Option(name: .long, help: "Folder for the temporary databases (default: the system's temporary folder).")
     var folder: String?
 
     func validate() throws {
         guard nodes >= 1, nodes <= 100_000 else { throw ValidationError("--nodes must be 1...100000") }
         guard ticks >= 1, ticks <= 100_000 else { throw ValidationError("--ticks must be 1...100000") }
+        guard seconds >= 1, seconds <= 3600 else { throw ValidationError("--seconds must be 1...3600") }
+        guard loadSeconds >= 1, loadSeconds <= 600 else { throw ValidationError("--load-seconds must be 1...600") }
+        guard loadConnections >= 1, loadConnections <= 1000 else { throw ValidationError("--load-connections must be 1...1000") }
+        _ = try plugCounts()
+    }
+
+    func plugCounts() throws -> [Int] {
+        let counts = try plugs.split(separator: ",").map { text -> Int in
+            guard let count = Int(text.trimmingCharacters(in: .whitespaces)), (1...20_000).contains(count) else {
+                throw ValidationError("--plugs: \"\(text)\" is not a plug count in 1...20000")
+            }
+            return count
+        }
+        guard !counts.isEmpty else { throw ValidationError("--plugs is empty") }
+        return counts
     }
 
     func run() async throws {
@@ -31,55 +74,71 @@ struct BenchCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: base) }
 
-        // Ingest: `nodes` samples per transaction, as one tick of a large cluster.
-        let ingest = try EnergyStore(path: base.appendingPathComponent("ingest.db").path)
-        let start: Int64 = 1_700_000_000_000
-        let names = (0..<nodes).map { "node-\($0)" }
-        var elapsed: Double = 0
-        for tick in 0..<ticks {
-            let samples = names.enumerated().map { index, name in
-                Sample(
-                    node: name, timestampMilliseconds: start + Int64(tick) * 1000 + Int64(index % 50),
-                    reading: Reading(watts: 20 + Double((tick + index) % 400) / 10, volts: 230.1, amps: 0.123, energyWattHours: 1000 + Double(tick) / 100)
-                )
-            }
-            let began = WallClock.nowNanoseconds()
-            try await ingest.write(samples: samples, counters: [:])
-            elapsed += Double(WallClock.nowNanoseconds() - began) / 1e9
+        if !skipStore {
+            try await StoreBench(folder: base, nodes: nodes, ticks: ticks).run()
         }
-        ingest.close()
-        let total = nodes * ticks
-        Console.write("store ingest: \(Int(Double(total) / elapsed)) samples/s (\(total) samples, \(nodes) per transaction)")
+        guard !skipPoll else { return }
+        // 5,000 plugs are 5,000 sockets in each child; children inherit the raised limit.
+        ResourceLimits.raiseOpenFileLimit()
+        let counts = try plugCounts()
+        let loadCount = loadPlugs ?? (counts.count > 1 ? counts[1] : counts[0])
+        let client = CurlMultiClient()
+        defer { client.shutdown() }
+        let poll = PollBench(executable: BenchChild.ownExecutable(), folder: base, client: client)
+        let load = MetricsLoadBench(folder: base, client: client, connections: loadConnections, seconds: loadSeconds)
+        var loaded = false
+        for count in counts {
+            let runsLoad = !loaded && count == loadCount
+            do {
+                let figures = try await poll.measure(plugs: count, seconds: seconds) { url in
+                    guard runsLoad else { return }
+                    await load.run(serviceURL: url, plugs: count)
+                }
+                loaded = loaded || runsLoad
+                print(figures)
+            } catch {
+                printUnmeasured(plugs: count, reason: "\(error)")
+            }
+        }
+        if !loaded {
+            Console.write("/metrics requests/s, energy-monitor: not measured (no poll run with \(loadCount) plugs)")
+            Console.write("/metrics requests/s, prometheus-node-exporter textfile: not measured (no poll run with \(loadCount) plugs)")
+            Console.write("/metrics requests/s ratio: not measured")
+        }
+    }
 
-        // 24 h of one node at 1 Hz: bytes per sample and the energy query.
-        let dayPath = base.appendingPathComponent("day.db").path
-        let day = try EnergyStore(path: dayPath)
-        var samples: [Sample] = []
-        samples.reserveCapacity(3600)
-        for second in 0..<86_400 {
-            let watts = 48.5 + 100 * max(0, sin(Double(second) / 600)) + Double(second % 7) / 10
-            samples.append(
-                Sample(node: "tvpc", timestampMilliseconds: start + Int64(second) * 1000 + Int64(second * 37 % 40),
-                       reading: Reading(watts: (watts * 10).rounded() / 10, volts: 229.8, amps: (watts / 230 * 1000).rounded() / 1000, energyWattHours: 7000 + Double(second) / 60))
-            )
-            if samples.count == 3600 {
-                try await day.write(samples: samples, counters: [:])
-                samples.removeAll(keepingCapacity: true)
+    private func print(_ figures: PollBench.Figures) {
+        let plugs = "\(figures.plugs) plugs"
+        func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+        Console.write(
+            "poll ticks delivered, \(plugs): \(format(figures.deliveredPercent, 3)) % (\(figures.storedSamples) of "
+                + "\(figures.plugs * figures.ticks) samples over \(figures.ticks) ticks; \(format(figures.pollErrors, 0)) poll errors, "
+                + "\(format(figures.skippedTicks, 0)) ticks skipped)"
+        )
+        Console.write("poll CPU, \(plugs): \(format(figures.monitorCPUPercent, 1)) % of one core (the service process only)")
+        Console.write(
+            "simulator CPU, \(plugs): \(format(figures.simulatorCPUPercent, 1)) % of one core (its own process, not counted above)"
+        )
+        Console.write(
+            "resident memory, \(plugs): \(format(Double(figures.residentBytes) / 1_048_576, 1)) MiB "
+                + "(peak \(format(Double(figures.peakResidentBytes) / 1_048_576, 1)) MiB)"
+        )
+        for (name, value) in [("p50", figures.tickDelayP50Milliseconds), ("p99", figures.tickDelayP99Milliseconds)] {
+            if let value {
+                Console.write(
+                    "tick timing error \(name), \(plugs): \(format(value, 2)) ms "
+                        + "(tick start after its boundary, from energy_monitor_tick_delay_seconds)"
+                )
+            } else {
+                Console.write("tick timing error \(name), \(plugs): not measured (no ticks recorded)")
             }
         }
-        try await day.checkpoint()
-        let bytes = (try FileManager.default.attributesOfItem(atPath: dayPath)[.size] as? NSNumber)?.intValue ?? 0
-        Console.write(String(format: "bytes per sample: %.1f (%d bytes for 86400 samples, one node)", Double(bytes) / 86_400, bytes))
-        var timings: [Double] = []
-        var joules = 0.0
-        for _ in 0..<21 {
-            let began = WallClock.nowNanoseconds()
-            let result = try await day.energy(node: "tvpc", fromMilliseconds: start, toMilliseconds: start + 86_400_000, maxGapMilliseconds: 3000)
-            timings.append(Double(WallClock.nowNanoseconds() - began) / 1e6)
-            joules = result.energy.joules
+    }
+
+    private func printUnmeasured(plugs: Int, reason: String) {
+        let line = reason.split(whereSeparator: \.isNewline).joined(separator: " ")
+        for figure in ["poll ticks delivered", "poll CPU", "simulator CPU", "resident memory", "tick timing error p50", "tick timing error p99"] {
+            Console.write("\(figure), \(plugs) plugs: not measured (\(line))")
         }
-        timings.sort()
-        Console.write(String(format: "24 h energy query, one node: median %.2f ms, max %.2f ms (%.0f J over 86400 samples)", timings[timings.count / 2], timings.last ?? 0, joules))
-        day.close()
     }
 }

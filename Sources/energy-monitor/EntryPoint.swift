@@ -6,6 +6,7 @@ import Foundation
 @main
 enum EntryPoint {
     static func main() async {
+        ResourceLimits.limitMallocArenas()
         let command: any ParsableCommand
         do {
             command = try EnergyMonitorCommand.parseAsRoot()

@@ -11,14 +11,21 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The YAML configuration file.")
     var config: String
 
+    @Option(name: .long, help: "Stop cleanly after this many seconds (default: run until SIGTERM or Ctrl-C).")
+    var duration: Double?
+
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+    }
 
     func run() async throws {
         let configuration = try loadConfiguration(config)
         let logger = logging.bootstrap(label: "energy-monitor")
         ResourceLimits.raiseOpenFileLimit()
         let monitor = try await Monitor(configuration: configuration, logger: logger)
-        try await monitor.run()
+        try await monitor.run(for: duration.map { .milliseconds(Int64($0 * 1000)) })
     }
 }
 

@@ -64,6 +64,8 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let plan = try makePlan()
+        // Every plug is a listening socket plus one per open connection.
+        ResourceLimits.raiseOpenFileLimit()
         let simulator = try await ShellySimulator.start(
             plugs: plan.specifications,
             configuration: .init(host: host, slowDelay: .milliseconds(slowDelayMs), recordPath: record),

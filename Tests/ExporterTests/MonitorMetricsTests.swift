@@ -35,6 +35,22 @@ struct MonitorMetricsTests {
         #expect(!text(metrics).contains("annotation_patches"))
     }
 
+    @Test("tick delays land in the tick delay histogram, in seconds")
+    func tickDelay() throws {
+        let metrics = MonitorMetrics(nodes: [], counters: [:], annotations: false)
+        metrics.recordTickDelay(milliseconds: 0.7)
+        metrics.recordTickDelay(milliseconds: 12)
+        metrics.recordTickDelay(milliseconds: -1)  // a clock step back counts as on time
+        let reader = ExpositionReader(text(metrics))
+        #expect(reader.sum("energy_monitor_tick_delay_seconds_count") == 3)
+        let buckets = reader.buckets("energy_monitor_tick_delay_seconds")
+        #expect(buckets.first { $0.upperBound == 0.0001 }?.cumulativeCount == 1)
+        #expect(buckets.first { $0.upperBound == 0.001 }?.cumulativeCount == 2)
+        #expect(buckets.first { $0.upperBound == 0.01 }?.cumulativeCount == 2)
+        #expect(buckets.first { $0.upperBound == 0.015 }?.cumulativeCount == 3)
+        #expect(abs(try #require(reader.sum("energy_monitor_tick_delay_seconds_sum")) - 0.0127) < 1e-9)
+    }
+
     @Test("a failure sets up to 0 and counts the reason; stale power disappears")
     func failure() {
         let metrics = MonitorMetrics(nodes: ["rpi"], counters: [:], annotations: true)
@@ -72,8 +88,9 @@ struct MonitorMetricsTests {
         let all = text(metrics)
         let names = Set(all.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line -> String in
             let name = line.prefix { $0 != "{" && $0 != " " }
-            for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) && name.contains("duration") {
-                return String(name.dropLast(suffix.count))
+            for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) {
+                let base = name.dropLast(suffix.count)
+                if all.contains("# TYPE \(base) histogram") { return String(base) }
             }
             return String(name)
         })

@@ -1,0 +1,148 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process of `bench` (the simulator, the service, node-exporter, wrk) with its
+/// output in a log file. `stop()` ends it: SIGTERM, then SIGKILL after a grace period.
+final class BenchChild {
+    let name: String
+    let logPath: String
+    private let process: Process
+
+    /// Starts `executable` with `arguments`, standard output and error appended to `logPath`.
+    init(name: String, executable: String, arguments: [String], logPath: String) throws {
+        self.name = name
+        self.logPath = logPath
+        guard FileManager.default.createFile(atPath: logPath, contents: nil), let log = FileHandle(forWritingAtPath: logPath) else {
+            throw CommandFailure("bench: cannot write \(logPath)")
+        }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        do {
+            try process.run()
+        } catch {
+            throw CommandFailure("bench: cannot start \(name) (\(executable)): \(error.localizedDescription)")
+        }
+    }
+
+    deinit {
+        stop()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+    var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+
+    /// Waits up to `seconds` for the process to exit on its own; true if it did.
+    func waitForExit(seconds: Double) async -> Bool {
+        let deadline = WallClockSeconds.now() + seconds
+        while process.isRunning, WallClockSeconds.now() < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return !process.isRunning
+    }
+
+    /// Ends the process: SIGTERM, and SIGKILL if it is still running after `grace` seconds.
+    func stop(grace: Double = 10) {
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        let deadline = WallClockSeconds.now() + grace
+        while process.isRunning, WallClockSeconds.now() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// The last `count` lines of the log, joined with " | " for a one-line message.
+    func logTail(_ count: Int = 3) -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(whereSeparator: \.isNewline).suffix(count).joined(separator: " | ")
+    }
+
+    /// The path of an executable named `name` on `PATH`, if any.
+    static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"] {
+            let candidate = "\(folder)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    /// This program's own executable, for spawning `simulate` and `run`.
+    static func ownExecutable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if length > 0 {
+            return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return CommandLine.arguments[0]
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    static func freePort() -> Int? {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { return nil }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { return nil }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Wall-clock seconds for the bench's waits.
+enum WallClockSeconds {
+    static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}
+
+/// CPU time and memory of a process, from `/proc/<pid>/stat` and `/proc/<pid>/status`.
+struct ProcessUsage {
+    /// User plus system CPU seconds since the process started.
+    var cpuSeconds: Double
+    /// Resident memory now, bytes.
+    var residentBytes: Int
+    /// Peak resident memory, bytes.
+    var peakResidentBytes: Int
+
+    static func read(pid: Int32) -> ProcessUsage? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // fields[0] is field 3 (state): utime is field 14, stime field 15.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var usage = ProcessUsage(cpuSeconds: (user + system) / ticks, residentBytes: 0, peakResidentBytes: 0)
+        if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) {
+            for line in status.split(separator: "\n") {
+                let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" })
+                guard parts.count >= 2, let kibibytes = Int(parts[1]) else { continue }
+                if parts[0] == "VmRSS" { usage.residentBytes = kibibytes * 1024 }
+                if parts[0] == "VmHWM" { usage.peakResidentBytes = kibibytes * 1024 }
+            }
+        }
+        return usage
+    }
+}

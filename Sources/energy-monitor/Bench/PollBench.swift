@@ -1,0 +1,155 @@
+import CurlClient
+import Exporter
+import Foundation
+import Store
+
+/// The poll part of `bench`: the simulator and the service run as two child processes
+/// (`energy-monitor simulate` and `energy-monitor run`), so the simulator's work never
+/// counts as the service's and each is measured apart from `/proc/<pid>`.
+struct PollBench {
+    /// What one plug count measured over the window.
+    struct Figures {
+        var plugs: Int
+        var ticks: Int
+        var storedSamples: Int
+        var pollErrors: Double
+        var skippedTicks: Double
+        var monitorCPUPercent: Double
+        var simulatorCPUPercent: Double
+        var residentBytes: Int
+        var peakResidentBytes: Int
+        var tickDelayP50Milliseconds: Double?
+        var tickDelayP99Milliseconds: Double?
+
+        var deliveredPercent: Double {
+            ticks * plugs > 0 ? 100 * Double(storedSamples) / Double(ticks * plugs) : 0
+        }
+    }
+
+    let executable: String
+    let folder: URL
+    let client: CurlMultiClient
+
+    /// Runs `plugs` simulated plugs and the service for `seconds` measured ticks (after a
+    /// warm-up), then, while the service still runs, `whileRunning` (the `/metrics` load).
+    func measure(
+        plugs: Int, seconds: Int, whileRunning: ((_ metricsURL: String) async -> Void)? = nil
+    ) async throws -> Figures {
+        let name = "poll-\(plugs)"
+        let configPath = folder.appendingPathComponent("\(name).yaml").path
+        let databasePath = folder.appendingPathComponent("\(name).db").path
+        guard let listenPort = BenchChild.freePort() else { throw CommandFailure("no free port for /metrics") }
+        // Both children end by themselves even if the bench is killed.
+        let lifetime = String(seconds + 120 + plugs / 50)
+        let simulator = try await startSimulator(plugs: plugs, configPath: configPath, databasePath: databasePath, listenPort: listenPort, lifetime: lifetime)
+        defer { simulator.stop() }
+        let monitor = try BenchChild(
+            name: "energy-monitor run", executable: executable,
+            arguments: ["run", "--config", configPath, "--log-level", "error", "--duration", lifetime],
+            logPath: folder.appendingPathComponent("\(name).run.log").path
+        )
+        defer { monitor.stop() }
+        let base = "http://127.0.0.1:\(listenPort)"
+        try await waitUntilReady(base + "/readyz", child: monitor, seconds: 60 + Double(plugs) / 100)
+        // Warm-up: every plug detected and the first ticks behind.
+        try await Task.sleep(for: .seconds(3))
+
+        let start = (WallClockSeconds.now() + 1).rounded(.down)
+        try await sleep(until: start + 0.05)
+        let metricsBefore = try await scrape(base + "/metrics")
+        let monitorBefore = ProcessUsage.read(pid: monitor.pid)
+        let simulatorBefore = ProcessUsage.read(pid: simulator.pid)
+        let cpuStart = WallClockSeconds.now()
+        try await sleep(until: start + Double(seconds) + 0.05)
+        let monitorAfter = ProcessUsage.read(pid: monitor.pid)
+        let simulatorAfter = ProcessUsage.read(pid: simulator.pid)
+        let cpuSeconds = WallClockSeconds.now() - cpuStart
+        // The last tick of the window is polled within 0.8 s and stored right after.
+        try await sleep(until: start + Double(seconds) + 1.5)
+        let metricsAfter = try await scrape(base + "/metrics")
+        let memory = ProcessUsage.read(pid: monitor.pid)
+        guard monitor.isRunning, let monitorBefore, let monitorAfter, let memory else {
+            throw CommandFailure("the service stopped during the measurement: \(monitor.logTail())")
+        }
+        await whileRunning?(base + "/metrics")
+        monitor.stop()
+        simulator.stop()
+
+        let store = try EnergyStore(path: databasePath, readOnly: true)
+        let from = Int64(start) * 1000
+        let stored = try await store.sampleCount(fromMilliseconds: from, toMilliseconds: from + Int64(seconds) * 1000)
+        store.close()
+
+        let delays = ExpositionReader.difference(
+            metricsAfter.buckets("energy_monitor_tick_delay_seconds"), metricsBefore.buckets("energy_monitor_tick_delay_seconds")
+        )
+        func delta(_ metric: String) -> Double {
+            (metricsAfter.sum(metric) ?? 0) - (metricsBefore.sum(metric) ?? 0)
+        }
+        let simulatorCPU = (simulatorAfter?.cpuSeconds ?? 0) - (simulatorBefore?.cpuSeconds ?? 0)
+        return Figures(
+            plugs: plugs,
+            ticks: seconds,
+            storedSamples: stored,
+            pollErrors: delta("energy_monitor_poll_errors_total"),
+            skippedTicks: delta("energy_monitor_ticks_skipped_total"),
+            monitorCPUPercent: 100 * (monitorAfter.cpuSeconds - monitorBefore.cpuSeconds) / cpuSeconds,
+            simulatorCPUPercent: 100 * simulatorCPU / cpuSeconds,
+            residentBytes: memory.residentBytes,
+            peakResidentBytes: memory.peakResidentBytes,
+            tickDelayP50Milliseconds: ExpositionReader.quantile(0.5, of: delays).map { $0 * 1000 },
+            tickDelayP99Milliseconds: ExpositionReader.quantile(0.99, of: delays).map { $0 * 1000 }
+        )
+    }
+
+    /// Starts the simulator on a block of free ports below the kernel's ephemeral range,
+    /// trying another block if a port of this one is taken.
+    private func startSimulator(plugs: Int, configPath: String, databasePath: String, listenPort: Int, lifetime: String) async throws -> BenchChild {
+        var lastFailure = ""
+        for attempt in 1...4 {
+            let port = Int.random(in: 10_000...max(10_000, 32_000 - plugs))
+            try? FileManager.default.removeItem(atPath: configPath)
+            let child = try BenchChild(
+                name: "energy-monitor simulate", executable: executable,
+                arguments: [
+                    "simulate", "--plugs", String(plugs), "--port", String(port), "--generations", "1,2,3,4",
+                    "--write-config", configPath, "--database", databasePath, "--listen", "127.0.0.1:\(listenPort)",
+                    "--duration", lifetime,
+                ],
+                logPath: folder.appendingPathComponent("poll-\(plugs).simulate-\(attempt).log").path
+            )
+            // The configuration is written once every plug listens.
+            let deadline = WallClockSeconds.now() + 60 + Double(plugs) / 50
+            while child.isRunning, !FileManager.default.fileExists(atPath: configPath), WallClockSeconds.now() < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            if child.isRunning, FileManager.default.fileExists(atPath: configPath) { return child }
+            lastFailure = child.logTail(1)
+            child.stop()
+        }
+        throw CommandFailure("the simulator did not start: \(lastFailure)")
+    }
+
+    private func waitUntilReady(_ url: String, child: BenchChild, seconds: Double) async throws {
+        let deadline = WallClockSeconds.now() + seconds
+        while WallClockSeconds.now() < deadline {
+            guard child.isRunning else { throw CommandFailure("the service exited: \(child.logTail())") }
+            if let response = try? await client.perform(HTTPRequest(url: url, timeoutMilliseconds: 1000)), response.status == 200 {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CommandFailure("the service was not ready within \(Int(seconds)) s: \(child.logTail())")
+    }
+
+    private func scrape(_ url: String) async throws -> ExpositionReader {
+        let response = try await client.perform(HTTPRequest(url: url, timeoutMilliseconds: 5000, maxResponseBytes: 64 << 20))
+        guard response.status == 200 else { throw CommandFailure("\(url): HTTP \(response.status)") }
+        return ExpositionReader(String(decoding: response.body, as: UTF8.self))
+    }
+
+    private func sleep(until time: Double) async throws {
+        let wait = time - WallClockSeconds.now()
+        if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
+    }
+}
