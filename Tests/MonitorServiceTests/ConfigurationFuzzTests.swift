@@ -93,7 +93,7 @@ struct ConfigurationFuzzTests {
         return lines.joined(separator: "\n")
     }
 
-    @Test("3,000 mutations of a valid configuration", .timeLimit(.minutes(5)))
+    @Test("800 mutations of a valid configuration", .timeLimit(.minutes(5)))
     func mutatedConfigurations() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("config-fuzz-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -102,7 +102,7 @@ struct ConfigurationFuzzTests {
         // The base document is valid: the mutations start from an accepted configuration.
         #expect(throws: Never.self) { try MonitorConfiguration.parse(yaml: Self.valid, baseDirectory: folder) }
         var rng = SeededGenerator(seed: 0xC0FF_1605)
-        for round in 0..<3_000 {
+        for round in 0..<800 {
             Self.check(Self.mutate(Self.valid, using: &rng), folder: folder, label: "mutation \(round)")
             // CPU-bound: leave the cooperative pool to timing-sensitive tests now and then.
             if round % 10 == 0 { await Task.yield() }
@@ -112,7 +112,7 @@ struct ConfigurationFuzzTests {
             Self.check("interval: \(value)\nplugs:\n  - node: a\n    address: 127.0.0.1\n", folder: folder, label: "interval \(value.prefix(20))")
             Self.check(value, folder: folder, label: "document \(value.prefix(20))")
         }
-        for round in 0..<500 {
+        for round in 0..<150 {
             let count = Int.random(in: 0...300, using: &rng)
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
             Self.check(String(decoding: bytes, as: UTF8.self), folder: folder, label: "random \(round)")

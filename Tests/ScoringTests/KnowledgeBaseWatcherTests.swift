@@ -143,8 +143,9 @@ struct KnowledgeBaseWatcherTests {
                 path: file.path, pollInterval: .milliseconds(10), logger: Logger(label: "test"))
             let task = Task { await watcher.run() }
             try Self.write(Self.document(rate: "3"), to: file, atomically: true)
-            // Bounded wait: the poller has up to 10 s to notice (it needs about 10 ms).
-            let deadline = ContinuousClock.now + .seconds(10)
+            // Bounded wait: the poller has up to 60 s to notice (it needs about 10 ms; a test
+            // run that keeps both cores busy can starve it for a while).
+            let deadline = ContinuousClock.now + .seconds(60)
             while Self.rate(watcher.current) != 3, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(5))
             }
