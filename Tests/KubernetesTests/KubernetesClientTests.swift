@@ -177,7 +177,8 @@ struct KubernetesClientTests {
             let connection = try KubernetesConnection.automatic(environment: environment, serviceAccountDirectory: account.path)
             #expect(connection.origin == "in-cluster")
             #expect(connection.tls.caFile == account.appendingPathComponent("ca.crt").path)
-            let kube = client(connection, http, refresh: .milliseconds(400))
+            // A refresh interval far beyond this test: only the 401 can make it re-read the file.
+            let kube = client(connection, http, refresh: .seconds(600))
             #expect(await kube.patchNodeAnnotations(node: "n", annotations: ["a/b": "1"]) == .ok)
 
             // Rotated: the cached token is refused once, the file is read again, the retry passes.
@@ -188,10 +189,12 @@ struct KubernetesClientTests {
             #expect(try await server.requests().map(\.status) == [200, 401, 200])
 
             // Rotated again: after the refresh interval the new token is used without a 401.
+            let timed = client(connection, http, refresh: .milliseconds(400))
+            #expect(await timed.patchNodeAnnotations(node: "n", annotations: ["a/b": "3"]) == .ok)  // caches token-2
             try "token-3".write(to: tokenFile, atomically: true, encoding: .utf8)
             try await server.requireTokens(["token-2", "token-3"], unauthorizedBody: unauthorized)
             try await Task.sleep(for: .milliseconds(500))
-            #expect(await kube.patchNodeAnnotations(node: "n", annotations: ["a/b": "3"]) == .ok)
+            #expect(await timed.patchNodeAnnotations(node: "n", annotations: ["a/b": "4"]) == .ok)
             let last = try #require(try await server.requests().last)
             #expect(last.token == "token-3")
             #expect(last.status == 200)
