@@ -5,6 +5,20 @@ import Kubernetes
 import Logging
 import Store
 
+/// `--kubeconfig` and `--context`, shared by the commands that read the Kubernetes API.
+struct KubernetesOptions: ParsableArguments {
+    @Option(name: .long, help: "Kubeconfig file (default: in-cluster, $KUBECONFIG or ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(name: .long, help: "Kubeconfig context (default: its current-context).")
+    var context: String?
+
+    /// GETs `path` with these options; failures are one line prefixed with `what`.
+    func get(_ path: String, what: String) async throws -> [UInt8] {
+        try await CommandSupport.kubernetesGet(path, kubeconfig: kubeconfig, context: context, what: what)
+    }
+}
+
 /// Helpers shared by the commands that read the cluster or the store.
 enum CommandSupport {
     /// GETs `path` from the Kubernetes API the way kubectl would connect: the given

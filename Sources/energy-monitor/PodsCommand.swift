@@ -30,11 +30,7 @@ struct PodsCommand: AsyncParsableCommand {
     @Option(name: [.customShort("l"), .long], help: "Label selector, e.g. app=ml-workflow.")
     var selector: String?
 
-    @Option(name: .long, help: "Kubeconfig file (default: in-cluster, $KUBECONFIG or ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(name: .long, help: "Kubeconfig context (default: its current-context).")
-    var context: String?
+    @OptionGroup var kubernetes: KubernetesOptions
 
     @Option(name: .long, help: "Knowledge base (ConfigMap manifest or profiles.yaml) for idle-corrected joules.")
     var knowledgeBase: String?
@@ -54,7 +50,7 @@ struct PodsCommand: AsyncParsableCommand {
         }
         var path = allNamespaces ? "/api/v1/pods" : "/api/v1/namespaces/\(Self.escape(namespace))/pods"
         if let selector { path += "?labelSelector=\(Self.escape(selector))" }
-        let body = try await CommandSupport.kubernetesGet(path, kubeconfig: kubeconfig, context: context, what: "listing pods")
+        let body = try await kubernetes.get(path, what: "listing pods")
         let pods: [PodRun]
         do {
             pods = try PodRun.parse(podList: body, now: WallClock.nowMilliseconds())

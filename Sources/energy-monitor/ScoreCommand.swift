@@ -40,11 +40,7 @@ struct ScoreCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Read the nodes and their power annotations from the Kubernetes API.")
     var fromCluster = false
 
-    @Option(name: .long, help: "Kubeconfig for --from-cluster (default: in-cluster, $KUBECONFIG or ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(name: .long, help: "Kubeconfig context for --from-cluster (default: its current-context).")
-    var context: String?
+    @OptionGroup var kubernetes: KubernetesOptions
 
     @Option(name: .long, help: "More nodes to rank, comma-separated (scored from idle power unless given watts).")
     var nodes: String?
@@ -94,7 +90,7 @@ struct ScoreCommand: AsyncParsableCommand {
         if let nodesFile {
             listed = try ScoreInput.readNodesFile(nodesFile)
         } else if fromCluster {
-            listed = try await ScoreInput.readClusterNodes(kubeconfig: kubeconfig, context: context)
+            listed = try await ScoreInput.readClusterNodes(kubernetes)
         } else {
             listed = nil
         }
@@ -185,10 +181,8 @@ enum ScoreInput {
     }
 
     /// The cluster's nodes from `GET /api/v1/nodes`.
-    static func readClusterNodes(kubeconfig: String?, context: String?) async throws -> [ExtenderNode] {
-        let body = try await CommandSupport.kubernetesGet(
-            "/api/v1/nodes", kubeconfig: kubeconfig, context: context, what: "--from-cluster: listing nodes"
-        )
+    static func readClusterNodes(_ kubernetes: KubernetesOptions) async throws -> [ExtenderNode] {
+        let body = try await kubernetes.get("/api/v1/nodes", what: "--from-cluster: listing nodes")
         do {
             return try JSONDecoder().decode(ExtenderNodeList.self, from: Data(body)).items
         } catch {
