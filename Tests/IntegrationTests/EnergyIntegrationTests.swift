@@ -48,11 +48,16 @@ struct EnergyIntegrationTests {
         let folder = try TestEnvironment.makeFolder("energy-truth")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // sim-0 speaks Gen1 (power to 0.01 W), sim-1 Gen2 (0.1 W).
-        let (simulator, monitor, _) = try await start(folder, plugs: 2, extra: ["--generations", "1,2"])
+        let (simulator, monitor, base) = try await start(folder, plugs: 2, extra: ["--generations", "1,2"])
         defer { simulator.stop(); monitor.stop() }
-        // A window of whole minutes, so minute rows cover it exactly after folding.
+        // The window opens only once the service stores ticks: its start-up time on a busy
+        // machine is not what this test measures.
+        let ready = await waitUntil(timeout: .seconds(30)) { await TestEnvironment.get(base + "/readyz")?.status == 200 }
+        try #require(ready, "service not ready: \(monitor.stderr.suffix(1500))")
+        // A window of whole minutes, so minute rows cover it exactly after folding; at least
+        // two ticks after readiness.
         let now = WallClock.nowMilliseconds()
-        let from = (now / 60_000 + 1) * 60_000 + 0
+        let from = ((now + 2000) / 60_000 + 1) * 60_000
         let to = from + 60_000
         try await Task.sleep(for: .milliseconds(to + 3000 - WallClock.nowMilliseconds()))
         #expect(monitor.stop() == 0)
