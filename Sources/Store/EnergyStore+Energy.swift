@@ -32,7 +32,10 @@ extension EnergyStore {
 
     /// Records the poll interval, so that readers know the largest gap to bridge.
     public func setInterval(milliseconds: Int64) async throws(StoreError) {
-        try await run { () throws(StoreError) in try self.setMeta("interval_ms", milliseconds) }
+        try await run { () throws(StoreError) in
+            try self.setMeta("interval_ms", milliseconds)
+            self.stepMilliseconds = max(1, milliseconds)
+        }
     }
 
     /// The poll interval the service last ran with, if recorded.
@@ -62,16 +65,20 @@ extension EnergyStore {
             var id = self.nodeIDs[node]
             if id == nil { id = try self.lookupNodeID(node) }
             guard to > from, let id else { return result }
-            let watermark = try self.meta("folded_until_ms") ?? Int64.min
-            if from < watermark {
-                result.energy.merge(try self.minuteEnergy(id, from: from, to: min(to, watermark)))
+            return try self.database.read { () throws(StoreError) in
+                let watermark = try self.meta("folded_until_ms") ?? Int64.min
+                if from < watermark {
+                    result.energy.merge(try self.minuteEnergy(id, from: from, to: min(to, watermark)))
+                }
+                let rawFrom = max(from, watermark)
+                if to > rawFrom {
+                    let points = try self.points(
+                        id, from: rawFrom.subtractingClamped(maxGapMilliseconds), to: to.addingClamped(maxGapMilliseconds)
+                    )
+                    result.energy.merge(WindowEnergy.integrate(points: points, from: rawFrom, to: to, maxGapMilliseconds: maxGapMilliseconds))
+                }
+                return result
             }
-            let rawFrom = max(from, watermark)
-            if to > rawFrom {
-                let points = try self.points(id, from: rawFrom - maxGapMilliseconds, to: to + maxGapMilliseconds)
-                result.energy.merge(WindowEnergy.integrate(points: points, from: rawFrom, to: to, maxGapMilliseconds: maxGapMilliseconds))
-            }
-            return result
         }
     }
 
@@ -84,17 +91,7 @@ extension EnergyStore {
 
     /// Raw (time, watts) points of a node with `from <= ts <= to`, oldest first.
     func points(_ id: Int64, from: Int64, to: Int64) throws(StoreError) -> [(timestampMilliseconds: Int64, watts: Double)] {
-        let statement = try database.prepare(
-            "SELECT ts_ms, milliwatts FROM sample WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms"
-        )
-        statement.bind(1, id)
-        statement.bind(2, from)
-        statement.bind(3, to)
-        var points: [(timestampMilliseconds: Int64, watts: Double)] = []
-        while try statement.step() {
-            points.append((statement.int(0), Double(statement.int(1)) / 1000))
-        }
-        return points
+        try storedSamples(id, from: from, to: to).map { ($0.timestampMilliseconds, $0.watts) }
     }
 
     /// Figures from minute aggregates; minutes cut by the window count in proportion.
@@ -131,5 +128,19 @@ extension EnergyStore {
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         a >= 0 ? a / b : -((-a + b - 1) / b)
+    }
+}
+
+extension Int64 {
+    /// `self + other`, saturating at the bounds (windows may end at `Int64.max`).
+    func addingClamped(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self - other`, saturating at the bounds.
+    func subtractingClamped(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other > 0 ? .min : .max) : difference
     }
 }

@@ -38,8 +38,10 @@ extension EnergyStore {
         try database.transaction { () throws(StoreError) in
             var watermark = try meta("folded_until_ms")
             if watermark == nil {
-                let oldest = try database.prepare("SELECT min(ts_ms) FROM sample")
-                guard try oldest.step(), !oldest.isNull(0) else { return }
+                let oldest = try database.prepare(
+                    "SELECT min(coalesce((SELECT min(start_ms) FROM chunk), 9e18), coalesce((SELECT min(ts_ms) FROM sample), 9e18))"
+                )
+                guard try oldest.step(), oldest.double(0) < 9e18 else { return }
                 watermark = Self.floorDiv(oldest.int(0), 60_000) * 60_000
             }
             guard let start = watermark, cutoff > start else { return }
@@ -53,9 +55,7 @@ extension EnergyStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """
             )
-            let ids = try database.prepare("SELECT id FROM node")
-            var nodeIDs: [Int64] = []
-            while try ids.step() { nodeIDs.append(ids.int(0)) }
+            let nodeIDs = try allNodeIDs()
             for id in nodeIDs {
                 let points = try self.points(id, from: start - maxGap, to: end + maxGap)
                 guard !points.isEmpty else { continue }
@@ -79,11 +79,24 @@ extension EnergyStore {
                     minute += 60_000
                 }
             }
-            // Keep the last samples before the watermark: the next batch interpolates from them.
+            // Keep the last samples before the watermark (the next batch interpolates from
+            // them): the recent rows within the largest gap, and the chunks of their minute.
+            let keepFrom = end - maxGap
+            let countChunks = try database.prepare("SELECT coalesce(sum(samples), 0) FROM chunk WHERE node_id = ? AND start_ms < ?")
+            let deleteChunks = try database.prepare("DELETE FROM chunk WHERE node_id = ? AND start_ms < ?")
+            for id in nodeIDs {
+                for statement in [countChunks, deleteChunks] {
+                    statement.reset()
+                    statement.bind(1, id)
+                    statement.bind(2, Self.floorDiv(keepFrom, 60_000) * 60_000)
+                }
+                if try countChunks.step() { step.samplesDeleted += Int(countChunks.int(0)) }
+                try deleteChunks.step()
+            }
             let delete = try database.prepare("DELETE FROM sample WHERE ts_ms < ?")
-            delete.bind(1, end - maxGap)
+            delete.bind(1, keepFrom)
             try delete.step()
-            step.samplesDeleted = Int(database.changes)
+            step.samplesDeleted += Int(database.changes)
             try setMeta("folded_until_ms", end)
             step.moreToDo = end < cutoff
         }

@@ -24,8 +24,7 @@ extension EnergyStore {
     /// The power of `node` over `[from, to)` averaged per `step` (all unix milliseconds),
     /// oldest first; steps without samples are left out, so a gap stays visible. Before the
     /// fold watermark the minute aggregates answer (weighted by their sample counts), after it
-    /// the raw samples. The SQL groups the rows, so a long window costs one pass, not one
-    /// Swift value per sample.
+    /// the raw samples, decoded and grouped in one pass.
     public func powerSeries(
         node: String,
         fromMilliseconds from: Int64,
@@ -36,73 +35,74 @@ extension EnergyStore {
             var id = self.nodeIDs[node]
             if id == nil { id = try self.lookupNodeID(node) }
             guard to > from, step > 0, let id else { return [] }
-            let watermark = try self.meta("folded_until_ms") ?? Int64.min
-            var buckets: [Int64: PowerBucket] = [:]
-            func add(_ bucket: PowerBucket) {
-                guard var existing = buckets[bucket.startMilliseconds] else {
-                    buckets[bucket.startMilliseconds] = bucket
-                    return
-                }
-                let total = existing.samples + bucket.samples
-                existing.averageWatts =
-                    (existing.averageWatts * Double(existing.samples) + bucket.averageWatts * Double(bucket.samples))
-                    / Double(max(total, 1))
-                existing.samples = total
-                existing.lastSampleMilliseconds = max(existing.lastSampleMilliseconds, bucket.lastSampleMilliseconds)
-                buckets[bucket.startMilliseconds] = existing
-            }
-            if from < watermark {
-                let minutes = try self.database.prepare(
-                    """
-                    SELECT (minute * 60000 - ?1) / ?3, max(minute * 60000), sum(avg_watts * samples), sum(samples)
-                    FROM minute WHERE node_id = ?2 AND minute * 60000 >= ?1 AND minute * 60000 < ?4
-                    GROUP BY 1 ORDER BY 1
-                    """
-                )
-                minutes.bind(1, from)
-                minutes.bind(2, id)
-                minutes.bind(3, step)
-                minutes.bind(4, min(to, watermark))
-                while try minutes.step() {
-                    let count = minutes.int(3)
-                    guard count > 0 else { continue }
-                    add(
-                        PowerBucket(
-                            startMilliseconds: from + minutes.int(0) * step,
-                            lastSampleMilliseconds: minutes.int(1),
-                            averageWatts: minutes.double(2) / Double(count),
-                            samples: Int(count)
-                        )
-                    )
-                }
-            }
-            let rawFrom = max(from, watermark)
-            if to > rawFrom {
-                let raw = try self.database.prepare(
-                    """
-                    SELECT (ts_ms - ?1) / ?3, max(ts_ms), avg(milliwatts), count(*)
-                    FROM sample WHERE node_id = ?2 AND ts_ms >= ?4 AND ts_ms < ?5
-                    GROUP BY 1 ORDER BY 1
-                    """
-                )
-                raw.bind(1, from)
-                raw.bind(2, id)
-                raw.bind(3, step)
-                raw.bind(4, rawFrom)
-                raw.bind(5, to)
-                while try raw.step() {
-                    add(
-                        PowerBucket(
-                            startMilliseconds: from + raw.int(0) * step,
-                            lastSampleMilliseconds: raw.int(1),
-                            averageWatts: raw.double(2) / 1000,
-                            samples: Int(raw.int(3))
-                        )
-                    )
-                }
-            }
-            return buckets.values.sorted { $0.startMilliseconds < $1.startMilliseconds }
+            return try self.database.read { () throws(StoreError) in try self.series(id, from: from, to: to, step: step) }
         }
+    }
+
+    private func series(_ id: Int64, from: Int64, to: Int64, step: Int64) throws(StoreError) -> [PowerBucket] {
+        let watermark = try self.meta("folded_until_ms") ?? Int64.min
+        var buckets: [Int64: PowerBucket] = [:]
+        func add(_ bucket: PowerBucket) {
+            guard var existing = buckets[bucket.startMilliseconds] else {
+                buckets[bucket.startMilliseconds] = bucket
+                return
+            }
+            let total = existing.samples + bucket.samples
+            existing.averageWatts =
+                (existing.averageWatts * Double(existing.samples) + bucket.averageWatts * Double(bucket.samples))
+                / Double(max(total, 1))
+            existing.samples = total
+            existing.lastSampleMilliseconds = max(existing.lastSampleMilliseconds, bucket.lastSampleMilliseconds)
+            buckets[bucket.startMilliseconds] = existing
+        }
+        if from < watermark {
+            let minutes = try self.database.prepare(
+                """
+                SELECT (minute * 60000 - ?1) / ?3, max(minute * 60000), sum(avg_watts * samples), sum(samples)
+                FROM minute WHERE node_id = ?2 AND minute * 60000 >= ?1 AND minute * 60000 < ?4
+                GROUP BY 1 ORDER BY 1
+                """
+            )
+            minutes.bind(1, from)
+            minutes.bind(2, id)
+            minutes.bind(3, step)
+            minutes.bind(4, min(to, watermark))
+            while try minutes.step() {
+                let count = minutes.int(3)
+                guard count > 0 else { continue }
+                add(
+                    PowerBucket(
+                        startMilliseconds: from + minutes.int(0) * step,
+                        lastSampleMilliseconds: minutes.int(1),
+                        averageWatts: minutes.double(2) / Double(count),
+                        samples: Int(count)
+                    )
+                )
+            }
+        }
+        let rawFrom = max(from, watermark)
+        if to > rawFrom {
+            var raw: [Int64: (last: Int64, sum: Int64, count: Int)] = [:]
+            for sample in try self.storedSamples(id, from: rawFrom, to: to - 1) {
+                let index = (sample.timestampMilliseconds - from) / step
+                var bucket = raw[index] ?? (last: sample.timestampMilliseconds, sum: 0, count: 0)
+                bucket.last = max(bucket.last, sample.timestampMilliseconds)
+                bucket.sum += sample.milliwatts
+                bucket.count += 1
+                raw[index] = bucket
+            }
+            for (index, bucket) in raw {
+                add(
+                    PowerBucket(
+                        startMilliseconds: from + index * step,
+                        lastSampleMilliseconds: bucket.last,
+                        averageWatts: Double(bucket.sum) / Double(bucket.count) / 1000,
+                        samples: bucket.count
+                    )
+                )
+            }
+        }
+        return buckets.values.sorted { $0.startMilliseconds < $1.startMilliseconds }
     }
 
     /// The newest raw sample of `node`, if any.
@@ -111,24 +111,32 @@ extension EnergyStore {
             var id = self.nodeIDs[node]
             if id == nil { id = try self.lookupNodeID(node) }
             guard let id else { return nil }
-            let statement = try self.database.prepare(
-                """
-                SELECT ts_ms, milliwatts, centivolts, milliamps, device_mwh FROM sample
-                WHERE node_id = ? ORDER BY ts_ms DESC LIMIT 1
-                """
-            )
-            statement.bind(1, id)
-            guard try statement.step() else { return nil }
-            return Sample(
-                node: node,
-                timestampMilliseconds: statement.int(0),
-                reading: Reading(
-                    watts: Double(statement.int(1)) / 1000,
-                    volts: statement.optionalInt(2).map { Double($0) / 100 },
-                    amps: statement.optionalInt(3).map { Double($0) / 1000 },
-                    energyWattHours: statement.optionalInt(4).map { Double($0) / 1000 }
+            return try self.database.read { () throws(StoreError) -> Sample? in
+                var newest: StoredSample?
+                let recent = try self.database.prepare(
+                    """
+                    SELECT ts_ms, milliwatts, centivolts, milliamps, device_mwh FROM sample
+                    WHERE node_id = ? ORDER BY ts_ms DESC LIMIT 1
+                    """
                 )
-            )
+                recent.bind(1, id)
+                if try recent.step() {
+                    newest = StoredSample(
+                        timestampMilliseconds: recent.int(0), milliwatts: recent.int(1), centivolts: recent.optionalInt(2),
+                        milliamps: recent.optionalInt(3), deviceMilliwattHours: recent.optionalInt(4)
+                    )
+                }
+                let chunk = try self.database.prepare(
+                    "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? ORDER BY start_ms DESC LIMIT 1"
+                )
+                chunk.bind(1, id)
+                if try chunk.step(), let last = Self.chunk(chunk).samples().last,
+                    last.timestampMilliseconds > newest?.timestampMilliseconds ?? .min
+                {
+                    newest = last
+                }
+                return newest?.sample(node: node)
+            }
         }
     }
 }

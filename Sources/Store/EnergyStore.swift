@@ -17,6 +17,11 @@ public final class EnergyStore: @unchecked Sendable {
     var nodeIDs: [String: Int64] = [:]
     private var insertSample: Statement?
     private var updateNode: Statement?
+    private var chunkWriter: ChunkWriter?
+    /// Samples before this time are packed into chunks (unix milliseconds). Store queue only.
+    private var packedUntil: Int64 = .min
+    /// The poll interval: the nominal spacing of packed samples.
+    var stepMilliseconds: Int64 = 1000
     /// The counters as last committed, by node id: a tick rewrites only the nodes whose
     /// counters moved, not every node of a large cluster. Store queue only.
     private var committedCounters: [Int64: EnergyCounters] = [:]
@@ -47,6 +52,8 @@ public final class EnergyStore: @unchecked Sendable {
             try Self.prepare(database)
         }
         try loadNodeIDs()
+        packedUntil = try meta("packed_until_ms") ?? .min
+        stepMilliseconds = max(1, try meta("interval_ms") ?? 1000)
     }
 
     private static func prepare(_ database: SQLiteDatabase) throws(StoreError) {
@@ -78,7 +85,10 @@ public final class EnergyStore: @unchecked Sendable {
         }
         for target in Int(version)..<Int(Schema.currentVersion) {
             try database.transaction { () throws(StoreError) in
-                try database.execute(Schema.migrations[target])
+                switch Schema.migrations[target] {
+                case .sql(let sql): try database.execute(sql)
+                case .code(let migrate): try migrate(database)
+                }
                 try database.execute("PRAGMA user_version = \(target + 1)")
             }
         }
@@ -144,6 +154,12 @@ public final class EnergyStore: @unchecked Sendable {
             throw error
         }
         for (id, counter) in written { committedCounters[id] = counter }
+        // The first tick of a new minute packs the minutes before it. A failure leaves the
+        // samples where they are, committed, and the next tick tries again.
+        if let newest = samples.lazy.map(\.timestampMilliseconds).max() {
+            let cutoff = Self.floorDiv(newest, 60_000) * 60_000
+            if cutoff > packedUntil { try? pack(before: cutoff) }
+        }
     }
 
     /// Inserts the samples and the moved counters in one transaction; returns the counters written.
@@ -152,7 +168,7 @@ public final class EnergyStore: @unchecked Sendable {
             if insertSample == nil {
                 insertSample = try database.prepare(
                     """
-                    INSERT OR IGNORE INTO sample (node_id, ts_ms, milliwatts, centivolts, milliamps, device_mwh)
+                    INSERT OR IGNORE INTO sample (ts_ms, node_id, milliwatts, centivolts, milliamps, device_mwh)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """
                 )
@@ -166,14 +182,14 @@ public final class EnergyStore: @unchecked Sendable {
             guard let insertSample, let updateNode else { return [] }
             for sample in samples {
                 let id = try nodeID(sample.node)
-                let reading = sample.reading
+                let stored = StoredSample(sample)
                 insertSample.reset()
-                insertSample.bind(1, id)
-                insertSample.bind(2, sample.timestampMilliseconds)
-                insertSample.bind(3, Self.fixed(reading.watts, 1000))
-                insertSample.bind(4, reading.volts.map { Self.fixed($0, 100) })
-                insertSample.bind(5, reading.amps.map { Self.fixed($0, 1000) })
-                insertSample.bind(6, reading.energyWattHours.map { Self.fixed($0, 1000) })
+                insertSample.bind(1, stored.timestampMilliseconds)
+                insertSample.bind(2, id)
+                insertSample.bind(3, stored.milliwatts)
+                insertSample.bind(4, stored.centivolts)
+                insertSample.bind(5, stored.milliamps)
+                insertSample.bind(6, stored.deviceMilliwattHours)
                 try insertSample.step()
             }
             var written: [(Int64, EnergyCounters)] = []
@@ -194,8 +210,44 @@ public final class EnergyStore: @unchecked Sendable {
         }
     }
 
-    private static func fixed(_ value: Double, _ scale: Double) -> Int64 {
-        Int64((value * scale).rounded())
+    /// Moves every recent sample before `cutoff` into chunks, one per node and minute, in
+    /// one transaction: a reader sees each sample either as a row or packed, never both.
+    func pack(before cutoff: Int64) throws(StoreError) {
+        let step = stepMilliseconds
+        try database.transaction { () throws(StoreError) in
+            let rows = try database.prepare(
+                "SELECT node_id, ts_ms, milliwatts, centivolts, milliamps, device_mwh FROM sample WHERE ts_ms < ?"
+            )
+            rows.bind(1, cutoff)
+            // Rows come in time order, so each node's list is sorted.
+            var byNode: [Int64: [StoredSample]] = [:]
+            while try rows.step() {
+                byNode[rows.int(0), default: []].append(
+                    StoredSample(
+                        timestampMilliseconds: rows.int(1), milliwatts: rows.int(2), centivolts: rows.optionalInt(3),
+                        milliamps: rows.optionalInt(4), deviceMilliwattHours: rows.optionalInt(5)
+                    )
+                )
+            }
+            if chunkWriter == nil { chunkWriter = ChunkWriter(database: database) }
+            guard let chunkWriter else { return }
+            for (node, samples) in byNode {
+                var start = 0
+                for index in samples.indices.dropFirst()
+                where Self.floorDiv(samples[index].timestampMilliseconds, 60_000)
+                    != Self.floorDiv(samples[start].timestampMilliseconds, 60_000)
+                {
+                    try chunkWriter.insert(node: node, samples: samples[start..<index], step: step)
+                    start = index
+                }
+                try chunkWriter.insert(node: node, samples: samples[start...], step: step)
+            }
+            let delete = try database.prepare("DELETE FROM sample WHERE ts_ms < ?")
+            delete.bind(1, cutoff)
+            try delete.step()
+            try setMeta("packed_until_ms", cutoff)
+        }
+        packedUntil = cutoff
     }
 
     func nodeID(_ name: String) throws(StoreError) -> Int64 {
@@ -211,44 +263,109 @@ public final class EnergyStore: @unchecked Sendable {
     /// Raw samples of `node` with `from <= time < to` (unix milliseconds), oldest first.
     public func samples(node: String, fromMilliseconds: Int64, toMilliseconds: Int64) async throws(StoreError) -> [Sample] {
         try await run { () throws(StoreError) in
-            guard let id = self.nodeIDs[node] else { return [] }
-            let statement = try self.database.prepare(
-                """
-                SELECT ts_ms, milliwatts, centivolts, milliamps, device_mwh FROM sample
-                WHERE node_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms
-                """
-            )
-            statement.bind(1, id)
-            statement.bind(2, fromMilliseconds)
-            statement.bind(3, toMilliseconds)
-            var samples: [Sample] = []
-            while try statement.step() {
-                samples.append(
-                    Sample(
-                        node: node,
-                        timestampMilliseconds: statement.int(0),
-                        reading: Reading(
-                            watts: Double(statement.int(1)) / 1000,
-                            volts: statement.optionalInt(2).map { Double($0) / 100 },
-                            amps: statement.optionalInt(3).map { Double($0) / 1000 },
-                            energyWattHours: statement.optionalInt(4).map { Double($0) / 1000 }
-                        )
-                    )
-                )
+            guard toMilliseconds > fromMilliseconds else { return [] }
+            var id = self.nodeIDs[node]
+            if id == nil { id = try self.lookupNodeID(node) }
+            guard let id else { return [] }
+            return try self.database.read { () throws(StoreError) in
+                try self.storedSamples(id, from: fromMilliseconds, to: toMilliseconds - 1).map { $0.sample(node: node) }
             }
-            return samples
         }
     }
 
     /// The number of raw samples of every node with `from <= time < to` (unix milliseconds).
     public func sampleCount(fromMilliseconds: Int64, toMilliseconds: Int64) async throws(StoreError) -> Int {
         try await run { () throws(StoreError) in
-            let statement = try self.database.prepare("SELECT count(*) FROM sample WHERE ts_ms >= ? AND ts_ms < ?")
-            statement.bind(1, fromMilliseconds)
-            statement.bind(2, toMilliseconds)
-            guard try statement.step() else { return 0 }
-            return Int(statement.int(0))
+            guard toMilliseconds > fromMilliseconds else { return 0 }
+            return try self.database.read { () throws(StoreError) in
+                let recent = try self.database.prepare("SELECT count(*) FROM sample WHERE ts_ms >= ? AND ts_ms < ?")
+                recent.bind(1, fromMilliseconds)
+                recent.bind(2, toMilliseconds)
+                var count = try recent.step() ? Int(recent.int(0)) : 0
+                let chunks = try self.database.prepare(
+                    "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? AND start_ms >= ? AND start_ms < ?"
+                )
+                for id in try self.allNodeIDs() {
+                    chunks.reset()
+                    chunks.bind(1, id)
+                    chunks.bind(2, Self.floorDiv(fromMilliseconds, 60_000) * 60_000)
+                    chunks.bind(3, toMilliseconds)
+                    while try chunks.step() {
+                        Self.chunk(chunks).forEachSample { sample in
+                            if sample.timestampMilliseconds >= fromMilliseconds, sample.timestampMilliseconds < toMilliseconds { count += 1 }
+                        }
+                    }
+                }
+                return count
+            }
         }
+    }
+
+    /// The columns `chunk(_:)` reads, in its order.
+    static let chunkColumns =
+        "start_ms, samples, step_ms, "
+        + SampleChunk.fieldNames.map { "\($0)_base, \($0)_scale, \($0)_width" }.joined(separator: ", ") + ", data"
+
+    /// The chunk on the current row of a statement selecting `chunkColumns`.
+    static func chunk(_ row: Statement) -> SampleChunk {
+        var fields: [SampleChunk.Field] = []
+        for index in 0..<SampleChunk.fieldNames.count {
+            let column = Int32(3 + 3 * index)
+            fields.append(
+                SampleChunk.Field(base: row.optionalInt(column), scale: max(1, row.int(column + 1)), width: Int(row.int(column + 2)))
+            )
+        }
+        return SampleChunk(
+            startMilliseconds: row.int(0), stepMilliseconds: row.int(2), count: Int(row.int(1)), fields: fields,
+            data: row.blob(Int32(3 + 3 * SampleChunk.fieldNames.count))
+        )
+    }
+
+    /// Every node id.
+    func allNodeIDs() throws(StoreError) -> [Int64] {
+        let statement = try database.prepare("SELECT id FROM node ORDER BY id")
+        var ids: [Int64] = []
+        while try statement.step() { ids.append(statement.int(0)) }
+        return ids
+    }
+
+    /// The samples of node `id` with `from <= time <= to`, oldest first: packed chunks, then
+    /// the recent rows. Call inside a transaction, so that a concurrent pack cannot move
+    /// samples between the two reads.
+    func storedSamples(_ id: Int64, from: Int64, to: Int64) throws(StoreError) -> [StoredSample] {
+        guard to >= from else { return [] }
+        var result: [StoredSample] = []
+        // A chunk holds samples of one minute only, so its start bounds them.
+        let chunks = try database.prepare(
+            "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? AND start_ms >= ? AND start_ms <= ? ORDER BY start_ms"
+        )
+        chunks.bind(1, id)
+        chunks.bind(2, Self.floorDiv(from, 60_000) * 60_000)
+        chunks.bind(3, to)
+        while try chunks.step() {
+            Self.chunk(chunks).forEachSample { sample in
+                if sample.timestampMilliseconds >= from, sample.timestampMilliseconds <= to { result.append(sample) }
+            }
+        }
+        let recent = try database.prepare(
+            """
+            SELECT ts_ms, milliwatts, centivolts, milliamps, device_mwh FROM sample
+            WHERE ts_ms >= ? AND ts_ms <= ? AND node_id = ?
+            """
+        )
+        recent.bind(1, from)
+        recent.bind(2, to)
+        recent.bind(3, id)
+        while try recent.step() {
+            result.append(
+                StoredSample(
+                    timestampMilliseconds: recent.int(0), milliwatts: recent.int(1), centivolts: recent.optionalInt(2),
+                    milliamps: recent.optionalInt(3), deviceMilliwattHours: recent.optionalInt(4)
+                )
+            )
+        }
+        result.normalizeOrder()
+        return result
     }
 
     /// Moves the write-ahead log into the database file (for size measurements and backups).

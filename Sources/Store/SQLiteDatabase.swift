@@ -92,6 +92,19 @@ final class SQLiteDatabase {
         }
     }
 
+    /// Runs `body` in a read transaction: one consistent snapshot for several statements.
+    func read<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
     func scalarInt(_ sql: String) throws(StoreError) -> Int64 {
         let statement = try prepare(sql)
         defer { statement.reset() }
@@ -138,6 +151,13 @@ final class Statement {
         sqlite3_bind_text(handle, index, value, -1, SQLiteDatabase.transient)
     }
 
+    func bind(_ index: Int32, _ value: [UInt8]) {
+        value.withUnsafeBytes { raw in
+            // A zero-length blob still needs a non-null pointer to be a blob, not NULL.
+            _ = sqlite3_bind_blob(handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), SQLiteDatabase.transient)
+        }
+    }
+
     /// Steps once; true while a row is available.
     @discardableResult
     func step() throws(StoreError) -> Bool {
@@ -154,6 +174,14 @@ final class Statement {
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
     func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : double(column) }
     func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
+    func blob(_ column: Int32) -> [UInt8] {
+        // column_blob before column_bytes, as SQLite asks.
+        let pointer = sqlite3_column_blob(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let pointer else { return [] }
+        return [UInt8](UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
     func text(_ column: Int32) -> String {
         guard let pointer = sqlite3_column_text(handle, column) else { return "" }
         return String(cString: pointer)

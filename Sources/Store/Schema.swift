@@ -2,14 +2,29 @@
 ///
 /// Users query the views `power` and `power_minute` with the plain `sqlite3` shell; the
 /// tables behind them store fixed-point integers (milliwatts, centivolts, milliamperes,
-/// milliwatt-hours, unix milliseconds), which SQLite packs into 1 to 6 bytes each.
+/// milliwatt-hours, unix milliseconds).
+///
+/// Version 2 keeps the samples of the current minute as rows of `sample` (one per sample,
+/// appended in time order, so a tick of many nodes touches a few pages) and packs each
+/// completed minute of a node into one row of `chunk` (see `SampleChunk`), about a third of
+/// the size. The views decode both with built-in SQL functions only.
 enum Schema {
     /// The version this build writes.
-    static let currentVersion: Int64 = 1
+    static let currentVersion: Int64 = 2
+
+    /// One forward migration.
+    enum Migration: Sendable {
+        /// Plain SQL.
+        case sql(String)
+        /// SQL plus work that needs code (repacking rows).
+        case code(@Sendable (SQLiteDatabase) throws(StoreError) -> Void)
+    }
 
     /// Migration `i` brings the database from version `i` to `i + 1`.
-    static let migrations: [String] = [
-        """
+    static let migrations: [Migration] = [.sql(version1), .code(migrateToChunks)]
+
+    /// The first schema: one row per sample, clustered by node.
+    static let version1 = """
         CREATE TABLE node (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
@@ -60,5 +75,4 @@ enum Schema {
                    minute.joules AS joules
             FROM minute JOIN node ON node.id = minute.node_id;
         """
-    ]
 }

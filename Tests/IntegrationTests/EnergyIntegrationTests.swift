@@ -125,7 +125,7 @@ struct EnergyIntegrationTests {
         // The rebooting plug's device counter did restart (so the test saw a reset).
         let sqlite3 = try #require(TestEnvironment.tool("sqlite3"))
         let drops = try runCommand(sqlite3, [folder + "/energy.db",
-            "SELECT count(*) FROM (SELECT device_mwh < lag(device_mwh) OVER (ORDER BY ts_ms) AS dropped FROM sample JOIN node ON node.id = sample.node_id WHERE node.name = 'sim-1') WHERE dropped"])
+            "SELECT count(*) FROM (SELECT device_mwh < lag(device_mwh) OVER (ORDER BY ts_ms) AS dropped FROM readings JOIN node ON node.id = readings.node_id WHERE node.name = 'sim-1') WHERE dropped"])
         #expect(Int(drops.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1, "no device reboot observed")
         // The store survived kill -9.
         let check = try runCommand(sqlite3, [folder + "/energy.db", "PRAGMA integrity_check"])

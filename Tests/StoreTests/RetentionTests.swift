@@ -80,9 +80,12 @@ struct RetentionTests {
                 #expect(after.peakWatts == raw.peakWatts)
             }
         }
-        // Raw rows before the watermark (less the 3 s kept for interpolation) are gone.
-        let remaining = try await store.samples(node: "a", fromMilliseconds: 0, toMilliseconds: start + 1_200_000 - 3000)
+        // Raw samples before the watermark are gone but for the last minute, kept for the
+        // next fold to interpolate from.
+        let remaining = try await store.samples(node: "a", fromMilliseconds: 0, toMilliseconds: start + 1_200_000 - 60_000)
         #expect(remaining.isEmpty)
+        let kept = try await store.samples(node: "a", fromMilliseconds: 0, toMilliseconds: start + 1_200_000)
+        #expect(kept.count == 60)
         if sqlite3Available {
             let minutes = try sqlite3(path, "SELECT count(*), sum(samples), round(sum(joules), 3) FROM power_minute WHERE node = 'b'")
             let expected = WindowEnergy.integrate(points: data.filter { $0.node == "b" }.map { ($0.timestampMilliseconds, $0.reading.watts) }, from: start, to: start + 1_200_000, maxGapMilliseconds: 3000)
@@ -109,6 +112,7 @@ struct RetentionTests {
         #expect(pagesAfter < pagesBefore / 4, "pages \(pagesBefore) -> \(pagesAfter)")
         #expect(try database.scalarInt("PRAGMA freelist_count") < 100)
         #expect(try database.scalarInt("SELECT min(minute) * 60000 FROM minute") == start + 3_600_000)
-        #expect(try database.scalarInt("SELECT count(*) FROM sample") <= 8)
+        // Only the last minute of each node stays, for the next fold to interpolate from.
+        #expect(try database.scalarInt("SELECT count(*) FROM readings") <= 2 * 60)
     }
 }

@@ -1,0 +1,253 @@
+/// Consecutive samples of one node packed into one row of the `chunk` table: the form in
+/// which the store keeps every sample once its minute is complete.
+///
+/// Each field (time, milliwatts, centivolts, milliamperes, device milliwatt-hours) is stored
+/// per chunk as `base`, `scale` and `width`, and per sample as an unsigned code `u` of `width`
+/// bytes, so that `value = base + u * scale`. Time is stored as the residual
+/// `ts - start - index * step`, which for a regular poll is only the jitter. A field that
+/// is absent in the whole chunk has a NULL base; a field that is constant has width 0.
+///
+/// The codes are UTF-8 encoded code points, so the plain `sqlite3` shell decodes them with
+/// its built-in `unicode(substr(data, position, width))` (see `Schema`): width 1 holds
+/// 0...126 as the bytes 1...127, width 3 holds 0...53,247 as U+0800...U+D7FF, width 4 holds
+/// 0...1,048,575 as U+10000...U+10FFFF.
+struct SampleChunk: Equatable {
+    /// How one field is stored in this chunk.
+    struct Field: Equatable {
+        /// The smallest value, or nil when the field is absent in every sample.
+        var base: Int64?
+        /// The common divisor of every value's distance from `base` (at least 1).
+        var scale: Int64
+        /// Bytes per sample: 0 (constant or absent), 1, 3 or 4.
+        var width: Int
+
+        static let absent = Field(base: nil, scale: 1, width: 0)
+    }
+
+    var startMilliseconds: Int64
+    var stepMilliseconds: Int64
+    var count: Int
+    /// Time residual, milliseconds, time, milliwatts, centivolts, milliamperes, device milliwatt-hours.
+    var fields: [Field]
+    var data: [UInt8]
+
+    /// The fields in storage order, with their column prefix in the `chunk` table.
+    static let fieldNames = ["t", "mw", "cv", "ma", "mwh"]
+
+    /// Most samples per chunk; `chunk_slot` holds this many slot numbers for the views.
+    static let maxSamples = 1024
+    /// Largest packed data per row: a longer one would spill into an overflow page.
+    static let maxDataBytes = 900
+
+    /// Bytes per sample.
+    var stride: Int { fields.reduce(0) { $0 + $1.width } }
+}
+
+/// The per-sample codes: unsigned integers as UTF-8 encoded code points of a fixed width.
+enum PackedCode {
+    /// The largest code of a width.
+    static func capacity(width: Int) -> Int64 {
+        switch width {
+        case 0: return 0
+        case 1: return 126
+        case 3: return 0xD7FF - 0x800
+        default: return 0x10FFFF - 0x10000
+        }
+    }
+
+    /// The narrowest width holding `largest`, or nil when even 4 bytes are too few.
+    static func width(for largest: Int64) -> Int? {
+        for width in [0, 1, 3, 4] where largest <= capacity(width: width) { return width }
+        return nil
+    }
+
+    static func append(_ code: Int64, width: Int, to data: inout [UInt8]) {
+        switch width {
+        case 0:
+            break
+        case 1:
+            data.append(UInt8(code + 1))
+        case 3:
+            let point = UInt32(code) + 0x800
+            data.append(0xE0 | UInt8(point >> 12))
+            data.append(0x80 | UInt8((point >> 6) & 0x3F))
+            data.append(0x80 | UInt8(point & 0x3F))
+        default:
+            let point = UInt32(code) + 0x10000
+            data.append(0xF0 | UInt8(point >> 18))
+            data.append(0x80 | UInt8((point >> 12) & 0x3F))
+            data.append(0x80 | UInt8((point >> 6) & 0x3F))
+            data.append(0x80 | UInt8(point & 0x3F))
+        }
+    }
+
+    static func read(_ data: UnsafeBufferPointer<UInt8>, at offset: Int, width: Int) -> Int64 {
+        switch width {
+        case 0:
+            return 0
+        case 1:
+            return Int64(data[offset]) - 1
+        case 3:
+            let point = (UInt32(data[offset] & 0x0F) << 12) | (UInt32(data[offset + 1] & 0x3F) << 6) | UInt32(data[offset + 2] & 0x3F)
+            return Int64(point) - 0x800
+        default:
+            let point = (UInt32(data[offset] & 0x07) << 18) | (UInt32(data[offset + 1] & 0x3F) << 12)
+                | (UInt32(data[offset + 2] & 0x3F) << 6) | UInt32(data[offset + 3] & 0x3F)
+            return Int64(point) - 0x10000
+        }
+    }
+}
+
+extension SampleChunk {
+    /// Packs `samples` (one node, sorted by time, distinct times) into as few chunks as the
+    /// code widths, the row size and `maxSamples` allow.
+    static func pack(_ samples: ArraySlice<StoredSample>, stepMilliseconds: Int64) -> [SampleChunk] {
+        var chunks: [SampleChunk] = []
+        var rest = samples
+        while let chunk = first(of: rest, stepMilliseconds: stepMilliseconds) {
+            chunks.append(chunk)
+            rest = rest.dropFirst(chunk.count)
+        }
+        return chunks
+    }
+
+    /// The first chunk `pack` would make of `samples`, or nil for no samples.
+    static func first(of samples: ArraySlice<StoredSample>, stepMilliseconds: Int64) -> SampleChunk? {
+        guard let start = samples.indices.first else { return nil }
+        let end = extent(of: samples, from: start, step: stepMilliseconds)
+        return make(samples[start..<end], step: stepMilliseconds)
+    }
+
+    /// The values of field `index` of `sample` relative to a chunk starting at `first`.
+    private static func value(_ index: Int, _ sample: StoredSample, position: Int, first: StoredSample, step: Int64) -> Int64? {
+        switch index {
+        case 0: return sample.timestampMilliseconds - first.timestampMilliseconds - Int64(position) * step
+        case 1: return sample.milliwatts
+        case 2: return sample.centivolts
+        case 3: return sample.milliamps
+        default: return sample.deviceMilliwattHours
+        }
+    }
+
+    /// The end of the longest run from `start` that one chunk can hold: the same fields
+    /// present, every field's range within 4-byte codes, the row small enough.
+    private static func extent(of samples: ArraySlice<StoredSample>, from start: Int, step: Int64) -> Int {
+        let first = samples[start]
+        var low = [Int64](repeating: 0, count: 5), high = [Int64](repeating: 0, count: 5)
+        var present = [Bool](repeating: false, count: 5)
+        for field in 0..<5 {
+            if let value = value(field, first, position: 0, first: first, step: step) {
+                present[field] = true
+                low[field] = value
+                high[field] = value
+            }
+        }
+        var end = start + 1
+        while end < samples.endIndex, end - start < maxSamples {
+            let sample = samples[end]
+            var newLow = low, newHigh = high
+            var fits = true
+            var bytes = 0
+            for field in 0..<5 {
+                let value = value(field, sample, position: end - start, first: first, step: step)
+                guard (value != nil) == present[field] else {
+                    fits = false
+                    break
+                }
+                guard let value else { continue }
+                newLow[field] = min(low[field], value)
+                newHigh[field] = max(high[field], value)
+                // The range bounds the code: scaling can only make it smaller.
+                let (range, overflow) = newHigh[field].subtractingReportingOverflow(newLow[field])
+                guard !overflow, let width = PackedCode.width(for: range) else {
+                    fits = false
+                    break
+                }
+                bytes += width
+            }
+            guard fits, bytes * (end - start + 1) <= maxDataBytes else { break }
+            low = newLow
+            high = newHigh
+            end += 1
+        }
+        return end
+    }
+
+    private static func make(_ samples: ArraySlice<StoredSample>, step: Int64) -> SampleChunk {
+        let first = samples[samples.startIndex]
+        var fields: [Field] = []
+        var codes: [[Int64]] = []
+        for field in 0..<5 {
+            let values = samples.enumerated().map { position, sample in
+                value(field, sample, position: position, first: first, step: step)
+            }
+            guard let base = values.compactMap({ $0 }).min() else {
+                fields.append(.absent)
+                codes.append([])
+                continue
+            }
+            let distances = values.map { ($0 ?? base) - base }
+            var scale: Int64 = 0
+            for distance in distances { scale = gcd(scale, distance) }
+            scale = max(scale, 1)
+            let scaled = distances.map { $0 / scale }
+            // `extent` checked the range, so a width exists.
+            fields.append(Field(base: base, scale: scale, width: PackedCode.width(for: scaled.max() ?? 0) ?? 4))
+            codes.append(scaled)
+        }
+        var data: [UInt8] = []
+        data.reserveCapacity(samples.count * fields.reduce(0) { $0 + $1.width })
+        for position in 0..<samples.count {
+            for field in 0..<5 where fields[field].width > 0 {
+                PackedCode.append(codes[field][position], width: fields[field].width, to: &data)
+            }
+        }
+        return SampleChunk(startMilliseconds: first.timestampMilliseconds, stepMilliseconds: step, count: samples.count, fields: fields, data: data)
+    }
+
+    private static func gcd(_ a: Int64, _ b: Int64) -> Int64 {
+        var a = a.magnitude, b = b.magnitude
+        while b != 0 { (a, b) = (b, a % b) }
+        return Int64(a)
+    }
+
+    /// The samples of this chunk, oldest first.
+    func samples() -> [StoredSample] {
+        var result: [StoredSample] = []
+        result.reserveCapacity(count)
+        forEachSample { result.append($0) }
+        return result
+    }
+
+    /// Calls `body` with every sample, oldest first, without building an array.
+    func forEachSample(_ body: (StoredSample) -> Void) {
+        let stride = self.stride
+        guard data.count >= stride * count else { return }
+        var offsets = [Int](repeating: 0, count: 5)
+        var offset = 0
+        for field in 0..<5 {
+            offsets[field] = offset
+            offset += fields[field].width
+        }
+        data.withUnsafeBufferPointer { bytes in
+            for position in 0..<count {
+                let row = position * stride
+                func decode(_ field: Int) -> Int64? {
+                    let layout = fields[field]
+                    guard let base = layout.base else { return nil }
+                    return base + PackedCode.read(bytes, at: row + offsets[field], width: layout.width) * layout.scale
+                }
+                let residual = decode(0) ?? 0
+                body(
+                    StoredSample(
+                        timestampMilliseconds: startMilliseconds + Int64(position) * stepMilliseconds + residual,
+                        milliwatts: decode(1) ?? 0,
+                        centivolts: decode(2),
+                        milliamps: decode(3),
+                        deviceMilliwattHours: decode(4)
+                    )
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import EnergyModel
+
+/// A sample in the store's fixed-point units: unix milliseconds, milliwatts, centivolts,
+/// milliamperes and milliwatt-hours. Integers keep the packed encoding exact and small.
+struct StoredSample: Equatable {
+    var timestampMilliseconds: Int64
+    var milliwatts: Int64
+    var centivolts: Int64?
+    var milliamps: Int64?
+    var deviceMilliwattHours: Int64?
+
+    init(timestampMilliseconds: Int64, milliwatts: Int64, centivolts: Int64?, milliamps: Int64?, deviceMilliwattHours: Int64?) {
+        self.timestampMilliseconds = timestampMilliseconds
+        self.milliwatts = milliwatts
+        self.centivolts = centivolts
+        self.milliamps = milliamps
+        self.deviceMilliwattHours = deviceMilliwattHours
+    }
+
+    init(_ sample: Sample) {
+        let reading = sample.reading
+        self.init(
+            timestampMilliseconds: sample.timestampMilliseconds,
+            milliwatts: Self.fixed(reading.watts, 1000),
+            centivolts: reading.volts.map { Self.fixed($0, 100) },
+            milliamps: reading.amps.map { Self.fixed($0, 1000) },
+            deviceMilliwattHours: reading.energyWattHours.map { Self.fixed($0, 1000) }
+        )
+    }
+
+    /// The sample in SI units.
+    func sample(node: String) -> Sample {
+        Sample(
+            node: node,
+            timestampMilliseconds: timestampMilliseconds,
+            reading: Reading(
+                watts: Double(milliwatts) / 1000,
+                volts: centivolts.map { Double($0) / 100 },
+                amps: milliamps.map { Double($0) / 1000 },
+                energyWattHours: deviceMilliwattHours.map { Double($0) / 1000 }
+            )
+        )
+    }
+
+    /// Watts, for integration.
+    var watts: Double { Double(milliwatts) / 1000 }
+
+    private static func fixed(_ value: Double, _ scale: Double) -> Int64 {
+        // The validator keeps readings finite and bounded; the clamp only guards the conversion.
+        let scaled = (value * scale).rounded()
+        guard scaled.isFinite else { return 0 }
+        return Int64(max(-9.0e15, min(9.0e15, scaled)))
+    }
+}
+
+extension Array where Element == StoredSample {
+    /// Sorts by time if needed and drops repeated timestamps (keeping the first), so that
+    /// samples gathered from packed chunks and the recent table form one clean series.
+    mutating func normalizeOrder() {
+        var sorted = true
+        for index in indices.dropFirst() where self[index - 1].timestampMilliseconds >= self[index].timestampMilliseconds {
+            sorted = false
+            break
+        }
+        guard !sorted else { return }
+        // A stable sort keeps the first of equal timestamps first.
+        let ordered = enumerated().sorted {
+            ($0.element.timestampMilliseconds, $0.offset) < ($1.element.timestampMilliseconds, $1.offset)
+        }
+        var result: [StoredSample] = []
+        result.reserveCapacity(count)
+        for (_, sample) in ordered where result.last?.timestampMilliseconds != sample.timestampMilliseconds {
+            result.append(sample)
+        }
+        self = result
+    }
+}
