@@ -35,11 +35,17 @@ extension EnergyStore {
     private func retentionStepSynchronously(rawCutoff: Int64, minuteCutoff: Int64, maxGap: Int64, maxSamples: Int) throws(StoreError) -> RetentionStep {
         var step = RetentionStep(minutesWritten: 0, samplesDeleted: 0, minutesDeleted: 0, moreToDo: false)
         let cutoff = Self.floorDiv(rawCutoff, 60_000) * 60_000
+        // Samples due for folding that are still recent rows (packing failed for a long
+        // time, or the cutoff is now) are packed first, so that they are folded and expire
+        // like every other sample.
+        if try database.scalarInt("SELECT count(*) FROM recent WHERE start_ms < \(cutoff)") > 0 {
+            try pack(before: cutoff)
+        }
         try database.transaction { () throws(StoreError) in
             var watermark = try meta("folded_until_ms")
             if watermark == nil {
                 let oldest = try database.prepare(
-                    "SELECT min(coalesce((SELECT min(start_ms) FROM chunk), 9e18), coalesce((SELECT min(ts_ms) FROM sample), 9e18))"
+                    "SELECT min(coalesce((SELECT min(start_ms) FROM chunk), 9e18), coalesce((SELECT min(start_ms) FROM recent), 9e18))"
                 )
                 guard try oldest.step(), oldest.double(0) < 9e18 else { return }
                 watermark = Self.floorDiv(oldest.int(0), 60_000) * 60_000
@@ -80,7 +86,8 @@ extension EnergyStore {
                 }
             }
             // Keep the last samples before the watermark (the next batch interpolates from
-            // them): the recent rows within the largest gap, and the chunks of their minute.
+            // them): the chunks of the minute that holds the largest gap before it. Recent
+            // rows are left to packing.
             let keepFrom = end - maxGap
             let countChunks = try database.prepare("SELECT coalesce(sum(samples), 0) FROM chunk WHERE node_id = ? AND start_ms < ?")
             let deleteChunks = try database.prepare("DELETE FROM chunk WHERE node_id = ? AND start_ms < ?")
@@ -93,10 +100,6 @@ extension EnergyStore {
                 if try countChunks.step() { step.samplesDeleted += Int(countChunks.int(0)) }
                 try deleteChunks.step()
             }
-            let delete = try database.prepare("DELETE FROM sample WHERE ts_ms < ?")
-            delete.bind(1, keepFrom)
-            try delete.step()
-            step.samplesDeleted += Int(database.changes)
             try setMeta("folded_until_ms", end)
             step.moreToDo = end < cutoff
         }

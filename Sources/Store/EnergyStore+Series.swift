@@ -112,20 +112,7 @@ extension EnergyStore {
             if id == nil { id = try self.lookupNodeID(node) }
             guard let id else { return nil }
             return try self.database.read { () throws(StoreError) -> Sample? in
-                var newest: StoredSample?
-                let recent = try self.database.prepare(
-                    """
-                    SELECT ts_ms, milliwatts, centivolts, milliamps, device_mwh FROM sample
-                    WHERE node_id = ? ORDER BY ts_ms DESC LIMIT 1
-                    """
-                )
-                recent.bind(1, id)
-                if try recent.step() {
-                    newest = StoredSample(
-                        timestampMilliseconds: recent.int(0), milliwatts: recent.int(1), centivolts: recent.optionalInt(2),
-                        milliamps: recent.optionalInt(3), deviceMilliwattHours: recent.optionalInt(4)
-                    )
-                }
+                var newest = try self.recentSamples().filter { $0.node == id }.max { $0.timestampMilliseconds < $1.timestampMilliseconds }
                 let chunk = try self.database.prepare(
                     "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? ORDER BY start_ms DESC LIMIT 1"
                 )

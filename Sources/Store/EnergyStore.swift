@@ -15,9 +15,9 @@ public final class EnergyStore: @unchecked Sendable {
     let queue: DispatchQueue
     let database: SQLiteDatabase
     var nodeIDs: [String: Int64] = [:]
-    private var insertSample: Statement?
     private var updateNode: Statement?
     private var chunkWriter: ChunkWriter?
+    private var recentWriter: ChunkWriter?
     /// Samples before this time are packed into chunks (unix milliseconds). Store queue only.
     private var packedUntil: Int64 = .min
     /// The poll interval: the nominal spacing of packed samples.
@@ -44,7 +44,9 @@ public final class EnergyStore: @unchecked Sendable {
                     code: 0,
                     message: version == 0
                         ? "\(path) is not an energy-monitor database"
-                        : "\(path) has schema version \(version); this build reads version \(Schema.currentVersion)"
+                        : version < Schema.currentVersion
+                            ? "\(path) has schema version \(version); this build reads version \(Schema.currentVersion) (the service migrates it when it starts)"
+                            : "\(path) has schema version \(version); this build reads version \(Schema.currentVersion)"
                 )
             }
         } else {
@@ -165,13 +167,7 @@ public final class EnergyStore: @unchecked Sendable {
     /// Inserts the samples and the moved counters in one transaction; returns the counters written.
     private func insertTick(samples: [Sample], counters: [String: EnergyCounters]) throws(StoreError) -> [(Int64, EnergyCounters)] {
         try database.transaction { () throws(StoreError) -> [(Int64, EnergyCounters)] in
-            if insertSample == nil {
-                insertSample = try database.prepare(
-                    """
-                    INSERT OR IGNORE INTO sample (ts_ms, node_id, milliwatts, centivolts, milliamps, device_mwh)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """
-                )
+            if updateNode == nil {
                 updateNode = try database.prepare(
                     """
                     UPDATE node SET energy_joules = ?, device_joules = ?, last_ts_ms = ?, last_watts = ?,
@@ -179,19 +175,11 @@ public final class EnergyStore: @unchecked Sendable {
                     """
                 )
             }
-            guard let insertSample, let updateNode else { return [] }
-            for sample in samples {
-                let id = try nodeID(sample.node)
-                let stored = StoredSample(sample)
-                insertSample.reset()
-                insertSample.bind(1, stored.timestampMilliseconds)
-                insertSample.bind(2, id)
-                insertSample.bind(3, stored.milliwatts)
-                insertSample.bind(4, stored.centivolts)
-                insertSample.bind(5, stored.milliamps)
-                insertSample.bind(6, stored.deviceMilliwattHours)
-                try insertSample.step()
-            }
+            guard let updateNode else { return [] }
+            var stored: [StoredSample] = []
+            stored.reserveCapacity(samples.count)
+            for sample in samples { stored.append(StoredSample(sample, node: try nodeID(sample.node))) }
+            try insertRecent(stored)
             var written: [(Int64, EnergyCounters)] = []
             for (node, counter) in counters {
                 let id = try nodeID(node)
@@ -210,41 +198,56 @@ public final class EnergyStore: @unchecked Sendable {
         }
     }
 
+    /// Appends samples of many nodes to `recent`: one row per group of samples that report
+    /// the same fields (a tick of 1,000 nodes is a row or two, not 1,000 rows).
+    private func insertRecent(_ samples: [StoredSample]) throws(StoreError) {
+        guard !samples.isEmpty else { return }
+        if recentWriter == nil { recentWriter = ChunkWriter(database: database, layout: .tick) }
+        guard let recentWriter else { return }
+        var groups: [Int: [StoredSample]] = [:]
+        for sample in samples { groups[sample.presence, default: []].append(sample) }
+        for presence in groups.keys.sorted() {
+            // In time order, so that a backlog of many ticks packs into few rows.
+            var group = groups[presence] ?? []
+            if !group.isSortedByTime { group.sort { $0.timestampMilliseconds < $1.timestampMilliseconds } }
+            try recentWriter.insert(samples: group[...], step: 0)
+        }
+    }
+
     /// Moves every recent sample before `cutoff` into chunks, one per node and minute, in
-    /// one transaction: a reader sees each sample either as a row or packed, never both.
+    /// one transaction: a reader sees each sample either in `recent` or packed, never both.
     func pack(before cutoff: Int64) throws(StoreError) {
         let step = stepMilliseconds
         try database.transaction { () throws(StoreError) in
-            let rows = try database.prepare(
-                "SELECT node_id, ts_ms, milliwatts, centivolts, milliamps, device_mwh FROM sample WHERE ts_ms < ?"
-            )
+            let rows = try database.prepare("SELECT \(Self.recentColumns) FROM recent WHERE start_ms < ?")
             rows.bind(1, cutoff)
-            // Rows come in time order, so each node's list is sorted.
             var byNode: [Int64: [StoredSample]] = [:]
             while try rows.step() {
-                byNode[rows.int(0), default: []].append(
-                    StoredSample(
-                        timestampMilliseconds: rows.int(1), milliwatts: rows.int(2), centivolts: rows.optionalInt(3),
-                        milliamps: rows.optionalInt(4), deviceMilliwattHours: rows.optionalInt(5)
-                    )
-                )
+                Self.recentRow(rows).forEachSample { byNode[$0.node, default: []].append($0) }
             }
-            if chunkWriter == nil { chunkWriter = ChunkWriter(database: database) }
-            guard let chunkWriter else { return }
-            for (node, samples) in byNode {
-                var start = 0
-                for index in samples.indices.dropFirst()
-                where Self.floorDiv(samples[index].timestampMilliseconds, 60_000)
-                    != Self.floorDiv(samples[start].timestampMilliseconds, 60_000)
-                {
-                    try chunkWriter.insert(node: node, samples: samples[start..<index], step: step)
-                    start = index
-                }
-                try chunkWriter.insert(node: node, samples: samples[start...], step: step)
-            }
-            let delete = try database.prepare("DELETE FROM sample WHERE ts_ms < ?")
+            guard !byNode.isEmpty else { return }
+            let delete = try database.prepare("DELETE FROM recent WHERE start_ms < ?")
             delete.bind(1, cutoff)
             try delete.step()
+            if chunkWriter == nil { chunkWriter = ChunkWriter(database: database) }
+            guard let chunkWriter else { return }
+            var later: [StoredSample] = []
+            for node in byNode.keys.sorted() {
+                var samples = byNode[node] ?? []
+                samples.normalizeOrder()
+                let end = samples.firstIndex { $0.timestampMilliseconds >= cutoff } ?? samples.endIndex
+                later.append(contentsOf: samples[end...])
+                var start = 0
+                while start < end {
+                    let minute = Self.floorDiv(samples[start].timestampMilliseconds, 60_000)
+                    var next = start + 1
+                    while next < end, Self.floorDiv(samples[next].timestampMilliseconds, 60_000) == minute { next += 1 }
+                    try chunkWriter.insert(node: node, samples: samples[start..<next], step: step)
+                    start = next
+                }
+            }
+            // A row of a backlog may reach past the cutoff: that part stays recent.
+            try insertRecent(later)
             try setMeta("packed_until_ms", cutoff)
         }
         packedUntil = cutoff
@@ -278,10 +281,11 @@ public final class EnergyStore: @unchecked Sendable {
         try await run { () throws(StoreError) in
             guard toMilliseconds > fromMilliseconds else { return 0 }
             return try self.database.read { () throws(StoreError) in
-                let recent = try self.database.prepare("SELECT count(*) FROM sample WHERE ts_ms >= ? AND ts_ms < ?")
-                recent.bind(1, fromMilliseconds)
-                recent.bind(2, toMilliseconds)
-                var count = try recent.step() ? Int(recent.int(0)) : 0
+                var count = 0
+                for sample in try self.recentSamples()
+                where sample.timestampMilliseconds >= fromMilliseconds && sample.timestampMilliseconds < toMilliseconds {
+                    count += 1
+                }
                 let chunks = try self.database.prepare(
                     "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? AND start_ms >= ? AND start_ms < ?"
                 )
@@ -291,7 +295,7 @@ public final class EnergyStore: @unchecked Sendable {
                     chunks.bind(2, Self.floorDiv(fromMilliseconds, 60_000) * 60_000)
                     chunks.bind(3, toMilliseconds)
                     while try chunks.step() {
-                        Self.chunk(chunks).forEachSample { sample in
+                        Self.chunk(chunks).forEachSample(node: id) { sample in
                             if sample.timestampMilliseconds >= fromMilliseconds, sample.timestampMilliseconds < toMilliseconds { count += 1 }
                         }
                     }
@@ -302,14 +306,20 @@ public final class EnergyStore: @unchecked Sendable {
     }
 
     /// The columns `chunk(_:)` reads, in its order.
-    static let chunkColumns =
-        "start_ms, samples, step_ms, "
-        + SampleChunk.fieldNames.map { "\($0)_base, \($0)_scale, \($0)_width" }.joined(separator: ", ") + ", data"
+    static let chunkColumns = "start_ms, samples, step_ms, " + Schema.fieldColumns(.nodeMinute).joined(separator: ", ") + ", data"
+    /// The columns `recentRow(_:)` reads, in its order.
+    static let recentColumns = "start_ms, samples, 0, " + Schema.fieldColumns(.tick).joined(separator: ", ") + ", data"
 
     /// The chunk on the current row of a statement selecting `chunkColumns`.
-    static func chunk(_ row: Statement) -> SampleChunk {
+    static func chunk(_ row: Statement) -> SampleChunk { packedRow(row, layout: .nodeMinute) }
+
+    /// The packed row on the current row of a statement selecting `recentColumns`.
+    static func recentRow(_ row: Statement) -> SampleChunk { packedRow(row, layout: .tick) }
+
+    private static func packedRow(_ row: Statement, layout: SampleChunk.Layout) -> SampleChunk {
         var fields: [SampleChunk.Field] = []
-        for index in 0..<SampleChunk.fieldNames.count {
+        let count = layout.fieldNames.count
+        for index in 0..<count {
             let column = Int32(3 + 3 * index)
             fields.append(
                 SampleChunk.Field(base: row.optionalInt(column), scale: max(1, row.int(column + 1)), width: Int(row.int(column + 2)))
@@ -317,8 +327,18 @@ public final class EnergyStore: @unchecked Sendable {
         }
         return SampleChunk(
             startMilliseconds: row.int(0), stepMilliseconds: row.int(2), count: Int(row.int(1)), fields: fields,
-            data: row.blob(Int32(3 + 3 * SampleChunk.fieldNames.count))
+            data: row.blob(Int32(3 + 3 * count))
         )
+    }
+
+    /// Every sample in `recent`, with its node id, in stored order.
+    func recentSamples() throws(StoreError) -> [StoredSample] {
+        let rows = try database.prepare("SELECT \(Self.recentColumns) FROM recent ORDER BY id")
+        var samples: [StoredSample] = []
+        while try rows.step() {
+            Self.recentRow(rows).forEachSample { samples.append($0) }
+        }
+        return samples
     }
 
     /// Every node id.
@@ -343,26 +363,13 @@ public final class EnergyStore: @unchecked Sendable {
         chunks.bind(2, Self.floorDiv(from, 60_000) * 60_000)
         chunks.bind(3, to)
         while try chunks.step() {
-            Self.chunk(chunks).forEachSample { sample in
+            Self.chunk(chunks).forEachSample(node: id) { sample in
                 if sample.timestampMilliseconds >= from, sample.timestampMilliseconds <= to { result.append(sample) }
             }
         }
-        let recent = try database.prepare(
-            """
-            SELECT ts_ms, milliwatts, centivolts, milliamps, device_mwh FROM sample
-            WHERE ts_ms >= ? AND ts_ms <= ? AND node_id = ?
-            """
-        )
-        recent.bind(1, from)
-        recent.bind(2, to)
-        recent.bind(3, id)
-        while try recent.step() {
-            result.append(
-                StoredSample(
-                    timestampMilliseconds: recent.int(0), milliwatts: recent.int(1), centivolts: recent.optionalInt(2),
-                    milliamps: recent.optionalInt(3), deviceMilliwattHours: recent.optionalInt(4)
-                )
-            )
+        for sample in try recentSamples()
+        where sample.node == id && sample.timestampMilliseconds >= from && sample.timestampMilliseconds <= to {
+            result.append(sample)
         }
         result.normalizeOrder()
         return result

@@ -1,11 +1,12 @@
-/// Consecutive samples of one node packed into one row of the `chunk` table: the form in
-/// which the store keeps every sample once its minute is complete.
+/// Consecutive samples packed into one row: of one node and one minute in the `chunk`
+/// table (the form in which the store keeps every sample once its minute is complete), or
+/// of one tick and many nodes in the `recent` table (with a per-sample node field).
 ///
-/// Each field (time, milliwatts, centivolts, milliamperes, device milliwatt-hours) is stored
-/// per chunk as `base`, `scale` and `width`, and per sample as an unsigned code `u` of `width`
-/// bytes, so that `value = base + u * scale`. Time is stored as the residual
-/// `ts - start - index * step`, which for a regular poll is only the jitter. A field that
-/// is absent in the whole chunk has a NULL base; a field that is constant has width 0.
+/// Each field (node, time, milliwatts, centivolts, milliamperes, device milliwatt-hours) is
+/// stored per row as `base`, `scale` and `width`, and per sample as an unsigned code `u` of
+/// `width` bytes, so that `value = base + u * scale`. Time is stored as the residual
+/// `ts - start - index * step` (step 0 in `recent`), which for a regular poll is only the
+/// jitter. A field absent in the whole row has a NULL base; a constant field has width 0.
 ///
 /// The codes are UTF-8 encoded code points, so the plain `sqlite3` shell decodes them with
 /// its built-in `unicode(substr(data, position, width))` (see `Schema`): width 1 holds
@@ -24,20 +25,37 @@ struct SampleChunk: Equatable {
         static let absent = Field(base: nil, scale: 1, width: 0)
     }
 
+    /// The layout of a row: with or without a per-sample node field.
+    struct Layout: Equatable {
+        /// Whether every sample carries its node (rows of `recent`).
+        var perSampleNode: Bool
+        /// Most samples per row.
+        var maxSamples: Int
+        /// Largest packed data per row.
+        var maxDataBytes: Int
+
+        /// One node's minute in `chunk`: rows small enough to stay out of overflow pages.
+        static let nodeMinute = Layout(perSampleNode: false, maxSamples: 1024, maxDataBytes: 900)
+        /// One tick of many nodes in `recent`.
+        static let tick = Layout(perSampleNode: true, maxSamples: 4096, maxDataBytes: .max)
+
+        /// The fields in storage order, by their column prefix.
+        var fieldNames: [String] { perSampleNode ? ["node"] + SampleChunk.valueFieldNames : SampleChunk.valueFieldNames }
+    }
+
     var startMilliseconds: Int64
     var stepMilliseconds: Int64
     var count: Int
-    /// Time residual, milliseconds, time, milliwatts, centivolts, milliamperes, device milliwatt-hours.
+    /// The fields of `layout.fieldNames`, in that order.
     var fields: [Field]
     var data: [UInt8]
 
-    /// The fields in storage order, with their column prefix in the `chunk` table.
-    static let fieldNames = ["t", "mw", "cv", "ma", "mwh"]
+    /// The fields every row stores, by their column prefix.
+    static let valueFieldNames = ["t", "mw", "cv", "ma", "mwh"]
+    /// Slot numbers in `chunk_slot`, which the views join with: at least every layout's maxSamples.
+    static let slots = 4096
 
-    /// Most samples per chunk; `chunk_slot` holds this many slot numbers for the views.
-    static let maxSamples = 1024
-    /// Largest packed data per row: a longer one would spill into an overflow page.
-    static let maxDataBytes = 900
+    var perSampleNode: Bool { fields.count == 6 }
 
     /// Bytes per sample.
     var stride: Int { fields.reduce(0) { $0 + $1.width } }
@@ -99,57 +117,59 @@ enum PackedCode {
 }
 
 extension SampleChunk {
-    /// Packs `samples` (one node, sorted by time, distinct times) into as few chunks as the
-    /// code widths, the row size and `maxSamples` allow.
-    static func pack(_ samples: ArraySlice<StoredSample>, stepMilliseconds: Int64) -> [SampleChunk] {
+    /// Packs `samples` (sorted by time; distinct times per node; for `nodeMinute` all of one
+    /// node and the same `presence`) into as few rows as the code widths and `layout` allow.
+    static func pack(_ samples: ArraySlice<StoredSample>, stepMilliseconds: Int64, layout: Layout = .nodeMinute) -> [SampleChunk] {
         var chunks: [SampleChunk] = []
         var rest = samples
-        while let chunk = first(of: rest, stepMilliseconds: stepMilliseconds) {
+        while let chunk = first(of: rest, stepMilliseconds: stepMilliseconds, layout: layout) {
             chunks.append(chunk)
             rest = rest.dropFirst(chunk.count)
         }
         return chunks
     }
 
-    /// The first chunk `pack` would make of `samples`, or nil for no samples.
-    static func first(of samples: ArraySlice<StoredSample>, stepMilliseconds: Int64) -> SampleChunk? {
+    /// The first row `pack` would make of `samples`, or nil for no samples.
+    static func first(of samples: ArraySlice<StoredSample>, stepMilliseconds: Int64, layout: Layout = .nodeMinute) -> SampleChunk? {
         guard let start = samples.indices.first else { return nil }
-        let end = extent(of: samples, from: start, step: stepMilliseconds)
-        return make(samples[start..<end], step: stepMilliseconds)
+        let end = extent(of: samples, from: start, step: stepMilliseconds, layout: layout)
+        return make(samples[start..<end], step: stepMilliseconds, layout: layout)
     }
 
-    /// The values of field `index` of `sample` relative to a chunk starting at `first`.
-    private static func value(_ index: Int, _ sample: StoredSample, position: Int, first: StoredSample, step: Int64) -> Int64? {
-        switch index {
-        case 0: return sample.timestampMilliseconds - first.timestampMilliseconds - Int64(position) * step
-        case 1: return sample.milliwatts
-        case 2: return sample.centivolts
-        case 3: return sample.milliamps
+    /// Field `index` (of the layout's fields) of `sample` at `position` in a row starting at `first`.
+    private static func value(_ index: Int, _ sample: StoredSample, position: Int, first: StoredSample, step: Int64, layout: Layout) -> Int64? {
+        switch layout.perSampleNode ? index : index + 1 {
+        case 0: return sample.node
+        case 1: return sample.timestampMilliseconds - first.timestampMilliseconds - Int64(position) * step
+        case 2: return sample.milliwatts
+        case 3: return sample.centivolts
+        case 4: return sample.milliamps
         default: return sample.deviceMilliwattHours
         }
     }
 
-    /// The end of the longest run from `start` that one chunk can hold: the same fields
-    /// present, every field's range within 4-byte codes, the row small enough.
-    private static func extent(of samples: ArraySlice<StoredSample>, from start: Int, step: Int64) -> Int {
+    /// The end of the longest run from `start` that one row can hold: the same fields
+    /// present, every field's range within 4-byte codes, within the layout's limits.
+    private static func extent(of samples: ArraySlice<StoredSample>, from start: Int, step: Int64, layout: Layout) -> Int {
+        let count = layout.fieldNames.count
         let first = samples[start]
-        var low = [Int64](repeating: 0, count: 5), high = [Int64](repeating: 0, count: 5)
-        var present = [Bool](repeating: false, count: 5)
-        for field in 0..<5 {
-            if let value = value(field, first, position: 0, first: first, step: step) {
+        var low = [Int64](repeating: 0, count: count), high = [Int64](repeating: 0, count: count)
+        var present = [Bool](repeating: false, count: count)
+        for field in 0..<count {
+            if let value = value(field, first, position: 0, first: first, step: step, layout: layout) {
                 present[field] = true
                 low[field] = value
                 high[field] = value
             }
         }
         var end = start + 1
-        while end < samples.endIndex, end - start < maxSamples {
+        while end < samples.endIndex, end - start < layout.maxSamples {
             let sample = samples[end]
             var newLow = low, newHigh = high
             var fits = true
             var bytes = 0
-            for field in 0..<5 {
-                let value = value(field, sample, position: end - start, first: first, step: step)
+            for field in 0..<count {
+                let value = value(field, sample, position: end - start, first: first, step: step, layout: layout)
                 guard (value != nil) == present[field] else {
                     fits = false
                     break
@@ -165,7 +185,7 @@ extension SampleChunk {
                 }
                 bytes += width
             }
-            guard fits, bytes * (end - start + 1) <= maxDataBytes else { break }
+            guard fits, bytes * (end - start + 1) <= layout.maxDataBytes else { break }
             low = newLow
             high = newHigh
             end += 1
@@ -173,13 +193,14 @@ extension SampleChunk {
         return end
     }
 
-    private static func make(_ samples: ArraySlice<StoredSample>, step: Int64) -> SampleChunk {
+    private static func make(_ samples: ArraySlice<StoredSample>, step: Int64, layout: Layout) -> SampleChunk {
         let first = samples[samples.startIndex]
+        let count = layout.fieldNames.count
         var fields: [Field] = []
         var codes: [[Int64]] = []
-        for field in 0..<5 {
+        for field in 0..<count {
             let values = samples.enumerated().map { position, sample in
-                value(field, sample, position: position, first: first, step: step)
+                value(field, sample, position: position, first: first, step: step, layout: layout)
             }
             guard let base = values.compactMap({ $0 }).min() else {
                 fields.append(.absent)
@@ -198,7 +219,7 @@ extension SampleChunk {
         var data: [UInt8] = []
         data.reserveCapacity(samples.count * fields.reduce(0) { $0 + $1.width })
         for position in 0..<samples.count {
-            for field in 0..<5 where fields[field].width > 0 {
+            for field in 0..<count where fields[field].width > 0 {
                 PackedCode.append(codes[field][position], width: fields[field].width, to: &data)
             }
         }
@@ -211,21 +232,22 @@ extension SampleChunk {
         return Int64(a)
     }
 
-    /// The samples of this chunk, oldest first.
-    func samples() -> [StoredSample] {
+    /// The samples of this row, oldest first; `node` for rows without a node field.
+    func samples(node: Int64 = 0) -> [StoredSample] {
         var result: [StoredSample] = []
         result.reserveCapacity(count)
-        forEachSample { result.append($0) }
+        forEachSample(node: node) { result.append($0) }
         return result
     }
 
-    /// Calls `body` with every sample, oldest first, without building an array.
-    func forEachSample(_ body: (StoredSample) -> Void) {
+    /// Calls `body` with every sample, in stored order, without building an array.
+    func forEachSample(node: Int64 = 0, _ body: (StoredSample) -> Void) {
         let stride = self.stride
         guard data.count >= stride * count else { return }
-        var offsets = [Int](repeating: 0, count: 5)
+        let first = perSampleNode ? 1 : 0
+        var offsets = [Int](repeating: 0, count: fields.count)
         var offset = 0
-        for field in 0..<5 {
+        for field in fields.indices {
             offsets[field] = offset
             offset += fields[field].width
         }
@@ -237,14 +259,15 @@ extension SampleChunk {
                     guard let base = layout.base else { return nil }
                     return base + PackedCode.read(bytes, at: row + offsets[field], width: layout.width) * layout.scale
                 }
-                let residual = decode(0) ?? 0
+                let residual = decode(first) ?? 0
                 body(
                     StoredSample(
                         timestampMilliseconds: startMilliseconds + Int64(position) * stepMilliseconds + residual,
-                        milliwatts: decode(1) ?? 0,
-                        centivolts: decode(2),
-                        milliamps: decode(3),
-                        deviceMilliwattHours: decode(4)
+                        milliwatts: decode(first + 1) ?? 0,
+                        centivolts: decode(first + 2),
+                        milliamps: decode(first + 3),
+                        deviceMilliwattHours: decode(first + 4),
+                        node: perSampleNode ? decode(0) ?? node : node
                     )
                 )
             }

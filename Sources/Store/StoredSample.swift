@@ -8,24 +8,36 @@ struct StoredSample: Equatable {
     var centivolts: Int64?
     var milliamps: Int64?
     var deviceMilliwattHours: Int64?
+    /// The node's id in the `node` table (where a row mixes nodes).
+    var node: Int64
 
-    init(timestampMilliseconds: Int64, milliwatts: Int64, centivolts: Int64?, milliamps: Int64?, deviceMilliwattHours: Int64?) {
+    init(
+        timestampMilliseconds: Int64, milliwatts: Int64, centivolts: Int64?, milliamps: Int64?, deviceMilliwattHours: Int64?,
+        node: Int64 = 0
+    ) {
         self.timestampMilliseconds = timestampMilliseconds
         self.milliwatts = milliwatts
         self.centivolts = centivolts
         self.milliamps = milliamps
         self.deviceMilliwattHours = deviceMilliwattHours
+        self.node = node
     }
 
-    init(_ sample: Sample) {
+    init(_ sample: Sample, node: Int64 = 0) {
         let reading = sample.reading
         self.init(
             timestampMilliseconds: sample.timestampMilliseconds,
             milliwatts: Self.fixed(reading.watts, 1000),
             centivolts: reading.volts.map { Self.fixed($0, 100) },
             milliamps: reading.amps.map { Self.fixed($0, 1000) },
-            deviceMilliwattHours: reading.energyWattHours.map { Self.fixed($0, 1000) }
+            deviceMilliwattHours: reading.energyWattHours.map { Self.fixed($0, 1000) },
+            node: node
         )
+    }
+
+    /// Which optional fields are present: samples packed together share it.
+    var presence: Int {
+        (centivolts == nil ? 0 : 1) | (milliamps == nil ? 0 : 2) | (deviceMilliwattHours == nil ? 0 : 4)
     }
 
     /// The sample in SI units.
@@ -54,6 +66,11 @@ struct StoredSample: Equatable {
 }
 
 extension Array where Element == StoredSample {
+    /// Whether the times never decrease.
+    var isSortedByTime: Bool {
+        indices.dropFirst().allSatisfy { self[$0 - 1].timestampMilliseconds <= self[$0].timestampMilliseconds }
+    }
+
     /// Sorts by time if needed and drops repeated timestamps (keeping the first), so that
     /// samples gathered from packed chunks and the recent table form one clean series.
     mutating func normalizeOrder() {

@@ -48,7 +48,7 @@ struct EnergyStoreWriteTests {
         let path = folder.path + "/energy.db"
         let store = try EnergyStore(path: path)
         _ = try sqlite3(
-            path, "CREATE TRIGGER refuse BEFORE INSERT ON sample WHEN NEW.milliwatts < 0 BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            path, "CREATE TRIGGER refuse BEFORE INSERT ON recent WHEN NEW.mw_base < 0 BEGIN SELECT RAISE(ABORT, 'refused'); END"
         )
         let counter = EnergyCounters(energyJoules: 1, deviceJoules: 0, lastTimestampMilliseconds: 1000, lastWatts: -1)
         await #expect(throws: StoreError.self) {

@@ -109,7 +109,11 @@ struct RetentionTests {
             )
         } while step.moreToDo
         let pagesAfter = try database.scalarInt("PRAGMA page_count")
-        #expect(pagesAfter < pagesBefore / 4, "pages \(pagesBefore) -> \(pagesAfter)")
+        // The schema and the views' slot numbers take the same pages in an empty store.
+        let empty = try EnergyStore(path: folder.path + "/empty.db")
+        empty.close()
+        let fixed = try SQLiteDatabase(path: folder.path + "/empty.db").scalarInt("PRAGMA page_count")
+        #expect(pagesAfter - fixed < (pagesBefore - fixed) / 4, "pages \(pagesBefore) -> \(pagesAfter), \(fixed) in an empty store")
         #expect(try database.scalarInt("PRAGMA freelist_count") < 100)
         #expect(try database.scalarInt("SELECT min(minute) * 60000 FROM minute") == start + 3_600_000)
         // Only the last minute of each node stays, for the next fold to interpolate from.

@@ -60,8 +60,8 @@ struct SampleChunkTests {
         #expect(chunks.flatMap { $0.samples() } == samples)
         #expect(chunks.reduce(0) { $0 + $1.count } == samples.count)
         for chunk in chunks {
-            #expect(chunk.count <= SampleChunk.maxSamples)
-            #expect(chunk.data.count <= SampleChunk.maxDataBytes)
+            #expect(chunk.count <= SampleChunk.Layout.nodeMinute.maxSamples)
+            #expect(chunk.data.count <= SampleChunk.Layout.nodeMinute.maxDataBytes)
             #expect(chunk.data.count == chunk.count * chunk.stride)
             // Every code is valid UTF-8, as the views' unicode() needs.
             #expect(String(validating: chunk.data, as: UTF8.self) != nil)
@@ -138,7 +138,7 @@ struct PackedStoreTests {
         // Three whole minutes are packed, the fourth is still rows.
         let database = try SQLiteDatabase(path: path)
         #expect(try database.scalarInt("SELECT count(DISTINCT start_ms / 60000) FROM chunk") == 3)
-        #expect(try database.scalarInt("SELECT count(*) FROM sample") == 2 * 20)
+        #expect(try database.scalarInt("SELECT sum(samples) FROM recent") == 2 * 20)
         for node in ["tvpc", "rpi"] {
             let expected = data.filter { $0.node == node }
             #expect(try await store.samples(node: node, fromMilliseconds: 0, toMilliseconds: .max) == expected)
@@ -159,6 +159,24 @@ struct PackedStoreTests {
         #expect(try await store.sampleCount(fromMilliseconds: start + 30_000, toMilliseconds: start + 150_000) == 240)
         let latest = try await store.latestSample(node: "rpi")
         #expect(latest == data.last { $0.node == "rpi" })
+    }
+
+    @Test("a backlog of many ticks in one write (after a store outage) is stored and packed like single ticks")
+    func backlog() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/energy.db"
+        let store = try EnergyStore(path: path)
+        let start: Int64 = 1_700_000_040_000
+        let data = samples(node: "tvpc", start: start, seconds: 300) + samples(node: "rpi", start: start, seconds: 300, volts: false)
+        try await store.write(samples: data, counters: [:])
+        for node in ["tvpc", "rpi"] {
+            #expect(try await store.samples(node: node, fromMilliseconds: 0, toMilliseconds: .max) == data.filter { $0.node == node })
+        }
+        // Four whole minutes packed, the fifth still recent.
+        let database = try SQLiteDatabase(path: path)
+        #expect(try database.scalarInt("SELECT sum(samples) FROM chunk") == 2 * 240)
+        #expect(try database.scalarInt("SELECT sum(samples) FROM recent") == 2 * 60)
+        #expect(try database.scalarInt("SELECT count(*) FROM readings") == 600)
     }
 
     @Test("a version-1 database is migrated: every sample kept, packed, readable")
@@ -189,7 +207,7 @@ struct PackedStoreTests {
         #expect(try await store.loadCounters()["wyse"]?.energyJoules == 42.5)
         let database = try SQLiteDatabase(path: path)
         #expect(try database.scalarInt("PRAGMA user_version") == Schema.currentVersion)
-        #expect(try database.scalarInt("SELECT count(*) FROM sample") == 0)
+        #expect(try database.scalarInt("SELECT count(*) FROM recent") == 0)
         #expect(try database.scalarInt("SELECT sum(samples) FROM chunk") == 150)
         // New ticks after the migration continue the series.
         let next = Sample(node: "wyse", timestampMilliseconds: start + 200_000, reading: Reading(watts: 3))

@@ -35,23 +35,17 @@ struct StoreBench {
         // 24 h of one node at 1 Hz: bytes per sample and the energy query.
         let dayPath = folder.appendingPathComponent("day.db").path
         let day = try EnergyStore(path: dayPath)
-        var samples: [Sample] = []
-        samples.reserveCapacity(3600)
+        // One transaction per tick, as the service writes.
         for second in 0..<86_400 {
             let watts = 48.5 + 100 * max(0, sin(Double(second) / 600)) + Double(second % 7) / 10
-            samples.append(
-                Sample(
-                    node: "tvpc", timestampMilliseconds: start + Int64(second) * 1000 + Int64(second * 37 % 40),
-                    reading: Reading(
-                        watts: (watts * 10).rounded() / 10, volts: 229.8, amps: (watts / 230 * 1000).rounded() / 1000,
-                        energyWattHours: 7000 + Double(second) / 60
-                    )
+            let sample = Sample(
+                node: "tvpc", timestampMilliseconds: start + Int64(second) * 1000 + Int64(second * 37 % 40),
+                reading: Reading(
+                    watts: (watts * 10).rounded() / 10, volts: 229.8, amps: (watts / 230 * 1000).rounded() / 1000,
+                    energyWattHours: 7000 + Double(second) / 60
                 )
             )
-            if samples.count == 3600 {
-                try await day.write(samples: samples, counters: [:])
-                samples.removeAll(keepingCapacity: true)
-            }
+            try await day.write(samples: [sample], counters: [:])
         }
         try await day.checkpoint()
         let bytes = (try FileManager.default.attributesOfItem(atPath: dayPath)[.size] as? NSNumber)?.intValue ?? 0
