@@ -112,7 +112,7 @@ extension EnergyStore {
             if id == nil { id = try self.lookupNodeID(node) }
             guard let id else { return nil }
             return try self.database.read { () throws(StoreError) -> Sample? in
-                var newest = try self.recentSamples().filter { $0.node == id }.max { $0.timestampMilliseconds < $1.timestampMilliseconds }
+                var newest = try self.recentSamples(only: id).max { $0.timestampMilliseconds < $1.timestampMilliseconds }
                 let chunk = try self.database.prepare(
                     "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? ORDER BY start_ms DESC LIMIT 1"
                 )

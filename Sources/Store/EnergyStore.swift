@@ -331,12 +331,12 @@ public final class EnergyStore: @unchecked Sendable {
         )
     }
 
-    /// Every sample in `recent`, with its node id, in stored order.
-    func recentSamples() throws(StoreError) -> [StoredSample] {
+    /// The samples in `recent` (of node `only`, when given), with their node id, in stored order.
+    func recentSamples(only node: Int64? = nil) throws(StoreError) -> [StoredSample] {
         let rows = try database.prepare("SELECT \(Self.recentColumns) FROM recent ORDER BY id")
         var samples: [StoredSample] = []
         while try rows.step() {
-            Self.recentRow(rows).forEachSample { samples.append($0) }
+            Self.recentRow(rows).forEachSample(only: node) { samples.append($0) }
         }
         return samples
     }
@@ -367,8 +367,7 @@ public final class EnergyStore: @unchecked Sendable {
                 if sample.timestampMilliseconds >= from, sample.timestampMilliseconds <= to { result.append(sample) }
             }
         }
-        for sample in try recentSamples()
-        where sample.node == id && sample.timestampMilliseconds >= from && sample.timestampMilliseconds <= to {
+        for sample in try recentSamples(only: id) where sample.timestampMilliseconds >= from && sample.timestampMilliseconds <= to {
             result.append(sample)
         }
         result.normalizeOrder()

@@ -240,8 +240,9 @@ extension SampleChunk {
         return result
     }
 
-    /// Calls `body` with every sample, in stored order, without building an array.
-    func forEachSample(node: Int64 = 0, _ body: (StoredSample) -> Void) {
+    /// Calls `body` with every sample, in stored order, without building an array; with
+    /// `only`, just with the samples of that node (the others cost one code each).
+    func forEachSample(node: Int64 = 0, only: Int64? = nil, _ body: (StoredSample) -> Void) {
         let stride = self.stride
         guard data.count >= stride * count else { return }
         let first = perSampleNode ? 1 : 0
@@ -259,6 +260,8 @@ extension SampleChunk {
                     guard let base = layout.base else { return nil }
                     return base + PackedCode.read(bytes, at: row + offsets[field], width: layout.width) * layout.scale
                 }
+                let sampleNode = perSampleNode ? decode(0) ?? node : node
+                if let only, sampleNode != only { continue }
                 let residual = decode(first) ?? 0
                 body(
                     StoredSample(
@@ -267,7 +270,7 @@ extension SampleChunk {
                         centivolts: decode(first + 2),
                         milliamps: decode(first + 3),
                         deviceMilliwattHours: decode(first + 4),
-                        node: perSampleNode ? decode(0) ?? node : node
+                        node: sampleNode
                     )
                 )
             }

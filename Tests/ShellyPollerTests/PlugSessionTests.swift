@@ -47,7 +47,8 @@ struct PlugSessionTests {
             for (node, password) in [("open", nil), ("locked", "pw-\(generation)")] {
                 let session = session(simulator, node, password: password)
                 for _ in 0..<2 {  // the first poll detects, the second uses the component
-                    let outcome = await session.poll(timeoutMilliseconds: 3000)
+                    // Generous: detection takes up to four exchanges, and the verdict is not about time.
+                    let outcome = await session.poll(timeoutMilliseconds: 15_000)
                     let sample = try outcome.result.get()
                     let served = try #require(simulator.servedReadings().last { $0.node == node })
                     #expect(sample.reading.watts == served.watts)
