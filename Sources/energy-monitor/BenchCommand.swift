@@ -39,10 +39,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Concurrent connections of the /metrics load client.")
     var loadConnections: Int = 32
 
+    @Option(name: .long, help: "Also run a soak of this many seconds at --soak-plugs plugs, sampling memory every minute.")
+    var soak: Int?
+
+    @Option(name: .long, help: "Plugs of the soak.")
+    var soakPlugs: Int = 1000
+
     @Flag(name: .long, help: "Skip the store figures.")
     var skipStore = false
 
-    @Flag(name: .long, help: "Skip the poll and /metrics figures.")
+    @Flag(name: .long, help: "Skip the poll and /metrics figures (not the soak).")
     var skipPoll = false
 
     @Option(name: .long, help: "Folder for the temporary databases (default: the system's temporary folder).")
@@ -55,6 +61,8 @@ struct BenchCommand: AsyncParsableCommand {
         guard loadSeconds >= 1, loadSeconds <= 600 else { throw ValidationError("--load-seconds must be 1...600") }
         guard loadConnections >= 1, loadConnections <= 1000 else { throw ValidationError("--load-connections must be 1...1000") }
         _ = try plugCounts()
+        if let soak, !(60...86_400).contains(soak) { throw ValidationError("--soak must be 60...86400 seconds") }
+        guard (1...20_000).contains(soakPlugs) else { throw ValidationError("--soak-plugs must be 1...20000") }
     }
 
     func plugCounts() throws -> [Int] {
@@ -77,7 +85,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !skipStore {
             try await StoreBench(folder: base, nodes: nodes, ticks: ticks).run()
         }
-        guard !skipPoll else { return }
+        guard !skipPoll || soak != nil else { return }
         // 5,000 plugs are 5,000 sockets in each child; children inherit the raised limit.
         ResourceLimits.raiseOpenFileLimit()
         let counts = try plugCounts()
@@ -87,7 +95,7 @@ struct BenchCommand: AsyncParsableCommand {
         let poll = PollBench(executable: BenchChild.ownExecutable(), folder: base, client: client)
         let load = MetricsLoadBench(folder: base, client: client, connections: loadConnections, seconds: loadSeconds)
         var loaded = false
-        for count in counts {
+        for count in skipPoll ? [] : counts {
             let runsLoad = !loaded && count == loadCount
             do {
                 let figures = try await poll.measure(plugs: count, seconds: seconds) { url in
@@ -100,7 +108,16 @@ struct BenchCommand: AsyncParsableCommand {
                 printUnmeasured(plugs: count, reason: "\(error)")
             }
         }
-        if !loaded {
+        if let soak {
+            do {
+                let figures = try await poll.measure(plugs: soakPlugs, seconds: soak, sampleMemoryEvery: 60)
+                print(figures)
+                printSoak(figures)
+            } catch {
+                Console.write("soak, \(soakPlugs) plugs: not measured (\(error))")
+            }
+        }
+        if !loaded, !skipPoll {
             Console.write("/metrics requests/s, energy-monitor: not measured (no poll run with \(loadCount) plugs)")
             Console.write("/metrics requests/s, prometheus-node-exporter textfile: not measured (no poll run with \(loadCount) plugs)")
             Console.write("/metrics requests/s ratio: not measured")
@@ -133,6 +150,27 @@ struct BenchCommand: AsyncParsableCommand {
                 Console.write("tick timing error \(name), \(plugs): not measured (no ticks recorded)")
             }
         }
+    }
+
+    /// Memory over the soak: first and last sample, the range, and the least-squares slope of
+    /// the second half (after caches and the first minutes' packing have settled).
+    private func printSoak(_ figures: PollBench.Figures) {
+        let samples = figures.memorySamples
+        guard let first = samples.first, let last = samples.last else { return }
+        let mebibytes = { (bytes: Int) in Double(bytes) / 1_048_576 }
+        let half = Array(samples.suffix(max(2, samples.count / 2)))
+        let meanTime = half.reduce(0) { $0 + $1.seconds } / Double(half.count)
+        let meanBytes = half.reduce(0) { $0 + mebibytes($1.bytes) } / Double(half.count)
+        let covariance = half.reduce(0) { $0 + ($1.seconds - meanTime) * (mebibytes($1.bytes) - meanBytes) }
+        let variance = half.reduce(0) { $0 + ($1.seconds - meanTime) * ($1.seconds - meanTime) }
+        let slope = variance > 0 ? covariance / variance * 3600 : 0
+        let low = samples.map(\.bytes).min() ?? 0, high = samples.map(\.bytes).max() ?? 0
+        Console.write(
+            String(
+                format: "soak memory, %d plugs over %d s: %.1f MiB at start, %.1f MiB at end, %.1f...%.1f MiB, second half slope %+.2f MiB/h (%d samples)",
+                figures.plugs, figures.ticks, mebibytes(first.bytes), mebibytes(last.bytes), mebibytes(low), mebibytes(high), slope, samples.count
+            )
+        )
     }
 
     private func printUnmeasured(plugs: Int, reason: String) {

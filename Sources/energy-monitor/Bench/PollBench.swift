@@ -20,6 +20,8 @@ struct PollBench {
         var peakResidentBytes: Int
         var tickDelayP50Milliseconds: Double?
         var tickDelayP99Milliseconds: Double?
+        /// Resident memory during the window (seconds into it, bytes), when sampled.
+        var memorySamples: [(seconds: Double, bytes: Int)] = []
 
         var deliveredPercent: Double {
             ticks * plugs > 0 ? 100 * Double(storedSamples) / Double(ticks * plugs) : 0
@@ -32,8 +34,10 @@ struct PollBench {
 
     /// Runs `plugs` simulated plugs and the service for `seconds` measured ticks (after a
     /// warm-up), then, while the service still runs, `whileRunning` (the `/metrics` load).
+    /// With `sampleMemoryEvery`, also records the service's resident memory at that period
+    /// through the window (the soak).
     func measure(
-        plugs: Int, seconds: Int, whileRunning: ((_ metricsURL: String) async -> Void)? = nil
+        plugs: Int, seconds: Int, sampleMemoryEvery: Int? = nil, whileRunning: ((_ metricsURL: String) async -> Void)? = nil
     ) async throws -> Figures {
         let name = "poll-\(plugs)"
         let configPath = folder.appendingPathComponent("\(name).yaml").path
@@ -60,6 +64,18 @@ struct PollBench {
         let monitorBefore = ProcessUsage.read(pid: monitor.pid)
         let simulatorBefore = ProcessUsage.read(pid: simulator.pid)
         let cpuStart = WallClockSeconds.now()
+        var memorySamples: [(seconds: Double, bytes: Int)] = []
+        if let period = sampleMemoryEvery {
+            var next = start + 0.05
+            while next < start + Double(seconds) {
+                try await sleep(until: next)
+                guard let usage = ProcessUsage.read(pid: monitor.pid) else {
+                    throw CommandFailure("the service stopped during the measurement: \(monitor.logTail())")
+                }
+                memorySamples.append((next - start, usage.residentBytes))
+                next += Double(period)
+            }
+        }
         try await sleep(until: start + Double(seconds) + 0.05)
         let monitorAfter = ProcessUsage.read(pid: monitor.pid)
         let simulatorAfter = ProcessUsage.read(pid: simulator.pid)
@@ -98,7 +114,8 @@ struct PollBench {
             residentBytes: memory.residentBytes,
             peakResidentBytes: memory.peakResidentBytes,
             tickDelayP50Milliseconds: ExpositionReader.quantile(0.5, of: delays).map { $0 * 1000 },
-            tickDelayP99Milliseconds: ExpositionReader.quantile(0.99, of: delays).map { $0 * 1000 }
+            tickDelayP99Milliseconds: ExpositionReader.quantile(0.99, of: delays).map { $0 * 1000 },
+            memorySamples: memorySamples + [(Double(seconds), memory.residentBytes)]
         )
     }
 
