@@ -79,22 +79,18 @@ final class SQLiteDatabase {
         handle.map { String(cString: sqlite3_errmsg($0)) } ?? "database closed"
     }
 
-    /// Runs `body` in a transaction; rolls back if it throws.
+    /// Runs `body` in a write transaction; rolls back if it throws.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
+        try inTransaction("BEGIN IMMEDIATE", body)
     }
 
     /// Runs `body` in a read transaction: one consistent snapshot for several statements.
     func read<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try execute("BEGIN")
+        try inTransaction("BEGIN", body)
+    }
+
+    private func inTransaction<T>(_ begin: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute(begin)
         do {
             let result = try body()
             try execute("COMMIT")
