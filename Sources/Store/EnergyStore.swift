@@ -94,6 +94,10 @@ public final class EnergyStore: @unchecked Sendable {
                 try database.execute("PRAGMA user_version = \(target + 1)")
             }
         }
+        if version > 0, version < Schema.currentVersion {
+            // A migration that repacked the samples freed most pages: give them back.
+            try database.execute("PRAGMA incremental_vacuum")
+        }
     }
 
     private func loadNodeIDs() throws(StoreError) {

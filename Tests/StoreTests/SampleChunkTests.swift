@@ -209,6 +209,7 @@ struct PackedStoreTests {
         #expect(try database.scalarInt("PRAGMA user_version") == Schema.currentVersion)
         #expect(try database.scalarInt("SELECT count(*) FROM recent") == 0)
         #expect(try database.scalarInt("SELECT sum(samples) FROM chunk") == 150)
+        #expect(try database.scalarInt("PRAGMA freelist_count") == 0)
         // New ticks after the migration continue the series.
         let next = Sample(node: "wyse", timestampMilliseconds: start + 200_000, reading: Reading(watts: 3))
         try await store.write(samples: [next], counters: [:])
