@@ -38,4 +38,46 @@ static inline CURLcode ccurl_easy_getinfo_double(CURL *handle, CURLINFO info, do
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
     return curl_multi_setopt(handle, option, value);
 }
+
+static inline CURLMcode ccurl_multi_setopt_pointer(CURLM *handle, CURLMoption option, void *value) {
+    return curl_multi_setopt(handle, option, value);
+}
+
+/* The multi interface's event callbacks (curl_multi_socket_action): libcurl says which
+   sockets to watch for what, and when it next needs a timeout call. */
+typedef int (*ccurl_socket_callback)(CURL *easy, curl_socket_t socket, int what, void *context, void *socketContext);
+typedef int (*ccurl_timer_callback)(CURLM *multi, long timeoutMilliseconds, void *context);
+
+static inline CURLMcode ccurl_multi_setopt_socket_function(CURLM *handle, ccurl_socket_callback value) {
+    return curl_multi_setopt(handle, CURLMOPT_SOCKETFUNCTION, value);
+}
+
+static inline CURLMcode ccurl_multi_setopt_timer_function(CURLM *handle, ccurl_timer_callback value) {
+    return curl_multi_setopt(handle, CURLMOPT_TIMERFUNCTION, value);
+}
+
+#ifdef __linux__
+/* epoll and eventfd for the client's event loop; Swift's Glibc module does not export them. */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+/* epoll_ctl with the descriptor itself as the event's data. */
+static inline int ccurl_epoll_control(int epoll, int operation, int descriptor, uint32_t events) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.u64 = 0;
+    event.data.fd = descriptor;
+    return epoll_ctl(epoll, operation, descriptor, &event);
+}
+
+/* The descriptor and event bits of entry `index` of an epoll_wait result. The struct is
+   packed on x86_64, so it is read here rather than through Swift's imported layout. */
+static inline int ccurl_epoll_event_descriptor(const struct epoll_event *events, int index) {
+    return events[index].data.fd;
+}
+
+static inline uint32_t ccurl_epoll_event_bits(const struct epoll_event *events, int index) {
+    return events[index].events;
+}
+#endif
 #endif
