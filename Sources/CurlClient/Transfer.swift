@@ -5,6 +5,8 @@ import CCurl
 /// the next request (`curl_easy_reset` keeps the handle's allocations, drops its options).
 final class Transfer {
     let easy: UnsafeMutableRawPointer
+    /// The loop's shard (multi handle) the transfer was added to.
+    var shard = 0
     private var continuation: UnsafeContinuation<HTTPResponse, any Error>?
     private var maxResponseBytes = 0
     private var body: [UInt8] = []
@@ -45,6 +47,7 @@ final class Transfer {
         if let size = request.receiveBufferBytes {
             check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, size), "buffer size")
         }
+        check(ccurl_easy_set_abortive_close(easy), "linger")
         if URLHost.isNumericAddress(request.url) {
             // Nothing to resolve, so nothing can go stale: keep the entry libcurl makes for the
             // address forever. Otherwise every finished transfer prunes the multi handle's whole
