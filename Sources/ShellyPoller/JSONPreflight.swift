@@ -68,11 +68,13 @@ enum JSONPreflight {
     }
 
     /// A bare word or number outside strings: `true`, `false`, `null` and finite numbers pass;
-    /// `NaN`, `Infinity` and numbers beyond `Double` are refused as `invalid`.
+    /// `NaN`, `Infinity` and numbers beyond `Double` are refused as `invalid`. Called for every
+    /// number of every poll, so the common case (a plain decimal) is decided from the bytes.
     private static func checkToken(_ token: ArraySlice<UInt8>, at offset: Int) throws(ShellyPayloadError) {
-        let text = String(decoding: token.prefix(32), as: UTF8.self)
-        let word = text.lowercased().drop { $0 == "-" }
-        if ["nan", "inf", "infinity"].contains(String(word)) {
+        var word = token
+        while word.first == UInt8(ascii: "-") { word = word.dropFirst() }
+        if isNonFiniteWord(word) {
+            let text = String(decoding: token.prefix(32), as: UTF8.self)
             throw ShellyPayloadError("non-finite number \(text) at byte \(offset)", reason: .invalid)
         }
         // Words (`true`, `false`, `null`, or not JSON at all) are left to the parser.
@@ -82,9 +84,24 @@ enum JSONPreflight {
         guard token.count < 400 else {
             throw ShellyPayloadError("number of \(token.count) characters at byte \(offset)", reason: .invalid)
         }
+        // Plain decimals (digits, sign, point) of fewer than 300 characters cannot leave
+        // Double's range; only exponents (and other letters) and long ones need converting.
+        let plainDecimal = token.allSatisfy {
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+        }
+        guard token.count >= 300 || !plainDecimal else { return }
         if let value = Double(String(decoding: token, as: UTF8.self)), !value.isFinite {
+            let text = String(decoding: token.prefix(32), as: UTF8.self)
             throw ShellyPayloadError("number \(text) at byte \(offset) is beyond range", reason: .invalid)
         }
+    }
+
+    /// `nan`, `inf` or `infinity`, in any case.
+    private static func isNonFiniteWord(_ word: ArraySlice<UInt8>) -> Bool {
+        guard word.count == 3 || word.count == 8 else { return false }
+        func lowered(_ byte: UInt8) -> UInt8 { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte }
+        let lower = word.map(lowered)
+        return lower.elementsEqual("nan".utf8) || lower.elementsEqual("inf".utf8) || lower.elementsEqual("infinity".utf8)
     }
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {
