@@ -73,6 +73,15 @@ static inline CURLMcode ccurl_multi_setopt_timer_function(CURLM *handle, ccurl_t
 }
 
 #ifdef __linux__
+#include <malloc.h>
+
+/* Hands memory malloc holds free back to the kernel (every arena, also from the middle of
+   the heap): libcurl's per-transfer allocations of a burst of thousands of transfers are
+   otherwise kept as free heap for good. */
+static inline void ccurl_release_free_memory(void) {
+    (void)malloc_trim(0);
+}
+
 /* epoll and eventfd for the client's event loop; Swift's Glibc module does not export them. */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>

@@ -76,7 +76,18 @@ final class CurlEventLoop {
     private var idle: [Transfer] = []
     /// The queue's requests land here; swapped back and forth so no array is made per wakeup.
     private var batch: [QueuedRequest] = []
+    /// Requests taken from the queue and not yet handed to libcurl, oldest first from
+    /// `waitingHead`. At most `startsPerWakeup` are started per pass of the loop, between
+    /// rounds of socket events: a tick's 5,000 polls then flow through a few hundred
+    /// connections at a time instead of 5,000 handles, sockets and receive buffers at once.
+    /// Nothing waits for a free slot (a dead plug holds none back): starts are only paced.
+    private var waiting: [QueuedRequest] = []
+    private var waitingHead = 0
+    static let startsPerWakeup = 128
     private let events: UnsafeMutablePointer<epoll_event>
+    /// Transfers finished since free memory was last handed back (see `run()`).
+    private var finishedSinceTrim = 0
+    static let trimAfterTransfers = 1024
     /// Which shard's socket each descriptor in the epoll set is (shard index + 1; 0: none),
     /// indexed by descriptor. libcurl sometimes closes a socket before it says REMOVE; the
     /// descriptor may by then be another shard's new socket, whose registration that late
@@ -100,7 +111,7 @@ final class CurlEventLoop {
     /// Runs until the queue is stopped, then fails every transfer and releases libcurl.
     func run() {
         while true {
-            let count = epoll_wait(epoll, events, Int32(Self.eventCapacity), waitMilliseconds())
+            let count = epoll_wait(epoll, events, Int32(Self.eventCapacity), waitingHead < waiting.count ? 0 : waitMilliseconds())
             var woken = false
             for index in 0..<Int32(max(count, 0)) {
                 let token = ccurl_epoll_event_token(events, index)
@@ -118,8 +129,10 @@ final class CurlEventLoop {
                     stop()
                     return
                 }
-                startBatch()
+                waiting.append(contentsOf: batch)
+                batch.removeAll(keepingCapacity: true)
             }
+            startWaiting()
             let now = Self.monotonicNanoseconds()
             for shard in liveShards {
                 if let deadline = shard.timerDeadline, now >= deadline {
@@ -128,6 +141,10 @@ final class CurlEventLoop {
                 }
             }
             collectFinished()
+            if active.isEmpty, waiting.isEmpty, finishedSinceTrim >= Self.trimAfterTransfers {
+                finishedSinceTrim = 0
+                ccurl_release_free_memory()
+            }
         }
     }
 
@@ -215,11 +232,16 @@ final class CurlEventLoop {
         }
     }
 
-    /// Hands the queued requests to libcurl, each on a reused easy handle where one is idle.
-    private func startBatch() {
-        for queued in batch {
+    /// Hands up to `startsPerWakeup` waiting requests to libcurl, each on a reused easy handle
+    /// where one is idle.
+    private func startWaiting() {
+        guard waitingHead < waiting.count else { return }
+        let now = Self.monotonicNanoseconds()
+        let end = min(waiting.count, waitingHead + Self.startsPerWakeup)
+        for index in waitingHead..<end {
+            let queued = waiting[index]
             let transfer = idle.popLast() ?? Transfer()
-            if let error = transfer.start(queued) {
+            if let error = transfer.start(queued, now: now) {
                 transfer.fail(error)
                 idle.append(transfer)
                 continue
@@ -234,7 +256,11 @@ final class CurlEventLoop {
             transfer.shard = shard.index
             active[transfer.easy] = transfer
         }
-        batch.removeAll(keepingCapacity: true)
+        waitingHead = end
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        }
     }
 
     private func collectFinished() {
@@ -250,6 +276,7 @@ final class CurlEventLoop {
                 if let transfer = active.removeValue(forKey: easy) {
                     transfer.finish(code: code)
                     idle.append(transfer)
+                    finishedSinceTrim += 1
                 }
             }
         }
@@ -257,10 +284,11 @@ final class CurlEventLoop {
 
     /// Fails what is queued and in flight with `.shutdown`, then releases every handle.
     private func stop() {
-        for queued in batch {
+        for queued in batch + waiting[waitingHead...] {
             queued.continuation.resume(throwing: HTTPClientError.shutdown)
         }
         batch.removeAll()
+        waiting.removeAll()
         for (easy, transfer) in active {
             if let shard = shards[transfer.shard] { curl_multi_remove_handle(shard.multi, easy) }
             transfer.fail(.shutdown)
@@ -274,9 +302,7 @@ final class CurlEventLoop {
     }
 
     fileprivate static func monotonicNanoseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+        CurlMultiClient.monotonicNanoseconds()
     }
 }
 

@@ -40,10 +40,17 @@ public final class CurlMultiClient: Sendable {
         // An unsafe continuation saves the checked one's extra allocation per transfer; each
         // is resumed exactly once: here when the client is stopping, or by its `Transfer`.
         try await withUnsafeThrowingContinuation { continuation in
-            if !queue.enqueue(QueuedRequest(request: request, continuation: continuation)) {
+            let queued = QueuedRequest(request: request, continuation: continuation, enqueuedNanoseconds: Self.monotonicNanoseconds())
+            if !queue.enqueue(queued) {
                 continuation.resume(throwing: HTTPClientError.shutdown)
             }
         }
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 
     /// Fails pending transfers, stops the thread and releases libcurl. Idempotent.
@@ -58,6 +65,8 @@ public final class CurlMultiClient: Sendable {
 struct QueuedRequest: Sendable {
     var request: HTTPRequest
     var continuation: UnsafeContinuation<HTTPResponse, any Error>
+    /// When `perform` was called, `CLOCK_MONOTONIC` nanoseconds: the timeout runs from here.
+    var enqueuedNanoseconds: UInt64
 }
 
 /// What callers and the loop thread share: the requests not yet handed to libcurl, the stop

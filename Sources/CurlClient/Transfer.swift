@@ -26,10 +26,15 @@ final class Transfer {
     }
 
     /// Takes on `queued` and sets every option; returns an error for an option libcurl
-    /// refuses (the caller then calls `fail`).
-    func start(_ queued: QueuedRequest) -> HTTPClientError? {
+    /// refuses, or `.timeout` when the request waited out its timeout in the queue (the
+    /// caller then calls `fail`). `now` is `CLOCK_MONOTONIC` nanoseconds.
+    func start(_ queued: QueuedRequest, now: UInt64) -> HTTPClientError? {
         continuation = queued.continuation
         let request = queued.request
+        // The timeout runs from perform(), so time spent queued counts against it.
+        let waitedMilliseconds = Int((now &- min(now, queued.enqueuedNanoseconds)) / 1_000_000)
+        let timeoutMilliseconds = request.timeoutMilliseconds - waitedMilliseconds
+        guard timeoutMilliseconds > 0 else { return .timeout }
         maxResponseBytes = request.maxResponseBytes
         exceededLimit = false
         headerBytes.reserveCapacity(256)
@@ -40,8 +45,8 @@ final class Transfer {
         }
         check(ccurl_easy_setopt_pointer(easy, CURLOPT_URL, request.url), "url")
         check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "nosignal")
-        check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.timeoutMilliseconds), "timeout")
-        check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.timeoutMilliseconds), "connect timeout")
+        check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMilliseconds), "timeout")
+        check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds), "connect timeout")
         check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0), "redirects")
         check(ccurl_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols")
         if let size = request.receiveBufferBytes {
