@@ -2,35 +2,52 @@
     import Glibc
 #endif
 
-/// The host part of an absolute URL, without a lookup table or Foundation.
+/// The host part of an absolute URL, read from its bytes: this runs for every transfer.
 enum URLHost {
     /// The host of `url` (`scheme://[user@]host[:port][/...]`, IPv6 literals in brackets
-    /// returned without them), or nil when `url` has no authority.
-    static func host(of url: String) -> Substring? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
-        var authority = url[schemeEnd.upperBound...]
-        if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) {
-            authority = authority[..<end]
+    /// returned without them) as bytes, or nil when `url` has no authority.
+    static func host(of url: String) -> [UInt8]? {
+        if let found = url.utf8.withContiguousStorageIfAvailable({ host(inBytes: $0) }) { return found }
+        return Array(url.utf8).withUnsafeBufferPointer { host(inBytes: $0) }
+    }
+
+    private static func host(inBytes bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        // "://" ends the scheme.
+        var index = 0
+        while index + 2 < bytes.count, !(bytes[index] == UInt8(ascii: ":") && bytes[index + 1] == UInt8(ascii: "/") && bytes[index + 2] == UInt8(ascii: "/")) {
+            index += 1
         }
-        if let at = authority.lastIndex(of: "@") {
-            authority = authority[authority.index(after: at)...]
+        guard index + 2 < bytes.count else { return nil }
+        var start = index + 3
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"), bytes[end] != UInt8(ascii: "#") {
+            end += 1
         }
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            return authority[authority.index(after: authority.startIndex)..<close]
+        // Credentials end at the last "@" of the authority.
+        for position in stride(from: end - 1, through: start, by: -1) where bytes[position] == UInt8(ascii: "@") {
+            start = position + 1
+            break
         }
-        if let colon = authority.firstIndex(of: ":") {
-            authority = authority[..<colon]
+        guard start < end else { return [] }
+        if bytes[start] == UInt8(ascii: "[") {
+            guard let close = (start..<end).first(where: { bytes[$0] == UInt8(ascii: "]") }) else { return nil }
+            return Array(bytes[(start + 1)..<close])
         }
-        return authority
+        if let colon = (start..<end).first(where: { bytes[$0] == UInt8(ascii: ":") }) {
+            end = colon
+        }
+        return Array(bytes[start..<end])
     }
 
     /// True when the host of `url` is an IPv4 or IPv6 address rather than a name.
     static func isNumericAddress(_ url: String) -> Bool {
-        guard let host = host(of: url), !host.isEmpty else { return false }
+        guard var host = host(of: url), !host.isEmpty, host.count < 64 else { return false }
+        host.append(0)
         var buffer = in6_addr()
-        return String(host).withCString { name in
-            inet_pton(AF_INET, name, &buffer) == 1 || inet_pton(AF_INET6, name, &buffer) == 1
+        return host.withUnsafeBufferPointer { name in
+            name.withMemoryRebound(to: CChar.self) { text in
+                inet_pton(AF_INET, text.baseAddress, &buffer) == 1 || inet_pton(AF_INET6, text.baseAddress, &buffer) == 1
+            }
         }
     }
 }

@@ -148,4 +148,15 @@ struct CurlMultiClientTests {
     func numericHosts(url: String, numeric: Bool) {
         #expect(URLHost.isNumericAddress(url) == numeric)
     }
+
+    @Test(
+        "the host of a URL",
+        arguments: [
+            ("http://127.0.0.1:8080/status", "127.0.0.1"), ("https://[::1]:6443/api", "::1"), ("http://user:p@ss@host:1/x", "host"),
+            ("http://name.local?x=1", "name.local"), ("http://name#frag", "name"), ("http://", ""),
+        ]
+    )
+    func hosts(url: String, host: String) {
+        #expect(URLHost.host(of: url).map { String(decoding: $0, as: UTF8.self) } == host)
+    }
 }
