@@ -19,21 +19,41 @@ public final class MonitorMetrics: Sendable {
     /// Label values of `energy_monitor_annotation_patches_total{result}`.
     public static let annotationResults = ["ok", "error", "skipped"]
 
-    private struct NodeHandles: @unchecked Sendable {
-        // `@unchecked`: the handles are Sendable classes; the struct is only mutated under `nodes`.
-        var up: Gauge
-        var lastSample: Gauge
-        var energy: Counter
-        var deviceEnergy: Counter
-        var pollDuration: ValueHistogram
-        var pollErrors: [String: Counter]
-        var annotationPatches: [String: Counter]
+    /// One node's handles and bookkeeping. A class, so that a sample updates it in place:
+    /// as a struct each of 5,000 samples a tick copied it out of the dictionary (retaining
+    /// every handle) and wrote it back.
+    private final class NodeHandles: @unchecked Sendable {
+        // `@unchecked`: the handles are Sendable classes, and the mutable fields are only read
+        // or written while holding the `nodes` mutex, which owns every instance.
+        let up: Gauge
+        let lastSample: Gauge
+        let energy: Counter
+        let deviceEnergy: Counter
+        let pollDuration: ValueHistogram
+        let pollErrors: [String: Counter]
+        let annotationPatches: [String: Counter]
         var power: Gauge?
         var volts: Gauge?
         var amps: Gauge?
         var lastSampleMilliseconds: Int64?
         var countedEnergyJoules: Double
         var countedDeviceJoules: Double
+
+        init(
+            up: Gauge, lastSample: Gauge, energy: Counter, deviceEnergy: Counter, pollDuration: ValueHistogram,
+            pollErrors: [String: Counter], annotationPatches: [String: Counter], countedEnergyJoules: Double,
+            countedDeviceJoules: Double
+        ) {
+            self.up = up
+            self.lastSample = lastSample
+            self.energy = energy
+            self.deviceEnergy = deviceEnergy
+            self.pollDuration = pollDuration
+            self.pollErrors = pollErrors
+            self.annotationPatches = annotationPatches
+            self.countedEnergyJoules = countedEnergyJoules
+            self.countedDeviceJoules = countedDeviceJoules
+        }
     }
 
     /// Creates the metrics for `nodes`, starting the energy counters at `counters` (as loaded
@@ -134,7 +154,7 @@ public final class MonitorMetrics: Sendable {
     /// Records a sample and the node's counters after it.
     public func recordSample(_ sample: Sample, counters: EnergyCounters, pollSeconds: Double) {
         nodes.withLock { nodes in
-            guard var handles = nodes[sample.node] else { return }
+            guard let handles = nodes[sample.node] else { return }
             handles.up.set(to: 1.0)
             handles.lastSample.set(sample.timestampSeconds)
             handles.lastSampleMilliseconds = sample.timestampMilliseconds
@@ -157,7 +177,6 @@ public final class MonitorMetrics: Sendable {
                 handles.deviceEnergy.increment(by: counters.deviceJoules - handles.countedDeviceJoules)
                 handles.countedDeviceJoules = counters.deviceJoules
             }
-            nodes[sample.node] = handles
         }
     }
 
@@ -185,7 +204,7 @@ public final class MonitorMetrics: Sendable {
     /// `maxAgeMilliseconds` at `nowMilliseconds`: a stale value must not look live.
     public func expireStale(nowMilliseconds: Int64, maxAgeMilliseconds: Int64) {
         nodes.withLock { nodes in
-            for (node, var handles) in nodes {
+            for handles in nodes.values {
                 let fresh = handles.lastSampleMilliseconds.map { nowMilliseconds - $0 <= maxAgeMilliseconds } ?? false
                 guard !fresh, handles.power != nil || handles.volts != nil || handles.amps != nil else { continue }
                 for gauge in [handles.power, handles.volts, handles.amps].compactMap({ $0 }) {
@@ -194,7 +213,6 @@ public final class MonitorMetrics: Sendable {
                 handles.power = nil
                 handles.volts = nil
                 handles.amps = nil
-                nodes[node] = handles
             }
         }
     }
