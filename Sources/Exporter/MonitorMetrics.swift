@@ -9,6 +9,8 @@ public final class MonitorMetrics: Sendable {
     /// The registry behind `/metrics`.
     public let registry: PrometheusCollectorRegistry
     private let nodes: Mutex<[String: NodeHandles]>
+    /// The nodes in configuration order, for a stable order of the live gauges.
+    private let nodeOrder: [String]
     private let storeWriteDuration: ValueHistogram
     private let storeErrors: Counter
     private let ticksSkipped: Counter
@@ -32,9 +34,12 @@ public final class MonitorMetrics: Sendable {
         let pollDuration: ValueHistogram
         let pollErrors: [String: Counter]
         let annotationPatches: [String: Counter]
-        var power: Gauge?
-        var volts: Gauge?
-        var amps: Gauge?
+        /// `{node="..."} `, rendered once: the label part of the node's live gauge lines.
+        let labelBytes: [UInt8]
+        // The live gauges (power, voltage, current): nil while there is nothing to show.
+        var power: Double?
+        var volts: Double?
+        var amps: Double?
         var lastSampleMilliseconds: Int64?
         var countedEnergyJoules: Double
         var countedDeviceJoules: Double
@@ -42,8 +47,9 @@ public final class MonitorMetrics: Sendable {
         init(
             up: Gauge, lastSample: Gauge, energy: Counter, deviceEnergy: Counter, pollDuration: ValueHistogram,
             pollErrors: [String: Counter], annotationPatches: [String: Counter], countedEnergyJoules: Double,
-            countedDeviceJoules: Double
+            countedDeviceJoules: Double, labelBytes: [UInt8]
         ) {
+            self.labelBytes = labelBytes
             self.up = up
             self.lastSample = lastSample
             self.energy = energy
@@ -133,13 +139,15 @@ public final class MonitorMetrics: Sendable {
                 pollErrors: pollErrors,
                 annotationPatches: patches,
                 countedEnergyJoules: start.energyJoules,
-                countedDeviceJoules: start.deviceJoules
+                countedDeviceJoules: start.deviceJoules,
+                labelBytes: LiveGauge.labelBytes(Self.labels(node))
             )
             if let last = start.lastTimestampMilliseconds {
                 handles[node]?.lastSample.set(Double(last) / 1000)
             }
         }
         self.nodes = Mutex(handles)
+        self.nodeOrder = nodes
     }
 
     /// The one place label lists are made: `node` first, then the others in the given order.
@@ -159,15 +167,9 @@ public final class MonitorMetrics: Sendable {
             handles.lastSample.set(sample.timestampSeconds)
             handles.lastSampleMilliseconds = sample.timestampMilliseconds
             handles.pollDuration.record(pollSeconds)
-            if handles.power == nil {
-                handles.power = registry.makeGauge(
-                    descriptor: Self.descriptor("energy_monitor_power_watts", "Active power of the node's plug, watts."),
-                    labels: Self.labels(sample.node)
-                )
-            }
-            handles.power?.set(sample.reading.watts)
-            handles.volts = update(handles.volts, sample.reading.volts, "energy_monitor_voltage_volts", "RMS voltage at the node's plug, volts.", sample.node)
-            handles.amps = update(handles.amps, sample.reading.amps, "energy_monitor_current_amperes", "RMS current through the node's plug, amperes.", sample.node)
+            handles.power = sample.reading.watts
+            handles.volts = sample.reading.volts
+            handles.amps = sample.reading.amps
             // Counters only go up: add the increase since the last report, never a decrease.
             if counters.energyJoules > handles.countedEnergyJoules {
                 handles.energy.increment(by: counters.energyJoules - handles.countedEnergyJoules)
@@ -178,16 +180,6 @@ public final class MonitorMetrics: Sendable {
                 handles.countedDeviceJoules = counters.deviceJoules
             }
         }
-    }
-
-    private func update(_ gauge: Gauge?, _ value: Double?, _ name: String, _ help: String, _ node: String) -> Gauge? {
-        guard let value else {
-            if let gauge { registry.unregisterGauge(gauge) }
-            return nil
-        }
-        let handle = gauge ?? registry.makeGauge(descriptor: Self.descriptor(name, help), labels: Self.labels(node))
-        handle.set(value)
-        return handle
     }
 
     /// Records a failed poll.
@@ -206,10 +198,7 @@ public final class MonitorMetrics: Sendable {
         nodes.withLock { nodes in
             for handles in nodes.values {
                 let fresh = handles.lastSampleMilliseconds.map { nowMilliseconds - $0 <= maxAgeMilliseconds } ?? false
-                guard !fresh, handles.power != nil || handles.volts != nil || handles.amps != nil else { continue }
-                for gauge in [handles.power, handles.volts, handles.amps].compactMap({ $0 }) {
-                    registry.unregisterGauge(gauge)
-                }
+                guard !fresh else { continue }
                 handles.power = nil
                 handles.volts = nil
                 handles.amps = nil
@@ -246,12 +235,71 @@ public final class MonitorMetrics: Sendable {
         }
     }
 
-    /// The exposition text (format 0.0.4): the registry plus the process metrics.
+    /// The exposition text (format 0.0.4): the registry, the live gauges and the process
+    /// metrics.
     public func render() -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(registry.internalBufferCapacity() + 1024)
         registry.emit(into: &buffer)
+        nodes.withLock { nodes in
+            let handles = self.nodeOrder.compactMap { nodes[$0] }
+            LiveGauge.power.emit(handles.map { ($0.labelBytes, $0.power) }, into: &buffer)
+            LiveGauge.volts.emit(handles.map { ($0.labelBytes, $0.volts) }, into: &buffer)
+            LiveGauge.amps.emit(handles.map { ($0.labelBytes, $0.amps) }, into: &buffer)
+        }
         buffer.append(contentsOf: ProcessMetrics.render().utf8)
         return buffer
+    }
+}
+
+/// A per-node gauge family whose series come and go (`energy_monitor_power_watts` and the
+/// voltage and current beside it: absent while a node's sample is missing or stale).
+///
+/// Rendered here rather than registered in swift-prometheus: its registry copies a family's
+/// whole dictionary of series to add or remove one, so at 5,000 nodes each series that went
+/// stale or came back cost O(nodes), and a tick in which many plugs failed or recovered cost
+/// seconds of CPU, enough to make the next ticks fail too. The lines are the ones the registry
+/// wrote: `# HELP`, `# TYPE`, then `name{node="..."} value` with the value as Swift prints a
+/// Double; a family without any series is left out, as the registry leaves out an empty one.
+struct LiveGauge {
+    let name: String
+    let help: String
+
+    static let power = LiveGauge(name: "energy_monitor_power_watts", help: "Active power of the node's plug, watts.")
+    static let volts = LiveGauge(name: "energy_monitor_voltage_volts", help: "RMS voltage at the node's plug, volts.")
+    static let amps = LiveGauge(name: "energy_monitor_current_amperes", help: "RMS current through the node's plug, amperes.")
+
+    /// Appends the family: the series with a value, in the given order.
+    func emit(_ series: [(labels: [UInt8], value: Double?)], into buffer: inout [UInt8]) {
+        guard series.contains(where: { $0.value != nil }) else { return }
+        buffer.append(contentsOf: "# HELP \(name) \(help)\n# TYPE \(name) gauge\n".utf8)
+        for (labels, value) in series {
+            guard let value else { continue }
+            buffer.append(contentsOf: name.utf8)
+            buffer.append(contentsOf: labels)
+            buffer.append(contentsOf: "\(value)".utf8)
+            buffer.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// `{name="value",...} ` with label values escaped as the exposition format requires.
+    static func labelBytes(_ labels: [(String, String)]) -> [UInt8] {
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        for (index, (name, value)) in labels.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(contentsOf: "=\"".utf8)
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: "\\\\".utf8)
+                case UInt8(ascii: "\""): bytes.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\n"): bytes.append(contentsOf: "\\n".utf8)
+                default: bytes.append(byte)
+                }
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(contentsOf: "} ".utf8)
+        return bytes
     }
 }

@@ -69,6 +69,38 @@ struct MonitorMetricsTests {
         #expect(lines(metrics).contains("energy_monitor_power_watts{node=\"rpi\"} 2.5"))
     }
 
+    @Test("live gauges: only fresh nodes, in node order; an empty family has no HELP or TYPE")
+    func liveGauges() {
+        let metrics = MonitorMetrics(nodes: ["c", "a", "b"], counters: [:], annotations: false)
+        #expect(!text(metrics).contains("energy_monitor_power_watts"))
+        metrics.recordSample(Sample(node: "a", timestampMilliseconds: 10_000, reading: Reading(watts: 5, volts: 231)), counters: EnergyCounters(), pollSeconds: 0.01)
+        metrics.recordSample(Sample(node: "b", timestampMilliseconds: 12_000, reading: Reading(watts: 7)), counters: EnergyCounters(), pollSeconds: 0.01)
+        metrics.recordSample(Sample(node: "c", timestampMilliseconds: 12_000, reading: Reading(watts: 9, volts: 229, amps: 0.04)), counters: EnergyCounters(), pollSeconds: 0.01)
+        let all = text(metrics)
+        #expect(all.contains(
+            "# HELP energy_monitor_power_watts Active power of the node's plug, watts.\n# TYPE energy_monitor_power_watts gauge\n"
+                + "energy_monitor_power_watts{node=\"c\"} 9.0\nenergy_monitor_power_watts{node=\"a\"} 5.0\nenergy_monitor_power_watts{node=\"b\"} 7.0\n"
+        ))
+        #expect(lines(metrics).isSuperset(of: [
+            "energy_monitor_voltage_volts{node=\"a\"} 231.0", "energy_monitor_voltage_volts{node=\"c\"} 229.0",
+            "energy_monitor_current_amperes{node=\"c\"} 0.04",
+        ]))
+        // a goes stale; c loses its voltage and current with a reading without them.
+        metrics.expireStale(nowMilliseconds: 14_000, maxAgeMilliseconds: 3000)
+        metrics.recordSample(Sample(node: "c", timestampMilliseconds: 14_000, reading: Reading(watts: 8)), counters: EnergyCounters(), pollSeconds: 0.01)
+        let set = lines(metrics)
+        #expect(!set.contains { $0.contains("node=\"a\"") && $0.hasPrefix("energy_monitor_power_watts") })
+        #expect(set.contains("energy_monitor_power_watts{node=\"b\"} 7.0"))
+        #expect(set.contains("energy_monitor_power_watts{node=\"c\"} 8.0"))
+        #expect(!text(metrics).contains("energy_monitor_voltage_volts"))
+        #expect(!text(metrics).contains("energy_monitor_current_amperes"))
+    }
+
+    @Test("label values are escaped in the live gauges as in the registry")
+    func liveGaugeEscaping() {
+        #expect(LiveGauge.labelBytes([("node", "a\"b\\c\nd")]) == Array("{node=\"a\\\"b\\\\c\\nd\"} ".utf8))
+    }
+
     @Test("counters start from the store and never go back")
     func monotone() {
         let metrics = MonitorMetrics(nodes: ["n"], counters: ["n": EnergyCounters(energyJoules: 1000, deviceJoules: 7200)], annotations: false)
