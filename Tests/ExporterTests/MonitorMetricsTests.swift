@@ -96,9 +96,41 @@ struct MonitorMetricsTests {
         #expect(!text(metrics).contains("energy_monitor_current_amperes"))
     }
 
-    @Test("label values are escaped in the live gauges as in the registry")
-    func liveGaugeEscaping() {
-        #expect(LiveGauge.labelBytes([("node", "a\"b\\c\nd")]) == Array("{node=\"a\\\"b\\\\c\\nd\"} ".utf8))
+    @Test("label values are escaped as the registry escapes them")
+    func labelEscaping() {
+        #expect(NodeSeries.labelBytes([("node", "a\"b\\c\nd"), ("reason", "x")]) == Array("node=\"a\\\"b\\\\c\\nd\",reason=\"x\"".utf8))
+    }
+
+    @Test("per-node series read the same as the registry wrote them")
+    func registryFormat() {
+        let metrics = MonitorMetrics(nodes: ["n"], counters: [:], annotations: true)
+        var set = lines(metrics)
+        #expect(set.isSuperset(of: [
+            "energy_monitor_energy_joules_total{node=\"n\"} 0", "energy_monitor_device_energy_joules_total{node=\"n\"} 0",
+            "energy_monitor_plug_up{node=\"n\"} 0.0", "energy_monitor_last_sample_timestamp_seconds{node=\"n\"} 0.0",
+            "energy_monitor_annotation_patches_total{node=\"n\",result=\"skipped\"} 0",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"0.005\"} 0",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"+Inf\"} 0",
+            "energy_monitor_poll_duration_seconds_sum{node=\"n\"} 0.0", "energy_monitor_poll_duration_seconds_count{node=\"n\"} 0",
+        ]))
+        metrics.recordFailure(node: "n", reason: "connect", pollSeconds: 0.3)
+        metrics.recordAnnotationPatch(node: "n", result: "ok")
+        set = lines(metrics)
+        #expect(set.isSuperset(of: [
+            "energy_monitor_poll_errors_total{node=\"n\",reason=\"connect\"} 1",
+            "energy_monitor_annotation_patches_total{node=\"n\",result=\"ok\"} 1",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"0.25\"} 0",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"0.5\"} 1",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"1.0\"} 1",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"+Inf\"} 1",
+            "energy_monitor_poll_duration_seconds_sum{node=\"n\"} 0.3", "energy_monitor_poll_duration_seconds_count{node=\"n\"} 1",
+        ]))
+        let exposition = text(metrics)
+        for (name, type) in [("energy_monitor_poll_duration_seconds", "histogram"), ("energy_monitor_poll_errors_total", "counter"), ("energy_monitor_plug_up", "gauge")] {
+            #expect(exposition.components(separatedBy: "# TYPE \(name) \(type)\n").count == 2, "\(name)")
+        }
+        // No nodes, no per-node families.
+        #expect(!text(MonitorMetrics(nodes: [], counters: [:], annotations: true)).contains("energy_monitor_plug_up"))
     }
 
     @Test("counters start from the store and never go back")
