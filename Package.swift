@@ -120,6 +120,7 @@ let package = Package(
             dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", .product(name: "Logging", package: "swift-log")],
             exclude: ["Corpus"]  // regression inputs of the fuzz test, read by path
         ),
+        .testTarget(name: "CurlClientTests", dependencies: ["CurlClient", "ShellySimulator"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Kubernetes", "Store"]),
         .testTarget(

@@ -23,6 +23,22 @@ static inline CURLcode ccurl_easy_setopt_write_function(CURL *handle, CURLoption
     return curl_easy_setopt(handle, option, value);
 }
 
+/* CURLOPT_SOCKOPTFUNCTION that makes close() reset the connection (SO_LINGER, zero
+   timeout) instead of sending FIN and waiting out TIME_WAIT. */
+static int ccurl_abortive_close_sockopt(void *context, curl_socket_t socket, curlsocktype purpose) {
+    (void)context;
+    (void)purpose;
+    struct linger linger;
+    linger.l_onoff = 1;
+    linger.l_linger = 0;
+    (void)setsockopt(socket, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+    return CURL_SOCKOPT_OK;
+}
+
+static inline CURLcode ccurl_easy_set_abortive_close(CURL *handle) {
+    return curl_easy_setopt(handle, CURLOPT_SOCKOPTFUNCTION, ccurl_abortive_close_sockopt);
+}
+
 static inline CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
@@ -38,4 +54,54 @@ static inline CURLcode ccurl_easy_getinfo_double(CURL *handle, CURLINFO info, do
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
     return curl_multi_setopt(handle, option, value);
 }
+
+static inline CURLMcode ccurl_multi_setopt_pointer(CURLM *handle, CURLMoption option, void *value) {
+    return curl_multi_setopt(handle, option, value);
+}
+
+/* The multi interface's event callbacks (curl_multi_socket_action): libcurl says which
+   sockets to watch for what, and when it next needs a timeout call. */
+typedef int (*ccurl_socket_callback)(CURL *easy, curl_socket_t socket, int what, void *context, void *socketContext);
+typedef int (*ccurl_timer_callback)(CURLM *multi, long timeoutMilliseconds, void *context);
+
+static inline CURLMcode ccurl_multi_setopt_socket_function(CURLM *handle, ccurl_socket_callback value) {
+    return curl_multi_setopt(handle, CURLMOPT_SOCKETFUNCTION, value);
+}
+
+static inline CURLMcode ccurl_multi_setopt_timer_function(CURLM *handle, ccurl_timer_callback value) {
+    return curl_multi_setopt(handle, CURLMOPT_TIMERFUNCTION, value);
+}
+
+#ifdef __linux__
+#include <malloc.h>
+
+/* Hands memory malloc holds free back to the kernel (every arena, also from the middle of
+   the heap): libcurl's per-transfer allocations of a burst of thousands of transfers are
+   otherwise kept as free heap for good. */
+static inline void ccurl_release_free_memory(void) {
+    (void)malloc_trim(0);
+}
+
+/* epoll and eventfd for the client's event loop; Swift's Glibc module does not export them. */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+/* epoll_ctl with `token` as the event's data (the loop packs shard and descriptor into it). */
+static inline int ccurl_epoll_control(int epoll, int operation, int descriptor, uint32_t events, uint64_t token) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.u64 = token;
+    return epoll_ctl(epoll, operation, descriptor, &event);
+}
+
+/* The token and event bits of entry `index` of an epoll_wait result. The struct is packed
+   on x86_64, so it is read here rather than through Swift's imported layout. */
+static inline uint64_t ccurl_epoll_event_token(const struct epoll_event *events, int index) {
+    return events[index].data.u64;
+}
+
+static inline uint32_t ccurl_epoll_event_bits(const struct epoll_event *events, int index) {
+    return events[index].events;
+}
+#endif
 #endif

@@ -73,6 +73,11 @@ public struct HTTPRequest: Sendable {
     public var timeoutMilliseconds: Int
     /// Larger bodies are cut off and reported as `HTTPClientError.responseTooLarge`.
     public var maxResponseBytes: Int
+    /// Size of libcurl's receive buffer for this transfer (`CURLOPT_BUFFERSIZE`, at least
+    /// 1 KiB), nil for libcurl's 16 KiB default. The buffer lives as long as the transfer, so
+    /// thousands of concurrent polls of small bodies ask for a small one; the size bounds each
+    /// read, not the body (`maxResponseBytes` does that).
+    public var receiveBufferBytes: Int?
 
     /// Creates a request.
     public init(
@@ -83,7 +88,8 @@ public struct HTTPRequest: Sendable {
         authentication: HTTPAuthentication? = nil,
         tls: TLSOptions = TLSOptions(),
         timeoutMilliseconds: Int = 5000,
-        maxResponseBytes: Int = 1 << 20
+        maxResponseBytes: Int = 1 << 20,
+        receiveBufferBytes: Int? = nil
     ) {
         self.url = url
         self.method = method
@@ -93,6 +99,7 @@ public struct HTTPRequest: Sendable {
         self.tls = tls
         self.timeoutMilliseconds = timeoutMilliseconds
         self.maxResponseBytes = maxResponseBytes
+        self.receiveBufferBytes = receiveBufferBytes
     }
 }
 
@@ -100,22 +107,90 @@ public struct HTTPRequest: Sendable {
 public struct HTTPResponse: Sendable {
     /// Status code of the final response.
     public var status: Int
-    /// Header fields of the final response, names lower-cased.
-    public var headers: [(name: String, value: String)]
     /// The body.
     public var body: [UInt8]
+    /// The final response's header lines as received (`Name: value` and CRLF each, no status
+    /// line). Kept raw and parsed only when asked: most callers (every plug poll) never read
+    /// a header, and thousands of polls a second should not build strings for them.
+    private var headerBytes: [UInt8]
 
     /// Creates a response.
     public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
         self.status = status
-        self.headers = headers
         self.body = body
+        self.headerBytes = Self.serialize(headers)
+    }
+
+    /// Creates a response from the raw header lines of the final response.
+    init(status: Int, headerBytes: [UInt8], body: [UInt8]) {
+        self.status = status
+        self.body = body
+        self.headerBytes = headerBytes
+    }
+
+    /// Header fields of the final response, names lower-cased, values trimmed, in order.
+    public var headers: [(name: String, value: String)] {
+        get {
+            var fields: [(name: String, value: String)] = []
+            Self.forEachField(in: headerBytes) { name, value in
+                fields.append((name: String(decoding: name, as: UTF8.self).lowercased(), value: String(decoding: value, as: UTF8.self)))
+                return true
+            }
+            return fields
+        }
+        set {
+            headerBytes = Self.serialize(newValue)
+        }
     }
 
     /// The first value of a header, matched case-insensitively.
     public func header(_ name: String) -> String? {
-        let lowered = name.lowercased()
-        return headers.first { $0.name == lowered }?.value
+        let wanted = Array(name.utf8)
+        var found: String?
+        Self.forEachField(in: headerBytes) { fieldName, value in
+            guard Self.equalIgnoringASCIICase(fieldName, wanted) else { return true }
+            found = String(decoding: value, as: UTF8.self)
+            return false
+        }
+        return found
+    }
+
+    private static func serialize(_ headers: [(name: String, value: String)]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for (name, value) in headers {
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(contentsOf: ": ".utf8)
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(contentsOf: "\r\n".utf8)
+        }
+        return bytes
+    }
+
+    /// Calls `body` with the name and the whitespace-trimmed value of every `Name: value` line
+    /// until it returns false. Lines without a colon (and the blank end line) are skipped.
+    private static func forEachField(in bytes: [UInt8], _ body: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Bool) {
+        var lineStart = bytes.startIndex
+        while lineStart < bytes.endIndex {
+            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            let line = bytes[lineStart..<lineEnd]
+            lineStart = lineEnd + 1
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            if !body(line[..<colon], trimmed(line[(colon + 1)...])) { return }
+        }
+    }
+
+    private static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        var slice = bytes
+        while let first = slice.first, isSpace(first) { slice = slice.dropFirst() }
+        while let last = slice.last, isSpace(last) { slice = slice.dropLast() }
+        return slice
+    }
+
+    private static func equalIgnoringASCIICase(_ bytes: ArraySlice<UInt8>, _ other: [UInt8]) -> Bool {
+        guard bytes.count == other.count else { return false }
+        func lower(_ byte: UInt8) -> UInt8 { (0x41...0x5A).contains(byte) ? byte | 0x20 : byte }
+        return zip(bytes, other).allSatisfy { lower($0) == lower($1) }
     }
 }
 

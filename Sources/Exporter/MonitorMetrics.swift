@@ -2,13 +2,21 @@ import EnergyModel
 import Prometheus
 import Synchronization
 
-/// The service's Prometheus metrics (names and labels as in the project's contract). Handles
-/// are made once per node and cached; every label list is built by `labels(_:)` so the label
-/// order never varies.
+/// The service's Prometheus metrics (names and labels as in the project's contract).
+///
+/// Service-wide metrics (store writes, ticks, build info) are swift-prometheus handles, made
+/// once and cached. The per-node series are kept and written here (`NodeSeries`), in the
+/// registry's exposition format: swift-prometheus copies a family's whole dictionary of
+/// series to register or unregister one, so registering 14 series for each of 5,000 nodes
+/// took some 17 s of CPU at start (O(nodes^2)), and the power, voltage and current series,
+/// which leave while a node's sample is stale and come back with the next, cost O(nodes)
+/// each time: a tick in which many plugs failed or recovered cost seconds of CPU, enough to
+/// make the following ticks fail too. Every label list is built by `labels(_:)` so the
+/// label order never varies.
 public final class MonitorMetrics: Sendable {
-    /// The registry behind `/metrics`.
+    /// The registry behind `/metrics` (service-wide metrics; `render()` adds the per-node ones).
     public let registry: PrometheusCollectorRegistry
-    private let nodes: Mutex<[String: NodeHandles]>
+    private let nodes: Mutex<NodeTable>
     private let storeWriteDuration: ValueHistogram
     private let storeErrors: Counter
     private let ticksSkipped: Counter
@@ -18,22 +26,14 @@ public final class MonitorMetrics: Sendable {
     public static let pollErrorReasons = ["timeout", "connect", "http", "auth", "parse", "invalid"]
     /// Label values of `energy_monitor_annotation_patches_total{result}`.
     public static let annotationResults = ["ok", "error", "skipped"]
+    /// Upper bounds of `energy_monitor_poll_duration_seconds`.
+    static let pollDurationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5]
 
-    private struct NodeHandles: @unchecked Sendable {
-        // `@unchecked`: the handles are Sendable classes; the struct is only mutated under `nodes`.
-        var up: Gauge
-        var lastSample: Gauge
-        var energy: Counter
-        var deviceEnergy: Counter
-        var pollDuration: ValueHistogram
-        var pollErrors: [String: Counter]
-        var annotationPatches: [String: Counter]
-        var power: Gauge?
-        var volts: Gauge?
-        var amps: Gauge?
-        var lastSampleMilliseconds: Int64?
-        var countedEnergyJoules: Double
-        var countedDeviceJoules: Double
+    /// The per-node series, in configuration order, and where each node's are.
+    private struct NodeTable {
+        var series: [NodeSeries]
+        var index: [String: Int]
+        let annotations: Bool
     }
 
     /// Creates the metrics for `nodes`, starting the energy counters at `counters` (as loaded
@@ -65,61 +65,12 @@ public final class MonitorMetrics: Sendable {
             descriptor: Self.descriptor("energy_monitor_build_info", "Build information; the value is always 1."),
             labels: [("version", EnergyMonitorVersion.string)]
         ).set(to: 1.0)
-        var handles: [String: NodeHandles] = [:]
-        for node in nodes {
-            let energy = registry.makeCounter(
-                descriptor: Self.descriptor("energy_monitor_energy_joules_total", "Energy integrated from power samples (trapezoidal), joules."),
-                labels: Self.labels(node)
-            )
-            let deviceEnergy = registry.makeCounter(
-                descriptor: Self.descriptor("energy_monitor_device_energy_joules_total", "Energy by the plug's own counter, joules; device reboots are new baselines."),
-                labels: Self.labels(node)
-            )
-            let start = counters[node] ?? EnergyCounters()
-            energy.increment(by: start.energyJoules)
-            deviceEnergy.increment(by: start.deviceJoules)
-            var pollErrors: [String: Counter] = [:]
-            for reason in Self.pollErrorReasons {
-                pollErrors[reason] = registry.makeCounter(
-                    descriptor: Self.descriptor("energy_monitor_poll_errors_total", "Polls that produced no sample, by reason."),
-                    labels: Self.labels(node, ("reason", reason))
-                )
-            }
-            var patches: [String: Counter] = [:]
-            if annotations {
-                for result in Self.annotationResults {
-                    patches[result] = registry.makeCounter(
-                        descriptor: Self.descriptor("energy_monitor_annotation_patches_total", "Node annotation writes, by result."),
-                        labels: Self.labels(node, ("result", result))
-                    )
-                }
-            }
-            handles[node] = NodeHandles(
-                up: registry.makeGauge(
-                    descriptor: Self.descriptor("energy_monitor_plug_up", "1 if the last poll of the node's plug gave a sample, else 0."),
-                    labels: Self.labels(node)
-                ),
-                lastSample: registry.makeGauge(
-                    descriptor: Self.descriptor("energy_monitor_last_sample_timestamp_seconds", "Unix time of the node's last sample."),
-                    labels: Self.labels(node)
-                ),
-                energy: energy,
-                deviceEnergy: deviceEnergy,
-                pollDuration: registry.makeValueHistogram(
-                    descriptor: Self.descriptor("energy_monitor_poll_duration_seconds", "Time to poll the node's plug, seconds."),
-                    labels: Self.labels(node),
-                    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5]
-                ),
-                pollErrors: pollErrors,
-                annotationPatches: patches,
-                countedEnergyJoules: start.energyJoules,
-                countedDeviceJoules: start.deviceJoules
-            )
-            if let last = start.lastTimestampMilliseconds {
-                handles[node]?.lastSample.set(Double(last) / 1000)
-            }
+        var table = NodeTable(series: [], index: [:], annotations: annotations)
+        for node in nodes where table.index[node] == nil {
+            table.index[node] = table.series.count
+            table.series.append(NodeSeries(node: node, start: counters[node] ?? EnergyCounters(), annotations: annotations))
         }
-        self.nodes = Mutex(handles)
+        self.nodes = Mutex(table)
     }
 
     /// The one place label lists are made: `node` first, then the others in the given order.
@@ -133,68 +84,26 @@ public final class MonitorMetrics: Sendable {
 
     /// Records a sample and the node's counters after it.
     public func recordSample(_ sample: Sample, counters: EnergyCounters, pollSeconds: Double) {
-        nodes.withLock { nodes in
-            guard var handles = nodes[sample.node] else { return }
-            handles.up.set(to: 1.0)
-            handles.lastSample.set(sample.timestampSeconds)
-            handles.lastSampleMilliseconds = sample.timestampMilliseconds
-            handles.pollDuration.record(pollSeconds)
-            if handles.power == nil {
-                handles.power = registry.makeGauge(
-                    descriptor: Self.descriptor("energy_monitor_power_watts", "Active power of the node's plug, watts."),
-                    labels: Self.labels(sample.node)
-                )
-            }
-            handles.power?.set(sample.reading.watts)
-            handles.volts = update(handles.volts, sample.reading.volts, "energy_monitor_voltage_volts", "RMS voltage at the node's plug, volts.", sample.node)
-            handles.amps = update(handles.amps, sample.reading.amps, "energy_monitor_current_amperes", "RMS current through the node's plug, amperes.", sample.node)
-            // Counters only go up: add the increase since the last report, never a decrease.
-            if counters.energyJoules > handles.countedEnergyJoules {
-                handles.energy.increment(by: counters.energyJoules - handles.countedEnergyJoules)
-                handles.countedEnergyJoules = counters.energyJoules
-            }
-            if counters.deviceJoules > handles.countedDeviceJoules {
-                handles.deviceEnergy.increment(by: counters.deviceJoules - handles.countedDeviceJoules)
-                handles.countedDeviceJoules = counters.deviceJoules
-            }
-            nodes[sample.node] = handles
+        nodes.withLock { table in
+            guard let position = table.index[sample.node] else { return }
+            table.series[position].record(sample, counters: counters, pollSeconds: pollSeconds)
         }
-    }
-
-    private func update(_ gauge: Gauge?, _ value: Double?, _ name: String, _ help: String, _ node: String) -> Gauge? {
-        guard let value else {
-            if let gauge { registry.unregisterGauge(gauge) }
-            return nil
-        }
-        let handle = gauge ?? registry.makeGauge(descriptor: Self.descriptor(name, help), labels: Self.labels(node))
-        handle.set(value)
-        return handle
     }
 
     /// Records a failed poll.
     public func recordFailure(node: String, reason: String, pollSeconds: Double) {
-        nodes.withLock { nodes in
-            guard let handles = nodes[node] else { return }
-            handles.up.set(to: 0.0)
-            handles.pollDuration.record(pollSeconds)
-            handles.pollErrors[reason]?.increment()
+        nodes.withLock { table in
+            guard let position = table.index[node] else { return }
+            table.series[position].recordFailure(reason: reason, pollSeconds: pollSeconds)
         }
     }
 
     /// Removes the power, voltage and current series of nodes whose last sample is older than
     /// `maxAgeMilliseconds` at `nowMilliseconds`: a stale value must not look live.
     public func expireStale(nowMilliseconds: Int64, maxAgeMilliseconds: Int64) {
-        nodes.withLock { nodes in
-            for (node, var handles) in nodes {
-                let fresh = handles.lastSampleMilliseconds.map { nowMilliseconds - $0 <= maxAgeMilliseconds } ?? false
-                guard !fresh, handles.power != nil || handles.volts != nil || handles.amps != nil else { continue }
-                for gauge in [handles.power, handles.volts, handles.amps].compactMap({ $0 }) {
-                    registry.unregisterGauge(gauge)
-                }
-                handles.power = nil
-                handles.volts = nil
-                handles.amps = nil
-                nodes[node] = handles
+        nodes.withLock { table in
+            for position in table.series.indices {
+                table.series[position].expire(nowMilliseconds: nowMilliseconds, maxAgeMilliseconds: maxAgeMilliseconds)
             }
         }
     }
@@ -223,17 +132,236 @@ public final class MonitorMetrics: Sendable {
 
     /// Counts a node annotation write by result (`ok`, `error`, `skipped`).
     public func recordAnnotationPatch(node: String, result: String) {
-        nodes.withLock { nodes in
-            _ = nodes[node]?.annotationPatches[result]?.increment()
+        guard let resultIndex = Self.annotationResults.firstIndex(of: result) else { return }
+        nodes.withLock { table in
+            guard table.annotations, let position = table.index[node] else { return }
+            table.series[position].annotationPatches[resultIndex] += 1
         }
     }
 
-    /// The exposition text (format 0.0.4): the registry plus the process metrics.
+    /// The exposition text (format 0.0.4): the registry, the per-node series and the process
+    /// metrics.
     public func render() -> [UInt8] {
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(registry.internalBufferCapacity() + 1024)
+        let perNode = nodes.withLock { $0.series.count } * 2048
+        buffer.reserveCapacity(registry.internalBufferCapacity() + perNode + 1024)
         registry.emit(into: &buffer)
+        nodes.withLock { table in NodeSeries.emit(table.series, annotations: table.annotations, into: &buffer) }
         buffer.append(contentsOf: ProcessMetrics.render().utf8)
         return buffer
+    }
+}
+
+/// One node's series and bookkeeping, written in the exposition format swift-prometheus uses:
+/// `# HELP` and `# TYPE` once per family, then `name{labels} value` per series, gauges and
+/// floating-point counters as Swift prints a Double, integer counts as integers, histograms as
+/// cumulative `_bucket` lines with `le`, `+Inf`, `_sum` and `_count`. A family without any
+/// series is left out, as the registry leaves out a family with none registered.
+struct NodeSeries {
+    /// `node="..."`, escaped, rendered once.
+    let labels: [UInt8]
+    /// `energy_monitor_plug_up`.
+    var up = 0.0
+    /// `energy_monitor_last_sample_timestamp_seconds`.
+    var lastSampleSeconds = 0.0
+    var lastSampleMilliseconds: Int64?
+    /// The energy counters as exposed: only ever increased, by the counters' increase.
+    var energyJoules: Double
+    var deviceJoules: Double
+    var countedEnergyJoules: Double
+    var countedDeviceJoules: Double
+    /// `energy_monitor_poll_errors_total`, by `MonitorMetrics.pollErrorReasons`.
+    var pollErrors: [Int]
+    /// `energy_monitor_annotation_patches_total`, by `MonitorMetrics.annotationResults`.
+    var annotationPatches: [Int]
+    /// `energy_monitor_poll_duration_seconds`: cumulative counts per bucket, sum and count.
+    var pollBuckets: [Int]
+    var pollSum = 0.0
+    var pollCount = 0
+    /// The live gauges (power, voltage, current): nil while there is nothing to show.
+    var power: Double?
+    var volts: Double?
+    var amps: Double?
+
+    init(node: String, start: EnergyCounters, annotations: Bool) {
+        labels = Self.labelBytes(MonitorMetrics.labels(node))
+        energyJoules = start.energyJoules
+        deviceJoules = start.deviceJoules
+        countedEnergyJoules = start.energyJoules
+        countedDeviceJoules = start.deviceJoules
+        pollErrors = Array(repeating: 0, count: MonitorMetrics.pollErrorReasons.count)
+        annotationPatches = Array(repeating: 0, count: annotations ? MonitorMetrics.annotationResults.count : 0)
+        pollBuckets = Array(repeating: 0, count: MonitorMetrics.pollDurationBuckets.count)
+        if let last = start.lastTimestampMilliseconds {
+            lastSampleSeconds = Double(last) / 1000
+        }
+    }
+
+    mutating func record(_ sample: Sample, counters: EnergyCounters, pollSeconds: Double) {
+        up = 1
+        lastSampleSeconds = sample.timestampSeconds
+        lastSampleMilliseconds = sample.timestampMilliseconds
+        recordDuration(pollSeconds)
+        power = sample.reading.watts
+        volts = sample.reading.volts
+        amps = sample.reading.amps
+        // Counters only go up: add the increase since the last report, never a decrease.
+        if counters.energyJoules > countedEnergyJoules {
+            energyJoules += counters.energyJoules - countedEnergyJoules
+            countedEnergyJoules = counters.energyJoules
+        }
+        if counters.deviceJoules > countedDeviceJoules {
+            deviceJoules += counters.deviceJoules - countedDeviceJoules
+            countedDeviceJoules = counters.deviceJoules
+        }
+    }
+
+    mutating func recordFailure(reason: String, pollSeconds: Double) {
+        up = 0
+        recordDuration(pollSeconds)
+        if let index = MonitorMetrics.pollErrorReasons.firstIndex(of: reason) { pollErrors[index] += 1 }
+    }
+
+    private mutating func recordDuration(_ seconds: Double) {
+        for (index, bound) in MonitorMetrics.pollDurationBuckets.enumerated() where bound >= seconds {
+            pollBuckets[index] += 1
+        }
+        pollSum += seconds
+        pollCount += 1
+    }
+
+    mutating func expire(nowMilliseconds: Int64, maxAgeMilliseconds: Int64) {
+        let fresh = lastSampleMilliseconds.map { nowMilliseconds - $0 <= maxAgeMilliseconds } ?? false
+        guard !fresh else { return }
+        power = nil
+        volts = nil
+        amps = nil
+    }
+
+    // MARK: Exposition
+
+    private static let families: [(name: String, type: String, help: String)] = [
+        ("energy_monitor_energy_joules_total", "counter", "Energy integrated from power samples (trapezoidal), joules."),
+        ("energy_monitor_device_energy_joules_total", "counter", "Energy by the plug's own counter, joules; device reboots are new baselines."),
+        ("energy_monitor_poll_errors_total", "counter", "Polls that produced no sample, by reason."),
+        ("energy_monitor_annotation_patches_total", "counter", "Node annotation writes, by result."),
+        ("energy_monitor_plug_up", "gauge", "1 if the last poll of the node's plug gave a sample, else 0."),
+        ("energy_monitor_last_sample_timestamp_seconds", "gauge", "Unix time of the node's last sample."),
+        ("energy_monitor_poll_duration_seconds", "histogram", "Time to poll the node's plug, seconds."),
+        ("energy_monitor_power_watts", "gauge", "Active power of the node's plug, watts."),
+        ("energy_monitor_voltage_volts", "gauge", "RMS voltage at the node's plug, volts."),
+        ("energy_monitor_current_amperes", "gauge", "RMS current through the node's plug, amperes."),
+    ]
+
+    /// Appends every per-node family of `series` to `buffer`.
+    static func emit(_ series: [NodeSeries], annotations: Bool, into buffer: inout [UInt8]) {
+        guard !series.isEmpty else { return }
+        for family in families {
+            switch family.name {
+            case "energy_monitor_energy_joules_total":
+                header(family, into: &buffer)
+                for node in series { line(family.name, node.labels, counter: node.energyJoules, into: &buffer) }
+            case "energy_monitor_device_energy_joules_total":
+                header(family, into: &buffer)
+                for node in series { line(family.name, node.labels, counter: node.deviceJoules, into: &buffer) }
+            case "energy_monitor_poll_errors_total":
+                header(family, into: &buffer)
+                let reasons = MonitorMetrics.pollErrorReasons.map { labelPart("reason", $0) }
+                for node in series {
+                    for (index, reason) in reasons.enumerated() {
+                        line(family.name, node.labels + reason, count: node.pollErrors[index], into: &buffer)
+                    }
+                }
+            case "energy_monitor_annotation_patches_total":
+                guard annotations else { continue }
+                header(family, into: &buffer)
+                let results = MonitorMetrics.annotationResults.map { labelPart("result", $0) }
+                for node in series {
+                    for (index, result) in results.enumerated() {
+                        line(family.name, node.labels + result, count: node.annotationPatches[index], into: &buffer)
+                    }
+                }
+            case "energy_monitor_plug_up":
+                header(family, into: &buffer)
+                for node in series { line(family.name, node.labels, gauge: node.up, into: &buffer) }
+            case "energy_monitor_last_sample_timestamp_seconds":
+                header(family, into: &buffer)
+                for node in series { line(family.name, node.labels, gauge: node.lastSampleSeconds, into: &buffer) }
+            case "energy_monitor_poll_duration_seconds":
+                header(family, into: &buffer)
+                let bounds = MonitorMetrics.pollDurationBuckets.map { labelPart("le", $0.description) }
+                for node in series {
+                    for (index, bound) in bounds.enumerated() {
+                        line(family.name + "_bucket", node.labels + bound, count: node.pollBuckets[index], into: &buffer)
+                    }
+                    line(family.name + "_bucket", node.labels + labelPart("le", "+Inf"), count: node.pollCount, into: &buffer)
+                    line(family.name + "_sum", node.labels, gauge: node.pollSum, into: &buffer)
+                    line(family.name + "_count", node.labels, count: node.pollCount, into: &buffer)
+                }
+            default:
+                let values: [Double?]
+                switch family.name {
+                case "energy_monitor_power_watts": values = series.map(\.power)
+                case "energy_monitor_voltage_volts": values = series.map(\.volts)
+                default: values = series.map(\.amps)
+                }
+                guard values.contains(where: { $0 != nil }) else { continue }
+                header(family, into: &buffer)
+                for (node, value) in zip(series, values) {
+                    if let value { line(family.name, node.labels, gauge: value, into: &buffer) }
+                }
+            }
+        }
+    }
+
+    private static func header(_ family: (name: String, type: String, help: String), into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.type)\n".utf8)
+    }
+
+    private static func line(_ name: String, _ labels: [UInt8], gauge value: Double, into buffer: inout [UInt8]) {
+        line(name, labels, text: value.description, into: &buffer)
+    }
+
+    /// A floating-point counter as swift-prometheus writes one: the integer 0 until it moved.
+    private static func line(_ name: String, _ labels: [UInt8], counter value: Double, into buffer: inout [UInt8]) {
+        line(name, labels, text: value == 0 ? "0" : value.description, into: &buffer)
+    }
+
+    private static func line(_ name: String, _ labels: [UInt8], count: Int, into buffer: inout [UInt8]) {
+        line(name, labels, text: String(count), into: &buffer)
+    }
+
+    private static func line(_ name: String, _ labels: [UInt8], text: String, into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: name.utf8)
+        buffer.append(UInt8(ascii: "{"))
+        buffer.append(contentsOf: labels)
+        buffer.append(contentsOf: "} ".utf8)
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(UInt8(ascii: "\n"))
+    }
+
+    /// `,name="value"`, to follow the node label.
+    private static func labelPart(_ name: String, _ value: String) -> [UInt8] {
+        [UInt8(ascii: ",")] + labelBytes([(name, value)])
+    }
+
+    /// `name="value",...` with label values escaped as the exposition format requires.
+    static func labelBytes(_ labels: [(String, String)]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for (index, (name, value)) in labels.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(contentsOf: "=\"".utf8)
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: "\\\\".utf8)
+                case UInt8(ascii: "\""): bytes.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\n"): bytes.append(contentsOf: "\\n".utf8)
+                default: bytes.append(byte)
+                }
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        return bytes
     }
 }

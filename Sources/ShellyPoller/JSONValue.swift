@@ -17,7 +17,7 @@ public enum JSONValue: Sendable, Equatable, Decodable {
     /// An object.
     case object([String: JSONValue])
 
-    /// Decodes any JSON value.
+    /// Decodes any JSON value (for callers holding a `Decoder`; `parse(_:)` does not use this).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -38,14 +38,13 @@ public enum JSONValue: Sendable, Equatable, Decodable {
     /// Parses bytes; throws `ShellyPayloadError` for anything that is not JSON (reason `parse`)
     /// and for JSON-shaped bodies without believable numbers: cut off, `NaN`, `Infinity`,
     /// numbers beyond `Double` (reason `invalid`). Bodies above 256 KiB or nested deeper than
-    /// 64 levels never reach the decoder.
+    /// 64 levels never reach the parser.
     public static func parse(_ bytes: [UInt8]) throws(ShellyPayloadError) -> JSONValue {
         try JSONPreflight.check(bytes)
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
+        guard let value = JSONReader.parse(bytes) else {
             throw ShellyPayloadError("not JSON (\(bytes.count) bytes)")
         }
+        return value
     }
 
     /// The member `key` of an object, or nil.

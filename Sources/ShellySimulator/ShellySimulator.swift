@@ -88,6 +88,7 @@ public final class ShellySimulator: Sendable {
         return try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(Self.deferAccept.option, value: Self.deferAccept.seconds)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
@@ -98,6 +99,19 @@ public final class ShellySimulator: Sendable {
             }
             .bind(host: configuration.host, port: plug.specification.port)
             .get()
+    }
+
+    /// TCP_DEFER_ACCEPT (Linux): a connection reaches the listener only once its request has
+    /// arrived, so each poll wakes a plug's event loop once (request ready) instead of twice
+    /// (connection, then request). On loopback the woken side's work is partly done in the
+    /// connecting process, so this also spares the service under test work a real plug's
+    /// network would never charge it. Elsewhere SO_REUSEADDR (set anyway) stands in.
+    private static var deferAccept: (option: ChannelOptions.Types.SocketOption, seconds: SocketOptionValue) {
+        #if os(Linux)
+            (ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: TCP_DEFER_ACCEPT)), 1)
+        #else
+            (ChannelOptions.Types.SocketOption(level: .socket, name: .so_reuseaddr), 1)
+        #endif
     }
 
     /// The port a plug listens on (the kernel's choice when its specification said 0), or

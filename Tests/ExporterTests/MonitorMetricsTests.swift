@@ -69,6 +69,70 @@ struct MonitorMetricsTests {
         #expect(lines(metrics).contains("energy_monitor_power_watts{node=\"rpi\"} 2.5"))
     }
 
+    @Test("live gauges: only fresh nodes, in node order; an empty family has no HELP or TYPE")
+    func liveGauges() {
+        let metrics = MonitorMetrics(nodes: ["c", "a", "b"], counters: [:], annotations: false)
+        #expect(!text(metrics).contains("energy_monitor_power_watts"))
+        metrics.recordSample(Sample(node: "a", timestampMilliseconds: 10_000, reading: Reading(watts: 5, volts: 231)), counters: EnergyCounters(), pollSeconds: 0.01)
+        metrics.recordSample(Sample(node: "b", timestampMilliseconds: 12_000, reading: Reading(watts: 7)), counters: EnergyCounters(), pollSeconds: 0.01)
+        metrics.recordSample(Sample(node: "c", timestampMilliseconds: 12_000, reading: Reading(watts: 9, volts: 229, amps: 0.04)), counters: EnergyCounters(), pollSeconds: 0.01)
+        let all = text(metrics)
+        #expect(all.contains(
+            "# HELP energy_monitor_power_watts Active power of the node's plug, watts.\n# TYPE energy_monitor_power_watts gauge\n"
+                + "energy_monitor_power_watts{node=\"c\"} 9.0\nenergy_monitor_power_watts{node=\"a\"} 5.0\nenergy_monitor_power_watts{node=\"b\"} 7.0\n"
+        ))
+        #expect(lines(metrics).isSuperset(of: [
+            "energy_monitor_voltage_volts{node=\"a\"} 231.0", "energy_monitor_voltage_volts{node=\"c\"} 229.0",
+            "energy_monitor_current_amperes{node=\"c\"} 0.04",
+        ]))
+        // a goes stale; c loses its voltage and current with a reading without them.
+        metrics.expireStale(nowMilliseconds: 14_000, maxAgeMilliseconds: 3000)
+        metrics.recordSample(Sample(node: "c", timestampMilliseconds: 14_000, reading: Reading(watts: 8)), counters: EnergyCounters(), pollSeconds: 0.01)
+        let set = lines(metrics)
+        #expect(!set.contains { $0.contains("node=\"a\"") && $0.hasPrefix("energy_monitor_power_watts") })
+        #expect(set.contains("energy_monitor_power_watts{node=\"b\"} 7.0"))
+        #expect(set.contains("energy_monitor_power_watts{node=\"c\"} 8.0"))
+        #expect(!text(metrics).contains("energy_monitor_voltage_volts"))
+        #expect(!text(metrics).contains("energy_monitor_current_amperes"))
+    }
+
+    @Test("label values are escaped as the registry escapes them")
+    func labelEscaping() {
+        #expect(NodeSeries.labelBytes([("node", "a\"b\\c\nd"), ("reason", "x")]) == Array("node=\"a\\\"b\\\\c\\nd\",reason=\"x\"".utf8))
+    }
+
+    @Test("per-node series read the same as the registry wrote them")
+    func registryFormat() {
+        let metrics = MonitorMetrics(nodes: ["n"], counters: [:], annotations: true)
+        var set = lines(metrics)
+        #expect(set.isSuperset(of: [
+            "energy_monitor_energy_joules_total{node=\"n\"} 0", "energy_monitor_device_energy_joules_total{node=\"n\"} 0",
+            "energy_monitor_plug_up{node=\"n\"} 0.0", "energy_monitor_last_sample_timestamp_seconds{node=\"n\"} 0.0",
+            "energy_monitor_annotation_patches_total{node=\"n\",result=\"skipped\"} 0",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"0.005\"} 0",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"+Inf\"} 0",
+            "energy_monitor_poll_duration_seconds_sum{node=\"n\"} 0.0", "energy_monitor_poll_duration_seconds_count{node=\"n\"} 0",
+        ]))
+        metrics.recordFailure(node: "n", reason: "connect", pollSeconds: 0.3)
+        metrics.recordAnnotationPatch(node: "n", result: "ok")
+        set = lines(metrics)
+        #expect(set.isSuperset(of: [
+            "energy_monitor_poll_errors_total{node=\"n\",reason=\"connect\"} 1",
+            "energy_monitor_annotation_patches_total{node=\"n\",result=\"ok\"} 1",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"0.25\"} 0",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"0.5\"} 1",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"1.0\"} 1",
+            "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"+Inf\"} 1",
+            "energy_monitor_poll_duration_seconds_sum{node=\"n\"} 0.3", "energy_monitor_poll_duration_seconds_count{node=\"n\"} 1",
+        ]))
+        let exposition = text(metrics)
+        for (name, type) in [("energy_monitor_poll_duration_seconds", "histogram"), ("energy_monitor_poll_errors_total", "counter"), ("energy_monitor_plug_up", "gauge")] {
+            #expect(exposition.components(separatedBy: "# TYPE \(name) \(type)\n").count == 2, "\(name)")
+        }
+        // No nodes, no per-node families.
+        #expect(!text(MonitorMetrics(nodes: [], counters: [:], annotations: true)).contains("energy_monitor_plug_up"))
+    }
+
     @Test("counters start from the store and never go back")
     func monotone() {
         let metrics = MonitorMetrics(nodes: ["n"], counters: ["n": EnergyCounters(energyJoules: 1000, deviceJoules: 7200)], annotations: false)

@@ -1,0 +1,231 @@
+import CCurl
+
+/// One easy handle and the state of the transfer it carries. Owned by the client's loop
+/// thread: made there, configured there, called back there by libcurl, and reused there for
+/// the next request (`curl_easy_reset` keeps the handle's allocations, drops its options).
+final class Transfer {
+    let easy: UnsafeMutableRawPointer
+    /// The loop's shard (multi handle) the transfer was added to.
+    var shard = 0
+    private var continuation: UnsafeContinuation<HTTPResponse, any Error>?
+    private var maxResponseBytes = 0
+    private var body: [UInt8] = []
+    /// The header lines of the latest response, raw; `HTTPResponse` parses them on demand.
+    private var headerBytes: [UInt8] = []
+    private var exceededLimit = false
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+
+    init() {
+        guard let handle = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
+        easy = handle
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        if let headerList { curl_slist_free_all(headerList) }
+    }
+
+    /// Takes on `queued` and sets every option; returns an error for an option libcurl
+    /// refuses, or `.timeout` when the request waited out its timeout in the queue (the
+    /// caller then calls `fail`). `now` is `CLOCK_MONOTONIC` nanoseconds.
+    func start(_ queued: QueuedRequest, now: UInt64) -> HTTPClientError? {
+        continuation = queued.continuation
+        let request = queued.request
+        // The timeout runs from perform(), so time spent queued counts against it.
+        let waitedMilliseconds = Int((now &- min(now, queued.enqueuedNanoseconds)) / 1_000_000)
+        let timeoutMilliseconds = request.timeoutMilliseconds - waitedMilliseconds
+        guard timeoutMilliseconds > 0 else { return .timeout }
+        maxResponseBytes = request.maxResponseBytes
+        exceededLimit = false
+        headerBytes.reserveCapacity(256)
+
+        var failed: String?
+        func check(_ code: CURLcode, _ what: String) {
+            if code != CURLE_OK, failed == nil { failed = "\(what): \(String(cString: curl_easy_strerror(code)))" }
+        }
+        check(ccurl_easy_setopt_pointer(easy, CURLOPT_URL, request.url), "url")
+        check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "nosignal")
+        check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMilliseconds), "timeout")
+        check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds), "connect timeout")
+        check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0), "redirects")
+        check(ccurl_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols")
+        if let size = request.receiveBufferBytes {
+            check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, size), "buffer size")
+        }
+        check(ccurl_easy_set_abortive_close(easy), "linger")
+        if URLHost.isNumericAddress(request.url) {
+            // Nothing to resolve, so nothing can go stale: keep the entry libcurl makes for the
+            // address forever. Otherwise every finished transfer prunes the multi handle's whole
+            // DNS cache, one entry per host and port: O(plugs) per poll, O(plugs^2) per tick.
+            check(ccurl_easy_setopt_long(easy, CURLOPT_DNS_CACHE_TIMEOUT, -1), "DNS cache timeout")
+        }
+
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        check(ccurl_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, transferWrite), "write function")
+        check(ccurl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context), "write data")
+        check(ccurl_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, transferHeader), "header function")
+        check(ccurl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context), "header data")
+
+        switch request.method {
+        case "GET":
+            break
+        case "POST":
+            check(ccurl_easy_setopt_long(easy, CURLOPT_POST, 1), "post")
+        default:
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, request.method), "method")
+        }
+        var lines = request.headers
+        if let body = request.body {
+            check(ccurl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "body size")
+            body.withUnsafeBytes { raw in
+                check(ccurl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)), "body")
+            }
+            // No "Expect: 100-continue" round trip for small API bodies.
+            lines.append("Expect:")
+        }
+        switch request.authentication {
+        case .none:
+            break
+        case .basic(let user, let password):
+            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, CurlConstant.authBasic), "auth")
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_USERNAME, user), "username")
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_PASSWORD, password), "password")
+        case .digest(let user, let password):
+            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, CurlConstant.authDigest), "auth")
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_USERNAME, user), "username")
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_PASSWORD, password), "password")
+        case .bearer(let token):
+            lines.append("Authorization: Bearer \(token)")
+        }
+        for line in lines {
+            headerList = curl_slist_append(headerList, line)
+        }
+        if let headerList {
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList), "headers")
+        }
+        configureTLS(request.tls, check)
+        if let failed { return .transport(failed) }
+        return nil
+    }
+
+    private func configureTLS(_ tls: TLSOptions, _ check: (CURLcode, String) -> Void) {
+        // Set explicitly on every transfer: a reused handle must never inherit "insecure".
+        if tls.insecureSkipVerify {
+            check(ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0), "verify peer")
+            check(ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0), "verify host")
+        } else {
+            check(ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1), "verify peer")
+            check(ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2), "verify host")
+        }
+        if let file = tls.caFile { check(ccurl_easy_setopt_pointer(easy, CURLOPT_CAINFO, file), "CA file") }
+        if let pem = tls.caPEM { setBlob(CURLOPT_CAINFO_BLOB, pem, check, "CA data") }
+        if let file = tls.clientCertificateFile {
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_SSLCERT, file), "client certificate")
+        }
+        if let pem = tls.clientCertificatePEM { setBlob(CURLOPT_SSLCERT_BLOB, pem, check, "client certificate data") }
+        if let file = tls.clientKeyFile { check(ccurl_easy_setopt_pointer(easy, CURLOPT_SSLKEY, file), "client key") }
+        if let pem = tls.clientKeyPEM { setBlob(CURLOPT_SSLKEY_BLOB, pem, check, "client key data") }
+    }
+
+    private func setBlob(_ option: CURLoption, _ bytes: [UInt8], _ check: (CURLcode, String) -> Void, _ what: String) {
+        var copy = bytes
+        copy.withUnsafeMutableBytes { raw in
+            var blob = curl_blob(data: raw.baseAddress, len: raw.count, flags: CurlConstant.blobCopy)
+            withUnsafePointer(to: &blob) { pointer in
+                check(ccurl_easy_setopt_pointer(easy, option, pointer), what)
+            }
+        }
+    }
+
+    fileprivate func appendBody(_ data: UnsafeRawBufferPointer) -> Bool {
+        if body.count + data.count > maxResponseBytes {
+            exceededLimit = true
+            return false
+        }
+        body.append(contentsOf: data)
+        return true
+    }
+
+    fileprivate func appendHeader(_ line: UnsafeRawBufferPointer) {
+        // A new response (after a 401 challenge or a 100 Continue): keep only the last one's
+        // fields. The status line itself is not a field.
+        if line.starts(with: "HTTP/".utf8) {
+            headerBytes.removeAll(keepingCapacity: true)
+            return
+        }
+        headerBytes.append(contentsOf: line)
+    }
+
+    /// Resumes the caller with the outcome of libcurl's `code` and makes the handle ready
+    /// for reuse.
+    func finish(code: CURLcode) {
+        if code == CURLE_OK {
+            var status = 0
+            ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            let response = HTTPResponse(status: status, headerBytes: headerBytes, body: body)
+            reset()
+            continuation?.resume(returning: response)
+        } else {
+            let error = Transfer.error(for: code, exceededLimit: exceededLimit, limit: maxResponseBytes)
+            reset()
+            continuation?.resume(throwing: error)
+        }
+        continuation = nil
+    }
+
+    /// Resumes the caller with `error` (a refused option, shutdown) and makes the handle
+    /// ready for reuse.
+    func fail(_ error: HTTPClientError) {
+        reset()
+        continuation?.resume(throwing: error)
+        continuation = nil
+    }
+
+    /// Drops the options (and with them libcurl's copies of URL and credentials) and this
+    /// transfer's buffers; the response owns the arrays handed to it.
+    private func reset() {
+        curl_easy_reset(easy)
+        if let headerList {
+            curl_slist_free_all(headerList)
+            self.headerList = nil
+        }
+        body = []
+        headerBytes = []
+    }
+
+    static func error(for code: CURLcode, exceededLimit: Bool, limit: Int) -> HTTPClientError {
+        let message = String(cString: curl_easy_strerror(code))
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timeout
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            return .connect(message)
+        case CURLE_WRITE_ERROR where exceededLimit:
+            return .responseTooLarge(limit: limit)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE,
+            CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_ENGINE_NOTFOUND:
+            return .tls(message)
+        default:
+            return .transport(message)
+        }
+    }
+}
+
+private func transferWrite(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let data, let context else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+}
+
+private func transferHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let data, let context else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    transfer.appendHeader(UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}

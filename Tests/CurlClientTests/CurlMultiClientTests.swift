@@ -1,0 +1,162 @@
+import Foundation
+import ShellySimulator
+import Testing
+
+@testable import CurlClient
+
+/// The client against simulated plugs on loopback. Requests run one after another on one
+/// client, so each reuses the easy handle the one before left in the pool: nothing of a
+/// request may stick to the handle for the next.
+@Suite("CurlMultiClient")
+struct CurlMultiClientTests {
+    private func withPlugs(
+        _ specifications: [SimulatedPlug.Specification],
+        slowDelay: Duration = .seconds(5),
+        _ body: (ShellySimulator, CurlMultiClient) async throws -> Void
+    ) async throws {
+        let simulator = try await ShellySimulator.start(plugs: specifications, configuration: .init(slowDelay: slowDelay))
+        let client = CurlMultiClient()
+        do {
+            try await body(simulator, client)
+        } catch {
+            client.shutdown()
+            await simulator.shutdown()
+            throw error
+        }
+        client.shutdown()
+        await simulator.shutdown()
+    }
+
+    private func url(_ simulator: ShellySimulator, _ node: String, _ path: String) -> String {
+        "http://127.0.0.1:\(simulator.port(of: node) ?? 1)\(path)"
+    }
+
+    @Test("credentials of one request never reach the next on a reused handle", arguments: [1, 2])
+    func credentialsDoNotLeak(generation: Int) async throws {
+        try await withPlugs([.init(node: "locked", port: 0, generation: generation, profile: .rpi, password: "secret")]) { simulator, client in
+            let path = generation == 1 ? "/status" : "/rpc/Switch.GetStatus?id=0"
+            let authentication: HTTPAuthentication =
+                generation == 1 ? .basic(username: "admin", password: "secret") : .digest(username: "admin", password: "secret")
+            for _ in 0..<3 {
+                let allowed = try await client.perform(HTTPRequest(url: url(simulator, "locked", path), authentication: authentication))
+                #expect(allowed.status == 200)
+                let refused = try await client.perform(HTTPRequest(url: url(simulator, "locked", path)))
+                #expect(refused.status == 401)
+                #expect(refused.header("WWW-Authenticate")?.hasPrefix(generation == 1 ? "Basic" : "Digest") == true)
+            }
+        }
+    }
+
+    @Test("headers of the final response only, looked up case-insensitively and trimmed")
+    func headers() async throws {
+        try await withPlugs([.init(node: "locked", port: 0, generation: 2, profile: .rpi, password: "pw")]) { simulator, client in
+            // Digest: a 401 challenge first, then the 200; only the 200's headers remain.
+            let response = try await client.perform(
+                HTTPRequest(url: url(simulator, "locked", "/rpc/Switch.GetStatus?id=0"), authentication: .digest(username: "admin", password: "pw"))
+            )
+            #expect(response.status == 200)
+            #expect(response.header("content-type") == "application/json")
+            #expect(response.header("Content-Type") == "application/json")
+            #expect(response.header("CONNECTION") == "close")
+            #expect(response.header("WWW-Authenticate") == nil)
+            #expect(response.header("Content-Length") == String(response.body.count))
+            #expect(response.headers.map(\.name).contains("content-type"))
+            #expect(response.headers.allSatisfy { $0.name == $0.name.lowercased() && $0.value == $0.value.trimmingCharacters(in: .whitespaces) })
+        }
+    }
+
+    @Test("headers built by hand read back the same")
+    func handMadeResponse() {
+        let response = HTTPResponse(status: 429, headers: [("Retry-After", "7"), ("X-Other", " spaced ")], body: [])
+        #expect(response.header("retry-after") == "7")
+        #expect(response.header("x-other") == "spaced")
+        #expect(response.headers.map(\.name) == ["retry-after", "x-other"])
+    }
+
+    @Test("a body over the limit is responseTooLarge, and the handle serves the next request")
+    func bodyLimit() async throws {
+        try await withPlugs([
+            .init(node: "huge", port: 0, generation: 1, profile: .rpi, fault: .hugeBody),
+            .init(node: "fine", port: 0, generation: 1, profile: .rpi),
+        ]) { simulator, client in
+            let request = HTTPRequest(url: url(simulator, "huge", "/status"), timeoutMilliseconds: 10_000, maxResponseBytes: 256 * 1024, receiveBufferBytes: 4096)
+            await #expect(throws: HTTPClientError.responseTooLarge(limit: 256 * 1024)) {
+                try await client.perform(request)
+            }
+            let fine = try await client.perform(HTTPRequest(url: url(simulator, "fine", "/status"), receiveBufferBytes: 1024))
+            #expect(fine.status == 200)
+            #expect(fine.body.count == Int(fine.header("Content-Length") ?? "") ?? -1)
+        }
+    }
+
+    @Test("timeouts and refused connections map to their errors")
+    func failures() async throws {
+        let closed = try await ShellySimulator.start(plugs: [.init(node: "x", port: 0, generation: 1, profile: .rpi)])
+        let closedPort = try #require(closed.port(of: "x"))
+        await closed.shutdown()
+        try await withPlugs([.init(node: "slow", port: 0, generation: 1, profile: .rpi, fault: .slow)]) { simulator, client in
+            await #expect(throws: HTTPClientError.timeout) {
+                try await client.perform(HTTPRequest(url: url(simulator, "slow", "/status"), timeoutMilliseconds: 300))
+            }
+            let refused = await #expect(throws: HTTPClientError.self) {
+                try await client.perform(HTTPRequest(url: "http://127.0.0.1:\(closedPort)/status", timeoutMilliseconds: 2000))
+            }
+            if case .connect = refused {} else { Issue.record("expected .connect, got \(String(describing: refused))") }
+        }
+    }
+
+    @Test("many concurrent transfers on one thread all complete")
+    func concurrency() async throws {
+        let specifications = (0..<200).map { SimulatedPlug.Specification(node: "n\($0)", port: 0, generation: $0 % 2 == 0 ? 1 : 2, profile: .generic(index: $0)) }
+        try await withPlugs(specifications) { simulator, client in
+            for _ in 0..<3 {
+                let statuses = await withTaskGroup(of: Int.self) { group in
+                    for (index, specification) in specifications.enumerated() {
+                        let path = index % 2 == 0 ? "/status" : "/rpc/Switch.GetStatus?id=0"
+                        let target = url(simulator, specification.node, path)
+                        group.addTask { (try? await client.perform(HTTPRequest(url: target, timeoutMilliseconds: 10_000)))?.status ?? -1 }
+                    }
+                    return await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(statuses.count == specifications.count)
+                #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
+            }
+        }
+    }
+
+    @Test("shutdown fails transfers in flight and every later request")
+    func shutdown() async throws {
+        try await withPlugs([.init(node: "slow", port: 0, generation: 1, profile: .rpi, fault: .slow)]) { simulator, client in
+            let target = url(simulator, "slow", "/status")
+            let pending = Task { try await client.perform(HTTPRequest(url: target, timeoutMilliseconds: 4000)) }
+            try await Task.sleep(for: .milliseconds(200))
+            client.shutdown()
+            await #expect(throws: HTTPClientError.shutdown) { try await pending.value }
+            await #expect(throws: HTTPClientError.shutdown) { try await client.perform(HTTPRequest(url: target)) }
+            client.shutdown()  // idempotent
+        }
+    }
+
+    @Test(
+        "numeric hosts are told apart from names",
+        arguments: [
+            ("http://127.0.0.1:8080/status", true), ("http://192.168.188.128", true), ("https://[::1]:6443/api", true),
+            ("http://user:pw@10.0.0.7/x", true), ("http://plug-tvpc.local/status", false), ("https://kubernetes.default.svc", false),
+            ("http://127.0.0.1.nip.io/", false), ("not a url", false),
+        ]
+    )
+    func numericHosts(url: String, numeric: Bool) {
+        #expect(URLHost.isNumericAddress(url) == numeric)
+    }
+
+    @Test(
+        "the host of a URL",
+        arguments: [
+            ("http://127.0.0.1:8080/status", "127.0.0.1"), ("https://[::1]:6443/api", "::1"), ("http://user:p@ss@host:1/x", "host"),
+            ("http://name.local?x=1", "name.local"), ("http://name#frag", "name"), ("http://", ""),
+        ]
+    )
+    func hosts(url: String, host: String) {
+        #expect(URLHost.host(of: url).map { String(decoding: $0, as: UTF8.self) } == host)
+    }
+}
