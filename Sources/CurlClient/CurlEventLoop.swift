@@ -72,8 +72,11 @@ final class CurlEventLoop {
     private var touched: UInt64 = 0
     /// Transfers handed to libcurl, by easy handle.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
-    /// Finished transfers whose easy handles wait for the next request.
+    /// Finished transfers whose easy handles wait for the next request; at most `maxIdle`.
+    /// A burst (the first tick, or many slow plugs at once) leaves far more handles than the
+    /// steady state needs, each with its buffers; those beyond the cap are released.
     private var idle: [Transfer] = []
+    static let maxIdle = 256
     /// The queue's requests land here; swapped back and forth so no array is made per wakeup.
     private var batch: [QueuedRequest] = []
     /// Requests taken from the queue and not yet handed to libcurl, oldest first from
@@ -88,6 +91,9 @@ final class CurlEventLoop {
     /// Transfers finished since free memory was last handed back (see `run()`).
     private var finishedSinceTrim = 0
     static let trimAfterTransfers = 1024
+    /// Trimming hands pages back that the next burst faults in again, so at most this often.
+    static let trimIntervalNanoseconds: UInt64 = 10_000_000_000
+    private var lastTrimNanoseconds: UInt64 = 0
     /// Which shard's socket each descriptor in the epoll set is (shard index + 1; 0: none),
     /// indexed by descriptor. libcurl sometimes closes a socket before it says REMOVE; the
     /// descriptor may by then be another shard's new socket, whose registration that late
@@ -141,9 +147,14 @@ final class CurlEventLoop {
                 }
             }
             collectFinished()
+            queue.easyHandles.store(active.count + idle.count, ordering: .relaxed)
             if active.isEmpty, waiting.isEmpty, finishedSinceTrim >= Self.trimAfterTransfers {
-                finishedSinceTrim = 0
-                ccurl_release_free_memory()
+                let now = Self.monotonicNanoseconds()
+                if now &- lastTrimNanoseconds >= Self.trimIntervalNanoseconds {
+                    finishedSinceTrim = 0
+                    lastTrimNanoseconds = now
+                    ccurl_release_free_memory()
+                }
             }
         }
     }
@@ -243,14 +254,14 @@ final class CurlEventLoop {
             let transfer = idle.popLast() ?? Transfer()
             if let error = transfer.start(queued, now: now) {
                 transfer.fail(error)
-                idle.append(transfer)
+                recycle(transfer)
                 continue
             }
             let shard = shard(for: queued.request.url)
             let code = curl_multi_add_handle(shard.multi, transfer.easy)
             guard code == CURLM_OK else {
                 transfer.fail(.transport("curl_multi_add_handle: \(String(cString: curl_multi_strerror(code)))"))
-                idle.append(transfer)
+                recycle(transfer)
                 continue
             }
             transfer.shard = shard.index
@@ -261,6 +272,10 @@ final class CurlEventLoop {
             waiting.removeAll(keepingCapacity: true)
             waitingHead = 0
         }
+    }
+
+    private func recycle(_ transfer: Transfer) {
+        if idle.count < Self.maxIdle { idle.append(transfer) }
     }
 
     private func collectFinished() {
@@ -275,7 +290,7 @@ final class CurlEventLoop {
                 curl_multi_remove_handle(shard.multi, easy)
                 if let transfer = active.removeValue(forKey: easy) {
                     transfer.finish(code: code)
-                    idle.append(transfer)
+                    recycle(transfer)
                     finishedSinceTrim += 1
                 }
             }

@@ -53,6 +53,9 @@ public final class CurlMultiClient: Sendable {
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 
+    /// The easy handles the client's thread holds, in flight and idle, as of its latest pass.
+    var easyHandleCount: Int { queue.easyHandles.load(ordering: .relaxed) }
+
     /// Fails pending transfers, stops the thread and releases libcurl. Idempotent.
     public func shutdown() {
         if queue.requestStop() {
@@ -86,6 +89,8 @@ final class RequestQueue: Sendable {
     let wakeDescriptor: Int32
     /// Signalled by the loop thread once it has failed every transfer and released libcurl.
     let finished = DispatchSemaphore(value: 0)
+    /// Easy handles the loop holds (in flight and idle), published after each loop pass.
+    let easyHandles = Atomic<Int>(0)
 
     init() {
         let descriptor = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))

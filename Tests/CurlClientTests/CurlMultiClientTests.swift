@@ -124,6 +124,32 @@ struct CurlMultiClientTests {
         }
     }
 
+    @Test("after a burst beyond the idle cap the extra handles are released and the next round works")
+    func burstReleasesHandles() async throws {
+        let count = CurlEventLoop.maxIdle + 64
+        let specifications = (0..<count).map {
+            SimulatedPlug.Specification(node: "b\($0)", port: 0, generation: 1, profile: .generic(index: $0), fault: .slow)
+        }
+        try await withPlugs(specifications, slowDelay: .milliseconds(800)) { simulator, client in
+            for round in 0..<2 {
+                let statuses = await withTaskGroup(of: Int.self) { group in
+                    for specification in specifications {
+                        let target = url(simulator, specification.node, "/status")
+                        group.addTask { (try? await client.perform(HTTPRequest(url: target, timeoutMilliseconds: 20_000)))?.status ?? -1 }
+                    }
+                    return await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 == 200 }.count == count, "round \(round): \(statuses.filter { $0 != 200 })")
+                // The loop publishes its count after the pass that finished the last transfer.
+                let deadline = ContinuousClock.now + .seconds(5)
+                while client.easyHandleCount > CurlEventLoop.maxIdle, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(client.easyHandleCount <= CurlEventLoop.maxIdle, "round \(round)")
+            }
+        }
+    }
+
     @Test("shutdown fails transfers in flight and every later request")
     func shutdown() async throws {
         try await withPlugs([.init(node: "slow", port: 0, generation: 1, profile: .rpi, fault: .slow)]) { simulator, client in
