@@ -115,20 +115,25 @@ let package = Package(
             ]
         ),
 
+        // Helpers shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ShellyPollerTests",
-            dependencies: ["ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["Corpus"]  // regression inputs of the fuzz test, read by path
         ),
         .testTarget(name: "CurlClientTests", dependencies: ["CurlClient", "ShellySimulator"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel", "TestSupport"]),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Kubernetes", "Store"]),
         .testTarget(
             name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient", "Store", "EnergyModel"],
             exclude: ["Support/fake_apiserver.py"]  // run by the tests with python3
         ),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
-        .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller"]),
+        .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller", "TestSupport"]),
         .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["EnergyModel", "CurlClient", "Store", "ShellySimulator"]),
         .testTarget(

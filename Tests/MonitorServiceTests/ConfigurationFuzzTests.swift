@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import MonitorService
@@ -117,22 +118,5 @@ struct ConfigurationFuzzTests {
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
             Self.check(String(decoding: bytes, as: UTF8.self), folder: folder, label: "random \(round)")
         }
-    }
-}
-
-/// SplitMix64, seeded so a failing case reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

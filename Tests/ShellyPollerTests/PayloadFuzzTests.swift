@@ -1,5 +1,6 @@
 import EnergyModel
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ShellyPoller

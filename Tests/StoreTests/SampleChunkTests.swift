@@ -1,20 +1,9 @@
 import EnergyModel
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
-
-/// A deterministic generator, so a failing case can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Packed sample chunks")
 struct SampleChunkTests {
@@ -34,7 +23,7 @@ struct SampleChunkTests {
 
     @Test("every sample comes back exactly, whatever the series does", arguments: 0..<40)
     func roundTrip(seed: Int) {
-        var random = SplitMix(state: UInt64(seed) &* 7919)
+        var random = SeededGenerator(seed: UInt64(seed) &* 7919)
         var samples: [StoredSample] = []
         var time: Int64 = 1_700_000_000_000 + Int64.random(in: 0..<60_000, using: &random)
         var counter: Int64 = Int64.random(in: 0..<100_000_000, using: &random)
