@@ -2,6 +2,10 @@ import Foundation
 import ShellySimulator
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import CurlClient
 
 /// The client against simulated plugs on loopback. Requests run one after another on one
@@ -126,6 +130,12 @@ struct CurlMultiClientTests {
 
     @Test("after a burst beyond the idle cap the extra handles are released and the next round works")
     func burstReleasesHandles() async throws {
+        // Two descriptors per plug (listener and client socket) beside the other suites'.
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
         let count = CurlEventLoop.maxIdle + 64
         let specifications = (0..<count).map {
             SimulatedPlug.Specification(node: "b\($0)", port: 0, generation: 1, profile: .generic(index: $0), fault: .slow)
