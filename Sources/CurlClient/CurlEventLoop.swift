@@ -91,9 +91,6 @@ final class CurlEventLoop {
     /// Transfers finished since free memory was last handed back (see `run()`).
     private var finishedSinceTrim = 0
     static let trimAfterTransfers = 1024
-    /// Trimming hands pages back that the next burst faults in again, so at most this often.
-    static let trimIntervalNanoseconds: UInt64 = 10_000_000_000
-    private var lastTrimNanoseconds: UInt64 = 0
     /// Which shard's socket each descriptor in the epoll set is (shard index + 1; 0: none),
     /// indexed by descriptor. libcurl sometimes closes a socket before it says REMOVE; the
     /// descriptor may by then be another shard's new socket, whose registration that late
@@ -149,12 +146,8 @@ final class CurlEventLoop {
             collectFinished()
             queue.easyHandles.store(active.count + idle.count, ordering: .relaxed)
             if active.isEmpty, waiting.isEmpty, finishedSinceTrim >= Self.trimAfterTransfers {
-                let now = Self.monotonicNanoseconds()
-                if now &- lastTrimNanoseconds >= Self.trimIntervalNanoseconds {
-                    finishedSinceTrim = 0
-                    lastTrimNanoseconds = now
-                    ccurl_release_free_memory()
-                }
+                finishedSinceTrim = 0
+                ccurl_release_free_memory()
             }
         }
     }
