@@ -4,10 +4,10 @@
 /// tables behind them store fixed-point integers (milliwatts, centivolts, milliamperes,
 /// milliwatt-hours, unix milliseconds).
 ///
-/// Version 2 keeps the samples of the current minute as rows of `sample` (one per sample,
-/// appended in time order, so a tick of many nodes touches a few pages) and packs each
-/// completed minute of a node into one row of `chunk` (see `SampleChunk`), about a third of
-/// the size. The views decode both with built-in SQL functions only.
+/// Version 2 keeps the samples of the current minute in `recent` (one packed row per tick
+/// and group of nodes reporting the same fields) and packs each completed minute of a node
+/// into one row of `chunk` (see `SampleChunk`). The views decode both with built-in SQL
+/// functions only.
 enum Schema {
     /// The version this build writes.
     static let currentVersion: Int64 = 2
