@@ -116,7 +116,7 @@ let package = Package(
         ),
 
         // Helpers shared by the test targets.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         .testTarget(
             name: "ShellyPollerTests",
             dependencies: [
@@ -126,13 +126,15 @@ let package = Package(
             exclude: ["Corpus"]  // regression inputs of the fuzz test, read by path
         ),
         .testTarget(name: "CurlClientTests", dependencies: ["CurlClient", "ShellySimulator"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "EnergyModel", "TestSupport"]),
+        .testTarget(
+            name: "StoreTests", dependencies: ["Store", "EnergyModel", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Kubernetes", "Store"]),
         .testTarget(
             name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient", "Store", "EnergyModel"],
             exclude: ["Support/fake_apiserver.py"]  // run by the tests with python3
         ),
-        .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "TestSupport"]),
         .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller", "TestSupport"]),
         .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: ["EnergyModel", "CurlClient", "Store", "ShellySimulator"]),

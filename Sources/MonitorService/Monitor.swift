@@ -56,7 +56,7 @@ public final class Monitor: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.observer = observer
-        let store = try EnergyStore(path: configuration.database)
+        let store = try EnergyStore(path: configuration.database, logger: logger)
         self.store = store
         let counters = try await store.loadCounters()
         try await store.setInterval(milliseconds: configuration.intervalMilliseconds)

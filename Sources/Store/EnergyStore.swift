@@ -25,11 +25,16 @@ public final class EnergyStore: @unchecked Sendable {
     /// The counters as last committed, by node id: a tick rewrites only the nodes whose
     /// counters moved, not every node of a large cluster. Store queue only.
     private var committedCounters: [Int64: EnergyCounters] = [:]
+    /// Where a failure to pack completed minutes is reported (the tick itself is committed).
+    private let logger: Logger?
+    /// The latest packing error, until packing works again. Store queue only.
+    private var packError: String?
 
     /// Opens (creating if needed) and migrates the database at `path`; with `readOnly`, opens
     /// an existing database of this schema version for queries only.
-    public init(path: String, readOnly: Bool = false) throws(StoreError) {
+    public init(path: String, readOnly: Bool = false, logger: Logger? = nil) throws(StoreError) {
         self.path = path
+        self.logger = logger
         self.queue = DispatchQueue(label: "energy-monitor.store")
         if readOnly {
             self.database = try SQLiteDatabase(path: path, readOnly: true)
@@ -161,10 +166,26 @@ public final class EnergyStore: @unchecked Sendable {
         }
         for (id, counter) in written { committedCounters[id] = counter }
         // The first tick of a new minute packs the minutes before it. A failure leaves the
-        // samples where they are, committed, and the next tick tries again.
+        // samples where they are, committed and readable, and the next tick tries again; it is
+        // logged once, and so is the recovery.
         if let newest = samples.lazy.map(\.timestampMilliseconds).max() {
             let cutoff = Self.floorDiv(newest, 60_000) * 60_000
-            if cutoff > packedUntil { try? pack(before: cutoff) }
+            guard cutoff > packedUntil else { return }
+            do {
+                try pack(before: cutoff)
+                if packError != nil {
+                    packError = nil
+                    logger?.info("packing completed minutes works again")
+                }
+            } catch {
+                if packError == nil {
+                    logger?.error(
+                        "packing completed minutes failed; their samples stay unpacked and are retried each tick",
+                        metadata: ["error": "\(error.message)"]
+                    )
+                }
+                packError = error.message
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import EnergyModel
 import Foundation
+import Logging
 import TestSupport
 import Testing
 
@@ -166,6 +167,32 @@ struct PackedStoreTests {
         #expect(try database.scalarInt("SELECT sum(samples) FROM chunk") == 2 * 240)
         #expect(try database.scalarInt("SELECT sum(samples) FROM recent") == 2 * 60)
         #expect(try database.scalarInt("SELECT count(*) FROM readings") == 600)
+    }
+
+    @Test("minutes that cannot be packed stay readable, the failure is logged once, packing resumes")
+    func packFailure() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/energy.db"
+        let recorder = LogRecorder()
+        let store = try EnergyStore(path: path, logger: Logger(label: "test") { _ in recorder })
+        // Another connection makes every chunk insert fail, as a broken disk page would.
+        let other = try SQLiteDatabase(path: path)
+        try other.execute("CREATE TRIGGER refuse BEFORE INSERT ON chunk BEGIN SELECT RAISE(ABORT, 'chunk refused'); END")
+        let start: Int64 = 1_700_000_040_000
+        let data = samples(node: "tvpc", start: start, seconds: 150)
+        for sample in data { try await store.write(samples: [sample], counters: [:]) }
+        #expect(try await store.samples(node: "tvpc", fromMilliseconds: 0, toMilliseconds: .max) == data)
+        #expect(try other.scalarInt("SELECT count(*) FROM chunk") == 0)
+        let errors = recorder.entries.filter { $0.level == .error }
+        #expect(errors.count == 1, "\(errors.map(\.message))")
+        #expect(errors.first?.metadata["error"]?.contains("chunk refused") == true)
+
+        try other.execute("DROP TRIGGER refuse")
+        let next = samples(node: "tvpc", start: start + 180_000, seconds: 1)
+        try await store.write(samples: next, counters: [:])
+        #expect(try other.scalarInt("SELECT sum(samples) FROM chunk") == 150)
+        #expect(recorder.entries.contains { $0.level == .info && $0.message.contains("works again") })
+        #expect(try await store.samples(node: "tvpc", fromMilliseconds: 0, toMilliseconds: .max) == data + next)
     }
 
     @Test("a version-1 database is migrated: every sample kept, packed, readable")
