@@ -311,19 +311,9 @@ public final class EnergyStore: @unchecked Sendable {
                 where sample.timestampMilliseconds >= fromMilliseconds && sample.timestampMilliseconds < toMilliseconds {
                     count += 1
                 }
-                let chunks = try self.database.prepare(
-                    "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? AND start_ms >= ? AND start_ms < ?"
-                )
+                let chunks = try self.database.prepare(Self.chunksOfNode)
                 for id in try self.allNodeIDs() {
-                    chunks.reset()
-                    chunks.bind(1, id)
-                    chunks.bind(2, Self.floorDiv(fromMilliseconds, 60_000) * 60_000)
-                    chunks.bind(3, toMilliseconds)
-                    while try chunks.step() {
-                        Self.chunk(chunks).forEachSample(node: id) { sample in
-                            if sample.timestampMilliseconds >= fromMilliseconds, sample.timestampMilliseconds < toMilliseconds { count += 1 }
-                        }
-                    }
+                    try Self.forEachPackedSample(id, from: fromMilliseconds, to: toMilliseconds - 1, using: chunks) { _ in count += 1 }
                 }
                 return count
             }
@@ -374,24 +364,35 @@ public final class EnergyStore: @unchecked Sendable {
         return ids
     }
 
+    /// The chunks of one node (`?1`) whose start lies in `?2...?3`, oldest first.
+    static let chunksOfNode =
+        "SELECT \(chunkColumns) FROM chunk WHERE node_id = ?1 AND start_ms >= ?2 AND start_ms <= ?3 ORDER BY start_ms"
+
+    /// Calls `body` with every packed sample of node `id` with `from <= time <= to`, oldest
+    /// first, through `chunks` (prepared from `chunksOfNode`).
+    static func forEachPackedSample(
+        _ id: Int64, from: Int64, to: Int64, using chunks: Statement, _ body: (StoredSample) -> Void
+    ) throws(StoreError) {
+        guard to >= from else { return }
+        chunks.reset()
+        chunks.bind(1, id)
+        // A chunk holds samples of one minute only, so its start bounds them.
+        chunks.bind(2, floorDiv(from, 60_000) * 60_000)
+        chunks.bind(3, to)
+        while try chunks.step() {
+            chunk(chunks).forEachSample(node: id) { sample in
+                if sample.timestampMilliseconds >= from, sample.timestampMilliseconds <= to { body(sample) }
+            }
+        }
+    }
+
     /// The samples of node `id` with `from <= time <= to`, oldest first: packed chunks, then
     /// the recent rows. Call inside a transaction, so that a concurrent pack cannot move
     /// samples between the two reads.
     func storedSamples(_ id: Int64, from: Int64, to: Int64) throws(StoreError) -> [StoredSample] {
         guard to >= from else { return [] }
         var result: [StoredSample] = []
-        // A chunk holds samples of one minute only, so its start bounds them.
-        let chunks = try database.prepare(
-            "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? AND start_ms >= ? AND start_ms <= ? ORDER BY start_ms"
-        )
-        chunks.bind(1, id)
-        chunks.bind(2, Self.floorDiv(from, 60_000) * 60_000)
-        chunks.bind(3, to)
-        while try chunks.step() {
-            Self.chunk(chunks).forEachSample(node: id) { sample in
-                if sample.timestampMilliseconds >= from, sample.timestampMilliseconds <= to { result.append(sample) }
-            }
-        }
+        try Self.forEachPackedSample(id, from: from, to: to, using: try database.prepare(Self.chunksOfNode)) { result.append($0) }
         for sample in try recentSamples(only: id) where sample.timestampMilliseconds >= from && sample.timestampMilliseconds <= to {
             result.append(sample)
         }
