@@ -240,82 +240,69 @@ struct NodeSeries {
 
     // MARK: Exposition
 
-    private static let families: [(name: String, type: String, help: String)] = [
-        ("energy_monitor_energy_joules_total", "counter", "Energy integrated from power samples (trapezoidal), joules."),
-        ("energy_monitor_device_energy_joules_total", "counter", "Energy by the plug's own counter, joules; device reboots are new baselines."),
-        ("energy_monitor_poll_errors_total", "counter", "Polls that produced no sample, by reason."),
-        ("energy_monitor_annotation_patches_total", "counter", "Node annotation writes, by result."),
-        ("energy_monitor_plug_up", "gauge", "1 if the last poll of the node's plug gave a sample, else 0."),
-        ("energy_monitor_last_sample_timestamp_seconds", "gauge", "Unix time of the node's last sample."),
-        ("energy_monitor_poll_duration_seconds", "histogram", "Time to poll the node's plug, seconds."),
-        ("energy_monitor_power_watts", "gauge", "Active power of the node's plug, watts."),
-        ("energy_monitor_voltage_volts", "gauge", "RMS voltage at the node's plug, volts."),
-        ("energy_monitor_current_amperes", "gauge", "RMS current through the node's plug, amperes."),
-    ]
-
-    /// Appends every per-node family of `series` to `buffer`.
+    /// Appends every per-node family of `series` to `buffer`, in the registry's order.
     static func emit(_ series: [NodeSeries], annotations: Bool, into buffer: inout [UInt8]) {
         guard !series.isEmpty else { return }
-        for family in families {
-            switch family.name {
-            case "energy_monitor_energy_joules_total":
-                header(family, into: &buffer)
-                for node in series { line(family.name, node.labels, counter: node.energyJoules, into: &buffer) }
-            case "energy_monitor_device_energy_joules_total":
-                header(family, into: &buffer)
-                for node in series { line(family.name, node.labels, counter: node.deviceJoules, into: &buffer) }
-            case "energy_monitor_poll_errors_total":
-                header(family, into: &buffer)
-                let reasons = MonitorMetrics.pollErrorReasons.map { labelPart("reason", $0) }
-                for node in series {
-                    for (index, reason) in reasons.enumerated() {
-                        line(family.name, node.labels + reason, count: node.pollErrors[index], into: &buffer)
-                    }
-                }
-            case "energy_monitor_annotation_patches_total":
-                guard annotations else { continue }
-                header(family, into: &buffer)
-                let results = MonitorMetrics.annotationResults.map { labelPart("result", $0) }
-                for node in series {
-                    for (index, result) in results.enumerated() {
-                        line(family.name, node.labels + result, count: node.annotationPatches[index], into: &buffer)
-                    }
-                }
-            case "energy_monitor_plug_up":
-                header(family, into: &buffer)
-                for node in series { line(family.name, node.labels, gauge: node.up, into: &buffer) }
-            case "energy_monitor_last_sample_timestamp_seconds":
-                header(family, into: &buffer)
-                for node in series { line(family.name, node.labels, gauge: node.lastSampleSeconds, into: &buffer) }
-            case "energy_monitor_poll_duration_seconds":
-                header(family, into: &buffer)
-                let bounds = MonitorMetrics.pollDurationBuckets.map { labelPart("le", $0.description) }
-                for node in series {
-                    for (index, bound) in bounds.enumerated() {
-                        line(family.name + "_bucket", node.labels + bound, count: node.pollBuckets[index], into: &buffer)
-                    }
-                    line(family.name + "_bucket", node.labels + labelPart("le", "+Inf"), count: node.pollCount, into: &buffer)
-                    line(family.name + "_sum", node.labels, gauge: node.pollSum, into: &buffer)
-                    line(family.name + "_count", node.labels, count: node.pollCount, into: &buffer)
-                }
-            default:
-                let values: [Double?]
-                switch family.name {
-                case "energy_monitor_power_watts": values = series.map(\.power)
-                case "energy_monitor_voltage_volts": values = series.map(\.volts)
-                default: values = series.map(\.amps)
-                }
-                guard values.contains(where: { $0 != nil }) else { continue }
-                header(family, into: &buffer)
-                for (node, value) in zip(series, values) {
-                    if let value { line(family.name, node.labels, gauge: value, into: &buffer) }
-                }
+        header("energy_monitor_energy_joules_total", "counter", "Energy integrated from power samples (trapezoidal), joules.", into: &buffer)
+        for node in series { line("energy_monitor_energy_joules_total", node.labels, counter: node.energyJoules, into: &buffer) }
+        header(
+            "energy_monitor_device_energy_joules_total", "counter",
+            "Energy by the plug's own counter, joules; device reboots are new baselines.", into: &buffer
+        )
+        for node in series { line("energy_monitor_device_energy_joules_total", node.labels, counter: node.deviceJoules, into: &buffer) }
+        labelled(
+            "energy_monitor_poll_errors_total", "Polls that produced no sample, by reason.", "reason",
+            MonitorMetrics.pollErrorReasons, series, \.pollErrors, into: &buffer
+        )
+        if annotations {
+            labelled(
+                "energy_monitor_annotation_patches_total", "Node annotation writes, by result.", "result",
+                MonitorMetrics.annotationResults, series, \.annotationPatches, into: &buffer
+            )
+        }
+        gauges("energy_monitor_plug_up", "1 if the last poll of the node's plug gave a sample, else 0.", series, into: &buffer) { $0.up }
+        gauges("energy_monitor_last_sample_timestamp_seconds", "Unix time of the node's last sample.", series, into: &buffer) { $0.lastSampleSeconds }
+        let name = "energy_monitor_poll_duration_seconds"
+        header(name, "histogram", "Time to poll the node's plug, seconds.", into: &buffer)
+        let bounds = MonitorMetrics.pollDurationBuckets.map { labelPart("le", $0.description) }
+        for node in series {
+            for (index, bound) in bounds.enumerated() {
+                line(name + "_bucket", node.labels + bound, count: node.pollBuckets[index], into: &buffer)
             }
+            line(name + "_bucket", node.labels + labelPart("le", "+Inf"), count: node.pollCount, into: &buffer)
+            line(name + "_sum", node.labels, gauge: node.pollSum, into: &buffer)
+            line(name + "_count", node.labels, count: node.pollCount, into: &buffer)
+        }
+        gauges("energy_monitor_power_watts", "Active power of the node's plug, watts.", series, into: &buffer) { $0.power }
+        gauges("energy_monitor_voltage_volts", "RMS voltage at the node's plug, volts.", series, into: &buffer) { $0.volts }
+        gauges("energy_monitor_current_amperes", "RMS current through the node's plug, amperes.", series, into: &buffer) { $0.amps }
+    }
+
+    private static func header(_ name: String, _ type: String, _ help: String, into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n".utf8)
+    }
+
+    /// A gauge family with one series per node that has a value; left out when none has one.
+    private static func gauges(
+        _ name: String, _ help: String, _ series: [NodeSeries], into buffer: inout [UInt8], _ value: (NodeSeries) -> Double?
+    ) {
+        guard series.contains(where: { value($0) != nil }) else { return }
+        header(name, "gauge", help, into: &buffer)
+        for node in series {
+            if let number = value(node) { line(name, node.labels, gauge: number, into: &buffer) }
         }
     }
 
-    private static func header(_ family: (name: String, type: String, help: String), into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.type)\n".utf8)
+    /// A counter family with one series per node and value of `label`.
+    private static func labelled(
+        _ name: String, _ help: String, _ label: String, _ values: [String], _ series: [NodeSeries],
+        _ counts: KeyPath<NodeSeries, [Int]>, into buffer: inout [UInt8]
+    ) {
+        header(name, "counter", help, into: &buffer)
+        let parts = values.map { labelPart(label, $0) }
+        for node in series {
+            for (index, part) in parts.enumerated() { line(name, node.labels + part, count: node[keyPath: counts][index], into: &buffer) }
+        }
     }
 
     private static func line(_ name: String, _ labels: [UInt8], gauge value: Double, into buffer: inout [UInt8]) {
