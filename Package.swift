@@ -3,13 +3,14 @@ import PackageDescription
 
 let package = Package(
     name: "energy-monitor",
-    platforms: [.macOS(.v15)],
+    // Linux only: the libcurl client's event loop is built on epoll (see README).
     products: [
         .executable(name: "energy-monitor", targets: ["energy-monitor"]),
         .library(name: "Scoring", targets: ["Scoring"]),
         .library(name: "ShellyPoller", targets: ["ShellyPoller"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Exporter", targets: ["Exporter"]),
+        .library(name: "NodeAnnotations", targets: ["NodeAnnotations"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -34,8 +35,14 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
 
-        // Shared value types: samples, durations, plug addresses.
+        // Shared value types and their arithmetic: samples, durations, times, wall-clock
+        // boundaries, energy counters and window integration.
         .target(name: "EnergyModel"),
+        // The one JSON tree type (Shelly payloads, Kubernetes objects) and its strict reader.
+        .target(name: "JSON"),
+        // The contracts between monitor, pods and scheduler: the power annotations' keys and
+        // format, the workload labels and weight annotation.
+        .target(name: "AnnotationContract"),
         // libcurl client: one multi handle driven by one thread.
         .target(
             name: "CurlClient",
@@ -49,27 +56,41 @@ let package = Package(
         .target(
             name: "ShellyPoller",
             dependencies: [
-                "EnergyModel", "CurlClient",
+                "EnergyModel", "CurlClient", "JSON",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "Store",
-            dependencies: ["EnergyModel", "CSQLite", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "EnergyModel", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
+        // Publishers: `/metrics` and the dashboard with its JSON API.
         .target(
             name: "Exporter",
             dependencies: [
-                "EnergyModel", "Kubernetes", "Store",
+                "EnergyModel", "Store",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Publisher: node annotations through the Kubernetes API.
+        .target(
+            name: "NodeAnnotations",
+            dependencies: [
+                "AnnotationContract", "EnergyModel", "Kubernetes",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Scoring",
-            dependencies: ["Yams", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["AnnotationContract", "JSON", "Yams", .product(name: "Logging", package: "swift-log")]
         ),
         // Simulated Shelly plugs (Gen1 and Gen2+ APIs) for the demo, tests and benchmarks.
         .target(
@@ -87,7 +108,8 @@ let package = Package(
         .target(
             name: "MonitorService",
             dependencies: [
-                "EnergyModel", "ShellyPoller", "Store", "Exporter", "CurlClient", "Kubernetes", "Yams",
+                "AnnotationContract", "EnergyModel", "ShellyPoller", "Store", "Exporter", "NodeAnnotations", "CurlClient",
+                "Kubernetes", "Yams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -108,39 +130,61 @@ let package = Package(
         .executableTarget(
             name: "energy-monitor",
             dependencies: [
-                "MonitorService", "ShellySimulator", "Scoring", "Store", "Exporter", "SchedulerExtender", "Kubernetes", "CurlClient",
+                "AnnotationContract", "MonitorService", "ShellySimulator", "Scoring", "Store", "Exporter",
+                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
-        // Helpers shared by the test targets.
-        .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
+        // The test-support library: processes, waits, ports, loopback HTTP, certificates, the
+        // fake API server and kubeconfigs for it, paths of the public fixtures.
+        .target(
+            name: "TestSupport",
+            dependencies: ["AnnotationContract", "CurlClient", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport",
+            exclude: ["fake_apiserver.py"]  // run by FakeAPIServer with python3
+        ),
+        .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
+        .testTarget(name: "AnnotationContractTests", dependencies: ["AnnotationContract"]),
         .testTarget(
             name: "ShellyPollerTests",
             dependencies: [
-                "ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", "TestSupport",
+                "ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", "JSON", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Corpus"]  // regression inputs of the fuzz test, read by path
         ),
         .testTarget(name: "CurlClientTests", dependencies: ["CurlClient", "ShellySimulator"]),
         .testTarget(
-            name: "StoreTests", dependencies: ["Store", "EnergyModel", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            name: "StoreTests",
+            dependencies: ["Store", "EnergyModel", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Kubernetes", "Store"]),
+        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Store", "TestSupport"]),
         .testTarget(
-            name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient", "Store", "EnergyModel"],
-            exclude: ["Support/fake_apiserver.py"]  // run by the tests with python3
+            name: "NodeAnnotationsTests",
+            dependencies: ["NodeAnnotations", "AnnotationContract", "Kubernetes", "TestSupport"]
         ),
-        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "TestSupport"]),
-        .testTarget(name: "MonitorServiceTests", dependencies: ["MonitorService", "ShellyPoller", "TestSupport"]),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient", "TestSupport"]),
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "AnnotationContract", "JSON", "TestSupport"]),
+        .testTarget(
+            name: "MonitorServiceTests",
+            dependencies: [
+                "MonitorService", "ShellyPoller", "ShellySimulator", "Store", "EnergyModel", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["EnergyModel", "CurlClient", "Store", "ShellySimulator"]),
+        // End-to-end tests of the built binary against the simulator and real peers.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["AnnotationContract", "EnergyModel", "CurlClient", "Scoring", "Store", "ShellySimulator", "TestSupport"]
+        ),
         .testTarget(
             name: "SchedulerExtenderTests",
-            dependencies: ["SchedulerExtender", "Scoring", "CurlClient", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SchedulerExtender", "Scoring", "CurlClient", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

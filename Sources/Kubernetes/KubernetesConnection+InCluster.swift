@@ -56,6 +56,21 @@ extension KubernetesConnection {
         return try kubeconfig(path: defaultKubeconfigPath(environment: environment), context: nil)
     }
 
+    /// The one choice of connection, for the service and every command: `kubeconfig` (with
+    /// `context`, else its `current-context`) when given; a `context` alone names a context of
+    /// the default kubeconfig (`$KUBECONFIG` or `~/.kube/config`); with neither, `automatic`.
+    public static func resolve(
+        kubeconfig path: String?,
+        context: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        serviceAccountDirectory directory: String = serviceAccountDirectory
+    ) throws(KubernetesConfigurationError) -> KubernetesConnection {
+        if path == nil, context == nil {
+            return try automatic(environment: environment, serviceAccountDirectory: directory)
+        }
+        return try kubeconfig(path: path ?? defaultKubeconfigPath(environment: environment), context: context)
+    }
+
     /// `$KUBECONFIG` (its first non-empty entry) or `~/.kube/config`.
     public static func defaultKubeconfigPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let list = environment["KUBECONFIG"],

@@ -2,6 +2,7 @@ import CurlClient
 import Exporter
 import Kubernetes
 import Logging
+import NodeAnnotations
 
 extension Monitor {
     /// The node annotation publisher when `kubernetes.annotate` is on: connected through
@@ -15,13 +16,7 @@ extension Monitor {
     ) throws(KubernetesConfigurationError) -> AnnotationPublisher? {
         let settings = configuration.kubernetes
         guard settings.annotate else { return nil }
-        let connection: KubernetesConnection
-        if settings.kubeconfig != nil || settings.context != nil {
-            let path = settings.kubeconfig ?? KubernetesConnection.defaultKubeconfigPath()
-            connection = try .kubeconfig(path: path, context: settings.context)
-        } else {
-            connection = try .automatic()
-        }
+        let connection = try KubernetesConnection.resolve(kubeconfig: settings.kubeconfig, context: settings.context)
         logger.info(
             "publishing node annotations",
             metadata: [

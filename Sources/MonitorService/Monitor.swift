@@ -3,33 +3,15 @@ import EnergyModel
 import Exporter
 import Hummingbird
 import Logging
+import NodeAnnotations
 import ServiceLifecycle
 import ShellyPoller
 import Store
-import Synchronization
 
-/// The service behind `energy-monitor run`: polls every plug each interval, commits each
-/// tick to SQLite in one transaction, and keeps `/metrics` current.
+/// The service behind `energy-monitor run`: polls every plug each interval and hands each
+/// tick to its consumers (`/metrics`, node annotations, the plug status log, the store, which
+/// commits it in one transaction).
 public final class Monitor: Sendable {
-    /// What a tick produced, after storing; for observers such as the demo's console.
-    public struct TickSummary: Sendable {
-        /// The tick boundary, unix milliseconds.
-        public var tickMilliseconds: Int64
-        /// The samples of this tick.
-        public var samples: [Sample]
-        /// Nodes without a sample this tick, with the reason.
-        public var failures: [String: PollFailure]
-    }
-
-    private struct State {
-        var counters: [String: EnergyCounters]
-        var pending: [Sample] = []
-        var firstTickDone = false
-        var storeError: String?
-        var down: Set<String> = []
-        var droppedSamples = 0
-    }
-
     /// The validated configuration.
     public let configuration: MonitorConfiguration
     /// The metrics behind `/metrics`.
@@ -39,29 +21,30 @@ public final class Monitor: Sendable {
     private let client: CurlMultiClient
     private let loop: PollLoop
     private let logger: Logger
-    private let state: Mutex<State>
-    private let observer: (@Sendable (TickSummary) -> Void)?
+    private let ledger: EnergyLedger
+    private let storeConsumer: StoreTickConsumer
     private let annotations: AnnotationPublisher?
+    /// Every tick goes to these, in this order.
+    private let consumers: [any TickConsumer]
 
-    /// At most this many samples wait in memory while the store cannot write (one hour of
-    /// 1,000 plugs at 1 Hz); beyond it the oldest are dropped and counted.
-    static let maxPendingSamples = 3_600_000
-
-    /// Opens the store and prepares polling; nothing runs until `run()`.
+    /// Opens the store and prepares polling; nothing runs until `run()`. `consumers` take
+    /// every tick after the service's own (metrics, annotations, the plug status log, the
+    /// store), e.g. the demo's console line.
     public init(
         configuration: MonitorConfiguration,
         logger: Logger,
-        observer: (@Sendable (TickSummary) -> Void)? = nil
+        consumers extraConsumers: [any TickConsumer] = []
     ) async throws {
         self.configuration = configuration
         self.logger = logger
-        self.observer = observer
         let store = try EnergyStore(path: configuration.database, logger: logger)
         self.store = store
         let counters = try await store.loadCounters()
         try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
         let nodes = configuration.plugs.map(\.node)
-        self.metrics = MonitorMetrics(nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate)
+        let maxGap = 3 * configuration.intervalMilliseconds
+        let metrics = MonitorMetrics(nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate)
+        self.metrics = metrics
         self.client = CurlMultiClient()
         self.loop = PollLoop(
             plugs: configuration.plugs,
@@ -69,15 +52,20 @@ public final class Monitor: Sendable {
             client: client,
             logger: logger
         )
-        self.annotations = try Self.makeAnnotationPublisher(configuration: configuration, http: client, metrics: metrics, logger: logger)
-        var initial: [String: EnergyCounters] = [:]
-        for node in nodes { initial[node] = counters[node] ?? EnergyCounters() }
-        self.state = Mutex(State(counters: initial))
+        self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap)
+        let annotations = try Self.makeAnnotationPublisher(configuration: configuration, http: client, metrics: metrics, logger: logger)
+        self.annotations = annotations
+        let storeConsumer = StoreTickConsumer(store: store, metrics: metrics, logger: logger)
+        self.storeConsumer = storeConsumer
+        var consumers: [any TickConsumer] = [MetricsTickConsumer(metrics: metrics, maxAgeMilliseconds: maxGap)]
+        if let annotations { consumers.append(annotations) }
+        consumers += [PlugStatusLog(logger: logger), storeConsumer]
+        self.consumers = consumers + extraConsumers
     }
 
     /// Nil when ready (store open and the first tick stored), else the reason.
     public func readiness() async -> String? {
-        let (done, storeError) = state.withLock { ($0.firstTickDone, $0.storeError) }
+        let (done, storeError) = storeConsumer.status
         if let storeError { return "store: \(storeError)" }
         guard done else { return "first tick not done yet" }
         guard await store.ping() else { return "store not answering" }
@@ -94,9 +82,15 @@ public final class Monitor: Sendable {
             dashboard: DashboardAPI(store: store, nodes: configuration.plugs.map(\.node), intervalMilliseconds: configuration.intervalMilliseconds),
             logger: logger
         )
+        let retention = RetentionService(
+            store: store,
+            rawMilliseconds: configuration.retentionRawMilliseconds,
+            minuteMilliseconds: configuration.retentionMinuteMilliseconds,
+            maxGapMilliseconds: 3 * configuration.intervalMilliseconds,
+            logger: logger
+        )
         // The publisher comes first so that it is shut down last, after the final ticks are stored.
-        return (annotations.map { [$0] } ?? [])
-            + [PollService(monitor: self), RetentionService(store: store, configuration: configuration, logger: logger), http]
+        return (annotations.map { [$0] } ?? []) + [PollService(monitor: self), retention, http]
     }
 
     /// Runs poll loop and HTTP server until SIGTERM or SIGINT (or for `duration`, when
@@ -129,9 +123,9 @@ public final class Monitor: Sendable {
         store.close()
     }
 
-    /// Polls until graceful shutdown (or cancellation); every tick is stored by this task
-    /// while the loop polls in another, so a slow disk never delays the next tick. On
-    /// graceful shutdown polling stops and the ticks already taken are still stored.
+    /// Polls until graceful shutdown (or cancellation); every tick is handed to the consumers
+    /// by this task while the loop polls in another, so a slow disk never delays the next
+    /// tick. On graceful shutdown polling stops and the ticks already taken are still stored.
     func runPolling() async {
         let (stream, continuation) = AsyncStream.makeStream(of: TickReport.self, bufferingPolicy: .unbounded)
         let producer = Task {
@@ -152,69 +146,10 @@ public final class Monitor: Sendable {
     }
 
     private func handle(_ report: TickReport) async {
-        metrics.recordSkippedTicks(report.skippedTicks)
-        metrics.recordTickDelay(milliseconds: report.startLatencyMilliseconds)
-        let maxGap = 3 * configuration.intervalMilliseconds
-        var samples: [Sample] = []
-        var failures: [String: PollFailure] = [:]
-        let (counters, toWrite, changes) = state.withLock { state -> ([String: EnergyCounters], [Sample], [(String, PollFailure?)]) in
-            var changes: [(String, PollFailure?)] = []
-            for outcome in report.outcomes {
-                switch outcome.result {
-                case .success(let sample):
-                    var counter = state.counters[sample.node] ?? EnergyCounters()
-                    counter.add(sample, maxGapMilliseconds: maxGap)
-                    state.counters[sample.node] = counter
-                    metrics.recordSample(sample, counters: counter, pollSeconds: outcome.durationSeconds)
-                    samples.append(sample)
-                    if state.down.remove(sample.node) != nil { changes.append((sample.node, nil)) }
-                case .failure(let failure):
-                    metrics.recordFailure(node: outcome.node, reason: failure.reason.rawValue, pollSeconds: outcome.durationSeconds)
-                    failures[outcome.node] = failure
-                    if state.down.insert(outcome.node).inserted { changes.append((outcome.node, failure)) }
-                }
-            }
-            state.pending.append(contentsOf: samples)
-            if state.pending.count > Self.maxPendingSamples {
-                let excess = state.pending.count - Self.maxPendingSamples
-                state.pending.removeFirst(excess)
-                state.droppedSamples += excess
-            }
-            return (state.counters, state.pending, changes)
+        let tick = ledger.advance(report)
+        for consumer in consumers {
+            await consumer.consume(tick)
         }
-        for sample in samples {
-            annotations?.offer(node: sample.node, watts: sample.reading.watts, timestampMilliseconds: sample.timestampMilliseconds)
-        }
-        for (node, failure) in changes {
-            if let failure {
-                logger.warning("plug down", metadata: ["node": "\(node)", "reason": "\(failure.reason.rawValue)", "error": "\(failure.message)"])
-            } else {
-                logger.info("plug up", metadata: ["node": "\(node)"])
-            }
-        }
-        metrics.expireStale(nowMilliseconds: WallClock.nowMilliseconds(), maxAgeMilliseconds: maxGap)
-        let started = WallClock.nowNanoseconds()
-        do {
-            try await store.write(samples: toWrite, counters: counters)
-            metrics.recordStoreWrite(seconds: Double(WallClock.nowNanoseconds() - started) / 1e9, failed: false)
-            let recovered = state.withLock { state -> Bool in
-                state.pending.removeFirst(min(toWrite.count, state.pending.count))
-                state.firstTickDone = true
-                defer { state.storeError = nil }
-                return state.storeError != nil
-            }
-            if recovered { logger.info("store writable again", metadata: ["samples": "\(toWrite.count)"]) }
-        } catch {
-            metrics.recordStoreWrite(seconds: Double(WallClock.nowNanoseconds() - started) / 1e9, failed: true)
-            let first = state.withLock { state -> Bool in
-                defer { state.storeError = error.message }
-                return state.storeError == nil
-            }
-            if first {
-                logger.error("store write failed; samples kept in memory and retried", metadata: ["error": "\(error.message)"])
-            }
-        }
-        observer?(TickSummary(tickMilliseconds: report.tickMilliseconds, samples: samples, failures: failures))
     }
 }
 

@@ -1,3 +1,4 @@
+import AnnotationContract
 import EnergyModel
 import Foundation
 import ShellyPoller
@@ -23,9 +24,9 @@ public struct MonitorConfiguration: Sendable {
         /// Kubeconfig context to use instead of its `current-context`.
         public var context: String?
 
-        /// Defaults: off, `energy.thesis.io`, 15 s, 1 W, automatic connection.
+        /// Defaults: off, the contract's default prefix (`energy.thesis.io`), 15 s, 1 W, automatic connection.
         public init(
-            annotate: Bool = false, prefix: String = "energy.thesis.io", heartbeatMilliseconds: Int64 = 15_000,
+            annotate: Bool = false, prefix: String = PowerAnnotationContract.defaultPrefix, heartbeatMilliseconds: Int64 = 15_000,
             deadbandWatts: Double = 1.0, kubeconfig: String? = nil, context: String? = nil
         ) {
             self.annotate = annotate

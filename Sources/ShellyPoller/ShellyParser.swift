@@ -1,11 +1,12 @@
 import EnergyModel
+import JSON
 
 /// Reads device info and meter readings out of Shelly payloads (Gen1 HTTP API and the
 /// Gen2/Gen3/Gen4 RPC API). Pure functions: no I/O.
 public enum ShellyParser {
     /// Parses a `/shelly` response.
     public static func deviceInfo(_ bytes: [UInt8]) throws(ShellyPayloadError) -> DeviceInfo {
-        let json = try JSONValue.parse(bytes)
+        let json = try json(bytes)
         guard json.object != nil else { throw ShellyPayloadError("/shelly: not a JSON object") }
         if let gen = json["gen"] {
             guard let number = gen.number, number >= 2, number == number.rounded() else {
@@ -40,7 +41,7 @@ public enum ShellyParser {
     static func gen1RatedStatus(
         _ bytes: [UInt8], channel: Int
     ) throws(ShellyPayloadError) -> (reading: ParsedReading, rating: MeterRating) {
-        let json = try JSONValue.parse(bytes)
+        let json = try json(bytes)
         if let rpcError = rpcError(in: json) { throw rpcError }
         if let meters = json["meters"] {
             guard let list = meters.array else { throw ShellyPayloadError("/status: meters is not an array") }
@@ -93,7 +94,7 @@ public enum ShellyParser {
     public static func componentStatus(
         _ bytes: [UInt8], kind: MeterComponent.Kind
     ) throws(ShellyPayloadError) -> ParsedReading {
-        let json = try JSONValue.parse(bytes)
+        let json = try json(bytes)
         if let rpcError = rpcError(in: json) { throw rpcError }
         // A JSON-RPC envelope ({"id":..,"result":{...}}) is accepted as well as the bare result.
         let status = json["result"] ?? json
@@ -106,7 +107,7 @@ public enum ShellyParser {
     public static func findMeter(
         inDeviceStatus bytes: [UInt8], channel: Int
     ) throws(ShellyPayloadError) -> (MeterComponent, ParsedReading)? {
-        let json = try JSONValue.parse(bytes)
+        let json = try json(bytes)
         if let rpcError = rpcError(in: json) { throw rpcError }
         let status = json["result"] ?? json
         guard status.object != nil else { throw ShellyPayloadError("Shelly.GetStatus: not a JSON object") }
@@ -161,7 +162,7 @@ public enum ShellyParser {
         guard let value = object[key] else { return nil }
         switch value {
         case .null: return nil
-        case .number(let number): return number
+        case .integer, .double: return value.number
         default: throw ShellyPayloadError("\(path).\(key): not a number")
         }
     }

@@ -27,13 +27,7 @@ enum CommandSupport {
     static func kubernetesGet(_ path: String, kubeconfig: String?, context: String?, what: String) async throws -> [UInt8] {
         let connection: KubernetesConnection
         do {
-            if let kubeconfig {
-                connection = try .kubeconfig(path: kubeconfig, context: context)
-            } else if let context {
-                connection = try .kubeconfig(path: KubernetesConnection.defaultKubeconfigPath(), context: context)
-            } else {
-                connection = try .automatic()
-            }
+            connection = try KubernetesConnection.resolve(kubeconfig: kubeconfig, context: context)
         } catch {
             throw CommandFailure("\(what): \(error)")
         }

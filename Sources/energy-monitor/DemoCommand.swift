@@ -72,9 +72,7 @@ struct DemoCommand: AsyncParsableCommand {
         )
         let monitor: Monitor
         do {
-            monitor = try await Monitor(configuration: configuration, logger: logger) { summary in
-                Console.write(Self.line(summary, nodes: nodes))
-                    }
+            monitor = try await Monitor(configuration: configuration, logger: logger, consumers: [ConsoleLine(nodes: nodes)])
         } catch {
             await simulator.shutdown()
             throw error
@@ -88,8 +86,18 @@ struct DemoCommand: AsyncParsableCommand {
         await simulator.shutdown()
     }
 
+}
+
+/// The demo's line per tick on standard output.
+struct ConsoleLine: TickConsumer {
+    let nodes: [String]
+
+    func consume(_ tick: Tick) async {
+        Console.write(Self.line(tick, nodes: nodes))
+    }
+
     /// `14:02:07  tvpc   52.3 W  wyse   12.1 W  rpi    2.4 W`
-    static func line(_ summary: Monitor.TickSummary, nodes: [String]) -> String {
+    static func line(_ summary: Tick, nodes: [String]) -> String {
         let seconds = summary.tickMilliseconds / 1000
         let clock = String(format: "%02lld:%02lld:%02lld", (seconds / 3600) % 24, (seconds / 60) % 60, seconds % 60)
         var parts = [clock]

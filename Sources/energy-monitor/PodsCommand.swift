@@ -1,3 +1,4 @@
+import AnnotationContract
 import ArgumentParser
 import EnergyModel
 import Foundation
@@ -141,9 +142,9 @@ struct PodRun: Equatable {
                 PodRun(
                     name: name,
                     phase: labels["job-name"] ?? name,
-                    weight: annotations["scheduler.policy/performance-weight"] ?? "",
+                    weight: annotations[WorkloadContract.weightAnnotation] ?? "",
                     node: node,
-                    profile: labels["workload-profile"] ?? "",
+                    profile: labels[WorkloadContract.profileLabel] ?? "",
                     startMilliseconds: start,
                     finishMilliseconds: end
                 )

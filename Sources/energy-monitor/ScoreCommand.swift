@@ -1,5 +1,7 @@
+import AnnotationContract
 import ArgumentParser
 import Foundation
+import JSON
 import Scoring
 
 /// `energy-monitor score`: ranks nodes for a profile and weight exactly as the extender would,
@@ -133,7 +135,7 @@ struct ScoreCommand: AsyncParsableCommand {
 enum ScoreInput {
     /// A weight in 0...1 in plain decimal notation.
     static func parseWeight(_ text: String) throws -> Double {
-        guard let value = decimal(text), (0...1).contains(value) else {
+        guard let value = AnnotationDecimal.parse(text), (0...1).contains(value) else {
             throw ValidationError("--weight: \"\(text)\" is not a number between 0 and 1")
         }
         return value
@@ -148,7 +150,7 @@ enum ScoreInput {
             guard parts.count == 2, !node.isEmpty else {
                 throw ValidationError("--watts: \"\(item)\" is not NODE=WATTS")
             }
-            guard let value = decimal(String(parts[1])), value >= 0 else {
+            guard let value = AnnotationDecimal.parse(String(parts[1])), value >= 0 else {
                 throw ValidationError("--watts: \"\(parts[1])\" for node \(node) is not a non-negative number of watts")
             }
             guard !pairs.contains(where: { $0.0 == node }) else {
@@ -172,7 +174,7 @@ enum ScoreInput {
 
     /// Unix seconds or an RFC 3339 time.
     static func parseTime(_ text: String) throws -> Date {
-        if let seconds = decimal(text) { return Date(timeIntervalSince1970: seconds) }
+        if let seconds = AnnotationDecimal.parse(text) { return Date(timeIntervalSince1970: seconds) }
         let formatter = ISO8601DateFormatter()
         if let date = formatter.date(from: text) { return date }
         formatter.formatOptions.insert(.withFractionalSeconds)
@@ -200,7 +202,7 @@ enum ScoreInput {
         }
         do {
             let json = try JSONDecoder().decode(JSONValue.self, from: data)
-            if json["kind"]?.stringValue == "Node" {
+            if json["kind"]?.string == "Node" {
                 return [try JSONDecoder().decode(ExtenderNode.self, from: data)]
             }
             guard json["items"] != nil else {
@@ -214,10 +216,5 @@ enum ScoreInput {
         } catch {
             throw CommandFailure("--nodes-file: \(path): not valid JSON")
         }
-    }
-
-    /// A finite number in plain decimal notation; no `nan`, `inf` or hexadecimal forms.
-    static func decimal(_ text: String) -> Double? {
-        PowerAnnotations.decimal(text)
     }
 }

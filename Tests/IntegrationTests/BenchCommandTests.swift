@@ -1,16 +1,17 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `energy-monitor bench` with tiny sizes prints every figure with a number. No timing
 /// thresholds: the figures depend on the machine; the test checks that each is measured.
 @Suite("Bench command", .serialized)
 struct BenchCommandTests {
     @Test("every figure line is printed with a number")
-    func figures() throws {
+    func figures() async throws {
         let folder = try TestEnvironment.makeFolder("bench")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let result = try runCommand(
-            TestEnvironment.binary,
+        let result = try await runProcess(
+            TestPaths.binary,
             [
                 "bench", "--nodes", "20", "--ticks", "5", "--plugs", "20", "--seconds", "3",
                 "--load-seconds", "1", "--load-connections", "4", "--folder", folder,
@@ -31,7 +32,7 @@ struct BenchCommandTests {
             "poll ticks delivered, 20 plugs", "poll CPU, 20 plugs", "simulator CPU, 20 plugs", "resident memory, 20 plugs",
             "tick timing error p50, 20 plugs", "tick timing error p99, 20 plugs", "/metrics requests/s, energy-monitor",
         ]
-        if TestEnvironment.tool("prometheus-node-exporter") != nil {
+        if Tools.find("prometheus-node-exporter") != nil {
             required += ["/metrics requests/s, prometheus-node-exporter textfile", "/metrics requests/s ratio"]
         } else {
             #expect(lines.contains { $0.hasPrefix("/metrics requests/s, prometheus-node-exporter textfile: not measured") })

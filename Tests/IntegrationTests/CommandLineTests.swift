@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Bad input ends with one clear line and a non-zero exit; the demo shows three nodes.
 @Suite("Command line")
 struct CommandLineTests {
     /// Runs the binary and returns status and the non-empty lines of standard error.
-    private func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, errorLines: [String]) {
-        let result = try runCommand(TestEnvironment.binary, arguments, timeout: .seconds(30))
+    private func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, errorLines: [String]) {
+        let result = try await runProcess(TestPaths.binary, arguments, timeout: .seconds(30))
         return (result.status, result.stdout, result.stderr.split(separator: "\n").map(String.init))
     }
 
@@ -17,16 +18,16 @@ struct CommandLineTests {
     }
 
     @Test("an unknown option is one line and exit status 64")
-    func unknownOption() throws {
-        let result = try run(["run", "--config", "x.yaml", "--frobnicate"])
+    func unknownOption() async throws {
+        let result = try await run(["run", "--config", "x.yaml", "--frobnicate"])
         #expect(result.status == 64)
         #expect(result.errorLines.count == 1)
         #expect(result.errorLines.first?.contains("Unknown option '--frobnicate'") == true, "\(result.errorLines)")
     }
 
     @Test("an unknown command is one line")
-    func unknownCommand() throws {
-        let result = try run(["fly"])
+    func unknownCommand() async throws {
+        let result = try await run(["fly"])
         #expect(result.status != 0)
         #expect(result.errorLines.count == 1, "\(result.errorLines)")
     }
@@ -44,11 +45,11 @@ struct CommandLineTests {
             ("plugs: []\n", "plugs: must name at least one plug"),
         ]
     )
-    func badConfig(yaml: String, message: String) throws {
+    func badConfig(yaml: String, message: String) async throws {
         let folder = try TestEnvironment.makeFolder("bad-config")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = try write(yaml, "config.yaml", in: folder)
-        let result = try run(["run", "--config", path])
+        let result = try await run(["run", "--config", path])
         #expect(result.status == 1)
         #expect(result.errorLines.count == 1, "\(result.errorLines)")
         #expect(result.errorLines.first?.contains(message) == true, "\(result.errorLines)")
@@ -56,18 +57,18 @@ struct CommandLineTests {
     }
 
     @Test("an unreadable password file is one line, and the password never shows")
-    func unreadablePassword() throws {
+    func unreadablePassword() async throws {
         let folder = try TestEnvironment.makeFolder("bad-secret")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let missing = try write("plugs:\n  - {node: a, address: 127.0.0.1, passwordFile: /nonexistent/pw}\n", "missing.yaml", in: folder)
-        let result = try run(["run", "--config", missing])
+        let result = try await run(["run", "--config", missing])
         #expect(result.status == 1)
         #expect(result.errorLines == ["energy-monitor: error: \(missing): plugs[0].passwordFile: cannot read /nonexistent/pw: no such file"])
 
         let secretFile = try write("hunter2\n", "pw", in: folder)
         chmod(secretFile, 0)
         let config = try write("plugs:\n  - {node: a, address: 127.0.0.1, passwordFile: pw}\n", "unreadable.yaml", in: folder)
-        let unreadable = try run(["run", "--config", config])
+        let unreadable = try await run(["run", "--config", config])
         if getuid() != 0 {  // root reads any file
             #expect(unreadable.status == 1)
             #expect(unreadable.errorLines.count == 1)
@@ -77,25 +78,25 @@ struct CommandLineTests {
     }
 
     @Test("a missing config file is one line")
-    func missingConfig() throws {
-        let result = try run(["run", "--config", "/nonexistent/config.yaml"])
+    func missingConfig() async throws {
+        let result = try await run(["run", "--config", "/nonexistent/config.yaml"])
         #expect(result.status == 1)
         #expect(result.errorLines == ["energy-monitor: error: /nonexistent/config.yaml: cannot read: no such file"])
     }
 
     @Test("--help and --version succeed")
-    func help() throws {
-        let help = try run(["--help"])
+    func help() async throws {
+        let help = try await run(["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("run") && help.stdout.contains("demo") && help.stdout.contains("simulate"))
-        let version = try run(["--version"])
+        let version = try await run(["--version"])
         #expect(version.status == 0)
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
     }
 
     @Test("bad simulate arguments are one line")
-    func badSimulate() throws {
-        let result = try run(["simulate", "--plugs", "2", "--port", "20000", "--fault", "5=slow"])
+    func badSimulate() async throws {
+        let result = try await run(["simulate", "--plugs", "2", "--port", "20000", "--fault", "5=slow"])
         #expect(result.status != 0)
         #expect(result.errorLines.count == 1)
         #expect(result.errorLines.first?.contains("--fault") == true, "\(result.errorLines)")
@@ -107,12 +108,12 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let port = TestEnvironment.freePorts(1)
         let demo = try ChildProcess(
-            TestEnvironment.binary, ["demo", "--listen", "127.0.0.1:\(port)", "--duration", "60", "--database", folder + "/demo.db"],
+            TestPaths.binary, ["demo", "--listen", "127.0.0.1:\(port)", "--duration", "60", "--database", folder + "/demo.db"],
             in: folder, name: "demo"
         )
         defer { demo.stop() }
         var metrics = Exposition("")
-        let shown = await waitUntil(timeout: .seconds(40)) {
+        let shown = await eventually(within: .seconds(40)) {
             metrics = Exposition(await TestEnvironment.getText("http://127.0.0.1:\(port)/metrics"))
             return ["tvpc", "wyse", "rpi"].allSatisfy { metrics.has("energy_monitor_power_watts{node=\"\($0)\"}") }
         }
@@ -122,7 +123,7 @@ struct CommandLineTests {
         let rpi = metrics.value("energy_monitor_power_watts{node=\"rpi\"}") ?? 0
         #expect(tvpc > 40 && tvpc < 200 && rpi > 2 && rpi < 4, "tvpc \(tvpc) W, rpi \(rpi) W")
         // Five more seconds of console lines, then Ctrl-C's signal: a clean exit.
-        _ = await waitUntil(timeout: .seconds(15)) {
+        _ = await eventually(within: .seconds(15)) {
             demo.stdout.split(separator: "\n").filter { $0.contains("tvpc") && $0.contains(" W") }.count >= 6
         }
         #expect(demo.stop() == 0, "demo: \(demo.stderr.suffix(600))")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The built-in dashboard against a running demo: its JSON API, and the page itself rendered
 /// by headless Chromium (the screenshot is kept in the test artifacts folder).
@@ -36,12 +37,12 @@ struct DashboardTests {
         let folder = try TestEnvironment.makeFolder("dashboard")
         let port = TestEnvironment.freePorts(1)
         let demo = try ChildProcess(
-            TestEnvironment.binary,
+            TestPaths.binary,
             ["demo", "--listen", "127.0.0.1:\(port)", "--database", folder + "/energy.db", "--duration", "\(seconds)"],
             in: folder, name: "demo"
         )
         let base = "http://127.0.0.1:\(port)"
-        let ready = await waitUntil(timeout: .seconds(30)) {
+        let ready = await eventually(within: .seconds(30)) {
             await TestEnvironment.get("\(base)/readyz")?.status == 200
         }
         try #require(ready, "demo not ready: \(demo.stderr)")
@@ -64,7 +65,7 @@ struct DashboardTests {
         }
         // Three 1-second steps with a sample for every node.
         var power: PowerResponse?
-        let filled = await waitUntil(timeout: .seconds(20)) {
+        let filled = await eventually(within: .seconds(20)) {
             power = try? await Self.decode(PowerResponse.self, "\(base)/api/v1/power?from=now-1m&step=1s")
             return power.map { $0.series.allSatisfy { $0.points.count >= 3 } } ?? false
         }
@@ -112,14 +113,14 @@ struct DashboardTests {
         }
 
         // The container's HEALTHCHECK command.
-        let healthy = try runCommand(
-            TestEnvironment.binary, ["healthcheck", "--url", "\(base)/healthz"], timeout: .seconds(10))
+        let healthy = try await runProcess(
+            TestPaths.binary, ["healthcheck", "--url", "\(base)/healthz"], timeout: .seconds(10))
         #expect(healthy.status == 0, "\(healthy.stderr)")
-        let missing = try runCommand(
-            TestEnvironment.binary, ["healthcheck", "--url", "\(base)/nope"], timeout: .seconds(10))
+        let missing = try await runProcess(
+            TestPaths.binary, ["healthcheck", "--url", "\(base)/nope"], timeout: .seconds(10))
         #expect(missing.status != 0 && missing.stderr.contains("HTTP 404"), "\(missing.stderr)")
-        let dead = try runCommand(
-            TestEnvironment.binary,
+        let dead = try await runProcess(
+            TestPaths.binary,
             ["healthcheck", "--url", "http://127.0.0.1:\(TestEnvironment.freePorts(1))/healthz", "--timeout", "2"],
             timeout: .seconds(10)
         )
@@ -152,7 +153,7 @@ struct DashboardTests {
             try? FileManager.default.removeItem(atPath: folder)
         }
         // About 20 s of samples: several 5 s steps per series.
-        let filled = await waitUntil(timeout: .seconds(40)) {
+        let filled = await eventually(within: .seconds(40)) {
             let power = try? await Self.decode(PowerResponse.self, "\(base)/api/v1/power?from=now-15m&step=5s")
             return power.map { $0.series.allSatisfy { $0.points.count >= 4 } } ?? false
         }
@@ -164,7 +165,7 @@ struct DashboardTests {
         ]
         let profile = folder + "/chromium-profile"
         let started = Int64(Date().timeIntervalSince1970 * 1000)
-        let dump = try runCommand(
+        let dump = try await runProcess(
             chromium, common + ["--user-data-dir=\(profile)-dom", "--dump-dom", "\(base)/"], timeout: .seconds(90)
         )
         #expect(dump.status == 0, "chromium: \(dump.stderr.suffix(2000))")
@@ -186,7 +187,7 @@ struct DashboardTests {
 
         let screenshot = try Tools.artifactsFolder().appendingPathComponent("dashboard.png")
         try? FileManager.default.removeItem(at: screenshot)
-        let shot = try runCommand(
+        let shot = try await runProcess(
             chromium, common + ["--user-data-dir=\(profile)-shot", "--screenshot=\(screenshot.path)", "\(base)/"],
             timeout: .seconds(90)
         )

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The deployment files pass the tools their users will run: `kubernetes-validate --strict`
 /// on every Kubernetes manifest, `promtool` on the rules, `hadolint` on the Dockerfile.
 @Suite("Deployment files")
 struct DeploymentTests {
-    static let k8s = Tools.packageRoot.appendingPathComponent("k8s")
+    static let k8s = TestPaths.packageRoot.appendingPathComponent("k8s")
     static let setupHint = "run bash scripts/setup.sh"
 
     /// Every Kubernetes manifest under `k8s/`: the YAML files except the kustomization and the
@@ -21,15 +22,15 @@ struct DeploymentTests {
         return paths.sorted()
     }
 
-    static func run(_ tool: String, _ arguments: [String], timeout: Duration = .seconds(120)) throws -> (
+    static func run(_ tool: String, _ arguments: [String], timeout: Duration = .seconds(120)) async throws -> (
         status: Int32, output: String
     ) {
-        let result = try runCommand(tool, arguments, timeout: timeout)
+        let result = try await runProcess(tool, arguments, timeout: timeout)
         return (result.status, result.stdout + result.stderr)
     }
 
     @Test("kubernetes-validate --strict accepts every manifest in k8s/ (Kubernetes 1.31)")
-    func manifestsValidate() throws {
+    func manifestsValidate() async throws {
         let validator = try #require(
             Tools.find("kubernetes-validate"), "kubernetes-validate not found: \(Self.setupHint)")
         let manifests = try Self.manifests()
@@ -39,7 +40,7 @@ struct DeploymentTests {
         ] {
             #expect(manifests.contains(expected), "k8s/\(expected) missing")
         }
-        let result = try Self.run(
+        let result = try await Self.run(
             validator,
             ["--strict", "--kubernetes-version", "1.31.0"] + manifests.map { Self.k8s.appendingPathComponent($0).path }
         )
@@ -73,11 +74,11 @@ struct DeploymentTests {
         "kubectl kustomize builds k8s/ into objects that kubernetes-validate accepts",
         .enabled(if: Tools.find("kubectl") != nil, "kubectl is not installed (optional: the build of k8s/ as a whole)")
     )
-    func kustomizeBuilds() throws {
+    func kustomizeBuilds() async throws {
         let kubectl = try #require(Tools.find("kubectl"))
         let validator = try #require(
             Tools.find("kubernetes-validate"), "kubernetes-validate not found: \(Self.setupHint)")
-        let result = try runCommand(kubectl, ["kustomize", Self.k8s.path])
+        let result = try await runProcess(kubectl, ["kustomize", Self.k8s.path])
         #expect(result.status == 0, "\(result.stderr)")
         let folder = try TestEnvironment.makeFolder("kustomize")
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -85,19 +86,19 @@ struct DeploymentTests {
         let kinds = result.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("kind: ") }
         #expect(kinds.count >= 18, "\(kinds)")
         #expect(result.stdout.contains("name: energy-monitor-prometheus-rules"))
-        let check = try Self.run(validator, ["--strict", "--kubernetes-version", "1.31.0", folder + "/all.yaml"])
+        let check = try await Self.run(validator, ["--strict", "--kubernetes-version", "1.31.0", folder + "/all.yaml"])
         #expect(check.status == 0, "\(check.output)")
     }
 
     @Test("promtool check rules accepts the rules, and promtool test rules passes their unit tests")
-    func prometheusRules() throws {
+    func prometheusRules() async throws {
         let promtool = try #require(Tools.find("promtool"), "promtool not found: \(Self.setupHint)")
         let folder = Self.k8s.appendingPathComponent("monitoring")
-        let check = try Self.run(
+        let check = try await Self.run(
             promtool, ["check", "rules", folder.appendingPathComponent("prometheus-rules.yaml").path])
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.contains("SUCCESS: 9 rules found"), "\(check.output)")
-        let test = try Self.run(
+        let test = try await Self.run(
             promtool, ["test", "rules", folder.appendingPathComponent("prometheus-rules.test.yaml").path])
         #expect(test.status == 0, "\(test.output)")
         let rules = try String(contentsOf: folder.appendingPathComponent("prometheus-rules.yaml"), encoding: .utf8)
@@ -107,10 +108,10 @@ struct DeploymentTests {
     }
 
     @Test("hadolint finds no error in Dockerfile.monitor")
-    func dockerfileLints() throws {
+    func dockerfileLints() async throws {
         let hadolint = try #require(Tools.find("hadolint"), "hadolint not found: \(Self.setupHint)")
-        let dockerfile = Tools.packageRoot.appendingPathComponent("Dockerfile.monitor").path
-        let result = try Self.run(hadolint, ["--no-color", "--failure-threshold", "error", dockerfile])
+        let dockerfile = TestPaths.packageRoot.appendingPathComponent("Dockerfile.monitor").path
+        let result = try await Self.run(hadolint, ["--no-color", "--failure-threshold", "error", dockerfile])
         #expect(result.status == 0, "\(result.output)")
         let text = try String(contentsOfFile: dockerfile, encoding: .utf8)
         for line in [

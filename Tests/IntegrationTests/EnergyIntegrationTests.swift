@@ -3,6 +3,7 @@ import Foundation
 import ShellySimulator
 import Store
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -17,24 +18,24 @@ struct EnergyIntegrationTests {
         let port = TestEnvironment.freePorts(plugs)
         let listen = TestEnvironment.freePorts(1)
         let simulator = try ChildProcess(
-            TestEnvironment.binary,
+            TestPaths.binary,
             ["simulate", "--plugs", "\(plugs)", "--port", "\(port)", "--write-config", folder + "/config.yaml",
              "--database", folder + "/energy.db", "--listen", "127.0.0.1:\(listen)"] + extra,
             in: folder, name: "simulate"
         )
-        let written = await waitUntil(timeout: .seconds(30)) { simulator.stdout.contains("simulating") }
+        let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.stderr)")
         if let retention {
             let config = try String(contentsOfFile: folder + "/config.yaml", encoding: .utf8)
             try (config + "retention: \(retention)\n").write(toFile: folder + "/config.yaml", atomically: true, encoding: .utf8)
         }
-        let monitor = try ChildProcess(TestEnvironment.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
+        let monitor = try ChildProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
         return (simulator, monitor, "http://127.0.0.1:\(listen)")
     }
 
-    private func energyJSON(_ database: String, node: String, from: Int64, to: Int64) throws -> [String: Any] {
-        let result = try runCommand(
-            TestEnvironment.binary,
+    private func energyJSON(_ database: String, node: String, from: Int64, to: Int64) async throws -> [String: Any] {
+        let result = try await runProcess(
+            TestPaths.binary,
             ["energy", "--database", database, "--node", node, "--from", String(format: "%.3f", Double(from) / 1000),
              "--to", String(format: "%.3f", Double(to) / 1000), "--format", "json"]
         )
@@ -52,7 +53,7 @@ struct EnergyIntegrationTests {
         defer { simulator.stop(); monitor.stop() }
         // The window opens only once the service stores ticks: its start-up time on a busy
         // machine is not what this test measures.
-        let ready = await waitUntil(timeout: .seconds(30)) { await TestEnvironment.get(base + "/readyz")?.status == 200 }
+        let ready = await eventually(within: .seconds(30)) { await TestEnvironment.get(base + "/readyz")?.status == 200 }
         try #require(ready, "service not ready: \(monitor.stderr.suffix(1500))")
         // A window of whole minutes, so minute rows cover it exactly after folding; at least
         // two ticks after readiness.
@@ -63,7 +64,7 @@ struct EnergyIntegrationTests {
         #expect(monitor.stop() == 0)
         for (index, node) in ["sim-0", "sim-1"].enumerated() {
             let exact = LoadProfile.generic(index: index).joules(from: Double(from) / 1000, to: Double(to) / 1000)
-            let raw = try energyJSON(folder + "/energy.db", node: node, from: from, to: to)
+            let raw = try await energyJSON(folder + "/energy.db", node: node, from: from, to: to)
             let joules = try #require(raw["joules"] as? Double)
             print(String(format: "energy ground truth %@: %.2f J measured, %.2f J exact, error %.3f %%", node, joules, exact, 100 * (joules - exact) / exact))
             #expect(abs(joules - exact) / exact < 0.005, "\(node): \(joules) J measured, \(exact) J exact")
@@ -79,7 +80,7 @@ struct EnergyIntegrationTests {
         #expect(try await store.foldedUntil() ?? 0 >= to)
         store.close()
         for node in ["sim-0", "sim-1"] {
-            let folded = try energyJSON(folder + "/energy.db", node: node, from: from, to: to)
+            let folded = try await energyJSON(folder + "/energy.db", node: node, from: from, to: to)
             let exact = LoadProfile.generic(index: node == "sim-0" ? 0 : 1).joules(from: Double(from) / 1000, to: Double(to) / 1000)
             let joules = try #require(folded["joules"] as? Double)
             print(String(format: "energy ground truth %@ after folding: %.2f J, error %.3f %%", node, joules, 100 * (joules - exact) / exact))
@@ -112,7 +113,7 @@ struct EnergyIntegrationTests {
         let killedAt = Double(WallClock.nowMilliseconds()) / 1000
         kill(monitor.process.processIdentifier, SIGKILL)
         monitor.process.waitUntilExit()
-        monitor = try ChildProcess(TestEnvironment.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run2")
+        monitor = try ChildProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run2")
         await scrape(for: 12)
         for name in series {
             let values = history[name] ?? []
@@ -123,17 +124,17 @@ struct EnergyIntegrationTests {
             #expect((values.last ?? 0) > (values.first ?? 0), "\(name) did not grow")
         }
         // The rebooting plug's device counter did restart (so the test saw a reset).
-        let sqlite3 = try #require(TestEnvironment.tool("sqlite3"))
-        let drops = try runCommand(sqlite3, [folder + "/energy.db",
+        let sqlite3 = try #require(Tools.find("sqlite3"))
+        let drops = try await runProcess(sqlite3, [folder + "/energy.db",
             "SELECT count(*) FROM (SELECT device_mwh < lag(device_mwh) OVER (ORDER BY ts_ms) AS dropped FROM readings JOIN node ON node.id = readings.node_id WHERE node.name = 'sim-1') WHERE dropped"])
         #expect(Int(drops.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1, "no device reboot observed")
         // The store survived kill -9.
-        let check = try runCommand(sqlite3, [folder + "/energy.db", "PRAGMA integrity_check"])
+        let check = try await runProcess(sqlite3, [folder + "/energy.db", "PRAGMA integrity_check"])
         #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
 
         // At most one tick lost: the last tick committed before the kill is at most one
         // interval before it, and the only gap above 2 s is the restart.
-        let rows = try runCommand(sqlite3, [folder + "/energy.db", "SELECT node, ts FROM power ORDER BY node, ts"])
+        let rows = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT node, ts FROM power ORDER BY node, ts"])
         var stored: [String: [Double]] = [:]
         for line in rows.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -25,25 +26,25 @@ struct FaultIntegrationTests {
         let port = TestEnvironment.freePorts(plugs)
         let listen = TestEnvironment.freePorts(1)
         let simulator = try ChildProcess(
-            TestEnvironment.binary,
+            TestPaths.binary,
             ["simulate", "--plugs", "\(plugs)", "--port", "\(port)", "--write-config", folder + "/config.yaml",
              "--database", database, "--listen", "127.0.0.1:\(listen)"] + extra,
             in: folder, name: "simulate"
         )
-        let written = await waitUntil(timeout: .seconds(30)) { simulator.stdout.contains("simulating") }
+        let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.stderr)")
-        let monitor = try ChildProcess(TestEnvironment.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
+        let monitor = try ChildProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
         let service = Service(simulator: simulator, monitor: monitor, base: "http://127.0.0.1:\(listen)")
-        let ready = await waitUntil(timeout: .seconds(30)) { await TestEnvironment.get(service.base + "/readyz")?.status == 200 }
+        let ready = await eventually(within: .seconds(30)) { await TestEnvironment.get(service.base + "/readyz")?.status == 200 }
         if !ready { service.stop() }
         try #require(ready, "service not ready: \(monitor.stderr.suffix(800))")
         return service
     }
 
     /// `node -> [ts]` of the `power` view, oldest first.
-    static func timestamps(_ database: String) throws -> [String: [Double]] {
-        let sqlite3 = try #require(TestEnvironment.tool("sqlite3"), "sqlite3 missing: run bash scripts/setup.sh")
-        let rows = try runCommand(sqlite3, [database, "SELECT node, ts FROM power ORDER BY node, ts"])
+    static func timestamps(_ database: String) async throws -> [String: [Double]] {
+        let sqlite3 = try #require(Tools.find("sqlite3"), "sqlite3 missing: run bash scripts/setup.sh")
+        let rows = try await runProcess(sqlite3, [database, "SELECT node, ts FROM power ORDER BY node, ts"])
         #expect(rows.status == 0, "sqlite3: \(rows.stderr)")
         var result: [String: [Double]] = [:]
         for line in rows.stdout.split(separator: "\n") {
@@ -69,7 +70,7 @@ struct FaultIntegrationTests {
             metrics.value("energy_monitor_poll_errors_total{node=\"sim-\(index)\",reason=\"invalid\"}") ?? 0
         }
         var metrics = Exposition("")
-        let counted = await waitUntil(timeout: .seconds(30)) {
+        let counted = await eventually(within: .seconds(30)) {
             metrics = Exposition(await TestEnvironment.getText(service.base + "/metrics"))
             return refused.allSatisfy { invalid(metrics, $0) >= 5 }
         }
@@ -89,8 +90,8 @@ struct FaultIntegrationTests {
         #expect(invalid(metrics, 6) == 0, "negative noise counted as invalid")
         #expect(metrics.value("energy_monitor_power_watts{node=\"sim-6\"}") == 0)
 
-        let sqlite3 = try #require(TestEnvironment.tool("sqlite3"), "sqlite3 missing: run bash scripts/setup.sh")
-        let rows = try runCommand(sqlite3, [folder + "/energy.db", "SELECT node, count(*), min(watts), max(watts) FROM power GROUP BY node ORDER BY node"])
+        let sqlite3 = try #require(Tools.find("sqlite3"), "sqlite3 missing: run bash scripts/setup.sh")
+        let rows = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT node, count(*), min(watts), max(watts) FROM power GROUP BY node ORDER BY node"])
         var stored: [String: (count: Int, min: Double, max: Double)] = [:]
         for line in rows.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|").map(String.init)
@@ -107,7 +108,7 @@ struct FaultIntegrationTests {
         let healthy = try #require(stored["sim-7"], "healthy plug stored nothing")
         #expect(healthy.count >= 5 && healthy.min > 0)
         // Nothing unbelievable anywhere in the view.
-        let odd = try runCommand(sqlite3, [folder + "/energy.db", "SELECT count(*) FROM power WHERE watts IS NULL OR watts < 0 OR watts > 8000"])
+        let odd = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT count(*) FROM power WHERE watts IS NULL OR watts < 0 OR watts > 8000"])
         #expect(odd.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
@@ -187,7 +188,7 @@ struct FaultIntegrationTests {
         print("slow clients: \(answered) of 12 scrapes answered while 200 slow clients were connected")
         #expect(await TestEnvironment.get(service.base + "/readyz")?.status == 200)
         // Slow senders that never finish their request are dropped after the idle timeout (15 s).
-        let dropped = await waitUntil(timeout: .seconds(30)) { trickling.allSatisfy(Self.isClosedByPeer) }
+        let dropped = await eventually(within: .seconds(30)) { trickling.allSatisfy(Self.isClosedByPeer) }
         #expect(dropped, "\(trickling.filter { !Self.isClosedByPeer($0) }.count) trickling connections still open")
         #expect(service.monitor.isRunning)
     }

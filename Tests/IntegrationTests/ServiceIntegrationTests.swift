@@ -1,6 +1,7 @@
 import CurlClient
 import Foundation
 import Testing
+import TestSupport
 
 /// The core service end to end: the real binary against the simulator, `sqlite3`,
 /// `promtool` and a Prometheus server, all on 127.0.0.1.
@@ -8,9 +9,9 @@ import Testing
 struct ServiceIntegrationTests {
     @Test("4 plugs (Gen1 Basic, Gen2 Digest, unreachable, garbage) for 20 s")
     func fourPlugs() async throws {
-        let sqlite3 = try #require(TestEnvironment.tool("sqlite3"), "sqlite3 missing: run bash scripts/setup.sh")
-        let promtool = try #require(TestEnvironment.tool("promtool"), "promtool missing: run bash scripts/setup.sh")
-        let prometheus = try #require(TestEnvironment.tool("prometheus"), "prometheus missing: run bash scripts/setup.sh")
+        let sqlite3 = try #require(Tools.find("sqlite3"), "sqlite3 missing: run bash scripts/setup.sh")
+        let promtool = try #require(Tools.find("promtool"), "promtool missing: run bash scripts/setup.sh")
+        let prometheus = try #require(Tools.find("prometheus"), "prometheus missing: run bash scripts/setup.sh")
         let folder = try TestEnvironment.makeFolder("four-plugs")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let plugPort = TestEnvironment.freePorts(4)
@@ -19,7 +20,7 @@ struct ServiceIntegrationTests {
         try Data((password + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/plug-password"))
 
         let simulator = try ChildProcess(
-            TestEnvironment.binary,
+            TestPaths.binary,
             [
                 "simulate", "--plugs", "4", "--port", "\(plugPort)", "--generations", "1,2,1,2",
                 "--auth", "0,1", "--password-file", folder + "/plug-password",
@@ -30,15 +31,15 @@ struct ServiceIntegrationTests {
             in: folder, name: "simulate"
         )
         defer { simulator.stop() }
-        let configWritten = await waitUntil(timeout: .seconds(30)) {
+        let configWritten = await eventually(within: .seconds(30)) {
             FileManager.default.fileExists(atPath: folder + "/config.yaml") && simulator.stdout.contains("simulating")
         }
         try #require(configWritten, "simulator did not start: \(simulator.stderr)")
 
-        let monitor = try ChildProcess(TestEnvironment.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
+        let monitor = try ChildProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
         defer { monitor.stop() }
         let base = "http://127.0.0.1:\(listenPort)"
-        let ready = await waitUntil(timeout: .seconds(20)) { await TestEnvironment.get(base + "/readyz")?.status == 200 }
+        let ready = await eventually(within: .seconds(20)) { await TestEnvironment.get(base + "/readyz")?.status == 200 }
         try #require(ready, "service not ready: \(monitor.stderr)")
         // Ready means the first tick is stored: 20 s of service from here on, process start-up
         // (slow on a busy machine) not counted.
@@ -65,7 +66,7 @@ struct ServiceIntegrationTests {
 
         // Let the service run for 20 s of ticks.
         try await Task.sleep(until: started + .milliseconds(20_500))
-        let counts = try runCommand(sqlite3, [folder + "/energy.db", "SELECT node, count(*) FROM power GROUP BY node ORDER BY node"])
+        let counts = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT node, count(*) FROM power GROUP BY node ORDER BY node"])
         var rows: [String: Int] = [:]
         for line in counts.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|")
@@ -77,7 +78,7 @@ struct ServiceIntegrationTests {
         #expect(rows["sim-3"] == nil, "garbage plug stored rows: \(rows)")
 
         // Every stored value is one the simulator served, at the time it served it.
-        let stored = try runCommand(sqlite3, [folder + "/energy.db", "SELECT node, CAST(round(ts * 1000) AS INTEGER), watts FROM power ORDER BY ts"])
+        let stored = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT node, CAST(round(ts * 1000) AS INTEGER), watts FROM power ORDER BY ts"])
         // Read after the database, so every stored row was served before; only complete lines
         // count (the simulator may be writing the last one).
         let record = try String(contentsOfFile: folder + "/served.csv", encoding: .utf8)
@@ -100,7 +101,7 @@ struct ServiceIntegrationTests {
 
         // /metrics: valid exposition, plug_up as expected, power only for healthy plugs.
         let text = await TestEnvironment.getText(base + "/metrics")
-        let check = try runCommand(promtool, ["check", "metrics"], stdin: text)
+        let check = try await runProcess(promtool, ["check", "metrics"], stdin: text)
         #expect(check.status == 0, "promtool: \(check.stdout) \(check.stderr)")
         let metrics = Exposition(text)
         #expect(metrics.value("energy_monitor_plug_up{node=\"sim-0\"}") == 1)
@@ -124,7 +125,7 @@ struct ServiceIntegrationTests {
 
         // The Prometheus server scraped it and answers a query.
         var series: Set<String> = []
-        let answered = await waitUntil(timeout: .seconds(30)) {
+        let answered = await eventually(within: .seconds(30)) {
             let body = await TestEnvironment.getText("http://127.0.0.1:\(prometheusPort)/api/v1/query?query=energy_monitor_power_watts")
             series = Self.nodes(inQueryResult: body)
             return series.isSuperset(of: ["sim-0", "sim-1"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -10,11 +11,11 @@ final class SmallFilesystem {
     let path: String
 
     /// Mounts a tmpfs of `megabytes` at `path`; throws when mounting is not permitted.
-    init(at path: String, megabytes: Int) throws {
+    init(at path: String, megabytes: Int) async throws {
         self.path = path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let mount = try #require(TestEnvironment.tool("mount"))
-        let result = try runCommand(mount, ["-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0755", "tmpfs", path], timeout: .seconds(10))
+        let mount = try #require(Tools.find("mount"))
+        let result = try await runProcess(mount, ["-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0755", "tmpfs", path], timeout: .seconds(10))
         try #require(result.status == 0, "cannot mount a tmpfs (needs root or CAP_SYS_ADMIN): \(result.stderr)")
     }
 
@@ -43,9 +44,13 @@ final class SmallFilesystem {
     }
 
     deinit {
-        if let umount = TestEnvironment.tool("umount") {
-            _ = try? runCommand(umount, ["-l", path], timeout: .seconds(10))
-        }
+        // deinit cannot wait asynchronously; a lazy unmount returns at once.
+        guard let umount = Tools.find("umount") else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: umount)
+        process.arguments = ["-l", path]
+        try? process.run()
+        process.waitUntilExit()
     }
 }
 
@@ -56,7 +61,7 @@ struct StorageFaultTests {
     func fullFilesystem() async throws {
         let folder = try TestEnvironment.makeFolder("fault-full")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let filesystem = try SmallFilesystem(at: folder + "/db", megabytes: 4)
+        let filesystem = try await SmallFilesystem(at: folder + "/db", megabytes: 4)
         defer { withExtendedLifetime(filesystem) {} }
         let database = filesystem.path + "/energy.db"
         let service = try await FaultIntegrationTests.start(folder, plugs: 2, database: database, extra: ["--generations", "1,2"])
@@ -69,7 +74,7 @@ struct StorageFaultTests {
         let fullSince = Date().timeIntervalSince1970
         var failing = Exposition("")
         var readyz = ""
-        let reported = await waitUntil(timeout: .seconds(20)) {
+        let reported = await eventually(within: .seconds(20)) {
             failing = await metrics()
             readyz = await TestEnvironment.getText(service.base + "/readyz")
             return (failing.value(errors) ?? 0) >= 3 && readyz.contains("store")
@@ -91,7 +96,7 @@ struct StorageFaultTests {
         // Space returns: the samples kept in memory are written, the service is ready again.
         filesystem.drain()
         let drained = ContinuousClock.now
-        let recovered = await waitUntil(timeout: .seconds(20)) { await TestEnvironment.get(service.base + "/readyz")?.status == 200 }
+        let recovered = await eventually(within: .seconds(20)) { await TestEnvironment.get(service.base + "/readyz")?.status == 200 }
         let recovery = ContinuousClock.now - drained
         #expect(recovered, "not ready after space returned; log: \(service.monitor.stderr.suffix(1500))")
         #expect(service.monitor.stderr.contains("store writable again"))
@@ -106,10 +111,10 @@ struct StorageFaultTests {
 
         // Nothing lost: every node's samples run without a gap across the outage.
         service.monitor.stop()
-        let sqlite3 = try #require(TestEnvironment.tool("sqlite3"))
-        let check = try runCommand(sqlite3, [database, "PRAGMA integrity_check"])
+        let sqlite3 = try #require(Tools.find("sqlite3"))
+        let check = try await runProcess(sqlite3, [database, "PRAGMA integrity_check"])
         #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
-        for (node, series) in try FaultIntegrationTests.timestamps(database) {
+        for (node, series) in try await FaultIntegrationTests.timestamps(database) {
             let gaps = zip(series, series.dropFirst()).filter { $1 - $0 > 2 }
             #expect(gaps.isEmpty, "\(node): gaps \(gaps)")
             #expect(series.contains { $0 > fullSince + 1 && $0 < fullSince + fullFor - 1 }, "\(node): no sample from the outage")
@@ -120,20 +125,20 @@ struct StorageFaultTests {
     func readOnlyAtStart() async throws {
         let folder = try TestEnvironment.makeFolder("fault-readonly")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let filesystem = try SmallFilesystem(at: folder + "/db", megabytes: 1)
+        let filesystem = try await SmallFilesystem(at: folder + "/db", megabytes: 1)
         defer { withExtendedLifetime(filesystem) {} }
-        let mount = try #require(TestEnvironment.tool("mount"))
-        let remount = try runCommand(mount, ["-o", "remount,ro", filesystem.path], timeout: .seconds(10))
+        let mount = try #require(Tools.find("mount"))
+        let remount = try await runProcess(mount, ["-o", "remount,ro", filesystem.path], timeout: .seconds(10))
         try #require(remount.status == 0, "cannot remount read-only: \(remount.stderr)")
         let port = TestEnvironment.freePorts(1)
         let listen = TestEnvironment.freePorts(1)
-        let written = try runCommand(
-            TestEnvironment.binary,
+        let written = try await runProcess(
+            TestPaths.binary,
             ["simulate", "--plugs", "1", "--port", "\(port)", "--write-config", folder + "/config.yaml",
              "--database", filesystem.path + "/energy.db", "--listen", "127.0.0.1:\(listen)", "--duration", "1"]
         )
         #expect(written.status == 0, "simulate: \(written.stderr)")
-        let run = try runCommand(TestEnvironment.binary, ["run", "--config", folder + "/config.yaml"], timeout: .seconds(30))
+        let run = try await runProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], timeout: .seconds(30))
         #expect(run.status != 0)
         let lines = run.stderr.split(separator: "\n").filter { $0.contains("error") }
         #expect(lines.count == 1 && lines.allSatisfy { $0.contains("energy.db") }, "stderr: \(run.stderr)")

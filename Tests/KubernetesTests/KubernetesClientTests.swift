@@ -2,6 +2,7 @@ import CurlClient
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 @testable import Kubernetes
 
@@ -163,9 +164,9 @@ struct KubernetesClientTests {
 
     @Test("in-cluster: token re-read after a 401 (retried once) and at the refresh interval")
     func inClusterTokenRotation() async throws {
-        try #require(FakeAPIServer.fixturesAvailable, Comment(rawValue: Self.fixturesNote))
+        try #require(TestPaths.kubernetesFixturesAvailable, Comment(rawValue: Self.fixturesNote))
         try await withServer { server, http in
-            let unauthorized = try FakeAPIServer.fixture("status-401-unauthorized-reconstructed.json")
+            let unauthorized = try TestPaths.kubernetesFixtureText("status-401-unauthorized-reconstructed.json")
             let account = server.certificates.directory.appendingPathComponent("serviceaccount")
             try FileManager.default.createDirectory(at: account, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: server.certificates.caCertificate, toPath: account.appendingPathComponent("ca.crt").path)
@@ -203,9 +204,9 @@ struct KubernetesClientTests {
 
     @Test("401 that persists: one retry, then reported with the API's message")
     func persistentUnauthorized() async throws {
-        try #require(FakeAPIServer.fixturesAvailable, Comment(rawValue: Self.fixturesNote))
+        try #require(TestPaths.kubernetesFixturesAvailable, Comment(rawValue: Self.fixturesNote))
         try await withServer { server, http in
-            let body = try FakeAPIServer.fixture("status-401-unauthorized-reconstructed.json")
+            let body = try TestPaths.kubernetesFixtureText("status-401-unauthorized-reconstructed.json")
             try await server.requireTokens(["right"], unauthorizedBody: body)
             let tokenFile = server.certificates.directory.appendingPathComponent("wrong-token")
             try "wrong".write(to: tokenFile, atomically: true, encoding: .utf8)
@@ -225,9 +226,9 @@ struct KubernetesClientTests {
             (422, "status-422-apply-missing-fieldmanager-captured.json", "Invalid"),
         ])
     func rejections(code: Int, fixture: String, reason: String) async throws {
-        try #require(FakeAPIServer.fixturesAvailable, Comment(rawValue: Self.fixturesNote))
+        try #require(TestPaths.kubernetesFixturesAvailable, Comment(rawValue: Self.fixturesNote))
         try await withServer { server, http in
-            let body = try FakeAPIServer.fixture(fixture)
+            let body = try TestPaths.kubernetesFixtureText(fixture)
             let message = try #require(
                 (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["message"] as? String)
             try await server.script(status: code, body: body)
@@ -241,10 +242,10 @@ struct KubernetesClientTests {
 
     @Test("429 carries Retry-After; 5xx is unavailable")
     func throttledAndServerError() async throws {
-        try #require(FakeAPIServer.fixturesAvailable, Comment(rawValue: Self.fixturesNote))
+        try #require(TestPaths.kubernetesFixturesAvailable, Comment(rawValue: Self.fixturesNote))
         try await withServer { server, http in
             // The reconstructed 429 is a raw HTTP response: replay its headers and body.
-            let raw = try FakeAPIServer.fixture("response-429-apf-reconstructed.txt").replacingOccurrences(of: "\r\n", with: "\n")
+            let raw = try TestPaths.kubernetesFixtureText("response-429-apf-reconstructed.txt").replacingOccurrences(of: "\r\n", with: "\n")
             let parts = raw.components(separatedBy: "\n\n")
             var headers: [String: String] = [:]
             for line in parts[0].split(separator: "\n").dropFirst() {

@@ -86,6 +86,35 @@ struct KubernetesConnectionTests {
         }
     }
 
+    @Test("resolve: the service's and the commands' one choice of kubeconfig, context or automatic")
+    func resolve() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kube-resolve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let twoContexts = """
+            current-context: a
+            clusters: [{name: c, cluster: {server: "https://10.0.0.1:6443"}}, {name: d, cluster: {server: "https://10.0.0.2:6443"}}]
+            contexts: [{name: a, context: {cluster: c, user: u}}, {name: b, context: {cluster: d, user: u}}]
+            users: [{name: u, user: {token: abc}}]
+            """
+        let explicit = directory.appendingPathComponent("explicit").path
+        let fromEnvironment = directory.appendingPathComponent("environment").path
+        try twoContexts.write(toFile: explicit, atomically: true, encoding: .utf8)
+        try twoContexts.replacingOccurrences(of: "10.0.0.", with: "10.9.9.").write(toFile: fromEnvironment, atomically: true, encoding: .utf8)
+        let environment = ["KUBECONFIG": fromEnvironment, "HOME": "/nonexistent"]
+        let account = directory.appendingPathComponent("no-service-account").path
+        func resolve(_ path: String?, _ context: String?) throws -> String {
+            try KubernetesConnection.resolve(kubeconfig: path, context: context, environment: environment, serviceAccountDirectory: account).server
+        }
+        #expect(try resolve(explicit, nil) == "https://10.0.0.1:6443")
+        #expect(try resolve(explicit, "b") == "https://10.0.0.2:6443")
+        // A context alone names a context of the default kubeconfig.
+        #expect(try resolve(nil, "b") == "https://10.9.9.2:6443")
+        // Neither: automatic (no service account here, so $KUBECONFIG's current-context).
+        #expect(try resolve(nil, nil) == "https://10.9.9.1:6443")
+        #expect { try resolve(explicit, "missing") } throws: { "\($0)".contains("missing") }
+    }
+
     @Test("Retry-After as seconds or HTTP-date; Status bodies and plain text")
     func parsing() {
         #expect(KubernetesClient.retryAfterSeconds("1") == 1)

@@ -3,57 +3,11 @@ import Foundation
 import SchedulerExtender
 import Scoring
 import Testing
-
-/// Request bodies built from the captured Kubernetes objects in `../shared/fixtures/kubernetes`.
-enum ClusterPayloads {
-    /// The captured minikube `Node`, renamed to `name`, with `annotations` added to its own.
-    static func node(named name: String, annotations: [String: String] = [:]) throws -> [String: Any] {
-        var node = try object(Paths.kubernetesFixture("node-minikube-v1.17-k9s.json"))
-        var metadata = node["metadata"] as? [String: Any] ?? [:]
-        metadata["name"] = name
-        var merged = metadata["annotations"] as? [String: String] ?? [:]
-        merged.merge(annotations) { _, new in new }
-        metadata["annotations"] = merged
-        node["metadata"] = metadata
-        return node
-    }
-
-    /// The captured nginx `Pod` opted in to energy scoring with `profile` and `weight`.
-    static func pod(profile: String, weight: String) throws -> [String: Any] {
-        var pod = try object(Paths.kubernetesFixture("pod-nginx-k9s.json"))
-        var metadata = pod["metadata"] as? [String: Any] ?? [:]
-        var labels = metadata["labels"] as? [String: String] ?? [:]
-        labels["app"] = "ml-workflow"
-        labels["workload-profile"] = profile
-        metadata["labels"] = labels
-        var annotations = metadata["annotations"] as? [String: String] ?? [:]
-        annotations["scheduler.policy/performance-weight"] = weight
-        metadata["annotations"] = annotations
-        pod["metadata"] = metadata
-        return pod
-    }
-
-    /// `ExtenderArgs` as kube-scheduler sends them with `nodeCacheCapable: false`.
-    static func args(pod: [String: Any], nodes: [[String: Any]]) throws -> [UInt8] {
-        let args: [String: Any] = [
-            "Pod": pod, "Nodes": ["metadata": [String: Any](), "items": nodes], "NodeNames": NSNull(),
-        ]
-        return Array(try JSONSerialization.data(withJSONObject: args))
-    }
-
-    /// Fresh power annotations as the monitor writes them, `age` seconds old.
-    static func power(_ watts: Double, age: Double = 1) -> [String: String] {
-        PowerAnnotations().annotations(watts: watts, at: Date().addingTimeInterval(-age))
-    }
-
-    static func object(_ data: Data) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-    }
-}
+import TestSupport
 
 @Suite(
     "Extender over HTTP",
-    .enabled(if: Paths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent: payload tests skipped")
+    .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent: payload tests skipped")
 )
 struct ExtenderServerTests {
     static func priorities(_ response: CurlClient.HTTPResponse) throws -> [HostPriority] {
@@ -62,7 +16,7 @@ struct ExtenderServerTests {
 
     @Test("prioritize ranks tvpc, wyse and rpi from annotated Node objects as the thesis plugin did")
     func prioritizeNodeObjects() async throws {
-        try await withExtender(knowledgeBase: Paths.knowledgeBaseManifest) { extender in
+        try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest) { extender in
             // Thesis decision ml-preprocessing-job-p6292: live 48.50 / 2.50 / 2.30 W at weight 0
             // gave tvpc 10, dgoh-wyze 100, rpi 17 -> extender scores 1, 10, 2.
             let nodes = [
@@ -107,7 +61,7 @@ struct ExtenderServerTests {
 
     @Test("a stale annotation falls back to idle power and is counted by reason")
     func staleAnnotationCounted() async throws {
-        try await withExtender(knowledgeBase: Paths.knowledgeBaseManifest) { extender in
+        try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest) { extender in
             let nodes = [
                 try ClusterPayloads.node(named: "tvpc", annotations: ClusterPayloads.power(48.5)),
                 try ClusterPayloads.node(named: "wyse", annotations: ClusterPayloads.power(2.5)),
@@ -138,13 +92,13 @@ struct ExtenderServerTests {
         ]
     )
     func fixturePayloads(name: String) async throws {
-        let body = try Paths.kubernetesFixture(name)
+        let body = try TestPaths.kubernetesFixture(name)
         let sent = try ClusterPayloads.object(body)
         let sentNodes = ((sent["Nodes"] as? [String: Any])?["items"] as? [[String: Any]] ?? []).compactMap {
             ($0["metadata"] as? [String: Any])?["name"] as? String
         }
         let sentNames = sent["NodeNames"] as? [String]
-        try await withExtender(knowledgeBase: Paths.knowledgeBaseManifest) { extender in
+        try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest) { extender in
             let prioritized = try await extender.post("/scheduler/prioritize", Array(body))
             #expect(prioritized.status == 200)
             #expect(try Self.priorities(prioritized) == sentNodes.map { HostPriority(host: $0, score: 0) })
@@ -161,7 +115,7 @@ struct ExtenderServerTests {
 
     @Test("filter fails the nodes no entry of the pod's profile serves and hands the others back intact")
     func filterUnservedNodes() async throws {
-        try await withExtender(knowledgeBase: Paths.knowledgeBaseManifest) { extender in
+        try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest) { extender in
             let tvpc = try ClusterPayloads.node(named: "tvpc", annotations: ClusterPayloads.power(48.5))
             let response = try await extender.post(
                 "/scheduler/filter",
@@ -199,7 +153,7 @@ struct ExtenderServerTests {
         ]
     )
     func malformedBodies(body: String, mentions: String) async throws {
-        try await withExtender(knowledgeBase: Paths.knowledgeBaseManifest) { extender in
+        try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest) { extender in
             for endpoint in ["prioritize", "filter"] {
                 let response = try await extender.post("/scheduler/\(endpoint)", Array(body.utf8))
                 #expect(response.status == 400)
@@ -218,7 +172,7 @@ struct ExtenderServerTests {
 
     @Test("bodies over the limit get 413 without being scored")
     func bodyLimit() async throws {
-        try await withExtender(knowledgeBase: Paths.knowledgeBaseManifest, maxBodyBytes: 4096) { extender in
+        try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest, maxBodyBytes: 4096) { extender in
             let nodes = try (0..<8).map { try ClusterPayloads.node(named: "tvpc-\($0)") }
             let body = try ClusterPayloads.args(
                 pod: ClusterPayloads.pod(profile: "sequential", weight: "0"), nodes: nodes)
@@ -240,7 +194,7 @@ struct ExtenderServerTests {
 
     @Test("healthz answers ok and metrics list every diagnostic reason and reload result from the start")
     func healthAndMetrics() async throws {
-        try await withExtender(knowledgeBase: Paths.knowledgeBaseManifest) { extender in
+        try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest) { extender in
             let health = try await extender.get("/healthz")
             #expect(health.status == 200)
             #expect(String(decoding: health.body, as: UTF8.self) == "ok\n")

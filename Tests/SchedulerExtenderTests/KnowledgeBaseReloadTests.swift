@@ -2,6 +2,7 @@ import Foundation
 import SchedulerExtender
 import Scoring
 import Testing
+import TestSupport
 
 @Suite("Knowledge-base reload while the extender runs")
 struct KnowledgeBaseReloadTests {

@@ -1,23 +1,20 @@
 import Foundation
 import Scoring
 import Testing
+import TestSupport
 
 /// The second-scheduler manifests in `k8s/scheduler/`.
 @Suite("Scheduler manifests")
 struct ManifestTests {
-    static let folder = Paths.packageRoot.appendingPathComponent("k8s/scheduler")
+    static let folder = TestPaths.packageRoot.appendingPathComponent("k8s/scheduler")
 
     static var manifests: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return names.filter { $0.hasSuffix(".yaml") }.sorted().map { folder.appendingPathComponent($0).path }
     }
 
-    /// `kubernetes-validate` on the PATH, if installed (`pip install kubernetes-validate`).
-    static let validator: String? = {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        return path.split(separator: ":").map { "\($0)/kubernetes-validate" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    /// `kubernetes-validate`, if installed (`pip install kubernetes-validate`).
+    static let validator = Tools.find("kubernetes-validate")
 
     static func text(_ name: String) throws -> String {
         try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
@@ -31,7 +28,7 @@ struct ManifestTests {
         #expect(Self.manifests.count >= 4)
         let result = try await runProcess(
             try #require(Self.validator), ["--strict", "--kubernetes-version", "1.31.0"] + Self.manifests,
-            limit: .seconds(60)
+            timeout: .seconds(60)
         )
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(!result.stdout.contains("ERROR"), "\(result.stdout)")
@@ -39,7 +36,7 @@ struct ManifestTests {
 
     @Test("the knowledge-base ConfigMap loads and serves exactly the reference nodes tvpc, wyse and rpi")
     func knowledgeBaseServesReferenceCluster() throws {
-        let knowledgeBase = try KnowledgeBase(contentsOfFile: Paths.knowledgeBaseManifest)
+        let knowledgeBase = try KnowledgeBase(contentsOfFile: TestPaths.knowledgeBaseManifest)
         #expect(Set(knowledgeBase.profileNames) == ["training", "inference", "sequential"])
         #expect(knowledgeBase.audit(nodeNames: ["tvpc", "wyse", "rpi"]).isEmpty)
         #expect(try Self.text("knowledge-base.yaml").contains("name: scheduler-knowledge-base"))

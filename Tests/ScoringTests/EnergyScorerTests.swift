@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Scoring
 
@@ -69,11 +70,11 @@ private struct ThesisDecision {
     }
 }
 
-@Suite("EnergyScorer against the thesis log", .enabled(if: SharedData.thesisAvailable, "../shared/thesis is absent"))
+@Suite("EnergyScorer against the thesis log", .enabled(if: TestPaths.thesisAvailable, "../shared/thesis is absent"))
 struct ThesisReplayTests {
     private static func loadDecisions() throws -> (header: String, decisions: [ThesisDecision]) {
         let text = try String(
-            contentsOf: SharedData.thesis.appendingPathComponent("thesis_simulation_data.csv"),
+            contentsOf: TestPaths.thesis.appendingPathComponent("thesis_simulation_data.csv"),
             encoding: .utf8
         )
         var lines = text.split(whereSeparator: \.isNewline).map(String.init)
@@ -92,7 +93,7 @@ struct ThesisReplayTests {
 
     @Test("all 284 decisions: FinalScore exactly, NormPerf and NormEff within 0.1, every figure")
     func reproducesEveryDecision() throws {
-        let knowledgeBase = try KnowledgeBase(contentsOfFile: SharedData.thesisKnowledgeBasePath)
+        let knowledgeBase = try KnowledgeBase(contentsOfFile: TestPaths.thesisKnowledgeBasePath)
         let (_, decisions) = try Self.loadDecisions()
         #expect(decisions.flatMap(\.rows).count == 284)
         var compared = 0
@@ -130,7 +131,7 @@ struct ThesisReplayTests {
 
     @Test("the thesis CSV rendering matches every logged line byte for byte")
     func rendersTheLog() throws {
-        let knowledgeBase = try KnowledgeBase(contentsOfFile: SharedData.thesisKnowledgeBasePath)
+        let knowledgeBase = try KnowledgeBase(contentsOfFile: TestPaths.thesisKnowledgeBasePath)
         let (header, decisions) = try Self.loadDecisions()
         #expect(header == ScoringResult.thesisCSVHeader)
         var rendered: [String] = []

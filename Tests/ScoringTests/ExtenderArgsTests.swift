@@ -1,5 +1,7 @@
 import Foundation
+import JSON
 import Testing
+import TestSupport
 
 @testable import Scoring
 
@@ -7,7 +9,7 @@ import Testing
 struct ExtenderArgsTests {
     @Test(
         "decodes every ExtenderArgs fixture, tolerating everything it does not need",
-        .enabled(if: SharedData.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent"),
+        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent"),
         arguments: [
             ("extender-args-upstream-types_test.json", "podname", ["nodename"], ["node1"] as [String]?),
             ("extender-args-derived-tas-twoNodeArgument.json", "big pod", ["node A", "node B"], ["node A", "node B"]),
@@ -15,7 +17,7 @@ struct ExtenderArgsTests {
         ]
     )
     func fixtures(file: String, pod: String, nodes: [String], nodeNames: [String]?) throws {
-        let args = try JSONDecoder().decode(ExtenderArgs.self, from: SharedData.kubernetesFixture(file))
+        let args = try JSONDecoder().decode(ExtenderArgs.self, from: TestPaths.kubernetesFixture(file))
         #expect(args.pod.metadata.name == pod)
         #expect(args.nodes?.items.map(\.name) == nodes)
         #expect(args.nodeNames == nodeNames)
@@ -23,12 +25,12 @@ struct ExtenderArgsTests {
 
     @Test(
         "labels and annotations of real pods and nodes are read",
-        .enabled(if: SharedData.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
     )
     func metadata() throws {
         let args = try JSONDecoder().decode(
             ExtenderArgs.self,
-            from: SharedData.kubernetesFixture("extender-args-composed-from-k9s-fixtures.json")
+            from: TestPaths.kubernetesFixture("extender-args-composed-from-k9s-fixtures.json")
         )
         #expect(args.pod.metadata.namespace == "default")
         #expect(args.pod.metadata.annotations.keys.contains("kubectl.kubernetes.io/last-applied-configuration"))
@@ -40,7 +42,7 @@ struct ExtenderArgsTests {
 
         let tas = try JSONDecoder().decode(
             ExtenderArgs.self,
-            from: SharedData.kubernetesFixture("extender-args-derived-tas-twoNodeArgument.json")
+            from: TestPaths.kubernetesFixture("extender-args-derived-tas-twoNodeArgument.json")
         )
         #expect(tas.pod.metadata.labels == ["telemetry-policy": "test-policy"])
     }

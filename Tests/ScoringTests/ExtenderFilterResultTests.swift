@@ -1,5 +1,7 @@
 import Foundation
+import JSON
 import Testing
+import TestSupport
 
 @testable import Scoring
 
@@ -7,12 +9,12 @@ import Testing
 struct ExtenderFilterResultTests {
     @Test(
         "decodes the upstream fixture with every field set",
-        .enabled(if: SharedData.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
     )
     func upstream() throws {
         let result = try JSONDecoder().decode(
             ExtenderFilterResult.self,
-            from: SharedData.kubernetesFixture("extender-filter-result-upstream-types_test.json")
+            from: TestPaths.kubernetesFixture("extender-filter-result-upstream-types_test.json")
         )
         #expect(result.nodes?.items.map(\.name) == ["nodename"])
         #expect(result.nodeNames == ["node1"])
@@ -23,10 +25,10 @@ struct ExtenderFilterResultTests {
 
     @Test(
         "decodes what a real scheduler round trip stored, null fields included",
-        .enabled(if: SharedData.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
     )
     func captured() throws {
-        let data = try SharedData.kubernetesFixture("extender-filter-result-captured-simulator.json")
+        let data = try TestPaths.kubernetesFixture("extender-filter-result-captured-simulator.json")
         let result = try JSONDecoder().decode(ExtenderFilterResult.self, from: data)
         #expect(result.nodes?.items.map(\.name) == ["node-sc9ns", "node-pwzdq"])
         #expect(result.nodeNames == nil)

@@ -1,6 +1,8 @@
 import Foundation
+import JSON
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import Scoring
 
@@ -230,7 +232,7 @@ struct ExtenderHandlerTests {
 
     @Test(
         "every ExtenderArgs fixture: neutral scores for pods that do not opt in, every node passes",
-        .enabled(if: SharedData.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent"),
+        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent"),
         arguments: [
             ("extender-args-upstream-types_test.json", ["nodename"]),
             ("extender-args-derived-tas-twoNodeArgument.json", ["node A", "node B"]),
@@ -239,7 +241,7 @@ struct ExtenderHandlerTests {
     )
     func fixtureArgs(file: String, hosts: [String]) throws {
         let handler = makeHandler(DiagnosticsSink())
-        let data = try SharedData.kubernetesFixture(file)
+        let data = try TestPaths.kubernetesFixture(file)
         let (status, body) = handler.prioritize(body: data, now: Self.now)
         #expect(status == 200)
         #expect(try Self.priorities(body) == hosts.map { HostPriority(host: $0, score: ExtenderHandler.neutralScore) })
@@ -257,12 +259,12 @@ struct ExtenderHandlerTests {
 
     @Test(
         "the real minikube node and nginx pod, opted in and annotated, are scored",
-        .enabled(if: SharedData.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
     )
     func annotatedFixture() throws {
         // Add the opt-in labels to the captured pod and power annotations to the captured node.
         var json = try JSONDecoder().decode(
-            JSONValue.self, from: SharedData.kubernetesFixture("extender-args-composed-from-k9s-fixtures.json"))
+            JSONValue.self, from: TestPaths.kubernetesFixture("extender-args-composed-from-k9s-fixtures.json"))
         json = try Self.setting(
             json, ["Pod", "metadata", "labels"],
             to: .object([
@@ -301,12 +303,12 @@ struct ExtenderHandlerTests {
 
     @Test(
         "the captured simulator nodes, filtered for an opted-in pod, keep the node the profile serves",
-        .enabled(if: SharedData.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
     )
     func capturedNodesFiltered() throws {
         let captured = try JSONDecoder().decode(
             ExtenderFilterResult.self,
-            from: SharedData.kubernetesFixture("extender-filter-result-captured-simulator.json")
+            from: TestPaths.kubernetesFixture("extender-filter-result-captured-simulator.json")
         )
         let knowledgeBase = try KnowledgeBase(
             yaml: """

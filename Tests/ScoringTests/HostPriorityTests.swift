@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Scoring
 
@@ -7,33 +8,33 @@ import Testing
 struct HostPriorityTests {
     @Test(
         "decodes the HostPriority and HostPriorityList fixtures",
-        .enabled(if: SharedData.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
     )
     func fixtures() throws {
         let decoder = JSONDecoder()
         #expect(
             try decoder.decode(
-                HostPriority.self, from: SharedData.kubernetesFixture("host-priority-upstream-types_test.json"))
+                HostPriority.self, from: TestPaths.kubernetesFixture("host-priority-upstream-types_test.json"))
                 == HostPriority(host: "myhost", score: 1)
         )
         #expect(
             try decoder.decode(
-                [HostPriority].self, from: SharedData.kubernetesFixture("host-priority-list-captured-simulator.json"))
+                [HostPriority].self, from: TestPaths.kubernetesFixture("host-priority-list-captured-simulator.json"))
                 == [HostPriority(host: "node-sc9ns", score: 0), HostPriority(host: "node-pwzdq", score: 0)]
         )
         #expect(
             try decoder.decode(
-                [HostPriority].self, from: SharedData.kubernetesFixture("host-priority-list-derived-tas-test.json"))
+                [HostPriority].self, from: TestPaths.kubernetesFixture("host-priority-list-derived-tas-test.json"))
                 == [HostPriority(host: "node A", score: 10), HostPriority(host: "node B", score: 9)]
         )
     }
 
     @Test(
         "encodes exactly like the upstream fixture",
-        .enabled(if: SharedData.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
     )
     func encoding() throws {
-        let fixture = try SharedData.kubernetesFixture("host-priority-upstream-types_test.json")
+        let fixture = try TestPaths.kubernetesFixture("host-priority-upstream-types_test.json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         #expect(

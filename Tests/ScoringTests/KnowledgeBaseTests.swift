@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Scoring
 
@@ -61,10 +62,10 @@ struct KnowledgeBaseTests {
 
     @Test(
         "the thesis knowledge base loads",
-        .enabled(if: SharedData.thesisAvailable, "../shared/thesis is absent")
+        .enabled(if: TestPaths.thesisAvailable, "../shared/thesis is absent")
     )
     func thesisFile() throws {
-        let knowledgeBase = try KnowledgeBase(contentsOfFile: SharedData.thesisKnowledgeBasePath)
+        let knowledgeBase = try KnowledgeBase(contentsOfFile: TestPaths.thesisKnowledgeBasePath)
         #expect(knowledgeBase.profileNames == ["training", "inference", "sequential"])
         for profile in knowledgeBase.profiles {
             #expect(profile.entries.map(\.nodeName) == ["tvpc-cpu", "dgoh-wyze-cpu", "rpi-cpu", "tvpc-gpu"])

@@ -1,6 +1,8 @@
 import EnergyModel
 import Foundation
+import JSON
 import Testing
+import TestSupport
 
 @testable import ShellyPoller
 
@@ -162,10 +164,10 @@ struct ShellyParserTests {
             }
             #expect(error?.message.hasPrefix(prefix) == true, "\(name): \(error?.message ?? "")")
         case .errorCollection:
-            let collection = try JSONValue.parse(bytes)
+            let collection = try ShellyParser.json(bytes)
             var checked = 0
             for (key, value) in collection.object ?? [:] where value.object != nil {
-                let body = Array(try JSONEncoder().encode(value.asEncodable))
+                let body = Array(try JSONEncoder().encode(value))
                 let error = #expect(throws: ShellyPayloadError.self, "\(key)") {
                     try ShellyParser.componentStatus(body, kind: .switch)
                 }
@@ -228,26 +230,5 @@ struct ShellyParserRobustnessTests {
         let body = "{\"id\":1,\"src\":\"x\",\"result\":{\"id\":0,\"apower\":12.5,\"voltage\":230.1}}"
         let parsed = try ShellyParser.componentStatus(Array(body.utf8), kind: .switch)
         #expect(parsed == .reading(Reading(watts: 12.5, volts: 230.1)))
-    }
-}
-
-extension JSONValue {
-    /// Re-encodes a parsed value (to feed one entry of a collection file to the parser).
-    var asEncodable: EncodableJSON { EncodableJSON(value: self) }
-}
-
-struct EncodableJSON: Encodable {
-    let value: JSONValue
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch value {
-        case .null: try container.encodeNil()
-        case .bool(let bool): try container.encode(bool)
-        case .number(let number): try container.encode(number)
-        case .string(let string): try container.encode(string)
-        case .array(let array): try container.encode(array.map(EncodableJSON.init))
-        case .object(let object): try container.encode(object.mapValues(EncodableJSON.init))
-        }
     }
 }

@@ -1,6 +1,8 @@
 import EnergyModel
 import Foundation
+import Logging
 import Testing
+import TestSupport
 
 @testable import Store
 
@@ -28,7 +30,7 @@ struct RetentionTests {
 
     @Test("trapezoids, peak, samples and coverage of a window")
     func window() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let store = try EnergyStore(path: folder.path + "/e.db")
         let start: Int64 = 1_700_000_040_000  // a minute boundary
         let data = samples(node: "a", start: start, seconds: 600, gap: 100..<110)
@@ -46,7 +48,7 @@ struct RetentionTests {
 
     @Test("after folding, whole-minute windows agree with the raw answer and the view shows minutes")
     func foldAgrees() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let path = folder.path + "/e.db"
         let store = try EnergyStore(path: path)
         let start: Int64 = 1_700_000_040_000
@@ -87,7 +89,7 @@ struct RetentionTests {
         let kept = try await store.samples(node: "a", fromMilliseconds: 0, toMilliseconds: start + 1_200_000)
         #expect(kept.count == 60)
         if sqlite3Available {
-            let minutes = try sqlite3(path, "SELECT count(*), sum(samples), round(sum(joules), 3) FROM power_minute WHERE node = 'b'")
+            let minutes = try await sqlite3(path, "SELECT count(*), sum(samples), round(sum(joules), 3) FROM power_minute WHERE node = 'b'")
             let expected = WindowEnergy.integrate(points: data.filter { $0.node == "b" }.map { ($0.timestampMilliseconds, $0.reading.watts) }, from: start, to: start + 1_200_000, maxGapMilliseconds: 3000)
             #expect(minutes == "20|1200|\(String(format: "%.3f", expected.joules))")
         }
@@ -95,7 +97,7 @@ struct RetentionTests {
 
     @Test("minute rows expire and the file gives pages back")
     func expiryAndVacuum() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let path = folder.path + "/e.db"
         let store = try EnergyStore(path: path)
         let start: Int64 = 1_700_000_040_000
@@ -118,5 +120,35 @@ struct RetentionTests {
         #expect(try database.scalarInt("SELECT min(minute) * 60000 FROM minute") == start + 3_600_000)
         // Only the last minute of each node stays, for the next fold to interpolate from.
         #expect(try database.scalarInt("SELECT count(*) FROM readings") <= 2 * 60)
+    }
+}
+
+@Suite("Retention service")
+struct RetentionServiceTests {
+    @Test("one pass folds every raw sample past the raw retention and expires minute rows past the minute retention")
+    func onePass() async throws {
+        let folder = try TemporaryDirectory()
+        let store = try EnergyStore(path: folder.path + "/e.db")
+        let now = WallClock.nowMilliseconds() / 60_000 * 60_000
+        // Three hours of one node at 1 Hz, ending an hour ago; one old minute beyond the minute retention.
+        let start = now - 4 * 3_600_000
+        var samples = (0..<10_800).map { Sample(node: "a", timestampMilliseconds: start + Int64($0) * 1000, reading: Reading(watts: 10)) }
+        samples.insert(contentsOf: (0..<60).map { Sample(node: "a", timestampMilliseconds: now - 30 * 86_400_000 + Int64($0) * 1000, reading: Reading(watts: 5)) }, at: 0)
+        for index in stride(from: 0, to: samples.count, by: 600) {
+            try await store.write(samples: Array(samples[index..<min(index + 600, samples.count)]), counters: [:])
+        }
+        let service = RetentionService(
+            store: store, rawMilliseconds: 2 * 3_600_000, minuteMilliseconds: 7 * 86_400_000, maxGapMilliseconds: 3000, logger: Logger(label: "test"))
+        let batches = await service.runOnce()
+        #expect(batches >= 2, "folding 2 hours and expiring takes more than one short batch")
+        let cutoff = now - 2 * 3_600_000
+        // Raw samples before the cutoff are gone but for the last minute, kept to interpolate from.
+        #expect(try await store.samples(node: "a", fromMilliseconds: 0, toMilliseconds: cutoff - 60_000).isEmpty)
+        let folded = try await store.energy(node: "a", fromMilliseconds: start, toMilliseconds: cutoff, maxGapMilliseconds: 3000)
+        #expect(abs(folded.energy.joules - 10 * Double(cutoff - start) / 1000) < 1e-6 * folded.energy.joules)
+        // The month-old minute is past the minute retention: nothing is left of it.
+        let old = try await store.energy(node: "a", fromMilliseconds: now - 31 * 86_400_000, toMilliseconds: now - 29 * 86_400_000, maxGapMilliseconds: 3000)
+        #expect(old.energy.samples == 0)
+        #expect(await service.runOnce() == 1, "a second pass finds nothing due")
     }
 }

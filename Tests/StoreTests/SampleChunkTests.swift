@@ -119,7 +119,7 @@ struct PackedStoreTests {
 
     @Test("completed minutes are packed; the Swift reader and the sqlite3 views see the same samples", .enabled(if: sqlite3Available, "sqlite3 is not installed"))
     func packedAndViews() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let path = folder.path + "/energy.db"
         let store = try EnergyStore(path: path)
         let start: Int64 = 1_700_000_040_000  // a minute boundary
@@ -132,19 +132,19 @@ struct PackedStoreTests {
         for node in ["tvpc", "rpi"] {
             let expected = data.filter { $0.node == node }
             #expect(try await store.samples(node: node, fromMilliseconds: 0, toMilliseconds: .max) == expected)
-            let view = try sqlite3(path, "SELECT ts, watts, coalesce(volts, '-'), coalesce(amps, '-') FROM power WHERE node = '\(node)' ORDER BY ts")
+            let view = try await sqlite3(path, "SELECT ts, watts, coalesce(volts, '-'), coalesce(amps, '-') FROM power WHERE node = '\(node)' ORDER BY ts")
             let lines = expected.map { sample in
                 let reading = sample.reading
                 return "\(sqliteReal(sample.timestampSeconds))|\(sqliteReal(reading.watts))|\(reading.volts.map(sqliteReal) ?? "-")|\(reading.amps.map(sqliteReal) ?? "-")"
             }
             #expect(view.split(separator: "\n").map(String.init) == lines)
         }
-        let counters = try sqlite3(
+        let counters = try await sqlite3(
             path, "SELECT group_concat(device_mwh) FROM (SELECT device_mwh FROM readings JOIN node ON node.id = readings.node_id WHERE node.name = 'rpi' ORDER BY ts_ms)"
         )
         #expect(counters == data.filter { $0.node == "rpi" }.map { String(Int64(($0.reading.energyWattHours! * 1000).rounded())) }.joined(separator: ","))
         // The example of the documentation works on packed data too.
-        let example = try sqlite3(path, "SELECT node, count(*) FROM power WHERE ts >= \(start / 1000 + 60) GROUP BY node ORDER BY node")
+        let example = try await sqlite3(path, "SELECT node, count(*) FROM power WHERE ts >= \(start / 1000 + 60) GROUP BY node ORDER BY node")
         #expect(example == "rpi|140\ntvpc|140")
         #expect(try await store.sampleCount(fromMilliseconds: start + 30_000, toMilliseconds: start + 150_000) == 240)
         let latest = try await store.latestSample(node: "rpi")
@@ -153,7 +153,7 @@ struct PackedStoreTests {
 
     @Test("a backlog of many ticks in one write (after a store outage) is stored and packed like single ticks")
     func backlog() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let path = folder.path + "/energy.db"
         let store = try EnergyStore(path: path)
         let start: Int64 = 1_700_000_040_000
@@ -171,7 +171,7 @@ struct PackedStoreTests {
 
     @Test("minutes that cannot be packed stay readable, the failure is logged once, packing resumes")
     func packFailure() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let path = folder.path + "/energy.db"
         let recorder = LogRecorder()
         let store = try EnergyStore(path: path, logger: Logger(label: "test") { _ in recorder })
@@ -197,7 +197,7 @@ struct PackedStoreTests {
 
     @Test("a version-1 database is migrated: every sample kept, packed, readable")
     func migration() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let path = folder.path + "/energy.db"
         let start: Int64 = 1_700_000_040_000
         let data = samples(node: "wyse", start: start, seconds: 150)
@@ -234,7 +234,7 @@ struct PackedStoreTests {
 
     @Test("packed samples take at most 16 bytes each on disk")
     func bytesPerSample() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         let path = folder.path + "/energy.db"
         let store = try EnergyStore(path: path)
         let start: Int64 = 1_700_000_040_000

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The body of the scheduler's `filter` and `prioritize` calls (`k8s.io/kube-scheduler/extender/v1`
 /// `ExtenderArgs`), with Go's PascalCase field names.
@@ -31,7 +32,7 @@ public struct ExtenderArgs: Sendable, Hashable, Codable {
         if let names = members["NodeNames"], !names.isNull {
             guard case .array(let elements) = names else { throw .expected("an array", at: "NodeNames", found: names) }
             self.nodeNames = try elements.enumerated().map { (index, element) throws(WireError) in
-                guard let name = element.stringValue else {
+                guard let name = element.string else {
                     throw .expected("a string", at: "NodeNames[\(index)]", found: element)
                 }
                 return name

@@ -1,3 +1,5 @@
+import JSON
+
 /// A node in an extender request: its metadata for scoring plus the whole object as received,
 /// so a filter response can hand it back unchanged.
 public struct ExtenderNode: Sendable, Hashable, Codable {

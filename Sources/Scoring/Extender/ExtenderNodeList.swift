@@ -1,3 +1,5 @@
+import JSON
+
 /// A Kubernetes `NodeList` (`{"metadata":{},"items":[…]}`) as it appears in `ExtenderArgs.Nodes`
 /// and `ExtenderFilterResult.Nodes`.
 public struct ExtenderNodeList: Sendable, Hashable, Codable {

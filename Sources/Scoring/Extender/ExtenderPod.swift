@@ -1,3 +1,5 @@
+import JSON
+
 /// The pod being scheduled, as far as scoring reads it: its metadata. Everything else the
 /// scheduler sends (spec, status) is accepted and ignored.
 public struct ExtenderPod: Sendable, Hashable, Codable {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 // Reading the wire types out of parsed JSON with errors that name the offending path.
 
@@ -14,7 +15,7 @@ extension JSONValue {
         guard let value, !value.isNull else { return [:] }
         var result: [String: String] = [:]
         for (key, member) in try value.object(at: path) {
-            guard let text = member.stringValue else {
+            guard let text = member.string else {
                 throw .expected("a string", at: "\(path).\(key)", found: member)
             }
             result[key] = text

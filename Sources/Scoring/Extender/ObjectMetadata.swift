@@ -1,3 +1,5 @@
+import JSON
+
 /// The part of a Kubernetes object's `metadata` that scoring needs.
 public struct ObjectMetadata: Sendable, Hashable {
     /// `metadata.name`.
@@ -25,12 +27,12 @@ public struct ObjectMetadata: Sendable, Hashable {
         guard let metadata = members["metadata"], !metadata.isNull else { throw .missing("\(path).metadata") }
         let fields = try metadata.object(at: "\(path).metadata")
         guard let nameValue = fields["name"], !nameValue.isNull else { throw .missing("\(path).metadata.name") }
-        guard let name = nameValue.stringValue, !name.isEmpty else {
+        guard let name = nameValue.string, !name.isEmpty else {
             throw WireError(path: "\(path).metadata.name", problem: "expected a non-empty string")
         }
         var namespace: String?
         if let value = fields["namespace"], !value.isNull {
-            guard let text = value.stringValue else {
+            guard let text = value.string else {
                 throw .expected("a string", at: "\(path).metadata.namespace", found: value)
             }
             namespace = text

@@ -1,3 +1,5 @@
+import JSON
+
 /// A payload that does not have the expected shape, located by its path in the document
 /// (`Nodes.items[1].metadata.name: missing`).
 struct WireError: Error, Sendable, CustomStringConvertible {

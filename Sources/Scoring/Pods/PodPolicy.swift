@@ -1,3 +1,5 @@
+import AnnotationContract
+
 /// How a pod asks to be scored, read from its labels and annotations:
 /// label `app=ml-workflow` opts in, label `workload-profile` names the profile, annotation
 /// `scheduler.policy/performance-weight` sets the weight between energy (0) and performance (1).
@@ -8,15 +10,15 @@
 /// author had asked for a balanced weight.
 public struct PodPolicy: Sendable, Hashable {
     /// The label that opts a pod in, and its required value.
-    public static let optInLabel = "app"
+    public static let optInLabel = WorkloadContract.optInLabel
     /// The value of ``optInLabel`` that opts a pod in.
-    public static let optInValue = "ml-workflow"
+    public static let optInValue = WorkloadContract.optInValue
     /// The label naming the workload profile.
-    public static let profileLabel = "workload-profile"
+    public static let profileLabel = WorkloadContract.profileLabel
     /// The annotation carrying the weight.
-    public static let weightAnnotation = "scheduler.policy/performance-weight"
+    public static let weightAnnotation = WorkloadContract.weightAnnotation
     /// The weight used when the annotation is missing or unusable.
-    public static let defaultWeight = 0.5
+    public static let defaultWeight = WorkloadContract.defaultWeight
 
     /// The pod's name, for diagnostics and logs.
     public let podName: String?
@@ -61,7 +63,7 @@ public struct PodPolicy: Sendable, Hashable {
 
     private static func parseWeight(_ text: String?, podName: String?) -> (Double, ScoringDiagnostic?) {
         guard let text else { return (defaultWeight, nil) }
-        guard let value = PowerAnnotations.decimal(text) else {
+        guard let value = AnnotationDecimal.parse(text) else {
             return (
                 defaultWeight,
                 ScoringDiagnostic(

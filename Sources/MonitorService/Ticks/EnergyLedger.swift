@@ -1,0 +1,37 @@
+import EnergyModel
+import ShellyPoller
+import Synchronization
+
+/// The running energy counters of every node: loaded from the store at start, advanced by
+/// each tick's samples before any consumer sees the tick.
+final class EnergyLedger: Sendable {
+    private let counters: Mutex<[String: EnergyCounters]>
+    private let maxGapMilliseconds: Int64
+
+    /// Starts every node of `nodes` at its stored counters (or empty ones).
+    init(nodes: [String], stored: [String: EnergyCounters], maxGapMilliseconds: Int64) {
+        var initial: [String: EnergyCounters] = [:]
+        for node in nodes { initial[node] = stored[node] ?? EnergyCounters() }
+        self.counters = Mutex(initial)
+        self.maxGapMilliseconds = maxGapMilliseconds
+    }
+
+    /// Adds the report's samples and returns the tick for the consumers.
+    func advance(_ report: TickReport) -> Tick {
+        var samples: [Sample] = []
+        var failures: [String: PollFailure] = [:]
+        for outcome in report.outcomes {
+            switch outcome.result {
+            case .success(let sample): samples.append(sample)
+            case .failure(let failure): failures[outcome.node] = failure
+            }
+        }
+        let snapshot = counters.withLock { counters -> [String: EnergyCounters] in
+            for sample in samples {
+                counters[sample.node, default: EnergyCounters()].add(sample, maxGapMilliseconds: maxGapMilliseconds)
+            }
+            return counters
+        }
+        return Tick(report: report, samples: samples, failures: failures, counters: snapshot)
+    }
+}

@@ -1,0 +1,24 @@
+import EnergyModel
+import Exporter
+
+/// Keeps `/metrics` current: tick timing, each plug's sample or failure, and the power
+/// series of nodes whose newest sample has grown stale.
+struct MetricsTickConsumer: TickConsumer {
+    let metrics: MonitorMetrics
+    /// A sample older than this leaves the power gauges (3 intervals).
+    let maxAgeMilliseconds: Int64
+
+    func consume(_ tick: Tick) async {
+        metrics.recordSkippedTicks(tick.report.skippedTicks)
+        metrics.recordTickDelay(milliseconds: tick.report.startLatencyMilliseconds)
+        for outcome in tick.report.outcomes {
+            switch outcome.result {
+            case .success(let sample):
+                metrics.recordSample(sample, counters: tick.counters[sample.node] ?? EnergyCounters(), pollSeconds: outcome.durationSeconds)
+            case .failure(let failure):
+                metrics.recordFailure(node: outcome.node, reason: failure.reason.rawValue, pollSeconds: outcome.durationSeconds)
+            }
+        }
+        metrics.expireStale(nowMilliseconds: WallClock.nowMilliseconds(), maxAgeMilliseconds: maxAgeMilliseconds)
+    }
+}

@@ -1,0 +1,39 @@
+import EnergyModel
+import Testing
+
+@Suite("Energy counters")
+struct EnergyCountersTests {
+    @Test("trapezoids between close samples; gaps longer than 3 intervals are not bridged")
+    func integration() {
+        var counter = EnergyCounters()
+        let watts: [(Int64, Double)] = [(0, 10), (1000, 20), (2000, 20), (10_000, 50), (11_000, 50)]
+        for (t, w) in watts {
+            counter.add(Sample(node: "n", timestampMilliseconds: t, reading: Reading(watts: w)), maxGapMilliseconds: 3000)
+        }
+        // 15 + 20 + (gap of 8 s not bridged) + 50
+        #expect(counter.energyJoules == 85)
+    }
+
+    @Test("a device counter reset is a new baseline, never a negative step")
+    func deviceReboot() {
+        var counter = EnergyCounters()
+        let totals: [Double] = [100, 100.5, 101, 0.2, 0.7]
+        var previous = 0.0
+        for (index, wh) in totals.enumerated() {
+            counter.add(Sample(node: "n", timestampMilliseconds: Int64(index) * 1000, reading: Reading(watts: 1, energyWattHours: wh)), maxGapMilliseconds: 3000)
+            #expect(counter.deviceJoules >= previous)
+            previous = counter.deviceJoules
+        }
+        // 100 Wh at first sight, +1 Wh, then 0.2 Wh since the reboot, +0.5 Wh.
+        #expect(abs(counter.deviceJoules - (100 + 1 + 0.2 + 0.5) * 3600) < 1e-6)
+    }
+
+    @Test("old or repeated samples are ignored")
+    func ordering() {
+        var counter = EnergyCounters()
+        counter.add(Sample(node: "n", timestampMilliseconds: 2000, reading: Reading(watts: 10)), maxGapMilliseconds: 3000)
+        #expect(counter.add(Sample(node: "n", timestampMilliseconds: 2000, reading: Reading(watts: 99)), maxGapMilliseconds: 3000) == 0)
+        #expect(counter.add(Sample(node: "n", timestampMilliseconds: 1000, reading: Reading(watts: 99)), maxGapMilliseconds: 3000) == 0)
+        #expect(counter.lastWatts == 10)
+    }
+}

@@ -1,0 +1,122 @@
+import CurlClient
+import Foundation
+import Scoring
+import Testing
+import TestSupport
+
+@Suite(
+    "energy-monitor extender",
+    .enabled(
+        if: TestPaths.binaryAvailable,
+        "build the tool first (swift build --product energy-monitor): .build/debug/energy-monitor is absent")
+)
+struct ExtenderCommandTests {
+    @Test("the command serves prioritize, healthz and metrics on loopback and stops cleanly on SIGTERM")
+    func servesAndStops() async throws {
+        let scratch = try TemporaryDirectory()
+        let outPath = scratch.path("stdout")
+        let errPath = scratch.path("stderr")
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let process = Process()
+        // Through an exec wrapper that restores default SIGTERM handling: this test process may
+        // ignore or block it (services run in-process), and the child would inherit that.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            "import os, signal, sys\nfor s in (signal.SIGTERM, signal.SIGINT): signal.signal(s, signal.SIG_DFL)\n"
+                + "signal.pthread_sigmask(signal.SIG_SETMASK, [])\nos.execv(sys.argv[1], sys.argv[1:])",
+            TestPaths.binary,
+            "extender", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--listen", "127.0.0.1:0",
+            "--log-level", "warning",
+        ]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try process.run()
+        defer {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+        // The command prints the bound address once the socket is listening.
+        var base: String?
+        _ = await eventually(within: .seconds(10)) {
+            let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+            base = text.split(separator: "\n").first { $0.hasPrefix("extender listening on ") }
+                .map { String($0.dropFirst("extender listening on ".count)) }
+            return base != nil || !process.isRunning
+        }
+        let url = try #require(
+            base, "no listening line; stderr: \((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")")
+        #expect(url.hasPrefix("http://127.0.0.1:"))
+
+        let client = CurlMultiClient()
+        defer { client.shutdown() }
+        let health = try await client.perform(HTTPRequest(url: url + "/healthz"))
+        #expect(health.status == 200)
+
+        let args = ExtenderArgs(
+            pod: ExtenderPod(
+                metadata: ObjectMetadata(
+                    name: "ml-train-job-x",
+                    labels: ["app": "ml-workflow", "workload-profile": "training"],
+                    annotations: ["scheduler.policy/performance-weight": "1.0"]
+                )
+            ),
+            nodes: ExtenderNodeList(items: ["tvpc", "wyse", "rpi"].map { ExtenderNode(name: $0) }),
+            nodeNames: nil
+        )
+        let response = try await client.perform(
+            HTTPRequest(
+                url: url + "/scheduler/prioritize", method: "POST", headers: ["Content-Type: application/json"],
+                body: Array(try JSONEncoder().encode(args))
+            )
+        )
+        #expect(response.status == 200)
+        // Training at weight 1: tvpc's GPU variant (1715.98 it/min) is the profile's best;
+        // wyse 17.44 / 1715.98 = 1.0 % -> 1 -> 0; rpi 0.
+        #expect(
+            try JSONDecoder().decode([HostPriority].self, from: Data(response.body)) == [
+                HostPriority(host: "tvpc", score: 10), HostPriority(host: "wyse", score: 0),
+                HostPriority(host: "rpi", score: 0),
+            ])
+        let metrics = String(decoding: try await client.perform(HTTPRequest(url: url + "/metrics")).body, as: UTF8.self)
+        #expect(metrics.contains(#"energy_monitor_extender_requests_total{endpoint="prioritize",code="200"} 1"#))
+        // No power annotations on these nodes: one power_missing per node.
+        #expect(metrics.contains(#"energy_monitor_scoring_diagnostics_total{reason="power_missing"} 3"#))
+
+        process.terminate()  // SIGTERM: graceful shutdown
+        let exited = await eventually(within: .seconds(10)) { !process.isRunning }
+        #expect(exited, "still running 10 s after SIGTERM")
+        if exited {
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit)
+            #expect(process.terminationStatus == 0)
+        }
+    }
+
+    @Test(
+        "a bad knowledge base or listen address stops the command with one line",
+        arguments: [
+            (
+                ["--knowledge-base", "/nonexistent/profiles.yaml"],
+                "--knowledge-base: /nonexistent/profiles.yaml: cannot read"
+            ),
+            (["--listen", "127.0.0.1"], "--listen: \"127.0.0.1\" is not HOST:PORT"),
+            (["--reload-interval", "0"], "--reload-interval must be between 0.05 and 3600 seconds"),
+        ]
+    )
+    func badInput(override: [String], message: String) async throws {
+        var arguments = ["extender", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--listen", "127.0.0.1:0"]
+        if let index = arguments.firstIndex(of: override[0]) {
+            arguments[index + 1] = override[1]
+        } else {
+            arguments += override
+        }
+        let result = try await runBinary(arguments, timeout: .seconds(10))
+        #expect(result.status != 0)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+}

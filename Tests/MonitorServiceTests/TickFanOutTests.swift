@@ -1,0 +1,71 @@
+import EnergyModel
+import Foundation
+import Logging
+import MonitorService
+import ShellyPoller
+import ShellySimulator
+import Store
+import Synchronization
+import Testing
+import TestSupport
+
+/// A consumer that keeps what it is handed.
+final class RecordingConsumer: TickConsumer {
+    let ticks = Mutex<[Tick]>([])
+
+    func consume(_ tick: Tick) async {
+        ticks.withLock { $0.append(tick) }
+    }
+}
+
+/// The monitor hands every tick to its consumers in order, after its own (metrics, plug
+/// status log, store), with the counters already advanced.
+@Suite("Tick fan-out", .serialized)
+struct TickFanOutTests {
+    @Test("every tick reaches an added consumer after it is stored, with samples, failures and counters")
+    func fanOut() async throws {
+        let simulator = try await ShellySimulator.start(plugs: [
+            .init(node: "wyse", port: 0, generation: 3, profile: .wyse),
+            .init(node: "rpi", port: 0, generation: 1, profile: .rpi),
+        ])
+        let folder = try TemporaryDirectory("fan-out")
+        let unusedPort = TestEnvironment.freePorts(1)
+        let yaml = """
+            interval: 500ms
+            database: energy.db
+            listen: 127.0.0.1:\(TestEnvironment.freePorts(1))
+            plugs:
+              - { node: wyse, address: "127.0.0.1:\(simulator.port(of: "wyse") ?? 0)" }
+              - { node: rpi, address: "127.0.0.1:\(simulator.port(of: "rpi") ?? 0)" }
+              - { node: dead, address: "127.0.0.1:\(unusedPort)" }
+            """
+        let configuration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: folder.path)
+        var logger = Logger(label: "fan-out")
+        logger.logLevel = .critical
+        let recorder = RecordingConsumer()
+        let monitor = try await Monitor(configuration: configuration, logger: logger, consumers: [recorder])
+        try await monitor.run(for: .milliseconds(3200))
+        await simulator.shutdown()
+
+        let ticks = recorder.ticks.withLock { $0 }
+        #expect(ticks.count >= 4, "ticks seen: \(ticks.count)")
+        #expect(zip(ticks, ticks.dropFirst()).allSatisfy { $0.tickMilliseconds < $1.tickMilliseconds })
+        let later = ticks.dropFirst()  // detection of the first tick may time out on a busy machine
+        #expect(later.allSatisfy { Set($0.samples.map(\.node)) == ["wyse", "rpi"] })
+        #expect(later.allSatisfy { $0.failures["dead"]?.reason == .connect })
+        #expect(ticks.allSatisfy { $0.report.outcomes.count == 3 })
+        // The counters carried on are those after the tick's own samples.
+        if let last = ticks.last, let sample = last.samples.first(where: { $0.node == "wyse" }) {
+            #expect(last.counters["wyse"]?.lastTimestampMilliseconds == sample.timestampMilliseconds)
+            #expect((last.counters["wyse"]?.energyJoules ?? 0) > 0)
+        }
+        // Consumers run after the store: every sample they saw was committed.
+        let store = try EnergyStore(path: folder.path("energy.db"))
+        for node in ["wyse", "rpi"] {
+            let seen = ticks.flatMap(\.samples).filter { $0.node == node }.map(\.timestampMilliseconds)
+            let stored = try await store.samples(node: node, fromMilliseconds: 0, toMilliseconds: .max).map(\.timestampMilliseconds)
+            #expect(stored == seen, "\(node)")
+        }
+        store.close()
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import JSON
+import Testing
+import TestSupport
+
+@testable import ShellyPoller
+
+/// Every real payload, and mutations of those that pass the poll path's preflight, read the
+/// same with the strict JSON reader as with Foundation's `JSONDecoder`.
+@Suite("Payload JSON")
+struct PayloadJSONTests {
+    @Test("every real payload, and mutations of them, agree with JSONDecoder", .timeLimit(.minutes(5)))
+    func fixturesAndMutations() async throws {
+        try #require(ShellyFixtures.available, "skipped: \(ShellyFixtures.folder.path) is absent (public payloads, see README)")
+        var rng = SeededGenerator(seed: 0x15_0AD3)
+        for name in ShellyFixtures.allNames() {
+            let bytes = try ShellyFixtures.bytes(name)
+            #expect(JSONValue.parse(bytes) != nil, "\(name)")
+            JSONAgreement.expectSameAsReference(bytes, name)
+            for round in 0..<40 {
+                let mutated = PayloadMutator.mutate(bytes, using: &rng)
+                // Bodies the preflight stops never reach either parser.
+                guard (try? JSONPreflight.check(mutated)) != nil else { continue }
+                JSONAgreement.expectSameAsReference(mutated, "\(name) mutation \(round)")
+            }
+            await Task.yield()
+        }
+    }
+}
+
+/// The reference comparison: `JSONDecoder` through `JSONValue`'s `Decodable` conformance.
+enum JSONAgreement {
+    static func expectSameAsReference(_ bytes: [UInt8], _ label: String) {
+        let expected = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let parsed = JSONValue.parse(bytes)
+        #expect(parsed == expected, "\(label): \(String(describing: parsed)) != \(String(describing: expected))")
+    }
+}

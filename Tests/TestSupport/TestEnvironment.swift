@@ -1,0 +1,77 @@
+import CurlClient
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Folders, ports and loopback HTTP for the tests.
+public enum TestEnvironment {
+    /// A new temporary folder that stays after the test (end-to-end tests leave their logs
+    /// and databases there for a look after a failure); `TemporaryDirectory` is removed.
+    public static func makeFolder(_ name: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// `count` consecutive free TCP ports on 127.0.0.1 (the first of them).
+    public static func freePorts(_ count: Int) -> Int {
+        for _ in 0..<200 {
+            let base = Int.random(in: 20_000...(60_000 - count))
+            if (0..<count).allSatisfy({ isFree(base + $0) }) { return base }
+        }
+        fatalError("no \(count) consecutive free ports found on 127.0.0.1")
+    }
+
+    /// Whether `port` can be bound on 127.0.0.1 now.
+    public static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return result == 0
+    }
+
+    /// A client shared by the tests' loopback requests.
+    public static let client = CurlMultiClient()
+
+    /// GET on loopback; nil when nothing answers.
+    public static func get(_ url: String, timeoutMilliseconds: Int = 3000) async -> HTTPResponse? {
+        try? await client.perform(HTTPRequest(url: url, timeoutMilliseconds: timeoutMilliseconds, maxResponseBytes: 16 << 20))
+    }
+
+    /// The text of a GET, or "".
+    public static func getText(_ url: String) async -> String {
+        guard let response = await get(url) else { return "" }
+        return String(decoding: response.body, as: UTF8.self)
+    }
+}
+
+/// Reads sample lines (`name{labels} value`) of a Prometheus text exposition.
+public struct Exposition: Sendable {
+    /// The sample lines (comments dropped).
+    public let lines: [String]
+
+    /// Splits `text` into sample lines.
+    public init(_ text: String) {
+        lines = text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
+    }
+
+    /// The value of the series `name{labels}` with labels written exactly as given.
+    public func value(_ series: String) -> Double? {
+        for line in lines where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+
+    /// Whether the series is there.
+    public func has(_ series: String) -> Bool { value(series) != nil }
+}
