@@ -90,7 +90,7 @@ let package = Package(
         ),
         .target(
             name: "Scoring",
-            dependencies: ["AnnotationContract", "JSON", "Yams", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["AnnotationContract", "EnergyModel", "JSON", "Yams", .product(name: "Logging", package: "swift-log")]
         ),
         // Simulated Shelly plugs (Gen1 and Gen2+ APIs) for the demo, tests and benchmarks.
         .target(

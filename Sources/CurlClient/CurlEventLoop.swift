@@ -52,7 +52,7 @@ final class CurlEventLoop {
 
         /// Timer callback: remembers when libcurl wants `curl_multi_socket_action(TIMEOUT)`.
         fileprivate func setTimer(milliseconds: Int) {
-            timerDeadline = milliseconds < 0 ? nil : CurlEventLoop.monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
+            timerDeadline = milliseconds < 0 ? nil : CurlEventLoop.monotonicNanoseconds() + UInt64(clamping: milliseconds) * 1_000_000
         }
     }
 
@@ -178,7 +178,7 @@ final class CurlEventLoop {
         guard let earliest else { return -1 }
         let now = Self.monotonicNanoseconds()
         guard earliest > now else { return 0 }
-        return Int32(min((earliest - now + 999_999) / 1_000_000, 60_000))
+        return Int32(clamping: min((earliest - now + 999_999) / 1_000_000, 60_000))
     }
 
     /// The shard of a destination: FNV-1a of the URL up to its path (scheme and authority).

@@ -32,7 +32,7 @@ final class Transfer {
         continuation = queued.continuation
         let request = queued.request
         // The timeout runs from perform(), so time spent queued counts against it.
-        let waitedMilliseconds = Int((now &- min(now, queued.enqueuedNanoseconds)) / 1_000_000)
+        let waitedMilliseconds = Int(clamping: (now &- min(now, queued.enqueuedNanoseconds)) / 1_000_000)
         let timeoutMilliseconds = request.timeoutMilliseconds - waitedMilliseconds
         guard timeoutMilliseconds > 0 else { return .timeout }
         maxResponseBytes = request.maxResponseBytes

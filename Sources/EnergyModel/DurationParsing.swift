@@ -1,6 +1,11 @@
 /// Parses durations written as in the configuration file: `500ms`, `1s`, `15s`, `5m`, `2h`,
 /// `14d`, or a sum such as `1m30s`. A bare number is rejected: units are never guessed.
+/// Durations of 10^15 ms (some 31,700 years) or more are refused, so sums and differences
+/// with unix times never overflow.
 public enum DurationParsing {
+    /// Every accepted duration is shorter than this many milliseconds.
+    public static let limitMilliseconds: Int64 = 1_000_000_000_000_000
+
     /// Why a duration string was refused.
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
         /// The refused text.
@@ -31,9 +36,10 @@ public enum DurationParsing {
             guard let value = Double(digits), value >= 0, let factor = unitMilliseconds(unit) else {
                 throw Failure(text: text)
             }
-            let part = value * factor
-            guard part.isFinite, part < 1e15 else { throw Failure(text: text) }
-            total += Int64(part.rounded())
+            guard let part = Int64(rounding: value * factor), part < limitMilliseconds - total else {
+                throw Failure(text: text)
+            }
+            total += part
             sawPart = true
         }
         guard sawPart else { throw Failure(text: text) }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EnergyModel
 import Foundation
 
 /// The standard `process_*` metrics of Prometheus client libraries, read from `/proc/self`.
@@ -41,7 +42,7 @@ public enum ProcessMetrics {
     }
 
     static func format(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(clampingRounding: value)) }
         return String(value)
     }
 

@@ -125,7 +125,11 @@ public final class KubernetesClient: NodeAnnotationPatching {
     /// `Retry-After` as seconds: delta-seconds (what the API server sends) or an HTTP-date.
     static func retryAfterSeconds(_ value: String, now: Date = Date()) -> Double? {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 { return seconds }
+        // delta-seconds are digits (RFC 9110); `0x10`, `nan` or `-5` are not.
+        if !trimmed.isEmpty, trimmed.allSatisfy({ "0123456789.".contains($0) }) {
+            guard let seconds = Double(trimmed), seconds.isFinite else { return nil }
+            return seconds
+        }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// When the publisher writes: the contract's deadband and heartbeat plus the limits that keep
 /// it kind to the API server.
 public struct AnnotationPolicy: Sendable, Equatable {
@@ -55,6 +57,6 @@ public struct AnnotationPolicy: Sendable, Equatable {
         let exponent = min(max(failures - 1, 0), 30)
         let step = min(backoffMaxMilliseconds, backoffBaseMilliseconds << Int64(exponent))
         let half = step / 2
-        return half + Int64(Double(step - half) * min(max(jitter, 0), 1))
+        return half + Int64(clampingRounding: Double(step - half) * min(max(jitter, 0), 1), .towardZero)
     }
 }

@@ -1,3 +1,4 @@
+import EnergyModel
 import Kubernetes
 
 /// One node's publishing state: the newest unwritten sample (only the latest is kept), the
@@ -116,7 +117,8 @@ public struct AnnotationSchedule: Sendable {
         lastFailure = description
         switch outcome {
         case .throttled(_, let seconds?):
-            retryAt = now + min(Int64((seconds * 1000).rounded(.up)), policy.retryAfterMaxMilliseconds)
+            // A `Retry-After` of 10^16 s (or any absurd value) waits as long as the cap allows.
+            retryAt = now + min(max(0, Int64(clampingRounding: seconds * 1000, .up)), policy.retryAfterMaxMilliseconds)
         default:
             retryAt = now + policy.backoffMilliseconds(failures: failures, jitter: jitter)
         }

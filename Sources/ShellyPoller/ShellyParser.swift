@@ -9,11 +9,12 @@ public enum ShellyParser {
         let json = try json(bytes)
         guard json.object != nil else { throw ShellyPayloadError("/shelly: not a JSON object") }
         if let gen = json["gen"] {
-            guard let number = gen.number, number >= 2, number == number.rounded() else {
-                throw ShellyPayloadError("/shelly: unexpected gen \(gen)")
+            // `gen` is a small integer; anything else (2.5, 1e300, "2") is not a device we know.
+            guard let number = gen.integer, (2...99).contains(number) else {
+                throw ShellyPayloadError("/shelly: unexpected gen \(Self.describe(gen))")
             }
             return DeviceInfo(
-                generation: .rpc(Int(number)),
+                generation: .rpc(Int(truncatingIfNeeded: number)),
                 authenticationEnabled: json["auth_en"]?.bool ?? false,
                 identifier: json["id"]?.string,
                 model: json["model"]?.string
@@ -171,12 +172,23 @@ public enum ShellyParser {
     /// `error`), if `json` is one.
     static func rpcError(in json: JSONValue) -> ShellyPayloadError? {
         if let error = json["error"], error.object != nil {
-            let code = error["code"]?.number.map { String(Int($0)) } ?? "?"
+            let code = error["code"].map(Self.describe) ?? "?"
             return ShellyPayloadError("RPC error \(code): \(error["message"]?.string ?? "no message")")
         }
-        if let code = json["code"]?.number, let message = json["message"]?.string, json.object?.count == 2 {
-            return ShellyPayloadError("RPC error \(Int(code)): \(message)")
+        if let code = json["code"], code.number != nil, let message = json["message"]?.string, json.object?.count == 2 {
+            return ShellyPayloadError("RPC error \(Self.describe(code)): \(message)")
         }
         return nil
+    }
+
+    /// A short text of a value from a payload, for an error line: integers as such, other
+    /// numbers as the nearest double (never converted to an integer), strings quoted.
+    static func describe(_ value: JSONValue) -> String {
+        switch value {
+        case .integer(let number): return String(number)
+        case .double(let number): return "\(number)"
+        case .string(let text): return "\"\(text.prefix(40))\""
+        default: return value.kindName
+        }
     }
 }

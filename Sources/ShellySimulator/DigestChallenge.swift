@@ -1,4 +1,5 @@
 import Crypto
+import EnergyModel
 import Foundation
 
 /// Server side of HTTP Digest authentication as Shelly Gen2+ devices do it: SHA-256,
@@ -10,7 +11,7 @@ struct DigestChallenge: Sendable {
     /// The `WWW-Authenticate` value for a new challenge. The nonce carries its issue time, so
     /// any nonce younger than a minute is accepted without server-side state.
     func challenge(now: Double) -> String {
-        let nonce = String(Int64(now), radix: 16)
+        let nonce = String(Int64(clampingRounding: now, .down), radix: 16)
         return "Digest qop=\"auth\", realm=\"\(realm)\", nonce=\"\(nonce)\", algorithm=SHA-256"
     }
 

@@ -1,3 +1,4 @@
+import EnergyModel
 import Foundation
 
 /// A deterministic, smooth power curve of a simulated node: idle power, a slow drift, and
@@ -93,7 +94,7 @@ public struct LoadProfile: Sendable, Equatable {
     /// 1 ms step (Simpson's rule); the curve is smooth, so this is exact to far below 0.01 %.
     public func joules(from: Double, to: Double) -> Double {
         guard to > from else { return 0 }
-        let steps = max(2, Int(((to - from) * 1000).rounded(.up)) / 2 * 2)
+        let steps = max(2, Int(clampingRounding: (to - from) * 1000, .up) / 2 * 2)
         let h = (to - from) / Double(steps)
         var sum = watts(at: from) + watts(at: to)
         for i in 1..<steps {

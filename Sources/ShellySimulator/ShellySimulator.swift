@@ -192,7 +192,7 @@ final class PlugHTTPHandler: ChannelInboundHandler, Sendable {
             if let watts = answer.servedWatts {
                 simulator.didServe(
                     SimulatedPlug.ServedReading(
-                        node: plug.specification.node, timestampMilliseconds: Int64(now * 1000), watts: watts
+                        node: plug.specification.node, timestampMilliseconds: Int64(clampingRounding: now * 1000, .down), watts: watts
                     )
                 )
             }

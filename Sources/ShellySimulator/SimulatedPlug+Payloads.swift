@@ -1,3 +1,4 @@
+import EnergyModel
 import Foundation
 
 extension SimulatedPlug {
@@ -56,7 +57,7 @@ extension SimulatedPlug {
             return faulty(Answer(status: 200, body: switchStatus(reading, watts: wattsText(watts), now: now), servedWatts: watts))
         case "/rpc/Shelly.GetStatus":
             let body = "{\"switch:0\":\(switchStatus(reading, watts: wattsText(watts), now: now)),\"sys\":{\"mac\":\"\(mac)\","
-                + "\"restart_required\":false,\"uptime\":\(Int(uptime(now: now))),\"unixtime\":\(Int(now))}}"
+                + "\"restart_required\":false,\"uptime\":\(Int(clampingRounding: uptime(now: now), .down)),\"unixtime\":\(Int(clampingRounding: now, .down))}}"
             return faulty(Answer(status: 200, body: body, servedWatts: watts))
         default:
             return Answer(status: 404, body: "{\"code\":404,\"message\":\"No handler for \(path)\"}")
@@ -116,19 +117,19 @@ extension SimulatedPlug {
         _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: String, now: Double
     ) -> String {
         // Gen1 meters count watt-minutes as an integer.
-        let total = Int(reading.energyWattHours * 60)
+        let total = Int(clampingRounding: reading.energyWattHours * 60, .towardZero)
         return "{\"wifi_sta\":{\"connected\":true,\"ip\":\"127.0.0.1\",\"rssi\":-60},"
             + "\"relays\":[{\"ison\":true,\"has_timer\":false,\"overpower\":false,\"source\":\"http\"}],"
-            + "\"meters\":[{\"power\":\(watts),\"overpower\":0.00,\"is_valid\":true,\"timestamp\":\(Int(now)),"
+            + "\"meters\":[{\"power\":\(watts),\"overpower\":0.00,\"is_valid\":true,\"timestamp\":\(Int(clampingRounding: now, .down)),"
             + "\"counters\":[\(watts),\(watts),\(watts)],\"total\":\(total)}],"
-            + "\"temperature\":31.2,\"overtemperature\":false,\"unixtime\":\(Int(now)),"
-            + "\"uptime\":\(Int(uptime(now: now)))}"
+            + "\"temperature\":31.2,\"overtemperature\":false,\"unixtime\":\(Int(clampingRounding: now, .down)),"
+            + "\"uptime\":\(Int(clampingRounding: uptime(now: now), .down))}"
     }
 
     private func switchStatus(
         _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: String, now: Double
     ) -> String {
-        let minute = Int(now) / 60 * 60
+        let minute = Int(clampingRounding: now, .down) / 60 * 60
         return "{\"id\":0,\"source\":\"init\",\"output\":true,\"apower\":\(watts),"
             + "\"voltage\":\(Self.round(reading.volts, 1)),\"current\":\(Self.round(reading.amps, 3)),"
             + "\"aenergy\":{\"total\":\(Self.round(reading.energyWattHours, 3)),\"by_minute\":[0.000,0.000,0.000],"

@@ -115,8 +115,8 @@ extension EnergyStore {
             result.merge(
                 WindowEnergy(
                     joules: statement.double(5) * share,
-                    coveredMilliseconds: Int64((Double(statement.int(6)) * share).rounded()),
-                    samples: share == 1 ? samples : Int((Double(samples) * share).rounded()),
+                    coveredMilliseconds: Int64(clampingRounding: Double(statement.int(6)) * share),
+                    samples: share == 1 ? samples : Int(clampingRounding: Double(samples) * share),
                     peakWatts: statement.double(4),
                     minWatts: statement.double(3),
                     sumWatts: statement.double(2) * (share == 1 ? Double(samples) : (Double(samples) * share).rounded())

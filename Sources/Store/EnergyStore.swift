@@ -84,10 +84,12 @@ public final class EnergyStore: @unchecked Sendable {
         try database.execute(
             "PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 67108864"
         )
-        if version > Schema.currentVersion {
+        if version < 0 || version > Schema.currentVersion {
             throw StoreError(
                 code: 0,
-                message: "\(database.path) has schema version \(version), newer than this build's \(Schema.currentVersion)"
+                message: version < 0
+                    ? "\(database.path) has schema version \(version), which no energy-monitor writes"
+                    : "\(database.path) has schema version \(version), newer than this build's \(Schema.currentVersion)"
             )
         }
         for target in Int(version)..<Int(Schema.currentVersion) {

@@ -61,7 +61,7 @@ struct StoredSample: Equatable {
         // The validator keeps readings finite and bounded; the clamp only guards the conversion.
         let scaled = (value * scale).rounded()
         guard scaled.isFinite else { return 0 }
-        return Int64(max(-9.0e15, min(9.0e15, scaled)))
+        return Int64(clampingRounding: max(-9.0e15, min(9.0e15, scaled)))
     }
 }
 

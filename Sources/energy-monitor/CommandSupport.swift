@@ -41,6 +41,18 @@ enum CommandSupport {
         }
     }
 
+    /// A duration option given in seconds (`--duration 90`, `--timeout 0.5`): finite and in
+    /// `range`, else one line naming the option. Never converted with a trap.
+    static func seconds(_ value: Double, option: String, range: ClosedRange<Double>) throws -> Duration {
+        guard value.isFinite, range.contains(value), let milliseconds = Int64(rounding: value * 1000) else {
+            throw ValidationError("\(option): \(value) is not a number of seconds in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return .milliseconds(milliseconds)
+    }
+
+    /// The longest `--duration` any command accepts: a year.
+    static let maxDurationSeconds = 31_536_000.0
+
     /// The poll interval for energy queries: `--interval` when given, else the one the
     /// service recorded in the store, else 1 s.
     static func interval(_ override: String?, store: EnergyStore) async throws -> Int64 {

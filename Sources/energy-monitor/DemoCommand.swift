@@ -24,6 +24,10 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws {
+        if let duration { _ = try CommandSupport.seconds(duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+    }
+
     func run() async throws {
         let logger = logging.bootstrap(label: "energy-monitor")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("energy-monitor-demo-\(getpid())")
@@ -78,7 +82,9 @@ struct DemoCommand: AsyncParsableCommand {
             throw error
         }
         do {
-            try await monitor.run(for: duration.map { .milliseconds(Int64($0 * 1000)) })
+            try await monitor.run(
+                for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+            )
         } catch {
             await simulator.shutdown()
             throw error

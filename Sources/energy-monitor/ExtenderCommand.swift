@@ -34,9 +34,7 @@ struct ExtenderCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard reloadInterval.isFinite, reloadInterval >= 0.05, reloadInterval <= 3600 else {
-            throw ValidationError("--reload-interval must be between 0.05 and 3600 seconds")
-        }
+        _ = try CommandSupport.seconds(reloadInterval, option: "--reload-interval", range: 0.05...3600)
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard !annotationPrefix.isEmpty, !annotationPrefix.contains("/") else {
             throw ValidationError("--annotation-prefix must be a non-empty DNS prefix without \"/\"")
@@ -52,11 +50,12 @@ struct ExtenderCommand: AsyncParsableCommand {
         }
         configuration.powerAnnotations = PowerAnnotations(prefix: annotationPrefix)
         let logger = logging.bootstrap(label: "energy-monitor.extender")
+        let pollInterval = try CommandSupport.seconds(reloadInterval, option: "--reload-interval", range: 0.05...3600)
         let watcher: KnowledgeBaseWatcher
         do {
             watcher = try KnowledgeBaseWatcher(
                 path: knowledgeBase,
-                pollInterval: .milliseconds(Int64(reloadInterval * 1000)),
+                pollInterval: pollInterval,
                 logger: logger
             )
         } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurlClient
+import EnergyModel
 
 /// `energy-monitor healthcheck`: one GET with a short timeout, exit 0 on a 2xx answer. The
 /// container image has no curl binary (only libcurl), so its `HEALTHCHECK` runs this.
@@ -16,7 +17,7 @@ struct HealthcheckCommand: AsyncParsableCommand {
     var timeout: Double = 3
 
     func validate() throws {
-        guard timeout > 0, timeout <= 60 else { throw ValidationError("--timeout: must be in (0, 60] seconds") }
+        _ = try CommandSupport.seconds(timeout, option: "--timeout", range: 0.001...60)
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ValidationError("--url: must start with http:// or https://")
         }
@@ -28,7 +29,7 @@ struct HealthcheckCommand: AsyncParsableCommand {
         let response: HTTPResponse
         do {
             response = try await client.perform(
-                HTTPRequest(url: url, timeoutMilliseconds: Int(timeout * 1000), maxResponseBytes: 64 << 10)
+                HTTPRequest(url: url, timeoutMilliseconds: Int(clampingRounding: timeout * 1000), maxResponseBytes: 64 << 10)
             )
         } catch {
             throw CommandFailure("\(url): \(error)")

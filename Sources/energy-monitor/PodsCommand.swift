@@ -70,7 +70,7 @@ struct PodsCommand: AsyncParsableCommand {
             let seconds = Double(pod.finishMilliseconds - pod.startMilliseconds) / 1000
             var fields = [
                 PodRun.timestamp(pod.startMilliseconds), pod.phase, pod.weight, pod.node, pod.profile,
-                String(Int(seconds.rounded())),
+                String(Int64(clampingRounding: seconds)),
                 result.energy.averageWatts.map { String(format: "%.2f", $0) } ?? "",
                 String(format: "%.2f", result.energy.joules),
                 String(format: "%.1f", result.coveragePercent),

@@ -17,7 +17,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+        if let duration { _ = try CommandSupport.seconds(duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
     }
 
     func run() async throws {
@@ -25,7 +25,9 @@ struct RunCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "energy-monitor")
         ResourceLimits.raiseOpenFileLimit()
         let monitor = try await Monitor(configuration: configuration, logger: logger)
-        try await monitor.run(for: duration.map { .milliseconds(Int64($0 * 1000)) })
+        try await monitor.run(
+            for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+        )
     }
 }
 

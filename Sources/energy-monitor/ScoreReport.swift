@@ -69,9 +69,9 @@ struct ScoreReport {
     static func source(of power: LivePower?) -> String {
         switch power {
         case .fresh(_, let age):
-            return age == 0 ? "live" : "live, \(Int(age)) s old"
+            return age == 0 ? "live" : "live, \(Int64(clampingRounding: age, .towardZero)) s old"
         case .stale(_, let age):
-            return "stale, \(Int(age)) s old"
+            return "stale, \(Int64(clampingRounding: age, .towardZero)) s old"
         case .invalid:
             return "invalid annotation"
         case .absent, nil:

@@ -59,7 +59,11 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard plugs >= 1, plugs <= 20_000 else { throw ValidationError("--plugs must be between 1 and 20000") }
-        guard port >= 1, port + plugs - 1 <= 65535 else { throw ValidationError("--port: ports \(port)...\(port + plugs - 1) do not fit in 1...65535") }
+        guard port >= 1, port <= 65536 - plugs else {
+            throw ValidationError("--port: \(plugs) ports from \(port) do not fit in 1...65535")
+        }
+        guard (0...600_000).contains(slowDelayMs) else { throw ValidationError("--slow-delay-ms must be between 0 and 600000") }
+        if let duration { _ = try CommandSupport.seconds(duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
     }
 
     func run() async throws {
@@ -75,7 +79,9 @@ struct SimulateCommand: AsyncParsableCommand {
             try writeConfiguration(writeConfig, plan: plan)
         }
         Console.write("simulating \(plugs) plugs on \(host):\(port)...\(port + plugs - 1) (Ctrl-C to stop)")
-        await Termination.wait(for: duration.map { .milliseconds(Int64($0 * 1000)) })
+        await Termination.wait(
+            for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+        )
         await simulator.shutdown()
     }
 

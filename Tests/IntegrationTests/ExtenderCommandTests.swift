@@ -104,7 +104,7 @@ struct ExtenderCommandTests {
                 "--knowledge-base: /nonexistent/profiles.yaml: cannot read"
             ),
             (["--listen", "127.0.0.1"], "--listen: \"127.0.0.1\" is not HOST:PORT"),
-            (["--reload-interval", "0"], "--reload-interval must be between 0.05 and 3600 seconds"),
+            (["--reload-interval", "0"], "--reload-interval: 0.0 is not a number of seconds in 0.05...3600.0"),
         ]
     )
     func badInput(override: [String], message: String) async throws {

@@ -104,8 +104,10 @@ public struct PowerQuery: Sendable, Equatable {
     private static func duration(_ text: String) throws(Failure) -> Int64 {
         let trimmed = text.trimmingSpaces()
         if let seconds = Double(trimmed), seconds.isFinite, trimmed.first?.isNumber == true {
-            guard seconds < 1e9 else { throw Failure(description: "step: \(text) is too large") }
-            return Int64((seconds * 1000).rounded())
+            guard seconds < 1e9, let milliseconds = Int64(rounding: seconds * 1000) else {
+                throw Failure(description: "step: \(text) is too large")
+            }
+            return milliseconds
         }
         do {
             return try DurationParsing.milliseconds(trimmed)

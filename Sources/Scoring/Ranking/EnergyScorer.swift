@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// The scoring formula of the thesis plugin `EnergyScorer`, figure for figure.
 ///
 /// For a profile with `maxP` = best performance and `maxE` = best performance per watt over
@@ -98,7 +100,7 @@ public struct EnergyScorer: Sendable {
     /// against inputs the knowledge-base validation already rules out.
     static func truncate(_ score: Double) -> Int {
         guard score.isFinite else { return 0 }
-        return Int(min(100, max(0, score)))
+        return Int(clampingRounding: min(100, max(0, score)), .towardZero)
     }
 
     private func powerDiagnostics(_ node: NodeSnapshot) -> [ScoringDiagnostic] {
@@ -118,7 +120,7 @@ public struct EnergyScorer: Sendable {
                 ScoringDiagnostic(
                     reason: .powerStale,
                     node: node.name,
-                    message: "power of node \"\(node.name)\" (\(watts) W) is \(Int(age)) s old; "
+                    message: "power of node \"\(node.name)\" (\(watts) W) is \(Int(clampingRounding: age, .towardZero)) s old; "
                         + "using knowledge-base idle power"
                 )
             ]

@@ -1,4 +1,5 @@
 import CurlClient
+import EnergyModel
 import Exporter
 import Foundation
 import Store
@@ -93,7 +94,7 @@ struct PollBench {
 
         let store = try EnergyStore(path: databasePath, readOnly: true)
         let from = Int64(start) * 1000
-        let stored = try await store.sampleCount(fromMilliseconds: from, toMilliseconds: from + Int64(seconds) * 1000)
+        let stored = try await store.sampleCount(fromMilliseconds: from, toMilliseconds: from + Int64(clamping: seconds) * 1000)
         store.close()
 
         let delays = ExpositionReader.difference(
@@ -156,7 +157,7 @@ struct PollBench {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw CommandFailure("the service was not ready within \(Int(seconds)) s: \(child.logTail())")
+        throw CommandFailure("the service was not ready within \(Int(clampingRounding: seconds)) s: \(child.logTail())")
     }
 
     private func scrape(_ url: String) async throws -> ExpositionReader {
@@ -167,6 +168,6 @@ struct PollBench {
 
     private func sleep(until time: Double) async throws {
         let wait = time - WallClockSeconds.now()
-        if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
+        if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(clampingRounding: wait * 1000))) }
     }
 }

@@ -30,7 +30,7 @@ struct StoreBench {
         }
         ingest.close()
         let total = nodes * ticks
-        Console.write("store ingest: \(Int(Double(total) / elapsed)) samples/s (\(total) samples, \(nodes) per transaction)")
+        Console.write("store ingest: \(Int(clampingRounding: Double(total) / elapsed)) samples/s (\(total) samples, \(nodes) per transaction)")
 
         // 24 h of one node at 1 Hz: bytes per sample and the energy query.
         let dayPath = folder.appendingPathComponent("day.db").path
