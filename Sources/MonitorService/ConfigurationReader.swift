@@ -68,7 +68,7 @@ struct ConfigurationReader {
 
     func integer(_ node: Node, path: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         let text = try string(node, path: path)
-        guard let value = Int(text), range.contains(value) else {
+        guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text), range.contains(value) else {
             throw ConfigurationError(path, "must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(text)\"")
         }
         return value
@@ -87,7 +87,7 @@ struct ConfigurationReader {
         }
         var host = String(text[..<colon])
         let portText = text[text.index(after: colon)...]
-        guard let port = Int(portText), (1...65535).contains(port) else {
+        guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portText), (1...65535).contains(port) else {
             throw ConfigurationError(path, "port must be 1...65535 in \"\(text)\"")
         }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -227,14 +227,17 @@ struct ConfigurationReader {
             guard let close = host.firstIndex(of: "]") else { throw ConfigurationError(path, "unclosed [ in \"\(address)\"") }
             let after = host[host.index(after: close)...]
             if after.hasPrefix(":") {
-                guard let value = Int(after.dropFirst()) else { throw ConfigurationError(path, "bad port in \"\(address)\"") }
+                guard after.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(after.dropFirst()) else {
+                    throw ConfigurationError(path, "bad port in \"\(address)\"")
+                }
                 port = value
             } else if !after.isEmpty {
                 throw ConfigurationError(path, "bad address \"\(address)\"")
             }
             host = String(host[...close])
         } else if let colon = host.lastIndex(of: ":") {
-            guard let value = Int(host[host.index(after: colon)...]) else {
+            let portText = host[host.index(after: colon)...]
+            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(portText) else {
                 throw ConfigurationError(path, "bad port in \"\(address)\"")
             }
             port = value

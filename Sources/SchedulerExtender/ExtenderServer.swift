@@ -67,7 +67,7 @@ public enum ExtenderServer {
                 portText = listen[listen.index(after: colon)...]
                 guard !host.contains(":") else { throw ListenAddressError(address: listen) }
             }
-            guard let port = Int(portText), (0...65535).contains(port), !host.contains(" ") else {
+            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portText), (0...65535).contains(port), !host.contains(" ") else {
                 throw ListenAddressError(address: listen)
             }
             self.init(host: host.isEmpty ? "0.0.0.0" : String(host), port: port, maxBodyBytes: maxBodyBytes)

@@ -121,6 +121,10 @@ struct KubernetesConnectionTests {
         let now = Date(timeIntervalSince1970: 1_700_000_000)
         #expect(KubernetesClient.retryAfterSeconds("Tue, 14 Nov 2023 22:13:25 GMT", now: now) == 5)
         #expect(KubernetesClient.retryAfterSeconds("soon") == nil)
+        // delta-seconds are digits: hexadecimal, signs and non-finite words are not a wait.
+        for refused in ["0x10", "-5", "+5", "nan", "inf", "1e3", ""] { #expect(KubernetesClient.retryAfterSeconds(refused) == nil, "\(refused)") }
+        #expect(KubernetesClient.retryAfterSeconds("10000000000000000") == 1e16)
+        #expect(KubernetesClient.retryAfterSeconds(String(repeating: "9", count: 400)) == nil)
         #expect(APIStatus(code: 500, body: Array("upstream\nbroken\n".utf8)).message == "upstream broken")
         #expect(String(decoding: KubernetesClient.mergePatchBody(annotations: ["e.io/b": "2", "e.io/a": "1"]), as: UTF8.self)
             == #"{"metadata":{"annotations":{"e.io/a":"1","e.io/b":"2"}}}"#)

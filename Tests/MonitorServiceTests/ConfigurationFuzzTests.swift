@@ -1,3 +1,4 @@
+import EnergyModel
 import Foundation
 import TestSupport
 import Testing
@@ -40,7 +41,7 @@ struct ConfigurationFuzzTests {
         "!!binary aGVsbG8=", "&anchor x", "*anchor", "\"a\\nb\"", "'it''s'", "|\n    block\n    text", "0.0.0.0:99999",
         "http://", "[fd00::1", "1h1h", "-5s", "10ms", "yes", "\"\\u0000\"", String(repeating: "x", count: 5_000),
         String(repeating: "[", count: 3_000), String(repeating: "{a: ", count: 3_000),
-    ]
+    ] + ExtremeNumbers.literals + ExtremeNumbers.literals.flatMap { ["\($0)s", "\($0)ms", "\($0)d", "127.0.0.1:\($0)"] }
 
     /// The whole-document errors, which have no key to name (a key that is not a string names
     /// its line instead).
@@ -117,6 +118,38 @@ struct ConfigurationFuzzTests {
             let count = Int.random(in: 0...300, using: &rng)
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
             Self.check(String(decoding: bytes, as: UTF8.self), folder: folder, label: "random \(round)")
+        }
+    }
+
+    /// Every key that reads a number or a duration, as a one-line template.
+    static let numericKeys: [(key: String, template: String)] = [
+        ("interval", "interval: VALUE\nplugs: [{node: a, address: 127.0.0.1}]"),
+        ("retention.raw", "retention: {raw: VALUE}\nplugs: [{node: a, address: 127.0.0.1}]"),
+        ("retention.minute", "retention: {minute: VALUE}\nplugs: [{node: a, address: 127.0.0.1}]"),
+        ("kubernetes.heartbeat", "kubernetes: {heartbeat: VALUE}\nplugs: [{node: a, address: 127.0.0.1}]"),
+        ("kubernetes.deadband", "kubernetes: {deadband: VALUE}\nplugs: [{node: a, address: 127.0.0.1}]"),
+        ("plugs[0].channel", "plugs: [{node: a, address: 127.0.0.1, channel: VALUE}]"),
+        ("plugs[0].generation", "plugs: [{node: a, address: 127.0.0.1, generation: VALUE}]"),
+        ("plugs[0].address", "plugs: [{node: a, address: \"127.0.0.1:VALUE\"}]"),
+        ("listen", "listen: \"127.0.0.1:VALUE\"\nplugs: [{node: a, address: 127.0.0.1}]"),
+    ]
+
+    @Test("extreme numbers in every numeric key: refused with the key path, or a value in range", arguments: numericKeys.map(\.key))
+    func extremeNumbers(key: String) throws {
+        let template = try #require(Self.numericKeys.first { $0.key == key }?.template)
+        for literal in ExtremeNumbers.literals {
+            for value in [literal, "\(literal)s", "\(literal)ms", "\(literal)d", "\(literal)m30s"] {
+                do {
+                    let configuration = try MonitorConfiguration.parse(yaml: template.replacingOccurrences(of: "VALUE", with: value), baseDirectory: "/tmp")
+                    // Accepted only where the number is sane for the key (e.g. deadband -0 or 1e-320 W).
+                    #expect((100...3_600_000).contains(configuration.intervalMilliseconds), "\(key) = \(value)")
+                    #expect(configuration.retentionRawMilliseconds > 0 && configuration.retentionMinuteMilliseconds < DurationParsing.limitMilliseconds)
+                    #expect(configuration.kubernetes.deadbandWatts.isFinite && configuration.kubernetes.deadbandWatts >= 0, "\(key) = \(value)")
+                } catch {
+                    #expect(error.path == key, "\(key) = \(value.prefix(30)): \(error.description.prefix(200))")
+                    #expect(!error.description.contains("\n"))
+                }
+            }
         }
     }
 }

@@ -126,6 +126,21 @@ struct AnnotationScheduleTests {
         #expect(repeated)
     }
 
+    @Test("an extreme Retry-After waits the 300 s cap, never traps; zero or negative waits nothing", arguments: [1e16, 1e300, .infinity, .nan, -5, 0, 1e-320])
+    func extremeRetryAfter(seconds: Double) {
+        var schedule = AnnotationSchedule(policy: policy)
+        let t = Self.base
+        schedule.offer(Value(watts: 5, timestampMilliseconds: t))
+        guard case .write(let value) = schedule.nextAction(now: t) else {
+            Issue.record("no write")
+            return
+        }
+        let throttled = PatchOutcome.throttled(APIStatus(code: 429, message: "Too many requests"), retryAfterSeconds: seconds)
+        let retryAt = schedule.complete(value, outcome: throttled, now: t, jitter: 0.5).retryAt
+        let expected: Int64 = seconds.isNaN || seconds <= 0 ? t : seconds < 1 ? t + 1 : t + policy.retryAfterMaxMilliseconds
+        #expect(retryAt == expected, "Retry-After \(seconds)")
+    }
+
     @Test("a steady minute at 1 Hz: at most 6 writes and last-updated never older than the heartbeat")
     func steadyMinute() {
         var schedule = AnnotationSchedule(policy: policy)

@@ -68,6 +68,32 @@ struct PayloadFuzzTests {
         }
     }
 
+    @Test("extreme numbers in every numeric field of every real payload", .timeLimit(.minutes(5)))
+    func extremeNumbersInEveryField() async throws {
+        try #require(ShellyFixtures.available, "skipped: \(ShellyFixtures.folder.path) is absent (public payloads, see README)")
+        var checked = 0
+        for name in ShellyFixtures.allNames() {
+            for variant in PayloadMutator.extremeVariants(of: try ShellyFixtures.bytes(name)) {
+                Self.check(variant.bytes, label: "\(name) \(variant.label)")
+                checked += 1
+                if checked % 200 == 0 { await Task.yield() }
+            }
+        }
+        #expect(checked > 5_000, "variants checked: \(checked)")
+    }
+
+    @Test("a generation or an RPC error code beyond any integer is one error line", arguments: ExtremeNumbers.literals)
+    func extremeGenerationAndErrorCode(literal: String) {
+        let device = #expect(throws: ShellyPayloadError.self) {
+            try ShellyParser.deviceInfo(Array("{\"gen\":\(literal),\"id\":\"shellyplugsg3-1\",\"auth_en\":true}".utf8))
+        }
+        #expect(device?.message.hasPrefix("/shelly: unexpected gen") == true || device?.reason == .invalid, "\(device?.message ?? "")")
+        for body in ["{\"code\":\(literal),\"message\":\"x\"}", "{\"id\":1,\"error\":{\"code\":\(literal),\"message\":\"x\"}}"] {
+            let error = #expect(throws: ShellyPayloadError.self) { try ShellyParser.componentStatus(Array(body.utf8), kind: .switch) }
+            #expect(error.map { !$0.message.contains("\n") && $0.message.count <= 250 } == true, "\(body)")
+        }
+    }
+
     @Test("random bytes, deep nesting, huge numbers and bodies")
     func hostileInputs() async {
         var rng = SeededGenerator(seed: 42)

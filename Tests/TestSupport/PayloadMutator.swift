@@ -52,13 +52,54 @@ public enum PayloadMutator {
 
     /// Replaces one number in the payload with an odd literal.
     private static func replaceNumber(_ bytes: inout [UInt8], using rng: inout SeededGenerator) {
-        let starts = bytes.indices.filter { index in
-            (bytes[index] == UInt8(ascii: "-") || (0x30...0x39).contains(bytes[index]))
-                && (index == 0 || bytes[index - 1] == UInt8(ascii: ":") || bytes[index - 1] == UInt8(ascii: "["))
+        guard let field = numericFields(in: bytes).randomElement(using: &rng) else { return }
+        bytes.replaceSubrange(field, with: Array(oddNumbers.randomElement(using: &rng)!.utf8))
+    }
+
+    /// The byte ranges of the numbers in a JSON text: values of members and elements.
+    public static func numericFields(in bytes: [UInt8]) -> [Range<Int>] {
+        var fields: [Range<Int>] = []
+        var index = 0
+        var inString = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if inString {
+                if byte == UInt8(ascii: "\\") { index += 1 } else if byte == UInt8(ascii: "\"") { inString = false }
+                index += 1
+                continue
+            }
+            if byte == UInt8(ascii: "\"") {
+                inString = true
+                index += 1
+                continue
+            }
+            let previous = bytes[..<index].last { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+            if byte == UInt8(ascii: "-") || (0x30...0x39).contains(byte),
+                previous == nil || previous == UInt8(ascii: ":") || previous == UInt8(ascii: "[") || previous == UInt8(ascii: ",")
+            {
+                var end = index + 1
+                while end < bytes.count, Array("0123456789.eE+-".utf8).contains(bytes[end]) { end += 1 }
+                fields.append(index..<end)
+                index = end
+                continue
+            }
+            index += 1
         }
-        guard let start = starts.randomElement(using: &rng) else { return }
-        var end = start + 1
-        while end < bytes.count, Array("0123456789.eE+-".utf8).contains(bytes[end]) { end += 1 }
-        bytes.replaceSubrange(start..<end, with: Array(oddNumbers.randomElement(using: &rng)!.utf8))
+        return fields
+    }
+
+    /// Every way of putting one extreme number (``ExtremeNumbers/literals``) into one numeric
+    /// field of `bytes`: `(label, body)` pairs, the label naming the field's offset and value.
+    public static func extremeVariants(of bytes: [UInt8]) -> [(label: String, bytes: [UInt8])] {
+        var variants: [(String, [UInt8])] = []
+        for field in numericFields(in: bytes) {
+            let original = String(decoding: bytes[field], as: UTF8.self)
+            for literal in ExtremeNumbers.literals {
+                var copy = bytes
+                copy.replaceSubrange(field, with: Array(literal.utf8))
+                variants.append(("byte \(field.lowerBound) (\(original)) = \(literal.prefix(24))", copy))
+            }
+        }
+        return variants
     }
 }
