@@ -57,6 +57,7 @@ let package = Package(
             name: "ShellyPoller",
             dependencies: [
                 "EnergyModel", "CurlClient", "JSON",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -176,7 +177,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator"]),
+        .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator", "ShellyPoller"]),
         // End-to-end tests of the built binary against the simulator and real peers.
         .testTarget(
             name: "IntegrationTests",

@@ -23,7 +23,7 @@ public final class MonitorMetrics: Sendable {
     private let tickDelay: ValueHistogram
 
     /// Label values of `energy_monitor_poll_errors_total{reason}`.
-    public static let pollErrorReasons = ["timeout", "connect", "http", "auth", "parse", "invalid"]
+    public static let pollErrorReasons = ["timeout", "connect", "http", "auth", "throttled", "parse", "invalid"]
     /// Label values of `energy_monitor_annotation_patches_total{result}`.
     public static let annotationResults = ["ok", "error", "skipped"]
     /// Upper bounds of `energy_monitor_poll_duration_seconds`.

@@ -98,7 +98,7 @@ struct ConfigurationReader {
     func plug(_ node: Node, path: String) throws(ConfigurationError) -> PlugConfiguration {
         let fields = try fields(
             try mapping(node, path: path), path: path,
-            known: ["node", "address", "generation", "channel", "username", "passwordFile", "passwordEnv"]
+            known: ["node", "address", "generation", "channel", "username", "passwordFile", "passwordEnv", "allowMD5"]
         )
         guard let nodeNode = fields["node"] else { throw ConfigurationError("\(path).node", "missing") }
         let name = try string(nodeNode, path: "\(path).node")
@@ -119,6 +119,9 @@ struct ConfigurationReader {
         }
         if let channel = fields["channel"] {
             plug.channel = try integer(channel, path: "\(path).channel", range: 0...15)
+        }
+        if let allowMD5 = fields["allowMD5"] {
+            plug.allowMD5 = try bool(allowMD5, path: "\(path).allowMD5")
         }
         if let username = fields["username"] {
             plug.username = try string(username, path: "\(path).username")

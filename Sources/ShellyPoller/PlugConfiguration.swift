@@ -22,6 +22,8 @@ public struct PlugConfiguration: Sendable, Equatable {
     public var username: String
     /// Password, read from a file or the environment. Never logged.
     public var password: String?
+    /// Whether a Gen2+ device may use Digest MD5 (off: only SHA-256 is answered).
+    public var allowMD5: Bool
 
     /// Creates a plug configuration.
     public init(
@@ -30,7 +32,8 @@ public struct PlugConfiguration: Sendable, Equatable {
         generation: GenerationSetting = .auto,
         channel: Int = 0,
         username: String = "admin",
-        password: String? = nil
+        password: String? = nil,
+        allowMD5: Bool = false
     ) {
         self.node = node
         self.baseURL = baseURL
@@ -38,5 +41,6 @@ public struct PlugConfiguration: Sendable, Equatable {
         self.channel = channel
         self.username = username
         self.password = password
+        self.allowMD5 = allowMD5
     }
 }

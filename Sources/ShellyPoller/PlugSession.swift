@@ -37,6 +37,29 @@ public final class PlugSession: Sendable {
     private struct State {
         var endpoint: Endpoint?
         var consecutiveFailures = 0
+        /// With a password: the API family the credentials were first used with. A later
+        /// `/shelly` that claims the other family is refused, so a Gen2+ password never goes
+        /// out as Basic auth to whoever answers on the plug's address.
+        var pinnedFamily: Family?
+        /// No request before this (wall nanoseconds): the device answered 429.
+        var throttledUntil: Int64 = 0
+        /// The last refusal logged (a downgrade, an algorithm), so it is logged once.
+        var loggedRefusal: String?
+    }
+
+    /// How a device authenticates: Gen1 Basic or Gen2+ Digest.
+    enum Family: Equatable, CustomStringConvertible {
+        case gen1
+        case rpc
+
+        init(_ generation: ShellyGeneration) {
+            switch generation {
+            case .gen1: self = .gen1
+            case .rpc: self = .rpc
+            }
+        }
+
+        var description: String { self == .gen1 ? "Gen1 (Basic auth)" : "Gen2+ (Digest auth)" }
     }
 
     /// The plug's configuration.
@@ -45,6 +68,8 @@ public final class PlugSession: Sendable {
     private let validator: ReadingValidator
     private let logger: Logger
     private let state: Mutex<State>
+    /// The Digest state of a Gen2+ plug with a password: its nonce outlives the poll.
+    private let digest: DigestAuthenticator?
 
     /// Bodies larger than this are refused: a Shelly status is a few KiB.
     static let maxBodyBytes = 256 * 1024
@@ -60,15 +85,37 @@ public final class PlugSession: Sendable {
         var logger = logger
         logger[metadataKey: "node"] = "\(plug.node)"
         self.logger = logger
-        self.state = Mutex(State(endpoint: plug.generation == .gen1 ? .gen1 : nil))
+        var initial = State(endpoint: plug.generation == .gen1 ? .gen1 : nil)
+        if plug.password != nil {
+            switch plug.generation {
+            case .gen1: initial.pinnedFamily = .gen1
+            case .rpc: initial.pinnedFamily = .rpc
+            case .auto: break
+            }
+        }
+        self.state = Mutex(initial)
+        self.digest = plug.password.map { DigestAuthenticator(username: plug.username, password: $0, allowMD5: plug.allowMD5) }
     }
+
+    /// How long a device's 429 keeps this plug from sending anything, when the answer names
+    /// no `Retry-After`: Shelly firmware 2.x throttles for 2 s.
+    static let throttleMilliseconds: Int64 = 2000
+    /// The longest `Retry-After` honoured.
+    static let maxThrottleMilliseconds: Int64 = 60_000
+
+    /// The nonce of the plug's Digest session, if any (for tests and diagnostics).
+    public var digestNonce: String? { digest?.nonce }
 
     /// Reads the plug once, within `timeoutMilliseconds` in total.
     public func poll(timeoutMilliseconds: Int) async -> PlugOutcome {
         let started = WallClock.nowNanoseconds()
         let deadline = started + Int64(timeoutMilliseconds) * 1_000_000
         let result: Result<Sample, PollFailure>
-        do {
+        do throws(PollFailure) {
+            let until = state.withLock { $0.throttledUntil }
+            if started < until {
+                throw PollFailure(.throttled, "device throttles authentication; next request in \((until - started) / 1_000_000) ms")
+            }
             let (reading, rating, takenAt) = try await read(deadline: deadline)
             result = validator.validate(reading, rating: rating).map {
                 Sample(node: plug.node, timestampMilliseconds: takenAt, reading: $0)
@@ -88,7 +135,10 @@ public final class PlugSession: Sendable {
             }
             logger.debug("poll failed", metadata: ["reason": "\(failure.reason.rawValue)", "error": "\(failure.message)"])
         } else {
-            state.withLock { $0.consecutiveFailures = 0 }
+            state.withLock {
+                $0.consecutiveFailures = 0
+                $0.loggedRefusal = nil
+            }
         }
         let duration = Double(WallClock.nowNanoseconds() - started) / 1e9
         return PlugOutcome(node: plug.node, result: result, durationSeconds: duration)
@@ -110,6 +160,7 @@ public final class PlugSession: Sendable {
                 if info.authenticationEnabled, plug.password == nil {
                     throw PollFailure(.auth, "device asks for a password and none is configured (passwordFile)")
                 }
+                try pin(Family(info.generation))
                 logger.info("detected plug", metadata: ["generation": "\(info.generation)", "model": "\(info.model ?? "?")"])
             }
             switch generation {
@@ -158,24 +209,94 @@ public final class PlugSession: Sendable {
         }
     }
 
+    /// Pins the credentials to `family` on first detection; refuses another family later.
+    private func pin(_ family: Family) throws(PollFailure) {
+        guard plug.password != nil else { return }
+        let pinned = state.withLock { state -> Family? in
+            if state.pinnedFamily == nil { state.pinnedFamily = family }
+            return state.pinnedFamily
+        }
+        guard let pinned, pinned != family else { return }
+        throw refusal(
+            "device now claims to be \(family) but its credentials were first used with \(pinned); "
+                + "not sending them (restart the service if the plug was really replaced)")
+    }
+
+    /// An `auth` failure for something the configuration refuses, logged once (until a poll
+    /// succeeds) as an error: it needs an operator, not a retry.
+    private func refusal(_ message: String) -> PollFailure {
+        let first = state.withLock { state -> Bool in
+            defer { state.loggedRefusal = message }
+            return state.loggedRefusal != message
+        }
+        if first { logger.error("plug refused", metadata: ["reason": "auth", "error": "\(message)"]) }
+        return PollFailure(.auth, message)
+    }
+
     /// GETs `path` before `deadline`; returns the body of a 2xx response and the time the
-    /// reading was taken (the midpoint of the exchange, in unix milliseconds).
+    /// reading was taken (the midpoint of the last exchange, in unix milliseconds).
+    ///
+    /// Gen1 sends Basic credentials with the request. Gen2+ sends the request
+    /// pre-authenticated with the plug's current Digest nonce and the next `nc`; a `401`
+    /// whose challenge is stale, or names a nonce other than the one sent (the device lost
+    /// it), is answered once more within the same poll with the new nonce; a `429` leaves the
+    /// plug alone for the throttle window without asking for another nonce.
     private func get(
         _ path: String, authenticated: Bool, generation: ShellyGeneration, deadline: Int64
     ) async throws(PollFailure) -> ([UInt8], Int64) {
-        let start = WallClock.nowNanoseconds()
-        let remaining = Int((deadline - start) / 1_000_000)
-        guard remaining > 0 else { throw PollFailure(.timeout, "no time left for \(path)") }
-        var authentication: HTTPAuthentication?
+        var basic: HTTPAuthentication?
+        var digest: DigestAuthenticator?
         if authenticated, let password = plug.password {
             switch generation {
-            case .gen1: authentication = .basic(username: plug.username, password: password)
-            case .rpc: authentication = .digest(username: plug.username, password: password)
+            case .gen1: basic = .basic(username: plug.username, password: password)
+            case .rpc: digest = self.digest
             }
         }
+        var answeredChallenge = false
+        while true {
+            let sentNonce = digest?.nonce
+            let authorization = digest?.authorization(method: "GET", uri: path)
+            let (response, takenAt) = try await send(
+                path, headers: authorization.map { ["Authorization: \($0)"] } ?? [], basic: basic, deadline: deadline)
+            switch response.status {
+            case 200..<300:
+                return (response.body, takenAt)
+            case 401:
+                guard let digest, !answeredChallenge else {
+                    let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
+                    throw PollFailure(.auth, "\(path): HTTP 401\(hint)")
+                }
+                guard let challenge = response.header("WWW-Authenticate").flatMap(DigestChallenge.parse) else {
+                    throw PollFailure(.auth, "\(path): HTTP 401 without a Digest challenge")
+                }
+                // The same nonce refused without `stale`: the password is wrong.
+                if authorization != nil, !challenge.stale, challenge.nonce == sentNonce {
+                    throw PollFailure(.auth, "\(path): HTTP 401 (wrong user or password)")
+                }
+                do { try digest.accept(challenge) } catch { throw refusal(error.description) }
+                answeredChallenge = true
+            case 429:
+                let wait = response.header("Retry-After").flatMap { Int64(rounding: (Double($0) ?? -1) * 1000, .up) }
+                let milliseconds = min(max(wait ?? Self.throttleMilliseconds, Self.throttleMilliseconds), Self.maxThrottleMilliseconds)
+                state.withLock { $0.throttledUntil = WallClock.nowNanoseconds() + milliseconds * 1_000_000 }
+                throw PollFailure(.throttled, "\(path): HTTP 429 (device throttles authentication for \(milliseconds) ms)")
+            default:
+                throw PollFailure(.http, "\(path): HTTP \(response.status)")
+            }
+        }
+    }
+
+    /// One request before `deadline`; returns the response and the midpoint of the exchange.
+    private func send(
+        _ path: String, headers: [String], basic: HTTPAuthentication?, deadline: Int64
+    ) async throws(PollFailure) -> (HTTPResponse, Int64) {
+        let start = WallClock.nowNanoseconds()
+        let remaining = Int(clamping: (deadline - start) / 1_000_000)
+        guard remaining > 0 else { throw PollFailure(.timeout, "no time left for \(path)") }
         let request = HTTPRequest(
             url: plug.baseURL + path,
-            authentication: authentication,
+            headers: headers,
+            authentication: basic,
             timeoutMilliseconds: remaining,
             maxResponseBytes: Self.maxBodyBytes,
             receiveBufferBytes: Self.receiveBufferBytes
@@ -195,14 +316,6 @@ public final class PlugSession: Sendable {
             throw PollFailure(.connect, "\(path): \(error)")
         }
         let end = WallClock.nowNanoseconds()
-        switch response.status {
-        case 200..<300:
-            return (response.body, (start + end) / 2 / 1_000_000)
-        case 401:
-            let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
-            throw PollFailure(.auth, "\(path): HTTP 401\(hint)")
-        default:
-            throw PollFailure(.http, "\(path): HTTP \(response.status)")
-        }
+        return (response, (start + end) / 2 / 1_000_000)
     }
 }

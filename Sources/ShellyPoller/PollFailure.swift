@@ -7,8 +7,11 @@ public enum PollErrorReason: String, Sendable, CaseIterable {
     case connect
     /// An HTTP status other than 2xx and 401.
     case http
-    /// HTTP 401: missing or wrong credentials.
+    /// HTTP 401: missing or wrong credentials; a challenge the plug's configuration refuses
+    /// (Digest MD5); a device whose generation changed after its credentials were pinned.
     case auth
+    /// HTTP 429: the device throttles authentication; the plug is left alone for the window.
+    case throttled
     /// The body is not a Shelly payload.
     case parse
     /// A well-formed payload without a believable measurement.

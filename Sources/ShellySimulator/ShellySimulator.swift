@@ -17,12 +17,22 @@ public final class ShellySimulator: Sendable {
         public var slowDelay: Duration
         /// Appends `node,unix_ms,watts` for every served reading when set.
         public var recordPath: String?
+        /// The firmware line whose Digest rules Gen2+ plugs follow: 1 (lenient) or 2 (RFC 7616
+        /// enforced: nonce slots, strict `nc`, `stale`, the 429 throttle).
+        public var firmware: Int
+        /// How long a firmware-2 nonce lives, seconds (an hour on the devices; tests shorten it).
+        public var nonceLifetime: Double
 
         /// Creates a configuration.
-        public init(host: String = "127.0.0.1", slowDelay: Duration = .seconds(3), recordPath: String? = nil) {
+        public init(
+            host: String = "127.0.0.1", slowDelay: Duration = .seconds(3), recordPath: String? = nil, firmware: Int = 2,
+            nonceLifetime: Double = 3600
+        ) {
             self.host = host
             self.slowDelay = slowDelay
             self.recordPath = recordPath
+            self.firmware = firmware
+            self.nonceLifetime = nonceLifetime
         }
     }
 
@@ -57,6 +67,13 @@ public final class ShellySimulator: Sendable {
         }
     }
 
+    /// What every plug saw and answered so far, by node.
+    public func statistics() -> [String: SimulatedPlug.Statistics] {
+        var result: [String: SimulatedPlug.Statistics] = [:]
+        for plug in plugs { result[plug.specification.node] = plug.statistics }
+        return result
+    }
+
     /// Starts listening for every plug that is not `unreachable`.
     public static func start(
         plugs specifications: [SimulatedPlug.Specification],
@@ -65,7 +82,10 @@ public final class ShellySimulator: Sendable {
     ) async throws -> ShellySimulator {
         let now = Date().timeIntervalSince1970
         let simulator = try ShellySimulator(
-            plugs: specifications.map { SimulatedPlug($0, now: now) }, configuration: configuration, threads: threads
+            plugs: specifications.map {
+                SimulatedPlug($0, now: now, firmware: configuration.firmware, nonceLifetime: configuration.nonceLifetime)
+            },
+            configuration: configuration, threads: threads
         )
         do {
             for plug in simulator.plugs where plug.specification.fault != .unreachable {
@@ -190,6 +210,7 @@ final class PlugHTTPHandler: ChannelInboundHandler, Sendable {
                 now: now
             )
             if let watts = answer.servedWatts {
+                plug.countServedReading()
                 simulator.didServe(
                     SimulatedPlug.ServedReading(
                         node: plug.specification.node, timestampMilliseconds: Int64(clampingRounding: now * 1000, .down), watts: watts

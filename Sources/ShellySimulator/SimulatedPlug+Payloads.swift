@@ -20,6 +20,12 @@ extension SimulatedPlug {
             return Answer(status: 200, body: "<html><body>\u{1}\u{2}garbage{{not json")
         }
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        let claimsGen1 = countRequest(basicCredentials: authorization?.lowercased().hasPrefix("basic ") == true)
+        if claimsGen1 {
+            // Someone else on the plug's address: a Gen1 device that wants Basic credentials.
+            if path == "/shelly" { return Answer(status: 200, body: gen1Shelly) }
+            return Answer(status: 401, headers: [("WWW-Authenticate", "Basic realm=\"\(deviceID)\"")], body: "401 Unauthorized")
+        }
         // `/shelly` is open on real devices, so that clients can learn whether to authenticate.
         if path == "/shelly" {
             return Answer(status: 200, body: specification.generation == 1 ? gen1Shelly : rpcShelly)
@@ -33,12 +39,14 @@ extension SimulatedPlug {
                         body: "401 Unauthorized"
                     )
                 }
-            } else {
-                let digest = DigestChallenge(realm: deviceID, password: password)
-                guard digest.verify(authorization: authorization, method: method, uri: uri, now: now) else {
-                    return Answer(
-                        status: 401, headers: [("WWW-Authenticate", digest.challenge(now: now))], body: ""
-                    )
+            } else if let digest {
+                switch digest.check(authorization: authorization, method: method, uri: uri, now: now) {
+                case .allowed:
+                    break
+                case .challenge(let header):
+                    return Answer(status: 401, headers: [("WWW-Authenticate", header)], body: "")
+                case .throttled:
+                    return Answer(status: 429, body: "Too many failed authentication attempts")
                 }
             }
         }
@@ -86,7 +94,7 @@ extension SimulatedPlug {
             answer.servedWatts = nil
         case .absurd, .negative, .negativeNoise:
             answer.servedWatts = fault.wattsLiteral.flatMap(Double.init)
-        case .unreachable, .slow, .httpError, .garbage, .reboot:
+        case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade:
             break
         }
         return answer

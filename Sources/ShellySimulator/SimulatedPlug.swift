@@ -28,6 +28,11 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     case negative
     /// Status answers report -0.3 W: meter noise around an idle 0 W.
     case negativeNoise = "negative-noise"
+    /// A Gen2+ plug whose Digest challenges ask for MD5 instead of SHA-256.
+    case md5Digest = "md5-digest"
+    /// A Gen2+ plug that, after serving three readings, claims to be a Gen1 device asking for
+    /// Basic auth (someone else answering on its address); it counts Basic credentials received.
+    case downgrade
 
     /// The power literal a status answer carries instead of the load curve's, if any.
     var wattsLiteral: String? {
@@ -88,6 +93,40 @@ public final class SimulatedPlug: Sendable {
         var lastTime: Double
         var energyWattHours: Double
         var bootTime: Double
+        var servedReadings = 0
+        var requests = 0
+        var basicCredentialsReceived = 0
+    }
+
+    /// What one plug saw and answered, for tests and benchmarks.
+    public struct Statistics: Sendable, Equatable {
+        /// HTTP requests received.
+        public var requests = 0
+        /// Authenticated requests served.
+        public var allowed = 0
+        /// `401` answers with a (new) challenge.
+        public var challenged = 0
+        /// Of those, `stale=true`.
+        public var stale = 0
+        /// `429` answers.
+        public var throttled = 0
+        /// Basic credentials received while claiming to be Gen1 (the `downgrade` fault).
+        public var basicCredentialsReceived = 0
+
+        /// Creates empty statistics.
+        public init() {}
+
+        /// The sum of two plugs' figures.
+        public static func + (a: Statistics, b: Statistics) -> Statistics {
+            var sum = a
+            sum.requests += b.requests
+            sum.allowed += b.allowed
+            sum.challenged += b.challenged
+            sum.stale += b.stale
+            sum.throttled += b.throttled
+            sum.basicCredentialsReceived += b.basicCredentialsReceived
+            return sum
+        }
     }
 
     /// The specification.
@@ -95,9 +134,12 @@ public final class SimulatedPlug: Sendable {
     /// MAC-like hex id derived from the node name.
     public let mac: String
     private let counter: Mutex<CounterState>
+    /// The Digest side of a Gen2+ plug with a password.
+    let digest: DigestServer?
 
-    /// Creates a plug that booted at `now`.
-    public init(_ specification: Specification, now: Double = Date().timeIntervalSince1970) {
+    /// Creates a plug that booted at `now`, authenticating as `firmware` does (1 or 2) with
+    /// nonces living `nonceLifetime` seconds.
+    public init(_ specification: Specification, now: Double = Date().timeIntervalSince1970, firmware: Int = 2, nonceLifetime: Double = 3600) {
         self.specification = specification
         var hash: UInt64 = 1_469_598_103_934_665_603
         for byte in specification.node.utf8 {
@@ -106,11 +148,52 @@ public final class SimulatedPlug: Sendable {
         self.mac = String(format: "%012llX", hash & 0xFFFF_FFFF_FFFF)
         // Start the counter with a plausible history, as a plug in service for a while.
         self.counter = Mutex(CounterState(lastTime: now, energyWattHours: Double(hash % 50_000) / 10, bootTime: now))
+        if let password = specification.password, specification.generation >= 2 {
+            let realm = Self.deviceID(generation: specification.generation, mac: mac)
+            self.digest = DigestServer(
+                realm: realm, password: password, firmware: firmware == 1 ? .v1 : .v2, nonceLifetime: nonceLifetime,
+                algorithm: specification.fault == .md5Digest ? "MD5" : "SHA-256")
+        } else {
+            self.digest = nil
+        }
+    }
+
+    /// What the plug saw and answered so far.
+    public var statistics: Statistics {
+        var result = Statistics()
+        counter.withLock {
+            result.requests = $0.requests
+            result.basicCredentialsReceived = $0.basicCredentialsReceived
+        }
+        if let digest = digest?.statistics {
+            result.allowed = digest.allowed
+            result.challenged = digest.challenged
+            result.stale = digest.stale
+            result.throttled = digest.throttled
+        }
+        return result
+    }
+
+    /// Counts a request; returns whether the plug now claims to be Gen1 (`downgrade`).
+    func countRequest(basicCredentials: Bool) -> Bool {
+        counter.withLock { state -> Bool in
+            state.requests += 1
+            let claimsGen1 = specification.fault == .downgrade && state.servedReadings >= 3
+            if claimsGen1, basicCredentials { state.basicCredentialsReceived += 1 }
+            return claimsGen1
+        }
+    }
+
+    /// Counts a served reading.
+    func countServedReading() {
+        counter.withLock { $0.servedReadings += 1 }
     }
 
     /// The Gen2+ device id, also the Digest realm.
-    public var deviceID: String {
-        switch specification.generation {
+    public var deviceID: String { Self.deviceID(generation: specification.generation, mac: mac) }
+
+    static func deviceID(generation: Int, mac: String) -> String {
+        switch generation {
         case 1: "shellyplug-s-\(mac)"
         case 3: "shellyplugsg3-\(mac.lowercased())"
         case 4: "shellypowerstripg4-\(mac.lowercased())"

@@ -57,6 +57,12 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Stop after this many seconds (default: run until Ctrl-C).")
     var duration: Double?
 
+    @Option(name: .long, help: "Firmware line of the Gen2+ plugs' Digest auth: 1 (lenient) or 2 (RFC 7616 enforced).")
+    var firmware: Int = 2
+
+    @Option(name: .long, help: "Lifetime of a firmware-2 Digest nonce, in seconds.")
+    var nonceLifetime: Double = 3600
+
     func validate() throws {
         guard plugs >= 1, plugs <= 20_000 else { throw ValidationError("--plugs must be between 1 and 20000") }
         guard port >= 1, port <= 65536 - plugs else {
@@ -64,6 +70,8 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         guard (0...600_000).contains(slowDelayMs) else { throw ValidationError("--slow-delay-ms must be between 0 and 600000") }
         if let duration { _ = try CommandSupport.seconds(duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+        guard firmware == 1 || firmware == 2 else { throw ValidationError("--firmware must be 1 or 2") }
+        _ = try CommandSupport.seconds(nonceLifetime, option: "--nonce-lifetime", range: 1...86_400)
     }
 
     func run() async throws {
@@ -72,7 +80,8 @@ struct SimulateCommand: AsyncParsableCommand {
         ResourceLimits.raiseOpenFileLimit()
         let simulator = try await ShellySimulator.start(
             plugs: plan.specifications,
-            configuration: .init(host: host, slowDelay: .milliseconds(slowDelayMs), recordPath: record),
+            configuration: .init(
+                host: host, slowDelay: .milliseconds(slowDelayMs), recordPath: record, firmware: firmware, nonceLifetime: nonceLifetime),
             threads: plugs > 200 ? 2 : 1
         )
         if let writeConfig {
@@ -83,6 +92,13 @@ struct SimulateCommand: AsyncParsableCommand {
             for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
         )
         await simulator.shutdown()
+        Console.write(Self.statisticsLine(simulator.statistics().values.reduce(SimulatedPlug.Statistics(), +)))
+    }
+
+    /// `simulator statistics: 1234 requests, 1200 allowed, 34 challenged (0 stale), 0 throttled, 0 basic credentials`
+    static func statisticsLine(_ total: SimulatedPlug.Statistics) -> String {
+        "simulator statistics: \(total.requests) requests, \(total.allowed) authenticated, \(total.challenged) challenged "
+            + "(\(total.stale) stale), \(total.throttled) throttled, \(total.basicCredentialsReceived) basic credentials"
     }
 
     struct Plan {
