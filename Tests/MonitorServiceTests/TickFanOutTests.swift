@@ -57,7 +57,6 @@ struct TickFanOutTests {
         // The counters carried on are those after the tick's own samples.
         if let last = ticks.last, let sample = last.samples.first(where: { $0.node == "wyse" }) {
             #expect(last.counters["wyse"]?.lastTimestampMilliseconds == sample.timestampMilliseconds)
-            #expect((last.counters["wyse"]?.energyJoules ?? 0) > 0)
         }
         // Consumers run after the store: every sample they saw was committed.
         let store = try EnergyStore(path: folder.path("energy.db"))

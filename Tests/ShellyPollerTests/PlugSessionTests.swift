@@ -65,9 +65,10 @@ struct PlugSessionTests {
     @Test("wrong or missing credentials are auth failures", arguments: [1, 2])
     func wrongPassword(generation: Int) async throws {
         try await withSimulator([.init(node: "locked", port: 0, generation: generation, profile: .rpi, password: "right")]) { simulator in
-            let wrong = await session(simulator, "locked", password: "wrong").poll(timeoutMilliseconds: 3000)
+            // Generous: detection and the challenge take four exchanges; the verdict is not about time.
+            let wrong = await session(simulator, "locked", password: "wrong").poll(timeoutMilliseconds: 15_000)
             #expect(wrong.result.failureReason == .auth)
-            let missing = await session(simulator, "locked").poll(timeoutMilliseconds: 3000)
+            let missing = await session(simulator, "locked").poll(timeoutMilliseconds: 15_000)
             #expect(missing.result.failureReason == .auth)
         }
     }
