@@ -98,7 +98,7 @@ struct ConfigurationReader {
     func plug(_ node: Node, path: String) throws(ConfigurationError) -> PlugConfiguration {
         let fields = try fields(
             try mapping(node, path: path), path: path,
-            known: ["node", "address", "generation", "channel", "username", "passwordFile", "passwordEnv", "allowMD5"]
+            known: ["node", "address", "generation", "channel", "username", "passwordFile", "passwordEnv", "allowMD5", "transport"]
         )
         guard let nodeNode = fields["node"] else { throw ConfigurationError("\(path).node", "missing") }
         let name = try string(nodeNode, path: "\(path).node")
@@ -119,6 +119,13 @@ struct ConfigurationReader {
         }
         if let channel = fields["channel"] {
             plug.channel = try integer(channel, path: "\(path).channel", range: 0...15)
+        }
+        if let transport = fields["transport"] {
+            let text = try string(transport, path: "\(path).transport").lowercased()
+            guard let setting = TransportSetting(rawValue: text) else {
+                throw ConfigurationError("\(path).transport", "must be auto, websocket or http, not \"\(text)\"")
+            }
+            plug.transport = setting
         }
         if let allowMD5 = fields["allowMD5"] {
             plug.allowMD5 = try bool(allowMD5, path: "\(path).allowMD5")

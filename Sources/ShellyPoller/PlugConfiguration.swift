@@ -8,6 +8,17 @@ public enum GenerationSetting: Sendable, Equatable {
     case rpc
 }
 
+/// How Gen2+ RPC calls travel.
+public enum TransportSetting: String, Sendable, Equatable {
+    /// WebSocket (`ws://HOST/rpc`), falling back to HTTP while the upgrade is refused or the
+    /// connection went silent, and trying again later (the default).
+    case auto
+    /// WebSocket only.
+    case websocket
+    /// One HTTP request per call.
+    case http
+}
+
 /// One plug to poll and the node it powers.
 public struct PlugConfiguration: Sendable, Equatable {
     /// The Kubernetes node.
@@ -24,6 +35,8 @@ public struct PlugConfiguration: Sendable, Equatable {
     public var password: String?
     /// Whether a Gen2+ device may use Digest MD5 (off: only SHA-256 is answered).
     public var allowMD5: Bool
+    /// How Gen2+ RPC calls travel (Gen1 is always HTTP).
+    public var transport: TransportSetting
 
     /// Creates a plug configuration.
     public init(
@@ -33,7 +46,8 @@ public struct PlugConfiguration: Sendable, Equatable {
         channel: Int = 0,
         username: String = "admin",
         password: String? = nil,
-        allowMD5: Bool = false
+        allowMD5: Bool = false,
+        transport: TransportSetting = .auto
     ) {
         self.node = node
         self.baseURL = baseURL
@@ -42,5 +56,6 @@ public struct PlugConfiguration: Sendable, Equatable {
         self.username = username
         self.password = password
         self.allowMD5 = allowMD5
+        self.transport = transport
     }
 }

@@ -1,4 +1,6 @@
 import CurlClient
+import JSON
+import NIOPosix
 import EnergyModel
 import Logging
 import Synchronization
@@ -45,6 +47,9 @@ public final class PlugSession: Sendable {
         var throttledUntil: Int64 = 0
         /// The last refusal logged (a downgrade, an algorithm), so it is logged once.
         var loggedRefusal: String?
+        /// `transport: auto`: HTTP until this (wall nanoseconds), after the WebSocket upgrade was
+        /// refused or the connection went silent.
+        var httpUntil: Int64 = 0
     }
 
     /// How a device authenticates: Gen1 Basic or Gen2+ Digest.
@@ -70,6 +75,8 @@ public final class PlugSession: Sendable {
     private let state: Mutex<State>
     /// The Digest state of a Gen2+ plug with a password: its nonce outlives the poll.
     private let digest: DigestAuthenticator?
+    /// The persistent RPC channel of a Gen2+ plug, unless its transport is `http`.
+    private let webSocket: RPCWebSocket?
 
     /// Bodies larger than this are refused: a Shelly status is a few KiB.
     static let maxBodyBytes = 256 * 1024
@@ -95,6 +102,29 @@ public final class PlugSession: Sendable {
         }
         self.state = Mutex(initial)
         self.digest = plug.password.map { DigestAuthenticator(username: plug.username, password: $0, allowMD5: plug.allowMD5) }
+        if plug.transport != .http, plug.generation != .gen1 {
+            let url = (plug.baseURL.hasPrefix("https://") ? "wss://" + plug.baseURL.dropFirst(8) : "ws://" + plug.baseURL.dropFirst(7)) + "/rpc"
+            self.webSocket = RPCWebSocket(url: url, source: "energy-monitor-\(plug.node)", eventLoopGroup: Self.eventLoopGroup, logger: logger)
+        } else {
+            self.webSocket = nil
+        }
+    }
+
+    /// The event loops of every plug's WebSocket: one per core, shared (NIO's singleton).
+    static let eventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    /// `transport: auto` uses HTTP this long after the device refused the WebSocket upgrade...
+    static let refusedFallbackMilliseconds: Int64 = 600_000
+    /// ...and this long after a WebSocket call went unanswered.
+    static let silentFallbackMilliseconds: Int64 = 60_000
+
+    /// Whether the plug's RPC calls go over its WebSocket now.
+    public var usesWebSocket: Bool {
+        webSocket != nil && WallClock.nowNanoseconds() >= state.withLock { $0.httpUntil }
+    }
+
+    /// Closes the plug's WebSocket, if any.
+    public func close() {
+        webSocket?.close()
     }
 
     /// How long a device's 429 keeps this plug from sending anything, when the answer names
@@ -169,9 +199,7 @@ public final class PlugSession: Sendable {
                 state.withLock { $0.endpoint = .gen1 }
             case .rpc:
                 // One Shelly.GetStatus finds the metering component and already is a reading.
-                let (body, takenAt) = try await get(
-                    "/rpc/Shelly.GetStatus", authenticated: true, generation: generation, deadline: deadline
-                )
+                let (body, takenAt) = try await rpc("Shelly.GetStatus", id: nil, deadline: deadline)
                 let found: (MeterComponent, ParsedReading)?
                 do { found = try ShellyParser.findMeter(inDeviceStatus: body, channel: plug.channel) } catch {
                     throw PollFailure(error.reason, error.message)
@@ -193,9 +221,9 @@ public final class PlugSession: Sendable {
             }
             return (try Self.reading(parsed.reading), parsed.rating, takenAt)
         case .rpc(let component):
-            let (body, takenAt) = try await get(component.statusPath, authenticated: true, generation: .rpc(2), deadline: deadline)
+            let (body, takenAt) = try await rpc("\(component.kind.rpcNamespace).GetStatus", id: component.id, deadline: deadline)
             let parsed: ParsedReading
-            do { parsed = try ShellyParser.componentStatus(body, kind: component.kind) } catch {
+            do { parsed = try ShellyParser.componentStatus(json: body, kind: component.kind) } catch {
                 throw PollFailure(error.reason, error.message)
             }
             return (try Self.reading(parsed), MeterRating(component.kind), takenAt)
@@ -206,6 +234,86 @@ public final class PlugSession: Sendable {
         switch parsed {
         case .reading(let reading): return reading
         case .noReading(let why): throw PollFailure(.invalid, why)
+        }
+    }
+
+    /// One RPC call, `method` with `params {"id": id}`: over the plug's WebSocket when it has
+    /// one and it works, else one HTTP request. Returns the parsed answer (a JSON-RPC frame or
+    /// the bare result) and the time the reading was taken.
+    private func rpc(_ method: String, id: Int?, deadline: Int64) async throws(PollFailure) -> (JSONValue, Int64) {
+        if let webSocket, usesWebSocket {
+            let fallback: Bool
+            do {
+                return try await rpcOverWebSocket(webSocket, method, id: id, deadline: deadline)
+            } catch let failure as WebSocketFallback {
+                guard plug.transport == .auto else { throw failure.failure }
+                let milliseconds = failure.refused ? Self.refusedFallbackMilliseconds : Self.silentFallbackMilliseconds
+                state.withLock { $0.httpUntil = WallClock.nowNanoseconds() + milliseconds * 1_000_000 }
+                logger.info(
+                    "WebSocket unusable, using HTTP for a while",
+                    metadata: ["error": "\(failure.failure.message)", "retryInMs": "\(milliseconds)"])
+                // A refused upgrade costs nothing: this poll still has its time for HTTP.
+                fallback = failure.refused
+                if !fallback { throw failure.failure }
+            } catch let failure as PollFailure {
+                throw failure
+            } catch {
+                throw PollFailure(.connect, "\(method): \(error)")
+            }
+        }
+        let path = "/rpc/\(method)" + (id.map { "?id=\($0)" } ?? "")
+        let (body, takenAt) = try await get(path, authenticated: true, generation: .rpc(2), deadline: deadline)
+        do { return (try ShellyParser.json(body), takenAt) } catch { throw PollFailure(error.reason, error.message) }
+    }
+
+    /// A transport failure of the WebSocket: `auto` falls back to HTTP for a while.
+    private struct WebSocketFallback: Error {
+        var failure: PollFailure
+        var refused: Bool
+    }
+
+    /// One RPC call over the WebSocket, authenticated inside the frame as the device asks
+    /// (a 401 error frame carries the challenge; the `auth` object is built once per nonce).
+    private func rpcOverWebSocket(_ webSocket: RPCWebSocket, _ method: String, id: Int?, deadline: Int64) async throws -> (JSONValue, Int64) {
+        var answeredChallenge = false
+        while true {
+            let sentNonce = digest?.nonce
+            let auth = digest?.frameAuth()
+            let start = WallClock.nowNanoseconds()
+            let result = await webSocket.call(method: method, params: id.map { "{\"id\":\($0)}" } ?? "{}", auth: auth, deadline: deadline)
+            let takenAt = (start + WallClock.nowNanoseconds()) / 2 / 1_000_000
+            let frame: JSONValue
+            switch result {
+            case .success(let reply):
+                frame = reply
+            case .failure(.upgradeRefused):
+                throw WebSocketFallback(failure: PollFailure(.connect, "\(method): the device refused the WebSocket upgrade"), refused: true)
+            case .failure(.timeout):
+                throw WebSocketFallback(failure: PollFailure(.timeout, "\(method): no WebSocket answer in time"), refused: false)
+            case .failure(.closed(let why)):
+                throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket closed (\(why))"), refused: false)
+            case .failure(.backingOff(let milliseconds)):
+                throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket reconnects in \(milliseconds) ms"), refused: false)
+            }
+            guard let error = frame["error"], let code = error["code"]?.integer, code == 401 || code == 429 else {
+                return (frame, takenAt)
+            }
+            if code == 429 {
+                state.withLock { $0.throttledUntil = WallClock.nowNanoseconds() + Self.throttleMilliseconds * 1_000_000 }
+                throw PollFailure(.throttled, "\(method): error 429 (device throttles authentication)")
+            }
+            guard let digest, !answeredChallenge else {
+                let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
+                throw PollFailure(.auth, "\(method): error 401\(hint)")
+            }
+            guard let message = error["message"]?.string, let challenge = DigestChallenge.parse(frameMessage: message) else {
+                throw PollFailure(.auth, "\(method): error 401 without a Digest challenge")
+            }
+            if auth != nil, !challenge.stale, challenge.nonce == sentNonce {
+                throw PollFailure(.auth, "\(method): error 401 (wrong user or password)")
+            }
+            do { try digest.accept(challenge) } catch { throw refusal(error.description) }
+            answeredChallenge = true
         }
     }
 
@@ -266,7 +374,7 @@ public final class PlugSession: Sendable {
                     let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
                     throw PollFailure(.auth, "\(path): HTTP 401\(hint)")
                 }
-                guard let challenge = response.header("WWW-Authenticate").flatMap(DigestChallenge.parse) else {
+                guard let header = response.header("WWW-Authenticate"), let challenge = DigestChallenge.parse(header) else {
                     throw PollFailure(.auth, "\(path): HTTP 401 without a Digest challenge")
                 }
                 // The same nonce refused without `stale`: the password is wrong.

@@ -95,7 +95,11 @@ public enum ShellyParser {
     public static func componentStatus(
         _ bytes: [UInt8], kind: MeterComponent.Kind
     ) throws(ShellyPayloadError) -> ParsedReading {
-        let json = try json(bytes)
+        try componentStatus(json: json(bytes), kind: kind)
+    }
+
+    /// `componentStatus` of a parsed body or RPC frame.
+    static func componentStatus(json: JSONValue, kind: MeterComponent.Kind) throws(ShellyPayloadError) -> ParsedReading {
         if let rpcError = rpcError(in: json) { throw rpcError }
         // A JSON-RPC envelope ({"id":..,"result":{...}}) is accepted as well as the bare result.
         let status = json["result"] ?? json
@@ -108,7 +112,11 @@ public enum ShellyParser {
     public static func findMeter(
         inDeviceStatus bytes: [UInt8], channel: Int
     ) throws(ShellyPayloadError) -> (MeterComponent, ParsedReading)? {
-        let json = try json(bytes)
+        try findMeter(inDeviceStatus: json(bytes), channel: channel)
+    }
+
+    /// `findMeter` in a parsed body or RPC frame.
+    static func findMeter(inDeviceStatus json: JSONValue, channel: Int) throws(ShellyPayloadError) -> (MeterComponent, ParsedReading)? {
         if let rpcError = rpcError(in: json) { throw rpcError }
         let status = json["result"] ?? json
         guard status.object != nil else { throw ShellyPayloadError("Shelly.GetStatus: not a JSON object") }

@@ -117,28 +117,86 @@ final class DigestServer: Sendable {
                     return .allowed
                 }
             }
-            // A new nonce is needed: from a free slot, an expired one, or not at all.
-            guard now >= state.throttledUntil else {
-                state.statistics.throttled += 1
-                return .throttled
-            }
-            if state.slots.count >= Self.slotCount {
-                state.slots = state.slots.filter { now - $0.value.issued <= nonceLifetime && $0.value.uses < Self.maxUses }
-            }
-            guard state.slots.count < Self.slotCount else {
-                state.throttledUntil = now + Self.throttleSeconds
-                state.statistics.throttled += 1
-                return .throttled
-            }
-            let nonce = Self.randomBase64(16)
-            state.slots[nonce] = Slot(issued: now)
-            state.statistics.challenged += 1
-            state.statistics.noncesIssued += 1
-            if stale { state.statistics.stale += 1 }
+            guard let nonce = issueNonce(&state, now: now, stale: stale) else { return .throttled }
             return .challenge(
                 "Digest qop=\"auth\", realm=\"\(realm)\", nonce=\"\(nonce)\", opaque=\"\(opaque)\", algorithm=\(algorithm)"
                     + (stale ? ", stale=true" : ""))
         }
+    }
+
+    /// A new nonce from a free slot or an expired one; nil (and the 2 s throttle) when no
+    /// slot can be freed, or while the throttle lasts.
+    private func issueNonce(_ state: inout State, now: Double, stale: Bool) -> String? {
+        if firmware == .v1 {
+            // Firmware 1.x: stateless nonces, no slots, no throttle.
+            state.statistics.challenged += 1
+            state.statistics.noncesIssued += 1
+            return String(Int64(clampingRounding: now, .down), radix: 16)
+        }
+        guard now >= state.throttledUntil else {
+            state.statistics.throttled += 1
+            return nil
+        }
+        if state.slots.count >= Self.slotCount {
+            state.slots = state.slots.filter { now - $0.value.issued <= nonceLifetime && $0.value.uses < Self.maxUses }
+        }
+        guard state.slots.count < Self.slotCount else {
+            state.throttledUntil = now + Self.throttleSeconds
+            state.statistics.throttled += 1
+            return nil
+        }
+        let nonce = Self.randomBase64(16)
+        state.slots[nonce] = Slot(issued: now)
+        state.statistics.challenged += 1
+        state.statistics.noncesIssued += 1
+        if stale { state.statistics.stale += 1 }
+        return nonce
+    }
+
+    /// The WebSocket channel's rule (Shelly RPC frames): the `auth` object of a request frame
+    /// (`realm`, `username`, `nonce`, `cnonce`, `response`, `algorithm`, on firmware 2 also
+    /// `opaque`), built once from a 401 error frame's challenge and reused for every later
+    /// frame of the connection; its response is H(ha1:nonce:nc:cnonce:auth:H(dummy_method:dummy_uri))
+    /// with the `nc` the challenge named. Returns nil when allowed, else the error frame's
+    /// code and message (401 with the challenge as a JSON string, or 429).
+    func checkFrame(auth: [String: String]?, now: Double) -> (code: Int, message: String)? {
+        state.withLock { state -> (code: Int, message: String)? in
+            var stale = false
+            if let auth, let nonce = auth["nonce"] {
+                let correct = validFrame(auth)
+                if var slot = state.slots[nonce] {
+                    if now - slot.issued > nonceLifetime || slot.uses >= Self.maxUses {
+                        state.slots[nonce] = nil
+                        stale = correct
+                    } else if correct {
+                        slot.uses += 1
+                        state.slots[nonce] = slot
+                        state.statistics.allowed += 1
+                        return nil
+                    }
+                } else if firmware == .v1, correct, let issued = Int64(nonce, radix: 16), now - Double(issued) < 60 {
+                    state.statistics.allowed += 1
+                    return nil
+                }
+            }
+            guard let nonce = issueNonce(&state, now: now, stale: stale) else {
+                return (429, "Too many failed authentication attempts")
+            }
+            var challenge = "{\"auth_type\":\"digest\",\"nonce\":\"\(nonce)\",\"nc\":1,\"realm\":\"\(realm)\",\"algorithm\":\"\(algorithm)\""
+            if firmware == .v2 { challenge += ",\"opaque\":\"\(opaque)\"" }
+            if stale { challenge += ",\"stale\":true" }
+            return (401, challenge + "}")
+        }
+    }
+
+    private func validFrame(_ auth: [String: String]) -> Bool {
+        guard auth["username"] == "admin", auth["realm"] == realm, let nonce = auth["nonce"], let cnonce = auth["cnonce"],
+            let response = auth["response"], (auth["algorithm"] ?? "MD5").uppercased() == algorithm
+        else { return false }
+        if firmware == .v2, auth["opaque"] != opaque { return false }
+        let ha1 = hash("admin:\(realm):\(password)")
+        let ha2 = hash("dummy_method:dummy_uri")
+        return hash("\(ha1):\(nonce):1:\(cnonce):auth:\(ha2)") == response.lowercased()
     }
 
     /// Whether the fields answer this device's challenge for `method uri` (nonce freshness aside).

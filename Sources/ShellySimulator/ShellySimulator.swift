@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOWebSocket
 import Synchronization
 
 /// Simulated Shelly plugs on one host: plug `i` listens on its own port and speaks the Gen1
@@ -111,7 +112,25 @@ public final class ShellySimulator: Sendable {
             .serverChannelOption(Self.deferAccept.option, value: Self.deferAccept.seconds)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    // Gen2+ devices serve their RPC channel as a WebSocket on /rpc too.
+                    let upgrader = NIOWebSocketServerUpgrader(
+                        maxFrameSize: 1 << 20,
+                        shouldUpgrade: { channel, head in
+                            let accepts = plug.specification.generation >= 2 && plug.specification.fault != .noWebSocket
+                                && head.uri.split(separator: "?").first == "/rpc"
+                            return channel.eventLoop.makeSucceededFuture(accepts ? HTTPHeaders() : nil)
+                        },
+                        upgradePipelineHandler: { channel, _ in
+                            channel.eventLoop.makeCompletedFuture {
+                                let pipeline = channel.pipeline.syncOperations
+                                _ = pipeline.removeHandler(try pipeline.handler(type: PlugHTTPHandler.self))
+                                try pipeline.addHandler(PlugWebSocketHandler(plug: plug, slowDelay: slowDelay, simulator: self))
+                            }
+                        }
+                    )
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
+                    )
                     try channel.pipeline.syncOperations.addHandler(
                         PlugHTTPHandler(plug: plug, slowDelay: slowDelay, simulator: self)
                     )
@@ -179,7 +198,7 @@ public struct SimulatorError: Error, CustomStringConvertible, Sendable {
 
 /// Serves one plug's HTTP API on one connection; closes after each response, as the
 /// devices do (`Connection: close`).
-final class PlugHTTPHandler: ChannelInboundHandler, Sendable {
+final class PlugHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 

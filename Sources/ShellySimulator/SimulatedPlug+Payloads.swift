@@ -11,8 +11,9 @@ extension SimulatedPlug {
         var servedWatts: Double?
     }
 
-    /// Answers `GET uri` as the real device would.
-    func answer(method: String, uri: String, authorization: String?, now: Double) -> Answer {
+    /// Answers `GET uri` as the real device would; `preauthenticated` for RPC frames of a
+    /// WebSocket whose `auth` object was already checked.
+    func answer(method: String, uri: String, authorization: String?, now: Double, preauthenticated: Bool = false) -> Answer {
         if specification.fault == .httpError {
             return Answer(status: 500, body: "{\"code\":500,\"message\":\"Internal error\"}")
         }
@@ -30,7 +31,7 @@ extension SimulatedPlug {
         if path == "/shelly" {
             return Answer(status: 200, body: specification.generation == 1 ? gen1Shelly : rpcShelly)
         }
-        if let password = specification.password {
+        if let password = specification.password, !preauthenticated {
             if specification.generation == 1 {
                 let expected = "Basic " + Data("admin:\(password)".utf8).base64EncodedString()
                 guard authorization == expected else {
@@ -94,7 +95,7 @@ extension SimulatedPlug {
             answer.servedWatts = nil
         case .absurd, .negative, .negativeNoise:
             answer.servedWatts = fault.wattsLiteral.flatMap(Double.init)
-        case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade:
+        case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade, .noWebSocket, .silentWebSocket:
             break
         }
         return answer

@@ -33,6 +33,12 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     /// A Gen2+ plug that, after serving three readings, claims to be a Gen1 device asking for
     /// Basic auth (someone else answering on its address); it counts Basic credentials received.
     case downgrade
+    /// A Gen2+ plug that refuses the WebSocket upgrade on `/rpc` (a proxy or an old firmware):
+    /// clients must fall back to HTTP.
+    case noWebSocket = "no-websocket"
+    /// A Gen2+ plug whose WebSocket accepts frames but never answers them (a connection gone
+    /// silent); HTTP still works.
+    case silentWebSocket = "ws-silent"
 
     /// The power literal a status answer carries instead of the load curve's, if any.
     var wattsLiteral: String? {

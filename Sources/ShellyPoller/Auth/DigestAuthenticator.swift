@@ -15,6 +15,8 @@ public final class DigestAuthenticator: Sendable {
     private struct State {
         var challenge: DigestChallenge?
         var count: UInt32 = 0
+        /// The `auth` object of WebSocket frames for `challenge`, built once.
+        var frameAuth: String?
         /// H(user:realm:password) for the realm it was computed for.
         var ha1: (realm: String, algorithm: String, value: String)?
     }
@@ -55,6 +57,7 @@ public final class DigestAuthenticator: Sendable {
         state.withLock { state in
             state.challenge = challenge
             state.count = 0
+            state.frameAuth = nil
         }
     }
 
@@ -75,6 +78,48 @@ public final class DigestAuthenticator: Sendable {
         if !challenge.qop.isEmpty { fields += ["qop=auth", "nc=\(nc)", "cnonce=\"\(cnonce)\""] }
         if let opaque = challenge.opaque { fields.append("opaque=\"\(Self.quoted(opaque))\"") }
         return "Digest " + fields.joined(separator: ", ")
+    }
+
+    /// The `auth` object of a WebSocket RPC frame for the current nonce, or nil before the
+    /// first challenge. Shelly devices expect it built once per challenge and sent with every
+    /// frame: `response` is H(HA1:nonce:nc:cnonce:auth:H("dummy_method:dummy_uri")) with the
+    /// `nc` of the challenge.
+    public func frameAuth(cnonce: String = DigestAuthenticator.makeClientNonce()) -> String? {
+        state.withLock { state -> String? in
+            if let cached = state.frameAuth { return cached }
+            guard let challenge = state.challenge else { return nil }
+            let hash = Self.hashName(challenge.algorithm)
+            let ha1 = Self.hex(hash, "\(username):\(challenge.realm):\(password)")
+            let ha2 = Self.hex(hash, "dummy_method:dummy_uri")
+            let response = Self.hex(hash, "\(ha1):\(challenge.nonce):\(challenge.frameCount):\(cnonce):auth:\(ha2)")
+            var fields = [
+                "\"realm\":\"\(Self.jsonEscaped(challenge.realm))\"", "\"username\":\"\(Self.jsonEscaped(username))\"",
+                "\"nonce\":" + (Self.isInteger(challenge.nonce) ? challenge.nonce : "\"\(Self.jsonEscaped(challenge.nonce))\""),
+                "\"cnonce\":\"\(cnonce)\"", "\"response\":\"\(response)\"", "\"algorithm\":\"\(challenge.algorithm)\"",
+            ]
+            if let opaque = challenge.opaque { fields.append("\"opaque\":\"\(Self.jsonEscaped(opaque))\"") }
+            let object = "{" + fields.joined(separator: ",") + "}"
+            state.frameAuth = object
+            return object
+        }
+    }
+
+    private static func isInteger(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 18 && text.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    private static func jsonEscaped(_ text: String) -> String {
+        guard text.contains(where: { $0 == "\"" || $0 == "\\" || $0.asciiValue.map { $0 < 0x20 } == true }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// The next counter and response for the current nonce; advances the counter.

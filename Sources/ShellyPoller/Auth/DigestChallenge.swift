@@ -1,4 +1,5 @@
 import EnergyModel
+import JSON
 
 /// A `WWW-Authenticate: Digest ...` challenge (RFC 7616), as parsed from a 401 answer or a
 /// WebSocket error frame: realm, nonce, opaque, qop, algorithm and whether the previous
@@ -16,6 +17,8 @@ public struct DigestChallenge: Sendable, Equatable {
     public var algorithm: String
     /// `stale=true`: the credentials were right but the nonce expired; retry with the new one.
     public var stale: Bool
+    /// The nonce count a WebSocket challenge names (`nc`, 1 on Shelly devices).
+    public var frameCount: Int64 = 1
 
     /// Creates a challenge.
     public init(realm: String, nonce: String, opaque: String? = nil, qop: [String] = ["auth"], algorithm: String = "SHA-256", stale: Bool = false) {
@@ -25,6 +28,26 @@ public struct DigestChallenge: Sendable, Equatable {
         self.qop = qop
         self.algorithm = algorithm
         self.stale = stale
+    }
+
+    /// The challenge in the `message` of a WebSocket RPC error frame with code 401, a JSON
+    /// object text: `{"auth_type":"digest","nonce":1625038762,"nc":1,"realm":"...",
+    /// "algorithm":"SHA-256"}` (firmware 2.x: a base64 nonce string, an `opaque`, `stale`).
+    public static func parse(frameMessage message: String) -> DigestChallenge? {
+        guard let json = JSONValue.parse(Array(message.utf8)), json["auth_type"]?.string?.lowercased() == "digest",
+            let realm = json["realm"]?.string
+        else { return nil }
+        let nonce: String
+        switch json["nonce"] {
+        case .string(let text)?: nonce = text
+        case .integer(let number)?: nonce = String(number)
+        default: return nil
+        }
+        var challenge = DigestChallenge(
+            realm: realm, nonce: nonce, opaque: json["opaque"]?.string, qop: ["auth"],
+            algorithm: (json["algorithm"]?.string ?? "MD5").uppercased(), stale: json["stale"]?.bool ?? false)
+        challenge.frameCount = json["nc"]?.integer ?? 1
+        return challenge
     }
 
     /// The Digest challenge in a `WWW-Authenticate` value, which may list several challenges

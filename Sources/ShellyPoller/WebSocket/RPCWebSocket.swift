@@ -1,0 +1,272 @@
+import EnergyModel
+import HummingbirdWSClient
+import JSON
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One persistent RPC channel to a Gen2+ device over WebSocket (`ws://HOST/rpc`), shared by
+/// all polls of that plug: a request frame per call, the reply matched by its `id`.
+///
+/// The connection is opened on the first call and kept; when it closes (device reboot, Wi-Fi
+/// loss) the next call opens it again, no sooner than the reconnect backoff allows (1 s,
+/// doubling to 30 s while attempts keep failing). A call that gets no reply before its
+/// deadline closes the connection: a silent or half-dead connection is found within one
+/// poll interval, and only that poll's sample is lost.
+///
+/// The WebSocket protocol itself is hummingbird-websocket's client on SwiftNIO.
+final class RPCWebSocket: Sendable {
+    /// Why a call produced no reply.
+    enum CallFailure: Error, Equatable, Sendable {
+        /// The device answered the upgrade with something other than 101 (no WebSocket there).
+        case upgradeRefused
+        /// The connection could not be opened, or closed before the reply.
+        case closed(String)
+        /// No reply before the deadline (the connection is closed).
+        case timeout
+        /// The connection is in its reconnect backoff.
+        case backingOff(milliseconds: Int64)
+    }
+
+    private enum Phase {
+        case idle
+        case connecting(task: Task<Void, Never>, waiters: [Int: CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>])
+        case open(task: Task<Void, Never>, writer: WebSocketOutboundWriter)
+    }
+
+    private struct State {
+        var phase: Phase = .idle
+        var generation = 0
+        var nextWaiter = 0
+        var nextID: Int64 = 1
+        var pending: [Int64: CheckedContinuation<Result<JSONValue, CallFailure>, Never>] = [:]
+        /// No connection attempt before this (wall nanoseconds).
+        var retryAt: Int64 = 0
+        var failedAttempts = 0
+    }
+
+    let url: String
+    private let source: String
+    private let logger: Logger
+    private let eventLoopGroup: any EventLoopGroup
+    private let state = Mutex(State())
+
+    /// Largest frame accepted from a device (statuses are a few KiB).
+    static let maxFrameBytes = 256 * 1024
+    static let backoffBaseMilliseconds: Int64 = 1000
+    static let backoffMaxMilliseconds: Int64 = 30_000
+
+    init(url: String, source: String, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        self.url = url
+        self.source = source
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    /// Whether a connection is open now.
+    var isOpen: Bool {
+        state.withLock { if case .open = $0.phase { true } else { false } }
+    }
+
+    /// Calls `method` with `params` (a JSON object text) and `auth` (a JSON object text, if
+    /// any) and returns the reply frame, parsed; before `deadline` (wall nanoseconds).
+    func call(method: String, params: String, auth: String?, deadline: Int64) async -> Result<JSONValue, CallFailure> {
+        let writer: WebSocketOutboundWriter
+        switch await connectedWriter(deadline: deadline) {
+        case .success(let open): writer = open
+        case .failure(let failure): return .failure(failure)
+        }
+        let id = state.withLock { state -> Int64 in
+            defer { state.nextID &+= 1 }
+            return state.nextID
+        }
+        var frame = "{\"id\":\(id),\"src\":\"\(source)\",\"method\":\"\(method)\",\"params\":\(params)"
+        if let auth { frame += ",\"auth\":\(auth)" }
+        frame += "}"
+        let text = frame
+        let timer = Mutex<Task<Void, Never>?>(nil)
+        defer { timer.withLock { $0?.cancel() } }
+        return await withCheckedContinuation { continuation in
+            state.withLock { $0.pending[id] = continuation }
+            // Started once the call is registered, so that a deadline already past still ends it.
+            timer.withLock {
+                $0 = Task {
+                    await Self.sleep(until: deadline)
+                    guard !Task.isCancelled else { return }
+                    self.timedOut(id)
+                }
+            }
+            Task {
+                do {
+                    try await writer.write(.text(text))
+                } catch {
+                    self.finish(id, .failure(.closed("write failed: \(error)")))
+                }
+            }
+        }
+    }
+
+    private static func sleep(until deadline: Int64) async {
+        let remaining = deadline - WallClock.nowNanoseconds()
+        if remaining > 0 { try? await Task.sleep(for: .nanoseconds(remaining)) }
+    }
+
+    /// Closes the connection; pending calls fail.
+    func close() {
+        let task = state.withLock { state -> Task<Void, Never>? in
+            switch state.phase {
+            case .idle: return nil
+            case .connecting(let task, _), .open(let task, _): return task
+            }
+        }
+        task?.cancel()
+    }
+
+    private func timedOut(_ id: Int64) {
+        guard finish(id, .failure(.timeout)) else { return }
+        // No reply in time: the connection is silent or dead; start afresh next time.
+        close()
+    }
+
+    /// Resumes call `id`; false when it was already finished.
+    @discardableResult
+    private func finish(_ id: Int64, _ result: Result<JSONValue, CallFailure>) -> Bool {
+        guard let continuation = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
+        continuation.resume(returning: result)
+        return true
+    }
+
+    private func connectedWriter(deadline: Int64) async -> Result<WebSocketOutboundWriter, CallFailure> {
+        let now = WallClock.nowNanoseconds()
+        enum Next {
+            case ready(WebSocketOutboundWriter)
+            case wait
+            case start
+            case backoff(Int64)
+        }
+        let next = state.withLock { state -> Next in
+            switch state.phase {
+            case .open(_, let writer): return .ready(writer)
+            case .connecting: return .wait
+            case .idle:
+                if now < state.retryAt { return .backoff((state.retryAt - now) / 1_000_000) }
+                return .start
+            }
+        }
+        switch next {
+        case .ready(let writer): return .success(writer)
+        case .backoff(let milliseconds): return .failure(.backingOff(milliseconds: milliseconds))
+        case .start, .wait: break
+        }
+        let waiter = state.withLock { state -> Int in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        let timer = Mutex<Task<Void, Never>?>(nil)
+        defer { timer.withLock { $0?.cancel() } }
+        return await withCheckedContinuation { continuation in
+            let started: Bool = state.withLock { state in
+                switch state.phase {
+                case .open(_, let writer):
+                    continuation.resume(returning: .success(writer))
+                    return false
+                case .connecting(let task, var waiters):
+                    waiters[waiter] = continuation
+                    state.phase = .connecting(task: task, waiters: waiters)
+                    return false
+                case .idle:
+                    state.generation += 1
+                    let generation = state.generation
+                    let task = Task { await self.connect(generation: generation) }
+                    state.phase = .connecting(task: task, waiters: [waiter: continuation])
+                    return true
+                }
+            }
+            timer.withLock {
+                $0 = Task {
+                    await Self.sleep(until: deadline)
+                    guard !Task.isCancelled else { return }
+                    self.resumeWaiter(waiter, .failure(.timeout))
+                }
+            }
+            if started { logger.debug("opening WebSocket", metadata: ["url": "\(url)"]) }
+        }
+    }
+
+    private func resumeWaiter(_ waiter: Int, _ result: Result<WebSocketOutboundWriter, CallFailure>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>? in
+            guard case .connecting(let task, var waiters) = state.phase, let continuation = waiters.removeValue(forKey: waiter) else {
+                return nil
+            }
+            state.phase = .connecting(task: task, waiters: waiters)
+            return continuation
+        }
+        continuation?.resume(returning: result)
+    }
+
+    /// Runs one connection until it closes.
+    private func connect(generation: Int) async {
+        var quiet = logger
+        quiet.logLevel = .critical
+        let client = WebSocketClient(
+            url: url,
+            configuration: .init(maxFrameSize: Self.maxFrameBytes, closeTimeout: .seconds(1)),
+            eventLoopGroup: eventLoopGroup,
+            logger: quiet
+        ) { inbound, outbound, _ in
+            self.opened(outbound, generation: generation)
+            for try await message in inbound.messages(maxSize: Self.maxFrameBytes) {
+                guard case .text(let text) = message else { continue }
+                self.deliver(Array(text.utf8))
+            }
+        }
+        let failure: CallFailure
+        do {
+            try await client.run()
+            failure = .closed("closed by the device")
+        } catch let error as WebSocketClientError where error == .webSocketUpgradeFailed {
+            failure = .upgradeRefused
+        } catch {
+            failure = .closed("\(error)")
+        }
+        closed(failure, generation: generation)
+    }
+
+    private func opened(_ writer: WebSocketOutboundWriter, generation: Int) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>] in
+            guard state.generation == generation, case .connecting(let task, let waiters) = state.phase else { return [] }
+            state.phase = .open(task: task, writer: writer)
+            state.failedAttempts = 0
+            return Array(waiters.values)
+        }
+        for waiter in waiters { waiter.resume(returning: .success(writer)) }
+    }
+
+    private func deliver(_ bytes: [UInt8]) {
+        guard let frame = JSONValue.parse(bytes), let id = frame["id"]?.integer else { return }
+        finish(id, .success(frame))
+    }
+
+    private func closed(_ failure: CallFailure, generation: Int) {
+        let (waiters, pending) = state.withLock {
+            state -> ([CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>], [CheckedContinuation<Result<JSONValue, CallFailure>, Never>]) in
+            guard state.generation == generation else { return ([], []) }
+            var waiters: [CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>] = []
+            if case .connecting(_, let waiting) = state.phase {
+                waiters = Array(waiting.values)
+                // Never opened: back off before the next attempt.
+                state.failedAttempts += 1
+                let exponent = min(state.failedAttempts - 1, 10)
+                let backoff = min(Self.backoffMaxMilliseconds, Self.backoffBaseMilliseconds << Int64(exponent))
+                state.retryAt = WallClock.nowNanoseconds() + backoff * 1_000_000
+            }
+            state.phase = .idle
+            let pending = Array(state.pending.values)
+            state.pending = [:]
+            return (waiters, pending)
+        }
+        for waiter in waiters { waiter.resume(returning: .failure(failure)) }
+        for call in pending { call.resume(returning: .failure(failure)) }
+    }
+}
