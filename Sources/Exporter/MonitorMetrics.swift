@@ -90,6 +90,23 @@ public final class MonitorMetrics: Sendable {
         }
     }
 
+    /// Records a device's health (identity and figures), read about once a minute.
+    public func recordHealth(node: String, health: DeviceHealth) {
+        let info = NodeSeries.labelBytes(
+            MonitorMetrics.labels(
+                node, ("model", health.model ?? ""), ("generation", health.generation ?? ""), ("firmware", health.firmware ?? "")))
+        nodes.withLock { table in
+            guard let position = table.index[node] else { return }
+            table.series[position].health = health
+            table.series[position].infoLabels = info
+        }
+    }
+
+    /// The device's health as last read, for the dashboard.
+    public func health(of node: String) -> DeviceHealth? {
+        nodes.withLock { table in table.index[node].flatMap { table.series[$0].health } }
+    }
+
     /// Records a failed poll.
     public func recordFailure(node: String, reason: String, pollSeconds: Double) {
         nodes.withLock { table in
@@ -182,6 +199,9 @@ struct NodeSeries {
     var power: Double?
     var volts: Double?
     var amps: Double?
+    /// The device's health as last read (about once a minute), and its info labels rendered.
+    var health: DeviceHealth?
+    var infoLabels: [UInt8]?
 
     init(node: String, start: EnergyCounters, annotations: Bool) {
         labels = Self.labelBytes(MonitorMetrics.labels(node))
@@ -273,6 +293,17 @@ struct NodeSeries {
             line(name + "_sum", node.labels, gauge: node.pollSum, into: &buffer)
             line(name + "_count", node.labels, count: node.pollCount, into: &buffer)
         }
+        if series.contains(where: { $0.infoLabels != nil }) {
+            header("energy_monitor_device_info", "gauge", "The node's plug: model, generation and firmware; always 1.", into: &buffer)
+            for node in series {
+                if let labels = node.infoLabels { line("energy_monitor_device_info", labels, gauge: 1, into: &buffer) }
+            }
+        }
+        gauges("energy_monitor_device_uptime_seconds", "Seconds since the node's plug booted.", series, into: &buffer) { $0.health?.uptimeSeconds }
+        gauges("energy_monitor_device_temperature_celsius", "Internal temperature of the node's plug, °C.", series, into: &buffer) {
+            $0.health?.temperatureCelsius
+        }
+        gauges("energy_monitor_wifi_rssi_dbm", "Wi-Fi signal strength at the node's plug, dBm.", series, into: &buffer) { $0.health?.wifiRSSI }
         gauges("energy_monitor_power_watts", "Active power of the node's plug, watts.", series, into: &buffer) { $0.power }
         gauges("energy_monitor_voltage_volts", "RMS voltage at the node's plug, volts.", series, into: &buffer) { $0.volts }
         gauges("energy_monitor_current_amperes", "RMS current through the node's plug, amperes.", series, into: &buffer) { $0.amps }

@@ -59,7 +59,7 @@ public final class Monitor: Sendable {
         self.storeConsumer = storeConsumer
         var consumers: [any TickConsumer] = [MetricsTickConsumer(metrics: metrics, maxAgeMilliseconds: maxGap)]
         if let annotations { consumers.append(annotations) }
-        consumers += [PlugStatusLog(logger: logger), storeConsumer]
+        consumers += [PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), storeConsumer]
         self.consumers = consumers + extraConsumers
     }
 
@@ -79,7 +79,9 @@ public final class Monitor: Sendable {
             port: configuration.listenPort,
             metrics: metrics,
             readiness: { [self] in await self.readiness() },
-            dashboard: DashboardAPI(store: store, nodes: configuration.plugs.map(\.node), intervalMilliseconds: configuration.intervalMilliseconds),
+            dashboard: DashboardAPI(
+                store: store, nodes: configuration.plugs.map(\.node), intervalMilliseconds: configuration.intervalMilliseconds,
+                devices: { [metrics] node in metrics.health(of: node) }),
             logger: logger
         )
         let retention = RetentionService(

@@ -13,12 +13,15 @@ public struct PlugOutcome: Sendable {
     public var result: Result<Sample, PollFailure>
     /// Wall time the poll took, in seconds.
     public var durationSeconds: Double
+    /// The device's health, when this poll read it (about once a minute).
+    public var health: DeviceHealth?
 
     /// Creates an outcome.
-    public init(node: String, result: Result<Sample, PollFailure>, durationSeconds: Double) {
+    public init(node: String, result: Result<Sample, PollFailure>, durationSeconds: Double, health: DeviceHealth? = nil) {
         self.node = node
         self.result = result
         self.durationSeconds = durationSeconds
+        self.health = health
     }
 }
 
@@ -50,6 +53,10 @@ public final class PlugSession: Sendable {
         /// `transport: auto`: HTTP until this (wall nanoseconds), after the WebSocket upgrade was
         /// refused or the connection went silent.
         var httpUntil: Int64 = 0
+        /// The device's identity (model, generation, firmware), once known.
+        var device: DeviceHealth?
+        /// The next poll at or after this (wall nanoseconds) reads the device's health too.
+        var nextHealthAt: Int64 = 0
     }
 
     /// How a device authenticates: Gen1 Basic or Gen2+ Digest.
@@ -141,14 +148,16 @@ public final class PlugSession: Sendable {
         let started = WallClock.nowNanoseconds()
         let deadline = started + Int64(timeoutMilliseconds) * 1_000_000
         let result: Result<Sample, PollFailure>
+        var health: DeviceHealth?
         do throws(PollFailure) {
             let until = state.withLock { $0.throttledUntil }
             if started < until {
                 throw PollFailure(.throttled, "device throttles authentication; next request in \((until - started) / 1_000_000) ms")
             }
-            let (reading, rating, takenAt) = try await read(deadline: deadline)
-            result = validator.validate(reading, rating: rating).map {
-                Sample(node: plug.node, timestampMilliseconds: takenAt, reading: $0)
+            let read = try await read(deadline: deadline)
+            health = read.health
+            result = validator.validate(read.reading, rating: read.rating).map {
+                Sample(node: plug.node, timestampMilliseconds: read.takenAt, reading: $0)
             }
         } catch {
             result = .failure(error)
@@ -171,10 +180,14 @@ public final class PlugSession: Sendable {
             }
         }
         let duration = Double(WallClock.nowNanoseconds() - started) / 1e9
-        return PlugOutcome(node: plug.node, result: result, durationSeconds: duration)
+        return PlugOutcome(node: plug.node, result: result, durationSeconds: duration, health: health)
     }
 
-    private func read(deadline: Int64) async throws(PollFailure) -> (Reading, MeterRating, Int64) {
+    /// A reading, the meter's rating, the time it was taken, and the device's health when it
+    /// was due (about once a minute; never an extra request per tick).
+    private typealias Read = (reading: Reading, rating: MeterRating, takenAt: Int64, health: DeviceHealth?)
+
+    private func read(deadline: Int64) async throws(PollFailure) -> Read {
         let endpoint: Endpoint
         if let known = state.withLock({ $0.endpoint }) {
             endpoint = known
@@ -191,6 +204,7 @@ public final class PlugSession: Sendable {
                     throw PollFailure(.auth, "device asks for a password and none is configured (passwordFile)")
                 }
                 try pin(Family(info.generation))
+                state.withLock { $0.device = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware) }
                 logger.info("detected plug", metadata: ["generation": "\(info.generation)", "model": "\(info.model ?? "?")"])
             }
             switch generation {
@@ -209,25 +223,74 @@ public final class PlugSession: Sendable {
                 }
                 state.withLock { $0.endpoint = .rpc(component) }
                 logger.info("using component", metadata: ["component": "\(component)"])
-                return (try Self.reading(parsed), MeterRating(component.kind), takenAt)
+                let health = await healthIfDue(deadline: deadline) { ShellyParser.rpcHealth(body, component: component) }
+                return (try Self.reading(parsed), MeterRating(component.kind), takenAt, health)
             }
         }
         switch endpoint {
         case .gen1:
             let (body, takenAt) = try await get("/status", authenticated: true, generation: .gen1, deadline: deadline)
             let parsed: (reading: ParsedReading, rating: MeterRating)
-            do { parsed = try ShellyParser.gen1RatedStatus(body, channel: plug.channel) } catch {
+            let json: JSONValue
+            do {
+                json = try ShellyParser.json(body)
+                parsed = try ShellyParser.gen1RatedStatus(json: json, channel: plug.channel)
+            } catch {
                 throw PollFailure(error.reason, error.message)
             }
-            return (try Self.reading(parsed.reading), parsed.rating, takenAt)
+            // Every Gen1 status carries the health figures: read them when due.
+            let health = await healthIfDue(deadline: deadline) { ShellyParser.gen1Health(json) }
+            return (try Self.reading(parsed.reading), parsed.rating, takenAt, health)
         case .rpc(let component):
+            if isHealthDue {
+                // Once a minute the whole Shelly.GetStatus instead of the component's: the same
+                // one request, with the reading and the device's health.
+                let (body, takenAt) = try await rpc("Shelly.GetStatus", id: nil, deadline: deadline)
+                let parsed: ParsedReading
+                do { parsed = try ShellyParser.componentStatus(inDeviceStatus: body, component: component) } catch {
+                    throw PollFailure(error.reason, error.message)
+                }
+                let health = await healthIfDue(deadline: deadline) { ShellyParser.rpcHealth(body, component: component) }
+                return (try Self.reading(parsed), MeterRating(component.kind), takenAt, health)
+            }
             let (body, takenAt) = try await rpc("\(component.kind.rpcNamespace).GetStatus", id: component.id, deadline: deadline)
             let parsed: ParsedReading
             do { parsed = try ShellyParser.componentStatus(json: body, kind: component.kind) } catch {
                 throw PollFailure(error.reason, error.message)
             }
-            return (try Self.reading(parsed), MeterRating(component.kind), takenAt)
+            return (try Self.reading(parsed), MeterRating(component.kind), takenAt, nil)
         }
+    }
+
+    /// How often the device's health is read.
+    static let healthIntervalNanoseconds: Int64 = 60_000_000_000
+
+    private var isHealthDue: Bool {
+        WallClock.nowNanoseconds() >= state.withLock { $0.nextHealthAt }
+    }
+
+    /// The device's health from `figures` plus its identity, when due; the identity of a plug
+    /// whose generation is configured (never detected) is read from `/shelly` once.
+    private func healthIfDue(deadline: Int64, _ figures: () -> DeviceHealth) async -> DeviceHealth? {
+        let now = WallClock.nowNanoseconds()
+        let (due, known) = state.withLock { state -> (Bool, DeviceHealth?) in
+            guard now >= state.nextHealthAt else { return (false, nil) }
+            state.nextHealthAt = now + Self.healthIntervalNanoseconds
+            return (true, state.device)
+        }
+        guard due else { return nil }
+        var identity = known
+        if identity == nil, let (body, _) = try? await get("/shelly", authenticated: false, generation: .gen1, deadline: deadline),
+            let info = try? ShellyParser.deviceInfo(body)
+        {
+            identity = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware)
+            state.withLock { $0.device = identity }
+        }
+        var health = figures()
+        health.model = identity?.model
+        health.generation = identity?.generation
+        health.firmware = identity?.firmware
+        return health
     }
 
     private static func reading(_ parsed: ParsedReading) throws(PollFailure) -> Reading {

@@ -25,13 +25,16 @@ public struct DeviceInfo: Sendable, Equatable {
     public var identifier: String?
     /// The model (`type` on Gen1, `model` on Gen2+).
     public var model: String?
+    /// The firmware (`fw` on Gen1, `fw_id` or `ver` on Gen2+).
+    public var firmware: String?
 
     /// Creates device info.
-    public init(generation: ShellyGeneration, authenticationEnabled: Bool, identifier: String?, model: String?) {
+    public init(generation: ShellyGeneration, authenticationEnabled: Bool, identifier: String?, model: String?, firmware: String? = nil) {
         self.generation = generation
         self.authenticationEnabled = authenticationEnabled
         self.identifier = identifier
         self.model = model
+        self.firmware = firmware
     }
 }
 

@@ -17,7 +17,8 @@ public enum ShellyParser {
                 generation: .rpc(Int(truncatingIfNeeded: number)),
                 authenticationEnabled: json["auth_en"]?.bool ?? false,
                 identifier: json["id"]?.string,
-                model: json["model"]?.string
+                model: json["model"]?.string,
+                firmware: json["fw_id"]?.string ?? json["ver"]?.string
             )
         }
         guard json["type"]?.string != nil || json["mac"]?.string != nil else {
@@ -27,7 +28,8 @@ public enum ShellyParser {
             generation: .gen1,
             authenticationEnabled: json["auth"]?.bool ?? false,
             identifier: json["mac"]?.string,
-            model: json["type"]?.string
+            model: json["type"]?.string,
+            firmware: json["fw"]?.string
         )
     }
 
@@ -42,7 +44,13 @@ public enum ShellyParser {
     static func gen1RatedStatus(
         _ bytes: [UInt8], channel: Int
     ) throws(ShellyPayloadError) -> (reading: ParsedReading, rating: MeterRating) {
-        let json = try json(bytes)
+        try gen1RatedStatus(json: json(bytes), channel: channel)
+    }
+
+    /// `gen1RatedStatus` of a parsed body.
+    static func gen1RatedStatus(
+        json: JSONValue, channel: Int
+    ) throws(ShellyPayloadError) -> (reading: ParsedReading, rating: MeterRating) {
         if let rpcError = rpcError(in: json) { throw rpcError }
         if let meters = json["meters"] {
             guard let list = meters.array else { throw ShellyPayloadError("/status: meters is not an array") }

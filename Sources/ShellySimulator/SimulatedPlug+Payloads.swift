@@ -66,7 +66,8 @@ extension SimulatedPlug {
             return faulty(Answer(status: 200, body: switchStatus(reading, watts: wattsText(watts), now: now), servedWatts: watts))
         case "/rpc/Shelly.GetStatus":
             let body = "{\"switch:0\":\(switchStatus(reading, watts: wattsText(watts), now: now)),\"sys\":{\"mac\":\"\(mac)\","
-                + "\"restart_required\":false,\"uptime\":\(Int(clampingRounding: uptime(now: now), .down)),\"unixtime\":\(Int(clampingRounding: now, .down))}}"
+                + "\"restart_required\":false,\"uptime\":\(Int(clampingRounding: uptime(now: now), .down)),\"unixtime\":\(Int(clampingRounding: now, .down))},"
+                + "\"wifi\":{\"sta_ip\":\"127.0.0.1\",\"status\":\"got ip\",\"ssid\":\"simulated\",\"rssi\":-58}}"
             return faulty(Answer(status: 200, body: body, servedWatts: watts))
         default:
             return Answer(status: 404, body: "{\"code\":404,\"message\":\"No handler for \(path)\"}")

@@ -63,6 +63,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Lifetime of a firmware-2 Digest nonce, in seconds.")
     var nonceLifetime: Double = 3600
 
+    @Option(name: .long, help: "The transport of the Gen2+ plugs in the written configuration: auto, websocket or http.")
+    var transport: String?
+
     func validate() throws {
         guard plugs >= 1, plugs <= 20_000 else { throw ValidationError("--plugs must be between 1 and 20000") }
         guard port >= 1, port <= 65536 - plugs else {
@@ -71,6 +74,9 @@ struct SimulateCommand: AsyncParsableCommand {
         guard (0...600_000).contains(slowDelayMs) else { throw ValidationError("--slow-delay-ms must be between 0 and 600000") }
         if let duration { _ = try CommandSupport.seconds(duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
         guard firmware == 1 || firmware == 2 else { throw ValidationError("--firmware must be 1 or 2") }
+        if let transport, !["auto", "websocket", "http"].contains(transport) {
+            throw ValidationError("--transport must be auto, websocket or http")
+        }
         _ = try CommandSupport.seconds(nonceLifetime, option: "--nonce-lifetime", range: 1...86_400)
     }
 
@@ -177,6 +183,9 @@ struct SimulateCommand: AsyncParsableCommand {
             yaml += "    address: \(host):\(specification.port)\n"
             if specification.password != nil, let file = plan.passwordFile {
                 yaml += "    passwordFile: \(file)\n"
+            }
+            if let transport, specification.generation >= 2 {
+                yaml += "    transport: \(transport)\n"
             }
         }
         do {

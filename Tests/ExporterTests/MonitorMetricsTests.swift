@@ -35,6 +35,25 @@ struct MonitorMetricsTests {
         #expect(!text(metrics).contains("annotation_patches"))
     }
 
+    @Test("device health: info with model, generation and firmware labels; uptime, temperature, Wi-Fi where reported")
+    func health() {
+        let metrics = MonitorMetrics(nodes: ["tvpc", "rpi"], counters: [:], annotations: false)
+        #expect(!text(metrics).contains("energy_monitor_device_info"), "no family before any health was read")
+        metrics.recordHealth(
+            node: "tvpc",
+            health: DeviceHealth(model: "SNPL-00112EU", generation: "gen2", firmware: "20231219/1.1.0", uptimeSeconds: 3600, temperatureCelsius: 33.4, wifiRSSI: -58))
+        metrics.recordHealth(node: "rpi", health: DeviceHealth(model: "SHPLG-S", generation: "gen1", firmware: nil, uptimeSeconds: 12))
+        let set = lines(metrics)
+        #expect(set.contains(#"energy_monitor_device_info{node="tvpc",model="SNPL-00112EU",generation="gen2",firmware="20231219/1.1.0"} 1.0"#))
+        #expect(set.contains(#"energy_monitor_device_info{node="rpi",model="SHPLG-S",generation="gen1",firmware=""} 1.0"#))
+        #expect(set.contains(#"energy_monitor_device_uptime_seconds{node="tvpc"} 3600.0"#))
+        #expect(set.contains(#"energy_monitor_device_uptime_seconds{node="rpi"} 12.0"#))
+        #expect(set.contains(#"energy_monitor_device_temperature_celsius{node="tvpc"} 33.4"#))
+        #expect(set.contains(#"energy_monitor_wifi_rssi_dbm{node="tvpc"} -58.0"#))
+        #expect(!set.contains { $0.hasPrefix(#"energy_monitor_wifi_rssi_dbm{node="rpi"}"#) }, "only where reported")
+        #expect(metrics.health(of: "tvpc")?.model == "SNPL-00112EU")
+    }
+
     @Test("tick delays land in the tick delay histogram, in seconds")
     func tickDelay() throws {
         let metrics = MonitorMetrics(nodes: [], counters: [:], annotations: false)

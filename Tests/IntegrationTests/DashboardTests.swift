@@ -183,6 +183,11 @@ struct DashboardTests {
             #expect(dump.stdout.contains("<article class=\"card\" data-node=\"\(node)\""), "card of \(node)")
         }
         #expect(dump.stdout.components(separatedBy: "plug up").count - 1 == 3, "plug status")
+        // Model and firmware of each simulated plug (Gen2 Plus Plug S, Gen3 Plug S, Gen1 Plug S).
+        for model in ["SNPL-00112EU", "S3PL-00112EU", "SHPLG-S"] {
+            #expect(dump.stdout.contains(model), "model \(model) on its card")
+        }
+        #expect(dump.stdout.contains("fw 1.1.0-g34b5d4f") && dump.stdout.contains("fw v1.14.0-gcb84623"), "firmware on the cards")
         #expect(!dump.stdout.contains("Cannot load data"))
 
         let screenshot = try Tools.artifactsFolder().appendingPathComponent("dashboard.png")

@@ -1,13 +1,14 @@
 import EnergyModel
 import Foundation
 import Logging
-import MonitorService
 import ShellyPoller
 import ShellySimulator
 import Store
 import Synchronization
 import Testing
 import TestSupport
+
+@testable import MonitorService
 
 /// A consumer that keeps what it is handed.
 final class RecordingConsumer: TickConsumer {
@@ -66,5 +67,22 @@ struct TickFanOutTests {
             #expect(stored == seen, "\(node)")
         }
         store.close()
+    }
+
+    @Test("a plug's reboot (its uptime going back) is logged once")
+    func rebootLogged() async {
+        let log = LogRecorder()
+        let consumer = DeviceRebootLog(logger: Logger(label: "test") { _ in log })
+        func tick(_ uptime: Double?) -> Tick {
+            let outcome = PlugOutcome(
+                node: "wyse", result: .failure(PollFailure(.timeout, "x")), durationSeconds: 0,
+                health: uptime.map { DeviceHealth(uptimeSeconds: $0) })
+            let report = TickReport(tickMilliseconds: 0, startLatencyMilliseconds: 0, skippedTicks: 0, outcomes: [outcome])
+            return Tick(report: report, samples: [], failures: [:], counters: [:])
+        }
+        for uptime in [100, nil, 160, 220, 5, nil, 65, 125] as [Double?] { await consumer.consume(tick(uptime)) }
+        let reboots = log.entries.filter { $0.message == "plug rebooted" }
+        #expect(reboots.count == 1)
+        #expect(reboots.first?.metadata["uptimeBefore"] == "220.0" && reboots.first?.metadata["uptime"] == "5.0")
     }
 }

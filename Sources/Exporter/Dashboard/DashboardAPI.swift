@@ -12,12 +12,15 @@ public struct DashboardAPI: Sendable {
     public let nodes: [String]
     /// The poll interval; a node whose newest sample is older than 3 intervals is down.
     public let intervalMilliseconds: Int64
+    /// What each node's plug last said about itself (model, firmware), if known.
+    public let devices: @Sendable (String) -> DeviceHealth?
 
-    /// Creates the API over `store` for `nodes`.
-    public init(store: EnergyStore, nodes: [String], intervalMilliseconds: Int64) {
+    /// Creates the API over `store` for `nodes`; `devices` names each node's plug.
+    public init(store: EnergyStore, nodes: [String], intervalMilliseconds: Int64, devices: @escaping @Sendable (String) -> DeviceHealth? = { _ in nil }) {
         self.store = store
         self.nodes = nodes
         self.intervalMilliseconds = intervalMilliseconds
+        self.devices = devices
     }
 
     /// The body of `GET /api/v1/power`.
@@ -69,6 +72,10 @@ public struct DashboardAPI: Sendable {
         public var energyTodayJoules: Double
         /// Covered share of the time since midnight UTC, 0...100.
         public var coverageTodayPercent: Double
+        /// The plug's model, once read.
+        public var model: String?
+        /// The plug's firmware, once read.
+        public var firmware: String?
     }
 
     /// Answers a validated power query.
@@ -117,7 +124,9 @@ public struct DashboardAPI: Sendable {
                     watts: up ? latest.map { Self.rounded($0.reading.watts) } : nil,
                     lastSample: latest?.timestampMilliseconds,
                     energyTodayJoules: Self.rounded(today.energy.joules),
-                    coverageTodayPercent: Self.rounded(today.coveragePercent)
+                    coverageTodayPercent: Self.rounded(today.coveragePercent),
+                    model: devices(node)?.model,
+                    firmware: devices(node)?.firmware
                 )
             )
         }

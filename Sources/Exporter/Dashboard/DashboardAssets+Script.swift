@@ -71,6 +71,11 @@ extension DashboardAssets {
                 "sample " + ago(node.lastSample === null ? null : status.now - node.lastSample));
               facts.append(today, last);
               card.append(head, value, facts);
+              if (node.model || node.firmware) {
+                const device = el("div", { class: "device", title: node.firmware || "" },
+                  [node.model, node.firmware ? "fw " + node.firmware.split("/").pop() : null].filter(Boolean).join(" · "));
+                card.append(device);
+              }
               cards.append(card);
             }
           }

@@ -12,6 +12,7 @@ struct MetricsTickConsumer: TickConsumer {
         metrics.recordSkippedTicks(tick.report.skippedTicks)
         metrics.recordTickDelay(milliseconds: tick.report.startLatencyMilliseconds)
         for outcome in tick.report.outcomes {
+            if let health = outcome.health { metrics.recordHealth(node: outcome.node, health: health) }
             switch outcome.result {
             case .success(let sample):
                 metrics.recordSample(sample, counters: tick.counters[sample.node] ?? EnergyCounters(), pollSeconds: outcome.durationSeconds)
