@@ -29,6 +29,12 @@ final class RPCWebSocket: Sendable {
         case backingOff(milliseconds: Int64)
     }
 
+    /// A call in flight: written and awaiting its reply, or answered before its caller waited.
+    private enum Call {
+        case waiting(CheckedContinuation<Result<JSONValue, CallFailure>, Never>?)
+        case done(Result<JSONValue, CallFailure>)
+    }
+
     private enum Phase {
         case idle
         case connecting(task: Task<Void, Never>, waiters: [Int: CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>])
@@ -40,7 +46,7 @@ final class RPCWebSocket: Sendable {
         var generation = 0
         var nextWaiter = 0
         var nextID: Int64 = 1
-        var pending: [Int64: CheckedContinuation<Result<JSONValue, CallFailure>, Never>] = [:]
+        var pending: [Int64: Call] = [:]
         /// No connection attempt before this (wall nanoseconds).
         var retryAt: Int64 = 0
         var failedAttempts = 0
@@ -84,24 +90,38 @@ final class RPCWebSocket: Sendable {
         var frame = "{\"id\":\(id),\"src\":\"\(source)\",\"method\":\"\(method)\",\"params\":\(params)"
         if let auth { frame += ",\"auth\":\(auth)" }
         frame += "}"
-        let text = frame
+        state.withLock { $0.pending[id] = .waiting(nil) }
+        // Written before waiting, without a task of its own; a reply that beats the wait is kept.
+        do {
+            try await writer.write(.text(frame))
+        } catch {
+            finish(id, .failure(.closed("write failed: \(error)")))
+        }
         let timer = Mutex<Task<Void, Never>?>(nil)
         defer { timer.withLock { $0?.cancel() } }
         return await withCheckedContinuation { continuation in
-            state.withLock { $0.pending[id] = continuation }
+            let early = state.withLock { state -> Result<JSONValue, CallFailure>? in
+                switch state.pending[id] {
+                case .done(let result)?:
+                    state.pending[id] = nil
+                    return result
+                case .waiting?:
+                    state.pending[id] = .waiting(continuation)
+                    return nil
+                case nil:
+                    return .failure(.closed("connection closed"))
+                }
+            }
+            if let early {
+                continuation.resume(returning: early)
+                return
+            }
             // Started once the call is registered, so that a deadline already past still ends it.
             timer.withLock {
                 $0 = Task {
                     await Self.sleep(until: deadline)
                     guard !Task.isCancelled else { return }
                     self.timedOut(id)
-                }
-            }
-            Task {
-                do {
-                    try await writer.write(.text(text))
-                } catch {
-                    self.finish(id, .failure(.closed("write failed: \(error)")))
                 }
             }
         }
@@ -129,11 +149,21 @@ final class RPCWebSocket: Sendable {
         close()
     }
 
-    /// Resumes call `id`; false when it was already finished.
+    /// Resumes call `id` (or keeps the result for it when it does not wait yet); false when it
+    /// was already finished.
     @discardableResult
     private func finish(_ id: Int64, _ result: Result<JSONValue, CallFailure>) -> Bool {
-        guard let continuation = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
-        continuation.resume(returning: result)
+        let continuation = state.withLock { state -> CheckedContinuation<Result<JSONValue, CallFailure>, Never>?? in
+            guard case .waiting(let waiting)? = state.pending[id] else { return nil }
+            if let waiting {
+                state.pending[id] = nil
+                return .some(waiting)
+            }
+            state.pending[id] = .done(result)
+            return .some(nil)
+        }
+        guard let continuation else { return false }
+        continuation?.resume(returning: result)
         return true
     }
 
@@ -262,7 +292,10 @@ final class RPCWebSocket: Sendable {
                 state.retryAt = WallClock.nowNanoseconds() + backoff * 1_000_000
             }
             state.phase = .idle
-            let pending = Array(state.pending.values)
+            let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<JSONValue, CallFailure>, Never>? in
+                if case .waiting(let continuation) = call { return continuation }
+                return nil
+            }
             state.pending = [:]
             return (waiters, pending)
         }
