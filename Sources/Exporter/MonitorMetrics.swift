@@ -102,6 +102,19 @@ public final class MonitorMetrics: Sendable {
         }
     }
 
+    /// Records each meter's watts of a node with several meters (nil: no sample this tick).
+    public func recordMeters(node: String, _ readings: [(meter: String, watts: Double?)]) {
+        nodes.withLock { table in
+            guard let position = table.index[node] else { return }
+            if table.series[position].meters.count != readings.count {
+                table.series[position].meters = readings.map {
+                    (NodeSeries.labelBytes(MonitorMetrics.labels(node, ("meter", $0.meter))), nil)
+                }
+            }
+            for (index, reading) in readings.enumerated() { table.series[position].meters[index].watts = reading.watts }
+        }
+    }
+
     /// The device's health as last read, for the dashboard.
     public func health(of node: String) -> DeviceHealth? {
         nodes.withLock { table in table.index[node].flatMap { table.series[$0].health } }
@@ -202,6 +215,9 @@ struct NodeSeries {
     /// The device's health as last read (about once a minute), and its info labels rendered.
     var health: DeviceHealth?
     var infoLabels: [UInt8]?
+    /// `energy_monitor_meter_power_watts` of a node with several meters: labels and watts
+    /// (nil while that meter gives no sample or it is stale).
+    var meters: [(labels: [UInt8], watts: Double?)] = []
 
     init(node: String, start: EnergyCounters, annotations: Bool) {
         labels = Self.labelBytes(MonitorMetrics.labels(node))
@@ -256,6 +272,7 @@ struct NodeSeries {
         power = nil
         volts = nil
         amps = nil
+        for index in meters.indices { meters[index].watts = nil }
     }
 
     // MARK: Exposition
@@ -305,6 +322,14 @@ struct NodeSeries {
         }
         gauges("energy_monitor_wifi_rssi_dbm", "Wi-Fi signal strength at the node's plug, dBm.", series, into: &buffer) { $0.health?.wifiRSSI }
         gauges("energy_monitor_power_watts", "Active power of the node's plug, watts.", series, into: &buffer) { $0.power }
+        if series.contains(where: { $0.meters.contains { $0.watts != nil } }) {
+            header("energy_monitor_meter_power_watts", "gauge", "Active power of each meter of a node with several, watts.", into: &buffer)
+            for node in series {
+                for meter in node.meters {
+                    if let watts = meter.watts { line("energy_monitor_meter_power_watts", meter.labels, gauge: watts, into: &buffer) }
+                }
+            }
+        }
         gauges("energy_monitor_voltage_volts", "RMS voltage at the node's plug, volts.", series, into: &buffer) { $0.volts }
         gauges("energy_monitor_current_amperes", "RMS current through the node's plug, amperes.", series, into: &buffer) { $0.amps }
     }

@@ -95,55 +95,92 @@ struct ConfigurationReader {
         return (host, port)
     }
 
-    func plug(_ node: Node, path: String) throws(ConfigurationError) -> PlugConfiguration {
-        let fields = try fields(
-            try mapping(node, path: path), path: path,
-            known: ["node", "address", "generation", "channel", "username", "passwordFile", "passwordEnv", "allowMD5", "transport"]
-        )
+    /// The keys of one meter (a plug, or one channel of a device).
+    static let meterKeys = ["address", "generation", "channel", "username", "passwordFile", "passwordEnv", "allowMD5", "transport"]
+
+    /// A `plugs[i]` entry: one plug (`address` and the meter keys), or a node with several
+    /// meters (`meters:`, each with a `name`, its `address` and any meter keys; meter keys given
+    /// next to `meters` are defaults for every meter).
+    func plugs(_ node: Node, path: String) throws(ConfigurationError) -> [PlugConfiguration] {
+        let fields = try fields(try mapping(node, path: path), path: path, known: ["node", "meters"] + Self.meterKeys)
         guard let nodeNode = fields["node"] else { throw ConfigurationError("\(path).node", "missing") }
         let name = try string(nodeNode, path: "\(path).node")
         guard Self.isNodeName(name) else {
             throw ConfigurationError("\(path).node", "\"\(name)\" is not a valid Kubernetes node name")
         }
-        guard let addressNode = fields["address"] else { throw ConfigurationError("\(path).address", "missing") }
-        let baseURL = try Self.baseURL(try string(addressNode, path: "\(path).address"), path: "\(path).address")
+        var defaults: [String: (Node, String)] = [:]
+        for key in Self.meterKeys { if let value = fields[key] { defaults[key] = (value, "\(path).\(key)") } }
+        guard let metersNode = fields["meters"] else {
+            return [try meter(defaults, node: name, name: nil, path: path)]
+        }
+        if fields["address"] != nil {
+            throw ConfigurationError("\(path).address", "give address or meters, not both")
+        }
+        guard let list = metersNode.sequence, !list.isEmpty else {
+            throw ConfigurationError("\(path).meters", "must be a list of at least one meter")
+        }
+        var meters: [PlugConfiguration] = []
+        var names: Set<String> = []
+        for (index, entry) in list.enumerated() {
+            let meterPath = "\(path).meters[\(index)]"
+            let meterFields = try self.fields(try mapping(entry, path: meterPath), path: meterPath, known: ["name"] + Self.meterKeys)
+            guard let nameNode = meterFields["name"] else { throw ConfigurationError("\(meterPath).name", "missing") }
+            let meterName = try string(nameNode, path: "\(meterPath).name")
+            guard meterName.utf8.count <= 63, meterName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw ConfigurationError("\(meterPath).name", "\"\(meterName)\" is not a name of letters, digits, - _ and .")
+            }
+            guard names.insert(meterName).inserted else {
+                throw ConfigurationError("\(meterPath).name", "duplicate meter \"\(meterName)\" of node \(name)")
+            }
+            var merged = defaults
+            for key in Self.meterKeys { if let value = meterFields[key] { merged[key] = (value, "\(meterPath).\(key)") } }
+            meters.append(try meter(merged, node: name, name: meterName, path: meterPath))
+        }
+        return meters
+    }
+
+    /// One meter of `node` from its fields, each with the key path it came from.
+    private func meter(_ fields: [String: (Node, String)], node name: String, name meterName: String?, path: String) throws(ConfigurationError) -> PlugConfiguration {
+        guard let (addressNode, addressPath) = fields["address"] else { throw ConfigurationError("\(path).address", "missing") }
+        let baseURL = try Self.baseURL(try string(addressNode, path: addressPath), path: addressPath)
         var plug = PlugConfiguration(node: name, baseURL: baseURL)
-        if let generation = fields["generation"] {
-            switch try string(generation, path: "\(path).generation").lowercased() {
+        plug.meter = meterName
+        if let (generation, keyPath) = fields["generation"] {
+            switch try string(generation, path: keyPath).lowercased() {
             case "auto": plug.generation = .auto
             case "1": plug.generation = .gen1
             case "2", "3", "4": plug.generation = .rpc
             case let other:
-                throw ConfigurationError("\(path).generation", "must be auto, 1 or 2 (2 covers Gen3/Gen4), not \"\(other)\"")
+                throw ConfigurationError(keyPath, "must be auto, 1 or 2 (2 covers Gen3/Gen4), not \"\(other)\"")
             }
         }
-        if let channel = fields["channel"] {
-            plug.channel = try integer(channel, path: "\(path).channel", range: 0...15)
+        if let (channel, keyPath) = fields["channel"] {
+            plug.channel = try integer(channel, path: keyPath, range: 0...15)
         }
-        if let transport = fields["transport"] {
-            let text = try string(transport, path: "\(path).transport").lowercased()
+        if let (transport, keyPath) = fields["transport"] {
+            let text = try string(transport, path: keyPath).lowercased()
             guard let setting = TransportSetting(rawValue: text) else {
-                throw ConfigurationError("\(path).transport", "must be auto, websocket or http, not \"\(text)\"")
+                throw ConfigurationError(keyPath, "must be auto, websocket or http, not \"\(text)\"")
             }
             plug.transport = setting
         }
-        if let allowMD5 = fields["allowMD5"] {
-            plug.allowMD5 = try bool(allowMD5, path: "\(path).allowMD5")
+        if let (allowMD5, keyPath) = fields["allowMD5"] {
+            plug.allowMD5 = try bool(allowMD5, path: keyPath)
         }
-        if let username = fields["username"] {
-            plug.username = try string(username, path: "\(path).username")
+        if let (username, keyPath) = fields["username"] {
+            plug.username = try string(username, path: keyPath)
         }
-        if fields["passwordFile"] != nil, fields["passwordEnv"] != nil {
-            throw ConfigurationError("\(path).passwordEnv", "give passwordFile or passwordEnv, not both")
+        if fields["passwordFile"] != nil, let (_, keyPath) = fields["passwordEnv"] {
+            throw ConfigurationError(keyPath, "give passwordFile or passwordEnv, not both")
         }
-        if let file = fields["passwordFile"] {
-            let filePath = resolve(try string(file, path: "\(path).passwordFile"))
-            plug.password = try readSecret(filePath, path: "\(path).passwordFile")
+        if let (file, keyPath) = fields["passwordFile"] {
+            let filePath = resolve(try string(file, path: keyPath))
+            plug.password = try readSecret(filePath, path: keyPath)
         }
-        if let variable = fields["passwordEnv"] {
-            let name = try string(variable, path: "\(path).passwordEnv")
+        if let (variable, keyPath) = fields["passwordEnv"] {
+            let name = try string(variable, path: keyPath)
             guard let value = environment[name], !value.isEmpty else {
-                throw ConfigurationError("\(path).passwordEnv", "environment variable \(name) is not set")
+                throw ConfigurationError(keyPath, "environment variable \(name) is not set")
             }
             plug.password = value
         }

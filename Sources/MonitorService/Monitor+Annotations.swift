@@ -26,7 +26,7 @@ extension Monitor {
         )
         let client = KubernetesClient(connection: connection, http: http, logger: logger)
         return AnnotationPublisher(
-            nodes: configuration.plugs.map(\.node),
+            nodes: configuration.nodes,
             prefix: settings.prefix,
             policy: AnnotationPolicy(heartbeatMilliseconds: settings.heartbeatMilliseconds, deadbandWatts: settings.deadbandWatts),
             patcher: client,

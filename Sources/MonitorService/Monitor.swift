@@ -41,7 +41,7 @@ public final class Monitor: Sendable {
         self.store = store
         let counters = try await store.loadCounters()
         try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
-        let nodes = configuration.plugs.map(\.node)
+        let nodes = configuration.nodes
         let maxGap = 3 * configuration.intervalMilliseconds
         let metrics = MonitorMetrics(nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate)
         self.metrics = metrics
@@ -80,7 +80,7 @@ public final class Monitor: Sendable {
             metrics: metrics,
             readiness: { [self] in await self.readiness() },
             dashboard: DashboardAPI(
-                store: store, nodes: configuration.plugs.map(\.node), intervalMilliseconds: configuration.intervalMilliseconds,
+                store: store, nodes: configuration.nodes, intervalMilliseconds: configuration.intervalMilliseconds,
                 devices: { [metrics] node in metrics.health(of: node) }),
             logger: logger
         )

@@ -50,8 +50,14 @@ public struct MonitorConfiguration: Sendable {
     public var retentionRawMilliseconds: Int64 = 14 * 86_400_000
     /// Minute rows older than this are deleted (milliseconds).
     public var retentionMinuteMilliseconds: Int64 = 400 * 86_400_000
-    /// The plugs.
+    /// The meters, node by node: one per plug, several for a node with `meters:`.
     public var plugs: [PlugConfiguration] = []
+
+    /// The monitored nodes, in configuration order, each once.
+    public var nodes: [String] {
+        var seen: Set<String> = []
+        return plugs.map(\.node).filter { seen.insert($0).inserted }
+    }
     /// Annotation publishing.
     public var kubernetes = Kubernetes()
 
@@ -115,20 +121,24 @@ public struct MonitorConfiguration: Sendable {
         guard let plugs = plugsNode.sequence else { throw ConfigurationError("plugs", "must be a list of plugs") }
         guard !plugs.isEmpty else { throw ConfigurationError("plugs", "must name at least one plug") }
         var seenNodes: [String: Int] = [:]
-        var seenAddresses: [String: Int] = [:]
+        var seenAddresses: [String: String] = [:]
         for (index, node) in plugs.enumerated() {
             let path = "plugs[\(index)]"
-            let plug = try reader.plug(node, path: path)
-            if let other = seenNodes[plug.node] {
-                throw ConfigurationError("\(path).node", "duplicate node \"\(plug.node)\" (also plugs[\(other)])")
+            let meters = try reader.plugs(node, path: path)
+            guard let name = meters.first?.node else { continue }
+            if let other = seenNodes[name] {
+                throw ConfigurationError("\(path).node", "duplicate node \"\(name)\" (also plugs[\(other)])")
             }
-            let key = "\(plug.baseURL)#\(plug.channel)"
-            if let other = seenAddresses[key] {
-                throw ConfigurationError("\(path).address", "same plug and channel as plugs[\(other)]")
+            seenNodes[name] = index
+            for (position, plug) in meters.enumerated() {
+                let key = "\(plug.baseURL)#\(plug.channel)"
+                let addressPath = plug.meter == nil ? "\(path).address" : "\(path).meters[\(position)].address"
+                if let other = seenAddresses[key] {
+                    throw ConfigurationError(addressPath, "same plug and channel as \(other)")
+                }
+                seenAddresses[key] = addressPath.replacingOccurrences(of: ".address", with: "")
+                configuration.plugs.append(plug)
             }
-            seenNodes[plug.node] = index
-            seenAddresses[key] = index
-            configuration.plugs.append(plug)
         }
         if let node = top["kubernetes"] {
             configuration.kubernetes = try reader.kubernetes(node, path: "kubernetes")

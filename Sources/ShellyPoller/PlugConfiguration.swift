@@ -23,6 +23,8 @@ public enum TransportSetting: String, Sendable, Equatable {
 public struct PlugConfiguration: Sendable, Equatable {
     /// The Kubernetes node.
     public var node: String
+    /// The meter's name when the node has several meters (`meters:`), else nil.
+    public var meter: String?
     /// `http://host:port` without a trailing slash.
     public var baseURL: String
     /// API to use.

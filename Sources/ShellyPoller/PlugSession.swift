@@ -15,6 +15,8 @@ public struct PlugOutcome: Sendable {
     public var durationSeconds: Double
     /// The device's health, when this poll read it (about once a minute).
     public var health: DeviceHealth?
+    /// Each meter's watts, for a node with several meters (empty otherwise).
+    public var meters: [MeterReading] = []
 
     /// Creates an outcome.
     public init(node: String, result: Result<Sample, PollFailure>, durationSeconds: Double, health: DeviceHealth? = nil) {

@@ -31,6 +31,8 @@ public struct PollLoop: Sendable {
     /// Per-poll timeout in milliseconds (always below the interval).
     public let timeoutMilliseconds: Int
     private let sessions: [PlugSession]
+    /// Whether some node has several meters (their outcomes are combined per node).
+    private let hasMeters: Bool
     private let logger: Logger
 
     /// Creates the loop.
@@ -44,6 +46,7 @@ public struct PollLoop: Sendable {
         self.intervalMilliseconds = intervalMilliseconds
         self.timeoutMilliseconds = Self.timeout(forInterval: intervalMilliseconds)
         self.sessions = plugs.map { PlugSession(plug: $0, client: client, validator: validator, logger: logger) }
+        self.hasMeters = plugs.contains { $0.meter != nil }
         self.logger = logger
     }
 
@@ -116,8 +119,28 @@ public struct PollLoop: Sendable {
             for await (start, outcomes) in groups {
                 chunks[start / groupSize] = outcomes
             }
-            return chunks.flatMap { $0 }
+            let outcomes = chunks.flatMap { $0 }
+            return hasMeters ? combineMeters(outcomes) : outcomes
         }
+    }
+
+    /// One outcome per node: the meters of a node with several are summed (or a gap).
+    private func combineMeters(_ outcomes: [PlugOutcome]) -> [PlugOutcome] {
+        var result: [PlugOutcome] = []
+        var index = 0
+        while index < outcomes.count {
+            let node = sessions[index].plug.node
+            var end = index
+            while end < outcomes.count, sessions[end].plug.node == node { end += 1 }
+            if sessions[index].plug.meter != nil {
+                let meters = (index..<end).map { (name: sessions[$0].plug.meter ?? "", outcome: outcomes[$0]) }
+                result.append(PlugOutcome.combine(node: node, meters: meters))
+            } else {
+                result.append(contentsOf: outcomes[index..<end])
+            }
+            index = end
+        }
+        return result
     }
 
     /// Plugs per inner task group in `pollAll`.

@@ -61,7 +61,7 @@ struct DemoCommand: AsyncParsableCommand {
             await simulator.shutdown()
             throw CommandFailure("--listen: \(error.message)")
         }
-        let nodes = configuration.plugs.map(\.node)
+        let nodes = configuration.nodes
         let host = configuration.listenHost == "0.0.0.0" ? "127.0.0.1" : configuration.listenHost
         let base = "http://\(host):\(configuration.listenPort)"
         Console.write(

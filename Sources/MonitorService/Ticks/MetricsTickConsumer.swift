@@ -13,6 +13,7 @@ struct MetricsTickConsumer: TickConsumer {
         metrics.recordTickDelay(milliseconds: tick.report.startLatencyMilliseconds)
         for outcome in tick.report.outcomes {
             if let health = outcome.health { metrics.recordHealth(node: outcome.node, health: health) }
+            if !outcome.meters.isEmpty { metrics.recordMeters(node: outcome.node, outcome.meters.map { ($0.meter, $0.watts) }) }
             switch outcome.result {
             case .success(let sample):
                 metrics.recordSample(sample, counters: tick.counters[sample.node] ?? EnergyCounters(), pollSeconds: outcome.durationSeconds)
