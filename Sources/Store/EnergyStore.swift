@@ -7,24 +7,24 @@ import Logging
 /// queries. Safe to read with the `sqlite3` shell while the service writes (WAL mode).
 ///
 /// Two connections: the writer (ticks, packing, retention) on `queue`, and a read-only one
-/// for queries on `readQueue`. WAL lets a reader work on its snapshot while the writer
-/// commits, so a 31-day dashboard query never stands between a tick and its commit; one
-/// reader thread also bounds what heavy reads can take of the CPU (a core of two).
+/// for queries on `queryThread`. WAL lets a reader work on its snapshot while the writer
+/// commits, so a 31-day dashboard query never stands between a tick and its commit; the one
+/// query thread, at a lower CPU priority, also bounds what heavy reads take from the ticks
+/// (see `QueryThread`).
 ///
-/// `@unchecked Sendable`: the writer connection and its caches are touched only on `queue`,
-/// the reader connection and its cache only on `readQueue` (serial queues of the store's
-/// own, which also keep blocking SQLite calls off the cooperative thread pool). A read-only
-/// store has one connection and one queue for both.
+/// `@unchecked Sendable`: the writer connection and its caches are touched only on `queue`
+/// (a serial queue of the store's own), the reader connection and its cache only on
+/// `queryThread`; both keep blocking SQLite calls off the cooperative thread pool.
 public final class EnergyStore: @unchecked Sendable {
     /// The database file.
     public let path: String
     let queue: DispatchQueue
     let database: SQLiteDatabase
-    let readQueue: DispatchQueue
+    let queryThread: QueryThread
     let reader: SQLiteDatabase
     var nodeIDs: [String: Int64] = [:]
     /// Node ids as the reader has seen them committed (ids of committed nodes never change).
-    /// Read queue only.
+    /// Query thread only.
     private var readerNodeIDs: [String: Int64] = [:]
     private var updateNode: Statement?
     private var chunkWriter: ChunkWriter?
@@ -47,13 +47,9 @@ public final class EnergyStore: @unchecked Sendable {
     public init(path: String, readOnly: Bool = false, durability: Durability = .powerLoss, logger: Logger? = nil) throws(StoreError) {
         self.path = path
         self.logger = logger
-        let queue = DispatchQueue(label: "energy-monitor.store")
-        self.queue = queue
+        self.queue = DispatchQueue(label: "energy-monitor.store")
         if readOnly {
-            let database = try SQLiteDatabase(path: path, readOnly: true)
-            self.database = database
-            self.reader = database
-            self.readQueue = queue
+            self.database = try SQLiteDatabase(path: path, readOnly: true)
             let version: Int64
             do {
                 version = try database.scalarInt("PRAGMA user_version")
@@ -74,10 +70,10 @@ public final class EnergyStore: @unchecked Sendable {
             let database = try SQLiteDatabase(path: path)
             try Self.prepare(database, durability: durability)
             self.database = database
-            // Opened after the migrations, so that it sees the current schema.
-            self.reader = try SQLiteDatabase(path: path, readOnly: true)
-            self.readQueue = DispatchQueue(label: "energy-monitor.store.read")
         }
+        // Opened after the migrations, so that it sees the current schema.
+        self.reader = try SQLiteDatabase(path: path, readOnly: true)
+        self.queryThread = QueryThread(name: "energy-monitor.store.query")
         try loadNodeIDs()
         packedUntil = try database.meta("packed_until_ms") ?? .min
         stepMilliseconds = max(1, try database.meta("interval_ms") ?? 1000)
@@ -133,29 +129,19 @@ public final class EnergyStore: @unchecked Sendable {
         }
     }
 
+    deinit {
+        queryThread.stop()
+    }
+
     /// Closes the connections after pending work: the reader first, so that the writer, the
     /// last connection, checkpoints the log into the file as it closes.
     public func close() {
-        readQueue.sync { reader.close() }
+        queryThread.sync { self.reader.close() }
         queue.sync { database.close() }
     }
 
     /// Runs `body` on the writer's queue.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
-        try await Self.dispatch(on: queue, body)
-    }
-
-    /// Runs `body` with the reader connection, on the reader's queue, in one read
-    /// transaction: one consistent snapshot however many statements it runs.
-    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws(StoreError) -> T) async throws(StoreError) -> T {
-        try await Self.dispatch(on: readQueue) { () throws(StoreError) -> T in
-            try self.reader.read { () throws(StoreError) -> T in try body(self.reader) }
-        }
-    }
-
-    private static func dispatch<T: Sendable>(
-        on queue: DispatchQueue, _ body: @escaping @Sendable () throws(StoreError) -> T
-    ) async throws(StoreError) -> T {
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             queue.async {
                 continuation.resume(returning: Result { () throws(StoreError) in try body() })
@@ -164,7 +150,22 @@ public final class EnergyStore: @unchecked Sendable {
         return try result.get()
     }
 
-    /// The id of node `name` as the reader sees it. Read queue only.
+    /// Runs `body` with the reader connection, on the query thread, in one read transaction:
+    /// one consistent snapshot however many statements it runs.
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws(StoreError) -> T) async throws(StoreError) -> T {
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            queryThread.async {
+                continuation.resume(
+                    returning: Result { () throws(StoreError) -> T in
+                        try self.reader.read { () throws(StoreError) -> T in try body(self.reader) }
+                    }
+                )
+            }
+        }
+        return try result.get()
+    }
+
+    /// The id of node `name` as the reader sees it. Query thread only.
     func readerNodeID(_ name: String, in reader: SQLiteDatabase) throws(StoreError) -> Int64? {
         if let id = readerNodeIDs[name] { return id }
         let id = try reader.lookupNodeID(name)

@@ -1,6 +1,10 @@
 import Dispatch
 import EnergyModel
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TestSupport
 
@@ -153,18 +157,29 @@ struct PowerSeriesTests {
         }
     }
 
+    @Test("queries run on a thread of lower CPU priority than the writer's")
+    func queryThreadPriority() async throws {
+        let folder = try TemporaryDirectory()
+        let store = try EnergyStore(path: folder.path + "/e.db")
+        let niceness = { @Sendable () -> Int32 in getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+        let query = await withCheckedContinuation { continuation in store.queryThread.async { continuation.resume(returning: niceness()) } }
+        let writer = await withCheckedContinuation { continuation in store.queue.async { continuation.resume(returning: niceness()) } }
+        #expect(query == min(19, writer + 10), "query thread nice \(query), writer \(writer)")
+        store.close()
+    }
+
     @Test("ticks are written and the store answers /readyz while a query holds the reader")
     func readerDoesNotBlockWriter() async throws {
         let folder = try TemporaryDirectory()
         let store = try EnergyStore(path: folder.path + "/e.db")
         let first = Sample(node: "a", timestampMilliseconds: Self.start, reading: Reading(watts: 1))
         try await store.write(samples: [first], counters: [:])
-        // A long query: the reader's queue is busy until released.
+        // A long query: the query thread is busy until released.
         let release = DispatchSemaphore(value: 0)
         // Released below; again on the way out if the write never came back (a second
         // signal only leaves a count behind).
         defer { release.signal() }
-        store.readQueue.async { release.wait() }
+        store.queryThread.async { release.wait() }
         let second = Sample(node: "a", timestampMilliseconds: Self.start + 1000, reading: Reading(watts: 2))
         let written = try await withTimeout(.seconds(20), "a tick write while the reader is busy") {
             try await store.write(samples: [second], counters: [:])
