@@ -19,6 +19,7 @@ public final class MonitorMetrics: Sendable {
     private let nodes: Mutex<NodeTable>
     private let storeWriteDuration: ValueHistogram
     private let storeErrors: Counter
+    private let samplesDropped: Counter
     private let ticksSkipped: Counter
     private let tickDelay: ValueHistogram
 
@@ -48,6 +49,13 @@ public final class MonitorMetrics: Sendable {
         )
         storeErrors = registry.makeCounter(
             descriptor: Self.descriptor("energy_monitor_store_errors_total", "Ticks whose commit to SQLite failed (retried later)."),
+            labels: []
+        )
+        samplesDropped = registry.makeCounter(
+            descriptor: Self.descriptor(
+                "energy_monitor_samples_dropped_total",
+                "Samples dropped, oldest first, because the store could not write and the in-memory backlog was full."
+            ),
             labels: []
         )
         ticksSkipped = registry.makeCounter(
@@ -142,6 +150,11 @@ public final class MonitorMetrics: Sendable {
     public func recordStoreWrite(seconds: Double, failed: Bool) {
         storeWriteDuration.record(seconds)
         if failed { storeErrors.increment() }
+    }
+
+    /// Counts samples dropped from a full backlog while the store could not write.
+    public func recordDroppedSamples(_ count: Int) {
+        if count > 0 { samplesDropped.increment(by: Int64(count)) }
     }
 
     /// Upper bounds of `energy_monitor_tick_delay_seconds`: fine below 20 ms, where a healthy

@@ -74,6 +74,39 @@ struct ConfigurationReader {
         return value
     }
 
+    /// Units of `byteSize`, by their lowercased name.
+    static let byteUnits: [String: Int] = [
+        "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000,
+    ]
+
+    /// A whole number of bytes with a unit: `64MiB`, `512 KiB`, `1GiB`, `100MB`, `4096B`. A
+    /// bare number is refused, as for durations: `64` could mean bytes or MiB.
+    func byteSize(_ node: Node, path: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        let text = try string(node, path: path)
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        let unit = String(text.dropFirst(digits.count)).trimmingSpaces().lowercased()
+        let example = "e.g. 64MiB (units B, KiB, MiB, GiB, KB, MB, GB)"
+        guard !digits.isEmpty, !unit.isEmpty, let scale = Self.byteUnits[unit] else {
+            throw ConfigurationError(path, "must be a whole number of bytes with a unit, \(example), not \"\(text)\"")
+        }
+        guard let number = Int(digits) else { throw ConfigurationError(path, "\"\(text)\" is too large") }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: scale)
+        guard !overflow, range.contains(bytes) else {
+            throw ConfigurationError(
+                path, "must be between \(Self.describeBytes(range.lowerBound)) and \(Self.describeBytes(range.upperBound)), not \"\(text)\""
+            )
+        }
+        return bytes
+    }
+
+    /// `1KiB`, `16GiB`: a size in the largest binary unit that divides it.
+    static func describeBytes(_ bytes: Int) -> String {
+        for (unit, scale) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes >= scale && bytes % scale == 0 {
+            return "\(bytes / scale)\(unit)"
+        }
+        return "\(bytes)B"
+    }
+
     /// A path relative to the configuration file's folder, or absolute.
     func resolve(_ path: String) -> String {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path

@@ -55,7 +55,7 @@ public final class Monitor: Sendable {
         self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap)
         let annotations = try Self.makeAnnotationPublisher(configuration: configuration, http: client, metrics: metrics, logger: logger)
         self.annotations = annotations
-        let storeConsumer = StoreTickConsumer(store: store, metrics: metrics, logger: logger)
+        let storeConsumer = StoreTickConsumer(store: store, metrics: metrics, logger: logger, maxBacklogBytes: configuration.backlogBytes)
         self.storeConsumer = storeConsumer
         var consumers: [any TickConsumer] = [MetricsTickConsumer(metrics: metrics, maxAgeMilliseconds: maxGap)]
         if let annotations { consumers.append(annotations) }
@@ -127,7 +127,8 @@ public final class Monitor: Sendable {
 
     /// Polls until graceful shutdown (or cancellation); every tick is handed to the consumers
     /// by this task while the loop polls in another, so a slow disk never delays the next
-    /// tick. On graceful shutdown polling stops and the ticks already taken are still stored.
+    /// tick. On graceful shutdown polling stops and the ticks already taken are still stored,
+    /// with whatever still waits from a store outage.
     func runPolling() async {
         let (stream, continuation) = AsyncStream.makeStream(of: TickReport.self, bufferingPolicy: .unbounded)
         let producer = Task {
@@ -145,6 +146,7 @@ public final class Monitor: Sendable {
         } onCancel: {
             producer.cancel()
         }
+        await storeConsumer.drain()
     }
 
     private func handle(_ report: TickReport) async {

@@ -50,6 +50,9 @@ public struct MonitorConfiguration: Sendable {
     public var retentionRawMilliseconds: Int64 = 14 * 86_400_000
     /// Minute rows older than this are deleted (milliseconds).
     public var retentionMinuteMilliseconds: Int64 = 400 * 86_400_000
+    /// Most bytes (estimated) of samples kept in memory while the store cannot write; beyond
+    /// it the oldest are dropped.
+    public var backlogBytes: Int = 64 << 20
     /// The meters, node by node: one per plug, several for a node with `meters:`.
     public var plugs: [PlugConfiguration] = []
 
@@ -89,7 +92,7 @@ public struct MonitorConfiguration: Sendable {
         }
         var configuration = MonitorConfiguration()
         let reader = ConfigurationReader(baseDirectory: baseDirectory, environment: environment)
-        let top = try reader.fields(mapping, path: "", known: ["interval", "database", "listen", "retention", "plugs", "kubernetes"])
+        let top = try reader.fields(mapping, path: "", known: ["interval", "database", "listen", "retention", "backlog", "plugs", "kubernetes"])
         if let node = top["interval"] {
             configuration.intervalMilliseconds = try reader.duration(node, path: "interval")
             guard (100...3_600_000).contains(configuration.intervalMilliseconds) else {
@@ -116,6 +119,9 @@ public struct MonitorConfiguration: Sendable {
             guard configuration.retentionMinuteMilliseconds >= configuration.retentionRawMilliseconds else {
                 throw ConfigurationError("retention.minute", "must not be shorter than retention.raw")
             }
+        }
+        if let node = top["backlog"] {
+            configuration.backlogBytes = try reader.byteSize(node, path: "backlog", range: 1024...(16 << 30))
         }
         guard let plugsNode = top["plugs"] else { throw ConfigurationError("plugs", "missing") }
         guard let plugs = plugsNode.sequence else { throw ConfigurationError("plugs", "must be a list of plugs") }

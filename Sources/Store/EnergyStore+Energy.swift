@@ -22,8 +22,8 @@ extension EnergyStore {
 
     /// Every node the store has seen, by name.
     public func nodes() async throws(StoreError) -> [String] {
-        try await run { () throws(StoreError) in
-            let statement = try self.database.prepare("SELECT name FROM node ORDER BY name")
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> [String] in
+            let statement = try reader.prepare("SELECT name FROM node ORDER BY name")
             var names: [String] = []
             while try statement.step() { names.append(statement.text(0)) }
             return names
@@ -33,69 +33,39 @@ extension EnergyStore {
     /// Records the poll interval, so that readers know the largest gap to bridge.
     public func setInterval(milliseconds: Int64) async throws(StoreError) {
         try await run { () throws(StoreError) in
-            try self.setMeta("interval_ms", milliseconds)
+            try self.database.setMeta("interval_ms", milliseconds)
             self.stepMilliseconds = max(1, milliseconds)
         }
     }
 
     /// The poll interval the service last ran with, if recorded.
     public func interval() async throws(StoreError) -> Int64? {
-        try await run { () throws(StoreError) in try self.meta("interval_ms") }
-    }
-
-    func meta(_ key: String) throws(StoreError) -> Int64? {
-        let statement = try database.prepare("SELECT value FROM meta WHERE key = ?")
-        statement.bind(1, key)
-        guard try statement.step(), !statement.isNull(0) else { return nil }
-        return statement.int(0)
-    }
-
-    func setMeta(_ key: String, _ value: Int64) throws(StoreError) {
-        let statement = try database.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
-        statement.bind(1, key)
-        statement.bind(2, value)
-        try statement.step()
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in try reader.meta("interval_ms") }
     }
 
     /// Energy, average and peak power, sample count and coverage of `node` over
     /// `[from, to)`. Gaps longer than `maxGapMilliseconds` are not bridged.
     public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64, maxGapMilliseconds: Int64) async throws(StoreError) -> NodeEnergy {
-        try await run { () throws(StoreError) in
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> NodeEnergy in
             var result = NodeEnergy(node: node, fromMilliseconds: from, toMilliseconds: to, energy: WindowEnergy())
-            var id = self.nodeIDs[node]
-            if id == nil { id = try self.lookupNodeID(node) }
-            guard to > from, let id else { return result }
-            return try self.database.read { () throws(StoreError) in
-                let watermark = try self.meta("folded_until_ms") ?? Int64.min
-                if from < watermark {
-                    result.energy.merge(try self.minuteEnergy(id, from: from, to: min(to, watermark)))
-                }
-                let rawFrom = max(from, watermark)
-                if to > rawFrom {
-                    let points = try self.points(
-                        id, from: rawFrom.subtractingClamped(maxGapMilliseconds), to: to.addingClamped(maxGapMilliseconds)
-                    )
-                    result.energy.merge(WindowEnergy.integrate(points: points, from: rawFrom, to: to, maxGapMilliseconds: maxGapMilliseconds))
-                }
-                return result
+            guard to > from, let id = try self.readerNodeID(node, in: reader) else { return result }
+            let watermark = try reader.meta("folded_until_ms") ?? Int64.min
+            if from < watermark {
+                result.energy.merge(try Self.minuteEnergy(reader, id, from: from, to: min(to, watermark)))
             }
+            let rawFrom = max(from, watermark)
+            if to > rawFrom {
+                let points = try reader.points(
+                    id, from: rawFrom.subtractingClamped(maxGapMilliseconds), to: to.addingClamped(maxGapMilliseconds)
+                )
+                result.energy.merge(WindowEnergy.integrate(points: points, from: rawFrom, to: to, maxGapMilliseconds: maxGapMilliseconds))
+            }
+            return result
         }
     }
 
-    func lookupNodeID(_ name: String) throws(StoreError) -> Int64? {
-        let statement = try database.prepare("SELECT id FROM node WHERE name = ?")
-        statement.bind(1, name)
-        guard try statement.step() else { return nil }
-        return statement.int(0)
-    }
-
-    /// Raw (time, watts) points of a node with `from <= ts <= to`, oldest first.
-    func points(_ id: Int64, from: Int64, to: Int64) throws(StoreError) -> [(timestampMilliseconds: Int64, watts: Double)] {
-        try storedSamples(id, from: from, to: to).map { ($0.timestampMilliseconds, $0.watts) }
-    }
-
     /// Figures from minute aggregates; minutes cut by the window count in proportion.
-    private func minuteEnergy(_ id: Int64, from: Int64, to: Int64) throws(StoreError) -> WindowEnergy {
+    private static func minuteEnergy(_ database: SQLiteDatabase, _ id: Int64, from: Int64, to: Int64) throws(StoreError) -> WindowEnergy {
         let statement = try database.prepare(
             """
             SELECT minute, samples, avg_watts, min_watts, max_watts, joules, covered_ms FROM minute

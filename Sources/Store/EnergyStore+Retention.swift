@@ -15,7 +15,7 @@ extension EnergyStore {
 
     /// The fold watermark: raw samples before it are represented by minute rows.
     public func foldedUntil() async throws(StoreError) -> Int64? {
-        try await run { () throws(StoreError) in try self.meta("folded_until_ms") }
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in try reader.meta("folded_until_ms") }
     }
 
     /// Folds raw samples older than `rawCutoff` into minute aggregates and deletes them, at
@@ -42,7 +42,7 @@ extension EnergyStore {
             try pack(before: cutoff)
         }
         try database.transaction { () throws(StoreError) in
-            var watermark = try meta("folded_until_ms")
+            var watermark = try database.meta("folded_until_ms")
             if watermark == nil {
                 let oldest = try database.prepare(
                     "SELECT min(coalesce((SELECT min(start_ms) FROM chunk), 9e18), coalesce((SELECT min(start_ms) FROM recent), 9e18))"
@@ -61,9 +61,9 @@ extension EnergyStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """
             )
-            let nodeIDs = try allNodeIDs()
+            let nodeIDs = try database.allNodeIDs()
             for id in nodeIDs {
-                let points = try self.points(id, from: start - maxGap, to: end + maxGap)
+                let points = try database.points(id, from: start - maxGap, to: end + maxGap)
                 guard !points.isEmpty else { continue }
                 var minute = start
                 while minute < end {
@@ -87,20 +87,26 @@ extension EnergyStore {
             }
             // Keep the last samples before the watermark (the next batch interpolates from
             // them): the chunks of the minute that holds the largest gap before it. Recent
-            // rows are left to packing.
-            let keepFrom = end - maxGap
+            // rows are left to packing. The per-minute sums of the deleted chunks go with
+            // them (queries before the watermark read the minute rows instead).
+            let keepFrom = Self.floorDiv(end - maxGap, 60_000) * 60_000
             let countChunks = try database.prepare("SELECT coalesce(sum(samples), 0) FROM chunk WHERE node_id = ? AND start_ms < ?")
             let deleteChunks = try database.prepare("DELETE FROM chunk WHERE node_id = ? AND start_ms < ?")
+            let deleteSums = try database.prepare("DELETE FROM chunk_minute WHERE node_id = ? AND minute < ?")
             for id in nodeIDs {
                 for statement in [countChunks, deleteChunks] {
                     statement.reset()
                     statement.bind(1, id)
-                    statement.bind(2, Self.floorDiv(keepFrom, 60_000) * 60_000)
+                    statement.bind(2, keepFrom)
                 }
+                deleteSums.reset()
+                deleteSums.bind(1, id)
+                deleteSums.bind(2, keepFrom / 60_000)
                 if try countChunks.step() { step.samplesDeleted += Int(countChunks.int(0)) }
                 try deleteChunks.step()
+                try deleteSums.step()
             }
-            try setMeta("folded_until_ms", end)
+            try database.setMeta("folded_until_ms", end)
             step.moreToDo = end < cutoff
         }
         try database.transaction { () throws(StoreError) in

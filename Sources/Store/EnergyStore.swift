@@ -6,15 +6,26 @@ import Logging
 /// The SQLite store: schema, one transaction per tick, the running energy counters, and
 /// queries. Safe to read with the `sqlite3` shell while the service writes (WAL mode).
 ///
-/// `@unchecked Sendable`: the connection and the caches are touched only on `queue`, a
-/// serial queue of the store's own, which also keeps blocking SQLite calls off the
-/// cooperative thread pool.
+/// Two connections: the writer (ticks, packing, retention) on `queue`, and a read-only one
+/// for queries on `queryThread`. WAL lets a reader work on its snapshot while the writer
+/// commits, so a 31-day dashboard query never stands between a tick and its commit; the one
+/// query thread, at a lower CPU priority, also bounds what heavy reads take from the ticks
+/// (see `QueryThread`).
+///
+/// `@unchecked Sendable`: the writer connection and its caches are touched only on `queue`
+/// (a serial queue of the store's own), the reader connection and its cache only on
+/// `queryThread`; both keep blocking SQLite calls off the cooperative thread pool.
 public final class EnergyStore: @unchecked Sendable {
     /// The database file.
     public let path: String
     let queue: DispatchQueue
     let database: SQLiteDatabase
+    let queryThread: QueryThread
+    let reader: SQLiteDatabase
     var nodeIDs: [String: Int64] = [:]
+    /// Node ids as the reader has seen them committed (ids of committed nodes never change).
+    /// Query thread only.
+    private var readerNodeIDs: [String: Int64] = [:]
     private var updateNode: Statement?
     private var chunkWriter: ChunkWriter?
     private var recentWriter: ChunkWriter?
@@ -31,8 +42,9 @@ public final class EnergyStore: @unchecked Sendable {
     private var packError: String?
 
     /// Opens (creating if needed) and migrates the database at `path`; with `readOnly`, opens
-    /// an existing database of this schema version for queries only.
-    public init(path: String, readOnly: Bool = false, logger: Logger? = nil) throws(StoreError) {
+    /// an existing database of this schema version for queries only. `durability` chooses
+    /// what a committed tick survives (see `Durability`; `bench` compares both).
+    public init(path: String, readOnly: Bool = false, durability: Durability = .powerLoss, logger: Logger? = nil) throws(StoreError) {
         self.path = path
         self.logger = logger
         self.queue = DispatchQueue(label: "energy-monitor.store")
@@ -55,15 +67,19 @@ public final class EnergyStore: @unchecked Sendable {
                 )
             }
         } else {
-            self.database = try SQLiteDatabase(path: path)
-            try Self.prepare(database)
+            let database = try SQLiteDatabase(path: path)
+            try Self.prepare(database, durability: durability)
+            self.database = database
         }
+        // Opened after the migrations, so that it sees the current schema.
+        self.reader = try SQLiteDatabase(path: path, readOnly: true)
+        self.queryThread = QueryThread(name: "energy-monitor.store.query")
         try loadNodeIDs()
-        packedUntil = try meta("packed_until_ms") ?? .min
-        stepMilliseconds = max(1, try meta("interval_ms") ?? 1000)
+        packedUntil = try database.meta("packed_until_ms") ?? .min
+        stepMilliseconds = max(1, try database.meta("interval_ms") ?? 1000)
     }
 
-    private static func prepare(_ database: SQLiteDatabase) throws(StoreError) {
+    private static func prepare(_ database: SQLiteDatabase, durability: Durability) throws(StoreError) {
         // auto_vacuum must be chosen before the first table exists; it lets retention give
         // pages back with `PRAGMA incremental_vacuum`.
         let version = try database.scalarInt("PRAGMA user_version")
@@ -74,8 +90,9 @@ public final class EnergyStore: @unchecked Sendable {
         guard journal == "wal" else {
             throw StoreError(code: 0, message: "cannot switch \(database.path) to WAL mode (got \(journal))")
         }
-        // In WAL mode NORMAL never loses a committed transaction to a crash of the process.
-        try database.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
+        // In WAL mode NORMAL survives a crash of the process but not a power cut; FULL syncs
+        // the log at every commit, so a committed tick survives both (see Durability).
+        try database.execute("PRAGMA synchronous = \(durability.pragmaValue); PRAGMA foreign_keys = ON")
         // A tick of a large cluster dirties one leaf page per node (the samples are clustered
         // by node): a 16 MiB cache keeps such a tick from spilling into the log before its
         // commit, and checkpoints every 8,192 pages (32 MiB) instead of every 1,000 move each
@@ -114,12 +131,18 @@ public final class EnergyStore: @unchecked Sendable {
         }
     }
 
-    /// Closes the connection after pending work.
+    deinit {
+        queryThread.stop()
+    }
+
+    /// Closes the connections after pending work: the reader first, so that the writer, the
+    /// last connection, checkpoints the log into the file as it closes.
     public func close() {
+        queryThread.sync { self.reader.close() }
         queue.sync { database.close() }
     }
 
-    /// Runs `body` on the store's queue.
+    /// Runs `body` on the writer's queue.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             queue.async {
@@ -127,6 +150,29 @@ public final class EnergyStore: @unchecked Sendable {
             }
         }
         return try result.get()
+    }
+
+    /// Runs `body` with the reader connection, on the query thread, in one read transaction:
+    /// one consistent snapshot however many statements it runs.
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws(StoreError) -> T) async throws(StoreError) -> T {
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            queryThread.async {
+                continuation.resume(
+                    returning: Result { () throws(StoreError) -> T in
+                        try self.reader.read { () throws(StoreError) -> T in try body(self.reader) }
+                    }
+                )
+            }
+        }
+        return try result.get()
+    }
+
+    /// The id of node `name` as the reader sees it. Query thread only.
+    func readerNodeID(_ name: String, in reader: SQLiteDatabase) throws(StoreError) -> Int64? {
+        if let id = readerNodeIDs[name] { return id }
+        let id = try reader.lookupNodeID(name)
+        if let id { readerNodeIDs[name] = id }
+        return id
     }
 
     /// The running counters of every node, as last committed.
@@ -256,7 +302,7 @@ public final class EnergyStore: @unchecked Sendable {
             let delete = try database.prepare("DELETE FROM recent WHERE start_ms < ?")
             delete.bind(1, cutoff)
             try delete.step()
-            if chunkWriter == nil { chunkWriter = ChunkWriter(database: database) }
+            if chunkWriter == nil { chunkWriter = ChunkWriter(database: database, summarize: true) }
             guard let chunkWriter else { return }
             var later: [StoredSample] = []
             for node in byNode.keys.sorted() {
@@ -275,7 +321,7 @@ public final class EnergyStore: @unchecked Sendable {
             }
             // A row of a backlog may reach past the cutoff: that part stays recent.
             try insertRecent(later)
-            try setMeta("packed_until_ms", cutoff)
+            try database.setMeta("packed_until_ms", cutoff)
         }
         packedUntil = cutoff
     }
@@ -292,33 +338,26 @@ public final class EnergyStore: @unchecked Sendable {
 
     /// Raw samples of `node` with `from <= time < to` (unix milliseconds), oldest first.
     public func samples(node: String, fromMilliseconds: Int64, toMilliseconds: Int64) async throws(StoreError) -> [Sample] {
-        try await run { () throws(StoreError) in
-            guard toMilliseconds > fromMilliseconds else { return [] }
-            var id = self.nodeIDs[node]
-            if id == nil { id = try self.lookupNodeID(node) }
-            guard let id else { return [] }
-            return try self.database.read { () throws(StoreError) in
-                try self.storedSamples(id, from: fromMilliseconds, to: toMilliseconds - 1).map { $0.sample(node: node) }
-            }
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> [Sample] in
+            guard toMilliseconds > fromMilliseconds, let id = try self.readerNodeID(node, in: reader) else { return [] }
+            return try reader.storedSamples(id, from: fromMilliseconds, to: toMilliseconds - 1).map { $0.sample(node: node) }
         }
     }
 
     /// The number of raw samples of every node with `from <= time < to` (unix milliseconds).
     public func sampleCount(fromMilliseconds: Int64, toMilliseconds: Int64) async throws(StoreError) -> Int {
-        try await run { () throws(StoreError) in
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int in
             guard toMilliseconds > fromMilliseconds else { return 0 }
-            return try self.database.read { () throws(StoreError) in
-                var count = 0
-                for sample in try self.recentSamples()
-                where sample.timestampMilliseconds >= fromMilliseconds && sample.timestampMilliseconds < toMilliseconds {
-                    count += 1
-                }
-                let chunks = try self.database.prepare(Self.chunksOfNode)
-                for id in try self.allNodeIDs() {
-                    try Self.forEachPackedSample(id, from: fromMilliseconds, to: toMilliseconds - 1, using: chunks) { _ in count += 1 }
-                }
-                return count
+            var count = 0
+            for sample in try reader.recentSamples()
+            where sample.timestampMilliseconds >= fromMilliseconds && sample.timestampMilliseconds < toMilliseconds {
+                count += 1
             }
+            let chunks = try reader.prepare(Self.chunksOfNode)
+            for id in try reader.allNodeIDs() {
+                try Self.forEachPackedSample(id, from: fromMilliseconds, to: toMilliseconds - 1, using: chunks) { _ in count += 1 }
+            }
+            return count
         }
     }
 
@@ -348,24 +387,6 @@ public final class EnergyStore: @unchecked Sendable {
         )
     }
 
-    /// The samples in `recent` (of node `only`, when given), with their node id, in stored order.
-    func recentSamples(only node: Int64? = nil) throws(StoreError) -> [StoredSample] {
-        let rows = try database.prepare("SELECT \(Self.recentColumns) FROM recent ORDER BY id")
-        var samples: [StoredSample] = []
-        while try rows.step() {
-            Self.recentRow(rows).forEachSample(only: node) { samples.append($0) }
-        }
-        return samples
-    }
-
-    /// Every node id.
-    func allNodeIDs() throws(StoreError) -> [Int64] {
-        let statement = try database.prepare("SELECT id FROM node ORDER BY id")
-        var ids: [Int64] = []
-        while try statement.step() { ids.append(statement.int(0)) }
-        return ids
-    }
-
     /// The chunks of one node (`?1`) whose start lies in `?2...?3`, oldest first.
     static let chunksOfNode =
         "SELECT \(chunkColumns) FROM chunk WHERE node_id = ?1 AND start_ms >= ?2 AND start_ms <= ?3 ORDER BY start_ms"
@@ -386,20 +407,6 @@ public final class EnergyStore: @unchecked Sendable {
                 if sample.timestampMilliseconds >= from, sample.timestampMilliseconds <= to { body(sample) }
             }
         }
-    }
-
-    /// The samples of node `id` with `from <= time <= to`, oldest first: packed chunks, then
-    /// the recent rows. Call inside a transaction, so that a concurrent pack cannot move
-    /// samples between the two reads.
-    func storedSamples(_ id: Int64, from: Int64, to: Int64) throws(StoreError) -> [StoredSample] {
-        guard to >= from else { return [] }
-        var result: [StoredSample] = []
-        try Self.forEachPackedSample(id, from: from, to: to, using: try database.prepare(Self.chunksOfNode)) { result.append($0) }
-        for sample in try recentSamples(only: id) where sample.timestampMilliseconds >= from && sample.timestampMilliseconds <= to {
-            result.append(sample)
-        }
-        result.normalizeOrder()
-        return result
     }
 
     /// Moves the write-ahead log into the database file (for size measurements and backups).

@@ -74,6 +74,30 @@ extension Schema {
         return layout.perSampleNode ? "\(alias).start_ms + \(value)" : "\(alias).start_ms + k.i * \(alias).step_ms + \(value)"
     }
 
+    /// Version 3: the per-minute sums of the packed chunks (see `ChunkWriter`).
+    static let version3Tables = """
+        CREATE TABLE chunk_minute (
+            node_id INTEGER NOT NULL REFERENCES node(id),
+            minute INTEGER NOT NULL,
+            samples INTEGER NOT NULL,
+            sum_mw INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL,
+            PRIMARY KEY (node_id, minute)
+        ) WITHOUT ROWID;
+        """
+
+    /// 2 -> 3: sums every stored chunk into `chunk_minute`.
+    static func addChunkMinutes(_ database: SQLiteDatabase) throws(StoreError) {
+        try database.execute(version3Tables)
+        let rows = try database.prepare("SELECT \(EnergyStore.chunkColumns), node_id FROM chunk")
+        let sums = ChunkMinuteSums(database: database)
+        let nodeColumn = Int32(3 + 3 * SampleChunk.valueFieldNames.count + 1)
+        while try rows.step() {
+            try sums.add(node: rows.int(nodeColumn), samples: EnergyStore.chunk(rows).samples()[...])
+        }
+        rows.reset()
+    }
+
     /// 1 -> 2: packs every version-1 sample into chunks of whole minutes.
     static func migrateToChunks(_ database: SQLiteDatabase) throws(StoreError) {
         try database.execute("DROP VIEW power; ALTER TABLE sample RENAME TO sample_v1")
@@ -112,15 +136,19 @@ extension Schema {
     }
 }
 
-/// Inserts packed rows into `chunk` or `recent`, with one statement prepared once.
+/// Inserts packed rows into `chunk` or `recent`, with one statement prepared once. With
+/// `summarize`, every chunk inserted also adds to its minute's row of `chunk_minute` (the
+/// version-1 migration packs before that table exists and leaves the sums to the next one).
 final class ChunkWriter {
     private let database: SQLiteDatabase
     private let layout: SampleChunk.Layout
     private var statement: Statement?
+    private let sums: ChunkMinuteSums?
 
-    init(database: SQLiteDatabase, layout: SampleChunk.Layout = .nodeMinute) {
+    init(database: SQLiteDatabase, layout: SampleChunk.Layout = .nodeMinute, summarize: Bool = false) {
         self.database = database
         self.layout = layout
+        self.sums = summarize && !layout.perSampleNode ? ChunkMinuteSums(database: database) : nil
     }
 
     private func prepared() throws(StoreError) -> Statement {
@@ -166,6 +194,7 @@ final class ChunkWriter {
             if !layout.perSampleNode { statement.bind(index + 1, node) }
             try statement.step()
             let inserted = layout.perSampleNode || database.changes > 0
+            if inserted, let sums { try sums.add(node: node, samples: pending.prefix(chunk.count)) }
             pending = pending.dropFirst(inserted ? chunk.count : 1)
         }
     }

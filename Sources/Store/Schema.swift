@@ -8,9 +8,13 @@
 /// and group of nodes reporting the same fields) and packs each completed minute of a node
 /// into one row of `chunk` (see `SampleChunk`). The views decode both with built-in SQL
 /// functions only.
+///
+/// Version 3 adds `chunk_minute`: per node and packed minute the sample count, the sum of
+/// milliwatts and the newest time, so that long power series are answered from a row per
+/// minute instead of decoding every sample.
 enum Schema {
     /// The version this build writes.
-    static let currentVersion: Int64 = 2
+    static let currentVersion: Int64 = 3
 
     /// One forward migration.
     enum Migration: Sendable {
@@ -21,7 +25,7 @@ enum Schema {
     }
 
     /// Migration `i` brings the database from version `i` to `i + 1`.
-    static let migrations: [Migration] = [.sql(version1), .code(migrateToChunks)]
+    static let migrations: [Migration] = [.sql(version1), .code(migrateToChunks), .code(addChunkMinutes)]
 
     /// The first schema: one row per sample, clustered by node.
     static let version1 = """

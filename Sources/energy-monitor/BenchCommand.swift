@@ -3,18 +3,22 @@ import CurlClient
 import Foundation
 
 /// `energy-monitor bench`: measures this machine and prints one line per figure: the store
-/// (ingest, bytes per sample, 24 h query), polling at several plug counts (ticks delivered,
-/// CPU, memory, tick timing error) against a simulator in its own process, and `/metrics`
-/// requests per second next to prometheus-node-exporter. Build with `-c release` for
+/// (ingest and per-tick write time with synchronous FULL and NORMAL, bytes per sample, 24 h
+/// query, backlog bytes per sample), polling at several plug counts (ticks delivered, CPU,
+/// memory, tick timing error) against a simulator in its own process, `/metrics` requests
+/// per second next to prometheus-node-exporter, and with `--read-load` the tick write time
+/// and `/readyz` latency while clients read long power series. Build with `-c release` for
 /// meaningful numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the store, polling at several plug counts, and /metrics throughput.",
+        abstract: "Measure the store, polling at several plug counts, /metrics throughput, and (--read-load) heavy reads.",
         discussion: """
             Polling runs `energy-monitor simulate` and `energy-monitor run` as child processes on \
             127.0.0.1 and reads the service's CPU and memory from /proc. Figures that cannot be \
-            measured here (a missing tool, a simulator that cannot bind) say so on their line.
+            measured here (a missing tool, a simulator that cannot bind) say so on their line. \
+            The store's databases go to --folder (default: the system's temporary folder); the \
+            first line names its filesystem, which must be a disk, not tmpfs, for the write figures.
             """
     )
 
@@ -45,6 +49,21 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Plugs of the soak.")
     var soakPlugs: Int = 1000
 
+    @Flag(name: .long, help: "Also measure tick writes and /readyz alone and while clients read /api/v1/power over a long stored window.")
+    var readLoad = false
+
+    @Option(name: .long, help: "Days of samples stored before the read load (the window the clients ask for).")
+    var readLoadDays: Int = 31
+
+    @Option(name: .long, help: "Plugs (nodes) of the read load.")
+    var readLoadPlugs: Int = 3
+
+    @Option(name: .long, help: "Clients of the read load, each asking /api/v1/power in a loop.")
+    var readLoadClients: Int = 10
+
+    @Option(name: .long, help: "Measured seconds of the read load, alone and with the clients each.")
+    var readLoadSeconds: Int = 30
+
     @Flag(name: .long, help: "Skip the store figures.")
     var skipStore = false
 
@@ -63,6 +82,10 @@ struct BenchCommand: AsyncParsableCommand {
         _ = try plugCounts()
         if let soak, !(60...86_400).contains(soak) { throw ValidationError("--soak must be 60...86400 seconds") }
         guard (1...20_000).contains(soakPlugs) else { throw ValidationError("--soak-plugs must be 1...20000") }
+        guard (1...31).contains(readLoadDays) else { throw ValidationError("--read-load-days must be 1...31 (the longest /api/v1/power window)") }
+        guard (1...1000).contains(readLoadPlugs) else { throw ValidationError("--read-load-plugs must be 1...1000") }
+        guard (0...100).contains(readLoadClients) else { throw ValidationError("--read-load-clients must be 0...100") }
+        guard (5...3600).contains(readLoadSeconds) else { throw ValidationError("--read-load-seconds must be 5...3600") }
     }
 
     func plugCounts() throws -> [Int] {
@@ -85,7 +108,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !skipStore {
             try await StoreBench(folder: base, nodes: nodes, ticks: ticks).run()
         }
-        guard !skipPoll || soak != nil else { return }
+        guard !skipPoll || soak != nil || readLoad else { return }
         // 5,000 plugs are 5,000 sockets in each child; children inherit the raised limit.
         ResourceLimits.raiseOpenFileLimit()
         let counts = try plugCounts()
@@ -115,6 +138,16 @@ struct BenchCommand: AsyncParsableCommand {
                 printSoak(figures)
             } catch {
                 Console.write("soak, \(soakPlugs) plugs: not measured (\(error))")
+            }
+        }
+        if readLoad {
+            let bench = ReadLoadBench(poll: poll, plugs: readLoadPlugs, days: readLoadDays, seconds: readLoadSeconds, clients: readLoadClients)
+            do {
+                let (alone, loaded, prefill) = try await bench.run()
+                printReadLoad(alone: alone, loaded: loaded, prefill: prefill)
+            } catch {
+                let line = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+                Console.write("read load: not measured (\(line))")
             }
         }
         if !loaded, !skipPoll {
@@ -170,6 +203,39 @@ struct BenchCommand: AsyncParsableCommand {
                 format: "soak memory, %d plugs over %d s: %.1f MiB at start, %.1f MiB at end, %.1f...%.1f MiB, second half slope %+.2f MiB/h (%d samples)",
                 figures.plugs, figures.ticks, mebibytes(first.bytes), mebibytes(last.bytes), mebibytes(low), mebibytes(high), slope, samples.count
             )
+        )
+    }
+
+    private func printReadLoad(alone: ReadLoadBench.Window, loaded: ReadLoadBench.Window, prefill: String) {
+        Console.write("read load store: \(prefill)")
+        func milliseconds(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "not measured" }
+        func percentile(_ values: [Double], _ q: Double) -> Double? {
+            guard !values.isEmpty else { return nil }
+            let sorted = values.sorted()
+            return sorted[min(sorted.count - 1, max(0, Int(clampingRounding: Double(sorted.count) * q, .up) - 1))]
+        }
+        let readers = "\(readLoadClients) readers of /api/v1/power \(readLoadDays) d"
+        for (label, window) in [("alone", alone), (readers, loaded)] {
+            Console.write(
+                "tick write p99, \(label): \(milliseconds(window.writeP99Milliseconds)) (p50 \(milliseconds(window.writeP50Milliseconds)), "
+                    + "mean \(milliseconds(window.writeMeanMilliseconds)), \(Int(clampingRounding: window.ticksWritten)) writes; energy_monitor_store_write_duration_seconds)"
+            )
+            Console.write(
+                "/readyz latency, \(label): p50 \(milliseconds(percentile(window.readyz, 0.5))), p99 \(milliseconds(percentile(window.readyz, 0.99))), "
+                    + "max \(milliseconds(window.readyz.max())) (\(window.readyz.count) requests, \(window.readyzFailures) not 200)"
+            )
+            Console.write(
+                String(
+                    format: "read load ticks delivered, %@: %.1f %% (%d of %d samples)", label,
+                    100 * Double(window.storedSamples) / Double(max(1, window.expectedSamples)), window.storedSamples, window.expectedSamples
+                )
+            )
+        }
+        let rate = Double(loaded.answers.count) / Double(max(1, loaded.seconds))
+        Console.write(
+            String(format: "/api/v1/power %d d answers, %@: %.1f/s, ", readLoadDays, readers, rate)
+                + "p50 \(milliseconds(percentile(loaded.answers, 0.5))), p99 \(milliseconds(percentile(loaded.answers, 0.99))) "
+                + "(\(loaded.answers.count) answers, \(loaded.answerFailures) failed; steps: 300 points, 1h, 15m, 10m)"
         )
     }
 

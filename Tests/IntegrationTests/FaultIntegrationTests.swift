@@ -22,7 +22,9 @@ struct FaultIntegrationTests {
         }
     }
 
-    static func start(_ folder: String, plugs: Int, database: String, extra: [String]) async throws -> Service {
+    /// Starts the pair; `configuration` is appended to the configuration `simulate` wrote
+    /// (top-level keys such as `backlog: 4KiB`).
+    static func start(_ folder: String, plugs: Int, database: String, extra: [String], configuration: String = "") async throws -> Service {
         let port = TestEnvironment.freePorts(plugs)
         let listen = TestEnvironment.freePorts(1)
         let simulator = try ChildProcess(
@@ -33,6 +35,12 @@ struct FaultIntegrationTests {
         )
         let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.stderr)")
+        if !configuration.isEmpty {
+            let file = try #require(FileHandle(forWritingAtPath: folder + "/config.yaml"))
+            file.seekToEndOfFile()
+            file.write(Data(("\n" + configuration + "\n").utf8))
+            try file.close()
+        }
         let monitor = try ChildProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
         let service = Service(simulator: simulator, monitor: monitor, base: "http://127.0.0.1:\(listen)")
         let ready = await eventually(within: .seconds(30)) { await TestEnvironment.get(service.base + "/readyz")?.status == 200 }

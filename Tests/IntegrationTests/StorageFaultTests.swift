@@ -121,6 +121,56 @@ struct StorageFaultTests {
         }
     }
 
+    @Test("a full filesystem with a small backlog: the oldest samples are dropped and counted, the newest are written")
+    func fullFilesystemSmallBacklog() async throws {
+        let folder = try TestEnvironment.makeFolder("fault-backlog")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let filesystem = try await SmallFilesystem(at: folder + "/db", megabytes: 4)
+        defer { withExtendedLifetime(filesystem) {} }
+        let database = filesystem.path + "/energy.db"
+        // Two plugs' ticks are about 300 bytes each: 3 KiB keep ten or so.
+        let service = try await FaultIntegrationTests.start(
+            folder, plugs: 2, database: database, extra: ["--generations", "1,2"], configuration: "backlog: 3KiB"
+        )
+        defer { service.stop() }
+        func metrics() async -> Exposition { Exposition(await TestEnvironment.getText(service.base + "/metrics")) }
+        let dropped = "energy_monitor_samples_dropped_total"
+        #expect(await metrics().value(dropped) == 0)
+
+        try await Task.sleep(for: .seconds(2))
+        _ = try filesystem.fill()
+        let fullSince = Date().timeIntervalSince1970
+        var during = Exposition("")
+        let dropping = await eventually(within: .seconds(40)) {
+            during = await metrics()
+            return (during.value(dropped) ?? 0) >= 10
+        }
+        #expect(dropping, "dropped \(during.value(dropped) ?? -1); log: \(service.monitor.stderr.suffix(1500))")
+        let fullUntil = Date().timeIntervalSince1970
+        filesystem.drain()
+        let recovered = await eventually(within: .seconds(20)) { service.monitor.stderr.contains("store backlog written") }
+        #expect(recovered, "log: \(service.monitor.stderr.suffix(1500))")
+        try await Task.sleep(for: .seconds(2))
+        let after = await metrics()
+        #expect((after.value(dropped) ?? 0) >= (during.value(dropped) ?? 0))
+        for message in ["store write failed", "store backlog full", "store writable again", "store backlog written"] {
+            let lines = service.monitor.stderr.components(separatedBy: message).count - 1
+            #expect(lines == 1, "\(lines) lines \"\(message)\" for one outage")
+        }
+        service.monitor.stop()
+
+        // Dropped samples leave one gap, at the start of the outage; what was kept runs on
+        // without a gap from there into the time after it.
+        for (node, series) in try await FaultIntegrationTests.timestamps(database) {
+            let gaps = zip(series, series.dropFirst()).filter { $1 - $0 > 2 }
+            #expect(gaps.count == 1, "\(node): gaps \(gaps)")
+            if let gap = gaps.first {
+                #expect(gap.0 >= fullSince - 2 && gap.1 <= fullUntil + 1, "\(node): gap \(gap) outside the outage \(fullSince)...\(fullUntil)")
+            }
+            #expect(series.contains { $0 > fullUntil - 3 && $0 < fullUntil }, "\(node): the outage's newest samples are missing")
+        }
+    }
+
     @Test("a database on a read-only filesystem at start: one clear line and a non-zero exit")
     func readOnlyAtStart() async throws {
         let folder = try TestEnvironment.makeFolder("fault-readonly")

@@ -58,6 +58,18 @@ struct MonitorConfigurationTests {
         #expect(configuration.listenPort == 9840)
         #expect(configuration.kubernetes.annotate == false)
         #expect(configuration.plugs[0].username == "admin" && configuration.plugs[0].password == nil)
+        #expect(configuration.backlogBytes == 64 << 20)
+    }
+
+    @Test(
+        "the backlog bound is a size with a unit",
+        arguments: [
+            ("64MiB", 64 << 20), ("512 KiB", 512 << 10), ("1GiB", 1 << 30), ("100MB", 100_000_000), ("4096B", 4096), ("2kib", 2048),
+        ]
+    )
+    func backlog(text: String, bytes: Int) throws {
+        let configuration = try MonitorConfiguration.parse(yaml: "backlog: \(text)\nplugs: [{node: a, address: h}]", baseDirectory: "/")
+        #expect(configuration.backlogBytes == bytes)
     }
 
     @Test("relative database paths are relative to the config file")
@@ -96,6 +108,16 @@ struct MonitorConfigurationTests {
             ("plugs: [{node: a, address: h}]\nkubernetes: {heartbeat: 0s}", "kubernetes.heartbeat"),
             ("plugs: [{node: a, address: h}]\nkubernetes: {deadband: -1}", "kubernetes.deadband"),
             ("plugs: [{node: a, address: h}]\nkubernetes: {prefix: 'Not Valid'}", "kubernetes.prefix"),
+            ("plugs: [{node: a, address: h}]\nbacklog: 64", "backlog"),
+            ("plugs: [{node: a, address: h}]\nbacklog: 64XB", "backlog"),
+            ("plugs: [{node: a, address: h}]\nbacklog: MiB", "backlog"),
+            ("plugs: [{node: a, address: h}]\nbacklog: 1.5MiB", "backlog"),
+            ("plugs: [{node: a, address: h}]\nbacklog: -1MiB", "backlog"),
+            ("plugs: [{node: a, address: h}]\nbacklog: 0MiB", "backlog"),
+            ("plugs: [{node: a, address: h}]\nbacklog: 17GiB", "backlog"),
+            ("plugs: [{node: a, address: h}]\nbacklog: 99999999999999999999GiB", "backlog"),
+            ("plugs: [{node: a, address: h}]\nbacklog: 9999999999999GiB", "backlog"),
+            ("plugs: [{node: a, address: h}]\nbacklog: {size: 1MiB}", "backlog"),
             ("plugs: {node: a}", "plugs"),
             ("- a\n- b", ""),
         ]

@@ -18,7 +18,10 @@ final class EnergyLedger: Sendable {
 
     /// Adds the report's samples and returns the tick for the consumers.
     func advance(_ report: TickReport) -> Tick {
+        // Exactly one slot per plug: a tick that waits in the store's backlog during an
+        // outage then holds no spare capacity (growing by appending can leave almost half unused).
         var samples: [Sample] = []
+        samples.reserveCapacity(report.outcomes.count)
         var failures: [String: PollFailure] = [:]
         for outcome in report.outcomes {
             switch outcome.result {

@@ -46,7 +46,7 @@ struct PollBench {
         guard let listenPort = BenchChild.freePort() else { throw CommandFailure("no free port for /metrics") }
         // Both children end by themselves even if the bench is killed.
         let lifetime = String(seconds + 120 + plugs / 50)
-        let simulator = try await startSimulator(plugs: plugs, configPath: configPath, databasePath: databasePath, listenPort: listenPort, lifetime: lifetime)
+        let simulator = try await startSimulator(name: name, plugs: plugs, configPath: configPath, databasePath: databasePath, listenPort: listenPort, lifetime: lifetime)
         defer { simulator.stop() }
         let monitor = try BenchChild(
             name: "energy-monitor run", executable: executable,
@@ -122,7 +122,9 @@ struct PollBench {
 
     /// Starts the simulator on a block of free ports below the kernel's ephemeral range,
     /// trying another block if a port of this one is taken.
-    private func startSimulator(plugs: Int, configPath: String, databasePath: String, listenPort: Int, lifetime: String) async throws -> BenchChild {
+    func startSimulator(
+        name: String, plugs: Int, configPath: String, databasePath: String, listenPort: Int, lifetime: String
+    ) async throws -> BenchChild {
         var lastFailure = ""
         for attempt in 1...4 {
             let port = Int.random(in: 10_000...max(10_000, 32_000 - plugs))
@@ -134,7 +136,7 @@ struct PollBench {
                     "--write-config", configPath, "--database", databasePath, "--listen", "127.0.0.1:\(listenPort)",
                     "--duration", lifetime,
                 ],
-                logPath: folder.appendingPathComponent("poll-\(plugs).simulate-\(attempt).log").path
+                logPath: folder.appendingPathComponent("\(name).simulate-\(attempt).log").path
             )
             // The configuration is written once every plug listens.
             let deadline = WallClockSeconds.now() + 60 + Double(plugs) / 50
@@ -148,7 +150,7 @@ struct PollBench {
         throw CommandFailure("the simulator did not start: \(lastFailure)")
     }
 
-    private func waitUntilReady(_ url: String, child: BenchChild, seconds: Double) async throws {
+    func waitUntilReady(_ url: String, child: BenchChild, seconds: Double) async throws {
         let deadline = WallClockSeconds.now() + seconds
         while WallClockSeconds.now() < deadline {
             guard child.isRunning else { throw CommandFailure("the service exited: \(child.logTail())") }
@@ -160,13 +162,13 @@ struct PollBench {
         throw CommandFailure("the service was not ready within \(Int(clampingRounding: seconds)) s: \(child.logTail())")
     }
 
-    private func scrape(_ url: String) async throws -> ExpositionReader {
+    func scrape(_ url: String) async throws -> ExpositionReader {
         let response = try await client.perform(HTTPRequest(url: url, timeoutMilliseconds: 5000, maxResponseBytes: 64 << 20))
         guard response.status == 200 else { throw CommandFailure("\(url): HTTP \(response.status)") }
         return ExpositionReader(String(decoding: response.body, as: UTF8.self))
     }
 
-    private func sleep(until time: Double) async throws {
+    func sleep(until time: Double) async throws {
         let wait = time - WallClockSeconds.now()
         if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(clampingRounding: wait * 1000))) }
     }
