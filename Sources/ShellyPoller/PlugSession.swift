@@ -357,6 +357,8 @@ public final class PlugSession: Sendable {
                 throw WebSocketFallback(failure: PollFailure(.timeout, "\(method): no WebSocket answer in time"), refused: false)
             case .failure(.closed(let why)):
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket closed (\(why))"), refused: false)
+            case .failure(.payload(let error)):
+                throw PollFailure(error.reason, "\(method): \(error.message)")
             case .failure(.backingOff(let milliseconds)):
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket reconnects in \(milliseconds) ms"), refused: false)
             }

@@ -54,6 +54,17 @@ struct MonitorMetricsTests {
         #expect(metrics.health(of: "tvpc")?.model == "SNPL-00112EU")
     }
 
+    @Test("each meter of a node with several, while it has a sample")
+    func meters() {
+        let metrics = MonitorMetrics(nodes: ["tvpc"], counters: [:], annotations: false)
+        metrics.recordMeters(node: "tvpc", [("psu-a", 40.5), ("psu-b", nil)])
+        let set = lines(metrics)
+        #expect(set.contains(#"energy_monitor_meter_power_watts{node="tvpc",meter="psu-a"} 40.5"#))
+        #expect(!set.contains { $0.contains(#"meter="psu-b""#) })
+        metrics.expireStale(nowMilliseconds: 10_000, maxAgeMilliseconds: 3000)
+        #expect(!text(metrics).contains("energy_monitor_meter_power_watts"), "stale meters leave with the node's power")
+    }
+
     @Test("tick delays land in the tick delay histogram, in seconds")
     func tickDelay() throws {
         let metrics = MonitorMetrics(nodes: [], counters: [:], annotations: false)

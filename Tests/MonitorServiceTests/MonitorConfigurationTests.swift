@@ -129,4 +129,42 @@ struct MonitorConfigurationTests {
         #expect(error?.path == path, "\(String(describing: error))")
         #expect(error?.description.contains("\n") == false)
     }
+
+    @Test("a node with several meters: names, addresses, defaults from the node, one node in the list")
+    func meters() throws {
+        let yaml = """
+            plugs:
+              - node: tvpc
+                username: root
+                meters:
+                  - { name: psu-a, address: 10.0.0.1 }
+                  - { name: psu-b, address: "10.0.0.2:8080", channel: 1, username: admin, transport: http }
+              - { node: rpi, address: 10.0.0.3 }
+            """
+        let configuration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/tmp")
+        #expect(configuration.plugs.map(\.meter) == ["psu-a", "psu-b", nil])
+        #expect(configuration.plugs.map(\.username) == ["root", "admin", "admin"])
+        #expect(configuration.plugs[1].channel == 1 && configuration.plugs[1].transport == .http)
+        #expect(configuration.nodes == ["tvpc", "rpi"])
+    }
+
+    @Test(
+        "malformed meters are refused with the key path",
+        arguments: [
+            ("plugs: [{node: a, meters: []}]", "plugs[0].meters"),
+            ("plugs: [{node: a, meters: [{address: 10.0.0.1}]}]", "plugs[0].meters[0].name"),
+            ("plugs: [{node: a, meters: [{name: x}]}]", "plugs[0].meters[0].address"),
+            ("plugs: [{node: a, meters: [{name: x, address: 10.0.0.1}, {name: x, address: 10.0.0.2}]}]", "plugs[0].meters[1].name"),
+            ("plugs: [{node: a, address: 10.0.0.9, meters: [{name: x, address: 10.0.0.1}]}]", "plugs[0].address"),
+            ("plugs: [{node: a, meters: [{name: x, address: 10.0.0.1, node: b}]}]", "plugs[0].meters[0].node"),
+            ("plugs: [{node: a, meters: [{name: x, address: 10.0.0.1}, {name: y, address: 10.0.0.1}]}]", "plugs[0].meters[1].address"),
+            ("plugs: [{node: a, meters: [{name: \"x y\", address: 10.0.0.1}]}]", "plugs[0].meters[0].name"),
+            ("plugs: [{node: a, meters: [{name: x, address: 10.0.0.1, transport: carrier-pigeon}]}]", "plugs[0].meters[0].transport"),
+        ] as [(String, String)]
+    )
+    func badMeters(yaml: String, path: String) {
+        #expect { try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/tmp") } throws: { error in
+            (error as? ConfigurationError)?.path == path
+        }
+    }
 }

@@ -27,6 +27,9 @@ final class RPCWebSocket: Sendable {
         case timeout
         /// The connection is in its reconnect backoff.
         case backingOff(milliseconds: Int64)
+        /// The device sent a frame that is not a believable payload (too large, cut off, not
+        /// JSON, `NaN`): counted as an HTTP body of the same kind would be.
+        case payload(ShellyPayloadError)
     }
 
     /// A call in flight: written and awaiting its reply, or answered before its caller waited.
@@ -58,8 +61,10 @@ final class RPCWebSocket: Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let state = Mutex(State())
 
-    /// Largest frame accepted from a device (statuses are a few KiB).
-    static let maxFrameBytes = 256 * 1024
+    /// Largest frame read from a device: larger than any payload is allowed to be, so that an
+    /// oversized one is read and refused like an oversized HTTP body (256 KiB) instead of
+    /// tearing the connection down.
+    static let maxFrameBytes = 16 << 20
     static let backoffBaseMilliseconds: Int64 = 1000
     static let backoffMaxMilliseconds: Int64 = 30_000
 
@@ -273,8 +278,18 @@ final class RPCWebSocket: Sendable {
         for waiter in waiters { waiter.resume(returning: .success(writer)) }
     }
 
+    /// A reply frame, checked as a plug's HTTP body is (size, depth, non-finite numbers). One
+    /// that cannot be read fails the calls in flight (a plug's calls are sequential: one).
     private func deliver(_ bytes: [UInt8]) {
-        guard let frame = JSONValue.parse(bytes), let id = frame["id"]?.integer else { return }
+        let frame: JSONValue
+        do {
+            frame = try ShellyParser.json(bytes)
+        } catch {
+            let ids = state.withLock { Array($0.pending.keys) }
+            for id in ids { finish(id, .failure(.payload(error))) }
+            return
+        }
+        guard let id = frame["id"]?.integer else { return }
         finish(id, .success(frame))
     }
 
