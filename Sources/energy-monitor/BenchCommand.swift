@@ -64,6 +64,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Measured seconds of the read load, alone and with the clients each.")
     var readLoadSeconds: Int = 30
 
+    @Option(name: .long, help: "Comma-separated transports of the Gen2+ plugs, measured side by side at each plug count: http, websocket.")
+    var transports: String = "http,websocket"
+
+    @Flag(name: .long, help: "Password-protect every simulated plug (Digest SHA-256, firmware 2.x rules).")
+    var withAuth = false
+
     @Flag(name: .long, help: "Skip the store figures.")
     var skipStore = false
 
@@ -80,12 +86,21 @@ struct BenchCommand: AsyncParsableCommand {
         guard loadSeconds >= 1, loadSeconds <= 600 else { throw ValidationError("--load-seconds must be 1...600") }
         guard loadConnections >= 1, loadConnections <= 1000 else { throw ValidationError("--load-connections must be 1...1000") }
         _ = try plugCounts()
+        _ = try transportList()
         if let soak, !(60...86_400).contains(soak) { throw ValidationError("--soak must be 60...86400 seconds") }
         guard (1...20_000).contains(soakPlugs) else { throw ValidationError("--soak-plugs must be 1...20000") }
         guard (1...31).contains(readLoadDays) else { throw ValidationError("--read-load-days must be 1...31 (the longest /api/v1/power window)") }
         guard (1...1000).contains(readLoadPlugs) else { throw ValidationError("--read-load-plugs must be 1...1000") }
         guard (0...100).contains(readLoadClients) else { throw ValidationError("--read-load-clients must be 0...100") }
         guard (5...3600).contains(readLoadSeconds) else { throw ValidationError("--read-load-seconds must be 5...3600") }
+    }
+
+    func transportList() throws -> [String] {
+        let list = transports.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !list.isEmpty, list.allSatisfy({ $0 == "http" || $0 == "websocket" }) else {
+            throw ValidationError("--transports: a comma-separated list of http and websocket")
+        }
+        return list
     }
 
     func plugCounts() throws -> [Int] {
@@ -119,16 +134,18 @@ struct BenchCommand: AsyncParsableCommand {
         let load = MetricsLoadBench(folder: base, client: client, connections: loadConnections, seconds: loadSeconds)
         var loaded = false
         for count in skipPoll ? [] : counts {
-            let runsLoad = !loaded && count == loadCount
-            do {
-                let figures = try await poll.measure(plugs: count, seconds: seconds) { url in
-                    guard runsLoad else { return }
-                    await load.run(serviceURL: url, plugs: count)
+            for transport in try transportList() {
+                let runsLoad = !loaded && count == loadCount
+                do {
+                    let figures = try await poll.measure(plugs: count, seconds: seconds, transport: transport, authenticated: withAuth) { url in
+                        guard runsLoad else { return }
+                        await load.run(serviceURL: url, plugs: count)
+                    }
+                    loaded = loaded || runsLoad
+                    print(figures)
+                } catch {
+                    printUnmeasured(plugs: count, transport: transport, reason: "\(error)")
                 }
-                loaded = loaded || runsLoad
-                print(figures)
-            } catch {
-                printUnmeasured(plugs: count, reason: "\(error)")
             }
         }
         if let soak {
@@ -158,7 +175,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     private func print(_ figures: PollBench.Figures) {
-        let plugs = "\(figures.plugs) plugs"
+        let plugs = "\(figures.plugs) plugs, \(figures.transport)"
         func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
         Console.write(
             "poll ticks delivered, \(plugs): \(format(figures.deliveredPercent, 3)) % (\(figures.storedSamples) of "
@@ -173,6 +190,12 @@ struct BenchCommand: AsyncParsableCommand {
             "resident memory, \(plugs): \(format(Double(figures.residentBytes) / 1_048_576, 1)) MiB "
                 + "(peak \(format(Double(figures.peakResidentBytes) / 1_048_576, 1)) MiB)"
         )
+        if let requests = figures.simulatorRequests, let samples = figures.runSamples, samples > 0 {
+            Console.write(
+                "requests per sample, \(plugs): \(format(Double(requests) / Double(samples), 3)) (\(requests) HTTP requests and frames "
+                    + "for \(samples) samples over the whole run; \(figures.simulatorChallenged ?? 0) challenged, "
+                    + "\(figures.simulatorThrottled ?? 0) throttled)")
+        }
         for (name, value) in [("p50", figures.tickDelayP50Milliseconds), ("p99", figures.tickDelayP99Milliseconds)] {
             if let value {
                 Console.write(
@@ -239,10 +262,10 @@ struct BenchCommand: AsyncParsableCommand {
         )
     }
 
-    private func printUnmeasured(plugs: Int, reason: String) {
+    private func printUnmeasured(plugs: Int, transport: String, reason: String) {
         let line = reason.split(whereSeparator: \.isNewline).joined(separator: " ")
         for figure in ["poll ticks delivered", "poll CPU", "simulator CPU", "resident memory", "tick timing error p50", "tick timing error p99"] {
-            Console.write("\(figure), \(plugs) plugs: not measured (\(line))")
+            Console.write("\(figure), \(plugs) plugs, \(transport): not measured (\(line))")
         }
     }
 }

@@ -14,7 +14,7 @@ struct BenchCommandTests {
             TestPaths.binary,
             [
                 "bench", "--nodes", "20", "--ticks", "5", "--plugs", "20", "--seconds", "3",
-                "--load-seconds", "1", "--load-connections", "4", "--folder", folder,
+                "--load-seconds", "1", "--load-connections", "4", "--folder", folder, "--with-auth",
             ],
             timeout: .seconds(240)
         )
@@ -29,9 +29,15 @@ struct BenchCommandTests {
         }
         var required = [
             "store ingest", "bytes per sample", "24 h energy query, one node",
-            "poll ticks delivered, 20 plugs", "poll CPU, 20 plugs", "simulator CPU, 20 plugs", "resident memory, 20 plugs",
-            "tick timing error p50, 20 plugs", "tick timing error p99, 20 plugs", "/metrics requests/s, energy-monitor",
+            "/metrics requests/s, energy-monitor",
         ]
+        for transport in ["http", "websocket"] {
+            required += [
+                "poll ticks delivered, 20 plugs, \(transport)", "poll CPU, 20 plugs, \(transport)", "simulator CPU, 20 plugs, \(transport)",
+                "resident memory, 20 plugs, \(transport)", "tick timing error p50, 20 plugs, \(transport)",
+                "tick timing error p99, 20 plugs, \(transport)", "requests per sample, 20 plugs, \(transport)",
+            ]
+        }
         if Tools.find("prometheus-node-exporter") != nil {
             required += ["/metrics requests/s, prometheus-node-exporter textfile", "/metrics requests/s ratio"]
         } else {
@@ -41,8 +47,9 @@ struct BenchCommandTests {
             #expect(figure(prefix) != nil, "no number for \"\(prefix)\" in:\n\(result.stdout)")
         }
         // The service stored every tick of 20 healthy plugs at least partly, and used some CPU.
-        #expect((figure("poll ticks delivered, 20 plugs") ?? 0) > 0)
-        #expect((figure("resident memory, 20 plugs") ?? 0) > 0)
+        #expect((figure("poll ticks delivered, 20 plugs, http") ?? 0) > 0)
+        #expect((figure("poll ticks delivered, 20 plugs, websocket") ?? 0) > 0)
+        #expect((figure("resident memory, 20 plugs, websocket") ?? 0) > 0)
         // The bench leaves no child processes and removes its databases.
         #expect(processes(mentioning: folder).isEmpty)
         #expect((try FileManager.default.contentsOfDirectory(atPath: folder)).isEmpty)

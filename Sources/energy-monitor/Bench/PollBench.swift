@@ -23,6 +23,14 @@ struct PollBench {
         var tickDelayP99Milliseconds: Double?
         /// Resident memory during the window (seconds into it, bytes), when sampled.
         var memorySamples: [(seconds: Double, bytes: Int)] = []
+        /// How the Gen2+ plugs were read (`http`, `websocket`).
+        var transport = "http"
+        /// The simulator's totals over the whole run (from its last line), when it printed them.
+        var simulatorRequests: Int?
+        var simulatorChallenged: Int?
+        var simulatorThrottled: Int?
+        /// Samples stored over the whole run, for requests per sample.
+        var runSamples: Int?
 
         var deliveredPercent: Double {
             ticks * plugs > 0 ? 100 * Double(storedSamples) / Double(ticks * plugs) : 0
@@ -38,15 +46,18 @@ struct PollBench {
     /// With `sampleMemoryEvery`, also records the service's resident memory at that period
     /// through the window (the soak).
     func measure(
-        plugs: Int, seconds: Int, sampleMemoryEvery: Int? = nil, whileRunning: ((_ metricsURL: String) async -> Void)? = nil
+        plugs: Int, seconds: Int, transport: String = "http", authenticated: Bool = false, sampleMemoryEvery: Int? = nil,
+        whileRunning: ((_ metricsURL: String) async -> Void)? = nil
     ) async throws -> Figures {
-        let name = "poll-\(plugs)"
+        let name = "poll-\(plugs)-\(transport)"
         let configPath = folder.appendingPathComponent("\(name).yaml").path
         let databasePath = folder.appendingPathComponent("\(name).db").path
         guard let listenPort = BenchChild.freePort() else { throw CommandFailure("no free port for /metrics") }
         // Both children end by themselves even if the bench is killed.
         let lifetime = String(seconds + 120 + plugs / 50)
-        let simulator = try await startSimulator(name: name, plugs: plugs, configPath: configPath, databasePath: databasePath, listenPort: listenPort, lifetime: lifetime)
+        let simulator = try await startSimulator(
+            name: name, plugs: plugs, configPath: configPath, databasePath: databasePath, listenPort: listenPort, lifetime: lifetime,
+            transport: transport, authenticated: authenticated)
         defer { simulator.stop() }
         let monitor = try BenchChild(
             name: "energy-monitor run", executable: executable,
@@ -56,8 +67,9 @@ struct PollBench {
         defer { monitor.stop() }
         let base = "http://127.0.0.1:\(listenPort)"
         try await waitUntilReady(base + "/readyz", child: monitor, seconds: 60 + Double(plugs) / 100)
-        // Warm-up: every plug detected and the first ticks behind.
-        try await Task.sleep(for: .seconds(3))
+        // Warm-up: every plug detected, every connection open, the first ticks behind; the
+        // window starts 10 s after readiness.
+        try await Task.sleep(for: .seconds(10))
 
         let start = (WallClockSeconds.now() + 1).rounded(.down)
         try await sleep(until: start + 0.05)
@@ -93,9 +105,11 @@ struct PollBench {
         simulator.stop()
 
         let store = try EnergyStore(path: databasePath, readOnly: true)
-        let from = Int64(start) * 1000
+        let from = Int64(clampingRounding: start) * 1000
         let stored = try await store.sampleCount(fromMilliseconds: from, toMilliseconds: from + Int64(clamping: seconds) * 1000)
+        let runSamples = try await store.sampleCount(fromMilliseconds: 0, toMilliseconds: .max)
         store.close()
+        let statistics = Self.simulatorStatistics((try? String(contentsOfFile: simulator.logPath, encoding: .utf8)) ?? "")
 
         let delays = ExpositionReader.difference(
             metricsAfter.buckets("energy_monitor_tick_delay_seconds"), metricsBefore.buckets("energy_monitor_tick_delay_seconds")
@@ -116,15 +130,43 @@ struct PollBench {
             peakResidentBytes: memory.peakResidentBytes,
             tickDelayP50Milliseconds: ExpositionReader.quantile(0.5, of: delays).map { $0 * 1000 },
             tickDelayP99Milliseconds: ExpositionReader.quantile(0.99, of: delays).map { $0 * 1000 },
-            memorySamples: memorySamples + [(Double(seconds), memory.residentBytes)]
+            memorySamples: memorySamples + [(Double(seconds), memory.residentBytes)],
+            transport: transport,
+            simulatorRequests: statistics?.requests,
+            simulatorChallenged: statistics?.challenged,
+            simulatorThrottled: statistics?.throttled,
+            runSamples: runSamples
         )
+    }
+
+    /// The totals of the simulator's `simulator statistics: N requests, A authenticated, C
+    /// challenged (S stale), T throttled, ...` line.
+    static func simulatorStatistics(_ log: String) -> (requests: Int, challenged: Int, throttled: Int)? {
+        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("simulator statistics: ") }) else { return nil }
+        func number(before word: String) -> Int? {
+            guard let range = line.range(of: " " + word) else { return nil }
+            let digits = line[..<range.lowerBound].reversed().prefix { $0.isNumber }
+            return Int(String(digits.reversed()))
+        }
+        guard let requests = number(before: "requests"), let challenged = number(before: "challenged"),
+            let throttled = number(before: "throttled")
+        else { return nil }
+        return (requests, challenged, throttled)
     }
 
     /// Starts the simulator on a block of free ports below the kernel's ephemeral range,
     /// trying another block if a port of this one is taken.
     func startSimulator(
-        name: String, plugs: Int, configPath: String, databasePath: String, listenPort: Int, lifetime: String
+        name: String, plugs: Int, configPath: String, databasePath: String, listenPort: Int, lifetime: String,
+        transport: String = "http", authenticated: Bool = false
     ) async throws -> BenchChild {
+        var extra = ["--transport", transport]
+        if authenticated {
+            // Every plug asks for the password (Digest on Gen2+, as the reference cluster's tvpc).
+            let passwordFile = folder.appendingPathComponent("\(name).password").path
+            try Data("bench-password".utf8).write(to: URL(fileURLWithPath: passwordFile))
+            extra += ["--auth", (0..<plugs).map(String.init).joined(separator: ","), "--password-file", passwordFile]
+        }
         var lastFailure = ""
         for attempt in 1...4 {
             let port = Int.random(in: 10_000...max(10_000, 32_000 - plugs))
@@ -132,10 +174,11 @@ struct PollBench {
             let child = try BenchChild(
                 name: "energy-monitor simulate", executable: executable,
                 arguments: [
-                    "simulate", "--plugs", String(plugs), "--port", String(port), "--generations", "1,2,3,4",
+                    // Gen2+ only: the transport applies to every plug (Gen1 is HTTP either way).
+                    "simulate", "--plugs", String(plugs), "--port", String(port), "--generations", "2,3,4",
                     "--write-config", configPath, "--database", databasePath, "--listen", "127.0.0.1:\(listenPort)",
                     "--duration", lifetime,
-                ],
+                ] + extra,
                 logPath: folder.appendingPathComponent("\(name).simulate-\(attempt).log").path
             )
             // The configuration is written once every plug listens.
