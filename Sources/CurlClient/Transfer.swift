@@ -50,7 +50,10 @@ final class Transfer {
         check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0), "redirects")
         check(ccurl_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols")
         if let size = request.receiveBufferBytes {
-            check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, size), "buffer size")
+            // Not checked: libcurl (7.88) refuses to resize the buffer of a reused handle that
+            // still holds one (CURLE_BAD_FUNCTION_ARGUMENT); that handle keeps the buffer it
+            // has, and the size only bounds each read, never the body.
+            _ = ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, size)
         }
         check(ccurl_easy_set_abortive_close(easy), "linger")
         if URLHost.isNumericAddress(request.url) {
