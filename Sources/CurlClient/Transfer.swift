@@ -48,7 +48,7 @@ final class Transfer {
         check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMilliseconds), "timeout")
         check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds), "connect timeout")
         check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0), "redirects")
-        check(ccurl_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols")
+        check(ccurl_easy_restrict_to_http(easy), "protocols")
         if let size = request.receiveBufferBytes {
             check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, size), "buffer size")
         }
@@ -87,11 +87,11 @@ final class Transfer {
         case .none:
             break
         case .basic(let user, let password):
-            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, CurlConstant.authBasic), "auth")
+            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, ccurl_auth_basic), "auth")
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_USERNAME, user), "username")
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_PASSWORD, password), "password")
         case .digest(let user, let password):
-            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, CurlConstant.authDigest), "auth")
+            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, ccurl_auth_digest), "auth")
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_USERNAME, user), "username")
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_PASSWORD, password), "password")
         case .bearer(let token):
@@ -130,7 +130,7 @@ final class Transfer {
     private func setBlob(_ option: CURLoption, _ bytes: [UInt8], _ check: (CURLcode, String) -> Void, _ what: String) {
         var copy = bytes
         copy.withUnsafeMutableBytes { raw in
-            var blob = curl_blob(data: raw.baseAddress, len: raw.count, flags: CurlConstant.blobCopy)
+            var blob = curl_blob(data: raw.baseAddress, len: raw.count, flags: ccurl_blob_copy)
             withUnsafePointer(to: &blob) { pointer in
                 check(ccurl_easy_setopt_pointer(easy, option, pointer), what)
             }
