@@ -54,18 +54,21 @@ struct FaultIntegrationTests {
         return result
     }
 
-    @Test("8 MiB, cut-off, NaN, infinite, absurd and negative bodies count as invalid and are never stored")
+    @Test("8 MiB bodies, 64 KiB of headers, cut-off, NaN, infinite, absurd and negative bodies count as invalid and are never stored")
     func unbelievableBodies() async throws {
         let folder = try TestEnvironment.makeFolder("fault-bodies")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let faults = ["huge-body", "truncated", "nan", "infinite", "absurd", "negative", "negative-noise"]
+        // Negative noise last, then one healthy plug.
+        let faults = ["huge-body", "huge-headers", "truncated", "nan", "infinite", "absurd", "negative", "negative-noise"]
+        let noise = faults.count - 1
+        let healthy = faults.count
         // Even plugs speak Gen1, odd ones Gen2: every fault is seen through both parsers over the run.
         let service = try await Self.start(
             folder, plugs: faults.count + 1, database: folder + "/energy.db",
             extra: ["--generations", "1,2"] + faults.enumerated().flatMap { ["--fault", "\($0.offset)=\($0.element)"] }
         )
         defer { service.stop() }
-        let refused = 0..<6  // every fault but negative-noise
+        let refused = 0..<noise
         func invalid(_ metrics: Exposition, _ index: Int) -> Double {
             metrics.value("energy_monitor_poll_errors_total{node=\"sim-\(index)\",reason=\"invalid\"}") ?? 0
         }
@@ -87,8 +90,8 @@ struct FaultIntegrationTests {
             #expect(metrics.value("energy_monitor_plug_up{node=\"sim-\(index)\"}") == 0)
             #expect(!metrics.has("energy_monitor_power_watts{node=\"sim-\(index)\"}"))
         }
-        #expect(invalid(metrics, 6) == 0, "negative noise counted as invalid")
-        #expect(metrics.value("energy_monitor_power_watts{node=\"sim-6\"}") == 0)
+        #expect(invalid(metrics, noise) == 0, "negative noise counted as invalid")
+        #expect(metrics.value("energy_monitor_power_watts{node=\"sim-\(noise)\"}") == 0)
 
         let sqlite3 = try #require(Tools.find("sqlite3"), "sqlite3 missing: run bash scripts/setup.sh")
         let rows = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT node, count(*), min(watts), max(watts) FROM power GROUP BY node ORDER BY node"])
@@ -103,10 +106,10 @@ struct FaultIntegrationTests {
         for index in refused {
             #expect(stored["sim-\(index)"] == nil, "\(faults[index]) stored: \(String(describing: stored["sim-\(index)"]))")
         }
-        let noise = try #require(stored["sim-6"], "negative-noise plug stored nothing: \(rows.stdout)")
-        #expect(noise.count >= 5 && noise.min == 0 && noise.max == 0, "negative noise stored as \(noise)")
-        let healthy = try #require(stored["sim-7"], "healthy plug stored nothing")
-        #expect(healthy.count >= 5 && healthy.min > 0)
+        let noiseRows = try #require(stored["sim-\(noise)"], "negative-noise plug stored nothing: \(rows.stdout)")
+        #expect(noiseRows.count >= 5 && noiseRows.min == 0 && noiseRows.max == 0, "negative noise stored as \(noiseRows)")
+        let healthyRows = try #require(stored["sim-\(healthy)"], "healthy plug stored nothing")
+        #expect(healthyRows.count >= 5 && healthyRows.min > 0)
         // Nothing unbelievable anywhere in the view.
         let odd = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT count(*) FROM power WHERE watts IS NULL OR watts < 0 OR watts > 8000"])
         #expect(odd.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
