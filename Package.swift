@@ -167,7 +167,10 @@ let package = Package(
             name: "NodeAnnotationsTests",
             dependencies: ["NodeAnnotations", "AnnotationContract", "Kubernetes", "TestSupport"]
         ),
-        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient", "TestSupport"]),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: ["Kubernetes", "CurlClient", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "AnnotationContract", "JSON", "TestSupport"]),
         .testTarget(
             name: "MonitorServiceTests",
