@@ -162,7 +162,12 @@ let package = Package(
             name: "StoreTests",
             dependencies: ["Store", "EnergyModel", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Store", "TestSupport"]),
+        .testTarget(
+            name: "ExporterTests",
+            dependencies: [
+                "Exporter", "EnergyModel", "Store", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "NodeAnnotationsTests",
             dependencies: ["NodeAnnotations", "AnnotationContract", "Kubernetes", "TestSupport"]

@@ -32,7 +32,7 @@ final class StoreTickConsumer: TickConsumer {
         self.maxPendingSamples = maxPendingSamples
     }
 
-    /// Whether a tick has been stored, and the store's last error while it cannot write.
+    /// Whether a tick has been stored, and what fails while the store cannot write.
     var status: (firstTickDone: Bool, storeError: String?) {
         state.withLock { ($0.firstTickDone, $0.storeError) }
     }
@@ -61,7 +61,8 @@ final class StoreTickConsumer: TickConsumer {
         } catch {
             metrics.recordStoreWrite(seconds: Double(WallClock.nowNanoseconds() - started) / 1e9, failed: true)
             let first = state.withLock { state -> Bool in
-                defer { state.storeError = error.message }
+                // What `/readyz` tells: words without the SQL text or path the message can hold.
+                defer { state.storeError = "cannot write samples (\(error.summary))" }
                 return state.storeError == nil
             }
             if first {
