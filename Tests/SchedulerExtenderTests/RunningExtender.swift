@@ -39,6 +39,7 @@ struct RunningExtender: Sendable {
 func withExtender<T: Sendable>(
     knowledgeBase path: String,
     maxBodyBytes: Int = ExtenderServer.Configuration.defaultMaxBodyBytes,
+    idleTimeout: Duration = ExtenderServer.Configuration.defaultIdleTimeout,
     pollInterval: Duration = .milliseconds(100),
     _ body: @Sendable (RunningExtender) async throws -> T
 ) async throws -> T {
@@ -48,7 +49,7 @@ func withExtender<T: Sendable>(
     let metrics = ExtenderMetrics()
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let application = ExtenderServer.makeApplication(
-        configuration: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes),
+        configuration: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout),
         watcher: watcher,
         metrics: metrics,
         logger: logger,
