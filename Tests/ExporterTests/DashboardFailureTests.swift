@@ -43,7 +43,9 @@ struct DashboardFailureTests {
                 ("/api/v1/power?node=tvpc", "store: cannot read power samples (SQL logic error)\n"),
                 ("/api/v1/nodes", "store: cannot read the state of the plugs (SQL logic error)\n"),
             ] {
-                let response = try #require(await TestEnvironment.get(base + path), "\(path): no answer")
+                // A generous timeout: the verdict must come from the store, even on a busy machine.
+                let response = try #require(
+                    await TestEnvironment.get(base + path, timeoutMilliseconds: 20_000), "\(path): no answer")
                 let text = String(decoding: response.body, as: UTF8.self)
                 #expect(response.status == 500, "\(path): \(response.status)")
                 #expect(text == words, "\(path): \(text)")
