@@ -14,9 +14,13 @@ struct RunningExtender: Sendable {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
+    /// POSTs `body`; the timeout is generous because a debug build on a busy machine scores
+    /// large bodies slowly, and the tests judge answers, not speed.
     func post(_ path: String, _ body: [UInt8]) async throws -> CurlClient.HTTPResponse {
         try await client.perform(
-            HTTPRequest(url: base + path, method: "POST", headers: ["Content-Type: application/json"], body: body)
+            HTTPRequest(
+                url: base + path, method: "POST", headers: ["Content-Type: application/json"], body: body,
+                timeoutMilliseconds: 30_000)
         )
     }
 
