@@ -125,6 +125,7 @@ let package = Package(
             dependencies: [
                 "Scoring",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -166,12 +167,20 @@ let package = Package(
             name: "StoreTests",
             dependencies: ["Store", "EnergyModel", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "EnergyModel", "Store", "TestSupport"]),
+        .testTarget(
+            name: "ExporterTests",
+            dependencies: [
+                "Exporter", "EnergyModel", "Store", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "NodeAnnotationsTests",
             dependencies: ["NodeAnnotations", "AnnotationContract", "Kubernetes", "TestSupport"]
         ),
-        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient", "TestSupport"]),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: ["Kubernetes", "CurlClient", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "AnnotationContract", "JSON", "TestSupport"]),
         .testTarget(
             name: "MonitorServiceTests",

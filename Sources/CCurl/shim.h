@@ -2,6 +2,13 @@
 #define ENERGY_MONITOR_CCURL_SHIM_H
 #include <curl/curl.h>
 
+/* Macros Swift does not import (casts, or expressions over other macros) as constants, so
+   that the Swift code names the libcurl symbol it means. */
+static const long ccurl_global_all = CURL_GLOBAL_ALL;
+static const long ccurl_auth_basic = (long)CURLAUTH_BASIC;
+static const long ccurl_auth_digest = (long)CURLAUTH_DIGEST;
+static const unsigned int ccurl_blob_copy = CURL_BLOB_COPY;
+
 /* curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are variadic and
    therefore unavailable in Swift: one typed wrapper per argument kind. */
 
@@ -15,6 +22,18 @@ static inline CURLcode ccurl_easy_setopt_pointer(CURL *handle, CURLoption option
 
 static inline CURLcode ccurl_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value) {
     return curl_easy_setopt(handle, option, value);
+}
+
+/* Restricts a transfer to HTTP and HTTPS (no file://, no other scheme, redirects are off
+   anyway). CURLOPT_PROTOCOLS_STR arrived in libcurl 7.85.0 and CURLOPT_PROTOCOLS, its
+   bitmask predecessor, is deprecated since: the header decides, so the image builds on
+   Ubuntu 22.04 (7.81.0) and without deprecation warnings on newer libcurl alike. */
+static inline CURLcode ccurl_easy_restrict_to_http(CURL *handle) {
+#if LIBCURL_VERSION_NUM >= 0x075500
+    return curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    return curl_easy_setopt(handle, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 }
 
 typedef size_t (*ccurl_write_callback)(char *data, size_t size, size_t count, void *context);

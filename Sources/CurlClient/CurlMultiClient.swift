@@ -150,15 +150,8 @@ final class RequestQueue: Sendable {
 /// One-time process-wide libcurl initialisation.
 enum CurlGlobal {
     private static let once: Void = {
-        curl_global_init(3)  // CURL_GLOBAL_ALL: the macro is a cast and not imported.
+        curl_global_init(ccurl_global_all)
     }()
 
     static func initialize() { _ = once }
-}
-
-/// libcurl constants whose C macros Swift cannot import.
-enum CurlConstant {
-    static let authBasic: Int = 1 << 0
-    static let authDigest: Int = 1 << 1
-    static let blobCopy: UInt32 = 1
 }

@@ -73,6 +73,10 @@ public struct HTTPRequest: Sendable {
     public var timeoutMilliseconds: Int
     /// Larger bodies are cut off and reported as `HTTPClientError.responseTooLarge`.
     public var maxResponseBytes: Int
+    /// More header bytes than this, over every response of the transfer (a 401 challenge
+    /// and the answer after it), end it as `HTTPClientError.headersTooLarge`. libcurl before
+    /// 8.3 keeps any amount of headers in memory.
+    public var maxHeaderBytes: Int
     /// Size of libcurl's receive buffer for this transfer (`CURLOPT_BUFFERSIZE`, at least
     /// 1 KiB), nil for libcurl's 16 KiB default. The buffer lives as long as the transfer, so
     /// thousands of concurrent polls of small bodies ask for a small one; the size bounds each
@@ -89,6 +93,7 @@ public struct HTTPRequest: Sendable {
         tls: TLSOptions = TLSOptions(),
         timeoutMilliseconds: Int = 5000,
         maxResponseBytes: Int = 1 << 20,
+        maxHeaderBytes: Int = HTTPRequest.defaultMaxHeaderBytes,
         receiveBufferBytes: Int? = nil
     ) {
         self.url = url
@@ -99,8 +104,13 @@ public struct HTTPRequest: Sendable {
         self.tls = tls
         self.timeoutMilliseconds = timeoutMilliseconds
         self.maxResponseBytes = maxResponseBytes
+        self.maxHeaderBytes = maxHeaderBytes
         self.receiveBufferBytes = receiveBufferBytes
     }
+
+    /// The default header limit, 16 KiB: a Shelly plug sends about 150 bytes of headers, the
+    /// Kubernetes API server about 500.
+    public static let defaultMaxHeaderBytes = 16 * 1024
 }
 
 /// A complete HTTP response.
@@ -204,6 +214,8 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case tls(String)
     /// The body was larger than the request allowed.
     case responseTooLarge(limit: Int)
+    /// The response headers were larger than the request allowed.
+    case headersTooLarge(limit: Int)
     /// Any other transport failure.
     case transport(String)
     /// The client was shut down before the transfer finished.
@@ -216,6 +228,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .connect(let message): "cannot connect: \(message)"
         case .tls(let message): "TLS failure: \(message)"
         case .responseTooLarge(let limit): "response larger than \(limit) bytes"
+        case .headersTooLarge(let limit): "response headers larger than \(limit) bytes"
         case .transport(let message): "transfer failed: \(message)"
         case .shutdown: "client shut down"
         }

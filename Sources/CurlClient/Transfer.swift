@@ -9,10 +9,14 @@ final class Transfer {
     var shard = 0
     private var continuation: UnsafeContinuation<HTTPResponse, any Error>?
     private var maxResponseBytes = 0
+    private var maxHeaderBytes = 0
     private var body: [UInt8] = []
     /// The header lines of the latest response, raw; `HTTPResponse` parses them on demand.
     private var headerBytes: [UInt8] = []
+    /// Header bytes of every response of this transfer so far, kept or not.
+    private var receivedHeaderBytes = 0
     private var exceededLimit = false
+    private var exceededHeaderLimit = false
     private var headerList: UnsafeMutablePointer<curl_slist>?
 
     init() {
@@ -36,7 +40,10 @@ final class Transfer {
         let timeoutMilliseconds = request.timeoutMilliseconds - waitedMilliseconds
         guard timeoutMilliseconds > 0 else { return .timeout }
         maxResponseBytes = request.maxResponseBytes
+        maxHeaderBytes = request.maxHeaderBytes
+        receivedHeaderBytes = 0
         exceededLimit = false
+        exceededHeaderLimit = false
         headerBytes.reserveCapacity(256)
 
         var failed: String?
@@ -48,7 +55,7 @@ final class Transfer {
         check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMilliseconds), "timeout")
         check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds), "connect timeout")
         check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0), "redirects")
-        check(ccurl_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols")
+        check(ccurl_easy_restrict_to_http(easy), "protocols")
         if let size = request.receiveBufferBytes {
             // Not checked: libcurl (7.88) refuses to resize the buffer of a reused handle that
             // still holds one (CURLE_BAD_FUNCTION_ARGUMENT); that handle keeps the buffer it
@@ -90,11 +97,11 @@ final class Transfer {
         case .none:
             break
         case .basic(let user, let password):
-            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, CurlConstant.authBasic), "auth")
+            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, ccurl_auth_basic), "auth")
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_USERNAME, user), "username")
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_PASSWORD, password), "password")
         case .digest(let user, let password):
-            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, CurlConstant.authDigest), "auth")
+            check(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, ccurl_auth_digest), "auth")
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_USERNAME, user), "username")
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_PASSWORD, password), "password")
         case .bearer(let token):
@@ -133,7 +140,7 @@ final class Transfer {
     private func setBlob(_ option: CURLoption, _ bytes: [UInt8], _ check: (CURLcode, String) -> Void, _ what: String) {
         var copy = bytes
         copy.withUnsafeMutableBytes { raw in
-            var blob = curl_blob(data: raw.baseAddress, len: raw.count, flags: CurlConstant.blobCopy)
+            var blob = curl_blob(data: raw.baseAddress, len: raw.count, flags: ccurl_blob_copy)
             withUnsafePointer(to: &blob) { pointer in
                 check(ccurl_easy_setopt_pointer(easy, option, pointer), what)
             }
@@ -149,14 +156,21 @@ final class Transfer {
         return true
     }
 
-    fileprivate func appendHeader(_ line: UnsafeRawBufferPointer) {
+    fileprivate func appendHeader(_ line: UnsafeRawBufferPointer) -> Bool {
+        // Counted over all responses, so that endless interim answers cannot grow it either.
+        receivedHeaderBytes += line.count
+        if receivedHeaderBytes > maxHeaderBytes {
+            exceededHeaderLimit = true
+            return false
+        }
         // A new response (after a 401 challenge or a 100 Continue): keep only the last one's
         // fields. The status line itself is not a field.
         if line.starts(with: "HTTP/".utf8) {
             headerBytes.removeAll(keepingCapacity: true)
-            return
+            return true
         }
         headerBytes.append(contentsOf: line)
+        return true
     }
 
     /// Resumes the caller with the outcome of libcurl's `code` and makes the handle ready
@@ -169,7 +183,9 @@ final class Transfer {
             reset()
             continuation?.resume(returning: response)
         } else {
-            let error = Transfer.error(for: code, exceededLimit: exceededLimit, limit: maxResponseBytes)
+            let error = Transfer.error(
+                for: code, refusedBody: exceededLimit ? maxResponseBytes : nil,
+                refusedHeaders: exceededHeaderLimit ? maxHeaderBytes : nil)
             reset()
             continuation?.resume(throwing: error)
         }
@@ -196,15 +212,19 @@ final class Transfer {
         headerBytes = []
     }
 
-    static func error(for code: CURLcode, exceededLimit: Bool, limit: Int) -> HTTPClientError {
+    /// The error for libcurl's `code`. `refusedBody` and `refusedHeaders` are the limits a
+    /// callback refused data for, which libcurl reports as a write error.
+    static func error(for code: CURLcode, refusedBody: Int?, refusedHeaders: Int?) -> HTTPClientError {
+        if code == CURLE_WRITE_ERROR {
+            if let limit = refusedHeaders { return .headersTooLarge(limit: limit) }
+            if let limit = refusedBody { return .responseTooLarge(limit: limit) }
+        }
         let message = String(cString: curl_easy_strerror(code))
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
             return .timeout
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             return .connect(message)
-        case CURLE_WRITE_ERROR where exceededLimit:
-            return .responseTooLarge(limit: limit)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE,
             CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_ENGINE_NOTFOUND:
             return .tls(message)
@@ -229,6 +249,5 @@ private func transferHeader(
     guard let data, let context else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
-    transfer.appendHeader(UnsafeRawBufferPointer(start: data, count: length))
-    return length
+    return transfer.appendHeader(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
 }

@@ -25,7 +25,7 @@ public enum MetricsServer {
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
-        if let dashboard { DashboardRoutes.register(on: router, api: dashboard) }
+        if let dashboard { DashboardRoutes.register(on: router, api: dashboard, logger: logger) }
         router.get("/metrics") { _, _ -> Response in
             let bytes = metrics.render()
             return Response(

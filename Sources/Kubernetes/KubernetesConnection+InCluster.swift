@@ -1,5 +1,6 @@
 import CurlClient
 import Foundation
+import Logging
 
 extension KubernetesConnection {
     /// Where a pod finds its service account: token, cluster CA and namespace.
@@ -59,16 +60,32 @@ extension KubernetesConnection {
     /// The one choice of connection, for the service and every command: `kubeconfig` (with
     /// `context`, else its `current-context`) when given; a `context` alone names a context of
     /// the default kubeconfig (`$KUBECONFIG` or `~/.kube/config`); with neither, `automatic`.
+    ///
+    /// A connection that does not verify the server (`insecure-skip-tls-verify: true`) is
+    /// logged once, as a warning on `logger`: it works, but nobody should miss that it is on.
     public static func resolve(
         kubeconfig path: String?,
         context: String?,
+        logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         serviceAccountDirectory directory: String = serviceAccountDirectory
     ) throws(KubernetesConfigurationError) -> KubernetesConnection {
-        if path == nil, context == nil {
-            return try automatic(environment: environment, serviceAccountDirectory: directory)
+        let connection =
+            if path == nil, context == nil {
+                try automatic(environment: environment, serviceAccountDirectory: directory)
+            } else {
+                try kubeconfig(path: path ?? defaultKubeconfigPath(environment: environment), context: context)
+            }
+        if connection.tls.insecureSkipVerify {
+            logger.warning(
+                """
+                TLS verification of the Kubernetes API server is off (insecure-skip-tls-verify: true): \
+                anyone on the way can read the token and answer in the server's name
+                """,
+                metadata: ["server": "\(connection.server)", "from": "\(connection.origin)"]
+            )
         }
-        return try kubeconfig(path: path ?? defaultKubeconfigPath(environment: environment), context: context)
+        return connection
     }
 
     /// `$KUBECONFIG` (its first non-empty entry) or `~/.kube/config`.

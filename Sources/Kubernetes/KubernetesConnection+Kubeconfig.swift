@@ -53,7 +53,8 @@ extension KubernetesConnection {
         guard let server = cluster["server"]?.scalar?.string, !server.isEmpty else {
             throw reader.error("\(clusterPath).server", "missing")
         }
-        guard server.hasPrefix("https://") || server.hasPrefix("http://") else {
+        // Plain http would send the bearer token and every node patch unencrypted.
+        guard server.lowercased().hasPrefix("https://") else {
             throw reader.error("\(clusterPath).server", "must be an https:// URL, not \"\(server)\"")
         }
         var tls = TLSOptions()

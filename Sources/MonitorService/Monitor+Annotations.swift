@@ -16,7 +16,8 @@ extension Monitor {
     ) throws(KubernetesConfigurationError) -> AnnotationPublisher? {
         let settings = configuration.kubernetes
         guard settings.annotate else { return nil }
-        let connection = try KubernetesConnection.resolve(kubeconfig: settings.kubeconfig, context: settings.context)
+        let connection = try KubernetesConnection.resolve(
+            kubeconfig: settings.kubeconfig, context: settings.context, logger: logger)
         logger.info(
             "publishing node annotations",
             metadata: [

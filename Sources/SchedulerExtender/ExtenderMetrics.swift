@@ -18,7 +18,7 @@ public final class ExtenderMetrics: Sendable {
 
     /// Label values of `energy_monitor_extender_requests_total{code}`: the statuses the
     /// extender answers with.
-    public static let statusCodes = [200, 400, 413, 500]
+    public static let statusCodes = [200, 400, 413, 500, 503]
     /// Label values of `energy_monitor_knowledge_base_reloads_total{result}`.
     public static let reloadResults = ["ok", "error"]
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Scoring
@@ -13,14 +14,28 @@ import Scoring
 /// | `GET /healthz` | `ok` |
 /// | `GET /metrics` | request, diagnostic and reload counters (text format 0.0.4) |
 ///
-/// A malformed body gets 400, a body over ``Configuration/maxBodyBytes`` 413, both with one
-/// line of `text/plain` saying why. Each request scores with the knowledge base the watcher
-/// holds at that moment, so a reload applies from the next request on.
+/// A malformed body gets 400, a body over ``Configuration/maxBodyBytes`` 413, a request that
+/// finds ``Configuration/bodyBudgetBytes`` taken by others 503, each with one line of
+/// `text/plain` saying why. Each request scores with the knowledge base the watcher holds at
+/// that moment, so a reload applies from the next request on.
+///
+/// Memory stays bounded whatever clients do (the sidecar's limit is 128 MiB): bodies and
+/// answers share one byte budget, one body at a time is parsed and scored, connections are
+/// capped at ``Configuration/maxConnections`` and closed after ``Configuration/idleTimeout``
+/// of silence, whether the client stops sending or stops reading.
 public enum ExtenderServer {
     /// `Content-Type` of the Prometheus text exposition format 0.0.4.
     public static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
     /// The path prefix kube-scheduler's `urlPrefix` ends in.
     public static let pathPrefix = "/scheduler"
+
+    /// Request headers larger than this end the connection: kube-scheduler sends about 200 bytes.
+    public static let maxHeaderBytes = 16 * 1024
+    /// The kernel's send buffer per connection (it doubles the figure for its bookkeeping).
+    public static let sendBufferBytes = 64 * 1024
+    /// What one read from a connection takes at most: a connection that has sent much and
+    /// waits holds a few reads ahead, so small reads keep 256 such connections small.
+    static let readBytes = 4 * 1024
 
     /// Where and how the server listens.
     public struct Configuration: Sendable {
@@ -29,25 +44,51 @@ public enum ExtenderServer {
         /// TCP port; 0 picks a free one (see `onServerRunning`).
         public var port: Int
         /// Largest accepted request body. With `nodeCacheCapable: false` the scheduler sends
-        /// every candidate node object, a few kilobytes each, so the default leaves room for
-        /// clusters of a few thousand nodes while still bounding memory per request.
+        /// every candidate node object, 5 to 20 KiB each (long image lists make them large).
         public var maxBodyBytes: Int
         /// Names and freshness limit of the node power annotations.
         public var powerAnnotations: PowerAnnotations
+        /// Connections served at once; further ones wait in the listen backlog.
+        public var maxConnections: Int
+        /// Connections that stay silent this long are closed: no request bytes, or an answer
+        /// its client does not take. kube-scheduler's calls take milliseconds, and its
+        /// keep-alive connections reconnect.
+        public var idleTimeout: Duration
 
-        /// The default body limit, 16 MiB.
-        public static let defaultMaxBodyBytes = 16 << 20
+        /// The default body limit, 2 MiB: some 330 node objects of the usual 6 KiB (100 with
+        /// long image lists), against the extender's 128 MiB container limit. Parsed into a
+        /// JSON tree and answered, a body costs about 12 times its size while it is scored:
+        /// one 2 MiB filter call peaks at 64 MiB resident, 39 MiB of it the idle process
+        /// (release build; README, "Scheduler extender memory", has the measurements).
+        public static let defaultMaxBodyBytes = 2 << 20
+        /// The default connection cap, far above the few connections kube-scheduler keeps.
+        /// An open connection costs 30 to 150 KiB (what it has sent, read ahead): 256 of them
+        /// stay under 40 MiB.
+        public static let defaultMaxConnections = 256
+        /// The default idle timeout, 15 s (as `/metrics` of the monitor).
+        public static let defaultIdleTimeout = Duration.seconds(15)
+        /// How many bodies of the largest size fit in the byte budget at once.
+        public static let bodiesInBudget = 4
+
+        /// The bytes of bodies and answers held at once: ``bodiesInBudget`` bodies of
+        /// ``maxBodyBytes``, 8 MiB by default. With one body scored at a time, the worst case
+        /// measured (32 clients posting 2 MiB filter calls at once) peaked at 82 MiB resident.
+        public var bodyBudgetBytes: Int { Self.bodiesInBudget * maxBodyBytes }
 
         /// Creates a configuration.
         public init(
             host: String,
             port: Int,
             maxBodyBytes: Int = Configuration.defaultMaxBodyBytes,
+            maxConnections: Int = Configuration.defaultMaxConnections,
+            idleTimeout: Duration = Configuration.defaultIdleTimeout,
             powerAnnotations: PowerAnnotations = PowerAnnotations()
         ) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
+            self.maxConnections = maxConnections
+            self.idleTimeout = idleTimeout
             self.powerAnnotations = powerAnnotations
         }
 
@@ -96,8 +137,14 @@ public enum ExtenderServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         metrics.recordInitialLoad(generation: watcher.generation)
-        let router = Router()
+        let router = Router(context: ExtenderRequestContext.self)
         let limit = configuration.maxBodyBytes
+        let idleTimeout = TimeAmount(configuration.idleTimeout)
+        let budget = BodyBudget(limit: configuration.bodyBudgetBytes)
+        // One body at a time becomes a JSON tree and a score: parsing costs many times the
+        // body, and the sidecar's quarter of a core gains nothing from parsing two at once.
+        // A thread of its own, too, so that a large body never holds up the cooperative pool.
+        let scoring = DispatchQueue(label: "energy-monitor.extender.scoring")
         let annotations = configuration.powerAnnotations
         let handlerLogger = logger
         /// The handler for one request, over the knowledge base in use right now.
@@ -109,14 +156,15 @@ public enum ExtenderServer {
                 onDiagnostics: { metrics.recordDiagnostics($0) }
             )
         }
-        router.post("\(pathPrefix)/prioritize") { request, _ -> Response in
-            await answer(.prioritize, request: request, limit: limit, metrics: metrics) { body in
-                makeHandler().prioritize(body: body, now: Date())
+        let exchange = Exchange(limit: limit, budget: budget, scoring: scoring, metrics: metrics)
+        router.post("\(pathPrefix)/prioritize") { request, context -> Response in
+            await exchange.answer(.prioritize, request: request, channel: context.channel) {
+                makeHandler().prioritize(body: $0, now: Date())
             }
         }
-        router.post("\(pathPrefix)/filter") { request, _ -> Response in
-            await answer(.filter, request: request, limit: limit, metrics: metrics) { body in
-                makeHandler().filter(body: body)
+        router.post("\(pathPrefix)/filter") { request, context -> Response in
+            await exchange.answer(.filter, request: request, channel: context.channel) {
+                makeHandler().filter(body: $0)
             }
         }
         router.get("/healthz") { _, _ -> Response in
@@ -131,9 +179,19 @@ public enum ExtenderServer {
         }
         return Application(
             router: router,
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [
+                        ConnectionLimits(sendBufferBytes: sendBufferBytes, readBytes: readBytes, stallTimeout: idleTimeout)
+                    ],
+                    idleTimeout: idleTimeout,
+                    httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes)
+                )
+            ),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
-                serverName: "energy-monitor-extender"
+                serverName: "energy-monitor-extender",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)
             ),
             services: [KnowledgeBaseReloader(watcher: watcher, metrics: metrics)],
             onServerRunning: { channel in
@@ -143,35 +201,81 @@ public enum ExtenderServer {
         )
     }
 
-    /// Reads the body within the limit, runs `handle` on it and counts the answer.
-    private static func answer(
-        _ endpoint: ExtenderMetrics.Endpoint,
-        request: Request,
-        limit: Int,
-        metrics: ExtenderMetrics,
-        handle: ([UInt8]) -> (status: Int, body: Data)
-    ) async -> Response {
-        let start = ContinuousClock.now
-        let status: Int
-        let response: Response
-        do {
-            let buffer = try await request.body.collect(upTo: limit)
-            let result = handle(Array(buffer.readableBytesView))
-            status = result.status
-            response = Response(
-                status: HTTPResponse.Status(code: result.status),
-                headers: [.contentType: ExtenderHandler.contentType(forStatus: result.status)],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: result.body))
-            )
-        } catch is NIOTooManyBytesError {
-            status = 413
-            response = text(.contentTooLarge, "request body larger than \(limit) bytes\n")
-        } catch {
-            status = 400
-            response = text(.badRequest, "cannot read request body: \(error)\n")
+    /// Why a body was not read.
+    private enum BodyRefusal: Error {
+        case tooLarge
+        case overBudget
+    }
+
+    /// What every scheduler call shares: the limits, the byte budget, the scoring queue.
+    private struct Exchange: Sendable {
+        let limit: Int
+        let budget: BodyBudget
+        let scoring: DispatchQueue
+        let metrics: ExtenderMetrics
+
+        /// Reads the body within the limit and the budget, runs `handle` on it on the scoring
+        /// queue and counts the answer, which holds its bytes of the budget until written.
+        func answer(
+            _ endpoint: ExtenderMetrics.Endpoint,
+            request: Request,
+            channel: any Channel,
+            handle: @escaping @Sendable (Data) -> (status: Int, body: Data)
+        ) async -> Response {
+            let start = ContinuousClock.now
+            let reservation = budget.makeReservation()
+            let status: Int
+            let response: Response
+            do {
+                let body = try await readBody(request, into: reservation)
+                let result = await withCheckedContinuation { continuation in
+                    scoring.async { continuation.resume(returning: handle(body)) }
+                }
+                guard reservation.exchange(for: result.body.count) else { throw BodyRefusal.overBudget }
+                status = result.status
+                response = Response(
+                    status: HTTPResponse.Status(code: result.status),
+                    headers: [.contentType: ExtenderHandler.contentType(forStatus: result.status)],
+                    body: ResponseBody(contentLength: result.body.count) { writer in
+                        try await writer.write(ByteBuffer(bytes: result.body))
+                        try await writer.finish(nil)
+                        // The answer counts until the kernel has taken it: one its client
+                        // does not read waits here until `ConnectionLimits` closes the connection.
+                        // (Queued on the event loop after the writes, so it sees them.)
+                        try? await channel.eventLoop.flatSubmit { ConnectionLimits.whenDrained(channel) }.get()
+                        reservation.release()
+                    }
+                )
+            } catch BodyRefusal.tooLarge {
+                status = 413
+                response = text(.contentTooLarge, "request body larger than \(limit) bytes\n")
+            } catch BodyRefusal.overBudget {
+                status = 503
+                response = text(
+                    .serviceUnavailable, "busy: requests in flight hold all \(budget.limit) bytes the extender keeps at once\n")
+            } catch {
+                status = 400
+                response = text(.badRequest, "cannot read request body: \(error)\n")
+            }
+            metrics.recordRequest(endpoint, status: status, seconds: (ContinuousClock.now - start).seconds)
+            return response
         }
-        metrics.recordRequest(endpoint, status: status, seconds: (ContinuousClock.now - start).seconds)
-        return response
+
+        /// The body's bytes, each chunk taken from the budget as it arrives: a client that
+        /// sends slowly holds only what it has sent.
+        private func readBody(_ request: Request, into reservation: BodyBudget.Reservation) async throws -> Data {
+            let declared = request.headers[.contentLength].flatMap { Int($0) }
+            if let declared, declared > limit { throw BodyRefusal.tooLarge }
+            var body = Data()
+            // Sized once when the length is known: growing by doubling would hold twice the body.
+            if let declared, declared > 0 { body.reserveCapacity(declared) }
+            for try await chunk in request.body {
+                guard body.count + chunk.readableBytes <= limit else { throw BodyRefusal.tooLarge }
+                guard reservation.take(chunk.readableBytes) else { throw BodyRefusal.overBudget }
+                body.append(contentsOf: chunk.readableBytesView)
+            }
+            return body
+        }
     }
 
     static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {

@@ -89,6 +89,8 @@ public final class PlugSession: Sendable {
 
     /// Bodies larger than this are refused: a Shelly status is a few KiB.
     static let maxBodyBytes = 256 * 1024
+    /// Headers larger than this are refused: a Shelly sends about 150 bytes of them.
+    static let maxHeaderBytes = 16 * 1024
     /// libcurl's receive buffer per poll: a status and its headers fit in one read, and
     /// 5,000 polls in flight hold 20 MB of buffers instead of 80 MB at libcurl's default.
     static let receiveBufferBytes = 4 * 1024
@@ -474,6 +476,7 @@ public final class PlugSession: Sendable {
             authentication: basic,
             timeoutMilliseconds: remaining,
             maxResponseBytes: Self.maxBodyBytes,
+            maxHeaderBytes: Self.maxHeaderBytes,
             receiveBufferBytes: Self.receiveBufferBytes
         )
         let response: HTTPResponse
@@ -484,6 +487,7 @@ public final class PlugSession: Sendable {
             case .timeout: throw PollFailure(.timeout, "\(path): no answer within \(remaining) ms")
             case .connect(let message): throw PollFailure(.connect, "\(path): \(message)")
             case .responseTooLarge(let limit): throw PollFailure(.invalid, "\(path): body larger than \(limit) bytes")
+            case .headersTooLarge(let limit): throw PollFailure(.invalid, "\(path): headers larger than \(limit) bytes")
             case .tls(let message), .transport(let message): throw PollFailure(.connect, "\(path): \(message)")
             case .shutdown: throw PollFailure(.connect, "\(path): shutting down")
             }

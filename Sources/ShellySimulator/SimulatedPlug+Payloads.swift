@@ -89,6 +89,9 @@ extension SimulatedPlug {
             // Valid JSON, 8 MiB: a reading followed by a padding member.
             answer.body = String(answer.body.dropLast()) + ",\"padding\":\"" + Self.padding + "\"}"
             answer.servedWatts = nil
+        case .hugeHeaders:
+            answer.headers += Self.paddingHeaders
+            answer.servedWatts = nil
         case .truncated:
             answer.body = String(answer.body.prefix(answer.body.utf8.count / 2))
             answer.servedWatts = nil
@@ -104,6 +107,9 @@ extension SimulatedPlug {
 
     /// 8 MiB of filler, built once.
     private static let padding = String(repeating: "x", count: 8 << 20)
+    /// 64 KiB of header lines: four times the poller's limit, yet below libcurl's own limits
+    /// (100 KiB a line; 300 KiB in all since 8.3, none before), so only the poller's cap stops them.
+    private static let paddingHeaders = (0..<16).map { ("X-Padding-\($0)", String(repeating: "x", count: 4096)) }
 
     private var gen1Shelly: String {
         "{\"type\":\"SHPLG-S\",\"mac\":\"\(mac)\",\"auth\":\(specification.password != nil),"

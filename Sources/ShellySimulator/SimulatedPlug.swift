@@ -15,6 +15,8 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     case reboot
     /// Status answers carry 8 MiB of padding after the reading (a firmware or proxy gone wrong).
     case hugeBody = "huge-body"
+    /// Status answers carry 64 KiB of headers, 16 lines of 4 KiB (a proxy gone wrong).
+    case hugeHeaders = "huge-headers"
     /// Status answers stop halfway through the JSON (a connection cut mid-body), with a
     /// `Content-Length` that matches the shortened body.
     case truncated

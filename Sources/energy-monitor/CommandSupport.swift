@@ -21,19 +21,23 @@ struct KubernetesOptions: ParsableArguments {
 
 /// Helpers shared by the commands that read the cluster or the store.
 enum CommandSupport {
+    /// The log of the commands that print results: on standard error, so that a warning
+    /// never lands in the CSV or table on standard output.
+    static let logger = Logger(label: "energy-monitor") { StreamLogHandler.standardError(label: $0) }
+
     /// GETs `path` from the Kubernetes API the way kubectl would connect: the given
     /// kubeconfig (and context), else in-cluster, `$KUBECONFIG` or `~/.kube/config`.
     /// Failures become one line prefixed with `what`.
     static func kubernetesGet(_ path: String, kubeconfig: String?, context: String?, what: String) async throws -> [UInt8] {
         let connection: KubernetesConnection
         do {
-            connection = try KubernetesConnection.resolve(kubeconfig: kubeconfig, context: context)
+            connection = try KubernetesConnection.resolve(kubeconfig: kubeconfig, context: context, logger: logger)
         } catch {
             throw CommandFailure("\(what): \(error)")
         }
         let http = CurlMultiClient()
         defer { http.shutdown() }
-        let client = KubernetesClient(connection: connection, http: http, logger: Logger(label: "energy-monitor"))
+        let client = KubernetesClient(connection: connection, http: http, logger: logger)
         do {
             return try await client.get(path: path)
         } catch {

@@ -93,6 +93,28 @@ struct CurlMultiClientTests {
         }
     }
 
+    @Test("headers over the limit are headersTooLarge, and the handle serves the next request")
+    func headerLimit() async throws {
+        try await withPlugs([
+            .init(node: "huge", port: 0, generation: 1, profile: .rpi, fault: .hugeHeaders),
+            .init(node: "fine", port: 0, generation: 1, profile: .rpi),
+        ]) { simulator, client in
+            // 64 KiB of headers in lines of 4 KiB: libcurl takes them, the request's cap does not.
+            let request = HTTPRequest(url: url(simulator, "huge", "/status"), timeoutMilliseconds: 10_000, maxHeaderBytes: 16 * 1024)
+            await #expect(throws: HTTPClientError.headersTooLarge(limit: 16 * 1024)) {
+                try await client.perform(request)
+            }
+            // The same answer with room for its headers is read whole.
+            let roomy = try await client.perform(
+                HTTPRequest(url: url(simulator, "huge", "/status"), timeoutMilliseconds: 10_000, maxHeaderBytes: 128 * 1024))
+            #expect(roomy.status == 200)
+            #expect(roomy.headers.count > 16)
+            let fine = try await client.perform(HTTPRequest(url: url(simulator, "fine", "/status")))
+            #expect(fine.status == 200)
+            #expect(fine.header("Content-Type") == "application/json")
+        }
+    }
+
     @Test("timeouts and refused connections map to their errors")
     func failures() async throws {
         let closed = try await ShellySimulator.start(plugs: [.init(node: "x", port: 0, generation: 1, profile: .rpi)])

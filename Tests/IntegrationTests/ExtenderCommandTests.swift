@@ -105,6 +105,7 @@ struct ExtenderCommandTests {
             ),
             (["--listen", "127.0.0.1"], "--listen: \"127.0.0.1\" is not HOST:PORT"),
             (["--reload-interval", "0"], "--reload-interval: 0.0 is not a number of seconds in 0.05...3600.0"),
+            (["--max-body-bytes", "9223372036854775807"], "--max-body-bytes must be between 1024 and 1073741824"),
         ]
     )
     func badInput(override: [String], message: String) async throws {

@@ -1,4 +1,6 @@
+import CurlClient
 import Foundation
+import Scoring
 import Testing
 import TestSupport
 
@@ -7,7 +9,7 @@ import Glibc
 #endif
 
 /// The service under faults: unbelievable plug bodies, a full filesystem under the database,
-/// and slow clients on `/metrics`. The real binary against the simulator, on 127.0.0.1.
+/// and slow clients on `/metrics` and the extender. The real binary (against the simulator), on 127.0.0.1.
 @Suite("Faults end to end", .serialized)
 struct FaultIntegrationTests {
     /// A running `simulate` + `run` pair in `folder`.
@@ -62,18 +64,21 @@ struct FaultIntegrationTests {
         return result
     }
 
-    @Test("8 MiB, cut-off, NaN, infinite, absurd and negative bodies count as invalid and are never stored")
+    @Test("8 MiB bodies, 64 KiB of headers, cut-off, NaN, infinite, absurd and negative bodies count as invalid and are never stored")
     func unbelievableBodies() async throws {
         let folder = try TestEnvironment.makeFolder("fault-bodies")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let faults = ["huge-body", "truncated", "nan", "infinite", "absurd", "negative", "negative-noise"]
+        // Negative noise last, then one healthy plug.
+        let faults = ["huge-body", "huge-headers", "truncated", "nan", "infinite", "absurd", "negative", "negative-noise"]
+        let noise = faults.count - 1
+        let healthy = faults.count
         // Even plugs speak Gen1, odd ones Gen2: every fault is seen through both parsers over the run.
         let service = try await Self.start(
             folder, plugs: faults.count + 1, database: folder + "/energy.db",
             extra: ["--generations", "1,2"] + faults.enumerated().flatMap { ["--fault", "\($0.offset)=\($0.element)"] }
         )
         defer { service.stop() }
-        let refused = 0..<6  // every fault but negative-noise
+        let refused = 0..<noise
         func invalid(_ metrics: Exposition, _ index: Int) -> Double {
             metrics.value("energy_monitor_poll_errors_total{node=\"sim-\(index)\",reason=\"invalid\"}") ?? 0
         }
@@ -95,8 +100,8 @@ struct FaultIntegrationTests {
             #expect(metrics.value("energy_monitor_plug_up{node=\"sim-\(index)\"}") == 0)
             #expect(!metrics.has("energy_monitor_power_watts{node=\"sim-\(index)\"}"))
         }
-        #expect(invalid(metrics, 6) == 0, "negative noise counted as invalid")
-        #expect(metrics.value("energy_monitor_power_watts{node=\"sim-6\"}") == 0)
+        #expect(invalid(metrics, noise) == 0, "negative noise counted as invalid")
+        #expect(metrics.value("energy_monitor_power_watts{node=\"sim-\(noise)\"}") == 0)
 
         let sqlite3 = try #require(Tools.find("sqlite3"), "sqlite3 missing: run bash scripts/setup.sh")
         let rows = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT node, count(*), min(watts), max(watts) FROM power GROUP BY node ORDER BY node"])
@@ -111,48 +116,54 @@ struct FaultIntegrationTests {
         for index in refused {
             #expect(stored["sim-\(index)"] == nil, "\(faults[index]) stored: \(String(describing: stored["sim-\(index)"]))")
         }
-        let noise = try #require(stored["sim-6"], "negative-noise plug stored nothing: \(rows.stdout)")
-        #expect(noise.count >= 5 && noise.min == 0 && noise.max == 0, "negative noise stored as \(noise)")
-        let healthy = try #require(stored["sim-7"], "healthy plug stored nothing")
-        #expect(healthy.count >= 5 && healthy.min > 0)
+        let noiseRows = try #require(stored["sim-\(noise)"], "negative-noise plug stored nothing: \(rows.stdout)")
+        #expect(noiseRows.count >= 5 && noiseRows.min == 0 && noiseRows.max == 0, "negative noise stored as \(noiseRows)")
+        let healthyRows = try #require(stored["sim-\(healthy)"], "healthy plug stored nothing")
+        #expect(healthyRows.count >= 5 && healthyRows.min > 0)
         // Nothing unbelievable anywhere in the view.
         let odd = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT count(*) FROM power WHERE watts IS NULL OR watts < 0 OR watts > 8000"])
         #expect(odd.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
-    /// A TCP connection to 127.0.0.1:`port`; `receiveBuffer` shrinks the socket's buffer so
-    /// a response that is not read backs up quickly.
-    static func connect(port: Int, receiveBuffer: Int32? = nil) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        if var size = receiveBuffer {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(fd)
-            return nil
-        }
-        return fd
-    }
+    /// 200 slow clients connected to 127.0.0.1:`port`: 100 send `request` a byte a round and
+    /// never finish it, 100 send `unread` whole and never read the answers (through a tiny
+    /// receive buffer). `normal` runs once a round, 12 rounds half a second apart, and says
+    /// whether it was answered.
+    final class SlowClients {
+        var trickling: [Int32] = []
+        var notReading: [Int32] = []
+        var answered = 0
 
-    static func send(_ fd: Int32, _ text: String) {
-        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
-    }
+        init(port: Int, request: String, unread: String, normal: (Int) async -> Bool) async throws {
+            let bytes = Array(request.utf8)
+            for index in 0..<200 {
+                if index % 2 == 0 {
+                    let fd = try #require(RawSocket.connect(port: port), "connection \(index) refused")
+                    RawSocket.send(fd, [bytes[0]])
+                    trickling.append(fd)
+                } else {
+                    let fd = try #require(RawSocket.connect(port: port, receiveBuffer: 1024), "connection \(index) refused")
+                    RawSocket.send(fd, unread)
+                    notReading.append(fd)
+                }
+            }
+            for round in 1...12 {
+                for fd in trickling where round < bytes.count {
+                    RawSocket.send(fd, [bytes[round]])
+                }
+                if await normal(round) { answered += 1 }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
 
-    /// True once the peer closed `fd` (a read returns 0 or an error other than "would block").
-    static func isClosedByPeer(_ fd: Int32) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            if count > 0 { continue }  // drain what was sent before the close
-            return count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+        deinit {
+            for fd in trickling + notReading { close(fd) }
+        }
+
+        /// Waits for the server to close every connection in `connections`.
+        static func closed(_ connections: [Int32], within limit: Duration) async -> Int {
+            _ = await eventually(within: limit) { connections.allSatisfy(RawSocket.isClosedByPeer) }
+            return connections.filter { !RawSocket.isClosedByPeer($0) }.count
         }
     }
 
@@ -163,41 +174,80 @@ struct FaultIntegrationTests {
         let service = try await Self.start(folder, plugs: 2, database: folder + "/energy.db", extra: ["--generations", "1,2"])
         defer { service.stop() }
         let port = try #require(Int(service.base.split(separator: ":").last ?? ""))
-        // 100 clients send their request a byte at a time; 100 send it whole and never read
-        // the answer, through a tiny receive buffer.
+        // Pipelined: four answers pile up unread.
         let request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow-client\r\n\r\n"
-        var trickling: [Int32] = []
-        var notReading: [Int32] = []
-        defer { for fd in trickling + notReading { close(fd) } }
-        for index in 0..<200 {
-            if index % 2 == 0 {
-                let fd = try #require(Self.connect(port: port), "connection \(index) refused")
-                Self.send(fd, "G")
-                trickling.append(fd)
-            } else {
-                let fd = try #require(Self.connect(port: port, receiveBuffer: 1024), "connection \(index) refused")
-                for _ in 0..<4 { Self.send(fd, request) }  // pipelined: four answers pile up unread
-                notReading.append(fd)
-            }
-        }
-        // While they hang on, normal scrapes answer (each within the client's 3 s timeout).
-        var answered = 0
-        let chars = Array(request.utf8)
-        for round in 1...12 {
-            for fd in trickling where round < chars.count {
-                _ = chars[round...round].withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
-            }
+        let clients = try await SlowClients(port: port, request: request, unread: String(repeating: request, count: 4)) { round in
+            // Each normal scrape answers within the client's 3 s timeout.
             let response = await TestEnvironment.get(service.base + "/metrics")
             let text = response.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
             #expect(response?.status == 200 && text.contains("energy_monitor_power_watts{node=\"sim-0\"}"), "scrape \(round) failed")
-            if response?.status == 200 { answered += 1 }
-            try await Task.sleep(for: .milliseconds(500))
+            return response?.status == 200
         }
-        print("slow clients: \(answered) of 12 scrapes answered while 200 slow clients were connected")
+        print("slow clients: \(clients.answered) of 12 scrapes answered while 200 slow clients were connected")
         #expect(await TestEnvironment.get(service.base + "/readyz")?.status == 200)
         // Slow senders that never finish their request are dropped after the idle timeout (15 s).
-        let dropped = await eventually(within: .seconds(30)) { trickling.allSatisfy(Self.isClosedByPeer) }
-        #expect(dropped, "\(trickling.filter { !Self.isClosedByPeer($0) }.count) trickling connections still open")
+        let open = await SlowClients.closed(clients.trickling, within: .seconds(30))
+        #expect(open == 0, "\(open) trickling connections still open")
         #expect(service.monitor.isRunning)
+    }
+
+    @Test("200 slow clients on the extender do not stop prioritize calls; silent ones are closed after the idle timeout")
+    func extenderSlowClients() async throws {
+        let folder = try TestEnvironment.makeFolder("fault-extender-slow-clients")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let extender = try ChildProcess(
+            TestPaths.binary,
+            ["extender", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--listen", "127.0.0.1:0", "--log-level", "warning"],
+            in: folder, name: "extender"
+        )
+        defer { extender.stop() }
+        var base = ""
+        let listening = await eventually(within: .seconds(20)) {
+            base = extender.stdout.split(separator: "\n").first { $0.hasPrefix("extender listening on ") }
+                .map { String($0.dropFirst("extender listening on ".count)) } ?? ""
+            return !base.isEmpty || !extender.isRunning
+        }
+        try #require(listening && !base.isEmpty, "extender not listening: \(extender.output)")
+        let port = try #require(Int(base.split(separator: ":").last ?? ""))
+
+        func post(_ path: String, _ body: String, host: String = "127.0.0.1") -> String {
+            "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        }
+        // The unread answers are filter results of 250 unknown node names, 20 KB each: they wait
+        // in the sockets' buffers. (ExtenderBudgetTests covers answers too large for those.)
+        let names = (0..<250).map { "\"node-\($0)\"" }.joined(separator: ",")
+        let filter = #"{"Pod":{"metadata":{"name":"p","labels":{"app":"ml-workflow","workload-profile":"training"}}},"NodeNames":["#
+            + names + "]}"
+        let args = ExtenderArgs(
+            pod: ExtenderPod(
+                metadata: ObjectMetadata(
+                    name: "ml-train-job-x", labels: ["app": "ml-workflow", "workload-profile": "training"],
+                    annotations: ["scheduler.policy/performance-weight": "1.0"])),
+            nodes: ExtenderNodeList(items: ["tvpc", "wyse", "rpi"].map { ExtenderNode(name: $0) }),
+            nodeNames: nil
+        )
+        let prioritize = Array(try JSONEncoder().encode(args))
+        let clients = try await SlowClients(
+            port: port, request: post("/scheduler/prioritize", String(decoding: prioritize, as: UTF8.self)),
+            unread: post("/scheduler/filter", filter)
+        ) { round in
+            let response = try? await TestEnvironment.client.perform(
+                HTTPRequest(
+                    url: base + "/scheduler/prioritize", method: "POST", headers: ["Content-Type: application/json"],
+                    body: prioritize, timeoutMilliseconds: 5000))  // kube-scheduler's httpTimeout
+            let scores = response.flatMap { try? JSONDecoder().decode([HostPriority].self, from: Data($0.body)) }
+            #expect(scores?.map(\.score) == [10, 0, 0], "prioritize \(round): \(response.map { "\($0.status)" } ?? "no answer")")
+            return scores != nil
+        }
+        print("extender slow clients: \(clients.answered) of 12 prioritize calls answered while 200 slow clients were connected")
+        // Senders that stall and readers that stop are both closed after the idle timeout (15 s).
+        let trickling = await SlowClients.closed(clients.trickling, within: .seconds(30))
+        #expect(trickling == 0, "\(trickling) trickling connections still open")
+        let notReading = await SlowClients.closed(clients.notReading, within: .seconds(15))
+        #expect(notReading == 0, "\(notReading) connections that never read still open")
+        #expect(extender.isRunning)
+        let metrics = await TestEnvironment.getText(base + "/metrics")
+        #expect(metrics.contains(#"energy_monitor_extender_requests_total{endpoint="prioritize",code="200"} 12"#), "\(metrics)")
     }
 }

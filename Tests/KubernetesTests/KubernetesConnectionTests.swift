@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import Testing
+import TestSupport
 
 @testable import Kubernetes
 
@@ -42,6 +44,42 @@ struct KubernetesConnectionTests {
             try parse(base + users)
         } throws: { error in
             "\(error)".contains(expected) && !"\(error)".contains("abc")
+        }
+    }
+
+    @Test(
+        "a server that is not https is refused with the key: the token and the patches would travel in the clear",
+        arguments: ["http://10.0.0.1:8080", "10.0.0.1:6443", "ftp://10.0.0.1"])
+    func plainServerRefused(server: String) {
+        let yaml = base.replacingOccurrences(of: "https://10.0.0.1:6443", with: server) + "users: [{name: u, user: {token: abc}}]"
+        #expect(throws: KubernetesConfigurationError(
+            "kubeconfig /etc/kube/config: clusters[c].cluster.server: must be an https:// URL, not \"\(server)\"")) {
+            try parse(yaml)
+        }
+    }
+
+    @Test("resolve warns once when TLS verification is off, and never when it is on")
+    func insecureWarning() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kube-insecure-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let verified = directory.appendingPathComponent("verified").path
+        let insecure = directory.appendingPathComponent("insecure").path
+        try (base + "users: [{name: u, user: {token: abc}}]").write(toFile: verified, atomically: true, encoding: .utf8)
+        try (base.replacingOccurrences(of: "\"https://10.0.0.1:6443\"", with: "\"https://10.0.0.1:6443\", insecure-skip-tls-verify: true")
+            + "users: [{name: u, user: {token: abc}}]").write(toFile: insecure, atomically: true, encoding: .utf8)
+        for (path, warnings) in [(verified, 0), (insecure, 1)] {
+            let recorder = LogRecorder()
+            let connection = try KubernetesConnection.resolve(
+                kubeconfig: path, context: nil, logger: Logger(label: "test") { _ in recorder })
+            #expect(connection.tls.insecureSkipVerify == (warnings == 1))
+            #expect(recorder.entries.count == warnings, "\(recorder.entries.map(\.message))")
+            if let entry = recorder.entries.first {
+                #expect(entry.level == .warning)
+                #expect(entry.message.contains("insecure-skip-tls-verify: true"))
+                #expect(entry.metadata["server"] == "https://10.0.0.1:6443")
+                #expect(!entry.message.contains("abc") && !entry.metadata.values.contains { $0.contains("abc") })
+            }
         }
     }
 
@@ -104,7 +142,10 @@ struct KubernetesConnectionTests {
         let environment = ["KUBECONFIG": fromEnvironment, "HOME": "/nonexistent"]
         let account = directory.appendingPathComponent("no-service-account").path
         func resolve(_ path: String?, _ context: String?) throws -> String {
-            try KubernetesConnection.resolve(kubeconfig: path, context: context, environment: environment, serviceAccountDirectory: account).server
+            try KubernetesConnection.resolve(
+                kubeconfig: path, context: context, logger: Logger(label: "test"), environment: environment,
+                serviceAccountDirectory: account
+            ).server
         }
         #expect(try resolve(explicit, nil) == "https://10.0.0.1:6443")
         #expect(try resolve(explicit, "b") == "https://10.0.0.2:6443")

@@ -126,7 +126,7 @@ struct AnnotationScheduleTests {
         #expect(repeated)
     }
 
-    @Test("an extreme Retry-After waits the 300 s cap, never traps; zero or negative waits nothing", arguments: [1e16, 1e300, .infinity, .nan, -5, 0, 1e-320])
+    @Test("an extreme Retry-After waits the 300 s cap, never traps; zero or negative waits nothing", arguments: [1e16, 1e300, .infinity, .nan, -5, 0, .leastNonzeroMagnitude])
     func extremeRetryAfter(seconds: Double) {
         var schedule = AnnotationSchedule(policy: policy)
         let t = Self.base

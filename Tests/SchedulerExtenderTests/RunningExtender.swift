@@ -14,9 +14,13 @@ struct RunningExtender: Sendable {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
+    /// POSTs `body`; the timeout is generous because a debug build on a busy machine scores
+    /// large bodies slowly, and the tests judge answers, not speed.
     func post(_ path: String, _ body: [UInt8]) async throws -> CurlClient.HTTPResponse {
         try await client.perform(
-            HTTPRequest(url: base + path, method: "POST", headers: ["Content-Type: application/json"], body: body)
+            HTTPRequest(
+                url: base + path, method: "POST", headers: ["Content-Type: application/json"], body: body,
+                timeoutMilliseconds: 30_000)
         )
     }
 
@@ -39,6 +43,7 @@ struct RunningExtender: Sendable {
 func withExtender<T: Sendable>(
     knowledgeBase path: String,
     maxBodyBytes: Int = ExtenderServer.Configuration.defaultMaxBodyBytes,
+    idleTimeout: Duration = ExtenderServer.Configuration.defaultIdleTimeout,
     pollInterval: Duration = .milliseconds(100),
     _ body: @Sendable (RunningExtender) async throws -> T
 ) async throws -> T {
@@ -48,7 +53,7 @@ func withExtender<T: Sendable>(
     let metrics = ExtenderMetrics()
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let application = ExtenderServer.makeApplication(
-        configuration: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes),
+        configuration: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout),
         watcher: watcher,
         metrics: metrics,
         logger: logger,

@@ -98,6 +98,19 @@ struct ExtenderArgsTests {
         }
     }
 
+    @Test("more candidate nodes than the largest Kubernetes cluster are refused before they are read")
+    func candidateLimit() throws {
+        func body(items: Int, names: Int) -> Data {
+            let nodes = (0..<items).map { #"{"metadata":{"name":"n\#($0)"}}"# }.joined(separator: ",")
+            let list = (0..<names).map { "\"m\($0)\"" }.joined(separator: ",")
+            return Data(#"{"Pod":{"metadata":{"name":"p"}},"Nodes":{"items":[\#(nodes)]},"NodeNames":[\#(list)]}"#.utf8)
+        }
+        let most = try ExtenderArgs(body: body(items: 1, names: ExtenderArgs.maxCandidates - 1))
+        #expect((most.nodes?.items.count ?? 0) + (most.nodeNames?.count ?? 0) == 5_000)
+        let error = try #require(throws: WireError.self) { try ExtenderArgs(body: body(items: 1, names: 5_000)) }
+        #expect(error.description == "5001 candidate nodes; at most 5000, the largest cluster Kubernetes supports")
+    }
+
     @Test("malformed JSON is one line")
     func malformedJSON() throws {
         let error = try #require(throws: WireError.self) { try ExtenderArgs(body: Data("{\"Pod\": ".utf8)) }

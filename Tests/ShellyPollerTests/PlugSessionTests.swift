@@ -87,8 +87,8 @@ struct PlugSessionTests {
     }
 
     @Test(
-        "unbelievable bodies are invalid on both APIs; noise near 0 W reads as 0",
-        arguments: [SimulatedFault.hugeBody, .truncated, .nan, .infinite, .absurd, .negative, .negativeNoise], [1, 2]
+        "unbelievable bodies and headers are invalid on both APIs; noise near 0 W reads as 0",
+        arguments: [SimulatedFault.hugeBody, .hugeHeaders, .truncated, .nan, .infinite, .absurd, .negative, .negativeNoise], [1, 2]
     )
     func unbelievable(fault: SimulatedFault, generation: Int) async throws {
         try await withSimulator([.init(node: "odd", port: 0, generation: generation, profile: .rpi, fault: fault)]) { simulator in

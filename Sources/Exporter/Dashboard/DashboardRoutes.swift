@@ -1,7 +1,9 @@
 import EnergyModel
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
+import Store
 
 /// Routes of the built-in dashboard: the page and its script and style at `/`,
 /// `/dashboard.js`, `/dashboard.css`, and the JSON API at `/api/v1/power` and
@@ -13,7 +15,7 @@ enum DashboardRoutes {
         "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
     ].joined(separator: "; ")
 
-    static func register(on router: Router<BasicRequestContext>, api: DashboardAPI) {
+    static func register(on router: Router<BasicRequestContext>, api: DashboardAPI, logger: Logger) {
         router.get("/") { _, _ -> Response in
             asset(DashboardAssets.html, type: "text/html; charset=utf-8")
         }
@@ -38,23 +40,36 @@ enum DashboardRoutes {
             } catch {
                 return MetricsServer.text(.badRequest, "bad request: \(error.description)\n")
             }
-            do {
-                return try json(await api.power(query))
+            do throws(StoreError) {
+                return json(try await api.power(query), logger: logger)
             } catch {
-                return MetricsServer.text(.internalServerError, "store: \(error)\n")
+                return storeFailure("cannot read power samples", error, logger: logger)
             }
         }
         router.get("/api/v1/nodes") { _, _ -> Response in
-            do {
-                return try json(await api.status(nowMilliseconds: WallClock.nowMilliseconds()))
+            do throws(StoreError) {
+                return json(try await api.status(nowMilliseconds: WallClock.nowMilliseconds()), logger: logger)
             } catch {
-                return MetricsServer.text(.internalServerError, "store: \(error)\n")
+                return storeFailure("cannot read the state of the plugs", error, logger: logger)
             }
         }
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> Response {
-        let data = try DashboardAPI.encode(value)
+    /// 500 with what failed and SQLite's reason in words. The store's full message can hold
+    /// SQL text and the database's path: it goes to the log, never to the client.
+    static func storeFailure(_ what: String, _ error: StoreError, logger: Logger) -> Response {
+        logger.error("dashboard API: \(what)", metadata: ["error": "\(error.message)"])
+        return MetricsServer.text(.internalServerError, "store: \(what) (\(error.summary))\n")
+    }
+
+    static func json<T: Encodable>(_ value: T, logger: Logger) -> Response {
+        let data: Data
+        do {
+            data = try DashboardAPI.encode(value)
+        } catch {
+            logger.error("dashboard API: cannot encode the answer", metadata: ["error": "\(error)"])
+            return MetricsServer.text(.internalServerError, "cannot encode the answer\n")
+        }
         return Response(
             status: .ok,
             headers: [.contentType: "application/json", .cacheControl: "no-store"],

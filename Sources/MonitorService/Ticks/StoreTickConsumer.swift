@@ -54,7 +54,7 @@ final class StoreTickConsumer: TickConsumer {
         self.drainSamplesPerWrite = max(1, drainSamplesPerWrite)
     }
 
-    /// Whether a tick has been stored, and the store's last error while it cannot write.
+    /// Whether a tick has been stored, and what fails while the store cannot write.
     var status: (firstTickDone: Bool, storeError: String?) {
         state.withLock { ($0.firstTickDone, $0.storeError) }
     }
@@ -126,8 +126,9 @@ final class StoreTickConsumer: TickConsumer {
         } catch {
             metrics.recordStoreWrite(seconds: Double(WallClock.nowNanoseconds() - started) / 1e9, failed: true)
             let first = state.withLock { state -> Bool in
+                // What `/readyz` tells: words without the SQL text or path the message can hold.
                 defer {
-                    state.storeError = error.message
+                    state.storeError = "cannot write samples (\(error.summary))"
                     state.outage = true
                 }
                 return state.storeError == nil

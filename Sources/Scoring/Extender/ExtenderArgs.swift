@@ -21,9 +21,21 @@ public struct ExtenderArgs: Sendable, Hashable, Codable {
         self.nodeNames = nodeNames
     }
 
+    /// The most candidate nodes (`Nodes.items` and `NodeNames` together) a call may carry:
+    /// the largest cluster Kubernetes supports. Each candidate costs memory while it is scored
+    /// (about 1 KiB for a bare name), so a body of a few MiB of names must not become
+    /// hundreds of thousands of them.
+    public static let maxCandidates = 5_000
+
     /// Reads arguments from a parsed body; errors name the offending path.
     init(json: JSONValue) throws(WireError) {
         let members = try json.object(at: "ExtenderArgs")
+        let candidates = (members["Nodes"]?["items"]?.array?.count ?? 0) + (members["NodeNames"]?.array?.count ?? 0)
+        guard candidates <= Self.maxCandidates else {
+            throw WireError(
+                path: "",
+                problem: "\(candidates) candidate nodes; at most \(Self.maxCandidates), the largest cluster Kubernetes supports")
+        }
         guard let pod = members["Pod"], !pod.isNull else { throw .missing("Pod") }
         self.pod = try ExtenderPod(json: pod, path: "Pod")
         if let nodes = members["Nodes"], !nodes.isNull {

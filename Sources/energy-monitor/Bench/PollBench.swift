@@ -145,8 +145,8 @@ struct PollBench {
         guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("simulator statistics: ") }) else { return nil }
         func number(before word: String) -> Int? {
             guard let range = line.range(of: " " + word) else { return nil }
-            let digits = line[..<range.lowerBound].reversed().prefix { $0.isNumber }
-            return Int(String(digits.reversed()))
+            let text = String(line[..<range.lowerBound].reversed().prefix { $0.isNumber }.reversed())
+            return Int(text)
         }
         guard let requests = number(before: "requests"), let challenged = number(before: "challenged"),
             let throttled = number(before: "throttled")
