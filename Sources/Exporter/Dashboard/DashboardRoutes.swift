@@ -4,8 +4,8 @@ import Hummingbird
 import NIOCore
 
 /// Routes of the built-in dashboard: the page and its script and style at `/`,
-/// `/dashboard.js`, `/dashboard.css`, and the JSON API at `/api/v1/power` and
-/// `/api/v1/nodes`. Everything the page needs comes from this binary: no CDN, no fonts.
+/// `/dashboard.js`, `/dashboard.css`, and the JSON API at `/api/v1/power`,
+/// `/api/v1/nodes` and `/api/v1/energy`. Everything the page needs comes from this binary: no CDN, no fonts.
 enum DashboardRoutes {
     /// Only this origin may load anything; the page never talks to another host.
     static let contentSecurityPolicy = [
@@ -40,6 +40,28 @@ enum DashboardRoutes {
             }
             do {
                 return try json(await api.power(query))
+            } catch {
+                return MetricsServer.text(.internalServerError, "store: \(error)\n")
+            }
+        }
+        router.get("/api/v1/energy") { request, _ -> Response in
+            let parameters = request.uri.queryParameters
+            do {
+                let known = try await api.store.nodes()
+                let query: EnergyQuery
+                do throws(EnergyQuery.Failure) {
+                    query = try EnergyQuery(
+                        node: parameters.get("node"), from: parameters.get("from"), to: parameters.get("to"),
+                        knownNodes: known, nowMilliseconds: WallClock.nowMilliseconds())
+                } catch {
+                    return MetricsServer.text(.badRequest, "bad request: \(error.description)\n")
+                }
+                let report = try await api.energy(query)
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: report.render(.json)))
+                )
             } catch {
                 return MetricsServer.text(.internalServerError, "store: \(error)\n")
             }
