@@ -51,7 +51,7 @@ let package = Package(
         // Kubernetes API client: connection loading (in-cluster, kubeconfig) and node patches.
         .target(
             name: "Kubernetes",
-            dependencies: ["CurlClient", "Yams", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CurlClient", "EnergyModel", "JSON", "Yams", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ShellyPoller",
@@ -105,6 +105,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A small Kubernetes API server in-process: nodes, Jobs, pods, bindings, watches, with a
+        // scripted pod lifecycle and injected faults (tests; the offline cluster of the harness).
+        .target(
+            name: "ClusterSimulator",
+            dependencies: [
+                "EnergyModel", "JSON", "Kubernetes",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The experiment harness: workflow files, phases as Jobs, energy per phase, results
+        // files, the sweep and the report.
+        .target(
+            name: "Workflow",
+            dependencies: [
+                "AnnotationContract", "CurlClient", "EnergyModel", "Exporter", "JSON", "Kubernetes", "Scoring", "Store", "Yams",
+            ]
+        ),
         // Configuration and the wiring of poller, store and exporter into the service.
         .target(
             name: "MonitorService",
@@ -132,7 +151,7 @@ let package = Package(
             name: "energy-monitor",
             dependencies: [
                 "AnnotationContract", "MonitorService", "ShellySimulator", "Scoring", "Store", "Exporter",
-                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON",
+                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON", "Workflow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

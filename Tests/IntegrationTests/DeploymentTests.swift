@@ -9,13 +9,14 @@ struct DeploymentTests {
     static let k8s = TestPaths.packageRoot.appendingPathComponent("k8s")
     static let setupHint = "run bash scripts/setup.sh"
 
-    /// Every Kubernetes manifest under `k8s/`: the YAML files except the kustomization and the
-    /// Prometheus rule files (which are not Kubernetes objects).
+    /// Every Kubernetes manifest under `k8s/`: the YAML files except the kustomization, the
+    /// Prometheus rule files and the workflow files (which are not Kubernetes objects).
     static func manifests() throws -> [String] {
         let enumerator = try #require(FileManager.default.enumerator(atPath: k8s.path))
         var paths: [String] = []
         while let relative = enumerator.nextObject() as? String {
-            guard relative.hasSuffix(".yaml"), relative != "kustomization.yaml", !relative.hasPrefix("monitoring/")
+            guard relative.hasSuffix(".yaml"), relative != "kustomization.yaml", !relative.hasPrefix("monitoring/"),
+                !relative.hasSuffix("-workflow.yaml")
             else { continue }
             paths.append(relative)
         }
