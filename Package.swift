@@ -162,9 +162,11 @@ let package = Package(
         // fake API server and kubeconfigs for it, paths of the public fixtures.
         .target(
             name: "TestSupport",
-            dependencies: ["AnnotationContract", "CurlClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AnnotationContract", "ClusterSimulator", "CurlClient", "Kubernetes", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport",
-            exclude: ["fake_apiserver.py"]  // run by FakeAPIServer with python3
+            exclude: ["fake_apiserver.py", "tls_relay.py"]  // run by FakeAPIServer and TLSRelay with python3
         ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
@@ -187,7 +189,12 @@ let package = Package(
             name: "NodeAnnotationsTests",
             dependencies: ["NodeAnnotations", "AnnotationContract", "Kubernetes", "TestSupport"]
         ),
-        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "CurlClient", "TestSupport"]),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "ClusterSimulator", "CurlClient", "JSON", "TestSupport"]),
+        .testTarget(name: "ClusterSimulatorTests", dependencies: ["ClusterSimulator", "Kubernetes", "JSON", "TestSupport"]),
+        .testTarget(
+            name: "WorkflowTests",
+            dependencies: ["Workflow", "ClusterSimulator", "Kubernetes", "JSON", "Scoring", "Store", "EnergyModel", "TestSupport"]
+        ),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "AnnotationContract", "JSON", "TestSupport"]),
         .testTarget(
             name: "MonitorServiceTests",
@@ -200,7 +207,10 @@ let package = Package(
         // End-to-end tests of the built binary against the simulator and real peers.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AnnotationContract", "EnergyModel", "CurlClient", "Scoring", "Store", "ShellySimulator", "TestSupport"]
+            dependencies: [
+                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "JSON", "Scoring", "Store", "ShellySimulator",
+                "TestSupport", "Workflow",
+            ]
         ),
         .testTarget(
             name: "SchedulerExtenderTests",

@@ -98,8 +98,10 @@ struct ClusterResponder: Sendable {
         switch (method, route.name, route.subresource) {
         case ("GET", nil, nil) where watch:
             let timeout = Int(query["timeoutSeconds"] ?? "") ?? configuration.defaultWatchTimeoutSeconds
+            let bookmarks = query["allowWatchBookmarks"] == "true" || query["allowWatchBookmarks"] == "1"
             return await self.watch(
-                resource, namespace: route.namespace, labels: labels, fields: fields, from: query["resourceVersion"], timeoutSeconds: timeout)
+                resource, namespace: route.namespace, labels: labels, fields: fields, from: query["resourceVersion"], timeoutSeconds: timeout,
+                bookmarks: bookmarks)
         case ("GET", nil, nil):
             let items = await state.list(resource, namespace: route.namespace, labels: labels, fields: fields)
             let (kind, apiVersion) = Self.listKind(resource)
@@ -139,9 +141,10 @@ struct ClusterResponder: Sendable {
 
     private func watch(
         _ resource: SimulatedResource, namespace: String?, labels: LabelSelector, fields: LabelSelector, from version: String?,
-        timeoutSeconds: Int
+        timeoutSeconds: Int, bookmarks: Bool
     ) async -> Response {
         let state = self.state
+        let bookmarkInterval = configuration.bookmarkInterval
         switch await state.openWatch(resource, namespace: namespace, labels: labels, fields: fields, from: version) {
         case .gone(let message):
             // As the API server does: the watch starts, and its one event says why it ends.
@@ -157,7 +160,16 @@ struct ClusterResponder: Sendable {
                         try? await Task.sleep(for: .seconds(seconds))
                         await state.endWatch(id)
                     }
-                    defer { timer.cancel() }
+                    let bookmarker = Task {
+                        while bookmarks, !Task.isCancelled {
+                            try? await Task.sleep(for: bookmarkInterval)
+                            await state.bookmark(id)
+                        }
+                    }
+                    defer {
+                        timer.cancel()
+                        bookmarker.cancel()
+                    }
                     do {
                         for line in backlog { try await writer.write(ByteBuffer(bytes: line)) }
                         events: for await message in stream {

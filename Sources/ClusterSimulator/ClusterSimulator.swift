@@ -42,6 +42,9 @@ public final class ClusterSimulator: Sendable {
         public var replacementDelay: Duration
         /// How long a watch without `timeoutSeconds` lasts.
         public var defaultWatchTimeoutSeconds: Int
+        /// How often a watch that allows bookmarks gets one (the API server sends them about
+        /// once a minute; sooner here, so that a client that left is noticed soon).
+        public var bookmarkInterval: Duration
 
         /// Creates a configuration.
         public init(
@@ -53,7 +56,8 @@ public final class ClusterSimulator: Sendable {
             user: String = "system:serviceaccount:default:workflow-runner",
             historyLimit: Int = 10_000,
             replacementDelay: Duration = .milliseconds(100),
-            defaultWatchTimeoutSeconds: Int = 300
+            defaultWatchTimeoutSeconds: Int = 300,
+            bookmarkInterval: Duration = .seconds(1)
         ) {
             self.host = host
             self.port = port
@@ -64,6 +68,7 @@ public final class ClusterSimulator: Sendable {
             self.historyLimit = max(1, historyLimit)
             self.replacementDelay = replacementDelay
             self.defaultWatchTimeoutSeconds = defaultWatchTimeoutSeconds
+            self.bookmarkInterval = bookmarkInterval
         }
     }
 

@@ -166,6 +166,19 @@ actor ClusterState {
 
     var openWatchCount: Int { watchers.count }
 
+    /// Sends a watch a `BOOKMARK` at the current resource version: every event up to it has
+    /// been sent to the watch already (both happen on this actor), so resuming from it loses
+    /// nothing. Its write also tells the server when the client has gone.
+    func bookmark(_ id: Int) {
+        guard let watcher = watchers[id] else { return }
+        let (kind, apiVersion) = ClusterResponder.listKind(watcher.resource)
+        let object: JSONValue = [
+            "kind": .string(String(kind.dropLast(4))), "apiVersion": .string(apiVersion),
+            "metadata": ["resourceVersion": .string(String(resourceVersion))],
+        ]
+        watcher.continuation.yield(.line(Self.line(type: "BOOKMARK", object: object)))
+    }
+
     /// Breaks every open watch's connection.
     func dropWatches() {
         for id in Array(watchers.keys) { endWatch(id, with: .abort) }

@@ -90,11 +90,11 @@ public struct SimulatedPod: Sendable, Equatable {
     public var isFinished: Bool { phase == .succeeded || phase == .failed }
 
     /// `spec.schedulerName`.
-    var schedulerName: String { spec["schedulerName"]?.string ?? "default-scheduler" }
+    public var schedulerName: String { spec["schedulerName"]?.string ?? "default-scheduler" }
 
     /// The nodes a required node affinity term on `metadata.name` (or `kubernetes.io/hostname`)
     /// allows: what the workflow runner pins a placed phase with.
-    var requiredNodeNames: [String]? {
+    public var requiredNodeNames: [String]? {
         guard
             let terms = spec["affinity"]?["nodeAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?[
                 "nodeSelectorTerms"]?.array
@@ -110,7 +110,8 @@ public struct SimulatedPod: Sendable, Equatable {
         return names.isEmpty ? nil : names
     }
 
-    var info: PodInfo {
+    /// What the lifecycle is told of the pod.
+    public var info: PodInfo {
         PodInfo(
             name: name, namespace: namespace, jobName: job?.name, attempt: attempt, schedulerName: schedulerName,
             labels: labels, annotations: annotations,

@@ -47,7 +47,8 @@ public struct PodRun: Sendable, Equatable {
     }
 
     /// The run of one pod object, nil when it has not run: not bound to a node, or no
-    /// container started yet.
+    /// container started yet. A container that started and ended within one second (the API
+    /// writes whole seconds) is a run of length zero.
     public init?(pod: JSONValue, nowMilliseconds now: Int64) {
         let metadata = pod["metadata"]
         guard let name = metadata?["name"]?.string, let node = pod["spec"]?["nodeName"]?.string, !node.isEmpty else { return nil }
@@ -68,7 +69,7 @@ public struct PodRun: Sendable, Equatable {
         }
         guard let start else { return nil }
         let end = running ? now : (finish ?? now)
-        guard end > start else { return nil }
+        guard end >= start else { return nil }
         self.init(
             name: name, phase: labels["job-name"] ?? name, weight: annotations[WorkloadContract.weightAnnotation] ?? "",
             node: node, profile: labels[WorkloadContract.profileLabel] ?? "", startMilliseconds: start, finishMilliseconds: end,

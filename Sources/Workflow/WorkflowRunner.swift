@@ -85,6 +85,8 @@ public struct WorkflowRunner: Sendable {
             return rows
         } catch {
             await cleanUp(ledger)
+            // Whatever a cancelled wait threw on its way out, the cause is the cancellation.
+            if Task.isCancelled { throw CancellationError() }
             if let failure = error as? ResultFile.Failure { throw WorkflowError("--output: \(failure)") }
             throw error
         }
@@ -326,6 +328,10 @@ public struct WorkflowRunner: Sendable {
     /// asked again (up to 5 s more) while coverage is short of complete, and up to a minute
     /// while the source fails.
     private func measure(_ pod: PodRun) async throws -> EnergyFigures {
+        // Shorter than the API's one-second resolution: there is no window to integrate.
+        guard pod.finishMilliseconds > pod.startMilliseconds else {
+            return EnergyFigures(joules: 0, averageWatts: nil, coveragePercent: 0, samples: 0)
+        }
         let settled = pod.finishMilliseconds + configuration.settleMilliseconds
         let wait = settled - WallClock.nowMilliseconds()
         if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
