@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Kubernetes
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// A small Kubernetes API server in this process, for tests and for running the experiment
@@ -82,10 +83,16 @@ public final class ClusterSimulator: Sendable {
     public let configuration: Configuration
     let state: ClusterState
     private let logger: Logger
-    private let server = Mutex<(task: Task<Void, any Error>?, port: Int?)>((nil, nil))
+    private let server = Mutex<(task: Task<Void, any Error>?, group: ServiceGroup?, port: Int?)>((nil, nil, nil))
 
-    /// Creates the simulator; `start()` makes it listen.
-    public init(configuration: Configuration, lifecycle: any PodLifecycle, logger: Logger = Logger(label: "cluster-simulator")) {
+    /// Creates the simulator; `start()` makes it listen. Without a `logger`, only warnings
+    /// and errors are logged.
+    public init(configuration: Configuration, lifecycle: any PodLifecycle, logger: Logger? = nil) {
+        let logger = logger ?? {
+            var logger = Logger(label: "cluster-simulator")
+            logger.logLevel = .warning
+            return logger
+        }()
         self.configuration = configuration
         self.logger = logger
         self.state = ClusterState(configuration: configuration, lifecycle: lifecycle, logger: logger)
@@ -103,8 +110,13 @@ public final class ClusterSimulator: Sendable {
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
-        let task = Task { try await application.run() }
-        server.withLock { $0.task = task }
+        // In a service group, so that `stop()` shuts the server down gracefully.
+        let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
+        let task = Task { try await group.run() }
+        server.withLock {
+            $0.task = task
+            $0.group = group
+        }
         let watchdog = Task {
             try? await Task.sleep(for: .seconds(20))
             continuation.finish()
@@ -121,11 +133,11 @@ public final class ClusterSimulator: Sendable {
     /// Stops serving, ends every watch and every pod's run.
     public func stop() async {
         await state.stop()
-        let task = server.withLock { server -> Task<Void, any Error>? in
-            defer { server = (nil, nil) }
-            return server.task
+        let (task, group) = server.withLock { server -> (Task<Void, any Error>?, ServiceGroup?) in
+            defer { server = (nil, nil, nil) }
+            return (server.task, server.group)
         }
-        task?.cancel()
+        await group?.triggerGracefulShutdown()
         _ = try? await task?.value
     }
 
