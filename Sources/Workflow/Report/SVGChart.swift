@@ -15,23 +15,24 @@ enum SVGChart {
     }
 
     /// Energy (kJ, y) against duration (s, x) per run, group means larger and labelled.
-    static func scatter(_ summary: ExperimentSummary, width: Double = 760, height: Double = 440) -> String {
+    static func scatter(_ summary: ExperimentSummary, chartWidth: Double = 760, chartHeight: Double = 440) -> String {
+        let (width, height) = (chartWidth, chartHeight)
         let margin = (left: 70.0, right: 20.0, top: 20.0, bottom: 50.0)
         let points = summary.groups.flatMap { group in group.runs.map { ($0.seconds, $0.joules / 1000) } }
-        guard !points.isEmpty else { return empty(width: width, height: height, "no complete runs") }
+        guard !points.isEmpty else { return empty(chartWidth: width, chartHeight: height, "no complete runs") }
         let xs = axis(points.map(\.0)), ys = axis(points.map(\.1))
         let plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom
         func x(_ value: Double) -> Double { margin.left + (value - xs.lowerBound) / (xs.upperBound - xs.lowerBound) * plotWidth }
         func y(_ value: Double) -> Double { margin.top + plotHeight - (value - ys.lowerBound) / (ys.upperBound - ys.lowerBound) * plotHeight }
-        var svg = header(width: width, height: height, label: "Energy against duration per run")
-        svg += frame(x: margin.left, y: margin.top, width: plotWidth, height: plotHeight)
+        var svg = header(chartWidth: width, chartHeight: height, label: "Energy against duration per run")
+        svg += frame(x: margin.left, y: margin.top, frameWidth: plotWidth, frameHeight: plotHeight)
         svg += ticks(xs, horizontal: true) { x($0) }.map { tick in
-            line(tick.position, margin.top + plotHeight, tick.position, margin.top + plotHeight + 5)
-                + text(tick.position, margin.top + plotHeight + 18, tick.label, anchor: "middle")
+            line(tick.tickPosition, margin.top + plotHeight, tick.tickPosition, margin.top + plotHeight + 5)
+                + text(tick.tickPosition, margin.top + plotHeight + 18, tick.label, anchor: "middle")
         }.joined()
         svg += ticks(ys, horizontal: false) { y($0) }.map { tick in
-            line(margin.left - 5, tick.position, margin.left, tick.position) + text(margin.left - 8, tick.position + 4, tick.label, anchor: "end")
-                + "<line x1=\"\(f(margin.left))\" y1=\"\(f(tick.position))\" x2=\"\(f(margin.left + plotWidth))\" y2=\"\(f(tick.position))\" stroke=\"#eee\"/>"
+            line(margin.left - 5, tick.tickPosition, margin.left, tick.tickPosition) + text(margin.left - 8, tick.tickPosition + 4, tick.label, anchor: "end")
+                + "<line x1=\"\(f(margin.left))\" y1=\"\(f(tick.tickPosition))\" x2=\"\(f(margin.left + plotWidth))\" y2=\"\(f(tick.tickPosition))\" stroke=\"#eee\"/>"
         }.joined()
         svg += text(margin.left + plotWidth / 2, height - 10, "workflow duration (s)", anchor: "middle")
         svg += "<text x=\"16\" y=\"\(f(margin.top + plotHeight / 2))\" transform=\"rotate(-90 16 \(f(margin.top + plotHeight / 2)))\" text-anchor=\"middle\" font-size=\"12\">energy (kJ)</text>"
@@ -48,17 +49,18 @@ enum SVGChart {
     }
 
     /// Mean joules per phase, stacked, one bar per group.
-    static func stacked(_ summary: ExperimentSummary, width: Double = 760, height: Double = 420) -> String {
+    static func stacked(_ summary: ExperimentSummary, chartWidth: Double = 760, chartHeight: Double = 420) -> String {
+        let (width, height) = (chartWidth, chartHeight)
         let margin = (left: 70.0, right: 150.0, top: 20.0, bottom: 70.0)
-        guard !summary.groups.isEmpty else { return empty(width: width, height: height, "no complete runs") }
+        guard !summary.groups.isEmpty else { return empty(chartWidth: width, chartHeight: height, "no complete runs") }
         let totals = summary.groups.map { group in group.phases.reduce(0) { $0 + $1.joules.mean } / 1000 }
         let ys = axis(totals + [0])
         let plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom
         func y(_ value: Double) -> Double { margin.top + plotHeight - (value - ys.lowerBound) / (ys.upperBound - ys.lowerBound) * plotHeight }
-        var svg = header(width: width, height: height, label: "Joules per phase, stacked, per scheduler and weight")
-        svg += frame(x: margin.left, y: margin.top, width: plotWidth, height: plotHeight)
+        var svg = header(chartWidth: width, chartHeight: height, label: "Joules per phase, stacked, per scheduler and weight")
+        svg += frame(x: margin.left, y: margin.top, frameWidth: plotWidth, frameHeight: plotHeight)
         svg += ticks(ys, horizontal: false) { y($0) }.map { tick in
-            line(margin.left - 5, tick.position, margin.left, tick.position) + text(margin.left - 8, tick.position + 4, tick.label, anchor: "end")
+            line(margin.left - 5, tick.tickPosition, margin.left, tick.tickPosition) + text(margin.left - 8, tick.tickPosition + 4, tick.label, anchor: "end")
         }.joined()
         svg += "<text x=\"16\" y=\"\(f(margin.top + plotHeight / 2))\" transform=\"rotate(-90 16 \(f(margin.top + plotHeight / 2)))\" text-anchor=\"middle\" font-size=\"12\">energy (kJ, mean)</text>"
         let slot = plotWidth / Double(summary.groups.count)
@@ -99,7 +101,7 @@ enum SVGChart {
         return max(0, low - pad)...(high + pad)
     }
 
-    static func ticks(_ range: ClosedRange<Double>, horizontal: Bool, position: (Double) -> Double) -> [(position: Double, label: String)] {
+    static func ticks(_ range: ClosedRange<Double>, horizontal: Bool, position: (Double) -> Double) -> [(tickPosition: Double, label: String)] {
         let span = range.upperBound - range.lowerBound
         let raw = span / 5
         let magnitude = pow(10, (log10(raw)).rounded(.down))
@@ -114,16 +116,18 @@ enum SVGChart {
         return ticks
     }
 
-    static func header(width: Double, height: Double, label: String) -> String {
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" height=\"\(f(height))\" role=\"img\" aria-label=\"\(escape(label))\" font-family=\"sans-serif\">"
+    static func header(chartWidth: Double, chartHeight: Double, label: String) -> String {
+        let (width, height) = (chartWidth, chartHeight)
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" height=\"\(f(height))\" role=\"img\" aria-label=\"\(escape(label))\" font-family=\"sans-serif\">"
     }
 
-    static func frame(x: Double, y: Double, width: Double, height: Double) -> String {
-        "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"#fff\" stroke=\"#999\"/>"
+    static func frame(x: Double, y: Double, frameWidth: Double, frameHeight: Double) -> String {
+        "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(frameWidth))\" height=\"\(f(frameHeight))\" fill=\"#fff\" stroke=\"#999\"/>"
     }
 
-    static func empty(width: Double, height: Double, _ message: String) -> String {
-        header(width: width, height: height, label: message) + text(width / 2, height / 2, message, anchor: "middle") + "</svg>"
+    static func empty(chartWidth: Double, chartHeight: Double, _ message: String) -> String {
+        let (width, height) = (chartWidth, chartHeight)
+        return header(chartWidth: width, chartHeight: height, label: message) + text(width / 2, height / 2, message, anchor: "middle") + "</svg>"
     }
 
     static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double) -> String {
