@@ -15,7 +15,9 @@ struct ClusterFaults: Sendable {
 
     /// The scripted answer for `request`, counting it down.
     mutating func take(for request: RecordedRequest) -> Scripted? {
-        guard let index = scripted.firstIndex(where: { $0.remaining > 0 && $0.match.matches(request) }) else { return nil }
+        guard let index = scripted.firstIndex(where: { $0.remaining > 0 && $0.match.matches(request) }) else {
+            return nil
+        }
         scripted[index].remaining -= 1
         let fault = scripted[index]
         if scripted[index].remaining == 0 { scripted.remove(at: index) }

@@ -40,9 +40,12 @@ struct ClusterResponder: Sendable {
         return response
     }
 
-    private func answer(_ request: Request, route: Route?, verb: String, query: [String: String], body: String, watch: Bool) async -> Response {
+    private func answer(
+        _ request: Request, route: Route?, verb: String, query: [String: String], body: String, watch: Bool
+    ) async -> Response {
         if let token = configuration.token, request.headers[.authorization] != "Bearer \(token)" {
-            return ClusterResponses.json(ClusterResponses.status(code: 401, reason: "Unauthorized", message: "Unauthorized"), status: 401)
+            return ClusterResponses.json(
+                ClusterResponses.status(code: 401, reason: "Unauthorized", message: "Unauthorized"), status: 401)
         }
         guard let route else {
             return ClusterResponses.failure(.notFound("the server could not find the requested resource"))
@@ -58,16 +61,21 @@ struct ClusterResponder: Sendable {
                 return forbidden(verb: verb, route: route)
             case 410:
                 return ClusterResponses.json(
-                    ClusterResponses.status(code: 410, reason: "Expired", message: "too old resource version: \(query["resourceVersion"] ?? "")"),
+                    ClusterResponses.status(
+                        code: 410, reason: "Expired",
+                        message: "too old resource version: \(query["resourceVersion"] ?? "")"),
                     status: 410)
             default:
                 return ClusterResponses.json(
-                    ClusterResponses.status(code: fault.status, reason: "InternalError", message: "injected failure \(fault.status)"),
+                    ClusterResponses.status(
+                        code: fault.status, reason: "InternalError", message: "injected failure \(fault.status)"),
                     status: fault.status)
             }
         }
         let refused = await state.withFaults { $0.forbidden.contains("\(verb) \(route.resourceName)") }
-        if refused || !(configuration.permissions?[route.resourceName]?.contains(verb) ?? (configuration.permissions == nil)) {
+        if refused
+            || !(configuration.permissions?[route.resourceName]?.contains(verb) ?? (configuration.permissions == nil))
+        {
             return forbidden(verb: verb, route: route)
         }
         do {
@@ -81,11 +89,14 @@ struct ClusterResponder: Sendable {
 
     private func forbidden(verb: String, route: Route) -> Response {
         ClusterResponses.forbidden(
-            user: configuration.user, verb: verb, resource: route.resource, resourceName: route.resourceName, name: route.name,
+            user: configuration.user, verb: verb, resource: route.resource, resourceName: route.resourceName,
+            name: route.name,
             namespace: route.namespace)
     }
 
-    private func dispatch(_ method: String, route: Route, query: [String: String], body: String, watch: Bool) async throws -> Response {
+    private func dispatch(_ method: String, route: Route, query: [String: String], body: String, watch: Bool)
+        async throws -> Response
+    {
         guard let resource = route.resource else { throw ClusterFailure.notFound("unknown resource") }
         let labels: LabelSelector
         let fields: LabelSelector
@@ -93,19 +104,22 @@ struct ClusterResponder: Sendable {
             labels = try LabelSelector(query["labelSelector"] ?? "")
             fields = try LabelSelector(query["fieldSelector"] ?? "")
         } catch {
-            throw ClusterFailure(code: 400, reason: "BadRequest", message: "unable to parse requirement: \(error.description)")
+            throw ClusterFailure(
+                code: 400, reason: "BadRequest", message: "unable to parse requirement: \(error.description)")
         }
         switch (method, route.name, route.subresource) {
         case ("GET", nil, nil) where watch:
             let timeout = Int(query["timeoutSeconds"] ?? "") ?? configuration.defaultWatchTimeoutSeconds
             let bookmarks = query["allowWatchBookmarks"] == "true" || query["allowWatchBookmarks"] == "1"
             return await self.watch(
-                resource, namespace: route.namespace, labels: labels, fields: fields, from: query["resourceVersion"], timeoutSeconds: timeout,
+                resource, namespace: route.namespace, labels: labels, fields: fields, from: query["resourceVersion"],
+                timeoutSeconds: timeout,
                 bookmarks: bookmarks)
         case ("GET", nil, nil):
             let items = await state.list(resource, namespace: route.namespace, labels: labels, fields: fields)
             let (kind, apiVersion) = Self.listKind(resource)
-            return ClusterResponses.list(kind: kind, apiVersion: apiVersion, items: items, resourceVersion: await state.currentResourceVersion)
+            return ClusterResponses.list(
+                kind: kind, apiVersion: apiVersion, items: items, resourceVersion: await state.currentResourceVersion)
         case ("GET", let name?, nil):
             guard let object = await state.get(resource, namespace: route.namespace, name: name) else {
                 throw ClusterFailure.notFound("\(resource.qualifiedName) \"\(name)\" not found")
@@ -116,17 +130,22 @@ struct ClusterResponder: Sendable {
             guard let manifest = JSONValue.parse(Array(body.utf8)) else {
                 throw ClusterFailure(code: 400, reason: "BadRequest", message: "the body is not a JSON object")
             }
-            return ClusterResponses.json(try await state.createJob(namespace: namespace, manifest: manifest), status: 201)
+            return ClusterResponses.json(
+                try await state.createJob(namespace: namespace, manifest: manifest), status: 201)
         case ("POST", let name?, "binding") where resource == .pods:
-            guard let namespace = route.namespace, let target = JSONValue.parse(Array(body.utf8))?["target"]?["name"]?.string else {
+            guard let namespace = route.namespace,
+                let target = JSONValue.parse(Array(body.utf8))?["target"]?["name"]?.string
+            else {
                 throw ClusterFailure.invalid("target.name: Required value")
             }
             try await state.bind(namespace: namespace, name: name, node: target)
-            return ClusterResponses.json(ClusterResponses.status(code: 201, reason: "", message: "").replacingStatus("Success"), status: 201)
+            return ClusterResponses.json(
+                ClusterResponses.status(code: 201, reason: "", message: "").replacingStatus("Success"), status: 201)
         case ("DELETE", let name?, nil) where resource == .jobs:
             let options = JSONValue.parse(Array(body.utf8))
             let propagation = query["propagationPolicy"] ?? options?["propagationPolicy"]?.string
-            return ClusterResponses.json(try await state.deleteJob(namespace: route.namespace ?? "", name: name, propagation: propagation))
+            return ClusterResponses.json(
+                try await state.deleteJob(namespace: route.namespace ?? "", name: name, propagation: propagation))
         case ("DELETE", let name?, nil) where resource == .pods:
             return ClusterResponses.json(try await state.deletePod(namespace: route.namespace ?? "", name: name))
         case ("PATCH", let name?, nil) where resource == .nodes:
@@ -135,12 +154,15 @@ struct ClusterResponder: Sendable {
             }
             return ClusterResponses.json(try await state.patchNode(name: name, patch: patch))
         default:
-            throw ClusterFailure(code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource")
+            throw ClusterFailure(
+                code: 405, reason: "MethodNotAllowed",
+                message: "the server does not allow this method on the requested resource")
         }
     }
 
     private func watch(
-        _ resource: SimulatedResource, namespace: String?, labels: LabelSelector, fields: LabelSelector, from version: String?,
+        _ resource: SimulatedResource, namespace: String?, labels: LabelSelector, fields: LabelSelector,
+        from version: String?,
         timeoutSeconds: Int, bookmarks: Bool
     ) async -> Response {
         let state = self.state
@@ -148,9 +170,11 @@ struct ClusterResponder: Sendable {
         switch await state.openWatch(resource, namespace: namespace, labels: labels, fields: fields, from: version) {
         case .gone(let message):
             // As the API server does: the watch starts, and its one event says why it ends.
-            let line = ClusterState.line(type: "ERROR", object: ClusterResponses.status(code: 410, reason: "Expired", message: message))
+            let line = ClusterState.line(
+                type: "ERROR", object: ClusterResponses.status(code: 410, reason: "Expired", message: message))
             return Response(
-                status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: line)))
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: line)))
         case .open(let id, let backlog, let stream):
             let seconds = max(1, min(timeoutSeconds, 86_400))
             return Response(
@@ -224,13 +248,16 @@ struct ClusterResponder: Sendable {
             namespace = parts[1]
             parts.removeFirst(2)
         }
-        guard let first = parts.first, let resource = SimulatedResource(rawValue: first), parts.count <= 3 else { return nil }
+        guard let first = parts.first, let resource = SimulatedResource(rawValue: first), parts.count <= 3 else {
+            return nil
+        }
         guard (resource == .jobs) == path.hasPrefix("/apis/batch/v1/") else { return nil }
         guard (resource == .nodes) == (namespace == nil) || (namespace == nil && parts.count == 1) else { return nil }
         let name = parts.count >= 2 ? parts[1] : nil
         let subresource = parts.count == 3 ? parts[2] : nil
         return Route(
-            resource: resource, resourceName: subresource.map { "\(first)/\($0)" } ?? first, namespace: namespace, name: name,
+            resource: resource, resourceName: subresource.map { "\(first)/\($0)" } ?? first, namespace: namespace,
+            name: name,
             subresource: subresource)
     }
 }

@@ -40,10 +40,14 @@ enum ClusterResponses {
     }
 
     /// 403 in the API server's words.
-    static func forbidden(user: String, verb: String, resource: SimulatedResource?, resourceName: String, name: String?, namespace: String?) -> Response {
+    static func forbidden(
+        user: String, verb: String, resource: SimulatedResource?, resourceName: String, name: String?,
+        namespace: String?
+    ) -> Response {
         let qualified = resource?.qualifiedName ?? resourceName
         let object = name.map { "\(qualified) \"\($0)\"" } ?? qualified
-        var message = "\(object) is forbidden: User \"\(user)\" cannot \(verb) resource \"\(resourceName)\" in API group \"\(resource?.group ?? "")\""
+        var message =
+            "\(object) is forbidden: User \"\(user)\" cannot \(verb) resource \"\(resourceName)\" in API group \"\(resource?.group ?? "")\""
         message += namespace.map { " in the namespace \"\($0)\"" } ?? " at the cluster scope"
         return json(status(code: 403, reason: "Forbidden", message: message), status: 403)
     }

@@ -88,11 +88,13 @@ public final class ClusterSimulator: Sendable {
     /// Creates the simulator; `start()` makes it listen. Without a `logger`, only warnings
     /// and errors are logged.
     public init(configuration: Configuration, lifecycle: any PodLifecycle, logger: Logger? = nil) {
-        let logger = logger ?? {
-            var logger = Logger(label: "cluster-simulator")
-            logger.logLevel = .warning
-            return logger
-        }()
+        let logger =
+            logger
+            ?? {
+                var logger = Logger(label: "cluster-simulator")
+                logger.logLevel = .warning
+                return logger
+            }()
         self.configuration = configuration
         self.logger = logger
         self.state = ClusterState(configuration: configuration, lifecycle: lifecycle, logger: logger)
@@ -106,12 +108,14 @@ public final class ClusterSimulator: Sendable {
         let configuration = self.configuration
         let application = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await responder.respond(to: request) },
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cluster-simulator"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "cluster-simulator"),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
         // In a service group, so that `stop()` shuts the server down gracefully.
-        let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
         let task = Task { try await group.run() }
         server.withLock {
             $0.task = task
@@ -127,7 +131,8 @@ public final class ClusterSimulator: Sendable {
             return port
         }
         task.cancel()
-        throw ControlError(description: "cluster simulator: could not listen on \(configuration.host):\(configuration.port)")
+        throw ControlError(
+            description: "cluster simulator: could not listen on \(configuration.host):\(configuration.port)")
     }
 
     /// Stops serving, ends every watch and every pod's run.
@@ -153,7 +158,8 @@ public final class ClusterSimulator: Sendable {
     public func connection() throws -> KubernetesConnection {
         guard let url else { throw ControlError(description: "cluster simulator: not started") }
         return KubernetesConnection(
-            server: url, credentials: configuration.token.map { .token($0) } ?? .none, origin: "cluster simulator \(url)")
+            server: url, credentials: configuration.token.map { .token($0) } ?? .none,
+            origin: "cluster simulator \(url)")
     }
 
     // MARK: - Looking
@@ -183,7 +189,9 @@ public final class ClusterSimulator: Sendable {
     }
 
     /// Evicts a pod, as the kubelet does under node pressure.
-    public func evictPod(_ name: String, namespace: String, message: String = "The node was low on resource: memory.") async throws {
+    public func evictPod(_ name: String, namespace: String, message: String = "The node was low on resource: memory.")
+        async throws
+    {
         try await finishPod(name, namespace: namespace, outcome: .evict(message: message))
     }
 
@@ -199,13 +207,17 @@ public final class ClusterSimulator: Sendable {
     /// Answers the next `count` requests matching `match` with `429 Too Many Requests`
     /// (plain text, as priority and fairness sends it) and `Retry-After: retryAfter`.
     public func throttle(next count: Int = 1, matching match: RequestMatch = .any, retryAfter: String? = "1") async {
-        await state.withFaults { $0.scripted.append(.init(remaining: count, match: match, status: 429, retryAfter: retryAfter)) }
+        await state.withFaults {
+            $0.scripted.append(.init(remaining: count, match: match, status: 429, retryAfter: retryAfter))
+        }
     }
 
     /// Answers the next `count` matching requests with `status` (410 as `Gone`: a watch
     /// refused at the start; 500/503 as server errors).
     public func fail(next count: Int = 1, matching match: RequestMatch, status: Int) async {
-        await state.withFaults { $0.scripted.append(.init(remaining: count, match: match, status: status, retryAfter: nil)) }
+        await state.withFaults {
+            $0.scripted.append(.init(remaining: count, match: match, status: status, retryAfter: nil))
+        }
     }
 
     /// Refuses `verb` on `resource` with `403 Forbidden` until `allow` (on top of
@@ -227,7 +239,8 @@ public final class ClusterSimulator: Sendable {
     /// is `410` too, and the client must list again.
     public func expireWatches() async {
         await state.expireHistory()
-        await state.failWatches(code: 410, reason: "Expired", message: "The resourceVersion for the provided watch is too old.")
+        await state.failWatches(
+            code: 410, reason: "Expired", message: "The resourceVersion for the provided watch is too old.")
     }
 }
 

@@ -95,7 +95,9 @@ actor ClusterState {
 
     var currentResourceVersion: String { String(resourceVersion) }
 
-    func list(_ resource: SimulatedResource, namespace: String?, labels: LabelSelector, fields: LabelSelector) -> [JSONValue] {
+    func list(_ resource: SimulatedResource, namespace: String?, labels: LabelSelector, fields: LabelSelector)
+        -> [JSONValue]
+    {
         objects(resource, namespace: namespace)
             .filter { labels.matches($0.labels) && fields.matches($0.fields) }
             .map(\.object)
@@ -136,10 +138,13 @@ actor ClusterState {
     // MARK: - Watches
 
     func openWatch(
-        _ resource: SimulatedResource, namespace: String?, labels: LabelSelector, fields: LabelSelector, from version: String?
+        _ resource: SimulatedResource, namespace: String?, labels: LabelSelector, fields: LabelSelector,
+        from version: String?
     ) -> WatchOpening {
         let (stream, continuation) = AsyncStream.makeStream(of: WatchMessage.self)
-        let watcher = Watcher(resource: resource, namespace: namespace, labelSelector: labels, fieldSelector: fields, continuation: continuation)
+        let watcher = Watcher(
+            resource: resource, namespace: namespace, labelSelector: labels, fieldSelector: fields,
+            continuation: continuation)
         var backlog: [[UInt8]] = []
         if let version, !version.isEmpty, version != "0" {
             guard let start = Int(version), start >= oldestReplayable else {
@@ -224,13 +229,15 @@ actor ClusterState {
 
     private func event(for pod: SimulatedPod, type: String) -> Event {
         Event(
-            resourceVersion: pod.resourceVersion, resource: .pods, type: type, namespace: pod.namespace, labels: pod.labels,
+            resourceVersion: pod.resourceVersion, resource: .pods, type: type, namespace: pod.namespace,
+            labels: pod.labels,
             fields: pod.selectableFields, object: pod.json)
     }
 
     private func event(for job: SimulatedJob, type: String) -> Event {
         Event(
-            resourceVersion: job.resourceVersion, resource: .jobs, type: type, namespace: job.namespace, labels: job.labels,
+            resourceVersion: job.resourceVersion, resource: .jobs, type: type, namespace: job.namespace,
+            labels: job.labels,
             fields: job.selectableFields, object: job.json)
     }
 
@@ -269,7 +276,9 @@ actor ClusterState {
         if name.isEmpty, let prefix = metadata["generateName"]?.string, !prefix.isEmpty {
             name = prefix + Self.randomSuffix()
         }
-        guard ClusterResponses.isDNSLabel(name) else { throw .invalid("metadata.name: \"\(name)\" is not a valid DNS-1123 label") }
+        guard ClusterResponses.isDNSLabel(name) else {
+            throw .invalid("metadata.name: \"\(name)\" is not a valid DNS-1123 label")
+        }
         if let given = metadata["namespace"]?.string, given != namespace {
             throw .invalid("metadata.namespace: \"\(given)\" does not match the request's namespace \"\(namespace)\"")
         }
@@ -286,12 +295,16 @@ actor ClusterState {
         }
         let restart = podSpec["restartPolicy"]?.string
         guard restart == "Never" || restart == "OnFailure" else {
-            throw .invalid("spec.template.spec.restartPolicy: Unsupported value: \"\(restart ?? "")\": supported values: \"OnFailure\", \"Never\"")
+            throw .invalid(
+                "spec.template.spec.restartPolicy: Unsupported value: \"\(restart ?? "")\": supported values: \"OnFailure\", \"Never\""
+            )
         }
         var job = SimulatedJob(
             name: name, namespace: namespace, uid: makeUID(), labels: metadata["labels"]?.stringMap ?? [:],
-            annotations: metadata["annotations"]?.stringMap ?? [:], spec: spec, createdMilliseconds: WallClock.nowMilliseconds(),
-            active: 0, succeeded: 0, failed: 0, podsCreated: 0, condition: nil, completionMilliseconds: nil, resourceVersion: 0)
+            annotations: metadata["annotations"]?.stringMap ?? [:], spec: spec,
+            createdMilliseconds: WallClock.nowMilliseconds(),
+            active: 0, succeeded: 0, failed: 0, podsCreated: 0, condition: nil, completionMilliseconds: nil,
+            resourceVersion: 0)
         update(&job, type: "ADDED")
         createPod(for: &job)
         return jobs[Self.key(namespace, name)]?.json ?? job.json
@@ -318,7 +331,9 @@ actor ClusterState {
     func deletePod(namespace: String, name: String) throws(ClusterFailure) -> JSONValue {
         guard let pod = pods[Self.key(namespace, name)] else { throw .notFound("pods \"\(name)\" not found") }
         removePod(pod)
-        if !pod.isFinished, let owner = pod.job, var job = jobs[Self.key(namespace, owner.name)], job.uid == owner.uid, !job.isFinished {
+        if !pod.isFinished, let owner = pod.job, var job = jobs[Self.key(namespace, owner.name)], job.uid == owner.uid,
+            !job.isFinished
+        {
             job.active = max(0, job.active - 1)
             update(&job)
             scheduleReplacement(of: job)
@@ -348,7 +363,8 @@ actor ClusterState {
             name: name, namespace: job.namespace, uid: makeUID(), job: (job.name, job.uid), attempt: job.podsCreated,
             labels: labels, annotations: template["metadata"]?["annotations"]?.stringMap ?? [:], spec: spec,
             createdMilliseconds: WallClock.nowMilliseconds(), nodeName: nil, phase: .pending, unschedulableMessage: nil,
-            startedMilliseconds: nil, finishedMilliseconds: nil, exitCode: nil, reason: nil, message: nil, resourceVersion: 0)
+            startedMilliseconds: nil, finishedMilliseconds: nil, exitCode: nil, reason: nil, message: nil,
+            resourceVersion: 0)
         update(&pod, type: "ADDED")
         job.podsCreated += 1
         job.active += 1
@@ -416,11 +432,13 @@ actor ClusterState {
     private func bind(key: String, node: String) throws(ClusterFailure) {
         guard var pod = pods[key] else { throw .notFound("pods \"\(key)\" not found") }
         guard pod.nodeName == nil else {
-            throw .conflict(code: 409, reason: "Conflict", "pod \(pod.name) is already assigned to node \"\(pod.nodeName ?? "")\"")
+            throw .conflict(
+                code: 409, reason: "Conflict", "pod \(pod.name) is already assigned to node \"\(pod.nodeName ?? "")\"")
         }
         guard nodes[node] != nil else { throw .invalid("node \"\(node)\" not found") }
         if let allowed = pod.requiredNodeNames, !allowed.contains(node) {
-            throw .invalid("node \"\(node)\" does not match the pod's node affinity (\(allowed.joined(separator: ", ")))")
+            throw .invalid(
+                "node \"\(node)\" does not match the pod's node affinity (\(allowed.joined(separator: ", ")))")
         }
         pod.nodeName = node
         pod.unschedulableMessage = nil
@@ -453,9 +471,13 @@ actor ClusterState {
 
     private func finish(key: String, outcome: PodOutcome) throws(ClusterFailure) {
         guard var pod = pods[key] else { throw .notFound("pods \"\(key)\" not found") }
-        guard !pod.isFinished else { throw .conflict(code: 409, reason: "Conflict", "pod \(pod.name) has already finished") }
+        guard !pod.isFinished else {
+            throw .conflict(code: 409, reason: "Conflict", "pod \(pod.name) has already finished")
+        }
         let now = WallClock.nowMilliseconds()
-        if case .evict = outcome, pod.nodeName == nil { throw .invalid("pod \(pod.name) is not bound; nothing to evict") }
+        if case .evict = outcome, pod.nodeName == nil {
+            throw .invalid("pod \(pod.name) is not bound; nothing to evict")
+        }
         // A pod that ends before it ran (evicted while starting) still gets container times.
         pod.startedMilliseconds = pod.startedMilliseconds ?? now
         pod.finishedMilliseconds = now
@@ -474,7 +496,9 @@ actor ClusterState {
         }
         podTasks.removeValue(forKey: key)?.cancel()
         update(&pod)
-        guard let owner = pod.job, var job = jobs[Self.key(pod.namespace, owner.name)], job.uid == owner.uid, !job.isFinished else {
+        guard let owner = pod.job, var job = jobs[Self.key(pod.namespace, owner.name)], job.uid == owner.uid,
+            !job.isFinished
+        else {
             return
         }
         job.active = max(0, job.active - 1)
@@ -505,7 +529,9 @@ actor ClusterState {
     /// Applies a JSON merge patch to a node's labels and annotations (what the monitor does).
     func patchNode(name: String, patch: JSONValue) throws(ClusterFailure) -> JSONValue {
         guard var node = nodes[name] else { throw .notFound("nodes \"\(name)\" not found") }
-        guard let metadata = patch["metadata"] else { throw .invalid("the patch changes nothing the simulator keeps (metadata only)") }
+        guard let metadata = patch["metadata"] else {
+            throw .invalid("the patch changes nothing the simulator keeps (metadata only)")
+        }
         func merge(_ map: inout [String: String], _ change: JSONValue?) {
             for (key, value) in change?.object ?? [:] {
                 if value.isNull { map.removeValue(forKey: key) } else if let text = value.string { map[key] = text }
@@ -534,8 +560,12 @@ struct ClusterFailure: Error {
     var reason: String
     var message: String
 
-    static func invalid(_ message: String) -> ClusterFailure { ClusterFailure(code: 422, reason: "Invalid", message: message) }
-    static func notFound(_ message: String) -> ClusterFailure { ClusterFailure(code: 404, reason: "NotFound", message: message) }
+    static func invalid(_ message: String) -> ClusterFailure {
+        ClusterFailure(code: 422, reason: "Invalid", message: message)
+    }
+    static func notFound(_ message: String) -> ClusterFailure {
+        ClusterFailure(code: 404, reason: "NotFound", message: message)
+    }
     static func conflict(code: Int, reason: String, _ message: String) -> ClusterFailure {
         ClusterFailure(code: code, reason: reason, message: message)
     }

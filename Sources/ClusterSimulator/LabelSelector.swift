@@ -31,10 +31,12 @@ struct LabelSelector: Sendable, Equatable {
                 guard rest.hasPrefix("("), rest.hasSuffix(")"), !key.isEmpty else {
                     throw Failure(description: "invalid selector term \"\(term)\"")
                 }
-                let values = Set(rest.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                let values = Set(
+                    rest.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
                 requirements.append(term[range].contains("notin") ? .noneOf(key, values) : .oneOf(key, values))
             } else if let range = term.range(of: "!=") {
-                requirements.append(.notEquals(Self.key(term[..<range.lowerBound]), Self.key(term[range.upperBound...])))
+                requirements.append(
+                    .notEquals(Self.key(term[..<range.lowerBound]), Self.key(term[range.upperBound...])))
             } else if let range = term.range(of: "==") ?? term.range(of: "=") {
                 requirements.append(.equals(Self.key(term[..<range.lowerBound]), Self.key(term[range.upperBound...])))
             } else if term.hasPrefix("!") {
@@ -44,7 +46,9 @@ struct LabelSelector: Sendable, Equatable {
             }
         }
         for requirement in requirements {
-            if case .equals(let key, _) = requirement, key.isEmpty { throw Failure(description: "invalid selector \"\(text)\"") }
+            if case .equals(let key, _) = requirement, key.isEmpty {
+                throw Failure(description: "invalid selector \"\(text)\"")
+            }
         }
         self.requirements = requirements
     }

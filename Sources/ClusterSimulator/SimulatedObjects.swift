@@ -27,7 +27,10 @@ public struct SimulatedNode: Sendable, Equatable {
     public var annotations: [String: String]
 
     /// Creates a node.
-    public init(name: String, architecture: String = "amd64", labels: [String: String] = [:], annotations: [String: String] = [:]) {
+    public init(
+        name: String, architecture: String = "amd64", labels: [String: String] = [:],
+        annotations: [String: String] = [:]
+    ) {
         self.name = name
         var labels = labels
         labels["kubernetes.io/arch", default: architecture] = labels["kubernetes.io/arch"] ?? architecture
@@ -42,7 +45,10 @@ public struct SimulatedNode: Sendable, Equatable {
 public struct SimulatedPod: Sendable, Equatable {
     /// `Pending`, `Running`, `Succeeded`, `Failed`.
     public enum Phase: String, Sendable {
-        case pending = "Pending", running = "Running", succeeded = "Succeeded", failed = "Failed"
+        case pending = "Pending"
+        case running = "Running"
+        case succeeded = "Succeeded"
+        case failed = "Failed"
     }
 
     /// Its name.
@@ -103,7 +109,8 @@ public struct SimulatedPod: Sendable, Equatable {
         for term in terms {
             for requirement in (term["matchFields"]?.array ?? []) + (term["matchExpressions"]?.array ?? []) {
                 let key = requirement["key"]?.string
-                guard key == "metadata.name" || key == "kubernetes.io/hostname", requirement["operator"]?.string == "In" else { continue }
+                guard key == "metadata.name" || key == "kubernetes.io/hostname", requirement["operator"]?.string == "In"
+                else { continue }
                 names += (requirement["values"]?.array ?? []).compactMap(\.string)
             }
         }
@@ -146,13 +153,15 @@ public struct SimulatedPod: Sendable, Equatable {
         if let nodeName { spec["nodeName"] = .string(nodeName) }
         var conditions: [JSONValue] = []
         if let unschedulableMessage, nodeName == nil {
-            conditions.append(Self.condition("PodScheduled", false, reason: "Unschedulable", message: unschedulableMessage))
+            conditions.append(
+                Self.condition("PodScheduled", false, reason: "Unschedulable", message: unschedulableMessage))
         } else if nodeName != nil {
             conditions.append(Self.condition("PodScheduled", true))
             conditions.append(Self.condition("Ready", phase == .running))
         }
         if reason == "Evicted" {
-            conditions.append(Self.condition("DisruptionTarget", true, reason: "TerminationByKubelet", message: message))
+            conditions.append(
+                Self.condition("DisruptionTarget", true, reason: "TerminationByKubelet", message: message))
         }
         var containerState: JSONValue = .object(["waiting": ["reason": "ContainerCreating"]])
         if let started = startedMilliseconds {
@@ -183,7 +192,8 @@ public struct SimulatedPod: Sendable, Equatable {
         if let reason { status["reason"] = .string(reason) }
         if let message { status["message"] = .string(message) }
         return .object([
-            "apiVersion": "v1", "kind": "Pod", "metadata": .object(metadata), "spec": .object(spec), "status": .object(status),
+            "apiVersion": "v1", "kind": "Pod", "metadata": .object(metadata), "spec": .object(spec),
+            "status": .object(status),
         ])
     }
 
@@ -257,7 +267,9 @@ public struct SimulatedJob: Sendable, Equatable {
             status["completionTime"] = .string(KubernetesTime.format(completionMilliseconds))
         }
         if let condition {
-            status["conditions"] = .array([SimulatedPod.condition(condition.type, true, reason: condition.reason, message: condition.message)])
+            status["conditions"] = .array([
+                SimulatedPod.condition(condition.type, true, reason: condition.reason, message: condition.message)
+            ])
         }
         return .object([
             "apiVersion": "batch/v1", "kind": "Job",
@@ -277,7 +289,8 @@ extension SimulatedNode {
         .object([
             "apiVersion": "v1", "kind": "Node",
             "metadata": .object([
-                "name": .string(name), "uid": .string("node-\(name)"), "resourceVersion": .string(String(resourceVersion)),
+                "name": .string(name), "uid": .string("node-\(name)"),
+                "resourceVersion": .string(String(resourceVersion)),
                 "labels": .stringMap(labels), "annotations": .stringMap(annotations),
             ]),
             "status": .object([

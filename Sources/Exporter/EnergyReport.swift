@@ -90,7 +90,8 @@ public struct EnergyReport: Sendable {
                 [
                     result.node, Self.time(result.fromMilliseconds), Self.time(result.toMilliseconds),
                     String(format: "%.3f", energy.joules), Self.number(energy.averageWatts, 3),
-                    Self.number(energy.peakWatts, 3), String(energy.samples), String(format: "%.2f", result.coveragePercent),
+                    Self.number(energy.peakWatts, 3), String(energy.samples),
+                    String(format: "%.2f", result.coveragePercent),
                 ].joined(separator: ",")
             )
         }

@@ -20,10 +20,14 @@ extension KubernetesClient {
 
     /// `DELETE path`, with `DeleteOptions` naming `propagationPolicy` when given: the
     /// server's answer (the object, or a `Status`).
-    public func delete(path: String, propagationPolicy: PropagationPolicy?) async throws(KubernetesRequestError) -> [UInt8] {
+    public func delete(path: String, propagationPolicy: PropagationPolicy?) async throws(KubernetesRequestError)
+        -> [UInt8]
+    {
         var body: [UInt8]?
         if let propagationPolicy {
-            body = Array(#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"\#(propagationPolicy.rawValue)"}"#.utf8)
+            body = Array(
+                #"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"\#(propagationPolicy.rawValue)"}"#.utf8
+            )
         }
         return try await request(
             method: "DELETE", path: path, headers: body == nil ? [] : ["Content-Type: application/json"], body: body)

@@ -13,7 +13,9 @@ extension KubernetesClient {
     /// `410 Gone` as a response or as an `ERROR` event) or a connection that broke. A caller
     /// that wants to follow an object for longer watches again from the last event's
     /// resource version (see `ResumableWatch`). Stopping the iteration cancels the transfer.
-    public func watch(path: String, resourceVersion: String?, timeoutSeconds: Int) -> AsyncThrowingStream<WatchEvent, any Error> {
+    public func watch(path: String, resourceVersion: String?, timeoutSeconds: Int) -> AsyncThrowingStream<
+        WatchEvent, any Error
+    > {
         var query = "watch=1&allowWatchBookmarks=true&timeoutSeconds=\(max(1, timeoutSeconds))"
         if let resourceVersion { query += "&resourceVersion=\(Self.queryValue(resourceVersion))" }
         let fullPath = path + (path.contains("?") ? "&" : "?") + query
@@ -34,7 +36,8 @@ extension KubernetesClient {
         while true {
             attempt += 1
             let lines = Mutex(WatchLineBuffer())
-            let request = makeRequest(method: "GET", path: path, headers: [], body: nil, timeoutMilliseconds: timeoutMilliseconds)
+            let request = makeRequest(
+                method: "GET", path: path, headers: [], body: nil, timeoutMilliseconds: timeoutMilliseconds)
             let response: HTTPResponse
             do {
                 // Each chunk is split into lines on the client's thread (a byte scan); events
@@ -96,7 +99,11 @@ struct WatchLineBuffer {
         if pending.count > KubernetesClient.maxWatchLineBytes {
             failed = true
             pending = []
-            return (events, KubernetesRequestError(failure: .transport(.responseTooLarge(limit: KubernetesClient.maxWatchLineBytes))))
+            return (
+                events,
+                KubernetesRequestError(
+                    failure: .transport(.responseTooLarge(limit: KubernetesClient.maxWatchLineBytes)))
+            )
         }
         return (events, nil)
     }

@@ -72,7 +72,9 @@ public struct ResumableWatch: Sendable {
                     continuation.yield(.listed(listing.objects))
                     resourceVersion = listing.resourceVersion
                 }
-                for try await event in client.watch(path: watchPath, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds) {
+                for try await event in client.watch(
+                    path: watchPath, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds)
+                {
                     if let version = event.resourceVersion { resourceVersion = version }
                     failures = 0
                     failingSince = nil
@@ -88,7 +90,9 @@ public struct ResumableWatch: Sendable {
                 failures += 1
                 let started = failingSince ?? ContinuousClock.now
                 failingSince = started
-                guard let delay = retry.delayMilliseconds(after: error.failure, failures: failures, jitter: Double.random(in: 0..<1)),
+                guard
+                    let delay = retry.delayMilliseconds(
+                        after: error.failure, failures: failures, jitter: Double.random(in: 0..<1)),
                     ContinuousClock.now - started + .milliseconds(delay) <= .milliseconds(patienceMilliseconds)
                 else { throw error }
                 onRetry(error, delay)

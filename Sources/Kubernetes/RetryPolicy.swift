@@ -19,7 +19,10 @@ public struct RetryPolicy: Sendable, Equatable {
     public static let standard = RetryPolicy()
 
     /// Creates a policy.
-    public init(backoffBaseMilliseconds: Int64 = 1000, backoffMaxMilliseconds: Int64 = 30_000, retryAfterMaxMilliseconds: Int64 = 300_000) {
+    public init(
+        backoffBaseMilliseconds: Int64 = 1000, backoffMaxMilliseconds: Int64 = 30_000,
+        retryAfterMaxMilliseconds: Int64 = 300_000
+    ) {
         self.backoffBaseMilliseconds = backoffBaseMilliseconds
         self.backoffMaxMilliseconds = backoffMaxMilliseconds
         self.retryAfterMaxMilliseconds = retryAfterMaxMilliseconds

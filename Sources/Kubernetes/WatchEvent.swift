@@ -33,13 +33,15 @@ public struct WatchEvent: Sendable, Equatable {
     /// Reads one line of a watch stream: an event, or for `ERROR` the server's status as an
     /// error (`410 Gone` when the resource version is too old).
     static func parse(line: ArraySlice<UInt8>) throws(KubernetesRequestError) -> WatchEvent {
-        guard let value = JSONValue.parse(Array(line)), let type = value["type"]?.string, let object = value["object"] else {
+        guard let value = JSONValue.parse(Array(line)), let type = value["type"]?.string, let object = value["object"]
+        else {
             throw KubernetesRequestError(failure: .transport(.transport("watch: a line that is not a watch event")))
         }
         if type == "ERROR" {
             let code = object["code"]?.integer.flatMap { Int(exactly: $0) } ?? 500
             let status = APIStatus(
-                code: code, reason: object["reason"]?.string, message: object["message"]?.string ?? "watch error \(code)")
+                code: code, reason: object["reason"]?.string,
+                message: object["message"]?.string ?? "watch error \(code)")
             throw KubernetesRequestError(failure: code >= 500 ? .unavailable(status) : .rejected(status))
         }
         guard let kind = Kind(rawValue: type) else {

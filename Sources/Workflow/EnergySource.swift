@@ -51,8 +51,11 @@ public struct MonitorEnergySource: EnergySource {
     public init(baseURL: String, http: CurlMultiClient) throws(EnergySourceError) {
         var base = baseURL.trimmingCharacters(in: .whitespaces)
         while base.hasSuffix("/") { base.removeLast() }
-        guard base.hasPrefix("http://") || base.hasPrefix("https://"), base.count > 8, !base.contains("?"), !base.contains(" ") else {
-            throw EnergySourceError("--monitor: \"\(baseURL)\" is not an http:// URL of the monitor (e.g. http://127.0.0.1:9840)")
+        guard base.hasPrefix("http://") || base.hasPrefix("https://"), base.count > 8, !base.contains("?"),
+            !base.contains(" ")
+        else {
+            throw EnergySourceError(
+                "--monitor: \"\(baseURL)\" is not an http:// URL of the monitor (e.g. http://127.0.0.1:9840)")
         }
         self.baseURL = base
         self.http = http
@@ -63,32 +66,42 @@ public struct MonitorEnergySource: EnergySource {
     public func check() async throws {
         let response: HTTPResponse
         do {
-            response = try await http.perform(HTTPRequest(url: "\(baseURL)/api/v1/energy?from=now-1m", timeoutMilliseconds: 15_000))
+            response = try await http.perform(
+                HTTPRequest(url: "\(baseURL)/api/v1/energy?from=now-1m", timeoutMilliseconds: 15_000))
         } catch {
             throw EnergySourceError("--monitor \(baseURL): \(error)")
         }
         guard response.status == 200, JSONValue.parse(response.body)?.array != nil else {
-            throw EnergySourceError("--monitor \(baseURL): GET /api/v1/energy answered HTTP \(response.status), not energy figures (is this an energy-monitor?)")
+            throw EnergySourceError(
+                "--monitor \(baseURL): GET /api/v1/energy answered HTTP \(response.status), not energy figures (is this an energy-monitor?)"
+            )
         }
     }
 
     /// Asks for one node's window.
-    public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64) async throws -> EnergyFigures {
-        let url = "\(baseURL)/api/v1/energy?node=\(KubernetesClient.queryValue(node))&from=\(Self.seconds(from))&to=\(Self.seconds(to))"
+    public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64) async throws
+        -> EnergyFigures
+    {
+        let url =
+            "\(baseURL)/api/v1/energy?node=\(KubernetesClient.queryValue(node))&from=\(Self.seconds(from))&to=\(Self.seconds(to))"
         let response: HTTPResponse
         do {
-            response = try await http.perform(HTTPRequest(url: url, timeoutMilliseconds: 30_000, maxResponseBytes: 1 << 20))
+            response = try await http.perform(
+                HTTPRequest(url: url, timeoutMilliseconds: 30_000, maxResponseBytes: 1 << 20))
         } catch {
             throw EnergySourceError("monitor \(baseURL): \(error)")
         }
-        let text = String(decoding: response.body.prefix(300), as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let text =
+            String(decoding: response.body.prefix(300), as: UTF8.self).split(whereSeparator: \.isNewline).first.map(
+                String.init) ?? ""
         guard response.status == 200 else {
             throw EnergySourceError("monitor \(baseURL): HTTP \(response.status): \(text)")
         }
         guard let entry = JSONValue.parse(response.body)?[0], let joules = entry["joules"]?.number,
             let coverage = entry["coveragePercent"]?.number
         else {
-            throw EnergySourceError("monitor \(baseURL): /api/v1/energy did not answer with energy figures (is this an energy-monitor?)")
+            throw EnergySourceError(
+                "monitor \(baseURL): /api/v1/energy did not answer with energy figures (is this an energy-monitor?)")
         }
         return EnergyFigures(
             joules: joules, averageWatts: entry["avgWatts"]?.number, coveragePercent: coverage,
@@ -112,7 +125,9 @@ public struct StoreEnergySource: EnergySource {
     /// Opens `path` read-only; `intervalMilliseconds` overrides the interval the service
     /// recorded in it.
     public init(path: String, intervalMilliseconds: Int64? = nil) async throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw EnergySourceError("--database: \(path) does not exist") }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw EnergySourceError("--database: \(path) does not exist")
+        }
         store = try EnergyStore(path: path, readOnly: true)
         if let intervalMilliseconds {
             self.intervalMilliseconds = intervalMilliseconds
@@ -122,12 +137,16 @@ public struct StoreEnergySource: EnergySource {
     }
 
     /// Integrates one node's window; an unknown node has no samples (coverage 0).
-    public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64) async throws -> EnergyFigures {
+    public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64) async throws
+        -> EnergyFigures
+    {
         let report = try await EnergyReport.compute(
-            store: store, nodes: [node], fromMilliseconds: from, toMilliseconds: to, intervalMilliseconds: intervalMilliseconds)
+            store: store, nodes: [node], fromMilliseconds: from, toMilliseconds: to,
+            intervalMilliseconds: intervalMilliseconds)
         guard let result = report.results.first else { throw EnergySourceError("no figures for \(node)") }
         return EnergyFigures(
-            joules: result.energy.joules, averageWatts: result.energy.averageWatts, coveragePercent: result.coveragePercent,
+            joules: result.energy.joules, averageWatts: result.energy.averageWatts,
+            coveragePercent: result.coveragePercent,
             samples: result.energy.samples)
     }
 

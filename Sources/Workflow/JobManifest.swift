@@ -24,7 +24,10 @@ public enum JobManifest {
         if !phase.command.isEmpty { container["command"] = .array(phase.command.map { .string($0) }) }
         if !phase.args.isEmpty { container["args"] = .array(phase.args.map { .string($0) }) }
         if !phase.environment.isEmpty {
-            container["env"] = .array(phase.environment.keys.sorted().map { ["name": .string($0), "value": .string(phase.environment[$0] ?? "")] })
+            container["env"] = .array(
+                phase.environment.keys.sorted().map {
+                    ["name": .string($0), "value": .string(phase.environment[$0] ?? "")]
+                })
         }
         if !phase.volumeMounts.isEmpty { container["volumeMounts"] = .array(phase.volumeMounts) }
         var podSpec: [String: JSONValue] = ["restartPolicy": "Never", "containers": [.object(container)]]
@@ -55,13 +58,16 @@ public enum JobManifest {
         var labels = labels(phase, workflow, run)
         labels[WorkflowLabels.probe] = "true"
         return job(
-            name: probeName(phase, of: workflow, run: run), namespace: namespace, labels: labels, annotations: annotations(run),
+            name: probeName(phase, of: workflow, run: run), namespace: namespace, labels: labels,
+            annotations: annotations(run),
             podSpec: podSpec, backoffLimit: 0, deadlineSeconds: max(1, (timeoutMilliseconds + 999) / 1000),
             ttlSeconds: 60, run: run)
     }
 
     /// `<job>-probe`.
-    public static func probeName(_ phase: WorkflowDefinition.Phase, of workflow: WorkflowDefinition, run: WorkflowRun) -> String {
+    public static func probeName(_ phase: WorkflowDefinition.Phase, of workflow: WorkflowDefinition, run: WorkflowRun)
+        -> String
+    {
         run.jobName(workflow: workflow, phase: phase) + "-probe"
     }
 
@@ -71,7 +77,9 @@ public enum JobManifest {
             + (probe ? "\(WorkflowLabels.probe)=true" : "!\(WorkflowLabels.probe)")
     }
 
-    private static func labels(_ phase: WorkflowDefinition.Phase, _ workflow: WorkflowDefinition, _ run: WorkflowRun) -> [String: String] {
+    private static func labels(_ phase: WorkflowDefinition.Phase, _ workflow: WorkflowDefinition, _ run: WorkflowRun)
+        -> [String: String]
+    {
         [
             WorkloadContract.optInLabel: WorkloadContract.optInValue, WorkloadContract.profileLabel: phase.profile,
             WorkflowLabels.workflow: workflow.name, WorkflowLabels.run: run.id, WorkflowLabels.phase: phase.name,
@@ -86,20 +94,24 @@ public enum JobManifest {
         [
             "nodeAffinity": [
                 "requiredDuringSchedulingIgnoredDuringExecution": [
-                    "nodeSelectorTerms": [["matchFields": [["key": "metadata.name", "operator": "In", "values": [.string(node)]]]]]
+                    "nodeSelectorTerms": [
+                        ["matchFields": [["key": "metadata.name", "operator": "In", "values": [.string(node)]]]]
+                    ]
                 ]
             ]
         ]
     }
 
     private static func job(
-        name: String, namespace: String, labels: [String: String], annotations: [String: String], podSpec: [String: JSONValue],
+        name: String, namespace: String, labels: [String: String], annotations: [String: String],
+        podSpec: [String: JSONValue],
         backoffLimit: Int, deadlineSeconds: Int64, ttlSeconds: Int, run: WorkflowRun
     ) -> JSONValue {
         var podSpec = podSpec
         if let scheduler = run.scheduler.schedulerName { podSpec["schedulerName"] = .string(scheduler) }
         let metadata: JSONValue = [
-            "labels": .object(labels.mapValues { .string($0) }), "annotations": .object(annotations.mapValues { .string($0) }),
+            "labels": .object(labels.mapValues { .string($0) }),
+            "annotations": .object(annotations.mapValues { .string($0) }),
         ]
         return [
             "apiVersion": "batch/v1", "kind": "Job",
@@ -109,7 +121,9 @@ public enum JobManifest {
             ],
             "spec": [
                 "backoffLimit": .integer(Int64(backoffLimit)),
-                "podFailurePolicy": ["rules": [["action": "Ignore", "onPodConditions": [["type": "DisruptionTarget"]]]]],
+                "podFailurePolicy": [
+                    "rules": [["action": "Ignore", "onPodConditions": [["type": "DisruptionTarget"]]]]
+                ],
                 "activeDeadlineSeconds": .integer(deadlineSeconds),
                 "ttlSecondsAfterFinished": .integer(Int64(ttlSeconds)),
                 "template": ["metadata": metadata, "spec": .object(podSpec)],

@@ -41,16 +41,19 @@ public struct KubernetesWorkflowCluster: WorkflowCluster {
     public func createJob(_ manifest: JSONValue, name: String, namespace: String) async throws -> JSONValue {
         let body = manifest.serialized
         do {
-            let created = try await attempt("creating Job \(name)", namespace: namespace) { () throws(KubernetesRequestError) in
+            let created = try await attempt("creating Job \(name)", namespace: namespace) {
+                () throws(KubernetesRequestError) in
                 try await client.post(path: Self.jobsPath(namespace), body: body)
             }
             return JSONValue.parse(created) ?? manifest
         } catch let error as KubernetesRequestError where error.status?.code == 409 {
-            let existing = try await attempt("reading Job \(name)", namespace: namespace) { () throws(KubernetesRequestError) in
+            let existing = try await attempt("reading Job \(name)", namespace: namespace) {
+                () throws(KubernetesRequestError) in
                 try await client.get(path: Self.jobsPath(namespace) + "/\(name)")
             }
             let run = manifest["metadata"]?["labels"]?[WorkflowLabels.run]
-            guard let object = JSONValue.parse(existing), object["metadata"]?["labels"]?[WorkflowLabels.run] == run else {
+            guard let object = JSONValue.parse(existing), object["metadata"]?["labels"]?[WorkflowLabels.run] == run
+            else {
                 throw WorkflowError("creating Job \(name): a Job of that name exists and is not this run's")
             }
             return object
@@ -108,7 +111,8 @@ public struct KubernetesWorkflowCluster: WorkflowCluster {
     private func listPods(namespace: String, selector: String) async throws -> ResumableWatch.Listing {
         let client = self.client
         let path = Self.podsPath(namespace) + "?labelSelector=" + KubernetesClient.queryValue(selector)
-        return try await attempt("listing pods \(selector)", namespace: namespace) { () throws(KubernetesRequestError) in
+        return try await attempt("listing pods \(selector)", namespace: namespace) {
+            () throws(KubernetesRequestError) in
             try Self.listing(try await client.get(path: path))
         }
     }
@@ -178,7 +182,9 @@ public struct KubernetesWorkflowCluster: WorkflowCluster {
                 return try await body()
             } catch {
                 failures += 1
-                guard let delay = retry.delayMilliseconds(after: error.failure, failures: failures, jitter: Double.random(in: 0..<1)),
+                guard
+                    let delay = retry.delayMilliseconds(
+                        after: error.failure, failures: failures, jitter: Double.random(in: 0..<1)),
                     ContinuousClock.now - started + .milliseconds(delay) <= .milliseconds(patienceMilliseconds)
                 else { throw error }
                 onRetry("\(what): \(error); again in \(String(format: "%.1f", Double(delay) / 1000)) s")
@@ -196,9 +202,11 @@ public struct KubernetesWorkflowCluster: WorkflowCluster {
                     + "and pods: get, list, watch in namespace \(namespace), bound to the account it runs as; "
                     + "kubectl apply -f \(Self.rbacFile) with its namespace set to \(namespace))")
         case 401:
-            return WorkflowError("\(what): \(error.failure) (the API server refused the credentials of \(client.connection.origin))")
+            return WorkflowError(
+                "\(what): \(error.failure) (the API server refused the credentials of \(client.connection.origin))")
         case 404 where what.hasPrefix("creating"):
-            return WorkflowError("\(what): \(error.failure) (does namespace \(namespace) exist? kubectl create namespace \(namespace))")
+            return WorkflowError(
+                "\(what): \(error.failure) (does namespace \(namespace) exist? kubectl create namespace \(namespace))")
         default:
             if case .transport(let transport) = error.failure {
                 return WorkflowError("\(what): cannot reach the API server \(client.connection.server): \(transport)")

@@ -51,7 +51,9 @@ public struct PodRun: Sendable, Equatable {
     /// writes whole seconds) is a run of length zero.
     public init?(pod: JSONValue, nowMilliseconds now: Int64) {
         let metadata = pod["metadata"]
-        guard let name = metadata?["name"]?.string, let node = pod["spec"]?["nodeName"]?.string, !node.isEmpty else { return nil }
+        guard let name = metadata?["name"]?.string, let node = pod["spec"]?["nodeName"]?.string, !node.isEmpty else {
+            return nil
+        }
         let labels = metadata?["labels"]?.object?.compactMapValues(\.string) ?? [:]
         let annotations = metadata?["annotations"]?.object?.compactMapValues(\.string) ?? [:]
         var start: Int64?
@@ -72,7 +74,8 @@ public struct PodRun: Sendable, Equatable {
         guard end >= start else { return nil }
         self.init(
             name: name, phase: labels["job-name"] ?? name, weight: annotations[WorkloadContract.weightAnnotation] ?? "",
-            node: node, profile: labels[WorkloadContract.profileLabel] ?? "", startMilliseconds: start, finishMilliseconds: end,
+            node: node, profile: labels[WorkloadContract.profileLabel] ?? "", startMilliseconds: start,
+            finishMilliseconds: end,
             podPhase: pod["status"]?["phase"]?.string ?? "")
     }
 

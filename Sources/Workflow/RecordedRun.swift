@@ -37,12 +37,16 @@ public struct RecordedRun: Sendable, Equatable {
         var runs: [RecordedRun] = []
         for row in rows {
             if var current = runs.last, current.scheduler == row.scheduler, current.weight == row.weight,
-                current.row(row.phaseName) == nil, !(row.phaseName == phases.first && row.timestamp != current.timestamp)
+                current.row(row.phaseName) == nil,
+                !(row.phaseName == phases.first && row.timestamp != current.timestamp)
             {
                 current.rows.append(row)
                 runs[runs.count - 1] = current
             } else {
-                runs.append(RecordedRun(source: source, scheduler: row.scheduler, weight: row.weight, timestamp: row.timestamp, rows: [row]))
+                runs.append(
+                    RecordedRun(
+                        source: source, scheduler: row.scheduler, weight: row.weight, timestamp: row.timestamp,
+                        rows: [row]))
             }
         }
         return (runs, phases)

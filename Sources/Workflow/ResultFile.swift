@@ -34,7 +34,8 @@ public enum ResultFile {
         guard let headerLine = lines.first else { return [] }
         let header = splitFields(headerLine).map { $0.trimmingSpaces() }
         for column in required where !header.contains(column) {
-            throw Failure("\(file): line 1: no \(column) column (a results file has \(required.joined(separator: ", ")))")
+            throw Failure(
+                "\(file): line 1: no \(column) column (a results file has \(required.joined(separator: ", ")))")
         }
         func index(_ name: String) -> Int? { header.firstIndex(of: name) }
         var rows: [ResultRow] = []
@@ -80,7 +81,8 @@ public enum ResultFile {
                 ResultRow(
                     timestamp: timestamp, phase: phase, weight: weight, node: node, profile: text("Profile"),
                     durationSeconds: try number("Duration", required: true) ?? 0, averageWatts: try number("AvgWatts"),
-                    joules: try number("Joules", required: true) ?? 0, scheduler: scheduler, coveragePercent: try number("Coverage"),
+                    joules: try number("Joules", required: true) ?? 0, scheduler: scheduler,
+                    coveragePercent: try number("Coverage"),
                     idleJoules: try number("IdleJoules")))
         }
         return rows
@@ -97,7 +99,9 @@ public enum ResultFile {
         if let last = existing.last, last != UInt8(ascii: "\n") { text += "\n" }
         text += row.fields.map(csvField).joined(separator: ",") + "\n"
         if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw Failure("\(path): cannot create it") }
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw Failure("\(path): cannot create it")
+            }
         }
         guard let handle = FileHandle(forWritingAtPath: path) else { throw Failure("\(path): cannot write it") }
         defer { try? handle.close() }
@@ -117,7 +121,8 @@ public enum ResultFile {
                 throw Failure("\(path): not writable")
             }
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            guard FileManager.default.fileExists(atPath: path) || FileManager.default.isWritableFile(atPath: folder) else {
+            guard FileManager.default.fileExists(atPath: path) || FileManager.default.isWritableFile(atPath: folder)
+            else {
                 throw Failure("\(path): cannot create it (folder \(folder) missing or not writable)")
             }
             return
@@ -125,7 +130,8 @@ public enum ResultFile {
         let first = String(decoding: data.prefix(while: { $0 != UInt8(ascii: "\n") }), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard first == ResultRow.header.joined(separator: ",") else {
-            throw Failure("\(path): its columns are \"\(first.prefix(120))\", not the runner's; choose a new --output file")
+            throw Failure(
+                "\(path): its columns are \"\(first.prefix(120))\", not the runner's; choose a new --output file")
         }
         guard FileManager.default.isWritableFile(atPath: path) else { throw Failure("\(path): not writable") }
     }

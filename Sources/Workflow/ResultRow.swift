@@ -29,7 +29,8 @@ public struct ResultRow: Sendable, Equatable {
     /// Creates a row.
     public init(
         timestamp: String, phase: String, weight: Double?, node: String, profile: String?, durationSeconds: Double,
-        averageWatts: Double?, joules: Double, scheduler: SchedulerChoice?, coveragePercent: Double?, idleJoules: Double?
+        averageWatts: Double?, joules: Double, scheduler: SchedulerChoice?, coveragePercent: Double?,
+        idleJoules: Double?
     ) {
         self.timestamp = timestamp
         self.phase = phase

@@ -40,7 +40,9 @@ extension WorkflowDefinition {
         namespace = "default"
         if let node = fields["namespace"] {
             namespace = try reader.string(node, path: "namespace")
-            guard WorkflowReader.isDNSLabel(namespace) else { throw reader.error("namespace", "\"\(namespace)\" is not a DNS label") }
+            guard WorkflowReader.isDNSLabel(namespace) else {
+                throw reader.error("namespace", "\"\(namespace)\" is not a DNS label")
+            }
         }
         nodeVariants = [:]
         if let node = fields["nodes"] {
@@ -48,7 +50,9 @@ extension WorkflowDefinition {
             for (key, value) in mapping {
                 let nodeName = try reader.string(key, path: "nodes")
                 let path = "nodes.\(nodeName)"
-                guard WorkflowReader.isDNSSubdomain(nodeName) else { throw reader.error(path, "\"\(nodeName)\" is not a node name") }
+                guard WorkflowReader.isDNSSubdomain(nodeName) else {
+                    throw reader.error(path, "\"\(nodeName)\" is not a node name")
+                }
                 let variants = try reader.stringList(value, path: path)
                 guard !variants.isEmpty else { throw reader.error(path, "list at least one variant") }
                 for variant in variants where !WorkflowReader.isVariantName(variant) {
@@ -66,7 +70,9 @@ extension WorkflowDefinition {
         volumes = []
         if let node = fields["volumes"] { volumes = try reader.objectList(node, path: "volumes") }
         guard let phasesNode = fields["phases"] else { throw reader.error("phases", "missing") }
-        guard let sequence = phasesNode.sequence, !sequence.isEmpty else { throw reader.error("phases", "must be a non-empty list") }
+        guard let sequence = phasesNode.sequence, !sequence.isEmpty else {
+            throw reader.error("phases", "must be a non-empty list")
+        }
         phases = []
         for (index, node) in sequence.enumerated() {
             let phase = try reader.phase(node, path: "phases[\(index)]", nodeVariants: nodeVariants)
@@ -75,7 +81,10 @@ extension WorkflowDefinition {
             }
             // `<workflow>-<phase>-<run id>-probe` is a Job name and a label value: 63 at most.
             guard name.count + phase.name.count + 2 + WorkflowRun.idLength + 6 <= 63 else {
-                throw reader.error("phases[\(index)].name", "\"\(phase.name)\" is too long with workflow name \"\(name)\" (Job names have at most 63 characters)")
+                throw reader.error(
+                    "phases[\(index)].name",
+                    "\"\(phase.name)\" is too long with workflow name \"\(name)\" (Job names have at most 63 characters)"
+                )
             }
             phases.append(phase)
         }
@@ -101,7 +110,9 @@ struct WorkflowReader {
         for (keyNode, value) in try mapping(node, path: path) {
             guard let key = keyNode.scalar?.string else { throw error(path, "keys must be plain strings") }
             let keyPath = path.isEmpty ? key : "\(path).\(key)"
-            guard known.contains(key) else { throw error(keyPath, "unknown key (known: \(known.joined(separator: ", ")))") }
+            guard known.contains(key) else {
+                throw error(keyPath, "unknown key (known: \(known.joined(separator: ", ")))")
+            }
             guard result[key] == nil else { throw error(keyPath, "given twice") }
             result[key] = value
         }
@@ -182,7 +193,9 @@ struct WorkflowReader {
         }
     }
 
-    func phase(_ node: Node, path: String, nodeVariants: [String: [String]]) throws(WorkflowFileError) -> WorkflowDefinition.Phase {
+    func phase(_ node: Node, path: String, nodeVariants: [String: [String]]) throws(WorkflowFileError)
+        -> WorkflowDefinition.Phase
+    {
         let fields = try fields(
             node, path: path,
             known: [
@@ -191,8 +204,12 @@ struct WorkflowReader {
             ])
         guard let nameNode = fields["name"] else { throw error("\(path).name", "missing") }
         let name = try string(nameNode, path: "\(path).name")
-        guard Self.isDNSLabel(name) else { throw error("\(path).name", "\"\(name)\" must be a DNS label (a-z, 0-9, -)") }
-        guard let profileNode = fields["profile"] else { throw error("\(path).profile", "missing (the workload-profile label)") }
+        guard Self.isDNSLabel(name) else {
+            throw error("\(path).name", "\"\(name)\" must be a DNS label (a-z, 0-9, -)")
+        }
+        guard let profileNode = fields["profile"] else {
+            throw error("\(path).profile", "missing (the workload-profile label)")
+        }
         let profile = try string(profileNode, path: "\(path).profile")
         guard Self.isLabelValue(profile) else { throw error("\(path).profile", "\"\(profile)\" is not a label value") }
         var phase = WorkflowDefinition.Phase(
@@ -216,13 +233,17 @@ struct WorkflowReader {
         guard phase.image != nil || !phase.images.isEmpty else { throw error(path, "give image or images") }
         if let node = fields["command"] {
             phase.command = try rawList(node, path: "\(path).command")
-            guard !phase.command.isEmpty, !phase.command[0].isEmpty else { throw error("\(path).command", "must name a program") }
+            guard !phase.command.isEmpty, !phase.command[0].isEmpty else {
+                throw error("\(path).command", "must name a program")
+            }
         }
         if let node = fields["args"] { phase.args = try rawList(node, path: "\(path).args") }
         if let node = fields["env"] {
             for (key, value) in try mapping(node, path: "\(path).env") {
                 let variable = try string(key, path: "\(path).env")
-                guard Self.isEnvironmentName(variable) else { throw error("\(path).env.\(variable)", "is not a variable name") }
+                guard Self.isEnvironmentName(variable) else {
+                    throw error("\(path).env.\(variable)", "is not a variable name")
+                }
                 phase.environment[variable] = try rawString(value, path: "\(path).env.\(variable)")
             }
         }
@@ -240,7 +261,9 @@ struct WorkflowReader {
                 throw self.error("\(path).timeout", "\(error)")
             }
         }
-        if let node = fields["backoffLimit"] { phase.backoffLimit = try integer(node, path: "\(path).backoffLimit", range: 0...100) }
+        if let node = fields["backoffLimit"] {
+            phase.backoffLimit = try integer(node, path: "\(path).backoffLimit", range: 0...100)
+        }
         return phase
     }
 
@@ -257,10 +280,14 @@ struct WorkflowReader {
         let fields = try fields(node, path: path, known: ["image", "resources", "runtimeClassName"])
         guard let reference = fields["image"] else { throw error("\(path).image", "missing") }
         var result = WorkflowDefinition.Image(reference: try image(reference, path: "\(path).image"))
-        if let resources = fields["resources"] { result.resources = try self.resources(resources, path: "\(path).resources") }
+        if let resources = fields["resources"] {
+            result.resources = try self.resources(resources, path: "\(path).resources")
+        }
         if let runtime = fields["runtimeClassName"] {
             let name = try string(runtime, path: "\(path).runtimeClassName")
-            guard Self.isDNSSubdomain(name) else { throw error("\(path).runtimeClassName", "\"\(name)\" is not a valid name") }
+            guard Self.isDNSSubdomain(name) else {
+                throw error("\(path).runtimeClassName", "\"\(name)\" is not a valid name")
+            }
             result.runtimeClassName = name
         }
         return result
@@ -297,7 +324,8 @@ struct WorkflowReader {
     }
 
     static func isDNSSubdomain(_ name: String) -> Bool {
-        name.utf8.count <= 253 && !name.isEmpty && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNSLabel(String($0)) }
+        name.utf8.count <= 253 && !name.isEmpty
+            && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNSLabel(String($0)) }
     }
 
     static func isVariantName(_ name: String) -> Bool { isDNSLabel(name) }
@@ -328,13 +356,16 @@ struct WorkflowReader {
     static func isQuantity(_ text: String) -> Bool {
         var number = Substring(text)
         if number.hasPrefix("+") { number = number.dropFirst() }
-        for suffix in ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"] where number.hasSuffix(suffix) {
+        for suffix in ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"]
+        where number.hasSuffix(suffix) {
             number = number.dropLast(suffix.count)
             break
         }
         if let e = number.firstIndex(where: { $0 == "e" || $0 == "E" }) {
             let exponent = number[number.index(after: e)...]
-            guard !exponent.isEmpty, exponent.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            guard !exponent.isEmpty,
+                exponent.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy({ $0.isASCII && $0.isNumber })
+            else {
                 return false
             }
             number = number[..<e]

@@ -37,7 +37,9 @@ public struct WorkflowRun: Sendable, Equatable {
     public static let idLength = 5
 
     /// Creates a run with a fresh id.
-    public init(scheduler: SchedulerChoice, weight: Double, startedMilliseconds: Int64, id: String = WorkflowRun.makeID()) {
+    public init(
+        scheduler: SchedulerChoice, weight: Double, startedMilliseconds: Int64, id: String = WorkflowRun.makeID()
+    ) {
         self.id = id
         self.scheduler = scheduler
         self.weight = weight
@@ -48,7 +50,8 @@ public struct WorkflowRun: Sendable, Equatable {
     public static func makeID() -> String {
         let letters = Array("abcdefghijklmnopqrstuvwxyz")
         let alphabet = letters + Array("0123456789")
-        return String(letters.randomElement() ?? "a") + String((1..<idLength).map { _ in alphabet.randomElement() ?? "x" })
+        return String(letters.randomElement() ?? "a")
+            + String((1..<idLength).map { _ in alphabet.randomElement() ?? "x" })
     }
 
     /// The weight as the annotation and the `Weight` column write it: `0.0`, `0.25`, `1.0`

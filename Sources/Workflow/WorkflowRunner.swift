@@ -81,7 +81,10 @@ public struct WorkflowRunner: Sendable {
                 progress(.phaseFinished(row))
                 rows.append(row)
             }
-            progress(.runFinished(run: run.id, seconds: rows.reduce(0) { $0 + $1.durationSeconds }, joules: rows.reduce(0) { $0 + $1.joules }))
+            progress(
+                .runFinished(
+                    run: run.id, seconds: rows.reduce(0) { $0 + $1.durationSeconds },
+                    joules: rows.reduce(0) { $0 + $1.joules }))
             return rows
         } catch {
             await cleanUp(ledger)
@@ -114,21 +117,28 @@ public struct WorkflowRunner: Sendable {
     }
 
     private func timeout(of phase: WorkflowDefinition.Phase) -> Int64 {
-        configuration.phaseTimeoutMilliseconds ?? phase.timeoutMilliseconds ?? WorkflowDefinition.defaultTimeoutMilliseconds
+        configuration.phaseTimeoutMilliseconds ?? phase.timeoutMilliseconds
+            ?? WorkflowDefinition.defaultTimeoutMilliseconds
     }
 
-    private func runPhase(_ phase: WorkflowDefinition.Phase, run: WorkflowRun, ledger: JobLedger) async throws -> ResultRow {
+    private func runPhase(_ phase: WorkflowDefinition.Phase, run: WorkflowRun, ledger: JobLedger) async throws
+        -> ResultRow
+    {
         let timeout = timeout(of: phase)
         let deadline = ContinuousClock.now + .milliseconds(timeout)
         var pinned: String?
-        guard var image = phase.image ?? phase.images.values.first else { throw WorkflowError("\(phase.name): no image") }
+        guard var image = phase.image ?? phase.images.values.first else {
+            throw WorkflowError("\(phase.name): no image")
+        }
         if phase.hasVariantImages {
             let node = try await place(phase, run: run, ledger: ledger, deadline: deadline, timeout: timeout)
             guard let chosen = phase.image(for: node, variants: workflow.nodeVariants) else {
-                let variants = workflow.nodeVariants[node].map { $0.joined(separator: ", ") } ?? "none listed under nodes:"
+                let variants =
+                    workflow.nodeVariants[node].map { $0.joined(separator: ", ") } ?? "none listed under nodes:"
                 throw WorkflowError(
                     "\(phase.name): the scheduler chose node \(node), which has no image for this phase (its variants: \(variants); "
-                        + "the phase has images for \(phase.images.keys.sorted().joined(separator: ", "))); give the phase an image: for other nodes")
+                        + "the phase has images for \(phase.images.keys.sorted().joined(separator: ", "))); give the phase an image: for other nodes"
+                )
             }
             image = chosen.image
             pinned = node
@@ -136,28 +146,34 @@ public struct WorkflowRunner: Sendable {
         }
         let name = run.jobName(workflow: workflow, phase: phase)
         let manifest = JobManifest.phase(
-            phase, of: workflow, run: run, namespace: namespace, image: image, pinnedNode: pinned, timeoutMilliseconds: timeout)
+            phase, of: workflow, run: run, namespace: namespace, image: image, pinnedNode: pinned,
+            timeoutMilliseconds: timeout)
         // Recorded before the request: a create whose answer is lost is still cleaned up.
         await ledger.add(name)
         _ = try await cluster.createJob(manifest, name: name, namespace: namespace)
         progress(.jobCreated(phase: phase.name, job: name))
         let pod = try await follow(job: name, phase: phase, run: run, deadline: deadline, timeout: timeout)
         let figures = try await measure(pod)
-        let idleWatts = configuration.knowledgeBase.flatMap { EnergyAccount.idleWatts($0, profile: phase.profile, node: pod.node) }
+        let idleWatts = configuration.knowledgeBase.flatMap {
+            EnergyAccount.idleWatts($0, profile: phase.profile, node: pod.node)
+        }
         let account = EnergyAccount(figures: figures, seconds: pod.seconds, idleWatts: idleWatts)
         return ResultRow(
             timestamp: PodRun.timestamp(run.startedMilliseconds), phase: phase.name, weight: run.weight, node: pod.node,
-            profile: phase.profile, durationSeconds: pod.seconds, averageWatts: account.averageWatts, joules: account.joules,
+            profile: phase.profile, durationSeconds: pod.seconds, averageWatts: account.averageWatts,
+            joules: account.joules,
             scheduler: run.scheduler, coveragePercent: account.coveragePercent, idleJoules: account.idleJoules)
     }
 
     // MARK: - Placement probe
 
     private func place(
-        _ phase: WorkflowDefinition.Phase, run: WorkflowRun, ledger: JobLedger, deadline: ContinuousClock.Instant, timeout: Int64
+        _ phase: WorkflowDefinition.Phase, run: WorkflowRun, ledger: JobLedger, deadline: ContinuousClock.Instant,
+        timeout: Int64
     ) async throws -> String {
         let name = JobManifest.probeName(phase, of: workflow, run: run)
-        let manifest = JobManifest.probe(phase, of: workflow, run: run, namespace: namespace, timeoutMilliseconds: timeout)
+        let manifest = JobManifest.probe(
+            phase, of: workflow, run: run, namespace: namespace, timeoutMilliseconds: timeout)
         await ledger.add(name)
         _ = try await cluster.createJob(manifest, name: name, namespace: namespace)
         progress(.probing(phase: phase.name, job: name))
@@ -171,7 +187,9 @@ public struct WorkflowRunner: Sendable {
             throw WorkflowError("\(phase.name): the watch of the placement probe ended")
         }
         guard let node else {
-            let state = (try? await cluster.pods(namespace: namespace, selector: selector)).flatMap { $0.first.map(Self.describe) }
+            let state = (try? await cluster.pods(namespace: namespace, selector: selector)).flatMap {
+                $0.first.map(Self.describe)
+            }
             try? await cluster.deleteJob(name: name, namespace: namespace)
             throw WorkflowError(
                 "\(phase.name): the placement probe was not scheduled within \(Self.duration(timeout))"
@@ -185,7 +203,8 @@ public struct WorkflowRunner: Sendable {
     // MARK: - Following a Job
 
     private func follow(
-        job name: String, phase: WorkflowDefinition.Phase, run: WorkflowRun, deadline: ContinuousClock.Instant, timeout: Int64
+        job name: String, phase: WorkflowDefinition.Phase, run: WorkflowRun, deadline: ContinuousClock.Instant,
+        timeout: Int64
     ) async throws -> PodRun {
         let cluster = self.cluster
         let namespace = self.namespace
@@ -196,7 +215,9 @@ public struct WorkflowRunner: Sendable {
             try await withThrowingTaskGroup(of: JobOutcome?.self) { group in
                 group.addTask {
                     for try await job in cluster.jobUpdates(name: name, namespace: namespace) {
-                        guard let job else { throw WorkflowError("\(phaseName): Job \(name) was deleted by someone else") }
+                        guard let job else {
+                            throw WorkflowError("\(phaseName): Job \(name) was deleted by someone else")
+                        }
                         if let outcome = JobOutcome(job: job) { return outcome }
                     }
                     throw WorkflowError("\(phaseName): the watch of Job \(name) ended")
@@ -214,7 +235,9 @@ public struct WorkflowRunner: Sendable {
                             }
                         }
                     } catch {
-                        if !(error is CancellationError) { progress(.retrying("pod progress of \(phaseName) stopped: \(error)")) }
+                        if !(error is CancellationError) {
+                            progress(.retrying("pod progress of \(phaseName) stopped: \(error)"))
+                        }
                     }
                     while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
                     return nil
@@ -233,16 +256,22 @@ public struct WorkflowRunner: Sendable {
             try? await cluster.deleteJob(name: name, namespace: namespace)
             throw WorkflowError(
                 "\(phase.name): not finished within \(Self.duration(timeout))"
-                    + (states.isEmpty ? " (no pod yet)" : " (\(states.joined(separator: "; ")))") + "; Job \(name) deleted")
+                    + (states.isEmpty ? " (no pod yet)" : " (\(states.joined(separator: "; ")))")
+                    + "; Job \(name) deleted")
         case .failed(let reason)?:
             let failed = pods.filter { $0["status"]?["phase"]?.string == "Failed" }.map(Self.describe)
             throw WorkflowError(
-                "\(phase.name): Job \(name) failed: \(reason)" + (failed.isEmpty ? "" : "; \(failed.joined(separator: "; "))"))
+                "\(phase.name): Job \(name) failed: \(reason)"
+                    + (failed.isEmpty ? "" : "; \(failed.joined(separator: "; "))"))
         case .complete?:
             let now = WallClock.nowMilliseconds()
-            let succeeded = pods.filter { $0["status"]?["phase"]?.string == "Succeeded" }.compactMap { PodRun(pod: $0, nowMilliseconds: now) }
+            let succeeded = pods.filter { $0["status"]?["phase"]?.string == "Succeeded" }.compactMap {
+                PodRun(pod: $0, nowMilliseconds: now)
+            }
             guard let pod = succeeded.max(by: { $0.finishMilliseconds < $1.finishMilliseconds }) else {
-                throw WorkflowError("\(phase.name): Job \(name) is complete but none of its pods shows a succeeded run with container times")
+                throw WorkflowError(
+                    "\(phase.name): Job \(name) is complete but none of its pods shows a succeeded run with container times"
+                )
             }
             return pod
         }
@@ -294,7 +323,8 @@ public struct WorkflowRunner: Sendable {
                 $0["type"]?.string == "PodScheduled" && $0["status"]?.string == "False"
             }
             if let unschedulable {
-                return "\(prefix): unschedulable (\(unschedulable["message"]?.string ?? unschedulable["reason"]?.string ?? ""))"
+                return
+                    "\(prefix): unschedulable (\(unschedulable["message"]?.string ?? unschedulable["reason"]?.string ?? ""))"
             }
             if let waiting = containers.compactMap({ $0["state"]?["waiting"]?["reason"]?.string }).first {
                 return "\(prefix): pending (\(waiting))"
@@ -309,7 +339,9 @@ public struct WorkflowRunner: Sendable {
     }
 
     /// Runs `body` until it returns or `deadline` passes (then nil).
-    static func race<T: Sendable>(until deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+    static func race<T: Sendable>(
+        until deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T? {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await body() }
             group.addTask {
@@ -339,7 +371,8 @@ public struct WorkflowRunner: Sendable {
         var extra = 0
         while true {
             do {
-                let figures = try await energy.energy(node: pod.node, fromMilliseconds: pod.startMilliseconds, toMilliseconds: pod.finishMilliseconds)
+                let figures = try await energy.energy(
+                    node: pod.node, fromMilliseconds: pod.startMilliseconds, toMilliseconds: pod.finishMilliseconds)
                 if figures.coveragePercent >= 99.5 || extra >= 5 { return figures }
                 extra += 1
             } catch {

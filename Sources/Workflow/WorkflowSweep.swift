@@ -58,7 +58,8 @@ public struct WorkflowSweep: Sendable, Equatable {
             for weight in weights {
                 for scheduler in schedulers {
                     let cell = Cell(scheduler: scheduler, weight: weight)
-                    steps.append(Step(cell: cell, repetition: repetition, done: repetition <= completed[cell, default: 0]))
+                    steps.append(
+                        Step(cell: cell, repetition: repetition, done: repetition <= completed[cell, default: 0]))
                 }
             }
         }

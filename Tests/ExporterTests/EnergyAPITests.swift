@@ -1,8 +1,8 @@
 import EnergyModel
 import Foundation
 import Store
-import Testing
 import TestSupport
+import Testing
 
 @testable import Exporter
 
@@ -15,9 +15,14 @@ struct EnergyAPITests {
     @Test("defaults: every node of the store, the last hour")
     func defaults() throws {
         let query = try EnergyQuery(node: nil, from: nil, to: nil, knownNodes: Self.known, nowMilliseconds: Self.now)
-        #expect(query == EnergyQuery(nodes: Self.known, fromMilliseconds: Self.now - 3_600_000, toMilliseconds: Self.now))
-        let explicit = try EnergyQuery(node: "tvpc,tvpc", from: "1769030000.5", to: "2026-01-21T21:25:00Z", knownNodes: Self.known, nowMilliseconds: Self.now)
-        #expect(explicit == EnergyQuery(nodes: ["tvpc"], fromMilliseconds: 1_769_030_000_500, toMilliseconds: 1_769_030_700_000))
+        #expect(
+            query == EnergyQuery(nodes: Self.known, fromMilliseconds: Self.now - 3_600_000, toMilliseconds: Self.now))
+        let explicit = try EnergyQuery(
+            node: "tvpc,tvpc", from: "1769030000.5", to: "2026-01-21T21:25:00Z", knownNodes: Self.known,
+            nowMilliseconds: Self.now)
+        #expect(
+            explicit
+                == EnergyQuery(nodes: ["tvpc"], fromMilliseconds: 1_769_030_000_500, toMilliseconds: 1_769_030_700_000))
     }
 
     @Test(
@@ -45,10 +50,15 @@ struct EnergyAPITests {
         // A 4 s gap: not bridged at the store's recorded 1 s interval (3 s at most), as the
         // energy command reads it, though the API's own 5 s would bridge it.
         let seconds = (Int64(0)..<60).filter { !(31...33).contains($0) }
-        let store = try await DashboardAPITests.makeStore(in: folder.path, samples: seconds.map { (node: "rpi", second: $0, watts: 2.5) })
+        let store = try await DashboardAPITests.makeStore(
+            in: folder.path, samples: seconds.map { (node: "rpi", second: $0, watts: 2.5) })
         defer { store.close() }
         let api = DashboardAPI(store: store, nodes: ["rpi"], intervalMilliseconds: 5000)
-        let report = try await api.energy(EnergyQuery(nodes: ["rpi"], fromMilliseconds: Self.now, toMilliseconds: Self.now + 59_000))
-        #expect(report.render(.json) == #"[{"node":"rpi","from":"2026-01-21T21:25:00Z","to":"2026-01-21T21:25:59Z","joules":137.500,"avgWatts":2.500,"peakWatts":2.500,"samples":56,"coveragePercent":93.22}]"#)
+        let report = try await api.energy(
+            EnergyQuery(nodes: ["rpi"], fromMilliseconds: Self.now, toMilliseconds: Self.now + 59_000))
+        #expect(
+            report.render(.json)
+                == #"[{"node":"rpi","from":"2026-01-21T21:25:00Z","to":"2026-01-21T21:25:59Z","joules":137.500,"avgWatts":2.500,"peakWatts":2.500,"samples":56,"coveragePercent":93.22}]"#
+        )
     }
 }

@@ -13,7 +13,9 @@ public final class TLSRelay: @unchecked Sendable {
     public let certificates: TestCertificates
     private let process: Process
 
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("tls_relay.py").path
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "tls_relay.py"
+    ).path
 
     /// `https://127.0.0.1:PORT`.
     public var url: String { "https://127.0.0.1:\(port)" }
@@ -23,7 +25,11 @@ public final class TLSRelay: @unchecked Sendable {
         certificates = try TestCertificates.make()
         process = Process()
         (process.executableURL, process.arguments) = withDefaultSignals(
-            "python3", [Self.script, "--cert", certificates.serverCertificate, "--key", certificates.serverKey, "--backend", "\(backend)"])
+            "python3",
+            [
+                Self.script, "--cert", certificates.serverCertificate, "--key", certificates.serverKey, "--backend",
+                "\(backend)",
+            ])
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = FileHandle.nullDevice
@@ -49,13 +55,13 @@ public final class TLSRelay: @unchecked Sendable {
         let path = certificates.path(name)
         let user = token.map { "{token: \($0)}" } ?? "{}"
         try """
-            apiVersion: v1
-            kind: Config
-            current-context: test
-            clusters: [{name: sim, cluster: {server: "\(url)", certificate-authority: ca.crt}}]
-            users: [{name: tester, user: \(user)}]
-            contexts: [{name: test, context: {cluster: sim, user: tester}}]
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        apiVersion: v1
+        kind: Config
+        current-context: test
+        clusters: [{name: sim, cluster: {server: "\(url)", certificate-authority: ca.crt}}]
+        users: [{name: tester, user: \(user)}]
+        contexts: [{name: test, context: {cluster: sim, user: tester}}]
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 

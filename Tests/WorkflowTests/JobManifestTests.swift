@@ -39,7 +39,9 @@ struct JobManifestTests {
         let labels = try #require(template["metadata"]?["labels"])
         #expect(labels[WorkloadContract.optInLabel]?.string == WorkloadContract.optInValue)
         #expect(labels[WorkloadContract.profileLabel] == "training")
-        #expect(labels[WorkflowLabels.run] == "abcde" && labels[WorkflowLabels.phase] == "train" && labels[WorkflowLabels.workflow] == "thesis")
+        #expect(
+            labels[WorkflowLabels.run] == "abcde" && labels[WorkflowLabels.phase] == "train"
+                && labels[WorkflowLabels.workflow] == "thesis")
         #expect(template["metadata"]?["annotations"]?[WorkloadContract.weightAnnotation] == "0.25")
         let spec = try #require(template["spec"])
         #expect(spec["schedulerName"]?.string == "my-energy-scheduler")
@@ -58,7 +60,9 @@ struct JobManifestTests {
         #expect(job["spec"]?["ttlSecondsAfterFinished"] == 3600)
         #expect(job["spec"]?["podFailurePolicy"]?["rules"]?[0]?["action"] == "Ignore")
         #expect(job["spec"]?["podFailurePolicy"]?["rules"]?[0]?["onPodConditions"]?[0]?["type"] == "DisruptionTarget")
-        #expect(JobManifest.podSelector(phase, run: run, probe: false) == "energy-monitor/run=abcde,energy-monitor/phase=train,!energy-monitor/probe")
+        #expect(
+            JobManifest.podSelector(phase, run: run, probe: false)
+                == "energy-monitor/run=abcde,energy-monitor/phase=train,!energy-monitor/probe")
     }
 
     @Test("the default scheduler's Job names no scheduler; a placed phase is pinned with its variant's image and GPU")
@@ -67,13 +71,15 @@ struct JobManifestTests {
         let run = WorkflowRun(scheduler: .standard, weight: 1, startedMilliseconds: 0, id: "fghij")
         let chosen = try #require(phase.image(for: "tvpc", variants: Self.workflow.nodeVariants))
         let job = JobManifest.phase(
-            phase, of: Self.workflow, run: run, namespace: "ml", image: chosen.image, pinnedNode: "tvpc", timeoutMilliseconds: 1000)
+            phase, of: Self.workflow, run: run, namespace: "ml", image: chosen.image, pinnedNode: "tvpc",
+            timeoutMilliseconds: 1000)
         let spec = try #require(job["spec"]?["template"]?["spec"])
         #expect(spec["schedulerName"] == nil)
         #expect(spec["runtimeClassName"] == "nvidia")
         #expect(spec["containers"]?[0]?["image"] == "registry/train:cuda")
         #expect(spec["containers"]?[0]?["resources"]?["limits"] == ["memory": "1Gi", "nvidia.com/gpu": "1"])
-        let term = spec["affinity"]?["nodeAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?["nodeSelectorTerms"]?[0]
+        let term = spec["affinity"]?["nodeAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?[
+            "nodeSelectorTerms"]?[0]
         #expect(term?["matchFields"] == [["key": "metadata.name", "operator": "In", "values": ["tvpc"]]])
         #expect(job["spec"]?["template"]?["metadata"]?["annotations"]?[WorkloadContract.weightAnnotation] == "1.0")
     }
@@ -89,11 +95,16 @@ struct JobManifestTests {
         #expect(template["metadata"]?["labels"]?[WorkloadContract.profileLabel] == "training")
         #expect(template["spec"]?["schedulerName"] == "my-energy-scheduler")
         #expect(template["spec"]?["containers"]?[0]?["image"]?.string == WorkflowDefinition.defaultProbeImage)
-        #expect(template["spec"]?["containers"]?[0]?["resources"] == ["requests": ["cpu": "1"], "limits": ["memory": "1Gi"]])
+        #expect(
+            template["spec"]?["containers"]?[0]?["resources"] == [
+                "requests": ["cpu": "1"], "limits": ["memory": "1Gi"],
+            ])
         #expect(JobManifest.podSelector(phase, run: run, probe: true).hasSuffix(",energy-monitor/probe=true"))
     }
 
-    @Test("weights are written as the thesis wrote them", arguments: [(0.0, "0.0"), (0.25, "0.25"), (0.5, "0.5"), (1.0, "1.0"), (0.1, "0.1")])
+    @Test(
+        "weights are written as the thesis wrote them",
+        arguments: [(0.0, "0.0"), (0.25, "0.25"), (0.5, "0.5"), (1.0, "1.0"), (0.1, "0.1")])
     func weightText(weight: Double, text: String) {
         #expect(WorkflowRun.weightText(weight) == text)
     }

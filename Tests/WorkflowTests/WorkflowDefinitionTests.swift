@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Workflow
 
@@ -31,7 +31,9 @@ struct WorkflowDefinitionTests {
         #expect(onGPU.variant == "gpu")
         #expect(onGPU.image.resources.limits["nvidia.com/gpu"] == "1")
         #expect(onGPU.image.runtimeClassName == "nvidia")
-        #expect(train.image(for: "dgoh-wyze", variants: workflow.nodeVariants)?.image.reference.hasSuffix("amd64-noavx") == true)
+        #expect(
+            train.image(for: "dgoh-wyze", variants: workflow.nodeVariants)?.image.reference.hasSuffix("amd64-noavx")
+                == true)
         #expect(train.image(for: "rpi", variants: workflow.nodeVariants)?.variant == "armv7")
         // Preprocessing has no GPU build: tvpc runs its next variant.
         #expect(workflow.phases[0].image(for: "tvpc", variants: workflow.nodeVariants)?.variant == "amd64")
@@ -69,25 +71,73 @@ struct WorkflowDefinitionTests {
             ("name: demo\nphases:\n  - profile: p\n    image: x", "demo.yaml: phases[0].name: missing"),
             ("name: demo\nphases:\n  - name: a\n    image: x", "demo.yaml: phases[0].profile: missing"),
             ("name: demo\nphases:\n  - name: a\n    profile: p", "demo.yaml: phases[0]: give image or images"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    cmd: [a]", "demo.yaml: phases[0].cmd: unknown key"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n  - name: a\n    profile: p\n    image: x", "demo.yaml: phases[1].name: \"a\" is given twice"),
-            ("name: demo\nphases:\n  - name: a\n    profile: 'no spaces'\n    image: x", "demo.yaml: phases[0].profile: \"no spaces\" is not a label value"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: 'a b'", "demo.yaml: phases[0].image: \"a b\" is not an image reference"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    command: python3", "demo.yaml: phases[0].command: must be a list"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    command: []", "demo.yaml: phases[0].command: must name a program"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    timeout: 5", "demo.yaml: phases[0].timeout:"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    timeout: 10ms", "demo.yaml: phases[0].timeout: must be at least 1s"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    backoffLimit: -1", "demo.yaml: phases[0].backoffLimit: must be an integer in 0...100"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    resources: {limits: {memory: lots}}", "demo.yaml: phases[0].resources.limits.memory: \"lots\" is not a quantity"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    resources: {limit: {}}", "demo.yaml: phases[0].resources.limit: unknown key"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    env: {1X: y}", "demo.yaml: phases[0].env.1X: is not a variable name"),
-            ("name: demo\nphases:\n  - name: a\n    profile: p\n    images: {gpu: x}", "demo.yaml: phases[0].images.gpu: no node runs variant \"gpu\""),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    cmd: [a]",
+                "demo.yaml: phases[0].cmd: unknown key"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n  - name: a\n    profile: p\n    image: x",
+                "demo.yaml: phases[1].name: \"a\" is given twice"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: 'no spaces'\n    image: x",
+                "demo.yaml: phases[0].profile: \"no spaces\" is not a label value"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: 'a b'",
+                "demo.yaml: phases[0].image: \"a b\" is not an image reference"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    command: python3",
+                "demo.yaml: phases[0].command: must be a list"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    command: []",
+                "demo.yaml: phases[0].command: must name a program"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    timeout: 5",
+                "demo.yaml: phases[0].timeout:"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    timeout: 10ms",
+                "demo.yaml: phases[0].timeout: must be at least 1s"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    backoffLimit: -1",
+                "demo.yaml: phases[0].backoffLimit: must be an integer in 0...100"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    resources: {limits: {memory: lots}}",
+                "demo.yaml: phases[0].resources.limits.memory: \"lots\" is not a quantity"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    resources: {limit: {}}",
+                "demo.yaml: phases[0].resources.limit: unknown key"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    image: x\n    env: {1X: y}",
+                "demo.yaml: phases[0].env.1X: is not a variable name"
+            ),
+            (
+                "name: demo\nphases:\n  - name: a\n    profile: p\n    images: {gpu: x}",
+                "demo.yaml: phases[0].images.gpu: no node runs variant \"gpu\""
+            ),
             ("name: demo\nnodes: {tvpc: []}\nphases: []", "demo.yaml: nodes.tvpc: list at least one variant"),
             ("name: demo\nnodes: {tvpc: [GPU]}\nphases: []", "demo.yaml: nodes.tvpc: \"GPU\" is not a variant name"),
-            ("name: demo\nnodes: {tvpc: [gpu]}\nphases:\n  - name: a\n    profile: p\n    images: {gpu: {resources: {}}}", "demo.yaml: phases[0].images.gpu.image: missing"),
+            (
+                "name: demo\nnodes: {tvpc: [gpu]}\nphases:\n  - name: a\n    profile: p\n    images: {gpu: {resources: {}}}",
+                "demo.yaml: phases[0].images.gpu.image: missing"
+            ),
             ("name: demo\nvolumes: [data]\nphases: []", "demo.yaml: volumes[0]: must be a mapping"),
-            ("name: a-very-long-workflow-name-x\nphases:\n  - name: a-very-long-phase-name-that-is-long\n    profile: p\n    image: x", "is too long with workflow name"),
-            ("name: demo\nttlSecondsAfterFinished: 1e99\nphases: []", "demo.yaml: ttlSecondsAfterFinished: must be an integer"),
+            (
+                "name: a-very-long-workflow-name-x\nphases:\n  - name: a-very-long-phase-name-that-is-long\n    profile: p\n    image: x",
+                "is too long with workflow name"
+            ),
+            (
+                "name: demo\nttlSecondsAfterFinished: 1e99\nphases: []",
+                "demo.yaml: ttlSecondsAfterFinished: must be an integer"
+            ),
         ]
     )
     func refused(yaml: String, message: String) {

@@ -4,8 +4,8 @@ import JSON
 import Kubernetes
 import Scoring
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @testable import Workflow
 
@@ -21,7 +21,9 @@ final class ConstantPower: EnergySource, Sendable {
         windows.withLock { $0.append((node, from, to)) }
         let power = watts[node] ?? 1
         let seconds = Double(to - from) / 1000
-        return EnergyFigures(joules: power * seconds, averageWatts: power, coveragePercent: 100, samples: Int(clamping: (to - from) / 1000))
+        return EnergyFigures(
+            joules: power * seconds, averageWatts: power, coveragePercent: 100,
+            samples: Int(clamping: (to - from) / 1000))
     }
 }
 
@@ -43,11 +45,16 @@ struct WorkflowRunnerTests {
     /// Where each profile runs, as a scheduler might place them (the thesis's result at w=0).
     static let placement: [String: String] = ["sequential": "rpi", "training": "tvpc", "inference": "tvpc"]
 
-    static func lifecycle(duration: Duration? = .milliseconds(1100), outcome: @escaping @Sendable (PodInfo) -> PodOutcome = { _ in .succeed })
+    static func lifecycle(
+        duration: Duration? = .milliseconds(1100),
+        outcome: @escaping @Sendable (PodInfo) -> PodOutcome = { _ in .succeed }
+    )
         -> ScriptedLifecycle
     {
         ScriptedLifecycle(
-            placement: { pod in .node(pod.requiredNodeNames?.first ?? placement[pod.labels["workload-profile"] ?? ""] ?? "tvpc") },
+            placement: { pod in
+                .node(pod.requiredNodeNames?.first ?? placement[pod.labels["workload-profile"] ?? ""] ?? "tvpc")
+            },
             run: { pod, _ in PodRun(startDelay: .milliseconds(50), duration: duration, outcome: outcome(pod)) })
     }
 
@@ -72,15 +79,20 @@ struct WorkflowRunnerTests {
     }
 
     static func harness(
-        _ cluster: RunningCluster, workflow: WorkflowDefinition = workflow, timeout: Int64? = nil, knowledgeBase: KnowledgeBase? = nil
+        _ cluster: RunningCluster, workflow: WorkflowDefinition = workflow, timeout: Int64? = nil,
+        knowledgeBase: KnowledgeBase? = nil
     ) -> Harness {
         let log = ProgressLog()
         let cluster = KubernetesWorkflowCluster(
-            client: cluster.client, retry: RetryPolicy(backoffBaseMilliseconds: 50, backoffMaxMilliseconds: 400, retryAfterMaxMilliseconds: 5000),
+            client: cluster.client,
+            retry: RetryPolicy(
+                backoffBaseMilliseconds: 50, backoffMaxMilliseconds: 400, retryAfterMaxMilliseconds: 5000),
             patienceMilliseconds: 20_000, onRetry: { line in log.append(.retrying(line)) })
         let energy = ConstantPower(["rpi": 2.5, "tvpc": 180, "dgoh-wyze": 10])
         let runner = WorkflowRunner(
-            configuration: .init(workflow: workflow, phaseTimeoutMilliseconds: timeout, settleMilliseconds: 0, knowledgeBase: knowledgeBase),
+            configuration: .init(
+                workflow: workflow, phaseTimeoutMilliseconds: timeout, settleMilliseconds: 0,
+                knowledgeBase: knowledgeBase),
             cluster: cluster, energy: energy, progress: { event in log.append(event) })
         return Harness(runner: runner, energy: energy, progress: log)
     }
@@ -94,12 +106,17 @@ struct WorkflowRunnerTests {
         try await withCluster(lifecycle: Self.lifecycle()) { cluster in
             let harness = Self.harness(cluster)
             let written = Mutex<[ResultRow]>([])
-            let rows = try await harness.runner.run(scheduler: .energy, weight: 0) { row in written.withLock { $0.append(row) } }
+            let rows = try await harness.runner.run(scheduler: .energy, weight: 0) { row in
+                written.withLock { $0.append(row) }
+            }
             #expect(rows.map(\.phase) == ["preprocessing", "train", "inference"])
             #expect(written.withLock { $0 } == rows)
             #expect(rows.map(\.node) == ["rpi", "tvpc", "tvpc"])
             #expect(Set(rows.map(\.timestamp)).count == 1)
-            #expect(rows.allSatisfy { $0.scheduler == .energy && $0.weight == 0 && $0.coveragePercent == 100 && $0.idleJoules == nil })
+            #expect(
+                rows.allSatisfy {
+                    $0.scheduler == .energy && $0.weight == 0 && $0.coveragePercent == 100 && $0.idleJoules == nil
+                })
             #expect(rows.map(\.profile) == ["sequential", "training", "inference"])
             // The windows are the pods' container times, as the API wrote them.
             let pods = await cluster.simulator.pods()
@@ -127,10 +144,12 @@ struct WorkflowRunnerTests {
 
     @Test("the default scheduler's pods name no scheduler; the knowledge base gives IdleJoules")
     func standardWithIdle() async throws {
-        try #require(TestPaths.thesisAvailable, "../shared/thesis is absent: the thesis knowledge base is read in place")
+        try #require(
+            TestPaths.thesisAvailable, "../shared/thesis is absent: the thesis knowledge base is read in place")
         let knowledge = try KnowledgeBase(contentsOfFile: TestPaths.thesisKnowledgeBasePath)
         try await withCluster(lifecycle: Self.lifecycle()) { cluster in
-            let rows = try await Self.harness(cluster, knowledgeBase: knowledge).runner.run(scheduler: .standard, weight: 0.5)
+            let rows = try await Self.harness(cluster, knowledgeBase: knowledge).runner.run(
+                scheduler: .standard, weight: 0.5)
             #expect(await cluster.simulator.pods().allSatisfy { $0.schedulerName == "default-scheduler" })
             #expect(rows.allSatisfy { $0.scheduler == .standard && $0.weight == 0.5 })
             // rpi idles at 2.32 W (rpi-cpu, sequential): 2.5 W drawn leaves 0.18 W per second.
@@ -140,31 +159,43 @@ struct WorkflowRunnerTests {
         }
     }
 
-    @Test("a Job that fails ends the run with one line naming pod, node and exit code; the run's Jobs are deleted, no others")
+    @Test(
+        "a Job that fails ends the run with one line naming pod, node and exit code; the run's Jobs are deleted, no others"
+    )
     func failingJob() async throws {
-        let lifecycle = Self.lifecycle(outcome: { $0.labels[WorkflowLabels.phase] == "train" ? .fail(exitCode: 2) : .succeed })
+        let lifecycle = Self.lifecycle(outcome: {
+            $0.labels[WorkflowLabels.phase] == "train" ? .fail(exitCode: 2) : .succeed
+        })
         try await withCluster(lifecycle: lifecycle) { cluster in
             // Somebody else's Job in the same namespace must survive the clean-up.
             let foreign = JSONValue.object([
                 "metadata": ["name": "someone-elses"],
-                "spec": ["template": ["spec": ["restartPolicy": "Never", "containers": [["name": "c", "image": "x"]]]]],
+                "spec": [
+                    "template": ["spec": ["restartPolicy": "Never", "containers": [["name": "c", "image": "x"]]]]
+                ],
             ]).serialized
             _ = try await cluster.client.post(path: "/apis/batch/v1/namespaces/ml/jobs", body: foreign)
             let harness = Self.harness(cluster)
             let written = Mutex<[ResultRow]>([])
             do {
-                _ = try await harness.runner.run(scheduler: .energy, weight: 1) { row in written.withLock { $0.append(row) } }
+                _ = try await harness.runner.run(scheduler: .energy, weight: 1) { row in
+                    written.withLock { $0.append(row) }
+                }
                 Issue.record("the run succeeded")
             } catch {
                 let line = "\(error)"
-                #expect(line.contains("train: Job wf-train-") && line.contains("failed: BackoffLimitExceeded"), "\(line)")
+                #expect(
+                    line.contains("train: Job wf-train-") && line.contains("failed: BackoffLimitExceeded"), "\(line)")
                 #expect(line.contains("on tvpc: exited with code 2"), "\(line)")
                 #expect(!line.contains("\n"))
             }
             #expect(written.withLock { $0.map(\.phase) } == ["preprocessing"])
             let deletes = await Self.deletes(cluster)
             #expect(deletes.count == 2)
-            #expect(deletes.allSatisfy { $0.name?.hasPrefix("wf-") == true && $0.body.contains(#""propagationPolicy":"Background""#) })
+            #expect(
+                deletes.allSatisfy {
+                    $0.name?.hasPrefix("wf-") == true && $0.body.contains(#""propagationPolicy":"Background""#)
+                })
             #expect(await cluster.simulator.jobs().map(\.name) == ["someone-elses"])
             #expect(harness.lines.last?.hasPrefix("deleted Jobs wf-train-") == true, "\(harness.lines)")
         }
@@ -173,50 +204,71 @@ struct WorkflowRunnerTests {
     @Test("an evicted pod is replaced; the row is the replacement's, on its node, over its window")
     func eviction() async throws {
         try await withCluster(lifecycle: Self.lifecycle(duration: nil)) { cluster in
-            let harness = Self.harness(cluster, workflow: try WorkflowDefinition(
-                yaml: "name: ev\nnamespace: ml\nphases: [{name: train, profile: training, image: x}]", file: "ev.yaml"))
+            let harness = Self.harness(
+                cluster,
+                workflow: try WorkflowDefinition(
+                    yaml: "name: ev\nnamespace: ml\nphases: [{name: train, profile: training, image: x}]",
+                    file: "ev.yaml"))
             let running = Task { try await harness.runner.run(scheduler: .energy, weight: 0.5) }
             #expect(await eventually(within: .seconds(10)) { await cluster.simulator.pods().first?.phase == .running })
             let first = try #require(await cluster.simulator.pods().first)
             try await Task.sleep(for: .milliseconds(1100))
             try await cluster.simulator.evictPod(first.name, namespace: "ml")
-            #expect(await eventually(within: .seconds(10)) {
-                let pods = await cluster.simulator.pods()
-                return pods.count == 2 && pods.last?.phase == .running
-            })
+            #expect(
+                await eventually(within: .seconds(10)) {
+                    let pods = await cluster.simulator.pods()
+                    return pods.count == 2 && pods.last?.phase == .running
+                })
             let second = try #require(await cluster.simulator.pods().last)
             try await Task.sleep(for: .milliseconds(1100))
             try await cluster.simulator.finishPod(second.name, namespace: "ml")
             let rows = try await withTimeout(.seconds(20), "the run") { try await running.value }
             let finished = try #require(await cluster.simulator.pods().last)
             #expect(rows.count == 1)
-            #expect(rows[0].durationSeconds == Double(((finished.finishedMilliseconds ?? 0) / 1000) - ((finished.startedMilliseconds ?? 0) / 1000)))
-            #expect(harness.energy.windows.withLock { $0.first?.from } == (finished.startedMilliseconds ?? 0) / 1000 * 1000)
-            #expect(harness.lines.contains { $0.contains("\(first.name) on tvpc: evicted (The node was low on resource: memory.)") }, "\(harness.lines)")
+            #expect(
+                rows[0].durationSeconds
+                    == Double(
+                        ((finished.finishedMilliseconds ?? 0) / 1000) - ((finished.startedMilliseconds ?? 0) / 1000)))
+            #expect(
+                harness.energy.windows.withLock { $0.first?.from } == (finished.startedMilliseconds ?? 0) / 1000 * 1000)
+            #expect(
+                harness.lines.contains {
+                    $0.contains("\(first.name) on tvpc: evicted (The node was low on resource: memory.)")
+                }, "\(harness.lines)")
         }
     }
 
     @Test("a watch that drops is resumed from its resource version; a 410 Gone is listed again; the run completes")
     func droppedAndExpiredWatches() async throws {
         try await withCluster(lifecycle: Self.lifecycle(duration: nil)) { cluster in
-            let harness = Self.harness(cluster, workflow: try WorkflowDefinition(
-                yaml: "name: dw\nnamespace: ml\nphases: [{name: a, profile: training, image: x}, {name: b, profile: training, image: x}]", file: "dw.yaml"))
+            let harness = Self.harness(
+                cluster,
+                workflow: try WorkflowDefinition(
+                    yaml:
+                        "name: dw\nnamespace: ml\nphases: [{name: a, profile: training, image: x}, {name: b, profile: training, image: x}]",
+                    file: "dw.yaml"))
             let running = Task { try await harness.runner.run(scheduler: .energy, weight: 0.5) }
             for (index, fault) in ["drop", "expire"].enumerated() {
-                #expect(await eventually(within: .seconds(10)) {
-                    let pods = await cluster.simulator.pods()
-                    return pods.count == index + 1 && pods.last?.phase == .running
-                })
+                #expect(
+                    await eventually(within: .seconds(10)) {
+                        let pods = await cluster.simulator.pods()
+                        return pods.count == index + 1 && pods.last?.phase == .running
+                    })
                 #expect(await eventually { await cluster.simulator.openWatches() >= 2 })
                 let watchesBefore = await cluster.simulator.requests().filter { $0.verb == "watch" }.count
-                if fault == "drop" { await cluster.simulator.dropWatches() } else { await cluster.simulator.expireWatches() }
+                if fault == "drop" {
+                    await cluster.simulator.dropWatches()
+                } else {
+                    await cluster.simulator.expireWatches()
+                }
                 // While the runner's watches are down, the pod finishes: it must still learn of it.
                 let pod = try #require(await cluster.simulator.pods().last)
                 try await Task.sleep(for: .milliseconds(1000))
                 try await cluster.simulator.finishPod(pod.name, namespace: "ml")
-                #expect(await eventually(within: .seconds(10)) {
-                    await cluster.simulator.requests().filter { $0.verb == "watch" }.count > watchesBefore
-                })
+                #expect(
+                    await eventually(within: .seconds(10)) {
+                        await cluster.simulator.requests().filter { $0.verb == "watch" }.count > watchesBefore
+                    })
             }
             let rows = try await withTimeout(.seconds(30), "the run") { try await running.value }
             #expect(rows.map(\.phase) == ["a", "b"])
@@ -224,7 +276,9 @@ struct WorkflowRunnerTests {
             let jobWatches = requests.filter { $0.verb == "watch" && $0.resource == "jobs" }
             #expect(jobWatches.contains { $0.query["resourceVersion"] != nil })
             // After the 410, phase b's Job was read again with GET (the runner may not list Jobs).
-            let jobGets = requests.filter { $0.verb == "get" && $0.resource == "jobs" && $0.name?.hasPrefix("dw-b-") == true }
+            let jobGets = requests.filter {
+                $0.verb == "get" && $0.resource == "jobs" && $0.name?.hasPrefix("dw-b-") == true
+            }
             #expect(jobGets.count >= 2, "\(jobGets.count) GETs of b's Job")
             #expect(!requests.contains { $0.verb == "list" && $0.resource == "jobs" })
         }
@@ -233,9 +287,12 @@ struct WorkflowRunnerTests {
     @Test("429 with Retry-After: the create waits as long as asked and the run goes on")
     func throttled() async throws {
         try await withCluster(lifecycle: Self.lifecycle()) { cluster in
-            await cluster.simulator.throttle(next: 2, matching: RequestMatch(verb: "create", resource: "jobs"), retryAfter: "1")
-            let harness = Self.harness(cluster, workflow: try WorkflowDefinition(
-                yaml: "name: th\nnamespace: ml\nphases: [{name: a, profile: training, image: x}]", file: "th.yaml"))
+            await cluster.simulator.throttle(
+                next: 2, matching: RequestMatch(verb: "create", resource: "jobs"), retryAfter: "1")
+            let harness = Self.harness(
+                cluster,
+                workflow: try WorkflowDefinition(
+                    yaml: "name: th\nnamespace: ml\nphases: [{name: a, profile: training, image: x}]", file: "th.yaml"))
             let started = ContinuousClock.now
             let rows = try await harness.runner.run(scheduler: .energy, weight: 0.5)
             #expect(rows.count == 1)
@@ -267,7 +324,11 @@ struct WorkflowRunnerTests {
         let path = TestPaths.packageRoot.appendingPathComponent("k8s/workflow/rbac.yaml").path
         let permissions = try rolePermissions(path)
         #expect(permissions == ["jobs": ["create", "get", "watch", "delete"], "pods": ["get", "list", "watch"]])
-        try await withCluster(lifecycle: Self.lifecycle(outcome: { $0.labels[WorkflowLabels.phase] == "inference" ? .fail(exitCode: 1) : .succeed }), permissions: permissions) { cluster in
+        try await withCluster(
+            lifecycle: Self.lifecycle(outcome: {
+                $0.labels[WorkflowLabels.phase] == "inference" ? .fail(exitCode: 1) : .succeed
+            }), permissions: permissions
+        ) { cluster in
             do {
                 _ = try await Self.harness(cluster).runner.run(scheduler: .energy, weight: 0)
             } catch {
@@ -275,7 +336,9 @@ struct WorkflowRunnerTests {
             }
             // It ran two phases and cleaned up a failed one without a single refused request.
             let requests = await cluster.simulator.requests()
-            #expect(!requests.contains { $0.status == 403 }, "\(requests.filter { $0.status == 403 }.map { "\($0.verb) \($0.resource)" })")
+            #expect(
+                !requests.contains { $0.status == 403 },
+                "\(requests.filter { $0.status == 403 }.map { "\($0.verb) \($0.resource)" })")
             #expect(await cluster.simulator.jobs().isEmpty)
         }
         var fewer = permissions
@@ -285,7 +348,9 @@ struct WorkflowRunnerTests {
                 _ = try await Self.harness(cluster).runner.run(scheduler: .energy, weight: 0)
                 Issue.record("ran without pods list")
             } catch {
-                #expect("\(error)".contains("cannot list resource \"pods\"") && "\(error)".contains("rbac.yaml"), "\(error)")
+                #expect(
+                    "\(error)".contains("cannot list resource \"pods\"") && "\(error)".contains("rbac.yaml"), "\(error)"
+                )
             }
             #expect(await cluster.simulator.jobs().isEmpty)
         }
@@ -293,7 +358,9 @@ struct WorkflowRunnerTests {
 
     @Test("the phase timeout: one line with the pod's state, the Job deleted")
     func timeout() async throws {
-        let lifecycle = ScriptedLifecycle(placement: { _ in .unschedulable(message: "0/3 nodes are available: 3 Insufficient memory.") }, run: { _, _ in PodRun(duration: nil) })
+        let lifecycle = ScriptedLifecycle(
+            placement: { _ in .unschedulable(message: "0/3 nodes are available: 3 Insufficient memory.") },
+            run: { _, _ in PodRun(duration: nil) })
         try await withCluster(lifecycle: lifecycle) { cluster in
             do {
                 _ = try await Self.harness(cluster, timeout: 1500).runner.run(scheduler: .energy, weight: 0)
@@ -313,15 +380,23 @@ struct WorkflowRunnerTests {
     func cancellation() async throws {
         let lifecycle = ScriptedLifecycle(
             placement: { _ in .node("tvpc") },
-            run: { pod, _ in PodRun(duration: pod.labels[WorkflowLabels.phase] == "preprocessing" ? .milliseconds(1100) : .seconds(30)) })
+            run: { pod, _ in
+                PodRun(
+                    duration: pod.labels[WorkflowLabels.phase] == "preprocessing" ? .milliseconds(1100) : .seconds(30))
+            })
         try await withCluster(lifecycle: lifecycle) { cluster in
             let harness = Self.harness(cluster)
             let running = Task { try await harness.runner.run(scheduler: .energy, weight: 0) }
-            #expect(await eventually(within: .seconds(10)) {
-                await cluster.simulator.pods().contains { $0.labels[WorkflowLabels.phase] == "train" && $0.phase == .running }
-            })
+            #expect(
+                await eventually(within: .seconds(10)) {
+                    await cluster.simulator.pods().contains {
+                        $0.labels[WorkflowLabels.phase] == "train" && $0.phase == .running
+                    }
+                })
             running.cancel()
-            await #expect(throws: CancellationError.self) { _ = try await withTimeout(.seconds(15), "the clean-up") { try await running.value } }
+            await #expect(throws: CancellationError.self) {
+                _ = try await withTimeout(.seconds(15), "the clean-up") { try await running.value }
+            }
             #expect(await cluster.simulator.jobs().isEmpty)
             #expect(await cluster.simulator.pods().isEmpty)
             let deleted = await Self.deletes(cluster).compactMap(\.name)
@@ -329,7 +404,9 @@ struct WorkflowRunnerTests {
         }
     }
 
-    @Test("a phase whose image depends on the node: the probe is placed, deleted, and the phase pinned with that node's image")
+    @Test(
+        "a phase whose image depends on the node: the probe is placed, deleted, and the phase pinned with that node's image"
+    )
     func variantImages() async throws {
         let workflow = try WorkflowDefinition(
             yaml: """
@@ -351,21 +428,30 @@ struct WorkflowRunnerTests {
             let phasePod = try #require(pods.first { $0.labels[WorkflowLabels.probe] == nil })
             #expect(phasePod.info.images == ["train:cuda"])
             #expect(phasePod.info.requiredNodeNames == ["tvpc"])
-            let creates = await cluster.simulator.requests().filter { $0.verb == "create" }.compactMap { JSONValue.parse(Array($0.body.utf8)) }
-            #expect(creates.map { $0["metadata"]?["name"]?.string ?? "" }.map { $0.hasSuffix("-probe") } == [true, false])
-            #expect(creates.first?["spec"]?["template"]?["spec"]?["containers"]?[0]?["image"]?.string == WorkflowDefinition.defaultProbeImage)
+            let creates = await cluster.simulator.requests().filter { $0.verb == "create" }.compactMap {
+                JSONValue.parse(Array($0.body.utf8))
+            }
+            #expect(
+                creates.map { $0["metadata"]?["name"]?.string ?? "" }.map { $0.hasSuffix("-probe") } == [true, false])
+            #expect(
+                creates.first?["spec"]?["template"]?["spec"]?["containers"]?[0]?["image"]?.string
+                    == WorkflowDefinition.defaultProbeImage)
             let deletes = await Self.deletes(cluster)
             #expect(deletes.map { $0.name?.hasSuffix("-probe") } == [true])
-            #expect(harness.lines.contains { $0 == "train: placed on tvpc, image train:cuda (gpu)" }, "\(harness.lines)")
+            #expect(
+                harness.lines.contains { $0 == "train: placed on tvpc, image train:cuda (gpu)" }, "\(harness.lines)")
         }
         // A node without an image for the phase: the run stops before the phase starts.
-        let nowhere = ScriptedLifecycle(placement: { _ in .node("dgoh-wyze") }, run: { _, _ in PodRun(duration: .milliseconds(100)) })
+        let nowhere = ScriptedLifecycle(
+            placement: { _ in .node("dgoh-wyze") }, run: { _, _ in PodRun(duration: .milliseconds(100)) })
         try await withCluster(lifecycle: nowhere) { cluster in
             do {
                 _ = try await Self.harness(cluster, workflow: workflow).runner.run(scheduler: .energy, weight: 1)
                 Issue.record("ran without an image")
             } catch {
-                #expect("\(error)".contains("the scheduler chose node dgoh-wyze, which has no image for this phase"), "\(error)")
+                #expect(
+                    "\(error)".contains("the scheduler chose node dgoh-wyze, which has no image for this phase"),
+                    "\(error)")
             }
             #expect(await cluster.simulator.jobs().isEmpty)
         }

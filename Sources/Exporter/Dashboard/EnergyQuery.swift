@@ -29,13 +29,17 @@ public struct EnergyQuery: Sendable, Equatable {
     /// Validates raw query parameters (nil when absent): `node` comma-separated names the
     /// store knows, `from` and `to` as RFC 3339, unix seconds, `now` or `now-1h` (defaults
     /// `now-1h` and `now`).
-    public init(node: String?, from: String?, to: String?, knownNodes: [String], nowMilliseconds: Int64) throws(Failure) {
+    public init(node: String?, from: String?, to: String?, knownNodes: [String], nowMilliseconds: Int64) throws(Failure)
+    {
         if let node, !node.isEmpty {
             var names: [String] = []
-            for name in node.split(separator: ",", omittingEmptySubsequences: false).map({ String($0).trimmingSpaces() }) {
+            for name in node.split(separator: ",", omittingEmptySubsequences: false).map({ String($0).trimmingSpaces() }
+            ) {
                 guard !name.isEmpty else { throw Failure(description: "node: empty name in \"\(node)\"") }
                 guard knownNodes.contains(name) else {
-                    throw Failure(description: "node: no node \"\(name)\" in the store (known: \(knownNodes.joined(separator: ", ")))")
+                    throw Failure(
+                        description:
+                            "node: no node \"\(name)\" in the store (known: \(knownNodes.joined(separator: ", ")))")
                 }
                 if !names.contains(name) { names.append(name) }
             }
@@ -53,7 +57,8 @@ public struct EnergyQuery: Sendable, Equatable {
 
     private static func time(_ text: String, _ name: String, nowMilliseconds: Int64) throws(Failure) -> Int64 {
         do {
-            return try TimeParsing.milliseconds(text.isEmpty ? (name == "from" ? "now-1h" : "now") : text, nowMilliseconds: nowMilliseconds)
+            return try TimeParsing.milliseconds(
+                text.isEmpty ? (name == "from" ? "now-1h" : "now") : text, nowMilliseconds: nowMilliseconds)
         } catch {
             throw Failure(description: "\(name): \(error.description)")
         }

@@ -58,11 +58,14 @@ public struct ExperimentSummary: Sendable {
         public var joules: Statistic
 
         /// `energy@0.25`, `standard`.
-        public var id: String { weight.map { "\(scheduler.rawValue)@\(WorkflowRun.weightText($0))" } ?? scheduler.rawValue }
+        public var id: String {
+            weight.map { "\(scheduler.rawValue)@\(WorkflowRun.weightText($0))" } ?? scheduler.rawValue
+        }
 
         /// `energy, w = 0.25`, `standard (all weights)`.
         public var title: String {
-            weight.map { "\(scheduler.rawValue), w = \(WorkflowRun.weightText($0))" } ?? "\(scheduler.rawValue) (all weights)"
+            weight.map { "\(scheduler.rawValue), w = \(WorkflowRun.weightText($0))" }
+                ?? "\(scheduler.rawValue) (all weights)"
         }
     }
 
@@ -108,7 +111,8 @@ public struct ExperimentSummary: Sendable {
             for phase in split.phases where !phases.contains(phase) { phases.append(phase) }
             let complete = split.runs.filter { $0.isComplete(phases: split.phases) }
             runs += complete
-            sources.append(Source(path: file.path, complete: complete.count, incomplete: split.runs.count - complete.count))
+            sources.append(
+                Source(path: file.path, complete: complete.count, incomplete: split.runs.count - complete.count))
         }
         var keyed: [String: (SchedulerChoice, Double?, [RecordedRun])] = [:]
         for run in runs {
@@ -124,7 +128,8 @@ public struct ExperimentSummary: Sendable {
                     let rows = runs.compactMap { $0.row(phase) }
                     return PhaseFigures(
                         phase: phase, duration: Statistic(values: rows.map(\.durationSeconds)),
-                        joules: Statistic(values: rows.map(\.joules)), idleJoules: Statistic(values: rows.compactMap(\.idleJoules)),
+                        joules: Statistic(values: rows.map(\.joules)),
+                        idleJoules: Statistic(values: rows.compactMap(\.idleJoules)),
                         nodes: Dictionary(rows.map { ($0.node, 1) }, uniquingKeysWith: +))
                 },
                 duration: Statistic(values: runs.map(\.seconds)), joules: Statistic(values: runs.map(\.joules)))

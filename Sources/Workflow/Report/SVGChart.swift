@@ -4,7 +4,9 @@ import Foundation
 /// a larger one per group mean), and joules per phase stacked per group. Plain SVG 1.1, no
 /// script, no fonts beyond the page's: the report opens offline in any browser.
 enum SVGChart {
-    static let palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#b15928", "#6a3d9a"]
+    static let palette = [
+        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#b15928", "#6a3d9a",
+    ]
     static let baselineColor = "#555555"
 
     /// The colour of a group: grey for the baseline, else by position among the energy groups.
@@ -20,10 +22,16 @@ enum SVGChart {
         let margin = (left: 70.0, right: 20.0, top: 20.0, bottom: 50.0)
         let points = summary.groups.flatMap { group in group.runs.map { ($0.seconds, $0.joules / 1000) } }
         guard !points.isEmpty else { return empty(chartWidth: width, chartHeight: height, "no complete runs") }
-        let xs = axis(points.map(\.0)), ys = axis(points.map(\.1))
-        let plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom
-        func x(_ value: Double) -> Double { margin.left + (value - xs.lowerBound) / (xs.upperBound - xs.lowerBound) * plotWidth }
-        func y(_ value: Double) -> Double { margin.top + plotHeight - (value - ys.lowerBound) / (ys.upperBound - ys.lowerBound) * plotHeight }
+        let xs = axis(points.map(\.0))
+        let ys = axis(points.map(\.1))
+        let plotWidth = width - margin.left - margin.right
+        let plotHeight = height - margin.top - margin.bottom
+        func x(_ value: Double) -> Double {
+            margin.left + (value - xs.lowerBound) / (xs.upperBound - xs.lowerBound) * plotWidth
+        }
+        func y(_ value: Double) -> Double {
+            margin.top + plotHeight - (value - ys.lowerBound) / (ys.upperBound - ys.lowerBound) * plotHeight
+        }
         var svg = header(chartWidth: width, chartHeight: height, label: "Energy against duration per run")
         svg += frame(x: margin.left, y: margin.top, frameWidth: plotWidth, frameHeight: plotHeight)
         svg += ticks(xs, horizontal: true) { x($0) }.map { tick in
@@ -31,19 +39,27 @@ enum SVGChart {
                 + text(tick.tickPosition, margin.top + plotHeight + 18, tick.label, anchor: "middle")
         }.joined()
         svg += ticks(ys, horizontal: false) { y($0) }.map { tick in
-            line(margin.left - 5, tick.tickPosition, margin.left, tick.tickPosition) + text(margin.left - 8, tick.tickPosition + 4, tick.label, anchor: "end")
+            line(margin.left - 5, tick.tickPosition, margin.left, tick.tickPosition)
+                + text(margin.left - 8, tick.tickPosition + 4, tick.label, anchor: "end")
                 + "<line x1=\"\(f(margin.left))\" y1=\"\(f(tick.tickPosition))\" x2=\"\(f(margin.left + plotWidth))\" y2=\"\(f(tick.tickPosition))\" stroke=\"#eee\"/>"
         }.joined()
         svg += text(margin.left + plotWidth / 2, height - 10, "workflow duration (s)", anchor: "middle")
-        svg += "<text x=\"16\" y=\"\(f(margin.top + plotHeight / 2))\" transform=\"rotate(-90 16 \(f(margin.top + plotHeight / 2)))\" text-anchor=\"middle\" font-size=\"12\">energy (kJ)</text>"
+        svg +=
+            "<text x=\"16\" y=\"\(f(margin.top + plotHeight / 2))\" transform=\"rotate(-90 16 \(f(margin.top + plotHeight / 2)))\" text-anchor=\"middle\" font-size=\"12\">energy (kJ)</text>"
         for group in summary.groups {
             let color = color(of: group, in: summary)
             for run in group.runs {
-                svg += "<circle cx=\"\(f(x(run.seconds)))\" cy=\"\(f(y(run.joules / 1000)))\" r=\"3.5\" fill=\"\(color)\" fill-opacity=\"0.45\"/>"
+                svg +=
+                    "<circle cx=\"\(f(x(run.seconds)))\" cy=\"\(f(y(run.joules / 1000)))\" r=\"3.5\" fill=\"\(color)\" fill-opacity=\"0.45\"/>"
             }
-            let cx = x(group.duration.mean), cy = y(group.joules.mean / 1000)
-            svg += "<g class=\"mean\" data-group=\"\(escape(group.id))\"><circle cx=\"\(f(cx))\" cy=\"\(f(cy))\" r=\"7\" fill=\"\(color)\" stroke=\"#000\"/>"
-            svg += text(cx + 10, cy - 8, group.weight.map { "w=\(WorkflowRun.weightText($0))" } ?? "standard", anchor: "start") + "</g>"
+            let cx = x(group.duration.mean)
+            let cy = y(group.joules.mean / 1000)
+            svg +=
+                "<g class=\"mean\" data-group=\"\(escape(group.id))\"><circle cx=\"\(f(cx))\" cy=\"\(f(cy))\" r=\"7\" fill=\"\(color)\" stroke=\"#000\"/>"
+            svg +=
+                text(
+                    cx + 10, cy - 8, group.weight.map { "w=\(WorkflowRun.weightText($0))" } ?? "standard",
+                    anchor: "start") + "</g>"
         }
         return svg + "</svg>"
     }
@@ -55,14 +71,20 @@ enum SVGChart {
         guard !summary.groups.isEmpty else { return empty(chartWidth: width, chartHeight: height, "no complete runs") }
         let totals = summary.groups.map { group in group.phases.reduce(0) { $0 + $1.joules.mean } / 1000 }
         let ys = axis(totals + [0])
-        let plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom
-        func y(_ value: Double) -> Double { margin.top + plotHeight - (value - ys.lowerBound) / (ys.upperBound - ys.lowerBound) * plotHeight }
-        var svg = header(chartWidth: width, chartHeight: height, label: "Joules per phase, stacked, per scheduler and weight")
+        let plotWidth = width - margin.left - margin.right
+        let plotHeight = height - margin.top - margin.bottom
+        func y(_ value: Double) -> Double {
+            margin.top + plotHeight - (value - ys.lowerBound) / (ys.upperBound - ys.lowerBound) * plotHeight
+        }
+        var svg = header(
+            chartWidth: width, chartHeight: height, label: "Joules per phase, stacked, per scheduler and weight")
         svg += frame(x: margin.left, y: margin.top, frameWidth: plotWidth, frameHeight: plotHeight)
         svg += ticks(ys, horizontal: false) { y($0) }.map { tick in
-            line(margin.left - 5, tick.tickPosition, margin.left, tick.tickPosition) + text(margin.left - 8, tick.tickPosition + 4, tick.label, anchor: "end")
+            line(margin.left - 5, tick.tickPosition, margin.left, tick.tickPosition)
+                + text(margin.left - 8, tick.tickPosition + 4, tick.label, anchor: "end")
         }.joined()
-        svg += "<text x=\"16\" y=\"\(f(margin.top + plotHeight / 2))\" transform=\"rotate(-90 16 \(f(margin.top + plotHeight / 2)))\" text-anchor=\"middle\" font-size=\"12\">energy (kJ, mean)</text>"
+        svg +=
+            "<text x=\"16\" y=\"\(f(margin.top + plotHeight / 2))\" transform=\"rotate(-90 16 \(f(margin.top + plotHeight / 2)))\" text-anchor=\"middle\" font-size=\"12\">energy (kJ, mean)</text>"
         let slot = plotWidth / Double(summary.groups.count)
         let barWidth = min(60, slot * 0.6)
         for (index, group) in summary.groups.enumerated() {
@@ -71,18 +93,23 @@ enum SVGChart {
             for (phaseIndex, phase) in group.phases.enumerated() {
                 let value = phase.joules.mean / 1000
                 guard value > 0 else { continue }
-                let top = y(base + value), bottom = y(base)
-                svg += "<rect class=\"segment\" x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(barWidth))\" height=\"\(f(max(0.5, bottom - top)))\" "
+                let top = y(base + value)
+                let bottom = y(base)
+                svg +=
+                    "<rect class=\"segment\" x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(barWidth))\" height=\"\(f(max(0.5, bottom - top)))\" "
                     + "fill=\"\(palette[phaseIndex % palette.count])\"><title>\(escape(group.title)): \(escape(phase.phase)) \(String(format: "%.1f", value)) kJ</title></rect>"
                 base += value
             }
-            let labelX = left + barWidth / 2, labelY = margin.top + plotHeight + 16
-            svg += text(labelX, labelY, group.weight.map { "w=\(WorkflowRun.weightText($0))" } ?? "standard", anchor: "middle")
+            let labelX = left + barWidth / 2
+            let labelY = margin.top + plotHeight + 16
+            svg += text(
+                labelX, labelY, group.weight.map { "w=\(WorkflowRun.weightText($0))" } ?? "standard", anchor: "middle")
             svg += text(labelX, labelY + 14, group.scheduler.rawValue, anchor: "middle")
         }
         for (phaseIndex, phase) in summary.phases.enumerated() {
             let top = margin.top + Double(phaseIndex) * 20
-            svg += "<rect x=\"\(f(width - margin.right + 15))\" y=\"\(f(top))\" width=\"12\" height=\"12\" fill=\"\(palette[phaseIndex % palette.count])\"/>"
+            svg +=
+                "<rect x=\"\(f(width - margin.right + 15))\" y=\"\(f(top))\" width=\"12\" height=\"12\" fill=\"\(palette[phaseIndex % palette.count])\"/>"
             svg += text(width - margin.right + 32, top + 10, phase, anchor: "start")
         }
         return svg + "</svg>"
@@ -92,7 +119,8 @@ enum SVGChart {
 
     /// A rounded axis range covering `values`.
     static func axis(_ values: [Double]) -> ClosedRange<Double> {
-        let low = values.min() ?? 0, high = values.max() ?? 1
+        let low = values.min() ?? 0
+        let high = values.max() ?? 1
         if high - low < 1e-9 {
             let pad = max(abs(high) * 0.1, 1)
             return max(0, low - pad)...(high + pad)
@@ -101,7 +129,9 @@ enum SVGChart {
         return max(0, low - pad)...(high + pad)
     }
 
-    static func ticks(_ range: ClosedRange<Double>, horizontal: Bool, position: (Double) -> Double) -> [(tickPosition: Double, label: String)] {
+    static func ticks(_ range: ClosedRange<Double>, horizontal: Bool, position: (Double) -> Double) -> [(
+        tickPosition: Double, label: String
+    )] {
         let span = range.upperBound - range.lowerBound
         let raw = span / 5
         let magnitude = pow(10, (log10(raw)).rounded(.down))
@@ -109,7 +139,10 @@ enum SVGChart {
         var ticks: [(Double, String)] = []
         var value = (range.lowerBound / step).rounded(.up) * step
         while value <= range.upperBound + step * 1e-9, ticks.count < 20 {
-            let label = step >= 1 ? String(format: "%.0f", value) : String(format: "%.\(max(0, Int(clampingRounding: -log10(step), .up)))f", value)
+            let label =
+                step >= 1
+                ? String(format: "%.0f", value)
+                : String(format: "%.\(max(0, Int(clampingRounding: -log10(step), .up)))f", value)
             ticks.append((position(value), label))
             value += step
         }
@@ -118,7 +151,8 @@ enum SVGChart {
 
     static func header(chartWidth: Double, chartHeight: Double, label: String) -> String {
         let (width, height) = (chartWidth, chartHeight)
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" height=\"\(f(height))\" role=\"img\" aria-label=\"\(escape(label))\" font-family=\"sans-serif\">"
+        return
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" height=\"\(f(height))\" role=\"img\" aria-label=\"\(escape(label))\" font-family=\"sans-serif\">"
     }
 
     static func frame(x: Double, y: Double, frameWidth: Double, frameHeight: Double) -> String {
@@ -127,7 +161,8 @@ enum SVGChart {
 
     static func empty(chartWidth: Double, chartHeight: Double, _ message: String) -> String {
         let (width, height) = (chartWidth, chartHeight)
-        return header(chartWidth: width, chartHeight: height, label: message) + text(width / 2, height / 2, message, anchor: "middle") + "</svg>"
+        return header(chartWidth: width, chartHeight: height, label: message)
+            + text(width / 2, height / 2, message, anchor: "middle") + "</svg>"
     }
 
     static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double) -> String {

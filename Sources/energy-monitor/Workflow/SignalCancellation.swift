@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Ctrl-C and SIGTERM for a long command: the first cancels `task` (whose clean-up then
@@ -22,7 +22,8 @@ final class SignalCancellation {
                     WorkflowOptions.say("interrupted: deleting this run's Jobs (signal again to quit at once)")
                     task.cancel()
                 } else {
-                    FileHandle.standardError.write(Data("energy-monitor: error: interrupted twice; Jobs may be left behind\n".utf8))
+                    FileHandle.standardError.write(
+                        Data("energy-monitor: error: interrupted twice; Jobs may be left behind\n".utf8))
                     exit(130)
                 }
             }

@@ -30,7 +30,9 @@ struct WorkflowOptions: ParsableArguments {
     @Option(name: .long, help: "Knowledge base (ConfigMap manifest or profiles.yaml) for the IdleJoules column.")
     var knowledgeBase: String?
 
-    @Option(name: .long, help: "Longest time a phase may take from Job creation to completion, e.g. 30m (default: the file's, else 1h).")
+    @Option(
+        name: .long,
+        help: "Longest time a phase may take from Job creation to completion, e.g. 30m (default: the file's, else 1h).")
     var phaseTimeout: String?
 
     @Option(name: .long, help: "Wait this long after a phase ends before asking for its energy (default 3s).")
@@ -78,7 +80,9 @@ struct WorkflowOptions: ParsableArguments {
         let energy: any EnergySource
         if let monitor {
             let source: MonitorEnergySource
-            do { source = try MonitorEnergySource(baseURL: monitor, http: http) } catch { throw CommandFailure("\(error)") }
+            do { source = try MonitorEnergySource(baseURL: monitor, http: http) } catch {
+                throw CommandFailure("\(error)")
+            }
             do { try await source.check() } catch { throw CommandFailure("\(error)") }
             energy = source
         } else {
@@ -88,16 +92,24 @@ struct WorkflowOptions: ParsableArguments {
             }
         }
         let connection: KubernetesConnection
-        do { connection = try KubernetesConnection.resolve(kubeconfig: kubernetes.kubeconfig, context: kubernetes.context) } catch {
+        do {
+            connection = try KubernetesConnection.resolve(
+                kubeconfig: kubernetes.kubeconfig, context: kubernetes.context)
+        } catch {
             throw CommandFailure("\(error)")
         }
-        let client = KubernetesClient(connection: connection, http: http, logger: Logger(label: "energy-monitor"), timeoutMilliseconds: 15_000)
+        let client = KubernetesClient(
+            connection: connection, http: http, logger: Logger(label: "energy-monitor"), timeoutMilliseconds: 15_000)
         let cluster = KubernetesWorkflowCluster(client: client, onRetry: { Self.say("retrying: \($0)") })
         let configuration = WorkflowRunner.Configuration(
             workflow: definition, namespace: namespace,
-            phaseTimeoutMilliseconds: try phaseTimeout.map { try Self.duration($0, option: "--phase-timeout", minimum: 1000) },
+            phaseTimeoutMilliseconds: try phaseTimeout.map {
+                try Self.duration($0, option: "--phase-timeout", minimum: 1000)
+            },
             settleMilliseconds: try Self.duration(settle, option: "--settle", minimum: 0), knowledgeBase: knowledge)
-        let runner = WorkflowRunner(configuration: configuration, cluster: cluster, energy: energy) { Self.say($0.description) }
+        let runner = WorkflowRunner(configuration: configuration, cluster: cluster, energy: energy) {
+            Self.say($0.description)
+        }
         return WorkflowSession(runner: runner, output: output, http: http)
     }
 
@@ -130,9 +142,11 @@ struct WorkflowSession {
         }
         do {
             try await task.value
-        } catch where error is CancellationError || task.isCancelled {
+        } catch  where error is CancellationError || task.isCancelled {
             FileHandle.standardError.write(
-                Data("energy-monitor: error: interrupted; the run's Jobs are deleted, rows of finished phases are in \(output)\n".utf8))
+                Data(
+                    "energy-monitor: error: interrupted; the run's Jobs are deleted, rows of finished phases are in \(output)\n"
+                        .utf8))
             throw ExitCode(130)
         }
     }

@@ -40,6 +40,8 @@ struct WorkflowReportCommand: AsyncParsableCommand {
             throw CommandFailure("--html: cannot write \(html): \(error.localizedDescription)")
         }
         let runs = summary.groups.reduce(0) { $0 + $1.runs.count }
-        Console.write("wrote \(html): \(runs) runs in \(summary.groups.count) groups (\(summary.groups.map(\.id).joined(separator: ", ")))")
+        Console.write(
+            "wrote \(html): \(runs) runs in \(summary.groups.count) groups (\(summary.groups.map(\.id).joined(separator: ", ")))"
+        )
     }
 }

@@ -30,7 +30,9 @@ struct WorkflowRunCommand: AsyncParsableCommand {
         guard SchedulerChoice(text: scheduler) != nil else {
             throw ValidationError("--scheduler: \"\(scheduler)\" is neither energy nor standard")
         }
-        guard weight.isFinite, (0...1).contains(weight) else { throw ValidationError("--weight: \(weight) is outside 0...1") }
+        guard weight.isFinite, (0...1).contains(weight) else {
+            throw ValidationError("--weight: \(weight) is outside 0...1")
+        }
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: \(`repeat`) is outside 1...1000") }
     }
 
@@ -41,7 +43,8 @@ struct WorkflowRunCommand: AsyncParsableCommand {
         let total = self.repeat
         try await session.runInterruptible { runner, output in
             for repetition in 1...total {
-                _ = try await runner.run(scheduler: scheduler, weight: weight, repetition: repetition, of: total) { row in
+                _ = try await runner.run(scheduler: scheduler, weight: weight, repetition: repetition, of: total) {
+                    row in
                     try ResultFile.append(row, to: output)
                 }
             }

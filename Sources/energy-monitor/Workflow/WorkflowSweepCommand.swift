@@ -59,7 +59,8 @@ struct WorkflowSweepCommand: AsyncParsableCommand {
 
     func run() async throws {
         let session = try await options.makeSession()
-        let sweep = WorkflowSweep(schedulers: try parsedSchedulers(), weights: try parsedWeights(), repetitions: self.repeat)
+        let sweep = WorkflowSweep(
+            schedulers: try parsedSchedulers(), weights: try parsedWeights(), repetitions: self.repeat)
         let phases = session.runner.configuration.workflow.phases.map(\.name)
         let existing: [ResultRow]
         do { existing = try ResultFile.read(session.output, missingIsEmpty: true) } catch {
@@ -67,16 +68,22 @@ struct WorkflowSweepCommand: AsyncParsableCommand {
         }
         let plan = sweep.plan(completed: WorkflowSweep.completed(in: existing, phases: phases))
         let remaining = plan.filter { !$0.done }.count
-        WorkflowOptions.say("sweep: \(plan.count) runs, \(plan.count - remaining) in \(session.output) already, \(remaining) to go")
+        WorkflowOptions.say(
+            "sweep: \(plan.count) runs, \(plan.count - remaining) in \(session.output) already, \(remaining) to go")
         try await session.runInterruptible { runner, output in
             var index = 0
             for step in plan {
                 if step.done {
-                    WorkflowOptions.say(WorkflowProgress.skipped(scheduler: step.cell.scheduler, weight: step.cell.weight, repetition: step.repetition).description)
+                    WorkflowOptions.say(
+                        WorkflowProgress.skipped(
+                            scheduler: step.cell.scheduler, weight: step.cell.weight, repetition: step.repetition
+                        ).description)
                     continue
                 }
                 index += 1
-                _ = try await runner.run(scheduler: step.cell.scheduler, weight: step.cell.weight, repetition: index, of: remaining) { row in
+                _ = try await runner.run(
+                    scheduler: step.cell.scheduler, weight: step.cell.weight, repetition: index, of: remaining
+                ) { row in
                     try ResultFile.append(row, to: output)
                 }
             }
