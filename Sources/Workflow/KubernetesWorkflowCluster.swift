@@ -47,9 +47,14 @@ public struct KubernetesWorkflowCluster: WorkflowCluster {
             }
             return JSONValue.parse(created) ?? manifest
         } catch let error as KubernetesRequestError where error.status?.code == 409 {
-            let existing = try await attempt("reading Job \(name)", namespace: namespace) {
-                () throws(KubernetesRequestError) in
-                try await client.get(path: Self.jobsPath(namespace) + "/\(name)")
+            let existing: [UInt8]
+            do {
+                existing = try await attempt("reading Job \(name)", namespace: namespace) {
+                    () throws(KubernetesRequestError) in
+                    try await client.get(path: Self.jobsPath(namespace) + "/\(name)")
+                }
+            } catch let error as KubernetesRequestError {
+                throw describe(error, "reading Job \(name) after 409 AlreadyExists", namespace: namespace)
             }
             let run = manifest["metadata"]?["labels"]?[WorkflowLabels.run]
             guard let object = JSONValue.parse(existing), object["metadata"]?["labels"]?[WorkflowLabels.run] == run

@@ -302,6 +302,37 @@ struct WorkflowRunnerTests {
         }
     }
 
+    @Test("a create repeated after its answer was lost finds the run's own Job; another run's Job of that name is refused")
+    func repeatedCreate() async throws {
+        try await withCluster(lifecycle: Self.lifecycle(duration: nil)) { cluster in
+            let api = KubernetesWorkflowCluster(client: cluster.client)
+            let phase = Self.workflow.phases[0]
+            let run = WorkflowRun(scheduler: .energy, weight: 0.5, startedMilliseconds: 0, id: "rep01")
+            let manifest = JobManifest.phase(
+                phase, of: Self.workflow, run: run, namespace: "ml", image: try #require(phase.image), pinnedNode: nil,
+                timeoutMilliseconds: 60_000)
+            let name = run.jobName(workflow: Self.workflow, phase: phase)
+            let first = try await api.createJob(manifest, name: name, namespace: "ml")
+            let second = try await api.createJob(manifest, name: name, namespace: "ml")
+            #expect(first["metadata"]?["uid"] == second["metadata"]?["uid"])
+            #expect(await cluster.simulator.jobs().count == 1)
+            let other = WorkflowRun(scheduler: .energy, weight: 0.5, startedMilliseconds: 0, id: "rep02")
+            var foreign = JobManifest.phase(
+                phase, of: Self.workflow, run: other, namespace: "ml", image: try #require(phase.image), pinnedNode: nil,
+                timeoutMilliseconds: 60_000)
+            if case .object(var object) = foreign, case .object(var metadata)? = object["metadata"] {
+                metadata["name"] = .string(name)
+                object["metadata"] = .object(metadata)
+                foreign = .object(object)
+            }
+            await #expect(throws: WorkflowError("creating Job \(name): a Job of that name exists and is not this run's")) {
+                _ = try await api.createJob(foreign, name: name, namespace: "ml")
+            }
+            try await api.deleteJob(name: name, namespace: "ml")
+            try await api.deleteJob(name: name, namespace: "ml")  // gone already: fine
+        }
+    }
+
     @Test("403: one line with the RBAC file to apply; nothing is created")
     func forbidden() async throws {
         try await withCluster(lifecycle: Self.lifecycle()) { cluster in
