@@ -204,6 +204,31 @@ struct ClusterSimulatorTests {
         }
     }
 
+    @Test("a pod deleted while its Job runs is replaced; field selectors on spec.nodeName and status.phase")
+    func deletedPod() async throws {
+        let lifecycle = ScriptedLifecycle(placement: { _ in .node("rpi") }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) })
+        try await withCluster(lifecycle: lifecycle) { cluster in
+            _ = try await Self.create(cluster, Self.job("again"))
+            #expect(await eventually { await cluster.simulator.pods().first?.phase == .running })
+            let first = try #require(await cluster.simulator.pods().first)
+            _ = try await cluster.client.delete(path: "/api/v1/namespaces/ml/pods/\(first.name)", propagationPolicy: nil)
+            #expect(
+                await eventually {
+                    let pods = await cluster.simulator.pods()
+                    return pods.count == 1 && pods.first?.name != first.name && pods.first?.phase == .running
+                })
+            let running = try #require(
+                JSONValue.parse(
+                    try await cluster.client.get(path: "/api/v1/pods?fieldSelector=spec.nodeName%3Drpi,status.phase%3DRunning")))
+            #expect(running["items"]?.array?.count == 1)
+            let pending = try #require(JSONValue.parse(try await cluster.client.get(path: "/api/v1/pods?fieldSelector=status.phase%3DPending")))
+            #expect(pending["items"]?.array?.isEmpty == true)
+            let elsewhere = try #require(JSONValue.parse(try await cluster.client.get(path: "/api/v1/pods?fieldSelector=spec.nodeName%3Dtvpc")))
+            #expect(elsewhere["items"]?.array?.isEmpty == true)
+            #expect(await cluster.simulator.jobs().first?.podsCreated == 2)
+        }
+    }
+
     @Test(
         "a scheduler binds pods that await binding; binding twice or to an unknown node is refused; node patches merge")
     func bindingsAndNodes() async throws {
