@@ -33,6 +33,9 @@ public final class TLSRelay: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = FileHandle.nullDevice
+        // Not the test's own standard error: a relay left behind must not hold the test
+        // runner's pipe open.
+        process.standardError = FileHandle.nullDevice
         try process.run()
         var line = Data()
         let reader = output.fileHandleForReading
@@ -50,6 +53,10 @@ public final class TLSRelay: @unchecked Sendable {
         port = decoded.port
     }
 
+    deinit {
+        stop()
+    }
+
     /// Writes a kubeconfig for the relay (trusting its CA, with `token` if any) and returns its path.
     public func writeKubeconfig(token: String?, name: String = "kubeconfig") throws -> String {
         let path = certificates.path(name)
@@ -65,7 +72,7 @@ public final class TLSRelay: @unchecked Sendable {
         return path
     }
 
-    /// Stops the relay and removes its certificates.
+    /// Stops the relay and removes its certificates (again: nothing happens).
     public func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
