@@ -110,16 +110,16 @@ struct ClusterSimulatorTests {
         try await withCluster(lifecycle: lifecycle) { cluster in
             _ = try await Self.create(cluster, Self.job("tolerant"))
             _ = try await Self.create(cluster, Self.job("strict", ignoreDisruptions: false))
-            #expect(await eventually { await cluster.simulator.pods().filter { $0.phase == .running }.count == 2 })
+            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.pods().filter { $0.phase == .running }.count == 2 })
             for pod in await cluster.simulator.pods() {
                 try await cluster.simulator.evictPod(pod.name, namespace: Self.namespace)
             }
             #expect(
-                await eventually {
+                await eventually(within: .seconds(15)) {
                     await cluster.simulator.pods().filter { $0.job?.name == "tolerant" && $0.phase == .running }.count
                         == 1
                 })
-            #expect(await eventually { (try? await Self.jobCondition(cluster, "strict")) == "Failed" })
+            #expect(await eventually(within: .seconds(15)) { (try? await Self.jobCondition(cluster, "strict")) == "Failed" })
             let evicted = try #require(
                 await cluster.simulator.pods().first { $0.job?.name == "tolerant" && $0.reason == "Evicted" })
             let object = try #require(
@@ -131,7 +131,7 @@ struct ClusterSimulatorTests {
             let replacement = try #require(
                 await cluster.simulator.pods().first { $0.job?.name == "tolerant" && $0.phase == .running })
             try await cluster.simulator.finishPod(replacement.name, namespace: Self.namespace)
-            #expect(await eventually { (try? await Self.jobCondition(cluster, "tolerant")) == "Complete" })
+            #expect(await eventually(within: .seconds(15)) { (try? await Self.jobCondition(cluster, "tolerant")) == "Complete" })
             await #expect(throws: ClusterSimulator.ControlError.self) {
                 try await cluster.simulator.finishPod(replacement.name, namespace: Self.namespace)
             }
@@ -188,7 +188,7 @@ struct ClusterSimulatorTests {
         try await withCluster(lifecycle: lifecycle) { cluster in
             _ = try await Self.create(cluster, Self.job("kept"))
             _ = try await Self.create(cluster, Self.job("gone"))
-            #expect(await eventually { await cluster.simulator.pods().filter { $0.phase == .running }.count == 2 })
+            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.pods().filter { $0.phase == .running }.count == 2 })
             _ = try await cluster.client.delete(path: "/apis/batch/v1/namespaces/ml/jobs/kept", propagationPolicy: nil)
             _ = try await cluster.client.delete(
                 path: "/apis/batch/v1/namespaces/ml/jobs/gone", propagationPolicy: .background)
@@ -209,11 +209,11 @@ struct ClusterSimulatorTests {
         let lifecycle = ScriptedLifecycle(placement: { _ in .node("rpi") }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) })
         try await withCluster(lifecycle: lifecycle) { cluster in
             _ = try await Self.create(cluster, Self.job("again"))
-            #expect(await eventually { await cluster.simulator.pods().first?.phase == .running })
+            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.pods().first?.phase == .running })
             let first = try #require(await cluster.simulator.pods().first)
             _ = try await cluster.client.delete(path: "/api/v1/namespaces/ml/pods/\(first.name)", propagationPolicy: nil)
             #expect(
-                await eventually {
+                await eventually(within: .seconds(15)) {
                     let pods = await cluster.simulator.pods()
                     return pods.count == 1 && pods.first?.name != first.name && pods.first?.phase == .running
                 })
@@ -242,7 +242,7 @@ struct ClusterSimulatorTests {
                 "apiVersion": "v1", "kind": "Binding", "target": ["kind": "Node", "name": "rpi"],
             ]).serialized
             _ = try await cluster.client.post(path: "/api/v1/namespaces/ml/pods/\(pod.name)/binding", body: binding)
-            #expect(await eventually { (try? await Self.jobCondition(cluster, "bound")) == "Complete" })
+            #expect(await eventually(within: .seconds(15)) { (try? await Self.jobCondition(cluster, "bound")) == "Complete" })
             #expect(await cluster.simulator.pods().first?.nodeName == "rpi")
             do {
                 _ = try await cluster.client.post(path: "/api/v1/namespaces/ml/pods/\(pod.name)/binding", body: binding)

@@ -36,16 +36,16 @@ struct KubernetesWatchTests {
                     if phase == "Succeeded" { return }
                 }
             }
-            #expect(await eventually { await cluster.simulator.openWatches() == 1 })
+            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 1 })
             _ = try await cluster.client.post(path: "/apis/batch/v1/namespaces/ml/jobs", body: Self.job("live"))
-            #expect(await eventually { seen.withLock { $0.contains("MODIFIED Running") } }, "\(seen.withLock { $0 })")
+            #expect(await eventually(within: .seconds(15)) { seen.withLock { $0.contains("MODIFIED Running") } }, "\(seen.withLock { $0 })")
             let pod = try #require(await cluster.simulator.pods().first)
             try await cluster.simulator.finishPod(pod.name, namespace: "ml")
             try await withTimeout(.seconds(5), "the watch to see the pod succeed") { try await watching.value }
             #expect(seen.withLock { $0.first } == "ADDED Pending")
             // The consumer returned: the transfer is cancelled, and the server's watch closes at
             // its next write (a bookmark, each second).
-            #expect(await eventually { await cluster.simulator.openWatches() == 0 })
+            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 0 })
             // Bookmarks move the resource version on, and the client passes them through.
             var bookmark: WatchEvent?
             for try await event in cluster.client.watch(
@@ -67,14 +67,14 @@ struct KubernetesWatchTests {
                     timeoutSeconds: 300)
                 {}
             }
-            #expect(await eventually { await cluster.simulator.openWatches() == 1 })
+            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 1 })
             let cancelled = ContinuousClock.now
             idle.cancel()
             _ = try? await idle.value
             #expect(
                 ContinuousClock.now - cancelled < .seconds(2),
                 "cancelling a quiet watch took \(ContinuousClock.now - cancelled)")
-            #expect(await eventually { await cluster.simulator.openWatches() == 0 })
+            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 0 })
         }
     }
 
@@ -100,7 +100,7 @@ struct KubernetesWatchTests {
                     return error
                 }
             }
-            #expect(await eventually { await cluster.simulator.openWatches() == 1 })
+            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 1 })
             await cluster.simulator.expireWatches()
             let gone = try await withTimeout(.seconds(5), "the ERROR event") { try await task.value }
             #expect(gone?.isGone == true, "\(String(describing: gone))")
@@ -136,15 +136,15 @@ struct KubernetesWatchTests {
                 for try await update in watch.updates() { updates.withLock { $0.append(update) } }
             }
             defer { following.cancel() }
-            #expect(await eventually { await cluster.simulator.openWatches() == 1 })
+            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 1 })
             _ = try await client.post(path: "/apis/batch/v1/namespaces/ml/jobs", body: Self.job("one"))
-            #expect(await eventually { updates.withLock { $0.count } >= 3 })
+            #expect(await eventually(within: .seconds(15)) { updates.withLock { $0.count } >= 3 })
             await cluster.simulator.dropWatches()
             // While no watch is open, the pod runs and succeeds: the resumed watch must replay it.
             let pod = try #require(await cluster.simulator.pods().first)
             try await cluster.simulator.finishPod(pod.name, namespace: "ml")
             #expect(
-                await eventually {
+                await eventually(within: .seconds(15)) {
                     updates.withLock {
                         $0.contains {
                             if case .event(let e) = $0 { e.object["status"]?["phase"] == "Succeeded" } else { false }
@@ -158,7 +158,7 @@ struct KubernetesWatchTests {
 
             await cluster.simulator.expireWatches()
             #expect(
-                await eventually {
+                await eventually(within: .seconds(15)) {
                     updates.withLock { $0.filter { if case .listed = $0 { true } else { false } }.count } == 2
                 })
             let relisted = updates.withLock { $0 }.compactMap { update -> [JSONValue]? in

@@ -254,7 +254,7 @@ struct WorkflowRunnerTests {
                         let pods = await cluster.simulator.pods()
                         return pods.count == index + 1 && pods.last?.phase == .running
                     })
-                #expect(await eventually { await cluster.simulator.openWatches() >= 2 })
+                #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() >= 2 })
                 let watchesBefore = await cluster.simulator.requests().filter { $0.verb == "watch" }.count
                 if fault == "drop" {
                     await cluster.simulator.dropWatches()
