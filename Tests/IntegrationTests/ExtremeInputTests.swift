@@ -23,34 +23,24 @@ struct ExtremeInputTests {
         defer { service.stop() }
         var refused = 0
         var answered = 0
-        for parameter in ["node", "from", "to", "step"] {
-            for literal in ExtremeNumbers.literals {
-                for value in [literal, "now-\(literal)s", "\(literal)ms"] {
-                    let url = "\(service.base)/api/v1/power?\(parameter)=\(Self.encoded(value))"
-                    let response = try #require(await TestEnvironment.get(url, timeoutMilliseconds: 10_000), "no answer to \(url)")
-                    let body = String(decoding: response.body, as: UTF8.self)
-                    if response.status == 400 {
-                        refused += 1
-                        #expect(body.hasPrefix("bad request: \(parameter): ") && body.split(separator: "\n").count == 1, "\(url): \(body)")
-                    } else {
-                        answered += 1
-                        #expect(response.status == 200, "\(url): \(response.status) \(body.prefix(200))")
-                    }
-                }
-            }
-        }
-        for parameter in ["node", "from", "to"] {
-            for literal in ExtremeNumbers.literals {
-                for value in [literal, "now-\(literal)s"] {
-                    let url = "\(service.base)/api/v1/energy?\(parameter)=\(Self.encoded(value))"
-                    let response = try #require(await TestEnvironment.get(url, timeoutMilliseconds: 10_000), "no answer to \(url)")
-                    let body = String(decoding: response.body, as: UTF8.self)
-                    if response.status == 400 {
-                        refused += 1
-                        #expect(body.hasPrefix("bad request: \(parameter): ") && body.split(separator: "\n").count == 1, "\(url): \(body)")
-                    } else {
-                        answered += 1
-                        #expect(response.status == 200, "\(url): \(response.status) \(body.prefix(200))")
+        let endpoints: [(path: String, parameters: [String], forms: @Sendable (String) -> [String])] = [
+            ("power", ["node", "from", "to", "step"], { [$0, "now-\($0)s", "\($0)ms"] }),
+            ("energy", ["node", "from", "to"], { [$0, "now-\($0)s"] }),
+        ]
+        for endpoint in endpoints {
+            for parameter in endpoint.parameters {
+                for literal in ExtremeNumbers.literals {
+                    for value in endpoint.forms(literal) {
+                        let url = "\(service.base)/api/v1/\(endpoint.path)?\(parameter)=\(Self.encoded(value))"
+                        let response = try #require(await TestEnvironment.get(url, timeoutMilliseconds: 10_000), "no answer to \(url)")
+                        let body = String(decoding: response.body, as: UTF8.self)
+                        if response.status == 400 {
+                            refused += 1
+                            #expect(body.hasPrefix("bad request: \(parameter): ") && body.split(separator: "\n").count == 1, "\(url): \(body)")
+                        } else {
+                            answered += 1
+                            #expect(response.status == 200, "\(url): \(response.status) \(body.prefix(200))")
+                        }
                     }
                 }
             }

@@ -37,14 +37,7 @@ public final class TLSRelay: @unchecked Sendable {
         // runner's pipe open.
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        let reader = output.fileHandleForReading
-        let deadline = Date().addingTimeInterval(20)
-        while !line.contains(UInt8(ascii: "\n")), Date() < deadline {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
+        let line = readFirstLine(of: output)
         struct Port: Decodable { let port: Int }
         guard let decoded = try? JSONDecoder().decode(Port.self, from: line) else {
             process.terminate()
