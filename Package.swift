@@ -52,7 +52,7 @@ let package = Package(
         // Kubernetes API client: connection loading (in-cluster, kubeconfig) and node patches.
         .target(
             name: "Kubernetes",
-            dependencies: ["CurlClient", "Yams", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CurlClient", "EnergyModel", "JSON", "Yams", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ShellyPoller",
@@ -108,6 +108,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A small Kubernetes API server in-process: nodes, Jobs, pods, bindings, watches, with a
+        // scripted pod lifecycle and injected faults (tests; the offline cluster of the harness).
+        .target(
+            name: "ClusterSimulator",
+            dependencies: [
+                "EnergyModel", "JSON", "Kubernetes",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The experiment harness: workflow files, phases as Jobs, energy per phase, results
+        // files, the sweep and the report.
+        .target(
+            name: "Workflow",
+            dependencies: [
+                "AnnotationContract", "CurlClient", "EnergyModel", "Exporter", "JSON", "Kubernetes", "Scoring", "Store", "Yams",
+            ]
+        ),
         // Configuration and the wiring of poller, store and exporter into the service.
         .target(
             name: "MonitorService",
@@ -136,7 +156,7 @@ let package = Package(
             name: "energy-monitor",
             dependencies: [
                 "AnnotationContract", "MonitorService", "ShellySimulator", "Scoring", "Store", "Exporter",
-                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON",
+                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON", "Workflow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -147,9 +167,11 @@ let package = Package(
         // fake API server and kubeconfigs for it, paths of the public fixtures.
         .target(
             name: "TestSupport",
-            dependencies: ["AnnotationContract", "CurlClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AnnotationContract", "ClusterSimulator", "CurlClient", "Kubernetes", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport",
-            exclude: ["fake_apiserver.py"]  // run by FakeAPIServer with python3
+            exclude: ["fake_apiserver.py", "tls_relay.py"]  // run by FakeAPIServer and TLSRelay with python3
         ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
@@ -179,7 +201,12 @@ let package = Package(
         ),
         .testTarget(
             name: "KubernetesTests",
-            dependencies: ["Kubernetes", "CurlClient", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Kubernetes", "ClusterSimulator", "CurlClient", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(name: "ClusterSimulatorTests", dependencies: ["ClusterSimulator", "Kubernetes", "JSON", "TestSupport"]),
+        .testTarget(
+            name: "WorkflowTests",
+            dependencies: ["Workflow", "ClusterSimulator", "Kubernetes", "JSON", "Scoring", "Store", "EnergyModel", "TestSupport"]
         ),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "AnnotationContract", "JSON", "TestSupport"]),
         .testTarget(
@@ -193,7 +220,10 @@ let package = Package(
         // End-to-end tests of the built binary against the simulator and real peers.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AnnotationContract", "EnergyModel", "CurlClient", "Scoring", "Store", "ShellySimulator", "TestSupport"]
+            dependencies: [
+                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "JSON", "Scoring", "Store", "ShellySimulator",
+                "TestSupport", "Workflow",
+            ]
         ),
         .testTarget(
             name: "SchedulerExtenderTests",

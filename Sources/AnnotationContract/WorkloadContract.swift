@@ -13,4 +13,7 @@ public enum WorkloadContract {
     public static let weightAnnotation = "scheduler.policy/performance-weight"
     /// The weight used when the annotation is missing or unusable.
     public static let defaultWeight = 0.5
+    /// `spec.schedulerName` of pods for the energy-aware second scheduler (`k8s/scheduler/`);
+    /// pods without it go to the default scheduler.
+    public static let energySchedulerName = "my-energy-scheduler"
 }

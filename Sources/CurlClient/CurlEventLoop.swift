@@ -72,6 +72,9 @@ final class CurlEventLoop {
     private var touched: UInt64 = 0
     /// Transfers handed to libcurl, by easy handle.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    /// The active transfers that stream their body (watches): few and long-lived, checked
+    /// for cancellation on every pass, where scanning all of `active` would cost O(plugs).
+    private var streams: [Transfer] = []
     /// Finished transfers whose easy handles wait for the next request; at most `maxIdle`.
     /// A burst (the first tick, or many slow plugs at once) leaves far more handles than the
     /// steady state needs, each with its buffers; those beyond the cap are released.
@@ -136,6 +139,7 @@ final class CurlEventLoop {
                 batch.removeAll(keepingCapacity: true)
             }
             startWaiting()
+            if !streams.isEmpty { cancelStreams() }
             let now = Self.monotonicNanoseconds()
             for shard in liveShards {
                 if let deadline = shard.timerDeadline, now >= deadline {
@@ -244,6 +248,10 @@ final class CurlEventLoop {
         let end = min(waiting.count, waitingHead + Self.startsPerWakeup)
         for index in waitingHead..<end {
             let queued = waiting[index]
+            if let receiver = queued.receiver, receiver.isCancelled {
+                queued.continuation.resume(throwing: CancellationError())
+                continue
+            }
             let transfer = idle.popLast() ?? Transfer()
             if let error = transfer.start(queued, now: now) {
                 transfer.fail(error)
@@ -259,11 +267,25 @@ final class CurlEventLoop {
             }
             transfer.shard = shard.index
             active[transfer.easy] = transfer
+            if queued.receiver != nil { streams.append(transfer) }
         }
         waitingHead = end
         if waitingHead == waiting.count {
             waiting.removeAll(keepingCapacity: true)
             waitingHead = 0
+        }
+    }
+
+    /// Takes the streams whose callers were cancelled off their connections.
+    private func cancelStreams() {
+        streams.removeAll { transfer in
+            guard let receiver = transfer.receiver else { return true }  // finished meanwhile
+            guard receiver.isCancelled else { return false }
+            if let shard = shards[transfer.shard] { curl_multi_remove_handle(shard.multi, transfer.easy) }
+            active.removeValue(forKey: transfer.easy)
+            transfer.failCancelled()
+            recycle(transfer)
+            return true
         }
     }
 
@@ -282,6 +304,7 @@ final class CurlEventLoop {
                 let code = message.pointee.data.result
                 curl_multi_remove_handle(shard.multi, easy)
                 if let transfer = active.removeValue(forKey: easy) {
+                    if transfer.receiver != nil { streams.removeAll { $0 === transfer } }
                     transfer.finish(code: code)
                     recycle(transfer)
                     finishedSinceTrim += 1
@@ -302,6 +325,7 @@ final class CurlEventLoop {
             transfer.fail(.shutdown)
         }
         active.removeAll()
+        streams.removeAll()
         idle.removeAll()  // curl_easy_cleanup, in Transfer.deinit
         for shard in liveShards { curl_multi_cleanup(shard.multi) }
         liveShards.removeAll()

@@ -47,6 +47,33 @@ public final class CurlMultiClient: Sendable {
         }
     }
 
+    /// Performs a request whose body is handed to `onBody` piece by piece as it arrives
+    /// instead of being collected: for long-lived responses such as Kubernetes watches. Only a
+    /// 2xx body streams; any other status collects its body into the returned response as
+    /// `perform` does (bounded by `maxResponseBytes`), so errors read the same. `onBody` runs
+    /// on the client's thread and must return quickly (hand the bytes on, do not parse there).
+    ///
+    /// Unlike `perform`, which always runs to its timeout, a stream honours task cancellation:
+    /// the transfer is taken off the connection at once and the call throws `CancellationError`.
+    public func stream(_ request: HTTPRequest, onBody: @escaping @Sendable ([UInt8]) -> Void) async throws -> HTTPResponse {
+        let receiver = StreamReceiver(deliver: onBody)
+        let queue = self.queue
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                let queued = QueuedRequest(
+                    request: request, continuation: continuation, enqueuedNanoseconds: Self.monotonicNanoseconds(),
+                    receiver: receiver)
+                if !queue.enqueue(queued) {
+                    continuation.resume(throwing: HTTPClientError.shutdown)
+                }
+            }
+        } onCancel: {
+            // The flag first, then the wakeup: the loop reads the flag after every wakeup.
+            receiver.cancel()
+            queue.nudge()
+        }
+    }
+
     static func monotonicNanoseconds() -> UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
@@ -70,6 +97,26 @@ struct QueuedRequest: Sendable {
     var continuation: UnsafeContinuation<HTTPResponse, any Error>
     /// When `perform` was called, `CLOCK_MONOTONIC` nanoseconds: the timeout runs from here.
     var enqueuedNanoseconds: UInt64
+    /// Where a streamed body goes (`stream(_:onBody:)`); nil for a collected body.
+    var receiver: StreamReceiver? = nil
+}
+
+/// The receiving end of a streamed body, shared by the caller (who may cancel) and the loop
+/// thread (which delivers and checks for cancellation).
+final class StreamReceiver: Sendable {
+    let deliver: @Sendable ([UInt8]) -> Void
+    private let cancelled = Atomic<Bool>(false)
+
+    init(deliver: @escaping @Sendable ([UInt8]) -> Void) {
+        self.deliver = deliver
+    }
+
+    /// Whether the caller's task was cancelled.
+    var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+
+    func cancel() {
+        cancelled.store(true, ordering: .releasing)
+    }
 }
 
 /// What callers and the loop thread share: the requests not yet handed to libcurl, the stop
@@ -132,6 +179,15 @@ final class RequestQueue: Sendable {
             state.wakeupPending = false
             return state.stopping
         }
+    }
+
+    /// Wakes the loop without queueing anything, so that it looks at cancelled streams.
+    func nudge() {
+        let wake = state.withLock { state -> Bool in
+            defer { state.wakeupPending = true }
+            return !state.wakeupPending && !state.stopping
+        }
+        if wake { self.wake() }
     }
 
     private func wake() {

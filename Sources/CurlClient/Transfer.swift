@@ -18,6 +18,10 @@ final class Transfer {
     private var exceededLimit = false
     private var exceededHeaderLimit = false
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// Where a 2xx body goes as it arrives, for `CurlMultiClient.stream`; nil collects it.
+    private(set) var receiver: StreamReceiver?
+    /// Whether this response's body streams: decided at its first byte, from the status.
+    private var streamsBody: Bool?
 
     init() {
         guard let handle = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
@@ -34,6 +38,8 @@ final class Transfer {
     /// caller then calls `fail`). `now` is `CLOCK_MONOTONIC` nanoseconds.
     func start(_ queued: QueuedRequest, now: UInt64) -> HTTPClientError? {
         continuation = queued.continuation
+        receiver = queued.receiver
+        streamsBody = nil
         let request = queued.request
         // The timeout runs from perform(), so time spent queued counts against it.
         let waitedMilliseconds = Int(clamping: (now &- min(now, queued.enqueuedNanoseconds)) / 1_000_000)
@@ -148,6 +154,19 @@ final class Transfer {
     }
 
     fileprivate func appendBody(_ data: UnsafeRawBufferPointer) -> Bool {
+        if let receiver {
+            // Returning false aborts the transfer (CURLE_WRITE_ERROR), reported as cancelled.
+            if receiver.isCancelled { return false }
+            if streamsBody == nil {
+                var status = 0
+                ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+                streamsBody = (200..<300).contains(status)
+            }
+            if streamsBody == true {
+                receiver.deliver([UInt8](data))
+                return true
+            }
+        }
         if body.count + data.count > maxResponseBytes {
             exceededLimit = true
             return false
@@ -176,6 +195,10 @@ final class Transfer {
     /// Resumes the caller with the outcome of libcurl's `code` and makes the handle ready
     /// for reuse.
     func finish(code: CURLcode) {
+        if receiver?.isCancelled == true {
+            failCancelled()
+            return
+        }
         if code == CURLE_OK {
             var status = 0
             ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
@@ -200,6 +223,14 @@ final class Transfer {
         continuation = nil
     }
 
+    /// Resumes the caller of a stream whose task was cancelled with `CancellationError` and
+    /// makes the handle ready for reuse.
+    func failCancelled() {
+        reset()
+        continuation?.resume(throwing: CancellationError())
+        continuation = nil
+    }
+
     /// Drops the options (and with them libcurl's copies of URL and credentials) and this
     /// transfer's buffers; the response owns the arrays handed to it.
     private func reset() {
@@ -210,6 +241,8 @@ final class Transfer {
         }
         body = []
         headerBytes = []
+        receiver = nil
+        streamsBody = nil
     }
 
     /// The error for libcurl's `code`. `refusedBody` and `refusedHeaders` are the limits a

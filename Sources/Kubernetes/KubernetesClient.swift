@@ -3,16 +3,17 @@ import Foundation
 import Logging
 
 /// A small client for the Kubernetes API over libcurl: JSON merge patches of node
-/// annotations and plain GETs. Bearer tokens from files are re-read every
+/// annotations, GETs, POSTs, DELETEs (`KubernetesClient+Requests.swift`) and watch streams
+/// (`KubernetesClient+Watch.swift`). Bearer tokens from files are re-read every
 /// `tokenRefreshInterval` and after a 401, after which the request is retried once.
 public final class KubernetesClient: NodeAnnotationPatching {
     /// The connection in use.
     public let connection: KubernetesConnection
-    private let http: CurlMultiClient
-    private let tokens: TokenSource
-    private let timeoutMilliseconds: Int
-    private let userAgent: String
-    private let logger: Logger
+    let http: CurlMultiClient
+    let tokens: TokenSource
+    let timeoutMilliseconds: Int
+    let userAgent: String
+    let logger: Logger
 
     /// Creates a client sending through `http`. `timeoutMilliseconds` bounds each request;
     /// `tokenRefreshInterval` is how old a token read from a file may get (at most a minute,
@@ -56,7 +57,12 @@ public final class KubernetesClient: NodeAnnotationPatching {
     /// `GET path` (e.g. `/api/v1/namespaces/kube-system/configmaps/x`): the body of a 2xx
     /// response, else a `KubernetesRequestError` classified like a patch failure.
     public func get(path: String) async throws(KubernetesRequestError) -> [UInt8] {
-        switch await send(method: "GET", path: path, headers: [], body: nil) {
+        try await request(method: "GET", path: path, headers: [], body: nil)
+    }
+
+    /// Sends one request: the body of a 2xx response, else a `KubernetesRequestError`.
+    func request(method: String, path: String, headers: [String], body: [UInt8]?) async throws(KubernetesRequestError) -> [UInt8] {
+        switch await send(method: method, path: path, headers: headers, body: body) {
         case .success(let response) where (200..<300).contains(response.status):
             return response.body
         case .success(let response):
@@ -76,23 +82,13 @@ public final class KubernetesClient: NodeAnnotationPatching {
     }
 
     /// Sends once, and once more with a freshly read token after a 401.
-    private func send(method: String, path: String, headers: [String], body: [UInt8]?) async -> Result<HTTPResponse, HTTPClientError> {
+    func send(method: String, path: String, headers: [String], body: [UInt8]?) async -> Result<HTTPResponse, HTTPClientError> {
         var attempt = 0
         while true {
             attempt += 1
-            let request = HTTPRequest(
-                url: connection.server + path,
-                method: method,
-                headers: headers + ["Accept: application/json", "User-Agent: \(userAgent)"],
-                body: body,
-                authentication: tokens.current().map { HTTPAuthentication.bearer(token: $0) },
-                tls: connection.tls,
-                timeoutMilliseconds: timeoutMilliseconds,
-                maxResponseBytes: 4 << 20
-            )
             let response: HTTPResponse
             do {
-                response = try await http.perform(request)
+                response = try await http.perform(makeRequest(method: method, path: path, headers: headers, body: body))
             } catch let error as HTTPClientError {
                 return .failure(error)
             } catch {
@@ -105,6 +101,20 @@ public final class KubernetesClient: NodeAnnotationPatching {
             }
             return .success(response)
         }
+    }
+
+    /// The HTTP request for `path` on this connection, with the current token.
+    func makeRequest(method: String, path: String, headers: [String], body: [UInt8]?, timeoutMilliseconds: Int? = nil) -> HTTPRequest {
+        HTTPRequest(
+            url: connection.server + path,
+            method: method,
+            headers: headers + ["Accept: application/json", "User-Agent: \(userAgent)"],
+            body: body,
+            authentication: tokens.current().map { HTTPAuthentication.bearer(token: $0) },
+            tls: connection.tls,
+            timeoutMilliseconds: timeoutMilliseconds ?? self.timeoutMilliseconds,
+            maxResponseBytes: 4 << 20
+        )
     }
 
     /// Sorts a non-2xx response into what the caller should do.
@@ -157,4 +167,22 @@ public struct KubernetesRequestError: Error, Sendable, Equatable, CustomStringCo
 
     /// One line.
     public var description: String { failure.description }
+
+    /// The API server's status, when it answered at all.
+    public var status: APIStatus? {
+        switch failure {
+        case .ok, .transport: nil
+        case .unauthorized(let status), .rejected(let status), .unavailable(let status), .throttled(let status, _): status
+        }
+    }
+
+    /// `410 Gone`: the resource version asked for is older than the server keeps (a watch
+    /// must list again), whether the server said so in the response or in a watch event.
+    public var isGone: Bool { status?.code == 410 }
+
+    /// `403 Forbidden`: RBAC does not allow the request.
+    public var isForbidden: Bool { status?.code == 403 }
+
+    /// `404 Not Found`.
+    public var isNotFound: Bool { status?.code == 404 }
 }

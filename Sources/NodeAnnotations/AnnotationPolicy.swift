@@ -1,4 +1,5 @@
 import EnergyModel
+import Kubernetes
 
 /// When the publisher writes: the contract's deadband and heartbeat plus the limits that keep
 /// it kind to the API server.
@@ -30,9 +31,9 @@ public struct AnnotationPolicy: Sendable, Equatable {
         relativeDeadband: Double = 0.05,
         minimumIntervalMilliseconds: Int64 = 1000,
         heartbeatLeadMilliseconds: Int64 = 1000,
-        backoffBaseMilliseconds: Int64 = 1000,
-        backoffMaxMilliseconds: Int64 = 30_000,
-        retryAfterMaxMilliseconds: Int64 = 300_000
+        backoffBaseMilliseconds: Int64 = RetryPolicy.standard.backoffBaseMilliseconds,
+        backoffMaxMilliseconds: Int64 = RetryPolicy.standard.backoffMaxMilliseconds,
+        retryAfterMaxMilliseconds: Int64 = RetryPolicy.standard.retryAfterMaxMilliseconds
     ) {
         self.heartbeatMilliseconds = heartbeatMilliseconds
         self.deadbandWatts = deadbandWatts
@@ -50,13 +51,16 @@ public struct AnnotationPolicy: Sendable, Equatable {
         return change > deadbandWatts || change > relativeDeadband * abs(published)
     }
 
-    /// The delay before retry number `failures` (1-based): exponential with "equal jitter",
-    /// i.e. half the step fixed and half random, so nodes do not retry in lockstep.
+    /// The backoff and `Retry-After` caps of this policy, as the shared retry policy.
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(
+            backoffBaseMilliseconds: backoffBaseMilliseconds, backoffMaxMilliseconds: backoffMaxMilliseconds,
+            retryAfterMaxMilliseconds: retryAfterMaxMilliseconds)
+    }
+
+    /// The delay before retry number `failures` (1-based), as `RetryPolicy` computes it.
     /// `jitter` is in 0..<1.
     public func backoffMilliseconds(failures: Int, jitter: Double) -> Int64 {
-        let exponent = min(max(failures - 1, 0), 30)
-        let step = min(backoffMaxMilliseconds, backoffBaseMilliseconds << Int64(exponent))
-        let half = step / 2
-        return half + Int64(clampingRounding: Double(step - half) * min(max(jitter, 0), 1), .towardZero)
+        retryPolicy.backoffMilliseconds(failures: failures, jitter: jitter)
     }
 }

@@ -118,7 +118,7 @@ public struct AnnotationSchedule: Sendable {
         switch outcome {
         case .throttled(_, let seconds?):
             // A `Retry-After` of 10^16 s (or any absurd value) waits as long as the cap allows.
-            retryAt = now + min(max(0, Int64(clampingRounding: seconds * 1000, .up)), policy.retryAfterMaxMilliseconds)
+            retryAt = now + policy.retryPolicy.retryAfterMilliseconds(seconds)
         default:
             retryAt = now + policy.backoffMilliseconds(failures: failures, jitter: jitter)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EnergyModel
+import Exporter
 import Foundation
 import Store
 
@@ -15,9 +16,7 @@ struct EnergyCommand: AsyncParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case table, json, csv
-    }
+    typealias Format = EnergyReport.Format
 
     @Option(name: .long, help: "The SQLite database of the service.")
     var database: String
@@ -60,93 +59,11 @@ struct EnergyCommand: AsyncParsableCommand {
         for name in nodes where !known.contains(name) {
             throw CommandFailure("--node: no node \"\(name)\" in \(database) (known: \(known.joined(separator: ", ")))")
         }
-        var results: [EnergyStore.NodeEnergy] = []
-        for name in nodes {
-            results.append(
-                try await store.energy(
-                    node: name, fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds,
-                    maxGapMilliseconds: 3 * intervalMilliseconds
-                )
-            )
-        }
-        Console.write(EnergyReport(results: results).render(format))
+        let report = try await EnergyReport.compute(
+            store: store, nodes: nodes, fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds,
+            intervalMilliseconds: intervalMilliseconds)
+        Console.write(report.render(format))
     }
 }
 
-/// Renders energy figures as a table, JSON or CSV.
-struct EnergyReport {
-    let results: [EnergyStore.NodeEnergy]
-
-    func render(_ format: EnergyCommand.Format) -> String {
-        switch format {
-        case .table: table()
-        case .json: json()
-        case .csv: csv()
-        }
-    }
-
-    static func time(_ milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
-    }
-
-    private static func number(_ value: Double?, _ digits: Int) -> String {
-        guard let value else { return "" }
-        return String(format: "%.\(digits)f", value)
-    }
-
-    private func table() -> String {
-        var lines = [
-            "node".padding(toLength: 12, withPad: " ", startingAt: 0)
-                + "from                  to                         joules    avg W   peak W  samples  coverage"
-        ]
-        for result in results {
-            let energy = result.energy
-            lines.append(
-                result.node.padding(toLength: 12, withPad: " ", startingAt: 0)
-                    + Self.time(result.fromMilliseconds) + "  " + Self.time(result.toMilliseconds)
-                    + String(format: " %14.1f", energy.joules)
-                    + " " + Self.number(energy.averageWatts, 2).leftPadded(8)
-                    + " " + Self.number(energy.peakWatts, 2).leftPadded(8)
-                    + " " + String(energy.samples).leftPadded(8)
-                    + " " + (String(format: "%.1f", result.coveragePercent) + " %").leftPadded(9)
-            )
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    private func csv() -> String {
-        var lines = ["node,from,to,joules,avg_watts,peak_watts,samples,coverage_percent"]
-        for result in results {
-            let energy = result.energy
-            lines.append(
-                [
-                    result.node, Self.time(result.fromMilliseconds), Self.time(result.toMilliseconds),
-                    String(format: "%.3f", energy.joules), Self.number(energy.averageWatts, 3),
-                    Self.number(energy.peakWatts, 3), String(energy.samples), String(format: "%.2f", result.coveragePercent),
-                ].joined(separator: ",")
-            )
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    private func json() -> String {
-        let objects = results.map { result -> String in
-            let energy = result.energy
-            let average = energy.averageWatts.map { String(format: "%.3f", $0) } ?? "null"
-            let peak = energy.peakWatts.map { String(format: "%.3f", $0) } ?? "null"
-            return "{\"node\":\"\(result.node)\",\"from\":\"\(Self.time(result.fromMilliseconds))\","
-                + "\"to\":\"\(Self.time(result.toMilliseconds))\",\"joules\":\(String(format: "%.3f", energy.joules)),"
-                + "\"avgWatts\":\(average),\"peakWatts\":\(peak),\"samples\":\(energy.samples),"
-                + "\"coveragePercent\":\(String(format: "%.2f", result.coveragePercent))}"
-        }
-        return "[" + objects.joined(separator: ",") + "]"
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}
+extension EnergyReport.Format: ExpressibleByArgument {}

@@ -2,8 +2,10 @@ import AnnotationContract
 import ArgumentParser
 import EnergyModel
 import Foundation
+import Kubernetes
 import Scoring
 import Store
+import Workflow
 
 /// `energy-monitor pods`: the energy each pod cost on its node, from the pods' container
 /// start and finish times (Kubernetes API) and the store, as the thesis' CSV rows.
@@ -49,12 +51,12 @@ struct PodsCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure("--knowledge-base: \(error)")
         }
-        var path = allNamespaces ? "/api/v1/pods" : "/api/v1/namespaces/\(Self.escape(namespace))/pods"
-        if let selector { path += "?labelSelector=\(Self.escape(selector))" }
+        var path = allNamespaces ? "/api/v1/pods" : "/api/v1/namespaces/\(KubernetesClient.queryValue(namespace))/pods"
+        if let selector { path += "?labelSelector=\(KubernetesClient.queryValue(selector))" }
         let body = try await kubernetes.get(path, what: "listing pods")
         let pods: [PodRun]
         do {
-            pods = try PodRun.parse(podList: body, now: WallClock.nowMilliseconds())
+            pods = try PodRun.parse(podList: body, nowMilliseconds: WallClock.nowMilliseconds())
         } catch {
             throw CommandFailure("listing pods: \(error)")
         }
@@ -67,115 +69,24 @@ struct PodsCommand: AsyncParsableCommand {
                 node: pod.node, fromMilliseconds: pod.startMilliseconds, toMilliseconds: pod.finishMilliseconds,
                 maxGapMilliseconds: 3 * intervalMilliseconds
             )
-            let seconds = Double(pod.finishMilliseconds - pod.startMilliseconds) / 1000
+            let figures = EnergyFigures(
+                joules: result.energy.joules, averageWatts: result.energy.averageWatts, coveragePercent: result.coveragePercent,
+                samples: result.energy.samples)
+            let account = EnergyAccount(
+                figures: figures, seconds: pod.seconds,
+                idleWatts: knowledge.flatMap { EnergyAccount.idleWatts($0, profile: pod.profile, node: pod.node) })
             var fields = [
                 PodRun.timestamp(pod.startMilliseconds), pod.phase, pod.weight, pod.node, pod.profile,
-                String(Int64(clampingRounding: seconds)),
-                result.energy.averageWatts.map { String(format: "%.2f", $0) } ?? "",
-                String(format: "%.2f", result.energy.joules),
-                String(format: "%.1f", result.coveragePercent),
+                String(Int64(clampingRounding: pod.seconds)),
+                account.averageWatts.map { String(format: "%.2f", $0) } ?? "",
+                String(format: "%.2f", account.joules),
+                String(format: "%.1f", account.coveragePercent),
             ]
-            if let knowledge {
-                fields.append(
-                    PodRun.idleWatts(knowledge, profile: pod.profile, node: pod.node).map {
-                        String(format: "%.2f", result.energy.joules - $0 * seconds * result.coveragePercent / 100)
-                    } ?? ""
-                )
+            if knowledge != nil {
+                fields.append(account.idleJoules.map { String(format: "%.2f", $0) } ?? "")
             }
-            lines.append(fields.map(PodRun.csvField).joined(separator: ","))
+            lines.append(fields.map(ResultFile.csvField).joined(separator: ","))
         }
         Console.write(lines.joined(separator: "\n"))
-    }
-
-    static func escape(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
-}
-
-/// One pod's run on its node, from a PodList.
-struct PodRun: Equatable {
-    var name: String
-    var phase: String
-    var weight: String
-    var node: String
-    var profile: String
-    var startMilliseconds: Int64
-    var finishMilliseconds: Int64
-
-    struct ParseError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Pods that have run: scheduled to a node with at least one container started. Finish is
-    /// the last container's finish, or `now` while any container still runs.
-    static func parse(podList bytes: [UInt8], now: Int64) throws -> [PodRun] {
-        guard let list = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-            let items = list["items"] as? [[String: Any]]
-        else { throw ParseError(description: "the API did not answer with a PodList") }
-        var runs: [PodRun] = []
-        for item in items {
-            let metadata = item["metadata"] as? [String: Any] ?? [:]
-            let labels = metadata["labels"] as? [String: String] ?? [:]
-            let annotations = metadata["annotations"] as? [String: String] ?? [:]
-            let spec = item["spec"] as? [String: Any] ?? [:]
-            let status = item["status"] as? [String: Any] ?? [:]
-            guard let name = metadata["name"] as? String, let node = spec["nodeName"] as? String else { continue }
-            var start: Int64?
-            var finish: Int64?
-            var running = false
-            for container in status["containerStatuses"] as? [[String: Any]] ?? [] {
-                let state = container["state"] as? [String: Any] ?? [:]
-                if let runningState = state["running"] as? [String: Any] {
-                    running = true
-                    if let started = time(runningState["startedAt"]) { start = min(start ?? started, started) }
-                } else if let terminated = state["terminated"] as? [String: Any] {
-                    if let started = time(terminated["startedAt"]) { start = min(start ?? started, started) }
-                    if let finished = time(terminated["finishedAt"]) { finish = max(finish ?? finished, finished) }
-                }
-            }
-            guard let start else { continue }
-            let end = running ? now : (finish ?? now)
-            guard end > start else { continue }
-            runs.append(
-                PodRun(
-                    name: name,
-                    phase: labels["job-name"] ?? name,
-                    weight: annotations[WorkloadContract.weightAnnotation] ?? "",
-                    node: node,
-                    profile: labels[WorkloadContract.profileLabel] ?? "",
-                    startMilliseconds: start,
-                    finishMilliseconds: end
-                )
-            )
-        }
-        return runs.sorted { ($0.startMilliseconds, $0.name) < ($1.startMilliseconds, $1.name) }
-    }
-
-    private static func time(_ value: Any?) -> Int64? {
-        guard let text = value as? String else { return nil }
-        return try? TimeParsing.milliseconds(text, nowMilliseconds: 0)
-    }
-
-    /// `2026-01-21T21:25:01` (UTC), as the thesis harness wrote it.
-    static func timestamp(_ milliseconds: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
-    }
-
-    /// The idle power of the knowledge-base entry serving `node` for `profile` (the first
-    /// variant when several serve it).
-    static func idleWatts(_ knowledge: KnowledgeBase, profile: String, node: String) -> Double? {
-        guard let profile = try? knowledge.profile(named: profile) else { return nil }
-        return profile.variants(of: node).first?.idlePowerWatts
-    }
-
-    static func csvField(_ text: String) -> String {
-        text.contains(",") || text.contains("\"") || text.contains("\n")
-            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 }

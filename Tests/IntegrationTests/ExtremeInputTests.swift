@@ -23,18 +23,24 @@ struct ExtremeInputTests {
         defer { service.stop() }
         var refused = 0
         var answered = 0
-        for parameter in ["node", "from", "to", "step"] {
-            for literal in ExtremeNumbers.literals {
-                for value in [literal, "now-\(literal)s", "\(literal)ms"] {
-                    let url = "\(service.base)/api/v1/power?\(parameter)=\(Self.encoded(value))"
-                    let response = try #require(await TestEnvironment.get(url, timeoutMilliseconds: 10_000), "no answer to \(url)")
-                    let body = String(decoding: response.body, as: UTF8.self)
-                    if response.status == 400 {
-                        refused += 1
-                        #expect(body.hasPrefix("bad request: \(parameter): ") && body.split(separator: "\n").count == 1, "\(url): \(body)")
-                    } else {
-                        answered += 1
-                        #expect(response.status == 200, "\(url): \(response.status) \(body.prefix(200))")
+        let endpoints: [(path: String, parameters: [String], forms: @Sendable (String) -> [String])] = [
+            ("power", ["node", "from", "to", "step"], { [$0, "now-\($0)s", "\($0)ms"] }),
+            ("energy", ["node", "from", "to"], { [$0, "now-\($0)s"] }),
+        ]
+        for endpoint in endpoints {
+            for parameter in endpoint.parameters {
+                for literal in ExtremeNumbers.literals {
+                    for value in endpoint.forms(literal) {
+                        let url = "\(service.base)/api/v1/\(endpoint.path)?\(parameter)=\(Self.encoded(value))"
+                        let response = try #require(await TestEnvironment.get(url, timeoutMilliseconds: 10_000), "no answer to \(url)")
+                        let body = String(decoding: response.body, as: UTF8.self)
+                        if response.status == 400 {
+                            refused += 1
+                            #expect(body.hasPrefix("bad request: \(parameter): ") && body.split(separator: "\n").count == 1, "\(url): \(body)")
+                        } else {
+                            answered += 1
+                            #expect(response.status == 200, "\(url): \(response.status) \(body.prefix(200))")
+                        }
                     }
                 }
             }
@@ -62,7 +68,18 @@ struct ExtremeInputTests {
 
     static func options(database: String, knowledgeBase: String) -> [NumericOption] {
         let score = ["score", "--knowledge-base", knowledgeBase, "--profile", "inference"]
+        // Accepted values end at the missing workflow file, after every option was checked.
+        let workflow = ["--workflow", "/nonexistent-workflow.yaml", "--output", "/tmp/never.csv", "--database", database]
+        let run = ["workflow", "run"] + workflow + ["--scheduler", "energy"]
+        let sweep = ["workflow", "sweep"] + workflow
         return [
+            NumericOption(arguments: { v, _ in run + ["--weight", v] }, name: "workflow run --weight"),
+            NumericOption(arguments: { v, _ in run + ["--weight", "0.5", "--repeat", v] }, name: "workflow run --repeat"),
+            NumericOption(arguments: { v, _ in run + ["--weight", "0.5", "--phase-timeout", "\(v)s"] }, name: "workflow run --phase-timeout"),
+            NumericOption(arguments: { v, _ in run + ["--weight", "0.5", "--settle", "\(v)ms"] }, name: "workflow run --settle"),
+            NumericOption(arguments: { v, _ in run + ["--weight", "0.5", "--interval", "\(v)s"] }, name: "workflow run --interval"),
+            NumericOption(arguments: { v, _ in sweep + ["--weights", "0,\(v)"] }, name: "workflow sweep --weights"),
+            NumericOption(arguments: { v, _ in sweep + ["--repeat", v] }, name: "workflow sweep --repeat"),
             NumericOption(arguments: { v, _ in ["energy", "--database", database, "--from", v] }, name: "energy --from"),
             NumericOption(arguments: { v, _ in ["energy", "--database", database, "--to", v] }, name: "energy --to"),
             NumericOption(arguments: { v, _ in ["energy", "--database", database, "--from", "now-\(v)s"] }, name: "energy --from now-Xs"),

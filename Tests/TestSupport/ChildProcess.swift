@@ -159,3 +159,17 @@ public struct TestSupportError: Error, CustomStringConvertible {
     /// Creates the error.
     public init(_ description: String) { self.description = description }
 }
+
+/// The first line a helper process prints on `pipe` (its ports, as JSON), waiting at most
+/// `timeout`; what came before the deadline or the end of output otherwise.
+func readFirstLine(of pipe: Pipe, timeout: TimeInterval = 20) -> Data {
+    var line = Data()
+    let reader = pipe.fileHandleForReading
+    let deadline = Date().addingTimeInterval(timeout)
+    while !line.contains(UInt8(ascii: "\n")), Date() < deadline {
+        let chunk = reader.availableData
+        if chunk.isEmpty { break }
+        line.append(chunk)
+    }
+    return line
+}

@@ -49,14 +49,7 @@ public final class FakeAPIServer: @unchecked Sendable {
         process.standardInput = stdin
         try process.run()
         // The first line names the ports; the script prints it once both listen.
-        var line = Data()
-        let reader = output.fileHandleForReading
-        let deadline = Date().addingTimeInterval(20)
-        while !line.contains(UInt8(ascii: "\n")), Date() < deadline {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
+        let line = readFirstLine(of: output)
         struct Ports: Decodable { let port: Int; let control_port: Int }
         guard let ports = try? JSONDecoder().decode(Ports.self, from: line) else {
             process.terminate()

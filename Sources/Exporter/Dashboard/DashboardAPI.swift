@@ -3,8 +3,8 @@ import Foundation
 import Store
 
 /// The JSON API behind the built-in dashboard, answered from the store:
-/// `GET /api/v1/power` (downsampled power series) and `GET /api/v1/nodes` (the state of
-/// every plug now).
+/// `GET /api/v1/power` (downsampled power series), `GET /api/v1/nodes` (the state of
+/// every plug now) and `GET /api/v1/energy` (joules of a window, as the `energy` command).
 public struct DashboardAPI: Sendable {
     /// The store the answers come from.
     public let store: EnergyStore
@@ -131,6 +131,16 @@ public struct DashboardAPI: Sendable {
             )
         }
         return NodesResponse(now: nowMilliseconds, interval: intervalMilliseconds, todayFrom: midnight, nodes: statuses)
+    }
+
+    /// The body of `GET /api/v1/energy`: what `energy-monitor energy --format json` answers for
+    /// the same window, with the interval the service recorded in the store (as the command
+    /// reads it), else this API's.
+    public func energy(_ query: EnergyQuery) async throws(StoreError) -> EnergyReport {
+        let interval = try await store.interval() ?? intervalMilliseconds
+        return try await EnergyReport.compute(
+            store: store, nodes: query.nodes, fromMilliseconds: query.fromMilliseconds, toMilliseconds: query.toMilliseconds,
+            intervalMilliseconds: interval)
     }
 
     /// Two decimals are all a plug resolves; shorter JSON for the live chart.

@@ -6,8 +6,8 @@ import NIOCore
 import Store
 
 /// Routes of the built-in dashboard: the page and its script and style at `/`,
-/// `/dashboard.js`, `/dashboard.css`, and the JSON API at `/api/v1/power` and
-/// `/api/v1/nodes`. Everything the page needs comes from this binary: no CDN, no fonts.
+/// `/dashboard.js`, `/dashboard.css`, and the JSON API at `/api/v1/power`,
+/// `/api/v1/nodes` and `/api/v1/energy`. Everything the page needs comes from this binary: no CDN, no fonts.
 enum DashboardRoutes {
     /// Only this origin may load anything; the page never talks to another host.
     static let contentSecurityPolicy = [
@@ -44,6 +44,28 @@ enum DashboardRoutes {
                 return json(try await api.power(query), logger: logger)
             } catch {
                 return storeFailure("cannot read power samples", error, logger: logger)
+            }
+        }
+        router.get("/api/v1/energy") { request, _ -> Response in
+            let parameters = request.uri.queryParameters
+            do {
+                let known = try await api.store.nodes()
+                let query: EnergyQuery
+                do throws(EnergyQuery.Failure) {
+                    query = try EnergyQuery(
+                        node: parameters.get("node"), from: parameters.get("from"), to: parameters.get("to"),
+                        knownNodes: known, nowMilliseconds: WallClock.nowMilliseconds())
+                } catch {
+                    return MetricsServer.text(.badRequest, "bad request: \(error.description)\n")
+                }
+                let report = try await api.energy(query)
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: report.render(.json)))
+                )
+            } catch {
+                return MetricsServer.text(.internalServerError, "store: \(error)\n")
             }
         }
         router.get("/api/v1/nodes") { _, _ -> Response in

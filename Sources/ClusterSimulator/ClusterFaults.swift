@@ -1,0 +1,69 @@
+/// The faults the simulated API injects on request, so that clients can be tested against
+/// what real API servers do under load, on RBAC misconfiguration, or on a restart.
+struct ClusterFaults: Sendable {
+    /// A fault for the next `remaining` requests that match.
+    struct Scripted: Sendable {
+        var remaining: Int
+        var match: RequestMatch
+        var status: Int
+        var retryAfter: String?
+    }
+
+    var scripted: [Scripted] = []
+    /// `(verb, resource)` pairs refused with 403 on top of the configured permissions.
+    var forbidden: Set<String> = []
+
+    /// The scripted answer for `request`, counting it down.
+    mutating func take(for request: RecordedRequest) -> Scripted? {
+        guard let index = scripted.firstIndex(where: { $0.remaining > 0 && $0.match.matches(request) }) else {
+            return nil
+        }
+        scripted[index].remaining -= 1
+        let fault = scripted[index]
+        if scripted[index].remaining == 0 { scripted.remove(at: index) }
+        return fault
+    }
+}
+
+/// Which requests a fault applies to.
+public struct RequestMatch: Sendable, Equatable {
+    /// The RBAC verb (`get`, `list`, `watch`, `create`, `delete`, `patch`), nil for any.
+    public var verb: String?
+    /// The resource (`jobs`, `pods`, `nodes`), nil for any.
+    public var resource: String?
+
+    /// Matches requests with this verb and resource (nil: any).
+    public init(verb: String? = nil, resource: String? = nil) {
+        self.verb = verb
+        self.resource = resource
+    }
+
+    /// Every request.
+    public static let any = RequestMatch()
+
+    func matches(_ request: RecordedRequest) -> Bool {
+        (verb == nil || verb == request.verb) && (resource == nil || resource == request.resource)
+    }
+}
+
+/// One request the simulated API received.
+public struct RecordedRequest: Sendable, Equatable {
+    /// `GET`, `POST`, ...
+    public var method: String
+    /// The path without the query.
+    public var path: String
+    /// The query parameters, decoded.
+    public var query: [String: String]
+    /// The body as text.
+    public var body: String
+    /// The RBAC verb the request needs (`get`, `list`, `watch`, `create`, `delete`, `patch`).
+    public var verb: String
+    /// The resource it names (`jobs`, `pods`, `nodes`; `pods/binding`), or "" for others.
+    public var resource: String
+    /// The namespace, if any.
+    public var namespace: String?
+    /// The object's name, for requests on one object.
+    public var name: String?
+    /// The answer's status code (0 while unanswered).
+    public var status: Int
+}

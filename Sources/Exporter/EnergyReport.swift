@@ -1,0 +1,119 @@
+import Foundation
+import Store
+
+/// The figures of nodes over one window, computed and written one way for every reader:
+/// `energy-monitor energy` (table, JSON, CSV) and `GET /api/v1/energy` (the same JSON), so
+/// the workflow runner gets the same answer through the monitor as from a local store.
+public struct EnergyReport: Sendable {
+    /// Output formats.
+    public enum Format: String, Sendable, CaseIterable {
+        /// Aligned columns for people.
+        case table
+        /// `[{"node","from","to","joules","avgWatts","peakWatts","samples","coveragePercent"}]`.
+        case json
+        /// `node,from,to,joules,avg_watts,peak_watts,samples,coverage_percent`.
+        case csv
+    }
+
+    /// One entry per node, in the order asked.
+    public let results: [EnergyStore.NodeEnergy]
+
+    /// A report of `results`.
+    public init(results: [EnergyStore.NodeEnergy]) {
+        self.results = results
+    }
+
+    /// Integrates every node of `nodes` over `[from, to)`, bridging gaps of up to 3 poll
+    /// intervals (`intervalMilliseconds`, as the service recorded it).
+    public static func compute(
+        store: EnergyStore, nodes: [String], fromMilliseconds: Int64, toMilliseconds: Int64, intervalMilliseconds: Int64
+    ) async throws(StoreError) -> EnergyReport {
+        var results: [EnergyStore.NodeEnergy] = []
+        for node in nodes {
+            results.append(
+                try await store.energy(
+                    node: node, fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds,
+                    maxGapMilliseconds: 3 * max(1, intervalMilliseconds)))
+        }
+        return EnergyReport(results: results)
+    }
+
+    /// The report as text in `format`.
+    public func render(_ format: Format) -> String {
+        switch format {
+        case .table: table()
+        case .json: json()
+        case .csv: csv()
+        }
+    }
+
+    static func time(_ milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    private static func number(_ value: Double?, _ digits: Int) -> String {
+        guard let value else { return "" }
+        return String(format: "%.\(digits)f", value)
+    }
+
+    private static func padded(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+
+    private func table() -> String {
+        var lines = [
+            "node".padding(toLength: 12, withPad: " ", startingAt: 0)
+                + "from                  to                         joules    avg W   peak W  samples  coverage"
+        ]
+        for result in results {
+            let energy = result.energy
+            lines.append(
+                result.node.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + Self.time(result.fromMilliseconds) + "  " + Self.time(result.toMilliseconds)
+                    + String(format: " %14.1f", energy.joules)
+                    + " " + Self.padded(Self.number(energy.averageWatts, 2), 8)
+                    + " " + Self.padded(Self.number(energy.peakWatts, 2), 8)
+                    + " " + Self.padded(String(energy.samples), 8)
+                    + " " + Self.padded(String(format: "%.1f", result.coveragePercent) + " %", 9)
+            )
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func csv() -> String {
+        var lines = ["node,from,to,joules,avg_watts,peak_watts,samples,coverage_percent"]
+        for result in results {
+            let energy = result.energy
+            lines.append(
+                [
+                    result.node, Self.time(result.fromMilliseconds), Self.time(result.toMilliseconds),
+                    String(format: "%.3f", energy.joules), Self.number(energy.averageWatts, 3),
+                    Self.number(energy.peakWatts, 3), String(energy.samples),
+                    String(format: "%.2f", result.coveragePercent),
+                ].joined(separator: ",")
+            )
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func json() -> String {
+        let objects = results.map { result -> String in
+            let energy = result.energy
+            let average = energy.averageWatts.map { String(format: "%.3f", $0) } ?? "null"
+            let peak = energy.peakWatts.map { String(format: "%.3f", $0) } ?? "null"
+            return "{\"node\":\(Self.jsonString(result.node)),\"from\":\"\(Self.time(result.fromMilliseconds))\","
+                + "\"to\":\"\(Self.time(result.toMilliseconds))\",\"joules\":\(String(format: "%.3f", energy.joules)),"
+                + "\"avgWatts\":\(average),\"peakWatts\":\(peak),\"samples\":\(energy.samples),"
+                + "\"coveragePercent\":\(String(format: "%.2f", result.coveragePercent))}"
+        }
+        return "[" + objects.joined(separator: ",") + "]"
+    }
+
+    /// Node names are DNS subdomains, but the store takes what the configuration gave it.
+    private static func jsonString(_ text: String) -> String {
+        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

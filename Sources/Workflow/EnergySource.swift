@@ -1,0 +1,155 @@
+import CurlClient
+import EnergyModel
+import Exporter
+import Foundation
+import JSON
+import Kubernetes
+import Store
+
+/// A node's energy figures over a window, however obtained.
+public struct EnergyFigures: Sendable, Equatable {
+    /// Joules.
+    public var joules: Double
+    /// Joules over covered seconds; nil without samples.
+    public var averageWatts: Double?
+    /// Covered share of the window, percent.
+    public var coveragePercent: Double
+    /// Samples inside the window.
+    public var samples: Int
+
+    /// Creates figures.
+    public init(joules: Double, averageWatts: Double?, coveragePercent: Double, samples: Int) {
+        self.joules = joules
+        self.averageWatts = averageWatts
+        self.coveragePercent = coveragePercent
+        self.samples = samples
+    }
+}
+
+/// Where the runner gets a node's joules for a phase's window: the monitor over HTTP, or a
+/// local store. Both integrate the same way (`EnergyReport`).
+public protocol EnergySource: Sendable {
+    /// The figures of `node` over `[from, to)` (unix milliseconds).
+    func energy(node: String, fromMilliseconds: Int64, toMilliseconds: Int64) async throws -> EnergyFigures
+}
+
+/// Why no energy figures could be had, in one line.
+public struct EnergySourceError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// One line.
+    public let description: String
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
+}
+
+/// The monitor's `GET /api/v1/energy` (through its Service or a port-forward).
+public struct MonitorEnergySource: EnergySource {
+    /// The monitor's base URL, e.g. `http://127.0.0.1:9840`.
+    public let baseURL: String
+    private let http: CurlMultiClient
+
+    /// Asks the monitor at `baseURL` (an `http://` or `https://` URL) through `http`.
+    public init(baseURL: String, http: CurlMultiClient) throws(EnergySourceError) {
+        var base = baseURL.trimmingCharacters(in: .whitespaces)
+        while base.hasSuffix("/") { base.removeLast() }
+        guard base.hasPrefix("http://") || base.hasPrefix("https://"), base.count > 8, !base.contains("?"),
+            !base.contains(" ")
+        else {
+            throw EnergySourceError(
+                "--monitor: \"\(baseURL)\" is not an http:// URL of the monitor (e.g. http://127.0.0.1:9840)")
+        }
+        self.baseURL = base
+        self.http = http
+    }
+
+    /// Checks that `baseURL` is an energy-monitor answering `GET /api/v1/energy` (so a wrong
+    /// URL fails before the first Job, not after it).
+    public func check() async throws {
+        let response: HTTPResponse
+        do {
+            response = try await http.perform(
+                HTTPRequest(url: "\(baseURL)/api/v1/energy?from=now-1m", timeoutMilliseconds: 15_000))
+        } catch {
+            throw EnergySourceError("--monitor \(baseURL): \(error)")
+        }
+        guard response.status == 200, JSONValue.parse(response.body)?.array != nil else {
+            throw EnergySourceError(
+                "--monitor \(baseURL): GET /api/v1/energy answered HTTP \(response.status), not energy figures (is this an energy-monitor?)"
+            )
+        }
+    }
+
+    /// Asks for one node's window.
+    public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64) async throws
+        -> EnergyFigures
+    {
+        let url =
+            "\(baseURL)/api/v1/energy?node=\(KubernetesClient.queryValue(node))&from=\(Self.seconds(from))&to=\(Self.seconds(to))"
+        let response: HTTPResponse
+        do {
+            response = try await http.perform(
+                HTTPRequest(url: url, timeoutMilliseconds: 30_000, maxResponseBytes: 1 << 20))
+        } catch {
+            throw EnergySourceError("monitor \(baseURL): \(error)")
+        }
+        let text =
+            String(decoding: response.body.prefix(300), as: UTF8.self).split(whereSeparator: \.isNewline).first.map(
+                String.init) ?? ""
+        guard response.status == 200 else {
+            throw EnergySourceError("monitor \(baseURL): HTTP \(response.status): \(text)")
+        }
+        guard let entry = JSONValue.parse(response.body)?[0], let joules = entry["joules"]?.number,
+            let coverage = entry["coveragePercent"]?.number
+        else {
+            throw EnergySourceError(
+                "monitor \(baseURL): /api/v1/energy did not answer with energy figures (is this an energy-monitor?)")
+        }
+        return EnergyFigures(
+            joules: joules, averageWatts: entry["avgWatts"]?.number, coveragePercent: coverage,
+            samples: entry["samples"]?.integer.flatMap { Int(exactly: $0) } ?? 0)
+    }
+
+    /// Unix seconds with milliseconds, as `TimeParsing` reads them.
+    static func seconds(_ milliseconds: Int64) -> String {
+        let sign = milliseconds < 0 ? "-" : ""
+        let magnitude = milliseconds.magnitude
+        let fraction = String(magnitude % 1000)
+        return "\(sign)\(magnitude / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+    }
+}
+
+/// A local SQLite store of the monitor (`--database`), integrated as `energy` does.
+public struct StoreEnergySource: EnergySource {
+    private let store: EnergyStore
+    private let intervalMilliseconds: Int64
+
+    /// Opens `path` read-only; `intervalMilliseconds` overrides the interval the service
+    /// recorded in it.
+    public init(path: String, intervalMilliseconds: Int64? = nil) async throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw EnergySourceError("--database: \(path) does not exist")
+        }
+        store = try EnergyStore(path: path, readOnly: true)
+        if let intervalMilliseconds {
+            self.intervalMilliseconds = intervalMilliseconds
+        } else {
+            self.intervalMilliseconds = try await store.interval() ?? 1000
+        }
+    }
+
+    /// Integrates one node's window; an unknown node has no samples (coverage 0).
+    public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64) async throws
+        -> EnergyFigures
+    {
+        let report = try await EnergyReport.compute(
+            store: store, nodes: [node], fromMilliseconds: from, toMilliseconds: to,
+            intervalMilliseconds: intervalMilliseconds)
+        guard let result = report.results.first else { throw EnergySourceError("no figures for \(node)") }
+        return EnergyFigures(
+            joules: result.energy.joules, averageWatts: result.energy.averageWatts,
+            coveragePercent: result.coveragePercent,
+            samples: result.energy.samples)
+    }
+
+    /// Closes the store.
+    public func close() { store.close() }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// The figures of an experiment, from the runs of one or more results files: per scheduler
+/// and weight, each phase's and the whole workflow's duration and joules (mean and spread
+/// over the repetitions), where the phases ran, and energy saved and time lost against the
+/// default scheduler.
+///
+/// The default scheduler ignores the weight, so its runs at every weight (and the thesis's
+/// baseline, which has none) form one baseline. Runs missing a phase (an interrupted run, an
+/// attempt that failed at once) are left out and counted.
+public struct ExperimentSummary: Sendable {
+    /// Mean and sample standard deviation.
+    public struct Statistic: Sendable, Equatable {
+        /// The values.
+        public var values: [Double]
+        /// Their mean (0 for none).
+        public var mean: Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
+        /// The sample standard deviation; nil for fewer than two values.
+        public var deviation: Double? {
+            guard values.count >= 2 else { return nil }
+            let mean = self.mean
+            return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot()
+        }
+        /// Smallest and largest value.
+        public var range: ClosedRange<Double>? {
+            guard let low = values.min(), let high = values.max() else { return nil }
+            return low...high
+        }
+    }
+
+    /// One phase of one group.
+    public struct PhaseFigures: Sendable, Equatable {
+        /// The phase (normalised name).
+        public var phase: String
+        /// Seconds.
+        public var duration: Statistic
+        /// Joules.
+        public var joules: Statistic
+        /// Joules above idle, where the files have them.
+        public var idleJoules: Statistic
+        /// How often it ran on each node.
+        public var nodes: [String: Int]
+    }
+
+    /// One scheduler at one weight (the default scheduler: all weights).
+    public struct Group: Sendable, Equatable, Identifiable {
+        /// The scheduler.
+        public var scheduler: SchedulerChoice
+        /// The weight; nil for the default scheduler's pooled baseline.
+        public var weight: Double?
+        /// Its complete runs.
+        public var runs: [RecordedRun]
+        /// Per phase, in workflow order.
+        public var phases: [PhaseFigures]
+        /// The whole workflow's seconds.
+        public var duration: Statistic
+        /// The whole workflow's joules.
+        public var joules: Statistic
+
+        /// `energy@0.25`, `standard`.
+        public var id: String {
+            weight.map { "\(scheduler.rawValue)@\(WorkflowRun.weightText($0))" } ?? scheduler.rawValue
+        }
+
+        /// `energy, w = 0.25`, `standard (all weights)`.
+        public var title: String {
+            weight.map { "\(scheduler.rawValue), w = \(WorkflowRun.weightText($0))" }
+                ?? "\(scheduler.rawValue) (all weights)"
+        }
+    }
+
+    /// A file read, with what was used of it.
+    public struct Source: Sendable, Equatable {
+        /// Its path.
+        public var path: String
+        /// Complete runs.
+        public var complete: Int
+        /// Runs left out for a missing phase.
+        public var incomplete: Int
+    }
+
+    /// The phases, in workflow order.
+    public var phases: [String]
+    /// The groups: energy by weight, then the default scheduler.
+    public var groups: [Group]
+    /// The files.
+    public var sources: [Source]
+
+    /// The default scheduler's group, if any.
+    public var baseline: Group? { groups.first { $0.scheduler == .standard } }
+
+    /// Energy saved against the baseline, percent of its mean joules (positive: less energy).
+    public func energySavedPercent(_ group: Group) -> Double? {
+        guard let baseline, baseline.id != group.id, baseline.joules.mean > 0 else { return nil }
+        return 100 * (baseline.joules.mean - group.joules.mean) / baseline.joules.mean
+    }
+
+    /// Time lost against the baseline, percent of its mean duration (positive: slower).
+    public func timeLostPercent(_ group: Group) -> Double? {
+        guard let baseline, baseline.id != group.id, baseline.duration.mean > 0 else { return nil }
+        return 100 * (group.duration.mean - baseline.duration.mean) / baseline.duration.mean
+    }
+
+    /// Summarises the rows of each file (`files`: path and rows).
+    public init(files: [(path: String, rows: [ResultRow])]) {
+        var phases: [String] = []
+        var runs: [RecordedRun] = []
+        var sources: [Source] = []
+        for file in files {
+            let split = RecordedRun.split(file.rows, source: file.path)
+            for phase in split.phases where !phases.contains(phase) { phases.append(phase) }
+            let complete = split.runs.filter { $0.isComplete(phases: split.phases) }
+            runs += complete
+            sources.append(
+                Source(path: file.path, complete: complete.count, incomplete: split.runs.count - complete.count))
+        }
+        var keyed: [String: (SchedulerChoice, Double?, [RecordedRun])] = [:]
+        for run in runs {
+            let scheduler = run.scheduler ?? .energy
+            let weight = scheduler == .standard ? nil : run.weight
+            let key = "\(scheduler.rawValue)@\(weight.map { "\($0)" } ?? "-")"
+            keyed[key, default: (scheduler, weight, [])].2.append(run)
+        }
+        let groups = keyed.values.map { scheduler, weight, runs in
+            Group(
+                scheduler: scheduler, weight: weight, runs: runs,
+                phases: phases.map { phase in
+                    let rows = runs.compactMap { $0.row(phase) }
+                    return PhaseFigures(
+                        phase: phase, duration: Statistic(values: rows.map(\.durationSeconds)),
+                        joules: Statistic(values: rows.map(\.joules)),
+                        idleJoules: Statistic(values: rows.compactMap(\.idleJoules)),
+                        nodes: Dictionary(rows.map { ($0.node, 1) }, uniquingKeysWith: +))
+                },
+                duration: Statistic(values: runs.map(\.seconds)), joules: Statistic(values: runs.map(\.joules)))
+        }
+        self.phases = phases
+        self.groups = groups.sorted { a, b in
+            if a.scheduler != b.scheduler { return a.scheduler < b.scheduler }
+            return (a.weight ?? -1) < (b.weight ?? -1)
+        }
+        self.sources = sources
+    }
+}

@@ -1,0 +1,73 @@
+/// One row of a results file: one phase of one workflow run. The runner writes
+/// `Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules`
+/// (the thesis's columns plus three); the report also reads the thesis's own files, which
+/// lack some columns (`results_baseline.csv` has `Scheduler` but no `Weight` or `Profile`).
+public struct ResultRow: Sendable, Equatable {
+    /// When the run started (every phase of a run shares it), as written in the file.
+    public var timestamp: String
+    /// The phase as written (`train`, or the thesis's `train-job`).
+    public var phase: String
+    /// The weight the pods asked for; nil where the file has none.
+    public var weight: Double?
+    /// The node the phase ran on.
+    public var node: String
+    /// The `workload-profile` (the thesis wrote its knowledge-base variant, `tvpc-gpu`).
+    public var profile: String?
+    /// Seconds from container start to finish.
+    public var durationSeconds: Double
+    /// Average watts over the covered time.
+    public var averageWatts: Double?
+    /// Joules of the node in the phase's window.
+    public var joules: Double
+    /// Which scheduler placed it; nil where the file does not say.
+    public var scheduler: SchedulerChoice?
+    /// Covered share of the window, percent.
+    public var coveragePercent: Double?
+    /// Joules above the node's idle baseline.
+    public var idleJoules: Double?
+
+    /// Creates a row.
+    public init(
+        timestamp: String, phase: String, weight: Double?, node: String, profile: String?, durationSeconds: Double,
+        averageWatts: Double?, joules: Double, scheduler: SchedulerChoice?, coveragePercent: Double?,
+        idleJoules: Double?
+    ) {
+        self.timestamp = timestamp
+        self.phase = phase
+        self.weight = weight
+        self.node = node
+        self.profile = profile
+        self.durationSeconds = durationSeconds
+        self.averageWatts = averageWatts
+        self.joules = joules
+        self.scheduler = scheduler
+        self.coveragePercent = coveragePercent
+        self.idleJoules = idleJoules
+    }
+
+    /// The phase without the thesis's `-job` suffix, so that `train-job` and `train` compare.
+    public var phaseName: String {
+        let lower = phase.lowercased()
+        return lower.hasSuffix("-job") ? String(lower.dropLast(4)) : lower
+    }
+
+    /// The runner's columns.
+    public static let header = [
+        "Timestamp", "Phase", "Weight", "Node", "Profile", "Duration", "AvgWatts", "Joules", "Scheduler", "Coverage",
+        "IdleJoules",
+    ]
+
+    /// The row in the runner's columns: integer seconds and two decimals, as the thesis wrote.
+    public var fields: [String] {
+        [
+            timestamp, phase, weight.map(WorkflowRun.weightText) ?? "", node, profile ?? "",
+            String(Int64(clampingRounding: durationSeconds)), averageWatts.map { Self.decimal($0, 2) } ?? "",
+            Self.decimal(joules, 2), scheduler?.rawValue ?? "", coveragePercent.map { Self.decimal($0, 1) } ?? "",
+            idleJoules.map { Self.decimal($0, 2) } ?? "",
+        ]
+    }
+
+    static func decimal(_ value: Double, _ digits: Int) -> String {
+        value.isFinite ? String(format: "%.\(digits)f", value) : ""
+    }
+}
