@@ -77,20 +77,20 @@ struct ExtenderBudgetTests {
             let probe = Self.filterBody(names: 10) + Array(repeating: UInt8(ascii: " "), count: 90_000)
             // The answer has begun to arrive (peeked at, not read) before the probes start, so
             // that no probe takes the room the answer needs.
-            let answering = await eventually(within: .seconds(10)) {
+            let answering = await eventually(within: .seconds(60)) {
                 var head = [UInt8](repeating: 0, count: 15)
                 let count = recv(fd, &head, head.count, Int32(MSG_PEEK | MSG_DONTWAIT))
                 return count == head.count && String(decoding: head, as: UTF8.self) == "HTTP/1.1 200 OK"
             }
             try #require(answering, "the unread call was not answered")
             // While the answer waits for its reader, the probe finds no room ...
-            let held = await eventually(within: .seconds(10)) {
+            let held = await eventually(within: .seconds(60)) {
                 (try? await extender.post("/scheduler/filter", probe))?.status == 503
             }
             #expect(held, "the unread answer did not count against the budget")
             // ... until the stalled write closes the connection (Hummingbird's own idle timeout
             // does not fire while an answer is being written).
-            let released = await eventually(within: .seconds(10)) {
+            let released = await eventually(within: .seconds(60)) {
                 (try? await extender.post("/scheduler/filter", probe))?.status == 200
             }
             #expect(released, "the unread answer still holds the budget")

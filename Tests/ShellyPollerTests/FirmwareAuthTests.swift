@@ -57,9 +57,10 @@ struct FirmwareAuthTests {
         // Every request is a sample, but for each plug's /shelly, its first challenge and one
         // renewal per stale nonce: one request per sample in the steady state.
         let timeouts = counted.flatMap(\.outcomes).filter { $0.result.failureReason == .timeout }.count
-        // Every request is /shelly, a challenge answered with 401, or a sample.
-        #expect(statistics.requests == statistics.allowed + statistics.challenged + 20)
         if timeouts == 0 {
+            // Every request is /shelly, a challenge answered with 401, or a sample (a plug that
+            // timed out ten times in a row detects again, which adds to /shelly).
+            #expect(statistics.requests == statistics.allowed + statistics.challenged + 20)
             #expect(statistics.allowed == allSamples, "one authenticated request per sample")
             // Each plug's first challenge and one per stale nonce; a loaded machine may add a
             // few where a retry's nonce crossed the lifetime boundary on its way.
