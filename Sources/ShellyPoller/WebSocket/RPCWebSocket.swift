@@ -102,8 +102,7 @@ final class RPCWebSocket: Sendable {
         } catch {
             finish(id, .failure(.closed("write failed: \(error)")))
         }
-        let timer = Mutex<Task<Void, Never>?>(nil)
-        defer { timer.withLock { $0?.cancel() } }
+        CallDeadlines.shared.watch(self, id: id, deadline: deadline)
         return await withCheckedContinuation { continuation in
             let early = state.withLock { state -> Result<JSONValue, CallFailure>? in
                 switch state.pending[id] {
@@ -117,18 +116,7 @@ final class RPCWebSocket: Sendable {
                     return .failure(.closed("connection closed"))
                 }
             }
-            if let early {
-                continuation.resume(returning: early)
-                return
-            }
-            // Started once the call is registered, so that a deadline already past still ends it.
-            timer.withLock {
-                $0 = Task {
-                    await Self.sleep(until: deadline)
-                    guard !Task.isCancelled else { return }
-                    self.timedOut(id)
-                }
-            }
+            if let early { continuation.resume(returning: early) }
         }
     }
 
@@ -146,6 +134,11 @@ final class RPCWebSocket: Sendable {
             }
         }
         task?.cancel()
+    }
+
+    /// Called by `CallDeadlines` when call `id`'s deadline has passed.
+    func deadlinePassed(_ id: Int64) {
+        timedOut(id)
     }
 
     private func timedOut(_ id: Int64) {
