@@ -139,6 +139,16 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
+        // The whole loop on one machine: plugs, monitor, API stand-in, extender, workloads.
+        .target(
+            name: "WorkflowSimulation",
+            dependencies: [
+                "ClusterSimulator", "CurlClient", "JSON", "Kubernetes", "MonitorService", "SchedulerExtender", "Scoring",
+                "ShellySimulator", "Workflow", "AnnotationContract",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The scheduler-extender HTTP server around the scoring library.
         .target(
             name: "SchedulerExtender",
@@ -156,7 +166,7 @@ let package = Package(
             name: "energy-monitor",
             dependencies: [
                 "AnnotationContract", "MonitorService", "ShellySimulator", "Scoring", "Store", "Exporter",
-                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON", "Workflow",
+                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON", "Workflow", "WorkflowSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -223,6 +233,13 @@ let package = Package(
             dependencies: [
                 "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "JSON", "Scoring", "Store", "ShellySimulator",
                 "TestSupport", "Workflow",
+            ]
+        ),
+        .testTarget(
+            name: "WorkflowSimulationTests",
+            dependencies: [
+                "WorkflowSimulation", "Workflow", "ClusterSimulator", "Scoring", "ShellySimulator", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -202,6 +202,13 @@ public final class ClusterSimulator: Sendable {
         }
     }
 
+    /// Removes a node from the cluster; its unfinished pods fail with reason `NodeLost`.
+    public func removeNode(_ name: String) async throws {
+        do { try await state.removeNode(name: name) } catch {
+            throw ControlError(description: "remove node \(name): \(error.message)")
+        }
+    }
+
     // MARK: - Faults
 
     /// Answers the next `count` requests matching `match` with `429 Too Many Requests`

@@ -493,6 +493,11 @@ actor ClusterState {
             pod.exitCode = 137
             pod.reason = "Evicted"
             pod.message = message
+        case .nodeLost(let message):
+            pod.phase = .failed
+            pod.exitCode = 137
+            pod.reason = "NodeLost"
+            pod.message = message
         }
         podTasks.removeValue(forKey: key)?.cancel()
         update(&pod)
@@ -511,7 +516,7 @@ actor ClusterState {
         case .evict where job.ignoresDisruptions:
             update(&job)
             scheduleReplacement(of: job)
-        case .fail, .evict:
+        case .fail, .evict, .nodeLost:
             job.failed += 1
             if job.failed > job.backoffLimit {
                 job.condition = ("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
@@ -543,6 +548,19 @@ actor ClusterState {
         nodeVersions[name] = bump()
         publish(event(for: node, type: "MODIFIED"))
         return node.json(resourceVersion: nodeVersions[name] ?? 1)
+    }
+
+    /// Removes a node: it is deleted (watchers see `DELETED`), and every unfinished pod on
+    /// it fails with reason `NodeLost`, counted against its Job's `backoffLimit`.
+    func removeNode(name: String) throws(ClusterFailure) {
+        guard let node = nodes.removeValue(forKey: name) else { throw .notFound("nodes \"\(name)\" not found") }
+        nodeOrder.removeAll { $0 == name }
+        nodeVersions[name] = bump()
+        publish(event(for: node, type: "DELETED"))
+        let lost = pods.filter { $0.value.nodeName == name && !$0.value.isFinished }.map(\.key).sorted()
+        for key in lost {
+            try? finish(key: key, outcome: .nodeLost(message: "node \(name) was removed from the cluster"))
+        }
     }
 
     // MARK: - Shutdown

@@ -44,6 +44,9 @@ public enum PodOutcome: Sendable, Equatable {
     /// `DisruptionTarget`. A Job whose `podFailurePolicy` ignores disruptions replaces it
     /// without counting a failure.
     case evict(message: String = "The node was low on resource: memory.")
+    /// Its node is gone (deleted, or lost for good): phase `Failed`, reason `NodeLost`; it
+    /// counts as a failure.
+    case nodeLost(message: String)
 }
 
 /// What a bound pod does.

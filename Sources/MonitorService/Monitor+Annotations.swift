@@ -10,14 +10,20 @@ extension Monitor {
     /// kubeconfig. Its writes share the poll client's thread but never its deadlines.
     static func makeAnnotationPublisher(
         configuration: MonitorConfiguration,
+        connection given: KubernetesConnection?,
         http: CurlMultiClient,
         metrics: MonitorMetrics,
         logger: Logger
     ) throws(KubernetesConfigurationError) -> AnnotationPublisher? {
         let settings = configuration.kubernetes
         guard settings.annotate else { return nil }
-        let connection = try KubernetesConnection.resolve(
-            kubeconfig: settings.kubeconfig, context: settings.context, logger: logger)
+        let connection: KubernetesConnection
+        if let given {
+            connection = given
+        } else {
+            connection = try KubernetesConnection.resolve(
+                kubeconfig: settings.kubeconfig, context: settings.context, logger: logger)
+        }
         logger.info(
             "publishing node annotations",
             metadata: [

@@ -2,6 +2,7 @@ import CurlClient
 import EnergyModel
 import Exporter
 import Hummingbird
+import Kubernetes
 import Logging
 import NodeAnnotations
 import ServiceLifecycle
@@ -29,11 +30,14 @@ public final class Monitor: Sendable {
 
     /// Opens the store and prepares polling; nothing runs until `run()`. `consumers` take
     /// every tick after the service's own (metrics, annotations, the plug status log, the
-    /// store), e.g. the demo's console line.
+    /// store), e.g. the demo's console line. `kubernetes` is the API server annotations go
+    /// to when they are on, instead of the configured kubeconfig or in-cluster connection
+    /// (the offline cluster of `workflow --simulate`).
     public init(
         configuration: MonitorConfiguration,
         logger: Logger,
-        consumers extraConsumers: [any TickConsumer] = []
+        consumers extraConsumers: [any TickConsumer] = [],
+        kubernetes connection: KubernetesConnection? = nil
     ) async throws {
         self.configuration = configuration
         self.logger = logger
@@ -53,7 +57,8 @@ public final class Monitor: Sendable {
             logger: logger
         )
         self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap)
-        let annotations = try Self.makeAnnotationPublisher(configuration: configuration, http: client, metrics: metrics, logger: logger)
+        let annotations = try Self.makeAnnotationPublisher(
+            configuration: configuration, connection: connection, http: client, metrics: metrics, logger: logger)
         self.annotations = annotations
         let storeConsumer = StoreTickConsumer(store: store, metrics: metrics, logger: logger, maxBacklogBytes: configuration.backlogBytes)
         self.storeConsumer = storeConsumer
@@ -121,6 +126,13 @@ public final class Monitor: Sendable {
         }
         defer { timer.cancel() }
         try await group.run()
+        client.shutdown()
+        store.close()
+    }
+
+    /// Releases the HTTP client and closes the store, for a caller that ran `makeServices()`
+    /// in a service group of its own (after that group has ended).
+    public func close() {
         client.shutdown()
         store.close()
     }

@@ -44,6 +44,7 @@ public final class ShellySimulator: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channels: Mutex<[any Channel]>
     private let boundPorts: Mutex<[String: Int]>
+    private let listeners: Mutex<[String: any Channel]>
     private let served: Mutex<[SimulatedPlug.ServedReading]>
     private let record: FileHandle?
 
@@ -53,6 +54,7 @@ public final class ShellySimulator: Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.channels = Mutex([])
         self.boundPorts = Mutex([:])
+        self.listeners = Mutex([:])
         self.served = Mutex([])
         if let path = configuration.recordPath {
             if !FileManager.default.fileExists(atPath: path) {
@@ -92,6 +94,7 @@ public final class ShellySimulator: Sendable {
             for plug in simulator.plugs where plug.specification.fault != .unreachable {
                 let channel = try await simulator.bind(plug)
                 simulator.channels.withLock { $0.append(channel) }
+                simulator.listeners.withLock { $0[plug.specification.node] = channel }
                 let port = channel.localAddress?.port ?? plug.specification.port
                 simulator.boundPorts.withLock { $0[plug.specification.node] = port }
             }
@@ -157,6 +160,18 @@ public final class ShellySimulator: Sendable {
     /// nil for an unreachable plug.
     public func port(of node: String) -> Int? {
         boundPorts.withLock { $0[node] }
+    }
+
+    /// The plug of `node`, if simulated.
+    public func plug(of node: String) -> SimulatedPlug? {
+        plugs.first { $0.specification.node == node }
+    }
+
+    /// Unplugs `node`'s plug from the network: its listener closes, so every new connection
+    /// is refused from now on (an HTTP poller sees it at its next request).
+    public func disconnect(node: String) async {
+        guard let channel = listeners.withLock({ $0.removeValue(forKey: node) }) else { return }
+        try? await channel.close()
     }
 
     /// Every reading served so far, oldest first.

@@ -142,6 +142,7 @@ public final class SimulatedPlug: Sendable {
     /// MAC-like hex id derived from the node name.
     public let mac: String
     private let counter: Mutex<CounterState>
+    private let steps = Mutex<[LoadStep]>([])
     /// The Digest side of a Gen2+ plug with a password.
     let digest: DigestServer?
 
@@ -209,9 +210,70 @@ public final class SimulatedPlug: Sendable {
         }
     }
 
+    /// Extra power set while the plug runs (a workload started on the node): `watts` more
+    /// than the load curve from `from` to `to` (unix seconds). Steps add up where they overlap.
+    public struct LoadStep: Sendable, Equatable {
+        /// Watts above the curve (negative for less).
+        public var watts: Double
+        /// Start, unix seconds.
+        public var from: Double
+        /// End, unix seconds.
+        public var to: Double
+
+        /// Creates a step.
+        public init(watts: Double, from: Double, to: Double) {
+            self.watts = watts
+            self.from = from
+            self.to = to
+        }
+    }
+
+    /// Adds a load step; only finite steps with `to > from` are kept.
+    public func addLoad(_ step: LoadStep) {
+        guard step.watts.isFinite, step.from.isFinite, step.to.isFinite, step.to > step.from else { return }
+        steps.withLock { $0.append(step) }
+    }
+
+    /// Ends every step that is still on at `time` (a workload stopped early).
+    public func endLoad(at time: Double) {
+        steps.withLock { steps in
+            for index in steps.indices where steps[index].to > time {
+                steps[index].to = max(steps[index].from, time)
+            }
+        }
+    }
+
+    /// Power at unix time `t`: the load curve plus the steps on at `t` (never below 0).
+    public func watts(at t: Double) -> Double {
+        let extra = steps.withLock { steps in
+            steps.reduce(0) { $0 + ($1.from <= t && t < $1.to ? $1.watts : 0) }
+        }
+        return max(0, specification.profile.watts(at: t) + extra)
+    }
+
+    /// The exact energy the plug drew between `from` and `to` (unix seconds), steps included,
+    /// in joules: the ground truth that measured figures are checked against.
+    public func joules(from: Double, to: Double) -> Double {
+        guard to > from else { return 0 }
+        let steps = self.steps.withLock { $0 }
+        // The curve is smooth between step edges: integrate each piece on its own.
+        var edges = [from, to]
+        for step in steps {
+            for edge in [step.from, step.to] where edge > from && edge < to { edges.append(edge) }
+        }
+        edges.sort()
+        var total = 0.0
+        for (start, end) in zip(edges, edges.dropFirst()) where end > start {
+            let middle = (start + end) / 2
+            let extra = steps.reduce(0) { $0 + ($1.from <= middle && middle < $1.to ? $1.watts : 0) }
+            total += specification.profile.joules(from: start, to: end) + extra * (end - start)
+        }
+        return total
+    }
+
     /// A reading at unix time `now`, advancing the device energy counter.
     func read(now: Double) -> (watts: Double, volts: Double, amps: Double, energyWattHours: Double) {
-        let watts = specification.profile.watts(at: now)
+        let watts = self.watts(at: now)
         let volts = 230 + 2.5 * sin(2 * Double.pi * now / 47)
         let energy = counter.withLock { state -> Double in
             if specification.fault == .reboot, now - state.bootTime >= 15 {
@@ -219,7 +281,7 @@ public final class SimulatedPlug: Sendable {
                 state.energyWattHours = 0
             } else if now > state.lastTime {
                 // Trapezoid since the last read: cheap enough for thousands of plugs per second.
-                let previous = specification.profile.watts(at: state.lastTime)
+                let previous = self.watts(at: state.lastTime)
                 state.energyWattHours += (previous + watts) / 2 * (now - state.lastTime) / 3600
             }
             state.lastTime = max(state.lastTime, now)

@@ -83,9 +83,18 @@ public enum ResultFile {
                     durationSeconds: try number("Duration", required: true) ?? 0, averageWatts: try number("AvgWatts"),
                     joules: try number("Joules", required: true) ?? 0, scheduler: scheduler,
                     coveragePercent: try number("Coverage"),
-                    idleJoules: try number("IdleJoules")))
+                    idleJoules: try number("IdleJoules"),
+                    simulated: try simulated(text("Simulated"), line: lineNumber)))
         }
         return rows
+
+        func simulated(_ value: String?, line: Int) throws(Failure) -> Bool {
+            switch value?.lowercased() {
+            case nil, "no", "false": return false
+            case "yes", "true": return true
+            case let other?: throw Failure("\(file): line \(line): Simulated \"\(other)\" is neither yes nor empty")
+            }
+        }
     }
 
     /// Appends `row` to `path` in the runner's columns, writing the header first when the
@@ -93,11 +102,12 @@ public enum ResultFile {
     /// written and flushed at once, so an interrupted sweep keeps every finished phase.
     public static func append(_ row: ResultRow, to path: String) throws(Failure) {
         let header = ResultRow.header.joined(separator: ",")
-        try checkAppendable(path)
+        let hasSimulatedColumn = try checkAppendable(path, simulated: row.simulated)
         let existing = FileManager.default.contents(atPath: path) ?? Data()
         var text = existing.isEmpty ? header + "\n" : ""
         if let last = existing.last, last != UInt8(ascii: "\n") { text += "\n" }
-        text += row.fields.map(csvField).joined(separator: ",") + "\n"
+        let fields = hasSimulatedColumn ? row.fields : Array(row.fields.prefix(ResultRow.headerWithoutSimulated.count))
+        text += fields.map(csvField).joined(separator: ",") + "\n"
         if !FileManager.default.fileExists(atPath: path) {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw Failure("\(path): cannot create it")
@@ -114,8 +124,11 @@ public enum ResultFile {
         }
     }
 
-    /// Whether rows can be appended to `path`: it is new, empty, or has the runner's header.
-    public static func checkAppendable(_ path: String) throws(Failure) {
+    /// Whether rows can be appended to `path`: it is new, empty, or has the runner's header
+    /// (or, for rows of a real cluster, the header before `Simulated`). Returns whether the
+    /// file has (or gets) the `Simulated` column.
+    @discardableResult
+    public static func checkAppendable(_ path: String, simulated: Bool = false) throws(Failure) -> Bool {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else {
             if FileManager.default.fileExists(atPath: path), !FileManager.default.isWritableFile(atPath: path) {
                 throw Failure("\(path): not writable")
@@ -125,15 +138,23 @@ public enum ResultFile {
             else {
                 throw Failure("\(path): cannot create it (folder \(folder) missing or not writable)")
             }
-            return
+            return true
         }
         let first = String(decoding: data.prefix(while: { $0 != UInt8(ascii: "\n") }), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard first == ResultRow.header.joined(separator: ",") else {
+        let current = first == ResultRow.header.joined(separator: ",")
+        let older = first == ResultRow.headerWithoutSimulated.joined(separator: ",")
+        guard current || older else {
             throw Failure(
                 "\(path): its columns are \"\(first.prefix(120))\", not the runner's; choose a new --output file")
         }
+        if older, simulated {
+            throw Failure(
+                "\(path): it has no Simulated column (written by an older runner, for a real cluster); choose a new --output file for simulated rows"
+            )
+        }
         guard FileManager.default.isWritableFile(atPath: path) else { throw Failure("\(path): not writable") }
+        return current
     }
 
     /// Splits one CSV line at commas outside double quotes (RFC 4180 quoting).

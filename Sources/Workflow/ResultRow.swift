@@ -1,6 +1,7 @@
 /// One row of a results file: one phase of one workflow run. The runner writes
-/// `Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules`
-/// (the thesis's columns plus three); the report also reads the thesis's own files, which
+/// `Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated`
+/// (the thesis's columns plus four; files written before `Simulated` existed still read and
+/// take more rows of a real cluster); the report also reads the thesis's own files, which
 /// lack some columns (`results_baseline.csv` has `Scheduler` but no `Weight` or `Profile`).
 public struct ResultRow: Sendable, Equatable {
     /// When the run started (every phase of a run shares it), as written in the file.
@@ -25,12 +26,16 @@ public struct ResultRow: Sendable, Equatable {
     public var coveragePercent: Double?
     /// Joules above the node's idle baseline.
     public var idleJoules: Double?
+    /// Whether the row comes from the offline cluster of `workflow --simulate` (column
+    /// `Simulated`: `yes`, or empty for a real cluster): durations in simulated seconds,
+    /// joules of the simulated plugs.
+    public var simulated: Bool
 
     /// Creates a row.
     public init(
         timestamp: String, phase: String, weight: Double?, node: String, profile: String?, durationSeconds: Double,
         averageWatts: Double?, joules: Double, scheduler: SchedulerChoice?, coveragePercent: Double?,
-        idleJoules: Double?
+        idleJoules: Double?, simulated: Bool = false
     ) {
         self.timestamp = timestamp
         self.phase = phase
@@ -43,6 +48,7 @@ public struct ResultRow: Sendable, Equatable {
         self.scheduler = scheduler
         self.coveragePercent = coveragePercent
         self.idleJoules = idleJoules
+        self.simulated = simulated
     }
 
     /// The phase without the thesis's `-job` suffix, so that `train-job` and `train` compare.
@@ -52,7 +58,11 @@ public struct ResultRow: Sendable, Equatable {
     }
 
     /// The runner's columns.
-    public static let header = [
+    public static let header = headerWithoutSimulated + ["Simulated"]
+
+    /// The runner's columns before `Simulated` existed; files with them still take rows of a
+    /// real cluster.
+    public static let headerWithoutSimulated = [
         "Timestamp", "Phase", "Weight", "Node", "Profile", "Duration", "AvgWatts", "Joules", "Scheduler", "Coverage",
         "IdleJoules",
     ]
@@ -63,7 +73,7 @@ public struct ResultRow: Sendable, Equatable {
             timestamp, phase, weight.map(WorkflowRun.weightText) ?? "", node, profile ?? "",
             String(Int64(clampingRounding: durationSeconds)), averageWatts.map { Self.decimal($0, 2) } ?? "",
             Self.decimal(joules, 2), scheduler?.rawValue ?? "", coveragePercent.map { Self.decimal($0, 1) } ?? "",
-            idleJoules.map { Self.decimal($0, 2) } ?? "",
+            idleJoules.map { Self.decimal($0, 2) } ?? "", simulated ? "yes" : "",
         ]
     }
 

@@ -200,7 +200,7 @@ struct WorkflowReader {
             node, path: path,
             known: [
                 "name", "profile", "image", "images", "command", "args", "env", "resources", "volumeMounts", "timeout",
-                "backoffLimit",
+                "backoffLimit", "work",
             ])
         guard let nameNode = fields["name"] else { throw error("\(path).name", "missing") }
         let name = try string(nameNode, path: "\(path).name")
@@ -264,7 +264,33 @@ struct WorkflowReader {
         if let node = fields["backoffLimit"] {
             phase.backoffLimit = try integer(node, path: "\(path).backoffLimit", range: 0...100)
         }
+        if let node = fields["work"] { phase.work = try work(node, path: "\(path).work") }
         return phase
+    }
+
+    /// `work: {units: 56.2e6, ratePer: 1ms}`: the phase's amount of work in the knowledge
+    /// base's units, which rates it per `ratePer`.
+    private func work(_ node: Node, path: String) throws(WorkflowFileError) -> WorkflowDefinition.Work {
+        let fields = try fields(node, path: path, known: ["units", "ratePer"])
+        guard let unitsNode = fields["units"] else { throw error("\(path).units", "missing (the amount of work)") }
+        let text = try string(unitsNode, path: "\(path).units")
+        // Decimal notation only (no hex, no inf or nan), within what a run can take.
+        guard text.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }), let units = Double(text),
+            units.isFinite, units > 0, units <= 1e18
+        else {
+            throw error("\(path).units", "must be a number above 0 and at most 1e18, not \"\(text)\"")
+        }
+        var ratePer: Int64 = 1000
+        if let rateNode = fields["ratePer"] {
+            let rateText = try string(rateNode, path: "\(path).ratePer")
+            do {
+                ratePer = try DurationParsing.milliseconds(rateText)
+            } catch {
+                throw self.error("\(path).ratePer", "\(error)")
+            }
+            guard ratePer >= 1, ratePer <= 86_400_000 else { throw error("\(path).ratePer", "must be within 1ms...1d") }
+        }
+        return WorkflowDefinition.Work(units: units, ratePerMilliseconds: ratePer)
     }
 
     private func rawList(_ node: Node, path: String) throws(WorkflowFileError) -> [String] {

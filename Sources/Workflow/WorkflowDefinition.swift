@@ -44,6 +44,9 @@ public struct WorkflowDefinition: Sendable, Equatable {
         public var timeoutMilliseconds: Int64?
         /// Pod failures the Job retries before the phase fails (evictions do not count).
         public var backoffLimit: Int
+        /// How much work the phase does, for the offline cluster (`workflow --simulate`);
+        /// ignored on a real cluster.
+        public var work: Work?
 
         /// Whether the image depends on the node (so the phase is placed before it starts).
         public var hasVariantImages: Bool { !images.isEmpty }
@@ -54,6 +57,28 @@ public struct WorkflowDefinition: Sendable, Equatable {
                 if let image = images[variant] { return (variant, image) }
             }
             return image.map { (nil, $0) }
+        }
+    }
+
+    /// A phase's amount of work in the knowledge base's units: it takes `units` over the
+    /// variant's `performanceRate` (units per `ratePerMilliseconds`).
+    public struct Work: Sendable, Equatable {
+        /// Units of work (hashes, iterations, ...).
+        public var units: Double
+        /// The time the knowledge base's rate is per: 1 for per millisecond, 60,000 per minute.
+        public var ratePerMilliseconds: Int64
+
+        /// Creates a work amount.
+        public init(units: Double, ratePerMilliseconds: Int64) {
+            self.units = units
+            self.ratePerMilliseconds = ratePerMilliseconds
+        }
+
+        /// Seconds the work takes at `performanceRate`; nil for a rate that is not positive.
+        public func seconds(atRate performanceRate: Double) -> Double? {
+            guard performanceRate.isFinite, performanceRate > 0 else { return nil }
+            let seconds = units / performanceRate * Double(ratePerMilliseconds) / 1000
+            return seconds.isFinite ? seconds : nil
         }
     }
 

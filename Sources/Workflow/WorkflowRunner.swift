@@ -29,17 +29,26 @@ public struct WorkflowRunner: Sendable {
         public var settleMilliseconds: Int64
         /// For `IdleJoules`.
         public var knowledgeBase: KnowledgeBase?
+        /// The offline cluster's time scale: a real second stands for this many simulated
+        /// ones. Rows carry simulated seconds and joules (real ones times the scale; power is
+        /// the same), phase timeouts are simulated time. 1 against a real cluster.
+        public var timeScale: Double
+        /// Whether the cluster is the offline one (rows marked `Simulated`).
+        public var simulated: Bool
 
         /// Creates a configuration.
         public init(
             workflow: WorkflowDefinition, namespace: String? = nil, phaseTimeoutMilliseconds: Int64? = nil,
-            settleMilliseconds: Int64 = 3000, knowledgeBase: KnowledgeBase? = nil
+            settleMilliseconds: Int64 = 3000, knowledgeBase: KnowledgeBase? = nil, timeScale: Double = 1,
+            simulated: Bool = false
         ) {
             self.workflow = workflow
             self.namespace = namespace ?? workflow.namespace
             self.phaseTimeoutMilliseconds = phaseTimeoutMilliseconds
             self.settleMilliseconds = settleMilliseconds
             self.knowledgeBase = knowledgeBase
+            self.timeScale = timeScale.isFinite && timeScale >= 1 ? timeScale : 1
+            self.simulated = simulated
         }
     }
 
@@ -116,9 +125,12 @@ public struct WorkflowRunner: Sendable {
         progress(.cleanedUp(jobs: deleted))
     }
 
+    /// The phase timeout in real milliseconds (the configured one is simulated time).
     private func timeout(of phase: WorkflowDefinition.Phase) -> Int64 {
-        configuration.phaseTimeoutMilliseconds ?? phase.timeoutMilliseconds
+        let simulated =
+            configuration.phaseTimeoutMilliseconds ?? phase.timeoutMilliseconds
             ?? WorkflowDefinition.defaultTimeoutMilliseconds
+        return max(1000, Int64(clampingRounding: Double(simulated) / configuration.timeScale, .up))
     }
 
     private func runPhase(_ phase: WorkflowDefinition.Phase, run: WorkflowRun, ledger: JobLedger) async throws
@@ -158,11 +170,13 @@ public struct WorkflowRunner: Sendable {
             EnergyAccount.idleWatts($0, profile: phase.profile, node: pod.node)
         }
         let account = EnergyAccount(figures: figures, seconds: pod.seconds, idleWatts: idleWatts)
+        let scale = configuration.timeScale
         return ResultRow(
             timestamp: PodRun.timestamp(run.startedMilliseconds), phase: phase.name, weight: run.weight, node: pod.node,
-            profile: phase.profile, durationSeconds: pod.seconds, averageWatts: account.averageWatts,
-            joules: account.joules,
-            scheduler: run.scheduler, coveragePercent: account.coveragePercent, idleJoules: account.idleJoules)
+            profile: phase.profile, durationSeconds: pod.seconds * scale, averageWatts: account.averageWatts,
+            joules: account.joules * scale,
+            scheduler: run.scheduler, coveragePercent: account.coveragePercent,
+            idleJoules: account.idleJoules.map { $0 * scale }, simulated: configuration.simulated)
     }
 
     // MARK: - Placement probe
@@ -311,6 +325,10 @@ public struct WorkflowRunner: Sendable {
         let phase = status?["phase"]?.string ?? "Unknown"
         if status?["reason"]?.string == "Evicted" {
             return "\(prefix): evicted (\(status?["message"]?.string ?? "no message"))"
+        }
+        if phase == "Failed", let reason = status?["reason"]?.string {
+            // NodeLost and other reasons the node's side gives: more telling than an exit code.
+            return "\(prefix): failed, \(reason)" + (status?["message"]?.string.map { " (\($0))" } ?? "")
         }
         let containers = status?["containerStatuses"]?.array ?? []
         if phase == "Failed" || phase == "Succeeded",

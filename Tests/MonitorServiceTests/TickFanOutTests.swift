@@ -45,7 +45,8 @@ struct TickFanOutTests {
         logger.logLevel = .critical
         let recorder = RecordingConsumer()
         let monitor = try await Monitor(configuration: configuration, logger: logger, consumers: [recorder])
-        try await monitor.run(for: .milliseconds(3200))
+        // Twenty tick boundaries: on a fully loaded machine some are skipped, four always remain.
+        try await monitor.run(for: .seconds(10))
         await simulator.shutdown()
 
         let ticks = recorder.ticks.withLock { $0 }

@@ -76,10 +76,10 @@ struct ResultFileTests {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(
             text.hasPrefix(
-                "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules\n"))
+                "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated\n"))
         #expect(text.components(separatedBy: "Timestamp,").count == 2)
         #expect(
-            text.contains("2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00\n"))
+            text.contains("2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00,\n"))
         let read = try ResultFile.read(path)
         #expect(read == rows)
         let split = RecordedRun.split(read, source: path)

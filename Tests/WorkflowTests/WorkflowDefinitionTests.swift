@@ -32,7 +32,7 @@ struct WorkflowDefinitionTests {
         #expect(onGPU.image.resources.limits["nvidia.com/gpu"] == "1")
         #expect(onGPU.image.runtimeClassName == "nvidia")
         #expect(
-            train.image(for: "dgoh-wyze", variants: workflow.nodeVariants)?.image.reference.hasSuffix("amd64-noavx")
+            train.image(for: "wyse", variants: workflow.nodeVariants)?.image.reference.hasSuffix("amd64-noavx")
                 == true)
         #expect(train.image(for: "rpi", variants: workflow.nodeVariants)?.variant == "armv7")
         // Preprocessing has no GPU build: tvpc runs its next variant.

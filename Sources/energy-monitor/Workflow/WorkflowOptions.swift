@@ -6,6 +6,7 @@ import Kubernetes
 import Logging
 import Scoring
 import Workflow
+import WorkflowSimulation
 
 /// The options `workflow run` and `workflow sweep` share.
 struct WorkflowOptions: ParsableArguments {
@@ -21,14 +22,47 @@ struct WorkflowOptions: ParsableArguments {
     @Option(name: .long, help: "The monitor's base URL, e.g. http://127.0.0.1:9840 (a port-forward) or its Service.")
     var monitor: String?
 
-    @Option(name: .long, help: "The monitor's SQLite database instead of --monitor (on the monitor's node).")
+    @Option(
+        name: .long,
+        help: "The monitor's SQLite database instead of --monitor (on the monitor's node); with --simulate, where the offline monitor keeps it (default: a temporary folder).")
     var database: String?
 
     @Option(name: .long, help: "Poll interval for --database (default: as recorded by the service).")
     var interval: String?
 
-    @Option(name: .long, help: "Knowledge base (ConfigMap manifest or profiles.yaml) for the IdleJoules column.")
+    @Option(
+        name: .long,
+        help:
+            "Knowledge base (ConfigMap manifest or profiles.yaml) for the IdleJoules column; with --simulate the offline cluster's nodes, rates and power (default k8s/scheduler/knowledge-base.yaml)."
+    )
     var knowledgeBase: String?
+
+    @Flag(
+        name: .long,
+        help:
+            "Run on an offline cluster in this process: simulated plugs for the knowledge base's nodes, the monitor, a Kubernetes API stand-in, the extender. Rows are marked Simulated."
+    )
+    var simulate = false
+
+    @Option(name: .long, help: "With --simulate: a real second stands for this many simulated ones (1...3600).")
+    var timeScale: Double = 1
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --simulate: a node's watts at rest instead of the knowledge base's idle (repeatable).",
+            valueName: "node=watts"))
+    var restingWatts: [String] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --simulate: a node's allocatable CPU and memory (repeatable; default 4,8Gi).",
+            valueName: "node=cpu,memory"))
+    var capacity: [String] = []
+
+    @Option(name: .long, help: "With --simulate: seed of the schedulers' tie-breaks.")
+    var seed: UInt64 = 1
 
     @Option(
         name: .long,
@@ -41,8 +75,21 @@ struct WorkflowOptions: ParsableArguments {
     @OptionGroup var kubernetes: KubernetesOptions
 
     func validate() throws {
-        guard (monitor == nil) != (database == nil) else {
-            throw ValidationError("give either --monitor URL or --database FILE")
+        if simulate {
+            if monitor != nil { throw ValidationError("--monitor does not go with --simulate (the offline cluster has its own)") }
+            if interval != nil { throw ValidationError("--interval does not go with --simulate") }
+            guard timeScale.isFinite, (1...3600).contains(timeScale) else {
+                throw ValidationError("--time-scale: \(timeScale) is outside 1...3600")
+            }
+            _ = try Self.restingWatts(restingWatts)
+            _ = try Self.capacities(capacity)
+        } else {
+            guard (monitor == nil) != (database == nil) else {
+                throw ValidationError("give either --monitor URL or --database FILE (or --simulate)")
+            }
+            if timeScale != 1 || !restingWatts.isEmpty || !capacity.isEmpty {
+                throw ValidationError("--time-scale, --resting-watts and --capacity go with --simulate")
+            }
         }
         if interval != nil, database == nil { throw ValidationError("--interval goes with --database") }
         if let phaseTimeout { _ = try Self.duration(phaseTimeout, option: "--phase-timeout", minimum: 1000) }
@@ -61,6 +108,39 @@ struct WorkflowOptions: ParsableArguments {
         return value
     }
 
+    /// `node=watts` pairs.
+    static func restingWatts(_ pairs: [String]) throws -> [String: Double] {
+        var result: [String: Double] = [:]
+        for pair in pairs {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty,
+                parts[1].allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let watts = Double(parts[1]),
+                watts.isFinite, (0...100_000).contains(watts)
+            else {
+                throw ValidationError("--resting-watts: \"\(pair)\" is not node=watts with watts in 0...100000")
+            }
+            result[parts[0]] = watts
+        }
+        return result
+    }
+
+    /// `node=cpu,memory` pairs (`rpi=4,1Gi`).
+    static func capacities(_ pairs: [String]) throws -> [String: (cpuMillicores: Int64, memoryBytes: Int64)] {
+        var result: [String: (cpuMillicores: Int64, memoryBytes: Int64)] = [:]
+        for pair in pairs {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            let values = parts.count == 2 ? parts[1].split(separator: ",").map(String.init) : []
+            guard parts.count == 2, !parts[0].isEmpty, values.count == 2,
+                let cpu = ResourceQuantity.millicores(values[0]), let memory = ResourceQuantity.bytes(values[1]),
+                (1...1_000_000_000).contains(cpu), (1...(1 << 50)).contains(memory)
+            else {
+                throw ValidationError("--capacity: \"\(pair)\" is not node=cpu,memory (e.g. rpi=4,1Gi)")
+            }
+            result[parts[0]] = (cpu, memory)
+        }
+        return result
+    }
+
     static func isDNSLabel(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 63 && name.first != "-" && name.last != "-"
             && name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
@@ -76,6 +156,7 @@ struct WorkflowOptions: ParsableArguments {
         do { knowledge = try knowledgeBase.map { try KnowledgeBase(contentsOfFile: $0) } } catch {
             throw CommandFailure("--knowledge-base: \(error)")
         }
+        if simulate { return try await makeSimulatedSession(definition: definition) }
         let http = CurlMultiClient()
         let energy: any EnergySource
         if let monitor {
@@ -110,7 +191,53 @@ struct WorkflowOptions: ParsableArguments {
         let runner = WorkflowRunner(configuration: configuration, cluster: cluster, energy: energy) {
             Self.say($0.description)
         }
-        return WorkflowSession(runner: runner, output: output, http: http)
+        return WorkflowSession(runner: runner, output: output, http: http, offline: nil)
+    }
+
+    /// The offline cluster, started, and a runner on it.
+    func makeSimulatedSession(definition: WorkflowDefinition) async throws -> WorkflowSession {
+        let knowledgePath = knowledgeBase ?? "k8s/scheduler/knowledge-base.yaml"
+        let knowledge: KnowledgeBase
+        do { knowledge = try KnowledgeBase(contentsOfFile: knowledgePath) } catch {
+            throw CommandFailure("--knowledge-base: \(error)")
+        }
+        var databasePath = database
+        if databasePath == nil {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "energy-monitor-simulate-\(getpid())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            databasePath = folder.appendingPathComponent("energy.db").path
+        }
+        let offline: OfflineCluster
+        do {
+            offline = try await OfflineCluster.start(
+                OfflineCluster.Configuration(
+                    knowledgeBasePath: knowledgePath, workflow: definition, timeScale: timeScale,
+                    restingWatts: try Self.restingWatts(restingWatts), capacities: try Self.capacities(capacity),
+                    seed: seed, databasePath: databasePath ?? "energy.db"),
+                logger: CommandSupport.logger)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        let energy: any EnergySource
+        do { energy = try await offline.energy() } catch {
+            await offline.stop()
+            throw CommandFailure("\(error)")
+        }
+        Self.say(
+            "offline cluster: nodes \(offline.nodes.map { "\($0.name) (\(String(format: "%.2f", $0.restingWatts)) W at rest)" }.joined(separator: ", ")), "
+                + "time scale \(WorkflowRun.weightText(timeScale)), monitor database \(databasePath ?? "")")
+        let configuration = WorkflowRunner.Configuration(
+            workflow: definition, namespace: namespace,
+            phaseTimeoutMilliseconds: try phaseTimeout.map {
+                try Self.duration($0, option: "--phase-timeout", minimum: 1000)
+            },
+            settleMilliseconds: try Self.duration(settle, option: "--settle", minimum: 0), knowledgeBase: knowledge,
+            timeScale: timeScale, simulated: true)
+        let runner = WorkflowRunner(configuration: configuration, cluster: offline.cluster, energy: energy) {
+            Self.say($0.description)
+        }
+        return WorkflowSession(runner: runner, output: output, http: CurlMultiClient(), offline: offline)
     }
 
     /// A progress line with the time of day (UTC), on standard output.
@@ -128,6 +255,8 @@ struct WorkflowSession {
     let runner: WorkflowRunner
     let output: String
     let http: CurlMultiClient
+    /// The offline cluster of `--simulate`, stopped when the session ends.
+    let offline: OfflineCluster?
 
     /// Runs `body` until it ends or SIGINT/SIGTERM arrives; a signal cancels it, which
     /// deletes the current run's Jobs, and the command exits 130. A second signal exits at once.
@@ -142,12 +271,17 @@ struct WorkflowSession {
         }
         do {
             try await task.value
-        } catch  where error is CancellationError || task.isCancelled {
+            await offline?.stop()
+        } catch where error is CancellationError || task.isCancelled {
+            await offline?.stop()
             FileHandle.standardError.write(
                 Data(
                     "energy-monitor: error: interrupted; the run's Jobs are deleted, rows of finished phases are in \(output)\n"
                         .utf8))
             throw ExitCode(130)
+        } catch {
+            await offline?.stop()
+            throw error
         }
     }
 }

@@ -11,7 +11,8 @@ struct WorkflowRunCommand: AsyncParsableCommand {
             Each phase's Job is created through the Kubernetes API (kubeconfig, context or in-cluster), \
             followed to its end, and its pod's node and container times give the window whose joules \
             the monitor integrates. Columns: Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,\
-            Scheduler,Coverage,IdleJoules. A failure, the phase timeout or Ctrl-C deletes the run's Jobs.
+            Scheduler,Coverage,IdleJoules,Simulated. With --simulate the whole loop runs offline in this process \
+            (see README, "Offline runs"). A failure, the phase timeout or Ctrl-C deletes the run's Jobs.
             """
     )
 
