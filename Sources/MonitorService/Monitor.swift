@@ -27,19 +27,24 @@ public final class Monitor: Sendable {
     private let annotations: AnnotationPublisher?
     /// Every tick goes to these, in this order.
     private let consumers: [any TickConsumer]
+    /// Workflow phases shown on the dashboard, if any run beside the monitor.
+    private let phases: PhaseFeed?
 
     /// Opens the store and prepares polling; nothing runs until `run()`. `consumers` take
     /// every tick after the service's own (metrics, annotations, the plug status log, the
     /// store), e.g. the demo's console line. `kubernetes` is the API server annotations go
     /// to when they are on, instead of the configured kubeconfig or in-cluster connection
-    /// (the offline cluster of `workflow --simulate`).
+    /// (the offline cluster of `workflow --simulate`); `phases` are the workflow phases the
+    /// dashboard shows (`demo --cluster`).
     public init(
         configuration: MonitorConfiguration,
         logger: Logger,
         consumers extraConsumers: [any TickConsumer] = [],
-        kubernetes connection: KubernetesConnection? = nil
+        kubernetes connection: KubernetesConnection? = nil,
+        phases: PhaseFeed? = nil
     ) async throws {
         self.configuration = configuration
+        self.phases = phases
         self.logger = logger
         let store = try EnergyStore(path: configuration.database, logger: logger)
         self.store = store
@@ -86,7 +91,7 @@ public final class Monitor: Sendable {
             readiness: { [self] in await self.readiness() },
             dashboard: DashboardAPI(
                 store: store, nodes: configuration.nodes, intervalMilliseconds: configuration.intervalMilliseconds,
-                devices: { [metrics] node in metrics.health(of: node) }),
+                devices: { [metrics] node in metrics.health(of: node) }, phases: phases),
             logger: logger
         )
         let retention = RetentionService(

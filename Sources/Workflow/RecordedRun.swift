@@ -11,6 +11,9 @@ public struct RecordedRun: Sendable, Equatable {
     /// Its rows, one per phase.
     public var rows: [ResultRow]
 
+    /// Whether it ran on the offline cluster (`workflow --simulate`).
+    public var simulated: Bool { rows.first?.simulated ?? false }
+
     /// Whether it has a row for every phase of `phases` (normalised names).
     public func isComplete(phases: [String]) -> Bool {
         Set(rows.map(\.phaseName)).isSuperset(of: phases)
@@ -37,7 +40,7 @@ public struct RecordedRun: Sendable, Equatable {
         var runs: [RecordedRun] = []
         for row in rows {
             if var current = runs.last, current.scheduler == row.scheduler, current.weight == row.weight,
-                current.row(row.phaseName) == nil,
+                current.simulated == row.simulated, current.row(row.phaseName) == nil,
                 !(row.phaseName == phases.first && row.timestamp != current.timestamp)
             {
                 current.rows.append(row)

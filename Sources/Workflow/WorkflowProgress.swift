@@ -35,7 +35,8 @@ public enum WorkflowProgress: Sendable, Equatable, CustomStringConvertible {
         case .jobCreated(let phase, let job):
             "\(phase): Job \(job) created"
         case .pod(let phase, let pod, let state):
-            "\(phase): pod \(pod) \(state)"
+            // The state names the pod first (`pod-x on tvpc: running`).
+            state.hasPrefix(pod) ? "\(phase): pod \(state)" : "\(phase): pod \(pod) \(state)"
         case .retrying(let line):
             "retrying: \(line)"
         case .phaseFinished(let row):

@@ -1,5 +1,6 @@
 import ClusterSimulator
 import CurlClient
+import Exporter
 import Foundation
 import Kubernetes
 import Logging
@@ -46,13 +47,17 @@ public final class OfflineCluster: Sendable {
         public var monitorHost: String
         /// Its port.
         public var monitorPort: Int
+        /// Phases the monitor's dashboard shows, if any.
+        public var phases: PhaseFeed?
 
         /// Creates a configuration.
         public init(
             knowledgeBasePath: String, workflow: WorkflowDefinition, timeScale: Double = 1,
             restingWatts: [String: Double] = [:], capacities: [String: (cpuMillicores: Int64, memoryBytes: Int64)] = [:],
-            seed: UInt64 = 1, databasePath: String, monitorHost: String = "127.0.0.1", monitorPort: Int = 0
+            seed: UInt64 = 1, databasePath: String, monitorHost: String = "127.0.0.1", monitorPort: Int = 0,
+            phases: PhaseFeed? = nil
         ) {
+            self.phases = phases
             self.knowledgeBasePath = knowledgeBasePath
             self.workflow = workflow
             self.timeScale = timeScale
@@ -179,7 +184,8 @@ public final class OfflineCluster: Sendable {
             monitorConfiguration.listenHost = configuration.monitorHost
             monitorConfiguration.listenPort = configuration.monitorPort
             let monitor = try await Monitor(
-                configuration: monitorConfiguration, logger: quiet, kubernetes: try simulator.connection())
+                configuration: monitorConfiguration, logger: quiet, kubernetes: try simulator.connection(),
+                phases: configuration.phases)
             let monitorGroup = ServiceGroup(
                 configuration: .init(
                     services: monitor.makeServices().map { .init(service: $0) }, gracefulShutdownSignals: [],
@@ -276,7 +282,9 @@ public final class OfflineCluster: Sendable {
     /// load its workloads put on its plug.
     public func removeNode(_ name: String) async throws {
         try await simulator.removeNode(name)
-        plugs.plug(of: name)?.endLoad(at: Date().timeIntervalSince1970)
+        let now = Date().timeIntervalSince1970
+        plugs.plug(of: name)?.endLoad(at: now)
+        scheduling.loadsEnded(node: name, at: now)
     }
 
     /// Unplugs a node's plug: the monitor's polls of it fail from now on.

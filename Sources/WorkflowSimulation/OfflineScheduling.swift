@@ -90,6 +90,8 @@ final class OfflineScheduling: PodLifecycle {
     private let random: Mutex<SeededGenerator>
     private let placementRecords = Mutex<[PlacementRecord]>([])
     private let workloadRecords = Mutex<[WorkloadRecord]>([])
+    /// When each node's latest workload load ends (unix seconds).
+    private let loadEnds = Mutex<[String: Double]>([:])
 
     init(
         nodes: [OfflineNode], knowledgeBase: KnowledgeBase, workflow: WorkflowDefinition, timeScale: Double,
@@ -107,6 +109,13 @@ final class OfflineScheduling: PodLifecycle {
 
     func attach(_ simulator: ClusterSimulator) { cluster.withLock { $0 = simulator } }
 
+    /// A node's workloads stopped at `time` (the node was removed).
+    func loadsEnded(node: String, at time: Double) {
+        loadEnds.withLock { ends in
+            if let end = ends[node], end > time { ends[node] = time }
+        }
+    }
+
     var placements: [PlacementRecord] { placementRecords.withLock { $0 } }
     var workloads: [WorkloadRecord] { workloadRecords.withLock { $0 } }
 
@@ -114,7 +123,7 @@ final class OfflineScheduling: PodLifecycle {
 
     func placement(of pod: PodInfo) async -> PodPlacement {
         guard let cluster = cluster.withLock({ $0 }) else { return .unschedulable(message: "no cluster") }
-        let present = await cluster.nodes()
+        var present = await cluster.nodes()
         if let required = pod.requiredNodeNames {
             guard let node = required.first(where: { name in present.contains { $0.name == name } }) else {
                 return .unschedulable(
@@ -124,6 +133,8 @@ final class OfflineScheduling: PodLifecycle {
             }
             return .node(node)
         }
+        let choice: SchedulerChoice = pod.schedulerName == Self.energySchedulerName ? .energy : .standard
+        if choice == .energy { present = await nodesReportedSinceLoadsEnded(cluster, present) }
         let usage = Self.usage(of: await cluster.pods())
         let request = Self.requests(of: pod.spec)
         var fitting: [String: Int] = [:]
@@ -133,12 +144,11 @@ final class OfflineScheduling: PodLifecycle {
             let freeCPU = capacity.cpuMillicores - used.cpu - request.cpu
             let freeMemory = capacity.memoryBytes - used.memory - request.memory
             guard freeCPU >= 0, freeMemory >= 0 else { continue }
-            let share =
-                (Double(freeCPU) / Double(max(1, capacity.cpuMillicores))
-                    + Double(freeMemory) / Double(max(1, capacity.memoryBytes))) / 2
+            let cpuShare: Double = Double(freeCPU) / Double(max(1, capacity.cpuMillicores))
+            let memoryShare: Double = Double(freeMemory) / Double(max(1, capacity.memoryBytes))
+            let share = (cpuShare + memoryShare) / 2
             fitting[node.name] = Int(clampingShare: share * 100)
         }
-        let choice: SchedulerChoice = pod.schedulerName == Self.energySchedulerName ? .energy : .standard
         var record = PlacementRecord(
             pod: pod.name, scheduler: choice, profile: pod.labels[WorkloadContract.profileLabel],
             weight: pod.annotations[WorkloadContract.weightAnnotation],
@@ -171,6 +181,31 @@ final class OfflineScheduling: PodLifecycle {
         record.node = node
         placementRecords.withLock { $0.append(record) }
         return .node(node)
+    }
+
+    /// The nodes once the monitor has annotated each with a reading taken after the load of
+    /// its latest workload ended (at most 8 s): so the energy scheduler never ranks a node by
+    /// the watts of a phase that has just finished, however the next pod's creation races the
+    /// monitor's next tick. (On a real cluster the wait between phases does this.)
+    private func nodesReportedSinceLoadsEnded(_ cluster: ClusterSimulator, _ present: [SimulatedNode]) async
+        -> [SimulatedNode]
+    {
+        let key = PowerAnnotationContract().lastUpdatedKey
+        var current = present
+        let deadline = ContinuousClock.now + .seconds(8)
+        while ContinuousClock.now < deadline {
+            let now = Date().timeIntervalSince1970
+            let ends = loadEnds.withLock { $0 }
+            let waiting = current.contains { node in
+                guard let end = ends[node.name], end <= now else { return false }
+                let updated = node.annotations[key].flatMap(Double.init) ?? 0
+                return updated < end.rounded(.up)
+            }
+            if !waiting { return current }
+            try? await Task.sleep(for: .milliseconds(100))
+            current = await cluster.nodes()
+        }
+        return current
     }
 
     /// The extender's filter, then its prioritize answer for what passed, over HTTP as the
@@ -289,6 +324,7 @@ final class OfflineScheduling: PodLifecycle {
         // Half a second either side: the monitor reads each plug a few milliseconds after each
         // second, so its samples at the window's first and last second both see the load.
         plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 0.5, to: finish + 0.5))
+        loadEnds.withLock { $0[node] = max($0[node] ?? 0, finish + 0.5) }
         workloadRecords.withLock {
             $0.append(
                 WorkloadRecord(

@@ -22,16 +22,71 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Stop after this many seconds (default: run until Ctrl-C).")
     var duration: Double?
 
+    @Flag(
+        name: .long,
+        help:
+            "Run the thesis workflow in a loop on an offline cluster (monitor, annotations, API stand-in, extender) and show each phase's placement and joules on the dashboard."
+    )
+    var cluster = false
+
+    @Option(name: .long, help: "With --cluster: a real second stands for this many simulated ones (1...3600).")
+    var timeScale: Double = 20
+
+    @Option(name: .long, help: "With --cluster: the energy scheduler's weights, in turn (comma-separated).")
+    var weights: String = "0,0.5,1"
+
+    @Option(name: .long, help: "With --cluster: the workflow file.")
+    var workflow: String = "k8s/workflow/thesis-workflow.yaml"
+
+    @Option(name: .long, help: "With --cluster: the knowledge base (nodes, rates, power).")
+    var knowledgeBase: String = "k8s/scheduler/knowledge-base.yaml"
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if let duration { _ = try CommandSupport.seconds(duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+        guard timeScale.isFinite, (1...3600).contains(timeScale) else {
+            throw ValidationError("--time-scale: \(timeScale) is outside 1...3600")
+        }
+        _ = try Self.weightList(weights)
+    }
+
+    static func weightList(_ text: String) throws -> [Double] {
+        let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !values.isEmpty else { throw ValidationError("--weights: give at least one weight") }
+        return try values.map { value in
+            guard value.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let weight = Double(value),
+                (0...1).contains(weight)
+            else { throw ValidationError("--weights: \"\(value)\" is not a weight in 0...1") }
+            return weight
+        }
     }
 
     func run() async throws {
         let logger = logging.bootstrap(label: "energy-monitor")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("energy-monitor-demo-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if cluster {
+            // The listen address read as the service reads it (the plug only completes the file).
+            let listenConfiguration: MonitorConfiguration
+            do {
+                listenConfiguration = try MonitorConfiguration.parse(
+                    yaml: "listen: \"\(listen)\"\nplugs: [{ node: n, address: \"127.0.0.1:1\" }]\n",
+                    baseDirectory: folder.path)
+            } catch {
+                throw CommandFailure("--listen: \(error.message)")
+            }
+            try await DemoClusterMode(
+                listenHost: listenConfiguration.listenHost, listenPort: listenConfiguration.listenPort,
+                databasePath: database ?? folder.appendingPathComponent("energy.db").path, folder: folder,
+                knowledgeBase: knowledgeBase, workflow: workflow, timeScale: timeScale,
+                weights: try Self.weightList(weights),
+                duration: try duration.map {
+                    try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds)
+                }
+            ).run()
+            return
+        }
         let passwordFile = folder.appendingPathComponent("tvpc-password").path
         let password = UUID().uuidString
         try Data(password.utf8).write(to: URL(fileURLWithPath: passwordFile))

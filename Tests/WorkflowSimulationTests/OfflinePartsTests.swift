@@ -121,3 +121,30 @@ struct OfflinePartsTests {
         }
     }
 }
+
+@Suite("Report of simulated runs")
+struct SimulatedReportTests {
+    static func row(_ phase: String, _ joules: Double, scheduler: SchedulerChoice, simulated: Bool) -> ResultRow {
+        ResultRow(
+            timestamp: simulated ? "2026-12-01T10:00:00" : "2026-12-01T09:00:00", phase: phase, weight: 0,
+            node: "tvpc", profile: "training", durationSeconds: 100, averageWatts: joules / 100, joules: joules,
+            scheduler: scheduler, coveragePercent: 100, idleJoules: nil, simulated: simulated)
+    }
+
+    @Test("simulated runs form groups of their own, compared with simulated runs only, and are marked on the page")
+    func marked() {
+        let real = [Self.row("train", 1000, scheduler: .energy, simulated: false)]
+            + [Self.row("train", 2000, scheduler: .standard, simulated: false)]
+        let simulated = [Self.row("train", 500, scheduler: .energy, simulated: true)]
+            + [Self.row("train", 4000, scheduler: .standard, simulated: true)]
+        let summary = ExperimentSummary(files: [("real.csv", real), ("sim.csv", simulated)])
+        #expect(summary.groups.map(\.id) == ["energy@0.0", "standard", "simulated:energy@0.0", "simulated:standard"])
+        #expect(summary.energySavedPercent(summary.groups[0]) == 50)
+        #expect(summary.energySavedPercent(summary.groups[2]) == 87.5)
+        let html = ReportPage.html(summary)
+        #expect(html.contains("id=\"simulated\""))
+        #expect(html.components(separatedBy: "<span class=\"sim\">simulated</span>").count == 1 + 2 + 2 + 1)
+        let plain = ReportPage.html(ExperimentSummary(files: [("real.csv", real)]))
+        #expect(!plain.contains("id=\"simulated\""))
+    }
+}

@@ -223,7 +223,57 @@ extension DashboardAssets {
             tooltip.style.top = "12px";
           }
 
+          // Workflow phases run beside the monitor (demo --cluster): one card per phase with its
+          // latest placement, and a table of the newest runs. Absent (404): the section stays hidden.
+          function renderWorkflow(feed) {
+            const section = $("workflow");
+            section.hidden = false;
+            $("workflow-now").textContent = feed.current ? "now: " + feed.current : "";
+            const cards = $("phase-cards");
+            cards.replaceChildren();
+            const latest = new Map();
+            for (const row of feed.phases) latest.set(row.phase, row);
+            for (const [phase, row] of latest) {
+              const card = el("article", { class: "phase-card", "data-phase": phase, "data-node": row.node });
+              card.append(
+                el("div", { class: "muted" }, phase + (row.simulated ? " " : "")),
+                el("div", { class: "node" }, row.node),
+                el("div", { class: "facts" }, (row.weight === null || row.weight === undefined ? row.scheduler : "w = " + row.weight.toFixed(2)) +
+                  " · " + Math.round(row.durationSeconds) + " s · " + energy(row.joules)));
+              if (row.simulated) card.firstChild.append(el("span", { class: "sim" }, "simulated"));
+              cards.append(card);
+            }
+            const body = $("phase-table").querySelector("tbody");
+            body.replaceChildren();
+            for (const row of feed.phases.slice(-30).reverse()) {
+              const tr = el("tr", {
+                "data-run": row.run, "data-phase": row.phase, "data-node": row.node,
+                "data-weight": row.weight === null || row.weight === undefined ? "" : row.weight,
+                "data-joules": row.joules.toFixed(2),
+              });
+              const cells = [
+                String(row.run), row.scheduler, row.weight === null || row.weight === undefined ? "–" : row.weight.toFixed(2),
+                row.phase, row.node, Math.round(row.durationSeconds) + " s", row.joules.toFixed(0) + " J",
+                row.averageWatts === null || row.averageWatts === undefined ? "–" : watts(row.averageWatts) + " W",
+              ];
+              cells.forEach((text, index) => tr.append(el("td", index >= 5 ? { class: "n" } : {}, text)));
+              body.append(tr);
+            }
+          }
+
+          async function refreshWorkflow() {
+            try {
+              const response = await fetch("api/v1/workflow", { cache: "no-store" });
+              if (response.status === 404) return;
+              if (!response.ok) throw new Error("api/v1/workflow: " + (await response.text()).trim());
+              renderWorkflow(await response.json());
+            } catch (error) {
+              $("workflow-now").textContent = "cannot load placements: " + error.message;
+            }
+          }
+
           async function refresh() {
+            refreshWorkflow();
             try {
               const [status, power] = await Promise.all([
                 fetchJSON("api/v1/nodes"),

@@ -32,6 +32,18 @@ enum DashboardAssets {
             </div>
             <div id="legend" class="legend"></div>
           </section>
+          <section id="workflow" class="panel" aria-label="Workflow placements" hidden>
+            <div class="panel-head">
+              <h2>Workflow placements <span class="muted">&middot; where each phase ran, at which weight</span></h2>
+              <div id="workflow-now" class="muted"></div>
+            </div>
+            <div id="phase-cards" class="cards phase-cards"></div>
+            <table id="phase-table">
+              <thead><tr><th>run</th><th>scheduler</th><th>weight</th><th>phase</th><th>node</th>
+                <th class="n">duration</th><th class="n">energy</th><th class="n">mean power</th></tr></thead>
+              <tbody></tbody>
+            </table>
+          </section>
         </main>
         <footer>
           Served from the SQLite store &middot;
@@ -112,6 +124,14 @@ enum DashboardAssets {
           display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px;
         }
         .legend { display: flex; gap: 18px; padding: 6px 4px 2px; color: var(--muted); font-size: 12.5px; }
+        .phase-cards { margin-top: 10px; }
+        .phase-card { background: #121820; border: 1px solid var(--line); border-radius: 10px; padding: 10px 12px; }
+        .phase-card .node { font-size: 20px; }
+        .sim { color: #facc15; font-size: 11px; text-transform: uppercase; letter-spacing: .6px; }
+        #phase-table { width: 100%; border-collapse: collapse; margin-top: 12px; font-size: 13px; }
+        #phase-table th, #phase-table td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; }
+        #phase-table th { color: var(--muted); font-weight: 500; }
+        #phase-table .n { text-align: right; font-variant-numeric: tabular-nums; }
         footer { text-align: center; color: var(--muted); font-size: 12px; padding: 10px 0 24px; }
         footer a { color: var(--muted); }
 

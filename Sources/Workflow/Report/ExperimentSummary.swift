@@ -56,16 +56,20 @@ public struct ExperimentSummary: Sendable {
         public var duration: Statistic
         /// The whole workflow's joules.
         public var joules: Statistic
+        /// Whether its runs are the offline cluster's (`workflow --simulate`): simulated runs
+        /// form groups of their own and are compared with simulated runs only.
+        public var simulated: Bool = false
 
-        /// `energy@0.25`, `standard`.
+        /// `energy@0.25`, `standard`; `simulated:energy@0.25` for simulated runs.
         public var id: String {
-            weight.map { "\(scheduler.rawValue)@\(WorkflowRun.weightText($0))" } ?? scheduler.rawValue
+            (simulated ? "simulated:" : "")
+                + (weight.map { "\(scheduler.rawValue)@\(WorkflowRun.weightText($0))" } ?? scheduler.rawValue)
         }
 
-        /// `energy, w = 0.25`, `standard (all weights)`.
+        /// `energy, w = 0.25`, `standard (all weights)`, with `, simulated` for simulated runs.
         public var title: String {
-            weight.map { "\(scheduler.rawValue), w = \(WorkflowRun.weightText($0))" }
-                ?? "\(scheduler.rawValue) (all weights)"
+            (weight.map { "\(scheduler.rawValue), w = \(WorkflowRun.weightText($0))" }
+                ?? "\(scheduler.rawValue) (all weights)") + (simulated ? ", simulated" : "")
         }
     }
 
@@ -86,18 +90,31 @@ public struct ExperimentSummary: Sendable {
     /// The files.
     public var sources: [Source]
 
-    /// The default scheduler's group, if any.
-    public var baseline: Group? { groups.first { $0.scheduler == .standard } }
+    /// The default scheduler's group of real runs (else of simulated ones), if any.
+    public var baseline: Group? { baseline(simulated: false) ?? baseline(simulated: true) }
 
-    /// Energy saved against the baseline, percent of its mean joules (positive: less energy).
+    /// The default scheduler's group of real or of simulated runs.
+    public func baseline(simulated: Bool) -> Group? {
+        groups.first { $0.scheduler == .standard && $0.simulated == simulated }
+    }
+
+    /// Whether any group is simulated.
+    public var hasSimulatedRuns: Bool { groups.contains(where: \.simulated) }
+
+    /// Energy saved against the baseline of the same kind (real or simulated), percent of its
+    /// mean joules (positive: less energy).
     public func energySavedPercent(_ group: Group) -> Double? {
-        guard let baseline, baseline.id != group.id, baseline.joules.mean > 0 else { return nil }
+        guard let baseline = baseline(simulated: group.simulated), baseline.id != group.id, baseline.joules.mean > 0
+        else { return nil }
         return 100 * (baseline.joules.mean - group.joules.mean) / baseline.joules.mean
     }
 
-    /// Time lost against the baseline, percent of its mean duration (positive: slower).
+    /// Time lost against the baseline of the same kind, percent of its mean duration
+    /// (positive: slower).
     public func timeLostPercent(_ group: Group) -> Double? {
-        guard let baseline, baseline.id != group.id, baseline.duration.mean > 0 else { return nil }
+        guard let baseline = baseline(simulated: group.simulated), baseline.id != group.id,
+            baseline.duration.mean > 0
+        else { return nil }
         return 100 * (group.duration.mean - baseline.duration.mean) / baseline.duration.mean
     }
 
@@ -114,14 +131,14 @@ public struct ExperimentSummary: Sendable {
             sources.append(
                 Source(path: file.path, complete: complete.count, incomplete: split.runs.count - complete.count))
         }
-        var keyed: [String: (SchedulerChoice, Double?, [RecordedRun])] = [:]
+        var keyed: [String: (SchedulerChoice, Double?, Bool, [RecordedRun])] = [:]
         for run in runs {
             let scheduler = run.scheduler ?? .energy
             let weight = scheduler == .standard ? nil : run.weight
-            let key = "\(scheduler.rawValue)@\(weight.map { "\($0)" } ?? "-")"
-            keyed[key, default: (scheduler, weight, [])].2.append(run)
+            let key = "\(run.simulated)/\(scheduler.rawValue)@\(weight.map { "\($0)" } ?? "-")"
+            keyed[key, default: (scheduler, weight, run.simulated, [])].3.append(run)
         }
-        let groups = keyed.values.map { scheduler, weight, runs in
+        let groups = keyed.values.map { scheduler, weight, simulated, runs in
             Group(
                 scheduler: scheduler, weight: weight, runs: runs,
                 phases: phases.map { phase in
@@ -132,10 +149,12 @@ public struct ExperimentSummary: Sendable {
                         idleJoules: Statistic(values: rows.compactMap(\.idleJoules)),
                         nodes: Dictionary(rows.map { ($0.node, 1) }, uniquingKeysWith: +))
                 },
-                duration: Statistic(values: runs.map(\.seconds)), joules: Statistic(values: runs.map(\.joules)))
+                duration: Statistic(values: runs.map(\.seconds)), joules: Statistic(values: runs.map(\.joules)),
+                simulated: simulated)
         }
         self.phases = phases
         self.groups = groups.sorted { a, b in
+            if a.simulated != b.simulated { return !a.simulated }
             if a.scheduler != b.scheduler { return a.scheduler < b.scheduler }
             return (a.weight ?? -1) < (b.weight ?? -1)
         }

@@ -18,6 +18,7 @@ public enum ReportPage {
             table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; }
             th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
             th { background: #f3f3f3; } td.l, th.l { text-align: left; }
+            .sim { background: #fff3c4; border-radius: 3px; padding: 0 4px; font-size: 12px; }
             .good { color: #1b7e3c; } .bad { color: #b3261e; } .note { color: #555; font-size: 13px; }
             figure { margin: 8px 0 24px; } figcaption { font-size: 13px; color: #555; }
             </style></head><body>
@@ -35,12 +36,19 @@ public enum ReportPage {
         if summary.baseline == nil {
             page += "<p class=\"note\">No runs of the default scheduler: nothing to compare against.</p>\n"
         }
+        if summary.hasSimulatedRuns {
+            page +=
+                "<p class=\"note simulated\" id=\"simulated\">Rows marked <span class=\"sim\">simulated</span> come from "
+                + "<code>workflow --simulate</code>: an offline cluster whose plugs draw the knowledge base's power while "
+                + "a phase runs for its work over the knowledge base's rate. Their durations are simulated seconds; they "
+                + "are compared with simulated runs only.</p>\n"
+        }
         page +=
             "<h2>Per workflow</h2>\n<table id=\"workflows\"><tr><th class=\"l\">scheduler</th><th>weight</th><th>runs</th>"
             + "<th>duration (s)</th><th>energy (J)</th><th>energy saved</th><th>time lost</th></tr>\n"
         for group in summary.groups {
             page +=
-                "<tr data-group=\"\(e(group.id))\"><td class=\"l\">\(group.scheduler.rawValue)</td><td>\(group.weight.map(WorkflowRun.weightText) ?? "all")</td>"
+                "<tr data-group=\"\(e(group.id))\"><td class=\"l\">\(group.scheduler.rawValue)\(Self.simulatedMark(group))</td><td>\(group.weight.map(WorkflowRun.weightText) ?? "all")</td>"
                 + "<td>\(group.runs.count)</td><td>\(Self.statistic(group.duration, 0))</td><td>\(Self.statistic(group.joules, 0))</td>"
                 + "<td>\(Self.percent(summary.energySavedPercent(group), goodWhenPositive: true))</td>"
                 + "<td>\(Self.percent(summary.timeLostPercent(group), goodWhenPositive: false))</td></tr>\n"
@@ -54,7 +62,7 @@ public enum ReportPage {
                     "\(e($0.key)) ×\($0.value)"
                 }
                 page +=
-                    "<tr><td class=\"l\">\(group.scheduler.rawValue)</td><td>\(group.weight.map(WorkflowRun.weightText) ?? "all")</td>"
+                    "<tr><td class=\"l\">\(group.scheduler.rawValue)\(Self.simulatedMark(group))</td><td>\(group.weight.map(WorkflowRun.weightText) ?? "all")</td>"
                     + "<td class=\"l\">\(e(phase.phase))</td><td class=\"l\">\(nodes.joined(separator: ", "))</td>"
                     + "<td>\(Self.statistic(phase.duration, 0))</td><td>\(Self.statistic(phase.joules, 0))</td>"
                     + "<td>\(phase.idleJoules.values.isEmpty ? "–" : Self.statistic(phase.idleJoules, 0))</td></tr>\n"
@@ -71,6 +79,10 @@ public enum ReportPage {
         page +=
             "<p class=\"note\">Generated \(formatter.string(from: generated)) by energy-monitor workflow report.</p>\n</body></html>\n"
         return page
+    }
+
+    static func simulatedMark(_ group: ExperimentSummary.Group) -> String {
+        group.simulated ? " <span class=\"sim\">simulated</span>" : ""
     }
 
     static func statistic(_ statistic: ExperimentSummary.Statistic, _ digits: Int) -> String {
