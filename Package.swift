@@ -144,7 +144,7 @@ let package = Package(
             name: "WorkflowSimulation",
             dependencies: [
                 "ClusterSimulator", "CurlClient", "JSON", "Kubernetes", "MonitorService", "SchedulerExtender", "Scoring",
-                "ShellySimulator", "Workflow", "AnnotationContract", "Exporter",
+                "ShellySimulator", "Workflow", "AnnotationContract", "Exporter", "EnergyModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,6 +1,7 @@
 import AnnotationContract
 import ClusterSimulator
 import CurlClient
+import EnergyModel
 import Foundation
 import JSON
 import Scoring
@@ -147,7 +148,7 @@ final class OfflineScheduling: PodLifecycle {
             let cpuShare: Double = Double(freeCPU) / Double(max(1, capacity.cpuMillicores))
             let memoryShare: Double = Double(freeMemory) / Double(max(1, capacity.memoryBytes))
             let share = (cpuShare + memoryShare) / 2
-            fitting[node.name] = Int(clampingShare: share * 100)
+            fitting[node.name] = Int(clampingRounding: share * 100, .down)
         }
         var record = PlacementRecord(
             pod: pod.name, scheduler: choice, profile: pod.labels[WorkloadContract.profileLabel],
@@ -321,10 +322,12 @@ final class OfflineScheduling: PodLifecycle {
         let start = (now + 0.2).rounded(.up)
         let finish = start + realSeconds
         let extra = max(0, entry.powerConsumptionWatts - entry.idlePowerWatts)
-        // Half a second either side: the monitor reads each plug a few milliseconds after each
-        // second, so its samples at the window's first and last second both see the load.
-        plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 0.5, to: finish + 0.5))
-        loadEnds.withLock { $0[node] = max($0[node] ?? 0, finish + 0.5) }
+        // The monitor reads each plug shortly after each second (up to most of a second late on
+        // a loaded machine): on from 0.2 s before the start, so that the reading of the second
+        // before still sees rest, until 0.9 s after the end, so that the window's last reading
+        // sees the load.
+        plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 0.2, to: finish + 0.9))
+        loadEnds.withLock { $0[node] = max($0[node] ?? 0, finish + 0.9) }
         workloadRecords.withLock {
             $0.append(
                 WorkloadRecord(
@@ -333,21 +336,7 @@ final class OfflineScheduling: PodLifecycle {
         }
         // 20 ms past the boundary, rounded up: waking a hair early would write the second before.
         return PodRun(
-            startDelay: .milliseconds(Int64(clampingShare: ((start - now) * 1000).rounded(.up)) + 20),
-            duration: .milliseconds(Int64(clampingShare: realSeconds * 1000)))
-    }
-}
-
-extension Int {
-    /// A share or score already bounded by its computation, as an integer (0 when not finite).
-    init(clampingShare value: Double) {
-        self = value.isFinite ? Int(Swift.max(-1e9, Swift.min(1e9, value.rounded(.down)))) : 0
-    }
-}
-
-extension Int64 {
-    /// Milliseconds already bounded by their computation (0 when not finite).
-    init(clampingShare value: Double) {
-        self = value.isFinite ? Int64(Swift.max(0, Swift.min(1e15, value.rounded()))) : 0
+            startDelay: .milliseconds(Int64(clampingRounding: (start - now) * 1000, .up) + 20),
+            duration: .milliseconds(Int64(clampingRounding: realSeconds * 1000)))
     }
 }

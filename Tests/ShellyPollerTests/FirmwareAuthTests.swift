@@ -60,8 +60,13 @@ struct FirmwareAuthTests {
         if timeouts == 0 {
             // Every request is /shelly, a challenge answered with 401, or a sample (a plug that
             // timed out ten times in a row detects again, which adds to /shelly).
-            #expect(statistics.requests == statistics.allowed + statistics.challenged + 20)
-            #expect(statistics.allowed == allSamples, "one authenticated request per sample")
+            // The stop may cut off the last tick's polls after the plugs answered them (their
+            // samples never reported): at most one tick of 20 plugs of slack.
+            let unexplained = statistics.requests - (statistics.allowed + statistics.challenged + 20)
+            #expect((0...40).contains(unexplained), "requests beyond samples, challenges and /shelly: \(unexplained)")
+            #expect(
+                (0...20).contains(statistics.allowed - allSamples),
+                "one authenticated request per sample: \(statistics.allowed) served, \(allSamples) samples")
             // Each plug's first challenge and one per stale nonce; a loaded machine may add a
             // few where a retry's nonce crossed the lifetime boundary on its way.
             #expect(statistics.challenged >= 20 + statistics.stale && statistics.challenged <= 20 + statistics.stale + 20)

@@ -177,7 +177,7 @@ struct ReadLoadBench {
             readyz: readyz, readyzFailures: readyzFailures, answers: times, answerFailures: failures,
             storedSamples: 0, expectedSamples: plugs * seconds, seconds: seconds
         )
-        return (figures, Int64(start) * 1000)
+        return (figures, Int64(clampingRounding: start) * 1000)
     }
 
     /// The readers' answers: round trips of those that came back 200, and the others.
