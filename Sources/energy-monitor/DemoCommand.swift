@@ -45,21 +45,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let duration { _ = try CommandSupport.seconds(duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
-        guard timeScale.isFinite, (1...3600).contains(timeScale) else {
-            throw ValidationError("--time-scale: \(timeScale) is outside 1...3600")
-        }
-        _ = try Self.weightList(weights)
-    }
-
-    static func weightList(_ text: String) throws -> [Double] {
-        let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !values.isEmpty else { throw ValidationError("--weights: give at least one weight") }
-        return try values.map { value in
-            guard value.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let weight = Double(value),
-                (0...1).contains(weight)
-            else { throw ValidationError("--weights: \"\(value)\" is not a weight in 0...1") }
-            return weight
-        }
+        try WorkflowOptions.checkTimeScale(timeScale)
+        _ = try WorkflowSweepCommand.weights(weights)
     }
 
     func run() async throws {
@@ -80,7 +67,7 @@ struct DemoCommand: AsyncParsableCommand {
                 listenHost: listenConfiguration.listenHost, listenPort: listenConfiguration.listenPort,
                 databasePath: database ?? folder.appendingPathComponent("energy.db").path, folder: folder,
                 knowledgeBase: knowledgeBase, workflow: workflow, timeScale: timeScale,
-                weights: try Self.weightList(weights),
+                weights: try WorkflowSweepCommand.weights(weights),
                 duration: try duration.map {
                     try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds)
                 }

@@ -223,9 +223,12 @@ struct OfflineClusterTests {
                 """, file: "vanish.yaml")
     }
 
-    @Test("a node removed while its phase runs: the phase is reported failed (NodeLost) at once, not waited for")
-    func nodeRemoved() async throws {
-        let workflow = try Self.wyseWorkflow(seconds: 300)
+    /// Starts the one-phase workflow of `seconds` at scale 1 and runs `body` once its pod runs
+    /// on wyse, with the run's task.
+    static func whileRunningOnWyse(
+        seconds: Double, _ body: (OfflineCluster, Task<[ResultRow], any Error>) async throws -> Void
+    ) async throws {
+        let workflow = try Self.wyseWorkflow(seconds: seconds)
         try await withOfflineCluster(workflow: workflow, timeScale: 1) { offline, _ in
             let runner = WorkflowRunner(
                 configuration: .init(workflow: workflow, settleMilliseconds: 1000, simulated: true),
@@ -234,7 +237,14 @@ struct OfflineClusterTests {
             let started = await eventually(within: .seconds(30)) {
                 await offline.simulator.pods().contains { $0.nodeName == "wyse" && $0.phase == .running }
             }
-            #expect(started)
+            try #require(started, "the phase did not start on wyse")
+            try await body(offline, run)
+        }
+    }
+
+    @Test("a node removed while its phase runs: the phase is reported failed (NodeLost) at once, not waited for")
+    func nodeRemoved() async throws {
+        try await Self.whileRunningOnWyse(seconds: 300) { offline, run in
             let removed = ContinuousClock.now
             try await offline.removeNode("wyse")
             let outcome = await withTaskGroup(of: Result<[ResultRow], any Error>?.self) { group in
@@ -264,16 +274,7 @@ struct OfflineClusterTests {
 
     @Test("a plug that dies while its phase runs: the row comes with the coverage the monitor had, not a hang")
     func plugDead() async throws {
-        let workflow = try Self.wyseWorkflow(seconds: 10)
-        try await withOfflineCluster(workflow: workflow, timeScale: 1) { offline, _ in
-            let runner = WorkflowRunner(
-                configuration: .init(workflow: workflow, settleMilliseconds: 1000, simulated: true),
-                cluster: offline.cluster, energy: try await offline.energy())
-            let run = Task { try await runner.run(scheduler: .energy, weight: 0) }
-            let started = await eventually(within: .seconds(30)) {
-                await offline.simulator.pods().contains { $0.nodeName == "wyse" && $0.phase == .running }
-            }
-            #expect(started)
+        try await Self.whileRunningOnWyse(seconds: 10) { offline, run in
             try await Task.sleep(for: .seconds(3))
             await offline.disconnectPlug("wyse")
             let rows = try await withTimeout(.seconds(60), "the run to end") { try await run.value }

@@ -78,9 +78,7 @@ struct WorkflowOptions: ParsableArguments {
         if simulate {
             if monitor != nil { throw ValidationError("--monitor does not go with --simulate (the offline cluster has its own)") }
             if interval != nil { throw ValidationError("--interval does not go with --simulate") }
-            guard timeScale.isFinite, (1...3600).contains(timeScale) else {
-                throw ValidationError("--time-scale: \(timeScale) is outside 1...3600")
-            }
+            try Self.checkTimeScale(timeScale)
             _ = try Self.restingWatts(restingWatts)
             _ = try Self.capacities(capacity)
         } else {
@@ -106,6 +104,13 @@ struct WorkflowOptions: ParsableArguments {
             throw ValidationError("\(option): \(text) is outside \(minimum / 1000)s...7d")
         }
         return value
+    }
+
+    /// `--time-scale`: a real second stands for 1 to 3,600 simulated ones.
+    static func checkTimeScale(_ value: Double) throws {
+        guard value.isFinite, (1...3600).contains(value) else {
+            throw ValidationError("--time-scale: \(value) is outside 1...3600")
+        }
     }
 
     /// `node=watts` pairs.

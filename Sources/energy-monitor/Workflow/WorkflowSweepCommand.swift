@@ -31,9 +31,12 @@ struct WorkflowSweepCommand: AsyncParsableCommand {
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: \(`repeat`) is outside 1...1000") }
     }
 
-    func parsedWeights() throws -> [Double] {
+    func parsedWeights() throws -> [Double] { try Self.weights(weights) }
+
+    /// Comma-separated weights in 0...1, each once (`--weights`).
+    static func weights(_ text: String) throws -> [Double] {
         var values: [Double] = []
-        for part in weights.split(separator: ",", omittingEmptySubsequences: false) {
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let text = part.trimmingCharacters(in: .whitespaces)
             guard let value = Double(text), value.isFinite, (0...1).contains(value) else {
                 throw ValidationError("--weights: \"\(text)\" is not a weight in 0...1")
