@@ -447,6 +447,16 @@ actor ClusterState {
         let lifecycle = self.lifecycle
         podTasks[key] = Task {
             let run = await lifecycle.run(of: info, on: node)
+            if let times = run.containerTimes {
+                // By the wall clock, with the kubelet's times however late this task wakes.
+                await Self.sleep(untilMilliseconds: times.startMilliseconds)
+                guard !Task.isCancelled else { return }
+                self.markRunning(key: key, at: times.startMilliseconds)
+                await Self.sleep(untilMilliseconds: times.finishMilliseconds)
+                guard !Task.isCancelled else { return }
+                _ = try? self.finish(key: key, outcome: run.outcome, at: times.finishMilliseconds)
+                return
+            }
             try? await Task.sleep(for: run.startDelay)
             guard !Task.isCancelled else { return }
             self.markRunning(key: key)
@@ -457,11 +467,17 @@ actor ClusterState {
         }
     }
 
-    private func markRunning(key: String) {
+    private func markRunning(key: String, at time: Int64? = nil) {
         guard var pod = pods[key], pod.phase == .pending else { return }
         pod.phase = .running
-        pod.startedMilliseconds = WallClock.nowMilliseconds()
+        pod.startedMilliseconds = time ?? WallClock.nowMilliseconds()
         update(&pod)
+    }
+
+    /// Sleeps until the wall clock reads `milliseconds` (unix).
+    static func sleep(untilMilliseconds milliseconds: Int64) async {
+        let wait = milliseconds - WallClock.nowMilliseconds()
+        if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
     }
 
     /// Ends a pod's run as `outcome` (the test's hand, or the lifecycle's `duration`).
@@ -469,12 +485,12 @@ actor ClusterState {
         try finish(key: Self.key(namespace, name), outcome: outcome)
     }
 
-    private func finish(key: String, outcome: PodOutcome) throws(ClusterFailure) {
+    private func finish(key: String, outcome: PodOutcome, at time: Int64? = nil) throws(ClusterFailure) {
         guard var pod = pods[key] else { throw .notFound("pods \"\(key)\" not found") }
         guard !pod.isFinished else {
             throw .conflict(code: 409, reason: "Conflict", "pod \(pod.name) has already finished")
         }
-        let now = WallClock.nowMilliseconds()
+        let now = time ?? WallClock.nowMilliseconds()
         if case .evict = outcome, pod.nodeName == nil {
             throw .invalid("pod \(pod.name) is not bound; nothing to evict")
         }

@@ -1,3 +1,4 @@
+import EnergyModel
 import JSON
 
 /// What the simulated cluster knows of a pod when it asks its lifecycle what happens next.
@@ -57,12 +58,33 @@ public struct PodRun: Sendable, Equatable {
     public var duration: Duration?
     /// How it ends after `duration`.
     public var outcome: PodOutcome
+    /// The container's start and finish as the kubelet reports them (unix milliseconds), when
+    /// the lifecycle knows them: the pod runs from the one to the other by the wall clock, and
+    /// its container times are exactly these however late the simulator gets to them on a
+    /// busy machine. Without them the times are when the simulator got there.
+    public var containerTimes: (startMilliseconds: Int64, finishMilliseconds: Int64)?
 
     /// Creates a run.
     public init(startDelay: Duration = .milliseconds(100), duration: Duration?, outcome: PodOutcome = .succeed) {
         self.startDelay = startDelay
         self.duration = duration
         self.outcome = outcome
+        self.containerTimes = nil
+    }
+
+    /// A run from `startMilliseconds` to `finishMilliseconds` (unix), ending as `outcome`.
+    public init(startMilliseconds: Int64, finishMilliseconds: Int64, outcome: PodOutcome = .succeed) {
+        let now = WallClock.nowMilliseconds()
+        self.startDelay = .milliseconds(max(0, startMilliseconds - now))
+        self.duration = .milliseconds(max(0, finishMilliseconds - startMilliseconds))
+        self.outcome = outcome
+        self.containerTimes = (startMilliseconds, max(startMilliseconds, finishMilliseconds))
+    }
+
+    public static func == (lhs: PodRun, rhs: PodRun) -> Bool {
+        lhs.startDelay == rhs.startDelay && lhs.duration == rhs.duration && lhs.outcome == rhs.outcome
+            && lhs.containerTimes?.startMilliseconds == rhs.containerTimes?.startMilliseconds
+            && lhs.containerTimes?.finishMilliseconds == rhs.containerTimes?.finishMilliseconds
     }
 }
 

@@ -334,9 +334,11 @@ final class OfflineScheduling: PodLifecycle {
                     pod: pod.name, node: node, entry: entry.nodeName, extraWatts: extra, simulatedSeconds: simulated,
                     start: start, finish: finish))
         }
-        // 20 ms past the boundary, rounded up: waking a hair early would write the second before.
+        // The container times the kubelet reports: exactly the load's window, however late the
+        // simulator gets to the pod on a busy machine.
+        let startMilliseconds = Int64(clampingRounding: start * 1000)
         return PodRun(
-            startDelay: .milliseconds(Int64(clampingRounding: (start - now) * 1000, .up) + 20),
-            duration: .milliseconds(Int64(clampingRounding: realSeconds * 1000)))
+            startMilliseconds: startMilliseconds,
+            finishMilliseconds: startMilliseconds + Int64(clampingRounding: realSeconds * 1000))
     }
 }

@@ -117,9 +117,24 @@ struct CurlMultiClientTests {
 
     @Test("timeouts and refused connections map to their errors")
     func failures() async throws {
-        let closed = try await ShellySimulator.start(plugs: [.init(node: "x", port: 0, generation: 1, profile: .rpi)])
-        let closedPort = try #require(closed.port(of: "x"))
-        await closed.shutdown()
+        // A port bound but not listening, held for the whole test: connections to it are
+        // refused, and no other test can take it meanwhile (a port merely closed can be).
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(holder >= 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(holder, $0, &length) }
+        }
+        let closedPort = Int(UInt16(bigEndian: address.sin_port))
         try await withPlugs([.init(node: "slow", port: 0, generation: 1, profile: .rpi, fault: .slow)]) { simulator, client in
             await #expect(throws: HTTPClientError.timeout) {
                 try await client.perform(HTTPRequest(url: url(simulator, "slow", "/status"), timeoutMilliseconds: 300))

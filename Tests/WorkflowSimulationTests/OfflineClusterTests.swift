@@ -79,7 +79,7 @@ struct OfflineClusterTests {
     ]
 
     @Test(
-        "weights 0 and 1: every placement as the contract's formula ranks the nodes; weight 0 puts the thesis's phases on rpi, tvpc, tvpc; joules per row within 1 % of the plugs' ground truth"
+        "weights 0 and 1: every placement as the contract's formula ranks the nodes; weight 0 puts the thesis's phases on rpi, tvpc, tvpc; joules per row within 1 % (and the plug's 0.1 W) of the plugs' ground truth"
     )
     func thesisLoop() async throws {
         let workflow = try WorkflowDefinition(contentsOfFile: Self.thesisWorkflowPath)
@@ -141,7 +141,10 @@ struct OfflineClusterTests {
                 print(
                     "offline \(row.phase) on \(row.node) (\(run.entry)): \(Int(row.durationSeconds)) s, \(String(format: "%.2f", row.joules)) J, truth \(String(format: "%.2f", truth)) J, error \(String(format: "%.3f", error)) %"
                 )
-                #expect(abs(error) < 1, "\(row.phase) on \(row.node)")
+                // 1 %, plus what the plug's 0.1 W resolution can hide (the apower it reports):
+                // 0.05 W over the window, which matters for rpi's 2.8 W.
+                let allowed = 0.01 * truth + 0.05 * (run.finish - run.start) * scale
+                #expect(abs(row.joules - truth) <= allowed, "\(row.phase) on \(row.node): \(error) %")
                 #expect(row.durationSeconds == (run.finish - run.start) * scale)
                 #expect(row.coveragePercent ?? 0 >= 99.5)
             }
