@@ -322,12 +322,12 @@ final class OfflineScheduling: PodLifecycle {
         let start = (now + 0.2).rounded(.up)
         let finish = start + realSeconds
         let extra = max(0, entry.powerConsumptionWatts - entry.idlePowerWatts)
-        // The monitor reads each plug shortly after each second (up to most of a second late on
-        // a loaded machine): on from 0.2 s before the start, so that the reading of the second
-        // before still sees rest, until 0.9 s after the end, so that the window's last reading
-        // sees the load.
-        plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 0.2, to: finish + 0.9))
-        loadEnds.withLock { $0[node] = max($0[node] ?? 0, finish + 0.9) }
+        // The monitor reads each plug shortly after each second, never before it (and up to
+        // most of a second late on a loaded machine): on from 0.2 s before the start, so that the
+        // reading of the second before still sees rest, until just before the second after the
+        // end, so that the window's last reading sees the load however late it comes.
+        plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 0.2, to: finish + 0.98))
+        loadEnds.withLock { $0[node] = max($0[node] ?? 0, finish + 0.98) }
         workloadRecords.withLock {
             $0.append(
                 WorkloadRecord(

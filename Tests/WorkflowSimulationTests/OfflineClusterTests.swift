@@ -84,7 +84,9 @@ struct OfflineClusterTests {
     func thesisLoop() async throws {
         let workflow = try WorkflowDefinition(contentsOfFile: Self.thesisWorkflowPath)
         let knowledgeBase = try KnowledgeBase(contentsOfFile: TestPaths.knowledgeBaseManifest)
-        let scale = 60.0
+        // 30: every phase lasts at least two real seconds, so that one late reading on a loaded
+        // machine is not the whole window.
+        let scale = 30.0
         try await withOfflineCluster(
             workflow: workflow, timeScale: scale, restingWatts: ["wyse": 10.8], capacities: Self.thesisCapacities
         ) { offline, _ in
