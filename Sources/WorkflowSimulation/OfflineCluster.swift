@@ -134,10 +134,14 @@ public final class OfflineCluster: Sendable {
             })
         var groups: [ServiceGroup] = []
         var tasks: [Task<Void, Never>] = []
+        var started: ClusterSimulator?
+        let http = CurlMultiClient()
         func stopStarted() async {
             for group in groups.reversed() { await group.triggerGracefulShutdown() }
             for task in tasks { await task.value }
+            await started?.stop()
             await plugs.shutdown()
+            http.shutdown()
         }
         do {
             // The extender, as the energy scheduler's sidecar.
@@ -155,7 +159,6 @@ public final class OfflineCluster: Sendable {
             let extenderPort = try await Self.first(ports, within: .seconds(20), what: "the extender to listen")
 
             // The API stand-in, its pods placed and run by the scheduling model.
-            let http = CurlMultiClient()
             let scheduling = OfflineScheduling(
                 nodes: nodes, knowledgeBase: knowledgeBase, workflow: configuration.workflow,
                 timeScale: max(1, configuration.timeScale), extenderURL: "http://127.0.0.1:\(extenderPort)", http: http,
@@ -163,6 +166,7 @@ public final class OfflineCluster: Sendable {
             let simulator = ClusterSimulator(
                 configuration: .init(nodes: nodes.map { SimulatedNode(name: $0.name) }), lifecycle: scheduling,
                 logger: quiet)
+            started = simulator
             try await simulator.start()
             scheduling.attach(simulator)
 
@@ -172,7 +176,7 @@ public final class OfflineCluster: Sendable {
             }
             let yaml = """
                 interval: 1s
-                database: \(configuration.databasePath)
+                database: \(Self.quoted(configuration.databasePath))
                 listen: 127.0.0.1:9840
                 kubernetes:
                   annotate: true
@@ -207,6 +211,25 @@ public final class OfflineCluster: Sendable {
             if let error = error as? OfflineClusterError { throw error }
             throw OfflineClusterError("offline cluster: \(error)")
         }
+    }
+
+    /// A YAML double-quoted scalar.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": result += "\\\\"
+            case "\"": result += "\\\""
+            case "\n": result += "\\n"
+            default:
+                if scalar.value < 0x20 {
+                    result += String(format: "\\x%02X", scalar.value)
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
     }
 
     private init(
