@@ -1,3 +1,4 @@
+import AnnotationContract
 import ClusterSimulator
 import CurlClient
 import Exporter
@@ -255,7 +256,7 @@ public final class OfflineCluster: Sendable {
     /// Waits until every node carries the monitor's power annotation.
     private func awaitAnnotations(within limit: Duration) async throws {
         let deadline = ContinuousClock.now + limit
-        let key = "energy.thesis.io/current-watts"
+        let key = PowerAnnotationContract().wattsKey
         while ContinuousClock.now < deadline {
             let annotated = await simulator.nodes().filter { $0.annotations[key] != nil }.count
             if annotated == nodes.count { return }

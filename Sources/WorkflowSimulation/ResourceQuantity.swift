@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// Kubernetes resource quantities as the default scheduler's model needs them: CPU in
 /// millicores (`500m`, `1`, `1.5`), memory in bytes (`256Mi`, `1Gi`, `512M`, `1000`).
 /// Anything else reads as nil (and counts as no request).
@@ -29,14 +31,5 @@ public enum ResourceQuantity {
         let product = (number * factor).rounded(.up)
         guard product.isFinite, product >= 0, product <= 9_007_199_254_740_992 else { return nil }
         return Int64(exactly: product)
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var text = Substring(self)
-        while text.first?.isWhitespace == true { text.removeFirst() }
-        while text.last?.isWhitespace == true { text.removeLast() }
-        return String(text)
     }
 }
