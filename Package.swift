@@ -136,18 +136,22 @@ let package = Package(
                 "Kubernetes", "Yams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         // The whole loop on one machine: plugs, monitor, API stand-in, extender, workloads.
+        // The thesis's workflow and knowledge base are built in (symlinks to the files users
+        // see, embedded at build time).
         .target(
             name: "WorkflowSimulation",
             dependencies: [
                 "ClusterSimulator", "CurlClient", "JSON", "Kubernetes", "MonitorService", "SchedulerExtender", "Scoring",
-                "ShellySimulator", "Workflow", "AnnotationContract", "Exporter", "EnergyModel",
+                "ShellySimulator", "ShellyPoller", "Workflow", "AnnotationContract", "Exporter", "EnergyModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            resources: [.embedInCode("Defaults/thesis-workflow.yaml"), .embedInCode("Defaults/knowledge-base.yaml")]
         ),
         // The scheduler-extender HTTP server around the scoring library.
         .target(

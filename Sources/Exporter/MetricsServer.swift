@@ -16,16 +16,28 @@ public enum MetricsServer {
     /// - Parameters:
     ///   - readiness: returns nil when ready, else the reason it is not.
     ///   - dashboard: the store-backed API of the dashboard; without it `/` is not served.
+    ///   - routes: further GET routes (e.g. a dashboard panel's data).
     public static func makeApplication(
         host: String,
         port: Int,
         metrics: MonitorMetrics,
         readiness: @escaping @Sendable () async -> String?,
         dashboard: DashboardAPI? = nil,
+        routes: [ExtraRoute] = [],
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
         if let dashboard { DashboardRoutes.register(on: router, api: dashboard, logger: logger) }
+        for route in routes {
+            router.get(RouterPath(route.path)) { _, _ -> Response in
+                let answer = await route.answer()
+                return Response(
+                    status: HTTPResponse.Status(code: answer.status),
+                    headers: [.contentType: answer.contentType, .cacheControl: "no-store"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body))
+                )
+            }
+        }
         router.get("/metrics") { _, _ -> Response in
             let bytes = metrics.render()
             return Response(

@@ -1,97 +1,77 @@
 import CurlClient
 import EnergyModel
 import Exporter
-import Hummingbird
 import Kubernetes
 import Logging
 import NodeAnnotations
 import ServiceLifecycle
 import ShellyPoller
 import Store
+import Synchronization
 
 /// The service behind `energy-monitor run`: polls every plug each interval and hands each
 /// tick to its consumers (`/metrics`, node annotations, the plug status log, the store, which
 /// commits it in one transaction).
-public final class Monitor: Sendable {
+///
+/// A `Service` with one lifecycle: creating it touches nothing; `run()` opens the store,
+/// connects what the configuration asks for, polls and serves until graceful shutdown (or
+/// cancellation), stores the ticks already taken, and closes the store and the HTTP client on
+/// the way out, whether it ends normally or with an error. Run it in a `ServiceGroup` (see
+/// `ServiceRunner` for commands) next to anything else.
+public final class Monitor: Service, Sendable {
     /// The validated configuration.
     public let configuration: MonitorConfiguration
-    /// The metrics behind `/metrics`.
-    public let metrics: MonitorMetrics
-    /// The store.
-    public let store: EnergyStore
-    private let client: CurlMultiClient
-    private let loop: PollLoop
     private let logger: Logger
-    private let ledger: EnergyLedger
-    private let storeConsumer: StoreTickConsumer
-    private let annotations: AnnotationPublisher?
-    /// Every tick goes to these, in this order.
-    private let consumers: [any TickConsumer]
-    /// Workflow phases shown on the dashboard, if any run beside the monitor.
-    private let phases: PhaseFeed?
+    private let extraConsumers: [any TickConsumer]
+    private let connection: KubernetesConnection?
+    private let routes: [ExtraRoute]
 
-    /// Opens the store and prepares polling; nothing runs until `run()`. `consumers` take
-    /// every tick after the service's own (metrics, annotations, the plug status log, the
-    /// store), e.g. the demo's console line. `kubernetes` is the API server annotations go
-    /// to when they are on, instead of the configured kubeconfig or in-cluster connection
-    /// (the offline cluster of `workflow --simulate`); `phases` are the workflow phases the
-    /// dashboard shows (`demo --cluster`).
+    /// Prepares a monitor; nothing is opened or started until `run()`.
+    /// - Parameters:
+    ///   - consumers: take every tick after the service's own (metrics, annotations, the plug
+    ///     status log, the store), e.g. the demo's console line.
+    ///   - kubernetes: the API server annotations go to when they are on, instead of the
+    ///     configured kubeconfig or in-cluster connection (the offline cluster of
+    ///     `workflow --simulate`).
+    ///   - routes: further GET routes of the HTTP server, e.g. a dashboard panel's data
+    ///     (`demo --cluster` adds `/api/v1/workflow`).
     public init(
         configuration: MonitorConfiguration,
         logger: Logger,
-        consumers extraConsumers: [any TickConsumer] = [],
+        consumers: [any TickConsumer] = [],
         kubernetes connection: KubernetesConnection? = nil,
-        phases: PhaseFeed? = nil
-    ) async throws {
+        routes: [ExtraRoute] = []
+    ) {
         self.configuration = configuration
-        self.phases = phases
         self.logger = logger
+        self.extraConsumers = consumers
+        self.connection = connection
+        self.routes = routes
+    }
+
+    /// Opens the store, then polls, stores and serves until graceful shutdown or
+    /// cancellation; the ticks already polled are stored before it returns, and the store is
+    /// closed however it ends.
+    public func run() async throws {
         let store = try EnergyStore(path: configuration.database, logger: logger)
-        self.store = store
-        let counters = try await store.loadCounters()
-        try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
-        let nodes = configuration.nodes
-        let maxGap = 3 * configuration.intervalMilliseconds
-        let metrics = MonitorMetrics(nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate)
-        self.metrics = metrics
-        self.client = CurlMultiClient()
-        self.loop = PollLoop(
-            plugs: configuration.plugs,
-            intervalMilliseconds: configuration.intervalMilliseconds,
-            client: client,
-            logger: logger
-        )
-        self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap)
-        let annotations = try Self.makeAnnotationPublisher(
-            configuration: configuration, connection: connection, http: client, metrics: metrics, logger: logger)
-        self.annotations = annotations
-        let storeConsumer = StoreTickConsumer(store: store, metrics: metrics, logger: logger, maxBacklogBytes: configuration.backlogBytes)
-        self.storeConsumer = storeConsumer
-        var consumers: [any TickConsumer] = [MetricsTickConsumer(metrics: metrics, maxAgeMilliseconds: maxGap)]
-        if let annotations { consumers.append(annotations) }
-        consumers += [PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), storeConsumer]
-        self.consumers = consumers + extraConsumers
-    }
-
-    /// Nil when ready (store open and the first tick stored), else the reason.
-    public func readiness() async -> String? {
-        let (done, storeError) = storeConsumer.status
-        if let storeError { return "store: \(storeError)" }
-        guard done else { return "first tick not done yet" }
-        guard await store.ping() else { return "store not answering" }
-        return nil
-    }
-
-    /// The services to run together: the poll loop and the HTTP server.
-    public func makeServices() -> [any Service] {
+        let client = CurlMultiClient()
+        defer {
+            client.shutdown()
+            store.close()
+        }
+        let parts = try await Parts(
+            configuration: configuration, store: store, client: client, connection: connection,
+            extraConsumers: extraConsumers, logger: logger)
         let http = MetricsServer.makeApplication(
             host: configuration.listenHost,
             port: configuration.listenPort,
-            metrics: metrics,
-            readiness: { [self] in await self.readiness() },
+            metrics: parts.metrics,
+            readiness: { await parts.readiness() },
             dashboard: DashboardAPI(
-                store: store, nodes: configuration.nodes, intervalMilliseconds: configuration.intervalMilliseconds,
-                devices: { [metrics] node in metrics.health(of: node) }, phases: phases),
+                store: store, nodes: configuration.nodes,
+                intervalMilliseconds: configuration.intervalMilliseconds,
+                devices: { [metrics = parts.metrics] node in metrics.health(of: node) }),
+            routes: routes,
             logger: logger
         )
         let retention = RetentionService(
@@ -101,20 +81,13 @@ public final class Monitor: Sendable {
             maxGapMilliseconds: 3 * configuration.intervalMilliseconds,
             logger: logger
         )
-        // The publisher comes first so that it is shut down last, after the final ticks are stored.
-        return (annotations.map { [$0] } ?? []) + [PollService(monitor: self), retention, http]
-    }
-
-    /// Runs poll loop and HTTP server until SIGTERM or SIGINT (or for `duration`, when
-    /// given), then shuts down cleanly: the ticks already polled are stored.
-    public func run(for duration: Duration? = nil) async throws {
+        // Shut down in reverse order: the HTTP server first, the publisher last, after the
+        // final ticks are stored. Graceful shutdown of the group that runs this service
+        // reaches this inner group too.
+        let services: [any Service] =
+            (parts.annotations.map { [$0] } ?? []) + [PollService(parts: parts), retention, http]
         let group = ServiceGroup(
-            configuration: .init(
-                services: makeServices().map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
+            configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
         logger.info(
             "energy-monitor started",
             metadata: [
@@ -124,61 +97,151 @@ public final class Monitor: Sendable {
                 "version": "\(EnergyMonitorVersion.string)",
             ]
         )
-        let timer = Task {
-            guard let duration else { return }
-            try await Task.sleep(for: duration)
-            await group.triggerGracefulShutdown()
-        }
-        defer { timer.cancel() }
         try await group.run()
-        client.shutdown()
-        store.close()
     }
+}
 
-    /// Releases the HTTP client and closes the store, for a caller that ran `makeServices()`
-    /// in a service group of its own (after that group has ended).
-    public func close() {
-        client.shutdown()
-        store.close()
-    }
+extension Monitor {
+    /// Most ticks waiting between the poll loop and the consumers. The consumers normally take
+    /// a tick in milliseconds and the store keeps its own bounded backlog during an outage, so
+    /// this only fills when a consumer stalls (a disk that takes seconds per write); beyond it
+    /// the oldest waiting tick is dropped and its samples counted as dropped, as the backlog
+    /// does, instead of memory growing without bound.
+    static let tickQueueLimit = 32
 
-    /// Polls until graceful shutdown (or cancellation); every tick is handed to the consumers
-    /// by this task while the loop polls in another, so a slow disk never delays the next
-    /// tick. On graceful shutdown polling stops and the ticks already taken are still stored,
-    /// with whatever still waits from a store outage.
-    func runPolling() async {
-        let (stream, continuation) = AsyncStream.makeStream(of: TickReport.self, bufferingPolicy: .unbounded)
-        let producer = Task {
-            await self.loop.run { continuation.yield($0) }
-            continuation.finish()
+    /// Everything `run()` builds once the store is open.
+    final class Parts: Sendable {
+        let metrics: MonitorMetrics
+        let loop: PollLoop
+        let ledger: EnergyLedger
+        let storeConsumer: StoreTickConsumer
+        let annotations: AnnotationPublisher?
+        let store: EnergyStore
+        let logger: Logger
+        /// Every tick goes to these, in this order.
+        let consumers: [any TickConsumer]
+        /// Ticks waiting for the consumers, and whether a drop has been logged since the queue
+        /// last ran empty (one line per stall, not one per dropped tick).
+        private let queue = Mutex((waiting: 0, dropLogged: false))
+
+        init(
+            configuration: MonitorConfiguration, store: EnergyStore, client: CurlMultiClient,
+            connection: KubernetesConnection?, extraConsumers: [any TickConsumer], logger: Logger
+        ) async throws {
+            self.store = store
+            self.logger = logger
+            let counters = try await store.loadCounters()
+            try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
+            let nodes = configuration.nodes
+            let maxGap = 3 * configuration.intervalMilliseconds
+            let metrics = MonitorMetrics(
+                nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate)
+            self.metrics = metrics
+            self.loop = PollLoop(
+                plugs: configuration.plugs,
+                intervalMilliseconds: configuration.intervalMilliseconds,
+                client: client,
+                logger: logger
+            )
+            self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap)
+            let annotations = try Monitor.makeAnnotationPublisher(
+                configuration: configuration, connection: connection, http: client, metrics: metrics,
+                logger: logger)
+            self.annotations = annotations
+            let storeConsumer = StoreTickConsumer(
+                store: store, metrics: metrics, logger: logger, maxBacklogBytes: configuration.backlogBytes)
+            self.storeConsumer = storeConsumer
+            var consumers: [any TickConsumer] = [
+                MetricsTickConsumer(metrics: metrics, maxAgeMilliseconds: maxGap)
+            ]
+            if let annotations { consumers.append(annotations) }
+            consumers += [PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), storeConsumer]
+            self.consumers = consumers + extraConsumers
         }
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                for await report in stream {
-                    await self.handle(report)
+
+        /// Nil when ready (store open and the first tick stored), else the reason.
+        func readiness() async -> String? {
+            let (done, storeError) = storeConsumer.status
+            if let storeError { return "store: \(storeError)" }
+            guard done else { return "first tick not done yet" }
+            guard await store.ping() else { return "store not answering" }
+            return nil
+        }
+
+        /// Polls until graceful shutdown (or cancellation); every tick is handed to the
+        /// consumers by this task while the loop polls in another, so a slow disk never delays
+        /// the next tick. On graceful shutdown polling stops and the ticks already taken are
+        /// still stored, with whatever still waits from a store outage.
+        func runPolling() async {
+            let (stream, continuation) = AsyncStream.makeStream(
+                of: TickReport.self, bufferingPolicy: .bufferingNewest(Monitor.tickQueueLimit))
+            let producer = Task {
+                await self.loop.run { report in
+                    // Counted before the yield, so that the consumer never sees it uncounted.
+                    self.queue.withLock { $0.waiting += 1 }
+                    switch continuation.yield(report) {
+                    case .enqueued: break
+                    case .dropped(let oldest):
+                        // One in, one out.
+                        self.queue.withLock { $0.waiting -= 1 }
+                        self.dropped(oldest)
+                    case .terminated: self.queue.withLock { $0.waiting -= 1 }
+                    @unknown default: break
+                    }
                 }
-            } onGracefulShutdown: {
+                continuation.finish()
+            }
+            await withTaskCancellationHandler {
+                await withGracefulShutdownHandler {
+                    for await report in stream {
+                        await self.handle(report)
+                    }
+                } onGracefulShutdown: {
+                    producer.cancel()
+                }
+            } onCancel: {
                 producer.cancel()
             }
-        } onCancel: {
-            producer.cancel()
+            await storeConsumer.drain()
         }
-        await storeConsumer.drain()
-    }
 
-    private func handle(_ report: TickReport) async {
-        let tick = ledger.advance(report)
-        for consumer in consumers {
-            await consumer.consume(tick)
+        private func handle(_ report: TickReport) async {
+            queue.withLock { queue in
+                queue.waiting -= 1
+                if queue.waiting <= 0 { queue = (0, false) }
+            }
+            let tick = ledger.advance(report)
+            for consumer in consumers {
+                await consumer.consume(tick)
+            }
+        }
+
+        /// A tick pushed out of the full queue: its samples are lost, as the backlog's
+        /// dropped samples are, counted and logged once per stall.
+        private func dropped(_ report: TickReport) {
+            let samples = report.outcomes.reduce(0) { count, outcome in
+                if case .success = outcome.result { return count + 1 }
+                return count
+            }
+            metrics.recordDroppedSamples(samples)
+            let first = queue.withLock { queue in
+                defer { queue.dropLogged = true }
+                return !queue.dropLogged
+            }
+            if first {
+                logger.error(
+                    "ticks wait longer than the consumers take them; dropping the oldest",
+                    metadata: ["limit": "\(Monitor.tickQueueLimit) ticks"])
+            }
         }
     }
 }
 
 /// The poll loop as a lifecycle service.
 struct PollService: Service {
-    let monitor: Monitor
+    let parts: Monitor.Parts
 
     func run() async throws {
-        await monitor.runPolling()
+        await parts.runPolling()
     }
 }

@@ -149,6 +149,7 @@ public struct MonitorConfiguration: Sendable {
         if let node = top["kubernetes"] {
             configuration.kubernetes = try reader.kubernetes(node, path: "kubernetes")
         }
+        try configuration.validate()
         return configuration
     }
 

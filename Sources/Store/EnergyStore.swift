@@ -139,7 +139,15 @@ public final class EnergyStore: @unchecked Sendable {
     /// last connection, checkpoints the log into the file as it closes.
     public func close() {
         queryThread.sync { self.reader.close() }
-        queue.sync { database.close() }
+        queue.sync {
+            // A connection with prepared statements left is only closed once they are
+            // finalized (`sqlite3_close_v2`): let the cached ones go first, so the file is
+            // really closed (and its log checkpointed and removed) now, not at deinit.
+            updateNode = nil
+            chunkWriter = nil
+            recentWriter = nil
+            database.close()
+        }
     }
 
     /// Runs `body` on the writer's queue.

@@ -9,6 +9,7 @@ import MonitorService
 import SchedulerExtender
 import Scoring
 import ServiceLifecycle
+import ShellyPoller
 import ShellySimulator
 import Synchronization
 import Workflow
@@ -27,11 +28,15 @@ public struct OfflineClusterError: Error, Sendable, Equatable, CustomStringConve
 /// default scheduler's model places, and workloads that run for their work over the
 /// knowledge base's rate while their node's plug draws the entry's power. The runner drives
 /// it through `cluster` and measures through `energy`, exactly as against a real cluster.
+///
+/// Its parts run as one `ServiceGroup` (plugs, API stand-in, extender, monitor): `stop()`
+/// shuts them down in reverse order, the monitor first (its last ticks stored), the plugs last.
 public final class OfflineCluster: Sendable {
     /// What to simulate.
     public struct Configuration: Sendable {
-        /// The knowledge base file (ConfigMap manifest or `profiles.yaml`): nodes, rates, power.
-        public var knowledgeBasePath: String
+        /// The knowledge base file (ConfigMap manifest or `profiles.yaml`): nodes, rates, power;
+        /// nil for the built-in one (`BuiltInDefaults.knowledgeBaseText`).
+        public var knowledgeBasePath: String?
         /// The workflow: every phase needs `work:`.
         public var workflow: WorkflowDefinition
         /// A real second stands for this many simulated ones (1 or more).
@@ -48,17 +53,19 @@ public final class OfflineCluster: Sendable {
         public var monitorHost: String
         /// Its port.
         public var monitorPort: Int
-        /// Phases the monitor's dashboard shows, if any.
-        public var phases: PhaseFeed?
+        /// Further routes of the monitor's HTTP server, e.g. a `PhaseFeed`'s dashboard panel.
+        public var routes: [ExtraRoute]
 
         /// Creates a configuration.
         public init(
-            knowledgeBasePath: String, workflow: WorkflowDefinition, timeScale: Double = 1,
-            restingWatts: [String: Double] = [:], capacities: [String: (cpuMillicores: Int64, memoryBytes: Int64)] = [:],
-            seed: UInt64 = 1, databasePath: String, monitorHost: String = "127.0.0.1", monitorPort: Int = 0,
-            phases: PhaseFeed? = nil
+            knowledgeBasePath: String?, workflow: WorkflowDefinition, timeScale: Double = 1,
+            restingWatts: [String: Double] = [:],
+            capacities: [String: (cpuMillicores: Int64, memoryBytes: Int64)] = [:],
+            seed: UInt64 = 1, databasePath: String, monitorHost: String = "127.0.0.1",
+            monitorPort: Int = 0,
+            routes: [ExtraRoute] = []
         ) {
-            self.phases = phases
+            self.routes = routes
             self.knowledgeBasePath = knowledgeBasePath
             self.workflow = workflow
             self.timeScale = timeScale
@@ -79,29 +86,61 @@ public final class OfflineCluster: Sendable {
     public let simulator: ClusterSimulator
     /// The plugs.
     public let plugs: ShellySimulator
-    /// The monitor.
-    public let monitor: Monitor
     /// The extender's base URL (`http://127.0.0.1:PORT`).
     public let extenderURL: String
     /// The cluster as the runner sees it.
     public let cluster: any WorkflowCluster
     private let scheduling: OfflineScheduling
     private let http: CurlMultiClient
-    private let groups: [ServiceGroup]
-    private let tasks: Mutex<[Task<Void, Never>]>
+    private let running: RunningGroup
     private let energySource: Mutex<StoreEnergySource?>
     private let databasePath: String
+    /// The folder of the built-in knowledge base's file, removed at `stop()`.
+    private let scratch: String?
 
     /// Checks `configuration` and starts everything; returns once every node carries a power
     /// annotation (so the first placement sees live watts).
-    public static func start(_ configuration: Configuration, logger: Logger) async throws -> OfflineCluster {
+    public static func start(_ configuration: Configuration, logger: Logger) async throws
+        -> OfflineCluster
+    {
+        var scratch: String?
+        let knowledgeBasePath: String
+        if let path = configuration.knowledgeBasePath {
+            knowledgeBasePath = path
+        } else {
+            // The extender watches a file, as in a cluster: the built-in one is written out.
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "energy-monitor-offline-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                knowledgeBasePath = folder.appendingPathComponent("knowledge-base.yaml").path
+                try Data(BuiltInDefaults.knowledgeBaseText.utf8).write(
+                    to: URL(fileURLWithPath: knowledgeBasePath))
+            } catch {
+                throw OfflineClusterError("cannot write the built-in knowledge base: \(error)")
+            }
+            scratch = folder.path
+        }
+        do {
+            return try await start(
+                configuration, knowledgeBasePath: knowledgeBasePath, scratch: scratch, logger: logger)
+        } catch {
+            if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+            throw error
+        }
+    }
+
+    private static func start(
+        _ configuration: Configuration, knowledgeBasePath: String, scratch: String?, logger: Logger
+    ) async throws -> OfflineCluster {
         let knowledgeBase: KnowledgeBase
-        do { knowledgeBase = try KnowledgeBase(contentsOfFile: configuration.knowledgeBasePath) } catch {
+        do { knowledgeBase = try KnowledgeBase(contentsOfFile: knowledgeBasePath) } catch {
             throw OfflineClusterError("--knowledge-base: \(error)")
         }
         for phase in configuration.workflow.phases where phase.work == nil {
             throw OfflineClusterError(
-                "\(phase.name): no work: for --simulate (e.g. work: { units: 3500, ratePer: 1m }, in the knowledge base's units)")
+                "\(phase.name): no work: for --simulate (e.g. work: { units: 3500, ratePer: 1m }, in the knowledge base's units)"
+            )
         }
         for phase in configuration.workflow.phases {
             do { _ = try knowledgeBase.profile(named: phase.profile) } catch {
@@ -114,17 +153,28 @@ public final class OfflineCluster: Sendable {
         for name in Array(configuration.restingWatts.keys) + Array(configuration.capacities.keys)
         where !known.contains(name) {
             throw OfflineClusterError(
-                "node \(name) is not in the knowledge base (its nodes: \(nodes.map(\.name).joined(separator: ", ")))")
+                "node \(name) is not in the knowledge base (its nodes: \(nodes.map(\.name).joined(separator: ", ")))"
+            )
         }
         for index in nodes.indices {
-            if let watts = configuration.restingWatts[nodes[index].name] { nodes[index].restingWatts = watts }
+            if let watts = configuration.restingWatts[nodes[index].name] {
+                nodes[index].restingWatts = watts
+            }
             if let capacity = configuration.capacities[nodes[index].name] {
                 nodes[index].cpuMillicores = capacity.cpuMillicores
                 nodes[index].memoryBytes = capacity.memoryBytes
             }
         }
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .warning)
+        let watcher: KnowledgeBaseWatcher
+        do { watcher = try KnowledgeBaseWatcher(path: knowledgeBasePath, logger: quiet) } catch {
+            throw OfflineClusterError("--knowledge-base: \(error)")
+        }
 
         // The plugs: Gen2 devices at rest, with the simulator's usual small drift and ripple.
+        // They and the API stand-in listen once started, so their addresses are known before
+        // the monitor's configuration is made.
         let plugs = try await ShellySimulator.start(
             plugs: nodes.enumerated().map { index, node in
                 .init(
@@ -133,131 +183,108 @@ public final class OfflineCluster: Sendable {
                         idleWatts: node.restingWatts, jobWatts: 0, driftWatts: 0.01 * node.restingWatts,
                         rippleWatts: 0.005 * node.restingWatts, phaseSeconds: Double(index) * 13))
             })
-        var groups: [ServiceGroup] = []
-        var tasks: [Task<Void, Never>] = []
-        var started: ClusterSimulator?
         let http = CurlMultiClient()
-        func stopStarted() async {
-            for group in groups.reversed() { await group.triggerGracefulShutdown() }
-            for task in tasks { await task.value }
-            await started?.stop()
-            await plugs.shutdown()
-            http.shutdown()
-        }
+        let scheduling = OfflineScheduling(
+            nodes: nodes, knowledgeBase: knowledgeBase, workflow: configuration.workflow,
+            timeScale: max(1, configuration.timeScale), http: http, plugs: plugs, seed: configuration.seed
+        )
+        let simulator = ClusterSimulator(
+            configuration: .init(nodes: nodes.map { SimulatedNode(name: $0.name) }),
+            lifecycle: scheduling,
+            logger: quiet)
+        var running: RunningGroup?
         do {
-            // The extender, as the energy scheduler's sidecar.
-            var quiet = logger
-            quiet.logLevel = max(logger.logLevel, .warning)
-            let watcher = try KnowledgeBaseWatcher(path: configuration.knowledgeBasePath, logger: quiet)
-            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-            let application = ExtenderServer.makeApplication(
-                configuration: .init(host: "127.0.0.1", port: 0), watcher: watcher, metrics: ExtenderMetrics(),
-                logger: quiet, onServerRunning: { continuation.yield($0) })
-            let extenderGroup = ServiceGroup(
-                configuration: .init(services: [application], gracefulShutdownSignals: [], logger: quiet))
-            groups.append(extenderGroup)
-            tasks.append(Task { try? await extenderGroup.run() })
-            let extenderPort = try await Self.first(ports, within: .seconds(20), what: "the extender to listen")
-
-            // The API stand-in, its pods placed and run by the scheduling model.
-            let scheduling = OfflineScheduling(
-                nodes: nodes, knowledgeBase: knowledgeBase, workflow: configuration.workflow,
-                timeScale: max(1, configuration.timeScale), extenderURL: "http://127.0.0.1:\(extenderPort)", http: http,
-                plugs: plugs, seed: configuration.seed)
-            let simulator = ClusterSimulator(
-                configuration: .init(nodes: nodes.map { SimulatedNode(name: $0.name) }), lifecycle: scheduling,
-                logger: quiet)
-            started = simulator
             try await simulator.start()
             scheduling.attach(simulator)
 
+            // The extender, as the energy scheduler's sidecar.
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let extender = ExtenderServer.makeApplication(
+                configuration: .init(host: "127.0.0.1", port: 0), watcher: watcher,
+                metrics: ExtenderMetrics(),
+                logger: quiet, onServerRunning: { continuation.yield($0) })
+
             // The monitor, annotating the stand-in's nodes.
-            let plugLines = nodes.map {
-                "  - { node: \($0.name), address: \"127.0.0.1:\(plugs.port(of: $0.name) ?? 0)\", transport: http }"
-            }
-            let yaml = """
-                interval: 1s
-                database: \(Self.quoted(configuration.databasePath))
-                listen: 127.0.0.1:9840
-                kubernetes:
-                  annotate: true
-                  heartbeat: 5s
-                plugs:
-                \(plugLines.joined(separator: "\n"))
-                """
-            var monitorConfiguration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/")
+            var monitorConfiguration = MonitorConfiguration()
+            monitorConfiguration.database = configuration.databasePath
             monitorConfiguration.listenHost = configuration.monitorHost
             monitorConfiguration.listenPort = configuration.monitorPort
-            let monitor = try await Monitor(
+            monitorConfiguration.kubernetes.annotate = true
+            monitorConfiguration.kubernetes.heartbeatMilliseconds = 5000
+            monitorConfiguration.plugs = nodes.map {
+                var plug = PlugConfiguration(
+                    node: $0.name, baseURL: "http://127.0.0.1:\(plugs.port(of: $0.name) ?? 0)")
+                plug.transport = .http
+                return plug
+            }
+            do { try monitorConfiguration.validate() } catch {
+                throw OfflineClusterError("monitor: \(error)")
+            }
+            let monitor = Monitor(
                 configuration: monitorConfiguration, logger: quiet, kubernetes: try simulator.connection(),
-                phases: configuration.phases)
-            let monitorGroup = ServiceGroup(
-                configuration: .init(
-                    services: monitor.makeServices().map { .init(service: $0) }, gracefulShutdownSignals: [],
-                    logger: quiet))
-            groups.append(monitorGroup)
-            tasks.append(Task { try? await monitorGroup.run() })
+                routes: configuration.routes)
+
+            // One group, stopped in reverse order: the monitor first, the plugs last.
+            let group = RunningGroup(
+                services: [SimulatorService(plugs: plugs, cluster: simulator), extender, monitor],
+                logger: quiet)
+            running = group
+            let extenderPort = try await Self.first(
+                ports, within: .seconds(20), what: "the extender to listen", group: group)
+            let extenderURL = "http://127.0.0.1:\(extenderPort)"
+            scheduling.attachExtender(url: extenderURL)
 
             let client = KubernetesClient(
-                connection: try simulator.connection(), http: http, logger: quiet, timeoutMilliseconds: 15_000)
+                connection: try simulator.connection(), http: http, logger: quiet,
+                timeoutMilliseconds: 15_000)
             let offline = OfflineCluster(
-                nodes: nodes, knowledgeBase: knowledgeBase, simulator: simulator, plugs: plugs, monitor: monitor,
-                extenderURL: "http://127.0.0.1:\(extenderPort)",
-                cluster: KubernetesWorkflowCluster(client: client), scheduling: scheduling, http: http,
-                groups: groups, tasks: tasks, databasePath: configuration.databasePath)
-            try await offline.awaitAnnotations(within: .seconds(30))
+                nodes: nodes, knowledgeBase: knowledgeBase, simulator: simulator, plugs: plugs,
+                extenderURL: extenderURL, cluster: KubernetesWorkflowCluster(client: client),
+                scheduling: scheduling,
+                http: http, running: group, databasePath: configuration.databasePath, scratch: scratch)
+            try await offline.awaitAnnotations(within: .seconds(30), group: group)
             return offline
         } catch {
-            await stopStarted()
+            if let running {
+                await running.stop()
+            } else {
+                await simulator.stop()
+                await plugs.shutdown()
+            }
+            http.shutdown()
             if let error = error as? OfflineClusterError { throw error }
             throw OfflineClusterError("offline cluster: \(error)")
         }
     }
 
-    /// A YAML double-quoted scalar.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": result += "\\\\"
-            case "\"": result += "\\\""
-            case "\n": result += "\\n"
-            default:
-                if scalar.value < 0x20 {
-                    result += String(format: "\\x%02X", scalar.value)
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
-
     private init(
-        nodes: [OfflineNode], knowledgeBase: KnowledgeBase, simulator: ClusterSimulator, plugs: ShellySimulator,
-        monitor: Monitor, extenderURL: String, cluster: any WorkflowCluster, scheduling: OfflineScheduling,
-        http: CurlMultiClient, groups: [ServiceGroup], tasks: [Task<Void, Never>], databasePath: String
+        nodes: [OfflineNode], knowledgeBase: KnowledgeBase, simulator: ClusterSimulator,
+        plugs: ShellySimulator,
+        extenderURL: String, cluster: any WorkflowCluster, scheduling: OfflineScheduling,
+        http: CurlMultiClient,
+        running: RunningGroup, databasePath: String, scratch: String?
     ) {
         self.nodes = nodes
         self.knowledgeBase = knowledgeBase
         self.simulator = simulator
         self.plugs = plugs
-        self.monitor = monitor
         self.extenderURL = extenderURL
         self.cluster = cluster
         self.scheduling = scheduling
         self.http = http
-        self.groups = groups
-        self.tasks = Mutex(tasks)
+        self.running = running
         self.energySource = Mutex(nil)
         self.databasePath = databasePath
+        self.scratch = scratch
     }
 
-    /// Waits until every node carries the monitor's power annotation.
-    private func awaitAnnotations(within limit: Duration) async throws {
+    /// Waits until every node carries the monitor's power annotation; fails at once when a
+    /// part of the group ended (the monitor could not open its store, say).
+    private func awaitAnnotations(within limit: Duration, group: RunningGroup) async throws {
         let deadline = ContinuousClock.now + limit
         let key = PowerAnnotationContract().wattsKey
         while ContinuousClock.now < deadline {
+            if let error = group.endedError { throw OfflineClusterError("\(error)") }
             let annotated = await simulator.nodes().filter { $0.annotations[key] != nil }.count
             if annotated == nodes.count { return }
             try await Task.sleep(for: .milliseconds(200))
@@ -265,18 +292,26 @@ public final class OfflineCluster: Sendable {
         throw OfflineClusterError("the monitor did not annotate every node within \(limit)")
     }
 
-    private static func first(_ stream: AsyncStream<Int>, within limit: Duration, what: String) async throws -> Int {
-        try await withThrowingTaskGroup(of: Int?.self) { group in
-            group.addTask {
+    /// The first value of `stream`, or an error after `limit` or once `group` has ended (a
+    /// part that failed to start ends the group).
+    private static func first(
+        _ stream: AsyncStream<Int>, within limit: Duration, what: String, group: RunningGroup
+    ) async throws -> Int {
+        let deadline = ContinuousClock.now + limit
+        return try await withThrowingTaskGroup(of: Int?.self) { tasks in
+            tasks.addTask {
                 for await value in stream { return value }
                 return nil
             }
-            group.addTask {
-                try await Task.sleep(for: limit)
+            tasks.addTask {
+                while ContinuousClock.now < deadline {
+                    if let error = group.endedError { throw OfflineClusterError("\(what): \(error)") }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 return nil
             }
-            defer { group.cancelAll() }
-            guard let value = try await group.next() ?? nil else {
+            defer { tasks.cancelAll() }
+            guard let value = try await tasks.next() ?? nil else {
                 throw OfflineClusterError("timed out waiting for \(what)")
             }
             return value
@@ -298,8 +333,11 @@ public final class OfflineCluster: Sendable {
     public var workloads: [WorkloadRecord] { scheduling.workloads }
 
     /// The exact joules `node`'s plug drew over `[from, to)` (unix milliseconds), real time.
-    public func groundTruthJoules(node: String, fromMilliseconds: Int64, toMilliseconds: Int64) -> Double? {
-        plugs.plug(of: node)?.joules(from: Double(fromMilliseconds) / 1000, to: Double(toMilliseconds) / 1000)
+    public func groundTruthJoules(node: String, fromMilliseconds: Int64, toMilliseconds: Int64)
+        -> Double?
+    {
+        plugs.plug(of: node)?.joules(
+            from: Double(fromMilliseconds) / 1000, to: Double(toMilliseconds) / 1000)
     }
 
     /// Removes a node from the cluster (its running pods fail with `NodeLost`) and ends the
@@ -322,15 +360,8 @@ public final class OfflineCluster: Sendable {
             source?.close()
             source = nil
         }
-        for group in groups.reversed() { await group.triggerGracefulShutdown() }
-        let running = tasks.withLock { tasks in
-            defer { tasks.removeAll() }
-            return tasks
-        }
-        for task in running { await task.value }
-        monitor.close()
-        await simulator.stop()
-        await plugs.shutdown()
+        await running.stop()
         http.shutdown()
+        if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
     }
 }

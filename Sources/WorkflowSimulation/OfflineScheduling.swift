@@ -84,7 +84,8 @@ final class OfflineScheduling: PodLifecycle {
     let knowledgeBase: KnowledgeBase
     let workflow: WorkflowDefinition
     let timeScale: Double
-    let extenderURL: String
+    /// The extender's base URL, once it listens.
+    private let extender = Mutex<String?>(nil)
     let http: CurlMultiClient
     let plugs: ShellySimulator
     private let cluster = Mutex<ClusterSimulator?>(nil)
@@ -96,19 +97,21 @@ final class OfflineScheduling: PodLifecycle {
 
     init(
         nodes: [OfflineNode], knowledgeBase: KnowledgeBase, workflow: WorkflowDefinition, timeScale: Double,
-        extenderURL: String, http: CurlMultiClient, plugs: ShellySimulator, seed: UInt64
+        http: CurlMultiClient, plugs: ShellySimulator, seed: UInt64
     ) {
         self.nodes = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.knowledgeBase = knowledgeBase
         self.workflow = workflow
         self.timeScale = timeScale
-        self.extenderURL = extenderURL
         self.http = http
         self.plugs = plugs
         self.random = Mutex(SeededGenerator(state: seed))
     }
 
     func attach(_ simulator: ClusterSimulator) { cluster.withLock { $0 = simulator } }
+
+    /// The extender to ask, once it listens (the energy scheduler's placements wait for it).
+    func attachExtender(url: String) { extender.withLock { $0 = url } }
 
     /// A node's workloads stopped at `time` (the node was removed).
     func loadsEnded(node: String, at time: Double) {
@@ -246,6 +249,9 @@ final class OfflineScheduling: PodLifecycle {
     }
 
     private func post(_ verb: String, _ body: [UInt8]) async throws -> JSONValue {
+        guard let extenderURL = extender.withLock({ $0 }) else {
+            throw OfflineClusterError("extender \(verb): the extender does not listen yet")
+        }
         let response = try await http.perform(
             HTTPRequest(
                 url: "\(extenderURL)/scheduler/\(verb)", method: "POST", headers: ["Content-Type: application/json"],

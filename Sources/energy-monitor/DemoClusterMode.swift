@@ -1,4 +1,3 @@
-import Exporter
 import Foundation
 import Logging
 import Scoring
@@ -14,8 +13,10 @@ struct DemoClusterMode {
     let listenPort: Int
     let databasePath: String
     let folder: URL
-    let knowledgeBase: String
-    let workflow: String
+    /// nil: the built-in one.
+    let knowledgeBase: String?
+    /// nil: the built-in one.
+    let workflow: String?
     let timeScale: Double
     let weights: [Double]
     let duration: Duration?
@@ -30,11 +31,15 @@ struct DemoClusterMode {
 
     func run() async throws {
         let definition: WorkflowDefinition
-        do { definition = try WorkflowDefinition(contentsOfFile: workflow) } catch {
+        do {
+            definition = try workflow.map { try WorkflowDefinition(contentsOfFile: $0) } ?? BuiltInDefaults.thesisWorkflow()
+        } catch {
             throw CommandFailure("--workflow: \(error)")
         }
         let knowledge: KnowledgeBase
-        do { knowledge = try KnowledgeBase(contentsOfFile: knowledgeBase) } catch {
+        do {
+            knowledge = try knowledgeBase.map { try KnowledgeBase(contentsOfFile: $0) } ?? BuiltInDefaults.knowledgeBase()
+        } catch {
             throw CommandFailure("--knowledge-base: \(error)")
         }
         let nodes = Set(OfflineNode.nodes(of: knowledge).map(\.name))
@@ -46,7 +51,7 @@ struct DemoClusterMode {
                     knowledgeBasePath: knowledgeBase, workflow: definition, timeScale: timeScale,
                     restingWatts: Self.referenceRestingWatts.filter { nodes.contains($0.key) },
                     capacities: Self.referenceCapacities.filter { nodes.contains($0.key) },
-                    databasePath: databasePath, monitorHost: listenHost, monitorPort: listenPort, phases: feed),
+                    databasePath: databasePath, monitorHost: listenHost, monitorPort: listenPort, routes: [feed.route]),
                 logger: CommandSupport.logger)
         } catch {
             throw CommandFailure("\(error)")

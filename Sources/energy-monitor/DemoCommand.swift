@@ -35,11 +35,13 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, help: "With --cluster: the energy scheduler's weights, in turn (comma-separated).")
     var weights: String = "0,0.5,1"
 
-    @Option(name: .long, help: "With --cluster: the workflow file.")
-    var workflow: String = "k8s/workflow/thesis-workflow.yaml"
+    @Option(name: .long, help: "With --cluster: the workflow file (default: the thesis's, built in).")
+    var workflow: String?
 
-    @Option(name: .long, help: "With --cluster: the knowledge base (nodes, rates, power).")
-    var knowledgeBase: String = "k8s/scheduler/knowledge-base.yaml"
+    @Option(
+        name: .long,
+        help: "With --cluster: the knowledge base: nodes, rates, power (default: the reference cluster's, built in).")
+    var knowledgeBase: String?
 
     @OptionGroup var logging: LoggingOptions
 
@@ -116,16 +118,11 @@ struct DemoCommand: AsyncParsableCommand {
             Ctrl-C to stop.
             """
         )
-        let monitor: Monitor
         do {
-            monitor = try await Monitor(configuration: configuration, logger: logger, consumers: [ConsoleLine(nodes: nodes)])
-        } catch {
-            await simulator.shutdown()
-            throw error
-        }
-        do {
-            try await monitor.run(
-                for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+            try await ServiceRunner.run(
+                [Monitor(configuration: configuration, logger: logger, consumers: [ConsoleLine(nodes: nodes)])],
+                for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) },
+                logger: logger
             )
         } catch {
             await simulator.shutdown()

@@ -24,9 +24,10 @@ struct RunCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration(config)
         let logger = logging.bootstrap(label: "energy-monitor")
         ResourceLimits.raiseOpenFileLimit()
-        let monitor = try await Monitor(configuration: configuration, logger: logger)
-        try await monitor.run(
-            for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+        try await ServiceRunner.run(
+            [Monitor(configuration: configuration, logger: logger)],
+            for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) },
+            logger: logger
         )
     }
 }

@@ -9,7 +9,7 @@ struct WorkflowCommand: AsyncParsableCommand {
         discussion: """
             run: one workflow, --repeat times; sweep: every scheduler at every weight, resumable; \
             report: an HTML page from results files (ours and the thesis's). The workflow file format \
-            is in README.md (k8s/workflow/thesis-workflow.yaml is the thesis's workflow).
+            is in README.md (workflows/thesis-workflow.yaml is the thesis's workflow).
             """,
         subcommands: [WorkflowRunCommand.self, WorkflowSweepCommand.self, WorkflowReportCommand.self]
     )

@@ -7,17 +7,19 @@ import TestSupport
 @Suite("Deployment files")
 struct DeploymentTests {
     static let k8s = TestPaths.packageRoot.appendingPathComponent("k8s")
+    static let monitoring = TestPaths.packageRoot.appendingPathComponent("monitoring")
     static let setupHint = "run bash scripts/setup.sh"
 
-    /// Every Kubernetes manifest under `k8s/`: the YAML files except the kustomization, the
-    /// Prometheus rule files and the workflow files (which are not Kubernetes objects).
+    /// Every file under `k8s/` but the kustomization: all of them are Kubernetes manifests (the
+    /// Prometheus rules and workflow files, which are not, live in `monitoring/` and
+    /// `workflows/`), so `kubectl apply -f` takes any folder of it.
     static func manifests() throws -> [String] {
         let enumerator = try #require(FileManager.default.enumerator(atPath: k8s.path))
         var paths: [String] = []
         while let relative = enumerator.nextObject() as? String {
-            guard relative.hasSuffix(".yaml"), relative != "kustomization.yaml", !relative.hasPrefix("monitoring/"),
-                !relative.hasSuffix("-workflow.yaml")
-            else { continue }
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: k8s.appendingPathComponent(relative).path, isDirectory: &isDirectory)
+            guard !isDirectory.boolValue, relative != "kustomization.yaml" else { continue }
             paths.append(relative)
         }
         return paths.sorted()
@@ -48,17 +50,23 @@ struct DeploymentTests {
         #expect(result.status == 0, "\(result.output)")
         #expect(!result.output.contains("ERROR"), "\(result.output)")
         for manifest in manifests {
+            #expect(manifest.hasSuffix(".yaml"), "k8s/\(manifest) is not a manifest")
             #expect(result.output.contains("\(manifest) passed"), "no pass line for \(manifest): \(result.output)")
         }
     }
 
-    @Test("kustomization.yaml lists every manifest, and every file it names exists")
-    func kustomizationIsComplete() throws {
-        let text = try String(contentsOf: Self.k8s.appendingPathComponent("kustomization.yaml"), encoding: .utf8)
-        let listed = text.components(separatedBy: "\n")
+    /// The entries of a kustomization's lists (`- name`), in order.
+    static func listed(in folder: URL) throws -> [String] {
+        try String(contentsOf: folder.appendingPathComponent("kustomization.yaml"), encoding: .utf8)
+            .components(separatedBy: "\n")
             .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { $0.hasPrefix("- ") && ($0.hasSuffix(".yaml") || $0.hasSuffix(".json")) }
+            .filter { $0.hasPrefix("- ") && ($0.hasSuffix(".yaml") || $0.hasSuffix(".json") || $0.hasPrefix("- ../")) }
             .map { String($0.dropFirst(2)) }
+    }
+
+    @Test("kustomization.yaml lists every manifest, and every file it names exists; monitoring/ comes as its own")
+    func kustomizationIsComplete() throws {
+        let listed = try Self.listed(in: Self.k8s)
         for file in listed {
             #expect(
                 FileManager.default.fileExists(atPath: Self.k8s.appendingPathComponent(file).path),
@@ -69,8 +77,39 @@ struct DeploymentTests {
         for manifest in try Self.manifests() where !manifest.hasPrefix("workflow/") {
             #expect(listed.contains(manifest), "kustomization.yaml does not list \(manifest)")
         }
-        #expect(listed.contains("monitoring/prometheus-rules.yaml"))
-        #expect(listed.contains("monitoring/grafana-dashboard.json"))
+        #expect(listed.contains("../monitoring"))
+        let monitoring = try Self.listed(in: Self.monitoring)
+        #expect(monitoring.contains("prometheus-rules.yaml"))
+        #expect(monitoring.contains("grafana-dashboard.json"))
+    }
+
+    @Test("every link under Sources/ points at a file of the repository that the image build copies")
+    func linkedSourcesReachTheImage() throws {
+        let root = TestPaths.packageRoot
+        let sources = root.appendingPathComponent("Sources")
+        let enumerator = try #require(FileManager.default.enumerator(atPath: sources.path))
+        let dockerfile = try String(contentsOf: root.appendingPathComponent("Dockerfile.monitor"), encoding: .utf8)
+        let copied = dockerfile.components(separatedBy: "\n").filter { $0.hasPrefix("COPY ") }
+            .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) }
+        var links = 0
+        while let relative = enumerator.nextObject() as? String {
+            let path = sources.appendingPathComponent(relative).path
+            guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: path) else { continue }
+            links += 1
+            let target = URL(fileURLWithPath: destination, relativeTo: URL(fileURLWithPath: path).deletingLastPathComponent())
+                .standardizedFileURL.path
+            #expect(FileManager.default.fileExists(atPath: target), "Sources/\(relative) -> \(destination) is broken")
+            let inRepository = target.hasPrefix(root.standardizedFileURL.path + "/")
+            #expect(inRepository, "Sources/\(relative) points outside the repository")
+            let fromRoot = String(target.dropFirst(root.standardizedFileURL.path.count + 1))
+            #expect(
+                copied.contains { fromRoot == $0 || fromRoot.hasPrefix($0 + "/") },
+                "Dockerfile.monitor does not COPY \(fromRoot), which Sources/\(relative) needs")
+        }
+        #expect(links >= 2, "the built-in workflow and knowledge base are linked from Sources/WorkflowSimulation/Defaults")
+        // .dockerignore excludes k8s/ but lets the knowledge base through.
+        let ignore = try String(contentsOf: root.appendingPathComponent(".dockerignore"), encoding: .utf8)
+        #expect(ignore.contains("!k8s/scheduler/knowledge-base.yaml"))
     }
 
     @Test(
@@ -96,7 +135,7 @@ struct DeploymentTests {
     @Test("promtool check rules accepts the rules, and promtool test rules passes their unit tests")
     func prometheusRules() async throws {
         let promtool = try #require(Tools.find("promtool"), "promtool not found: \(Self.setupHint)")
-        let folder = Self.k8s.appendingPathComponent("monitoring")
+        let folder = Self.monitoring
         let check = try await Self.run(
             promtool, ["check", "rules", folder.appendingPathComponent("prometheus-rules.yaml").path])
         #expect(check.status == 0, "\(check.output)")
@@ -127,7 +166,7 @@ struct DeploymentTests {
 
     @Test("the Grafana dashboard is JSON with panels on the exported metrics")
     func grafanaDashboard() throws {
-        let data = try Data(contentsOf: Self.k8s.appendingPathComponent("monitoring/grafana-dashboard.json"))
+        let data = try Data(contentsOf: Self.monitoring.appendingPathComponent("grafana-dashboard.json"))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let panels = try #require(object["panels"] as? [[String: Any]])
         #expect(panels.count >= 6)

@@ -5,7 +5,7 @@ import TestSupport
 /// `workflow run --simulate` and `demo --cluster` as a user runs them: the built binary.
 @Suite("Offline cluster commands", .serialized)
 struct OfflineCommandTests {
-    static let workflow = TestPaths.packageRoot.appendingPathComponent("k8s/workflow/thesis-workflow.yaml").path
+    static let workflow = TestPaths.packageRoot.appendingPathComponent("workflows/thesis-workflow.yaml").path
 
     struct Feed: Decodable {
         struct Phase: Decodable {
@@ -91,7 +91,9 @@ struct OfflineCommandTests {
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
-    @Test("demo --cluster: placements and joules per phase on the dashboard, drawn by headless Chromium; screenshot kept")
+    @Test(
+        "demo --cluster from an empty folder (built-in workflow and knowledge base): placements and joules per phase on the dashboard, drawn by headless Chromium; screenshot kept"
+    )
     func demoCluster() async throws {
         try TestPaths.requireBinary()
         let chromium = try #require(
@@ -102,8 +104,7 @@ struct OfflineCommandTests {
             TestPaths.binary,
             [
                 "demo", "--cluster", "--listen", "127.0.0.1:\(port)", "--database", folder + "/energy.db",
-                "--time-scale", "120", "--weights", "0,1", "--duration", "150", "--workflow", Self.workflow,
-                "--knowledge-base", TestPaths.knowledgeBaseManifest,
+                "--time-scale", "120", "--weights", "0,1", "--duration", "150",
             ], in: folder, name: "demo-cluster")
         defer {
             demo.stop()

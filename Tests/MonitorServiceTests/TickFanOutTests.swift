@@ -44,9 +44,9 @@ struct TickFanOutTests {
         var logger = Logger(label: "fan-out")
         logger.logLevel = .critical
         let recorder = RecordingConsumer()
-        let monitor = try await Monitor(configuration: configuration, logger: logger, consumers: [recorder])
+        let monitor = Monitor(configuration: configuration, logger: logger, consumers: [recorder])
         // Twenty tick boundaries: on a fully loaded machine some are skipped, four always remain.
-        try await monitor.run(for: .seconds(10))
+        try await ServiceRunner.run([monitor], for: .seconds(10), signals: [], logger: logger)
         await simulator.shutdown()
 
         let ticks = recorder.ticks.withLock { $0 }

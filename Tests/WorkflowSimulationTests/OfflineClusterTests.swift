@@ -71,7 +71,7 @@ final class ProgressLines: Sendable {
 
 @Suite("Offline cluster", .serialized)
 struct OfflineClusterTests {
-    static let thesisWorkflowPath = TestPaths.packageRoot.appendingPathComponent("k8s/workflow/thesis-workflow.yaml")
+    static let thesisWorkflowPath = TestPaths.packageRoot.appendingPathComponent("workflows/thesis-workflow.yaml")
         .path
     /// The reference cluster's hardware and, for wyse, the watts the thesis's decisions record
     /// while it measured (10.8 W: the master's own load).

@@ -33,7 +33,7 @@ struct OfflinePartsTests {
     @Test("work over rate: the thesis's phases take the thesis's times")
     func workSeconds() throws {
         let workflow = try WorkflowDefinition(
-            contentsOfFile: TestPaths.packageRoot.appendingPathComponent("k8s/workflow/thesis-workflow.yaml").path)
+            contentsOfFile: TestPaths.packageRoot.appendingPathComponent("workflows/thesis-workflow.yaml").path)
         let work = workflow.phases.compactMap(\.work)
         #expect(work.count == 3)
         // rpi preprocessing 71.96 hashes/ms; tvpc's GPU 1715.98 it/min and 59,110.14 it/s.

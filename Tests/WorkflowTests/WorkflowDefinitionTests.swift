@@ -8,7 +8,7 @@ import Testing
 /// value is refused with its key path.
 @Suite("Workflow file")
 struct WorkflowDefinitionTests {
-    static let thesisWorkflow = TestPaths.packageRoot.appendingPathComponent("k8s/workflow/thesis-workflow.yaml").path
+    static let thesisWorkflow = TestPaths.packageRoot.appendingPathComponent("workflows/thesis-workflow.yaml").path
 
     static let minimal = """
         name: demo
@@ -18,7 +18,7 @@ struct WorkflowDefinitionTests {
             image: busybox:1.36
         """
 
-    @Test("k8s/workflow/thesis-workflow.yaml: three phases in order, images per variant, the GPU build with its GPU")
+    @Test("workflows/thesis-workflow.yaml: three phases in order, images per variant, the GPU build with its GPU")
     func thesisWorkflow() throws {
         let workflow = try WorkflowDefinition(contentsOfFile: Self.thesisWorkflow)
         #expect(workflow.name == "thesis")

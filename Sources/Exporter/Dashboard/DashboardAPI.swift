@@ -14,20 +14,16 @@ public struct DashboardAPI: Sendable {
     public let intervalMilliseconds: Int64
     /// What each node's plug last said about itself (model, firmware), if known.
     public let devices: @Sendable (String) -> DeviceHealth?
-    /// Workflow phases run next to the monitor (`demo --cluster`), for `GET /api/v1/workflow`;
-    /// nil answers it with 404.
-    public let phases: PhaseFeed?
 
     /// Creates the API over `store` for `nodes`; `devices` names each node's plug.
     public init(
         store: EnergyStore, nodes: [String], intervalMilliseconds: Int64,
-        devices: @escaping @Sendable (String) -> DeviceHealth? = { _ in nil }, phases: PhaseFeed? = nil
+        devices: @escaping @Sendable (String) -> DeviceHealth? = { _ in nil }
     ) {
         self.store = store
         self.nodes = nodes
         self.intervalMilliseconds = intervalMilliseconds
         self.devices = devices
-        self.phases = phases
     }
 
     /// The body of `GET /api/v1/power`.

@@ -7,12 +7,13 @@ import Store
 
 /// Routes of the built-in dashboard: the page and its script and style at `/`,
 /// `/dashboard.js`, `/dashboard.css`, and the JSON API at `/api/v1/power`,
-/// `/api/v1/nodes`, `/api/v1/energy` and (where workflow phases run beside the monitor)
-/// `/api/v1/workflow`. Everything the page needs comes from this binary: no CDN, no fonts.
+/// `/api/v1/nodes` and `/api/v1/energy` (panels that processes running next to the monitor
+/// add, such as `/api/v1/workflow`, come as `ExtraRoute`s). Everything the page needs comes from this binary: no CDN, no fonts.
 enum DashboardRoutes {
     /// Only this origin may load anything; the page never talks to another host.
     static let contentSecurityPolicy = [
-        "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "img-src 'self' data:",
+        "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
+        "img-src 'self' data:",
         "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
     ].joined(separator: "; ")
 
@@ -69,16 +70,10 @@ enum DashboardRoutes {
                 return MetricsServer.text(.internalServerError, "store: \(error)\n")
             }
         }
-        router.get("/api/v1/workflow") { _, _ -> Response in
-            guard let phases = api.phases else {
-                return MetricsServer.text(
-                    .notFound, "no workflow runs beside this monitor (energy-monitor demo --cluster shows them)\n")
-            }
-            return json(phases.snapshot, logger: logger)
-        }
         router.get("/api/v1/nodes") { _, _ -> Response in
             do throws(StoreError) {
-                return json(try await api.status(nowMilliseconds: WallClock.nowMilliseconds()), logger: logger)
+                return json(
+                    try await api.status(nowMilliseconds: WallClock.nowMilliseconds()), logger: logger)
             } catch {
                 return storeFailure("cannot read the state of the plugs", error, logger: logger)
             }

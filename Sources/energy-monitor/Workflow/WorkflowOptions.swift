@@ -33,7 +33,7 @@ struct WorkflowOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "Knowledge base (ConfigMap manifest or profiles.yaml) for the IdleJoules column; with --simulate the offline cluster's nodes, rates and power (default k8s/scheduler/knowledge-base.yaml)."
+            "Knowledge base (ConfigMap manifest or profiles.yaml) for the IdleJoules column; with --simulate the offline cluster's nodes, rates and power (default: the reference cluster's, built in)."
     )
     var knowledgeBase: String?
 
@@ -201,9 +201,10 @@ struct WorkflowOptions: ParsableArguments {
 
     /// The offline cluster, started, and a runner on it.
     func makeSimulatedSession(definition: WorkflowDefinition) async throws -> WorkflowSession {
-        let knowledgePath = knowledgeBase ?? "k8s/scheduler/knowledge-base.yaml"
         let knowledge: KnowledgeBase
-        do { knowledge = try KnowledgeBase(contentsOfFile: knowledgePath) } catch {
+        do {
+            knowledge = try knowledgeBase.map { try KnowledgeBase(contentsOfFile: $0) } ?? BuiltInDefaults.knowledgeBase()
+        } catch {
             throw CommandFailure("--knowledge-base: \(error)")
         }
         var databasePath = database
@@ -217,7 +218,7 @@ struct WorkflowOptions: ParsableArguments {
         do {
             offline = try await OfflineCluster.start(
                 OfflineCluster.Configuration(
-                    knowledgeBasePath: knowledgePath, workflow: definition, timeScale: timeScale,
+                    knowledgeBasePath: knowledgeBase, workflow: definition, timeScale: timeScale,
                     restingWatts: try Self.restingWatts(restingWatts), capacities: try Self.capacities(capacity),
                     seed: seed, databasePath: databasePath ?? "energy.db"),
                 logger: CommandSupport.logger)

@@ -1,3 +1,4 @@
+import Exporter
 import Foundation
 import Synchronization
 
@@ -78,4 +79,10 @@ public final class PhaseFeed: Sendable {
 
     /// What the dashboard reads.
     public var snapshot: Snapshot { state.withLock { $0 } }
+
+    /// `GET /api/v1/workflow` of the monitor's HTTP server: the snapshot as JSON, which the
+    /// dashboard shows as its workflow panel.
+    public var route: ExtraRoute {
+        ExtraRoute(path: "/api/v1/workflow") { [self] in .json(snapshot) }
+    }
 }

@@ -1,0 +1,82 @@
+import ShellyPoller
+
+extension MonitorConfiguration {
+    /// Checks a configuration built in code (by `demo`, the offline cluster, tests) against
+    /// the rules a configuration file is held to, with the key path a file would have in the
+    /// message (`plugs[1].node: duplicate node "tvpc" (also plugs[0])`).
+    public func validate() throws(ConfigurationError) {
+        guard (100...3_600_000).contains(intervalMilliseconds) else {
+            throw ConfigurationError("interval", "must be between 100ms and 1h")
+        }
+        guard retentionRawMilliseconds >= 60_000 else {
+            throw ConfigurationError("retention.raw", "must be at least 1m")
+        }
+        guard retentionMinuteMilliseconds >= retentionRawMilliseconds else {
+            throw ConfigurationError("retention.minute", "must not be shorter than retention.raw")
+        }
+        guard (1024...(16 << 30)).contains(backlogBytes) else {
+            throw ConfigurationError("backlog", "must be between 1KiB and 16GiB")
+        }
+        guard !database.isEmpty else { throw ConfigurationError("database", "must not be empty") }
+        guard !listenHost.isEmpty, (0...65535).contains(listenPort) else {
+            throw ConfigurationError("listen", "must be host:port with a port in 0...65535")
+        }
+        guard !plugs.isEmpty else { throw ConfigurationError("plugs", "must name at least one plug") }
+        // Entries as a file has them: a node's meters are one entry.
+        var entryOfNode: [String: Int] = [:]
+        var entry = -1
+        var previous: String?
+        var meterNames: Set<String> = []
+        var addresses: [String: String] = [:]
+        for plug in plugs {
+            if plug.node != previous {
+                entry += 1
+                previous = plug.node
+                meterNames = []
+                if let other = entryOfNode[plug.node] {
+                    throw ConfigurationError(
+                        "plugs[\(entry)].node", "duplicate node \"\(plug.node)\" (also plugs[\(other)])")
+                }
+                entryOfNode[plug.node] = entry
+                guard ConfigurationReader.isNodeName(plug.node) else {
+                    throw ConfigurationError(
+                        "plugs[\(entry)].node", "\"\(plug.node)\" is not a valid Kubernetes node name")
+                }
+            }
+            var path = "plugs[\(entry)]"
+            if let meter = plug.meter {
+                path += ".meters[\(meterNames.count)]"
+                guard meterNames.insert(meter).inserted else {
+                    throw ConfigurationError(
+                        "\(path).name", "duplicate meter \"\(meter)\" of node \(plug.node)")
+                }
+            }
+            do {
+                guard try ConfigurationReader.baseURL(plug.baseURL, path: "\(path).address") == plug.baseURL
+                else {
+                    throw ConfigurationError(
+                        "\(path).address", "must be http://host[:port], not \"\(plug.baseURL)\"")
+                }
+            }
+            guard (0...15).contains(plug.channel) else {
+                throw ConfigurationError(
+                    "\(path).channel", "must be an integer in 0...15, not \"\(plug.channel)\"")
+            }
+            let key = "\(plug.baseURL)#\(plug.channel)"
+            if let other = addresses[key] {
+                throw ConfigurationError("\(path).address", "same plug and channel as \(other)")
+            }
+            addresses[key] = path
+        }
+        guard ConfigurationReader.isNodeName(kubernetes.prefix) else {
+            throw ConfigurationError(
+                "kubernetes.prefix", "\"\(kubernetes.prefix)\" is not a DNS subdomain")
+        }
+        guard kubernetes.heartbeatMilliseconds >= 1000 else {
+            throw ConfigurationError("kubernetes.heartbeat", "must be at least 1s")
+        }
+        guard kubernetes.deadbandWatts.isFinite, kubernetes.deadbandWatts >= 0 else {
+            throw ConfigurationError("kubernetes.deadband", "must not be negative")
+        }
+    }
+}
