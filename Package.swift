@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         // C shims over the system libraries.
@@ -71,11 +73,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // What an HTTP server answers on the event loop, before its handlers: the health
+        // check, and `503` beyond a limit of requests in progress.
+        .target(
+            name: "HTTPAdmission",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         // Publishers: `/metrics` and the dashboard with its JSON API.
         .target(
             name: "Exporter",
             dependencies: [
-                "EnergyModel", "Store",
+                "EnergyModel", "Store", "HTTPAdmission",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -132,7 +146,8 @@ let package = Package(
         .target(
             name: "MonitorService",
             dependencies: [
-                "AnnotationContract", "EnergyModel", "ShellyPoller", "Store", "Exporter", "NodeAnnotations", "CurlClient",
+                "AnnotationContract", "EnergyModel", "ShellyPoller", "Store", "Exporter", "HTTPAdmission", "NodeAnnotations",
+                "CurlClient",
                 "Kubernetes", "Yams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -157,7 +172,7 @@ let package = Package(
         .target(
             name: "SchedulerExtender",
             dependencies: [
-                "Scoring",
+                "Scoring", "HTTPAdmission",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -31,3 +31,15 @@ public enum WallClock {
         (nanoseconds / intervalNanoseconds + 1) * intervalNanoseconds
     }
 }
+
+/// Reads the monotonic clock (`CLOCK_MONOTONIC`): how much time passed, unmoved by steps of
+/// the wall clock (an NTP correction, a board without a real-time clock setting its time, a
+/// resumed virtual machine). Intervals, deadlines and the tick schedule use it.
+public enum MonotonicClock {
+    /// Nanoseconds since an arbitrary fixed point (the boot), never going back.
+    public static func nowNanoseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+}

@@ -1,3 +1,4 @@
+import HTTPAdmission
 import Hummingbird
 import Logging
 import NIOCore
@@ -12,6 +13,12 @@ public enum MetricsServer {
     /// closed, so slow or stuck clients cannot pile up.
     public static let idleTimeout = TimeAmount.seconds(15)
 
+    /// Requests in progress at once; beyond it a request is answered `503` with `Retry-After`
+    /// on the event loop (see `AdmissionHandler`). Prometheus, a dashboard or two and the
+    /// probes need a handful; a flood of a thousand clients gets quick refusals instead of
+    /// a queue that grows with every second.
+    public static let defaultMaxRequestsInProgress = 64
+
     /// A Hummingbird application (a `Service`) listening on `host:port`.
     /// - Parameters:
     ///   - readiness: returns nil when ready, else the reason it is not.
@@ -24,8 +31,10 @@ public enum MetricsServer {
         readiness: @escaping @Sendable () async -> String?,
         dashboard: DashboardAPI? = nil,
         routes: [ExtraRoute] = [],
+        maxRequestsInProgress: Int = defaultMaxRequestsInProgress,
         logger: Logger
     ) -> some ApplicationProtocol {
+        let gate = AdmissionGate(limit: maxRequestsInProgress, onRefusal: { metrics.recordRefusedRequest() })
         let router = Router()
         if let dashboard { DashboardRoutes.register(on: router, api: dashboard, logger: logger) }
         for route in routes {
@@ -46,6 +55,8 @@ public enum MetricsServer {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
             )
         }
+        // `GET /healthz` is answered on the event loop by `AdmissionHandler`; this route
+        // serves what reaches the router anyway (a pipelined request, `HEAD`).
         router.get("/healthz") { _, _ -> Response in
             text(.ok, "ok\n")
         }
@@ -59,8 +70,15 @@ public enum MetricsServer {
             router: router,
             // A client that connects and then sends or reads nothing would otherwise hold its
             // connection (and file descriptor) for ever; Prometheus scrapes finish in well under it.
-            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
-            configuration: .init(address: .hostname(host, port: port), serverName: "energy-monitor"),
+            server: .http1(
+                configuration: .init(
+                    // The readiness check asks the store: never refused, so that a flood does
+                    // not take the service out of its Service's endpoints.
+                    additionalChannelHandlers: [AdmissionHandler(gate: gate, exempt: ["/readyz"])],
+                    idleTimeout: idleTimeout)),
+            // A deep accept queue: a burst of a thousand connections must not push a probe's
+            // connection into SYN retries (1 s, then 3 s) before anything reads it.
+            configuration: .init(address: .hostname(host, port: port), serverName: "energy-monitor", backlog: 4096),
             logger: logger
         )
     }

@@ -22,6 +22,7 @@ public final class MonitorMetrics: Sendable {
     private let samplesDropped: Counter
     private let ticksSkipped: Counter
     private let tickDelay: ValueHistogram
+    private let requestsRefused: Counter
 
     /// Label values of `energy_monitor_poll_errors_total{reason}`.
     public static let pollErrorReasons = ["timeout", "connect", "http", "auth", "throttled", "parse", "invalid"]
@@ -68,6 +69,13 @@ public final class MonitorMetrics: Sendable {
             ),
             labels: [],
             buckets: Self.tickDelayBuckets
+        )
+        requestsRefused = registry.makeCounter(
+            descriptor: Self.descriptor(
+                "energy_monitor_http_requests_refused_total",
+                "HTTP requests answered 503 (Retry-After) because the limit of requests in progress was reached."
+            ),
+            labels: []
         )
         registry.makeGauge(
             descriptor: Self.descriptor("energy_monitor_build_info", "Build information; the value is always 1."),
@@ -166,6 +174,11 @@ public final class MonitorMetrics: Sendable {
     /// Records how late a tick started after its boundary.
     public func recordTickDelay(milliseconds: Double) {
         tickDelay.record(max(0, milliseconds) / 1000)
+    }
+
+    /// Counts an HTTP request refused with 503 because too many were in progress.
+    public func recordRefusedRequest() {
+        requestsRefused.increment()
     }
 
     /// Counts ticks skipped by a stalled process.

@@ -1,6 +1,7 @@
 import CurlClient
 import EnergyModel
 import Exporter
+import HTTPAdmission
 import Kubernetes
 import Logging
 import NodeAnnotations
@@ -97,7 +98,20 @@ public final class Monitor: Service, Sendable {
                 "version": "\(EnergyMonitorVersion.string)",
             ]
         )
-        try await group.run()
+        // The liveness listener, when configured, lives outside the group's HTTP server.
+        let health: HealthServer?
+        if let address = configuration.healthListen {
+            health = try await HealthServer.start(host: address.host, port: address.port)
+        } else {
+            health = nil
+        }
+        do {
+            try await group.run()
+        } catch {
+            await health?.stop()
+            throw error
+        }
+        await health?.stop()
     }
 }
 
@@ -109,6 +123,10 @@ extension Monitor {
     /// does, instead of memory growing without bound.
     static let tickQueueLimit = 32
 
+    /// Threads of the poll executor: two keep up with 5,000 plugs on a machine of two cores;
+    /// the HTTP client and the store's writer have threads of their own besides.
+    static let pollThreads = 2
+
     /// Everything `run()` builds once the store is open.
     final class Parts: Sendable {
         let metrics: MonitorMetrics
@@ -118,6 +136,8 @@ extension Monitor {
         let annotations: AnnotationPublisher?
         let store: EnergyStore
         let logger: Logger
+        /// The threads polling and tick handling run on, away from the request handlers' pool.
+        let executor: PollExecutor
         /// Every tick goes to these, in this order.
         let consumers: [any TickConsumer]
         /// Ticks waiting for the consumers, and whether a drop has been logged since the queue
@@ -130,6 +150,8 @@ extension Monitor {
         ) async throws {
             self.store = store
             self.logger = logger
+            let executor = PollExecutor(threads: Monitor.pollThreads)
+            self.executor = executor
             let counters = try await store.loadCounters()
             try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
             let nodes = configuration.nodes
@@ -141,6 +163,7 @@ extension Monitor {
                 plugs: configuration.plugs,
                 intervalMilliseconds: configuration.intervalMilliseconds,
                 client: client,
+                executor: executor,
                 logger: logger
             )
             self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap)
@@ -173,9 +196,10 @@ extension Monitor {
         /// the next tick. On graceful shutdown polling stops and the ticks already taken are
         /// still stored, with whatever still waits from a store outage.
         func runPolling() async {
+            defer { executor.shutdown() }
             let (stream, continuation) = AsyncStream.makeStream(
                 of: TickReport.self, bufferingPolicy: .bufferingNewest(Monitor.tickQueueLimit))
-            let producer = Task {
+            let producer = Task(executorPreference: executor) {
                 await self.loop.run { report in
                     // Counted before the yield, so that the consumer never sees it uncounted.
                     self.queue.withLock { $0.waiting += 1 }
@@ -191,18 +215,20 @@ extension Monitor {
                 }
                 continuation.finish()
             }
-            await withTaskCancellationHandler {
-                await withGracefulShutdownHandler {
-                    for await report in stream {
-                        await self.handle(report)
+            await withTaskExecutorPreference(executor) {
+                await withTaskCancellationHandler {
+                    await withGracefulShutdownHandler {
+                        for await report in stream {
+                            await self.handle(report)
+                        }
+                    } onGracefulShutdown: {
+                        producer.cancel()
                     }
-                } onGracefulShutdown: {
+                } onCancel: {
                     producer.cancel()
                 }
-            } onCancel: {
-                producer.cancel()
+                await storeConsumer.drain()
             }
-            await storeConsumer.drain()
         }
 
         private func handle(_ report: TickReport) async {

@@ -21,6 +21,14 @@ extension MonitorConfiguration {
         guard !listenHost.isEmpty, (0...65535).contains(listenPort) else {
             throw ConfigurationError("listen", "must be host:port with a port in 0...65535")
         }
+        if let health = healthListen {
+            guard !health.host.isEmpty, (0...65535).contains(health.port) else {
+                throw ConfigurationError("healthListen", "must be host:port with a port in 0...65535")
+            }
+            guard health.port != listenPort || health.port == 0 else {
+                throw ConfigurationError("healthListen", "must differ from listen's port \(listenPort)")
+            }
+        }
         guard !plugs.isEmpty else { throw ConfigurationError("plugs", "must name at least one plug") }
         // Entries as a file has them: a node's meters are one entry.
         var entryOfNode: [String: Int] = [:]

@@ -46,6 +46,9 @@ public struct MonitorConfiguration: Sendable {
     public var listenHost: String = "0.0.0.0"
     /// Port the HTTP server binds.
     public var listenPort: Int = 9840
+    /// Where a listener that answers only `GET /healthz`, on an event loop of its own, binds
+    /// (`healthListen:`); nil: none (`/healthz` on the main port only).
+    public var healthListen: (host: String, port: Int)?
     /// Raw samples older than this are folded into minutes (milliseconds).
     public var retentionRawMilliseconds: Int64 = 14 * 86_400_000
     /// Minute rows older than this are deleted (milliseconds).
@@ -92,7 +95,7 @@ public struct MonitorConfiguration: Sendable {
         }
         var configuration = MonitorConfiguration()
         let reader = ConfigurationReader(baseDirectory: baseDirectory, environment: environment)
-        let top = try reader.fields(mapping, path: "", known: ["interval", "database", "listen", "retention", "backlog", "plugs", "kubernetes"])
+        let top = try reader.fields(mapping, path: "", known: ["interval", "database", "listen", "healthListen", "retention", "backlog", "plugs", "kubernetes"])
         if let node = top["interval"] {
             configuration.intervalMilliseconds = try reader.duration(node, path: "interval")
             guard (100...3_600_000).contains(configuration.intervalMilliseconds) else {
@@ -104,6 +107,10 @@ public struct MonitorConfiguration: Sendable {
         }
         if let node = top["listen"] {
             (configuration.listenHost, configuration.listenPort) = try reader.listen(node, path: "listen")
+        }
+        if let node = top["healthListen"] {
+            let (host, port) = try reader.listen(node, path: "healthListen")
+            configuration.healthListen = (host, port)
         }
         if let node = top["retention"] {
             let retention = try reader.fields(try reader.mapping(node, path: "retention"), path: "retention", known: ["raw", "minute"])

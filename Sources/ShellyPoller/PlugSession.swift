@@ -1,5 +1,6 @@
 import CurlClient
 import JSON
+import NIOCore
 import NIOPosix
 import EnergyModel
 import Logging
@@ -48,16 +49,16 @@ public final class PlugSession: Sendable {
         /// `/shelly` that claims the other family is refused, so a Gen2+ password never goes
         /// out as Basic auth to whoever answers on the plug's address.
         var pinnedFamily: Family?
-        /// No request before this (wall nanoseconds): the device answered 429.
+        /// No request before this (monotonic nanoseconds): the device answered 429.
         var throttledUntil: Int64 = 0
         /// The last refusal logged (a downgrade, an algorithm), so it is logged once.
         var loggedRefusal: String?
-        /// `transport: auto`: HTTP until this (wall nanoseconds), after the WebSocket upgrade was
+        /// `transport: auto`: HTTP until this (monotonic nanoseconds), after the WebSocket upgrade was
         /// refused or the connection went silent.
         var httpUntil: Int64 = 0
         /// The device's identity (model, generation, firmware), once known.
         var device: DeviceHealth?
-        /// The next poll at or after this (wall nanoseconds) reads the device's health too.
+        /// The next poll at or after this (monotonic nanoseconds) reads the device's health too.
         var nextHealthAt: Int64 = 0
     }
 
@@ -95,8 +96,12 @@ public final class PlugSession: Sendable {
     /// 5,000 polls in flight hold 20 MB of buffers instead of 80 MB at libcurl's default.
     static let receiveBufferBytes = 4 * 1024
 
-    /// Creates a session; nothing is sent until `poll`.
-    public init(plug: PlugConfiguration, client: CurlMultiClient, validator: ReadingValidator = ReadingValidator(), logger: Logger) {
+    /// Creates a session; nothing is sent until `poll`. With `executor`, the session's own tasks
+    /// (its WebSocket connection) run on the poll loop's threads.
+    public init(
+        plug: PlugConfiguration, client: CurlMultiClient, validator: ReadingValidator = ReadingValidator(),
+        executor: PollExecutor? = nil, logger: Logger
+    ) {
         self.plug = plug
         self.client = client
         self.validator = validator
@@ -115,14 +120,18 @@ public final class PlugSession: Sendable {
         self.digest = plug.password.map { DigestAuthenticator(username: plug.username, password: $0, allowMD5: plug.allowMD5) }
         if plug.transport != .http, plug.generation != .gen1 {
             let url = (plug.baseURL.hasPrefix("https://") ? "wss://" + plug.baseURL.dropFirst(8) : "ws://" + plug.baseURL.dropFirst(7)) + "/rpc"
-            self.webSocket = RPCWebSocket(url: url, source: "energy-monitor-\(plug.node)", eventLoopGroup: Self.eventLoopGroup, logger: logger)
+            self.webSocket = RPCWebSocket(
+                url: url, source: "energy-monitor-\(plug.node)", eventLoopGroup: Self.eventLoopGroup, executor: executor,
+                logger: logger)
         } else {
             self.webSocket = nil
         }
     }
 
-    /// The event loops of every plug's WebSocket: one per core, shared (NIO's singleton).
-    static let eventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    /// The event loops of every plug's WebSocket: one per core, shared by the plugs and by no
+    /// one else. NIO's singleton group also runs the HTTP servers, whose connections a flood
+    /// of requests keeps busy; a plug's reply must not wait behind them.
+    static let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     /// `transport: auto` uses HTTP this long after the device refused the WebSocket upgrade...
     static let refusedFallbackMilliseconds: Int64 = 600_000
     /// ...and this long after a WebSocket call went unanswered.
@@ -130,7 +139,7 @@ public final class PlugSession: Sendable {
 
     /// Whether the plug's RPC calls go over its WebSocket now.
     public var usesWebSocket: Bool {
-        webSocket != nil && WallClock.nowNanoseconds() >= state.withLock { $0.httpUntil }
+        webSocket != nil && MonotonicClock.nowNanoseconds() >= state.withLock { $0.httpUntil }
     }
 
     /// Closes the plug's WebSocket, if any.
@@ -149,7 +158,9 @@ public final class PlugSession: Sendable {
 
     /// Reads the plug once, within `timeoutMilliseconds` in total.
     public func poll(timeoutMilliseconds: Int) async -> PlugOutcome {
-        let started = WallClock.nowNanoseconds()
+        // Deadlines and durations on the monotonic clock: a step of the wall clock neither
+        // cuts a poll short nor stretches it; only the sample's stamp is wall-clock time.
+        let started = MonotonicClock.nowNanoseconds()
         let deadline = started + Int64(timeoutMilliseconds) * 1_000_000
         let result: Result<Sample, PollFailure>
         var health: DeviceHealth?
@@ -183,7 +194,7 @@ public final class PlugSession: Sendable {
                 $0.loggedRefusal = nil
             }
         }
-        let duration = Double(WallClock.nowNanoseconds() - started) / 1e9
+        let duration = Double(MonotonicClock.nowNanoseconds() - started) / 1e9
         return PlugOutcome(node: plug.node, result: result, durationSeconds: duration, health: health)
     }
 
@@ -270,13 +281,13 @@ public final class PlugSession: Sendable {
     static let healthIntervalNanoseconds: Int64 = 60_000_000_000
 
     private var isHealthDue: Bool {
-        WallClock.nowNanoseconds() >= state.withLock { $0.nextHealthAt }
+        MonotonicClock.nowNanoseconds() >= state.withLock { $0.nextHealthAt }
     }
 
     /// The device's health from `figures` plus its identity, when due; the identity of a plug
     /// whose generation is configured (never detected) is read from `/shelly` once.
     private func healthIfDue(deadline: Int64, _ figures: () -> DeviceHealth) async -> DeviceHealth? {
-        let now = WallClock.nowNanoseconds()
+        let now = MonotonicClock.nowNanoseconds()
         let (due, known) = state.withLock { state -> (Bool, DeviceHealth?) in
             guard now >= state.nextHealthAt else { return (false, nil) }
             state.nextHealthAt = now + Self.healthIntervalNanoseconds
@@ -315,7 +326,7 @@ public final class PlugSession: Sendable {
             } catch let failure as WebSocketFallback {
                 guard plug.transport == .auto else { throw failure.failure }
                 let milliseconds = failure.refused ? Self.refusedFallbackMilliseconds : Self.silentFallbackMilliseconds
-                state.withLock { $0.httpUntil = WallClock.nowNanoseconds() + milliseconds * 1_000_000 }
+                state.withLock { $0.httpUntil = MonotonicClock.nowNanoseconds() + milliseconds * 1_000_000 }
                 logger.info(
                     "WebSocket unusable, using HTTP for a while",
                     metadata: ["error": "\(failure.failure.message)", "retryInMs": "\(milliseconds)"])
@@ -348,6 +359,7 @@ public final class PlugSession: Sendable {
             let auth = digest?.frameAuth()
             let start = WallClock.nowNanoseconds()
             let result = await webSocket.call(method: method, params: id.map { "{\"id\":\($0)}" } ?? "{}", auth: auth, deadline: deadline)
+            // The stamp: wall-clock time, the exchange's midpoint.
             let takenAt = (start + WallClock.nowNanoseconds()) / 2 / 1_000_000
             let frame: JSONValue
             switch result {
@@ -368,7 +380,7 @@ public final class PlugSession: Sendable {
                 return (frame, takenAt)
             }
             if code == 429 {
-                state.withLock { $0.throttledUntil = WallClock.nowNanoseconds() + Self.throttleMilliseconds * 1_000_000 }
+                state.withLock { $0.throttledUntil = MonotonicClock.nowNanoseconds() + Self.throttleMilliseconds * 1_000_000 }
                 throw PollFailure(.throttled, "\(method): error 429 (device throttles authentication)")
             }
             guard let digest, !answeredChallenge else {
@@ -455,7 +467,7 @@ public final class PlugSession: Sendable {
             case 429:
                 let wait = response.header("Retry-After").flatMap { Int64(rounding: (Double($0) ?? -1) * 1000, .up) }
                 let milliseconds = min(max(wait ?? Self.throttleMilliseconds, Self.throttleMilliseconds), Self.maxThrottleMilliseconds)
-                state.withLock { $0.throttledUntil = WallClock.nowNanoseconds() + milliseconds * 1_000_000 }
+                state.withLock { $0.throttledUntil = MonotonicClock.nowNanoseconds() + milliseconds * 1_000_000 }
                 throw PollFailure(.throttled, "\(path): HTTP 429 (device throttles authentication for \(milliseconds) ms)")
             default:
                 throw PollFailure(.http, "\(path): HTTP \(response.status)")
@@ -468,7 +480,7 @@ public final class PlugSession: Sendable {
         _ path: String, headers: [String], basic: HTTPAuthentication?, deadline: Int64
     ) async throws(PollFailure) -> (HTTPResponse, Int64) {
         let start = WallClock.nowNanoseconds()
-        let remaining = Int(clamping: (deadline - start) / 1_000_000)
+        let remaining = Int(clamping: (deadline - MonotonicClock.nowNanoseconds()) / 1_000_000)
         guard remaining > 0 else { throw PollFailure(.timeout, "no time left for \(path)") }
         let request = HTTPRequest(
             url: plug.baseURL + path,

@@ -31,21 +31,28 @@ public struct PollLoop: Sendable {
     /// Per-poll timeout in milliseconds (always below the interval).
     public let timeoutMilliseconds: Int
     private let sessions: [PlugSession]
+    /// The threads polling runs on, if the loop has its own.
+    private let executor: PollExecutor?
     /// Whether some node has several meters (their outcomes are combined per node).
     private let hasMeters: Bool
     private let logger: Logger
 
-    /// Creates the loop.
+    /// Creates the loop. With `executor`, polling (and every session's own tasks) runs on its
+    /// threads, and the loop sleeps on them: run the loop's task with that preference.
     public init(
         plugs: [PlugConfiguration],
         intervalMilliseconds: Int64,
         client: CurlMultiClient,
         validator: ReadingValidator = ReadingValidator(),
+        executor: PollExecutor? = nil,
         logger: Logger
     ) {
         self.intervalMilliseconds = intervalMilliseconds
         self.timeoutMilliseconds = Self.timeout(forInterval: intervalMilliseconds)
-        self.sessions = plugs.map { PlugSession(plug: $0, client: client, validator: validator, logger: logger) }
+        self.executor = executor
+        self.sessions = plugs.map {
+            PlugSession(plug: $0, client: client, validator: validator, executor: executor, logger: logger)
+        }
         self.hasMeters = plugs.contains { $0.meter != nil }
         self.logger = logger
     }
@@ -57,26 +64,37 @@ public struct PollLoop: Sendable {
 
     /// Runs until the task is cancelled, handing every tick's report to `onTick`, which must
     /// not block (hand the work to another task).
+    ///
+    /// Ticks fall on wall-clock interval boundaries (users line them up with other systems'
+    /// clocks), but the waiting is done on the monotonic clock: the next boundary is turned
+    /// into a monotonic deadline when the wait starts, so a step of the wall clock during a
+    /// wait neither stretches it nor ends it early, and skipped ticks are counted from the
+    /// monotonic time between ticks, not from wall-clock stamps (a step of a day forward is
+    /// not 86,400 missed ticks). With an executor, the loop sleeps on its threads.
     public func run(onTick: @Sendable (TickReport) -> Void) async {
         let intervalNanoseconds = intervalMilliseconds * 1_000_000
-        var previousTick: Int64?
+        var previousDeadline: Int64?
         while !Task.isCancelled {
-            let now = WallClock.nowNanoseconds()
-            let boundary = WallClock.nextBoundary(after: now, intervalNanoseconds: intervalNanoseconds)
+            let wall = WallClock.nowNanoseconds()
+            let now = MonotonicClock.nowNanoseconds()
+            let boundary = WallClock.nextBoundary(after: wall, intervalNanoseconds: intervalNanoseconds)
+            let deadline = now + (boundary - wall)
             do {
-                try await Task.sleep(for: .nanoseconds(boundary - now))
+                try await PollExecutor.sleep(untilMonotonicNanoseconds: deadline, on: executor)
             } catch {
                 return
             }
-            let latency = Double(WallClock.nowNanoseconds() - boundary) / 1e6
+            let latency = Double(MonotonicClock.nowNanoseconds() - deadline) / 1e6
             var skipped = 0
-            if let previousTick {
-                skipped = max(0, Int((boundary - previousTick) / intervalNanoseconds) - 1)
+            if let previousDeadline {
+                // Whole intervals of monotonic time between the two deadlines, less this one.
+                let elapsed = deadline - previousDeadline
+                skipped = max(0, Int((elapsed + intervalNanoseconds / 2) / intervalNanoseconds) - 1)
                 if skipped > 0 {
                     logger.warning("ticks skipped", metadata: ["count": "\(skipped)"])
                 }
             }
-            previousTick = boundary
+            previousDeadline = deadline
             let outcomes = await pollAll()
             onTick(
                 TickReport(

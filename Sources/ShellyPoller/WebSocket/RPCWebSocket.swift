@@ -50,7 +50,7 @@ final class RPCWebSocket: Sendable {
         var nextWaiter = 0
         var nextID: Int64 = 1
         var pending: [Int64: Call] = [:]
-        /// No connection attempt before this (wall nanoseconds).
+        /// No connection attempt before this (monotonic nanoseconds).
         var retryAt: Int64 = 0
         var failedAttempts = 0
     }
@@ -59,6 +59,10 @@ final class RPCWebSocket: Sendable {
     private let source: String
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
+    /// Where the session's own tasks (the connection, a connect's timer) run: the poll loop's
+    /// threads when it has them, so that request floods on the cooperative pool never delay
+    /// a reply.
+    private let executor: PollExecutor?
     private let state = Mutex(State())
 
     /// Largest frame read from a device: larger than any payload is allowed to be, so that an
@@ -68,10 +72,11 @@ final class RPCWebSocket: Sendable {
     static let backoffBaseMilliseconds: Int64 = 1000
     static let backoffMaxMilliseconds: Int64 = 30_000
 
-    init(url: String, source: String, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    init(url: String, source: String, eventLoopGroup: any EventLoopGroup, executor: PollExecutor? = nil, logger: Logger) {
         self.url = url
         self.source = source
         self.eventLoopGroup = eventLoopGroup
+        self.executor = executor
         self.logger = logger
     }
 
@@ -81,7 +86,7 @@ final class RPCWebSocket: Sendable {
     }
 
     /// Calls `method` with `params` (a JSON object text) and `auth` (a JSON object text, if
-    /// any) and returns the reply frame, parsed; before `deadline` (wall nanoseconds).
+    /// any) and returns the reply frame, parsed; before `deadline` (monotonic nanoseconds).
     func call(method: String, params: String, auth: String?, deadline: Int64) async -> Result<JSONValue, CallFailure> {
         let writer: WebSocketOutboundWriter
         switch await connectedWriter(deadline: deadline) {
@@ -120,9 +125,8 @@ final class RPCWebSocket: Sendable {
         }
     }
 
-    private static func sleep(until deadline: Int64) async {
-        let remaining = deadline - WallClock.nowNanoseconds()
-        if remaining > 0 { try? await Task.sleep(for: .nanoseconds(remaining)) }
+    private func sleep(until deadline: Int64) async {
+        try? await PollExecutor.sleep(untilMonotonicNanoseconds: deadline, on: executor)
     }
 
     /// Closes the connection; pending calls fail.
@@ -166,7 +170,7 @@ final class RPCWebSocket: Sendable {
     }
 
     private func connectedWriter(deadline: Int64) async -> Result<WebSocketOutboundWriter, CallFailure> {
-        let now = WallClock.nowNanoseconds()
+        let now = MonotonicClock.nowNanoseconds()
         enum Next {
             case ready(WebSocketOutboundWriter)
             case wait
@@ -206,14 +210,14 @@ final class RPCWebSocket: Sendable {
                 case .idle:
                     state.generation += 1
                     let generation = state.generation
-                    let task = Task { await self.connect(generation: generation) }
+                    let task = PollExecutor.startTask(on: self.executor) { await self.connect(generation: generation) }
                     state.phase = .connecting(task: task, waiters: [waiter: continuation])
                     return true
                 }
             }
             timer.withLock {
-                $0 = Task {
-                    await Self.sleep(until: deadline)
+                $0 = PollExecutor.startTask(on: executor) {
+                    await self.sleep(until: deadline)
                     guard !Task.isCancelled else { return }
                     self.resumeWaiter(waiter, .failure(.timeout))
                 }
@@ -297,7 +301,7 @@ final class RPCWebSocket: Sendable {
                 state.failedAttempts += 1
                 let exponent = min(state.failedAttempts - 1, 10)
                 let backoff = min(Self.backoffMaxMilliseconds, Self.backoffBaseMilliseconds << Int64(exponent))
-                state.retryAt = WallClock.nowNanoseconds() + backoff * 1_000_000
+                state.retryAt = MonotonicClock.nowNanoseconds() + backoff * 1_000_000
             }
             state.phase = .idle
             let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<JSONValue, CallFailure>, Never>? in
