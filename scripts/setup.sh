@@ -11,8 +11,9 @@ if [ "${1:-}" = "--test" ]; then with_tests=true; fi
 if $with_tests; then
   # prometheus brings promtool; chromium (+ a font) renders the dashboard in its test;
   # libcurl4-doc has curl's symbols-in-versions table (libcurl-symbols(3)) and the man pages
-  # that say when each function came, which the image-base test checks the code against.
-  packages+=(prometheus openssl time chromium fonts-dejavu-core python3-pip libcurl4-doc)
+  # that say when each function came, which the image-base test checks the code against;
+  # wrk floods the service with requests in the scrape-flood test.
+  packages+=(prometheus openssl time chromium fonts-dejavu-core python3-pip libcurl4-doc wrk)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -2,11 +2,12 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A listener that answers `GET /healthz` with `200 ok` and nothing else, entirely on an
-/// event loop of its own: no Swift task, no router, no queue shared with the service's other
-/// requests. A flood of new connections on the main port keeps that server's accept loop
-/// waiting for the cooperative pool; a liveness probe pointed here is answered regardless,
-/// so a service that is only busy is never restarted for it.
+/// A listener that answers `GET /healthz` and nothing else, entirely on an event loop of its
+/// own: no Swift task, no router, no queue shared with the service's other requests. A flood
+/// of new connections on the main port keeps that server's accept loop waiting for the
+/// cooperative pool; a liveness probe pointed here is answered regardless, so a service that
+/// is only busy is never restarted for it. What it answers is `check`'s verdict: `200 ok`,
+/// or `503` with the reason (the monitor's: its poll loop has stopped ticking).
 public final class HealthServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
@@ -19,8 +20,11 @@ public final class HealthServer: Sendable {
         self.channel = channel
     }
 
-    /// Listens on `host:port` (port 0 picks one).
-    public static func start(host: String, port: Int) async throws -> HealthServer {
+    /// Listens on `host:port` (port 0 picks one). `check` returns nil when healthy, else the
+    /// reason; it runs on the event loop and must not block.
+    public static func start(
+        host: String, port: Int, check: @escaping @Sendable () -> String? = { nil }
+    ) async throws -> HealthServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let channel = try await ServerBootstrap(group: group)
@@ -29,7 +33,7 @@ public final class HealthServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(HealthResponder())
+                        try channel.pipeline.syncOperations.addHandler(HealthResponder(check: check))
                     }
                 }
                 .bind(host: host, port: port)
@@ -48,23 +52,35 @@ public final class HealthServer: Sendable {
     }
 }
 
-/// Answers each request of a connection: `GET /healthz` (any query) `200 ok`, anything else
-/// `404`; the connection closes after each answer.
+/// Answers each request of a connection: `GET /healthz` (any query) `200 ok` or `503` with the
+/// check's reason, anything else `404`; the connection closes after each answer.
 private final class HealthResponder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    private let check: @Sendable () -> String?
     private var status: HTTPResponseStatus = .notFound
+    private var body = ""
+
+    init(check: @escaping @Sendable () -> String?) {
+        self.check = check
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let request):
             let path = request.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.uri
-            status = request.method == .GET && path == "/healthz" ? .ok : .notFound
+            if request.method == .GET, path == "/healthz" {
+                let problem = check()
+                status = problem == nil ? .ok : .serviceUnavailable
+                body = problem.map { "unhealthy: \($0)\n" } ?? "ok\n"
+            } else {
+                status = .notFound
+                body = "not found: only GET /healthz here\n"
+            }
         case .body:
             break
         case .end:
-            let body = status == .ok ? "ok\n" : "not found: only GET /healthz here\n"
             var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
             buffer.writeString(body)
             var headers = HTTPHeaders()

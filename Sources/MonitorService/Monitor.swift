@@ -101,7 +101,7 @@ public final class Monitor: Service, Sendable {
         // The liveness listener, when configured, lives outside the group's HTTP server.
         let health: HealthServer?
         if let address = configuration.healthListen {
-            health = try await HealthServer.start(host: address.host, port: address.port)
+            health = try await HealthServer.start(host: address.host, port: address.port) { parts.liveness() }
         } else {
             health = nil
         }
@@ -140,6 +140,10 @@ extension Monitor {
         let executor: PollExecutor
         /// Every tick goes to these, in this order.
         let consumers: [any TickConsumer]
+        /// When the latest tick started (monotonic nanoseconds), 0 before the first.
+        private let lastTick = Atomic<Int64>(0)
+        /// Longest time without a tick that still counts as alive.
+        let stallNanoseconds: Int64
         /// Ticks waiting for the consumers, and whether a drop has been logged since the queue
         /// last ran empty (one line per stall, not one per dropped tick).
         private let queue = Mutex((waiting: 0, dropLogged: false))
@@ -150,6 +154,7 @@ extension Monitor {
         ) async throws {
             self.store = store
             self.logger = logger
+            self.stallNanoseconds = max(30_000, 10 * configuration.intervalMilliseconds) * 1_000_000
             let executor = PollExecutor(threads: Monitor.pollThreads)
             self.executor = executor
             let counters = try await store.loadCounters()
@@ -191,6 +196,16 @@ extension Monitor {
             return nil
         }
 
+        /// Nil while the poll loop ticks, else how long it has not: what the health listener
+        /// answers a liveness probe (a stalled loop measures nothing; a restart may help).
+        func liveness() -> String? {
+            let last = lastTick.load(ordering: .relaxed)
+            guard last > 0 else { return nil }
+            let silent = MonotonicClock.nowNanoseconds() - last
+            guard silent > stallNanoseconds else { return nil }
+            return "no poll tick for \(silent / 1_000_000_000) s"
+        }
+
         /// Polls until graceful shutdown (or cancellation); every tick is handed to the
         /// consumers by this task while the loop polls in another, so a slow disk never delays
         /// the next tick. On graceful shutdown polling stops and the ticks already taken are
@@ -201,6 +216,7 @@ extension Monitor {
                 of: TickReport.self, bufferingPolicy: .bufferingNewest(Monitor.tickQueueLimit))
             let producer = Task(executorPreference: executor) {
                 await self.loop.run { report in
+                    self.lastTick.store(MonotonicClock.nowNanoseconds(), ordering: .relaxed)
                     // Counted before the yield, so that the consumer never sees it uncounted.
                     self.queue.withLock { $0.waiting += 1 }
                     switch continuation.yield(report) {

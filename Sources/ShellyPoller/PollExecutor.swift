@@ -1,9 +1,10 @@
+import EnergyModel
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import EnergyModel
 
 /// Threads of the poll loop's own, as a `TaskExecutor`: the tasks that poll, advance the
 /// counters and hand ticks to the store run here, never on the cooperative pool that the HTTP
