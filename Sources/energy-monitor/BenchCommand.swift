@@ -76,6 +76,14 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Skip the poll and /metrics figures (not the soak).")
     var skipPoll = false
 
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: "Also flood /metrics of a 3-plug service with wrk at these connection counts (e.g. --flood 1000 2000): ticks stored, /healthz round trips, requests refused.")
+    var flood: [Int] = []
+
+    @Option(name: .long, help: "Seconds of each flood.")
+    var floodSeconds: Int = 20
+
     @Option(name: .long, help: "Folder for the temporary databases (default: the system's temporary folder).")
     var folder: String?
 
@@ -93,6 +101,8 @@ struct BenchCommand: AsyncParsableCommand {
         guard (1...1000).contains(readLoadPlugs) else { throw ValidationError("--read-load-plugs must be 1...1000") }
         guard (0...100).contains(readLoadClients) else { throw ValidationError("--read-load-clients must be 0...100") }
         guard (5...3600).contains(readLoadSeconds) else { throw ValidationError("--read-load-seconds must be 5...3600") }
+        guard flood.allSatisfy({ (1...20_000).contains($0) }) else { throw ValidationError("--flood: connection counts in 1...20000") }
+        guard (5...600).contains(floodSeconds) else { throw ValidationError("--flood-seconds must be 5...600") }
     }
 
     func transportList() throws -> [String] {
@@ -123,7 +133,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !skipStore {
             try await StoreBench(folder: base, nodes: nodes, ticks: ticks).run()
         }
-        guard !skipPoll || soak != nil || readLoad else { return }
+        guard !skipPoll || soak != nil || readLoad || !flood.isEmpty else { return }
         // 5,000 plugs are 5,000 sockets in each child; children inherit the raised limit.
         ResourceLimits.raiseOpenFileLimit()
         let counts = try plugCounts()
@@ -165,6 +175,14 @@ struct BenchCommand: AsyncParsableCommand {
             } catch {
                 let line = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
                 Console.write("read load: not measured (\(line))")
+            }
+        }
+        if !flood.isEmpty {
+            for result in await FloodBench(poll: poll, seconds: floodSeconds).run(connections: flood) {
+                switch result {
+                case .success(let figures): Console.write(figures.description)
+                case .failure(let error): Console.write("flood: not measured (\(error.description))")
+                }
             }
         }
         if !loaded, !skipPoll {

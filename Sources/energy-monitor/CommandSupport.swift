@@ -23,7 +23,7 @@ struct KubernetesOptions: ParsableArguments {
 enum CommandSupport {
     /// The log of the commands that print results: on standard error, so that a warning
     /// never lands in the CSV or table on standard output.
-    static let logger = Logger(label: "energy-monitor") { StreamLogHandler.standardError(label: $0) }
+    static let logger = Logger(label: "energy-monitor") { EscapingLogHandler(StreamLogHandler.standardError(label: $0)) }
 
     /// GETs `path` from the Kubernetes API the way kubectl would connect: the given
     /// kubeconfig (and context), else in-cluster, `$KUBECONFIG` or `~/.kube/config`.
