@@ -60,6 +60,15 @@ public final class PlugSession: Sendable {
         var device: DeviceHealth?
         /// The next poll at or after this (monotonic nanoseconds) reads the device's health too.
         var nextHealthAt: Int64 = 0
+        /// The generation `/shelly` last named, and when (monotonic nanoseconds): a plug
+        /// whose status keeps failing after detection is not asked `/shelly` again (two
+        /// requests and a log line a tick) until `detectionIntervalNanoseconds` has passed.
+        var detected: (generation: ShellyGeneration, model: String?, at: Int64)?
+        /// When `/shelly` was last asked (monotonic nanoseconds), and whether a poll has
+        /// succeeded since: a plug that worked and then fails ten times is detected again at
+        /// once (it may have been replaced); one that has not worked since, once a minute.
+        var lastDetection: Int64?
+        var succeededSinceDetection = false
     }
 
     /// How a device authenticates: Gen1 Basic or Gen2+ Digest.
@@ -179,11 +188,17 @@ public final class PlugSession: Sendable {
         }
         if case .failure(let failure) = result {
             let generation = plug.generation
+            let now = MonotonicClock.nowNanoseconds()
             state.withLock { state in
                 state.consecutiveFailures += 1
-                // After a run of failures, detect again: the plug may have been replaced or updated.
-                if state.consecutiveFailures >= 10, generation != .gen1 {
+                // After a run of failures, detect again (the plug may have been replaced or
+                // updated), at most once a minute.
+                if state.consecutiveFailures >= 10, generation != .gen1,
+                    state.succeededSinceDetection
+                        || state.lastDetection.map({ now - $0 >= Self.detectionIntervalNanoseconds }) ?? true
+                {
                     state.endpoint = nil
+                    state.detected = nil
                     state.consecutiveFailures = 0
                 }
             }
@@ -192,6 +207,7 @@ public final class PlugSession: Sendable {
             state.withLock {
                 $0.consecutiveFailures = 0
                 $0.loggedRefusal = nil
+                $0.succeededSinceDetection = true
             }
         }
         let duration = Double(MonotonicClock.nowNanoseconds() - started) / 1e9
@@ -208,8 +224,16 @@ public final class PlugSession: Sendable {
             endpoint = known
         } else {
             let generation: ShellyGeneration
+            let now = MonotonicClock.nowNanoseconds()
+            let recent = state.withLock { state in
+                state.detected.flatMap { now - $0.at < Self.detectionIntervalNanoseconds ? $0.generation : nil }
+            }
             if plug.generation == .rpc {
                 generation = .rpc(2)
+            } else if let recent {
+                // Detected within the last minute, but the status then failed: read the status
+                // again without asking `/shelly` (or logging the detection) once more.
+                generation = recent
             } else {
                 let (body, _) = try await get("/shelly", authenticated: false, generation: .gen1, deadline: deadline)
                 let info: DeviceInfo
@@ -219,8 +243,18 @@ public final class PlugSession: Sendable {
                     throw PollFailure(.auth, "device asks for a password and none is configured (passwordFile)")
                 }
                 try pin(Family(info.generation))
-                state.withLock { $0.device = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware) }
-                logger.info("detected plug", metadata: ["generation": "\(info.generation)", "model": "\(info.model ?? "?")"])
+                let previous = state.withLock { state -> (generation: ShellyGeneration, model: String?, at: Int64)? in
+                    defer {
+                        state.device = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware)
+                        state.detected = (info.generation, info.model, now)
+                        state.lastDetection = now
+                        state.succeededSinceDetection = false
+                    }
+                    return state.detected
+                }
+                if previous == nil || previous?.generation != info.generation || previous?.model != info.model {
+                    logger.info("detected plug", metadata: ["generation": "\(info.generation)", "model": "\(info.model ?? "?")"])
+                }
             }
             switch generation {
             case .gen1:
@@ -279,6 +313,8 @@ public final class PlugSession: Sendable {
 
     /// How often the device's health is read.
     static let healthIntervalNanoseconds: Int64 = 60_000_000_000
+    /// Detection (`/shelly`) at most this often while a plug keeps failing.
+    static let detectionIntervalNanoseconds: Int64 = 60_000_000_000
 
     private var isHealthDue: Bool {
         MonotonicClock.nowNanoseconds() >= state.withLock { $0.nextHealthAt }
