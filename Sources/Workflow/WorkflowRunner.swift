@@ -162,9 +162,13 @@ public struct WorkflowRunner: Sendable {
             timeoutMilliseconds: timeout)
         // Recorded before the request: a create whose answer is lost is still cleaned up.
         await ledger.add(name)
-        _ = try await cluster.createJob(manifest, name: name, namespace: namespace)
+        let created = try await cluster.createJob(manifest, name: name, namespace: namespace)
+        // The pod's figures count only from a pod this very Job owns: labels can be copied.
+        guard let uid = created["metadata"]?["uid"]?.string, !uid.isEmpty else {
+            throw WorkflowError("\(phase.name): the API did not answer the creation of Job \(name) with its uid")
+        }
         progress(.jobCreated(phase: phase.name, job: name))
-        let pod = try await follow(job: name, phase: phase, run: run, deadline: deadline, timeout: timeout)
+        let pod = try await follow(job: name, uid: uid, phase: phase, run: run, deadline: deadline, timeout: timeout)
         let figures = try await measure(pod)
         let idleWatts = configuration.knowledgeBase.flatMap {
             EnergyAccount.idleWatts($0, profile: phase.profile, node: pod.node)
@@ -217,8 +221,8 @@ public struct WorkflowRunner: Sendable {
     // MARK: - Following a Job
 
     private func follow(
-        job name: String, phase: WorkflowDefinition.Phase, run: WorkflowRun, deadline: ContinuousClock.Instant,
-        timeout: Int64
+        job name: String, uid: String, phase: WorkflowDefinition.Phase, run: WorkflowRun,
+        deadline: ContinuousClock.Instant, timeout: Int64
     ) async throws -> PodRun {
         let cluster = self.cluster
         let namespace = self.namespace
@@ -263,7 +267,9 @@ public struct WorkflowRunner: Sendable {
                 throw WorkflowError("\(phaseName): following Job \(name) ended without an outcome")
             }
         }
-        let pods = try await cluster.pods(namespace: namespace, selector: selector)
+        let pods = try await cluster.pods(namespace: namespace, selector: selector).filter {
+            Self.isOwned($0, byJobUID: uid)
+        }
         switch outcome {
         case nil:
             let states = pods.map(Self.describe)
@@ -288,6 +294,14 @@ public struct WorkflowRunner: Sendable {
                 )
             }
             return pod
+        }
+    }
+
+    /// Whether `pod` names the Job of `uid` as its controlling owner (`ownerReferences`), as
+    /// the Job controller writes it: a pod that only carries the same labels is someone else's.
+    static func isOwned(_ pod: JSONValue, byJobUID uid: String) -> Bool {
+        (pod["metadata"]?["ownerReferences"]?.array ?? []).contains { owner in
+            owner["kind"]?.string == "Job" && owner["uid"]?.string == uid && owner["controller"]?.bool != false
         }
     }
 
