@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Scoring", targets: ["Scoring"]),
         .library(name: "ShellyPoller", targets: ["ShellyPoller"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "EnergyQueries", targets: ["EnergyQueries"]),
         .library(name: "Exporter", targets: ["Exporter"]),
         .library(name: "NodeAnnotations", targets: ["NodeAnnotations"]),
     ],
@@ -47,7 +48,7 @@ let package = Package(
         // libcurl client: one multi handle driven by one thread.
         .target(
             name: "CurlClient",
-            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CCurl"]
         ),
         // Kubernetes API client: connection loading (in-cluster, kubeconfig) and node patches.
         .target(
@@ -61,6 +62,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(
@@ -71,15 +74,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Energy and power of nodes over a window, from the store: the query parameters, read
+        // one way for the HTTP API and the command line, and the report of the `energy` command.
+        .target(name: "EnergyQueries", dependencies: ["EnergyModel", "Store"]),
+        // Reads Prometheus text exposition back (the bench, the tests).
+        .target(name: "Exposition"),
         // Publishers: `/metrics` and the dashboard with its JSON API.
         .target(
             name: "Exporter",
             dependencies: [
-                "EnergyModel", "Store",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "EnergyModel", "EnergyQueries", "Store",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Publisher: node annotations through the Kubernetes API.
@@ -125,7 +133,8 @@ let package = Package(
         .target(
             name: "Workflow",
             dependencies: [
-                "AnnotationContract", "CurlClient", "EnergyModel", "Exporter", "JSON", "Kubernetes", "Scoring", "Store", "Yams",
+                "AnnotationContract", "CurlClient", "EnergyModel", "EnergyQueries", "JSON", "Kubernetes", "Scoring", "Store",
+                "Yams",
             ]
         ),
         // Configuration and the wiring of poller, store and exporter into the service.
@@ -165,11 +174,12 @@ let package = Package(
         .executableTarget(
             name: "energy-monitor",
             dependencies: [
-                "AnnotationContract", "MonitorService", "ShellySimulator", "Scoring", "Store", "Exporter",
-                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON", "Workflow", "WorkflowSimulation",
+                "AnnotationContract", "EnergyModel", "EnergyQueries", "Exposition", "MonitorService", "ShellyPoller",
+                "ShellySimulator", "Scoring", "Store", "Exporter", "SchedulerExtender", "Kubernetes", "CurlClient", "JSON",
+                "Workflow", "WorkflowSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -184,6 +194,8 @@ let package = Package(
             exclude: ["fake_apiserver.py", "tls_relay.py"]  // run by FakeAPIServer and TLSRelay with python3
         ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
+        .testTarget(name: "EnergyQueriesTests", dependencies: ["EnergyQueries"]),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
         .testTarget(name: "AnnotationContractTests", dependencies: ["AnnotationContract"]),
         .testTarget(
@@ -202,12 +214,13 @@ let package = Package(
         .testTarget(
             name: "ExporterTests",
             dependencies: [
-                "Exporter", "EnergyModel", "Store", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "Exporter", "EnergyModel", "EnergyQueries", "Exposition", "Store", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "NodeAnnotationsTests",
-            dependencies: ["NodeAnnotations", "AnnotationContract", "Kubernetes", "TestSupport"]
+            dependencies: ["NodeAnnotations", "Kubernetes", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KubernetesTests",
@@ -216,13 +229,16 @@ let package = Package(
         .testTarget(name: "ClusterSimulatorTests", dependencies: ["ClusterSimulator", "Kubernetes", "JSON", "TestSupport"]),
         .testTarget(
             name: "WorkflowTests",
-            dependencies: ["Workflow", "ClusterSimulator", "Kubernetes", "JSON", "Scoring", "Store", "EnergyModel", "TestSupport"]
+            dependencies: ["Workflow", "AnnotationContract", "ClusterSimulator", "Kubernetes", "JSON", "Scoring", "TestSupport"]
         ),
-        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "AnnotationContract", "JSON", "TestSupport"]),
+        .testTarget(
+            name: "ScoringTests",
+            dependencies: ["Scoring", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "MonitorServiceTests",
             dependencies: [
-                "MonitorService", "ShellyPoller", "ShellySimulator", "Store", "EnergyModel", "TestSupport",
+                "MonitorService", "Exporter", "ShellyPoller", "ShellySimulator", "Store", "EnergyModel", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -231,8 +247,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "JSON", "Scoring", "Store", "ShellySimulator",
-                "TestSupport", "Workflow",
+                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "Exposition", "JSON", "Scoring", "Store",
+                "ShellySimulator", "TestSupport", "Workflow",
             ]
         ),
         .testTarget(

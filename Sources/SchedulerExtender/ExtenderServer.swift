@@ -224,7 +224,7 @@ public enum ExtenderServer {
         ) async -> Response {
             let start = ContinuousClock.now
             let reservation = budget.makeReservation()
-            let status: Int
+            let code: ExtenderMetrics.Code
             let response: Response
             do {
                 let body = try await readBody(request, into: reservation)
@@ -232,7 +232,7 @@ public enum ExtenderServer {
                     scoring.async { continuation.resume(returning: handle(body)) }
                 }
                 guard reservation.exchange(for: result.body.count) else { throw BodyRefusal.overBudget }
-                status = result.status
+                code = ExtenderMetrics.Code(handlerStatus: result.status)
                 response = Response(
                     status: HTTPResponse.Status(code: result.status),
                     headers: [.contentType: ExtenderHandler.contentType(forStatus: result.status)],
@@ -247,17 +247,17 @@ public enum ExtenderServer {
                     }
                 )
             } catch BodyRefusal.tooLarge {
-                status = 413
+                code = .contentTooLarge
                 response = text(.contentTooLarge, "request body larger than \(limit) bytes\n")
             } catch BodyRefusal.overBudget {
-                status = 503
+                code = .serviceUnavailable
                 response = text(
                     .serviceUnavailable, "busy: requests in flight hold all \(budget.limit) bytes the extender keeps at once\n")
             } catch {
-                status = 400
+                code = .badRequest
                 response = text(.badRequest, "cannot read request body: \(error)\n")
             }
-            metrics.recordRequest(endpoint, status: status, seconds: (ContinuousClock.now - start).seconds)
+            metrics.recordRequest(endpoint, code: code, seconds: (ContinuousClock.now - start).seconds)
             return response
         }
 

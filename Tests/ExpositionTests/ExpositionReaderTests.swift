@@ -1,6 +1,6 @@
+import Exposition
+import Foundation
 import Testing
-
-@testable import Exporter
 
 @Suite("Exposition reader")
 struct ExpositionReaderTests {
@@ -18,6 +18,19 @@ struct ExpositionReaderTests {
         plain 7.5
         broken line
         """
+
+    @Test("one series by its exact name and labels; the sample lines as written")
+    func series() {
+        let reader = ExpositionReader(text)
+        #expect(reader.value(#"e_total{node="b",reason="connect"}"#) == 4)
+        #expect(reader.value("plain") == 7.5)
+        #expect(reader.has("d_sum") && !reader.has("d") && !reader.has(#"e_total{node="b"}"#))
+        #expect(reader.value(#"e_total{reason="connect",node="b"}"#) == nil, "labels as the exposition orders them")
+        #expect(reader.value("broken") == nil)
+        #expect(reader.lines.count == 10 && reader.lines.last == "broken line" && !reader.lines.contains { $0.hasPrefix("#") })
+        let spaced = ExpositionReader(#"info{model="Plug S",fw="1 2"} 1.0"#)
+        #expect(spaced.value(#"info{model="Plug S",fw="1 2"}"#) == 1)
+    }
 
     @Test("sums a metric over its label sets; nil when absent")
     func sums() {
