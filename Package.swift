@@ -133,8 +133,8 @@ let package = Package(
         .target(
             name: "Workflow",
             dependencies: [
-                "AnnotationContract", "CurlClient", "EnergyModel", "EnergyQueries", "JSON", "Kubernetes", "Scoring", "Store",
-                "Yams",
+                "AnnotationContract", "CurlClient", "EnergyModel", "EnergyQueries", "JSON", "Kubernetes", "Scoring",
+                "Store", "Yams",
             ]
         ),
         // Configuration and the wiring of poller, store and exporter into the service.
@@ -175,8 +175,8 @@ let package = Package(
             name: "energy-monitor",
             dependencies: [
                 "AnnotationContract", "EnergyModel", "EnergyQueries", "Exposition", "MonitorService", "ShellyPoller",
-                "ShellySimulator", "Scoring", "Store", "Exporter", "SchedulerExtender", "Kubernetes", "CurlClient", "JSON",
-                "Workflow", "WorkflowSimulation",
+                "ShellySimulator", "Scoring", "Store", "Exporter", "SchedulerExtender", "Kubernetes", "CurlClient",
+                "JSON", "Workflow", "WorkflowSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -220,7 +220,9 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeAnnotationsTests",
-            dependencies: ["NodeAnnotations", "Kubernetes", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "NodeAnnotations", "Kubernetes", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "KubernetesTests",
@@ -229,7 +231,9 @@ let package = Package(
         .testTarget(name: "ClusterSimulatorTests", dependencies: ["ClusterSimulator", "Kubernetes", "JSON", "TestSupport"]),
         .testTarget(
             name: "WorkflowTests",
-            dependencies: ["Workflow", "AnnotationContract", "ClusterSimulator", "Kubernetes", "JSON", "Scoring", "TestSupport"]
+            dependencies: [
+                "Workflow", "AnnotationContract", "ClusterSimulator", "Kubernetes", "JSON", "Scoring", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "ScoringTests",
@@ -247,8 +251,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "Exposition", "JSON", "Scoring", "Store",
-                "ShellySimulator", "TestSupport", "Workflow",
+                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "Exposition", "JSON", "Scoring",
+                "Store", "ShellySimulator", "TestSupport", "Workflow",
             ]
         ),
         .testTarget(

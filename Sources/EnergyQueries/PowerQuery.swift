@@ -61,7 +61,8 @@ public struct PowerQuery: Sendable, Equatable {
         let points = (window.milliseconds + stepMilliseconds - 1) / stepMilliseconds
         guard points <= Self.maxPoints else {
             throw QueryError(
-                .step, "\(step ?? "") gives \(points) points per series; at most \(Self.maxPoints), choose a larger step")
+                .step,
+                "\(step ?? "") gives \(points) points per series; at most \(Self.maxPoints), choose a larger step")
         }
     }
 

@@ -366,7 +366,9 @@ struct NodeSeries {
         let parts = Value.allCases.map { ($0, labelPart(label, $0.rawValue)) }
         for node in series {
             let counted = node[keyPath: counts]
-            for (value, part) in parts { line(name, node.labels + part, count: counted[value, default: 0], into: &buffer) }
+            for (value, part) in parts {
+                line(name, node.labels + part, count: counted[value, default: 0], into: &buffer)
+            }
         }
     }
 

@@ -72,14 +72,18 @@ public struct ExpositionReader: Sendable {
             guard let bound = text == "+Inf" ? Double.infinity : Double(text) else { continue }
             counts[bound, default: 0] += sample.value
         }
-        return counts.map { Bucket(upperBound: $0.key, cumulativeCount: $0.value) }.sorted { $0.upperBound < $1.upperBound }
+        return counts.map { Bucket(upperBound: $0.key, cumulativeCount: $0.value) }.sorted {
+            $0.upperBound < $1.upperBound
+        }
     }
 
     /// The bucket-wise difference `later - earlier`: the observations made between two scrapes.
     public static func difference(_ later: [Bucket], _ earlier: [Bucket]) -> [Bucket] {
         var before: [Double: Double] = [:]
         for bucket in earlier { before[bucket.upperBound] = bucket.cumulativeCount }
-        return later.map { Bucket(upperBound: $0.upperBound, cumulativeCount: $0.cumulativeCount - (before[$0.upperBound] ?? 0)) }
+        return later.map {
+            Bucket(upperBound: $0.upperBound, cumulativeCount: $0.cumulativeCount - (before[$0.upperBound] ?? 0))
+        }
     }
 
     /// The `q` quantile (0...1) of a histogram, interpolated linearly inside the bucket that

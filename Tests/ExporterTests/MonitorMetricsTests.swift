@@ -183,10 +183,11 @@ struct MonitorMetricsTests {
         let exposition = text(metrics)
         let set = lines(metrics)
         for (index, reason) in Self.pollErrorReasons.enumerated() {
-            #expect(set.contains("energy_monitor_poll_errors_total{node=\"n\",reason=\"\(reason)\"} \(index + 1)"), "\(reason)")
+            #expect(set.contains(#"energy_monitor_poll_errors_total{node="n",reason="\#(reason)"} \#(index + 1)"#))
         }
         for (index, result) in Self.annotationResults.enumerated() {
-            #expect(set.contains("energy_monitor_annotation_patches_total{node=\"n\",result=\"\(result)\"} \(index + 1)"), "\(result)")
+            let series = #"energy_monitor_annotation_patches_total{node="n",result="\#(result)"}"#
+            #expect(set.contains("\(series) \(index + 1)"))
         }
         // In the contract's order, as before the values were typed.
         let reasons = exposition.split(separator: "\n").filter { $0.hasPrefix("energy_monitor_poll_errors_total{") }

@@ -27,7 +27,9 @@ struct ExpositionReaderTests {
         #expect(reader.has("d_sum") && !reader.has("d") && !reader.has(#"e_total{node="b"}"#))
         #expect(reader.value(#"e_total{reason="connect",node="b"}"#) == nil, "labels as the exposition orders them")
         #expect(reader.value("broken") == nil)
-        #expect(reader.lines.count == 10 && reader.lines.last == "broken line" && !reader.lines.contains { $0.hasPrefix("#") })
+        #expect(
+            reader.lines.count == 10 && reader.lines.last == "broken line"
+                && !reader.lines.contains { $0.hasPrefix("#") })
         let spaced = ExpositionReader(#"info{model="Plug S",fw="1 2"} 1.0"#)
         #expect(spaced.value(#"info{model="Plug S",fw="1 2"}"#) == 1)
     }
@@ -56,15 +58,20 @@ struct ExpositionReaderTests {
         // rank 1 of 10 lies in the first bucket, interpolated from 0.
         #expect(abs(try #require(ExpositionReader.quantile(0.1, of: buckets)) - 0.0005) < 1e-12)
         #expect(ExpositionReader.quantile(0.5, of: []) == nil)
-        let overflow = [ExpositionReader.Bucket(upperBound: 0.1, cumulativeCount: 1), .init(upperBound: .infinity, cumulativeCount: 10)]
+        let overflow = [
+            ExpositionReader.Bucket(upperBound: 0.1, cumulativeCount: 1),
+            .init(upperBound: .infinity, cumulativeCount: 10),
+        ]
         #expect(ExpositionReader.quantile(0.99, of: overflow) == 0.1)
     }
 
     @Test("the difference of two scrapes holds only the observations between them")
     func difference() throws {
         let before = ExpositionReader(text).buckets("d")
-        let after = ExpositionReader(text.replacingOccurrences(of: "d_bucket{le=\"0.1\"} 10", with: "d_bucket{le=\"0.1\"} 12")
-            .replacingOccurrences(of: "d_bucket{le=\"+Inf\"} 10", with: "d_bucket{le=\"+Inf\"} 12")).buckets("d")
+        let after = ExpositionReader(
+            text.replacingOccurrences(of: "d_bucket{le=\"0.1\"} 10", with: "d_bucket{le=\"0.1\"} 12")
+                .replacingOccurrences(of: "d_bucket{le=\"+Inf\"} 10", with: "d_bucket{le=\"+Inf\"} 12")
+        ).buckets("d")
         let between = ExpositionReader.difference(after, before)
         #expect(between.map(\.cumulativeCount) == [0, 0, 2, 2])
         #expect(abs(try #require(ExpositionReader.quantile(0.5, of: between)) - 0.055) < 1e-12)

@@ -120,13 +120,19 @@ struct DashboardTests {
                 "node=nope", ["--node", "nope"], #"node: unknown node "nope" (known: rpi, tvpc, wyse)"#,
                 #"--node: unknown node "nope" (known: rpi, tvpc, wyse)"#
             ),
-            ("node=rpi,,tvpc", ["--node", "rpi,,tvpc"], #"node: empty name in "rpi,,tvpc""#, #"--node: empty name in "rpi,,tvpc""#),
+            (
+                "node=rpi,,tvpc", ["--node", "rpi,,tvpc"], #"node: empty name in "rpi,,tvpc""#,
+                #"--node: empty name in "rpi,,tvpc""#
+            ),
             (
                 "from=soon", ["--from", "soon"],
                 #"from: not a time: "soon" (use RFC 3339 like 2026-01-21T21:25:01Z, unix seconds, or now-1h)"#,
                 #"--from: not a time: "soon" (use RFC 3339 like 2026-01-21T21:25:01Z, unix seconds, or now-1h)"#
             ),
-            ("from=now&to=now-1h", ["--from", "now", "--to", "now-1h"], "to: must be after from", "--to: must be after --from"),
+            (
+                "from=now&to=now-1h", ["--from", "now", "--to", "now-1h"], "to: must be after from",
+                "--to: must be after --from"
+            ),
         ] {
             let response = try #require(await TestEnvironment.get("\(base)/api/v1/energy?\(query)"))
             #expect(response.status == 400, "\(query): \(response.status)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Package.swift declares exactly what each target imports: a module imported but not
 /// declared builds only while some other dependency happens to bring it along, and a declared
@@ -17,18 +17,28 @@ struct PackageImportsTests {
         "Synchronization", "Dispatch", "Testing", "XCTest", "Swift", "_Concurrency", "os",
     ]
 
-    /// The modules `text` imports: X of `import X`, `@testable import X`, `public import X`,
-    /// `import struct X.Y`.
+    /// The modules the Swift source `text` imports: X of `import X`, `@testable import X`,
+    /// `public import X`, `import struct X.Y`. Lines inside multi-line string literals are
+    /// text, not imports.
     static func imports(in text: String) throws -> Set<String> {
         let pattern = try NSRegularExpression(
             pattern: #"^\s*(?:@\w+\s+)*(?:(?:public|package|internal|fileprivate|private)\s+)?import\s+"#
-                + #"(?:(?:struct|class|enum|protocol|typealias|func|let|var)\s+)?([A-Za-z_][A-Za-z0-9_]*)"#,
-            options: [.anchorsMatchLines])
-        let range = NSRange(text.startIndex..., in: text)
-        return Set(
-            pattern.matches(in: text, range: range).compactMap { match in
-                Range(match.range(at: 1), in: text).map { String(text[$0]) }
-            })
+                + #"(?:(?:struct|class|enum|protocol|typealias|func|let|var)\s+)?([A-Za-z_][A-Za-z0-9_]*)"#)
+        let delimiter = String(repeating: "\"", count: 3)
+        var modules: Set<String> = []
+        var inLiteral = false
+        for line in text.components(separatedBy: "\n") {
+            if line.components(separatedBy: delimiter).count % 2 == 0 {
+                inLiteral.toggle()
+                continue
+            }
+            guard !inLiteral else { continue }
+            let range = NSRange(line.startIndex..., in: line)
+            if let match = pattern.firstMatch(in: line, range: range), let name = Range(match.range(at: 1), in: line) {
+                modules.insert(String(line[name]))
+            }
+        }
+        return modules
     }
 
     /// One target of the manifest: where its files are and what it depends on.
@@ -54,7 +64,8 @@ struct PackageImportsTests {
             timeout: .seconds(120))
         try #require(result.status == 0, "dump-package: \(result.stderr)")
         let manifest = try #require(
-            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "dump-package: not JSON")
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "dump-package: not JSON"
+        )
         let entries = try #require(manifest["targets"] as? [[String: Any]], "dump-package: no targets")
         var targets: [Target] = []
         for entry in entries {
@@ -88,20 +99,25 @@ struct PackageImportsTests {
         return modules
     }
 
-    @Test("the import forms are read: plain, @testable, access-levelled, of one declaration, inside #if")
+    @Test(
+        "the import forms are read: plain, @testable, access-levelled, of one declaration, inside #if; not in a literal"
+    )
     func importForms() throws {
-        let text = """
-            import Foundation
-            @testable import Exporter
-            public import Store
-            import struct EnergyModel.Sample
-              #if canImport(Glibc)
-              import Glibc
-              #endif
-            // import Commented
-            let note = "no import Here"
-            importance()
-            """
+        let text = [
+            "import Foundation",
+            "@testable import Exporter",
+            "public import Store",
+            "import struct EnergyModel.Sample",
+            "  #if canImport(Glibc)",
+            "  import Glibc",
+            "  #endif",
+            "// import Commented",
+            #"let note = "no import Here""#,
+            "importance()",
+            #"let source = \#u{22}\#u{22}\#u{22}"#,
+            "    import InsideALiteral",
+            #"    \#u{22}\#u{22}\#u{22}"#,
+        ].joined(separator: "\n")
         #expect(try Self.imports(in: text) == ["Foundation", "Exporter", "Store", "EnergyModel", "Glibc"])
     }
 

@@ -67,7 +67,9 @@ struct StorageFaultTests {
         let database = filesystem.path + "/energy.db"
         let service = try await FaultIntegrationTests.start(folder, plugs: 2, database: database, extra: ["--generations", "1,2"])
         defer { service.stop() }
-        func metrics() async -> ExpositionReader { ExpositionReader(await TestEnvironment.getText(service.base + "/metrics")) }
+        func metrics() async -> ExpositionReader {
+            ExpositionReader(await TestEnvironment.getText(service.base + "/metrics"))
+        }
         let errors = "energy_monitor_store_errors_total"
 
         try await Task.sleep(for: .seconds(2))
@@ -134,7 +136,9 @@ struct StorageFaultTests {
             folder, plugs: 2, database: database, extra: ["--generations", "1,2"], configuration: "backlog: 3KiB"
         )
         defer { service.stop() }
-        func metrics() async -> ExpositionReader { ExpositionReader(await TestEnvironment.getText(service.base + "/metrics")) }
+        func metrics() async -> ExpositionReader {
+            ExpositionReader(await TestEnvironment.getText(service.base + "/metrics"))
+        }
         let dropped = "energy_monitor_samples_dropped_total"
         #expect(await metrics().value(dropped) == 0)
 

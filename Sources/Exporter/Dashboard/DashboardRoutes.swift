@@ -53,7 +53,8 @@ enum DashboardRoutes {
             let window: QueryWindow
             do throws(QueryError) {
                 window = try EnergyQuery.window(
-                    from: parameters.get("from"), to: parameters.get("to"), nowMilliseconds: WallClock.nowMilliseconds())
+                    from: parameters.get("from"), to: parameters.get("to"),
+                    nowMilliseconds: WallClock.nowMilliseconds())
             } catch {
                 return badRequest(error)
             }
