@@ -34,20 +34,34 @@ public struct QueryWindow: Sendable, Equatable {
         toMilliseconds = try Self.time(to, .to, nowMilliseconds: nowMilliseconds) ?? nowMilliseconds
         switch (start, defaultStart) {
         case (let start?, _): fromMilliseconds = start
-        case (nil, .beforeNow(let length)): fromMilliseconds = nowMilliseconds - length
-        case (nil, .beforeEnd(let length)): fromMilliseconds = toMilliseconds - length
+        case (nil, .beforeNow(let length)): fromMilliseconds = Self.subtracting(length, from: nowMilliseconds)
+        case (nil, .beforeEnd(let length)): fromMilliseconds = Self.subtracting(length, from: toMilliseconds)
         }
-        // Both lie within the years 1 to 9999 (TimeParsing), so the difference cannot overflow.
         guard toMilliseconds > fromMilliseconds else {
             throw QueryError(.to, [.text("must be after "), .parameter(.from)])
         }
-        if let maxDays, toMilliseconds - fromMilliseconds > maxDays * 86_400_000 {
-            throw QueryError(.from, "the window is longer than \(maxDays) days")
+        if let maxDays {
+            // Parsed times lie within the years 1 to 9999 (TimeParsing), but the defaults and
+            // the limit come from the caller: no arithmetic here may trap.
+            let limit = maxDays.multipliedReportingOverflow(by: 86_400_000)
+            let length = toMilliseconds.subtractingReportingOverflow(fromMilliseconds)
+            if !limit.overflow, length.overflow || length.partialValue > limit.partialValue {
+                throw QueryError(.from, "the window is longer than \(maxDays) days")
+            }
         }
     }
 
-    /// The window's length, milliseconds.
-    public var milliseconds: Int64 { toMilliseconds - fromMilliseconds }
+    /// `time - length`, or the earliest (latest) time there is when that is out of range.
+    private static func subtracting(_ length: Int64, from time: Int64) -> Int64 {
+        let (value, overflow) = time.subtractingReportingOverflow(length)
+        return overflow ? (length > 0 ? .min : .max) : value
+    }
+
+    /// The window's length, milliseconds (`Int64.max` for a window longer than that).
+    public var milliseconds: Int64 {
+        let (length, overflow) = toMilliseconds.subtractingReportingOverflow(fromMilliseconds)
+        return overflow ? .max : length
+    }
 
     private static func time(_ text: String?, _ parameter: QueryParameter, nowMilliseconds: Int64) throws(QueryError)
         -> Int64?

@@ -44,4 +44,23 @@ struct QueryErrorTests {
             #expect(error.message(.query) == #"node: unknown node "a\r\nb" (known: none)"#)
         }
     }
+
+    @Test("extreme defaults and limits from the caller answer or refuse, never trap")
+    func extremes() throws {
+        let hugeDefault = try QueryWindow(
+            from: nil, to: nil, defaultStart: .beforeNow(milliseconds: .max), maxDays: nil, nowMilliseconds: -2)
+        #expect(hugeDefault.fromMilliseconds == .min && hugeDefault.milliseconds == .max - 1)
+        #expect(QueryWindow(fromMilliseconds: .min, toMilliseconds: 1).milliseconds == .max)
+        #expect(throws: QueryError(.from, "the window is longer than 400 days")) {
+            try QueryWindow(
+                from: nil, to: nil, defaultStart: .beforeEnd(milliseconds: .max), maxDays: 400, nowMilliseconds: 1)
+        }
+        let unlimited = try QueryWindow(
+            from: "0", to: "now", defaultStart: .beforeNow(milliseconds: 0), maxDays: .max, nowMilliseconds: Self.now)
+        #expect(unlimited.milliseconds == Self.now)
+        #expect(throws: QueryError(.to, [.text("must be after "), .parameter(.from)])) {
+            try QueryWindow(
+                from: nil, to: nil, defaultStart: .beforeNow(milliseconds: .min), maxDays: nil, nowMilliseconds: 0)
+        }
+    }
 }
