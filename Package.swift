@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Scoring", targets: ["Scoring"]),
         .library(name: "ShellyPoller", targets: ["ShellyPoller"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "EnergyQueries", targets: ["EnergyQueries"]),
         .library(name: "Exporter", targets: ["Exporter"]),
         .library(name: "NodeAnnotations", targets: ["NodeAnnotations"]),
     ],
@@ -49,7 +50,7 @@ let package = Package(
         // libcurl client: one multi handle driven by one thread.
         .target(
             name: "CurlClient",
-            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CCurl"]
         ),
         // Kubernetes API client: connection loading (in-cluster, kubeconfig) and node patches.
         .target(
@@ -63,6 +64,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(
@@ -85,15 +88,20 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        // Energy and power of nodes over a window, from the store: the query parameters, read
+        // one way for the HTTP API and the command line, and the report of the `energy` command.
+        .target(name: "EnergyQueries", dependencies: ["EnergyModel", "Store"]),
+        // Reads Prometheus text exposition back (the bench, the tests).
+        .target(name: "Exposition"),
         // Publishers: `/metrics` and the dashboard with its JSON API.
         .target(
             name: "Exporter",
             dependencies: [
-                "EnergyModel", "Store", "HTTPAdmission",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "EnergyModel", "EnergyQueries", "Store", "HTTPAdmission",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Publisher: node annotations through the Kubernetes API.
@@ -139,7 +147,8 @@ let package = Package(
         .target(
             name: "Workflow",
             dependencies: [
-                "AnnotationContract", "CurlClient", "EnergyModel", "Exporter", "JSON", "Kubernetes", "Scoring", "Store", "Yams",
+                "AnnotationContract", "CurlClient", "EnergyModel", "EnergyQueries", "JSON", "Kubernetes", "Scoring",
+                "Store", "Yams",
             ]
         ),
         // Configuration and the wiring of poller, store and exporter into the service.
@@ -147,12 +156,10 @@ let package = Package(
             name: "MonitorService",
             dependencies: [
                 "AnnotationContract", "EnergyModel", "ShellyPoller", "Store", "Exporter", "HTTPAdmission", "NodeAnnotations",
-                "CurlClient",
-                "Kubernetes", "Yams",
+                "CurlClient", "Kubernetes", "Yams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         // The whole loop on one machine: plugs, monitor, API stand-in, extender, workloads.
@@ -184,11 +191,12 @@ let package = Package(
         .executableTarget(
             name: "energy-monitor",
             dependencies: [
-                "AnnotationContract", "MonitorService", "ShellySimulator", "Scoring", "Store", "Exporter",
-                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON", "Workflow", "WorkflowSimulation",
+                "AnnotationContract", "EnergyModel", "EnergyQueries", "Exposition", "MonitorService", "ShellyPoller",
+                "ShellySimulator", "Scoring", "Store", "SchedulerExtender", "Kubernetes", "CurlClient",
+                "JSON", "Workflow", "WorkflowSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -203,6 +211,8 @@ let package = Package(
             exclude: ["fake_apiserver.py", "tls_relay.py"]  // run by FakeAPIServer and TLSRelay with python3
         ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
+        .testTarget(name: "EnergyQueriesTests", dependencies: ["EnergyQueries"]),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
         .testTarget(name: "AnnotationContractTests", dependencies: ["AnnotationContract"]),
         .testTarget(
@@ -221,12 +231,15 @@ let package = Package(
         .testTarget(
             name: "ExporterTests",
             dependencies: [
-                "Exporter", "EnergyModel", "Store", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "Exporter", "EnergyModel", "EnergyQueries", "Exposition", "Store", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "NodeAnnotationsTests",
-            dependencies: ["NodeAnnotations", "AnnotationContract", "Kubernetes", "TestSupport"]
+            dependencies: [
+                "NodeAnnotations", "Kubernetes", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "KubernetesTests",
@@ -235,13 +248,19 @@ let package = Package(
         .testTarget(name: "ClusterSimulatorTests", dependencies: ["ClusterSimulator", "Kubernetes", "JSON", "TestSupport"]),
         .testTarget(
             name: "WorkflowTests",
-            dependencies: ["Workflow", "ClusterSimulator", "Kubernetes", "JSON", "Scoring", "Store", "EnergyModel", "TestSupport"]
+            dependencies: [
+                "Workflow", "AnnotationContract", "ClusterSimulator", "Kubernetes", "JSON", "Scoring", "TestSupport",
+            ]
         ),
-        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "AnnotationContract", "JSON", "TestSupport"]),
+        .testTarget(
+            name: "ScoringTests",
+            dependencies: ["Scoring", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "MonitorServiceTests",
             dependencies: [
-                "MonitorService", "ShellyPoller", "ShellySimulator", "Store", "EnergyModel", "TestSupport",
+                "MonitorService", "Exporter", "Exposition", "ShellyPoller", "ShellySimulator", "Store", "EnergyModel",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -250,8 +269,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "JSON", "Scoring", "Store", "ShellySimulator",
-                "TestSupport", "Workflow",
+                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "Exposition", "JSON", "Scoring",
+                "Store", "ShellySimulator", "TestSupport", "Workflow",
             ]
         ),
         .testTarget(

@@ -24,10 +24,6 @@ public final class MonitorMetrics: Sendable {
     private let tickDelay: ValueHistogram
     private let requestsRefused: Counter
 
-    /// Label values of `energy_monitor_poll_errors_total{reason}`.
-    public static let pollErrorReasons = ["timeout", "connect", "http", "auth", "throttled", "parse", "invalid"]
-    /// Label values of `energy_monitor_annotation_patches_total{result}`.
-    public static let annotationResults = ["ok", "error", "skipped"]
     /// Upper bounds of `energy_monitor_poll_duration_seconds`.
     static let pollDurationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5]
 
@@ -84,7 +80,7 @@ public final class MonitorMetrics: Sendable {
         var table = NodeTable(series: [], index: [:], annotations: annotations)
         for node in nodes where table.index[node] == nil {
             table.index[node] = table.series.count
-            table.series.append(NodeSeries(node: node, start: counters[node] ?? EnergyCounters(), annotations: annotations))
+            table.series.append(NodeSeries(node: node, start: counters[node] ?? EnergyCounters()))
         }
         self.nodes = Mutex(table)
     }
@@ -136,8 +132,8 @@ public final class MonitorMetrics: Sendable {
         nodes.withLock { table in table.index[node].flatMap { table.series[$0].health } }
     }
 
-    /// Records a failed poll.
-    public func recordFailure(node: String, reason: String, pollSeconds: Double) {
+    /// Records a failed poll; `energy_monitor_poll_errors_total` has a series for every reason.
+    public func recordFailure(node: String, reason: PollErrorReason, pollSeconds: Double) {
         nodes.withLock { table in
             guard let position = table.index[node] else { return }
             table.series[position].recordFailure(reason: reason, pollSeconds: pollSeconds)
@@ -186,12 +182,12 @@ public final class MonitorMetrics: Sendable {
         if count > 0 { ticksSkipped.increment(by: Int64(count)) }
     }
 
-    /// Counts a node annotation write by result (`ok`, `error`, `skipped`).
-    public func recordAnnotationPatch(node: String, result: String) {
-        guard let resultIndex = Self.annotationResults.firstIndex(of: result) else { return }
+    /// Counts a node annotation write by result; `energy_monitor_annotation_patches_total` has
+    /// a series for every result.
+    public func recordAnnotationPatch(node: String, result: AnnotationPatchResult) {
         nodes.withLock { table in
             guard table.annotations, let position = table.index[node] else { return }
-            table.series[position].annotationPatches[resultIndex] += 1
+            table.series[position].annotationPatches[result, default: 0] += 1
         }
     }
 
@@ -226,10 +222,10 @@ struct NodeSeries {
     var deviceJoules: Double
     var countedEnergyJoules: Double
     var countedDeviceJoules: Double
-    /// `energy_monitor_poll_errors_total`, by `MonitorMetrics.pollErrorReasons`.
-    var pollErrors: [Int]
-    /// `energy_monitor_annotation_patches_total`, by `MonitorMetrics.annotationResults`.
-    var annotationPatches: [Int]
+    /// `energy_monitor_poll_errors_total`, by reason (a reason not counted yet is at 0).
+    var pollErrors: [PollErrorReason: Int] = [:]
+    /// `energy_monitor_annotation_patches_total`, by result.
+    var annotationPatches: [AnnotationPatchResult: Int] = [:]
     /// `energy_monitor_poll_duration_seconds`: cumulative counts per bucket, sum and count.
     var pollBuckets: [Int]
     var pollSum = 0.0
@@ -245,14 +241,12 @@ struct NodeSeries {
     /// (nil while that meter gives no sample or it is stale).
     var meters: [(labels: [UInt8], watts: Double?)] = []
 
-    init(node: String, start: EnergyCounters, annotations: Bool) {
+    init(node: String, start: EnergyCounters) {
         labels = Self.labelBytes(MonitorMetrics.labels(node))
         energyJoules = start.energyJoules
         deviceJoules = start.deviceJoules
         countedEnergyJoules = start.energyJoules
         countedDeviceJoules = start.deviceJoules
-        pollErrors = Array(repeating: 0, count: MonitorMetrics.pollErrorReasons.count)
-        annotationPatches = Array(repeating: 0, count: annotations ? MonitorMetrics.annotationResults.count : 0)
         pollBuckets = Array(repeating: 0, count: MonitorMetrics.pollDurationBuckets.count)
         if let last = start.lastTimestampMilliseconds {
             lastSampleSeconds = Double(last) / 1000
@@ -278,10 +272,10 @@ struct NodeSeries {
         }
     }
 
-    mutating func recordFailure(reason: String, pollSeconds: Double) {
+    mutating func recordFailure(reason: PollErrorReason, pollSeconds: Double) {
         up = 0
         recordDuration(pollSeconds)
-        if let index = MonitorMetrics.pollErrorReasons.firstIndex(of: reason) { pollErrors[index] += 1 }
+        pollErrors[reason, default: 0] += 1
     }
 
     private mutating func recordDuration(_ seconds: Double) {
@@ -314,13 +308,13 @@ struct NodeSeries {
         )
         for node in series { line("energy_monitor_device_energy_joules_total", node.labels, counter: node.deviceJoules, into: &buffer) }
         labelled(
-            "energy_monitor_poll_errors_total", "Polls that produced no sample, by reason.", "reason",
-            MonitorMetrics.pollErrorReasons, series, \.pollErrors, into: &buffer
+            "energy_monitor_poll_errors_total", "Polls that produced no sample, by reason.", "reason", series,
+            \.pollErrors, into: &buffer
         )
         if annotations {
             labelled(
-                "energy_monitor_annotation_patches_total", "Node annotation writes, by result.", "result",
-                MonitorMetrics.annotationResults, series, \.annotationPatches, into: &buffer
+                "energy_monitor_annotation_patches_total", "Node annotation writes, by result.", "result", series,
+                \.annotationPatches, into: &buffer
             )
         }
         gauges("energy_monitor_plug_up", "1 if the last poll of the node's plug gave a sample, else 0.", series, into: &buffer) { $0.up }
@@ -375,15 +369,19 @@ struct NodeSeries {
         }
     }
 
-    /// A counter family with one series per node and value of `label`.
-    private static func labelled(
-        _ name: String, _ help: String, _ label: String, _ values: [String], _ series: [NodeSeries],
-        _ counts: KeyPath<NodeSeries, [Int]>, into buffer: inout [UInt8]
+    /// A counter family with one series per node and value of `label`: every case of `Value`,
+    /// in declaration order, so no value can go missing.
+    private static func labelled<Value: CaseIterable & Hashable & RawRepresentable<String>>(
+        _ name: String, _ help: String, _ label: String, _ series: [NodeSeries],
+        _ counts: KeyPath<NodeSeries, [Value: Int]>, into buffer: inout [UInt8]
     ) {
         header(name, "counter", help, into: &buffer)
-        let parts = values.map { labelPart(label, $0) }
+        let parts = Value.allCases.map { ($0, labelPart(label, $0.rawValue)) }
         for node in series {
-            for (index, part) in parts.enumerated() { line(name, node.labels + part, count: node[keyPath: counts][index], into: &buffer) }
+            let counted = node[keyPath: counts]
+            for (value, part) in parts {
+                line(name, node.labels + part, count: counted[value, default: 0], into: &buffer)
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import AnnotationContract
+import EnergyModel
 import Kubernetes
 import Logging
 import ServiceLifecycle
@@ -15,7 +16,7 @@ import Synchronization
 public final class AnnotationPublisher: Service, Sendable {
     /// Receives each write's result: `ok`, `error`, or `skipped` for a sample replaced by a
     /// newer one before it was due (within the deadband, rate-limited or backing off).
-    public typealias ResultHandler = @Sendable (_ node: String, _ result: String) -> Void
+    public typealias ResultHandler = @Sendable (_ node: String, _ result: AnnotationPatchResult) -> Void
 
     /// The annotation keys and value format.
     public let contract: PowerAnnotationContract
@@ -61,7 +62,7 @@ public final class AnnotationPublisher: Service, Sendable {
             let result = schedule.offer(value)
             return (result.accepted, result.replacedUnwritten)
         }
-        if replaced { onResult(node, "skipped") }
+        if replaced { onResult(node, .skipped) }
         if accepted { signal.signal() }
     }
 
@@ -117,7 +118,7 @@ public final class AnnotationPublisher: Service, Sendable {
             defer { schedules[node] = schedule }
             return schedule.complete(value, outcome: outcome, now: now, jitter: Double.random(in: 0..<1))
         }
-        onResult(node, outcome.isSuccess ? "ok" : "error")
+        onResult(node, outcome.isSuccess ? .ok : .error)
         guard let completion else { return }
         if outcome.isSuccess {
             if completion.recoveredAfter > 0 {

@@ -16,16 +16,40 @@ public final class ExtenderMetrics: Sendable {
         case filter
     }
 
-    /// Label values of `energy_monitor_extender_requests_total{code}`: the statuses the
-    /// extender answers with.
-    public static let statusCodes = [200, 400, 413, 500, 503]
-    /// Label values of `energy_monitor_knowledge_base_reloads_total{result}`.
-    public static let reloadResults = ["ok", "error"]
+    /// The statuses the extender answers with: the `code` label of
+    /// `energy_monitor_extender_requests_total`.
+    public enum Code: Int, Sendable, CaseIterable {
+        /// Scores or a filter result.
+        case ok = 200
+        /// A body that is not `ExtenderArgs`, or that could not be read.
+        case badRequest = 400
+        /// A body over the size limit.
+        case contentTooLarge = 413
+        /// An answer that could not be encoded.
+        case internalServerError = 500
+        /// Requests in flight hold every byte the extender keeps at once.
+        case serviceUnavailable = 503
 
-    private let requests: [Endpoint: [Int: Counter]]
+        /// The code of `status` as an extender handler returned it: a status outside the
+        /// cases is counted as 500, the only other status a handler produces.
+        public init(handlerStatus status: Int) {
+            self = Code(rawValue: status) ?? .internalServerError
+        }
+    }
+
+    /// What became of a change of the knowledge-base file: the `result` label of
+    /// `energy_monitor_knowledge_base_reloads_total`.
+    public enum ReloadResult: String, Sendable, CaseIterable {
+        /// Loaded.
+        case ok
+        /// Rejected, the previous version kept.
+        case error
+    }
+
+    private let requests: [Endpoint: [Code: Counter]]
     private let requestDuration: [Endpoint: ValueHistogram]
     private let diagnostics: [ScoringDiagnostic.Reason: Counter]
-    private let reloads: [String: Counter]
+    private let reloads: [ReloadResult: Counter]
     private let generation: Gauge
     private let knowledgeBaseValid: Gauge
 
@@ -33,17 +57,17 @@ public final class ExtenderMetrics: Sendable {
     public init() {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        var requests: [Endpoint: [Int: Counter]] = [:]
+        var requests: [Endpoint: [Code: Counter]] = [:]
         var requestDuration: [Endpoint: ValueHistogram] = [:]
         for endpoint in Endpoint.allCases {
-            var byCode: [Int: Counter] = [:]
-            for code in Self.statusCodes {
+            var byCode: [Code: Counter] = [:]
+            for code in Code.allCases {
                 byCode[code] = registry.makeCounter(
                     descriptor: Self.descriptor(
                         "energy_monitor_extender_requests_total",
                         "Scheduler-extender requests, by endpoint and HTTP status."
                     ),
-                    labels: Self.labels(("endpoint", endpoint.rawValue), ("code", String(code)))
+                    labels: Self.labels(("endpoint", endpoint.rawValue), ("code", String(code.rawValue)))
                 )
             }
             requests[endpoint] = byCode
@@ -69,14 +93,14 @@ public final class ExtenderMetrics: Sendable {
             )
         }
         self.diagnostics = diagnostics
-        var reloads: [String: Counter] = [:]
-        for result in Self.reloadResults {
+        var reloads: [ReloadResult: Counter] = [:]
+        for result in ReloadResult.allCases {
             reloads[result] = registry.makeCounter(
                 descriptor: Self.descriptor(
                     "energy_monitor_knowledge_base_reloads_total",
                     "Changes of the knowledge-base file: loaded (ok) or rejected, keeping the previous version (error)."
                 ),
-                labels: Self.labels(("result", result))
+                labels: Self.labels(("result", result.rawValue))
             )
         }
         self.reloads = reloads
@@ -105,11 +129,9 @@ public final class ExtenderMetrics: Sendable {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
-    /// Counts one answered request and its duration. Statuses outside ``statusCodes`` are
-    /// counted as 500, the only other status a handler produces.
-    public func recordRequest(_ endpoint: Endpoint, status: Int, seconds: Double) {
-        let byCode = requests[endpoint]
-        (byCode?[status] ?? byCode?[500])?.increment()
+    /// Counts one answered request and its duration.
+    public func recordRequest(_ endpoint: Endpoint, code: Code, seconds: Double) {
+        requests[endpoint]?[code]?.increment()
         requestDuration[endpoint]?.record(seconds)
     }
 
@@ -128,9 +150,9 @@ public final class ExtenderMetrics: Sendable {
         case .unchanged:
             break
         case .reloaded:
-            reloads["ok"]?.increment()
+            reloads[.ok]?.increment()
         case .rejected:
-            reloads["error"]?.increment()
+            reloads[.error]?.increment()
         }
         generation.set(Double(current))
         knowledgeBaseValid.set(to: valid ? 1.0 : 0.0)

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPAdmission
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -157,6 +158,7 @@ public enum ExtenderServer {
             )
         }
         let exchange = Exchange(limit: limit, budget: budget, scoring: scoring, metrics: metrics)
+        let gate = AdmissionGate(limit: configuration.maxConnections)
         router.post("\(pathPrefix)/prioritize") { request, context -> Response in
             await exchange.answer(.prioritize, request: request, channel: context.channel) {
                 makeHandler().prioritize(body: $0, now: Date())
@@ -182,7 +184,11 @@ public enum ExtenderServer {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [
-                        ConnectionLimits(sendBufferBytes: sendBufferBytes, readBytes: readBytes, stallTimeout: idleTimeout)
+                        ConnectionLimits(sendBufferBytes: sendBufferBytes, readBytes: readBytes, stallTimeout: idleTimeout),
+                        // `GET /healthz` on the event loop: the sidecar's liveness probe never
+                        // waits behind scheduler calls. The connection limit already bounds
+                        // the requests in progress, so the gate refuses nothing below it.
+                        AdmissionHandler(gate: gate),
                     ],
                     idleTimeout: idleTimeout,
                     httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes)
@@ -224,7 +230,7 @@ public enum ExtenderServer {
         ) async -> Response {
             let start = ContinuousClock.now
             let reservation = budget.makeReservation()
-            let status: Int
+            let code: ExtenderMetrics.Code
             let response: Response
             do {
                 let body = try await readBody(request, into: reservation)
@@ -232,7 +238,7 @@ public enum ExtenderServer {
                     scoring.async { continuation.resume(returning: handle(body)) }
                 }
                 guard reservation.exchange(for: result.body.count) else { throw BodyRefusal.overBudget }
-                status = result.status
+                code = ExtenderMetrics.Code(handlerStatus: result.status)
                 response = Response(
                     status: HTTPResponse.Status(code: result.status),
                     headers: [.contentType: ExtenderHandler.contentType(forStatus: result.status)],
@@ -247,17 +253,17 @@ public enum ExtenderServer {
                     }
                 )
             } catch BodyRefusal.tooLarge {
-                status = 413
+                code = .contentTooLarge
                 response = text(.contentTooLarge, "request body larger than \(limit) bytes\n")
             } catch BodyRefusal.overBudget {
-                status = 503
+                code = .serviceUnavailable
                 response = text(
                     .serviceUnavailable, "busy: requests in flight hold all \(budget.limit) bytes the extender keeps at once\n")
             } catch {
-                status = 400
+                code = .badRequest
                 response = text(.badRequest, "cannot read request body: \(error)\n")
             }
-            metrics.recordRequest(endpoint, status: status, seconds: (ContinuousClock.now - start).seconds)
+            metrics.recordRequest(endpoint, code: code, seconds: (ContinuousClock.now - start).seconds)
             return response
         }
 

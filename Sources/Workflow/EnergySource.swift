@@ -1,6 +1,6 @@
 import CurlClient
 import EnergyModel
-import Exporter
+import EnergyQueries
 import Foundation
 import JSON
 import Kubernetes
@@ -129,11 +129,8 @@ public struct StoreEnergySource: EnergySource {
             throw EnergySourceError("--database: \(path) does not exist")
         }
         store = try EnergyStore(path: path, readOnly: true)
-        if let intervalMilliseconds {
-            self.intervalMilliseconds = intervalMilliseconds
-        } else {
-            self.intervalMilliseconds = try await store.interval() ?? 1000
-        }
+        self.intervalMilliseconds = try await EnergyReport.intervalMilliseconds(
+            of: store, override: intervalMilliseconds, fallback: 1000)
     }
 
     /// Integrates one node's window; an unknown node has no samples (coverage 0).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CurlClient
 import EnergyModel
+import EnergyQueries
 import Kubernetes
 import Logging
 import Store
@@ -60,11 +61,12 @@ enum CommandSupport {
     /// The poll interval for energy queries: `--interval` when given, else the one the
     /// service recorded in the store, else 1 s.
     static func interval(_ override: String?, store: EnergyStore) async throws -> Int64 {
+        var milliseconds: Int64?
         if let override {
-            do { return try DurationParsing.milliseconds(override) } catch {
+            do { milliseconds = try DurationParsing.milliseconds(override) } catch {
                 throw ValidationError("--interval: \(error)")
             }
         }
-        return try await store.interval() ?? 1000
+        return try await EnergyReport.intervalMilliseconds(of: store, override: milliseconds, fallback: 1000)
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import EnergyModel
-import Exporter
+import EnergyQueries
 import Foundation
 import Store
 
@@ -37,16 +37,14 @@ struct EnergyCommand: AsyncParsableCommand {
     var interval: String?
 
     func run() async throws {
-        let now = WallClock.nowMilliseconds()
-        let fromMilliseconds: Int64
-        let toMilliseconds: Int64
-        do {
-            fromMilliseconds = try TimeParsing.milliseconds(from, nowMilliseconds: now)
-            toMilliseconds = try TimeParsing.milliseconds(to, nowMilliseconds: now)
+        // The window is checked before the store is opened, and reads as the HTTP API's does.
+        let window: QueryWindow
+        do throws(QueryError) {
+            window = try EnergyQuery.window(
+                from: from, to: to, nowMilliseconds: WallClock.nowMilliseconds(), maxWindowDays: nil)
         } catch {
-            throw ValidationError("--from/--to: \(error)")
+            throw ValidationError(error.message(.option))
         }
-        guard toMilliseconds > fromMilliseconds else { throw ValidationError("--to must be after --from") }
         guard FileManager.default.fileExists(atPath: database) else {
             throw CommandFailure("--database: \(database) does not exist")
         }
@@ -54,14 +52,15 @@ struct EnergyCommand: AsyncParsableCommand {
         defer { store.close() }
         let intervalMilliseconds = try await CommandSupport.interval(interval, store: store)
         let known = try await store.nodes()
-        var nodes = node.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces() } }.filter { !$0.isEmpty }
-        if nodes.isEmpty { nodes = known }
-        for name in nodes where !known.contains(name) {
-            throw CommandFailure("--node: no node \"\(name)\" in \(database) (known: \(known.joined(separator: ", ")))")
+        let query: EnergyQuery
+        do throws(QueryError) {
+            // `--node a --node b` asks what `node=a,b` asks.
+            query = try EnergyQuery(node: node.joined(separator: ","), window: window, knownNodes: known)
+        } catch {
+            throw ValidationError(error.message(.option))
         }
         let report = try await EnergyReport.compute(
-            store: store, nodes: nodes, fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds,
-            intervalMilliseconds: intervalMilliseconds)
+            store: store, query: query, intervalMilliseconds: intervalMilliseconds)
         Console.write(report.render(format))
     }
 }

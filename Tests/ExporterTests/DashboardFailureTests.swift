@@ -39,21 +39,30 @@ struct DashboardFailureTests {
             let base = "http://127.0.0.1:\(port)"
             let up = await eventually(within: .seconds(10)) { await TestEnvironment.get(base + "/healthz")?.status == 200 }
             try #require(up, "the server did not start")
-            for (path, words) in [
-                ("/api/v1/power?node=tvpc", "store: cannot read power samples (SQL logic error)\n"),
-                ("/api/v1/nodes", "store: cannot read the state of the plugs (SQL logic error)\n"),
-            ] {
+            func expectFailure(_ path: String, _ words: String) async throws {
                 // A generous timeout: the verdict must come from the store, even on a busy machine.
                 let response = try #require(
                     await TestEnvironment.get(base + path, timeoutMilliseconds: 20_000), "\(path): no answer")
                 let text = String(decoding: response.body, as: UTF8.self)
                 #expect(response.status == 500, "\(path): \(response.status)")
                 #expect(text == words, "\(path): \(text)")
-                #expect(!text.contains("SELECT") && !text.contains("meta") && !text.contains(folder.path), "\(path): \(text)")
+                #expect(
+                    !text.contains("SELECT") && !text.contains("meta") && !text.contains("no such table")
+                        && !text.contains(folder.path), "\(path): \(text)")
             }
+            try await expectFailure("/api/v1/power?node=tvpc", "store: cannot read power samples (SQL logic error)\n")
+            try await expectFailure("/api/v1/nodes", "store: cannot read the state of the plugs (SQL logic error)\n")
+            try await expectFailure("/api/v1/energy?node=tvpc", "store: cannot read energy figures (SQL logic error)\n")
             // The whole story is in the log, for the operator.
-            let logged = recorder.entries.filter { $0.level == .error }.map { $0.metadata["error"] ?? "" }
-            #expect(logged.count == 2 && logged.allSatisfy { $0.contains("no such table: meta") }, "\(logged)")
+            var logged = recorder.entries.filter { $0.level == .error }.map { $0.metadata["error"] ?? "" }
+            #expect(logged.count == 3 && logged.allSatisfy { $0.contains("no such table: meta") }, "\(logged)")
+
+            // The energy API's first read, the store's nodes, fails the same way.
+            let droppedNodes = try await runProcess(sqlite3, [database, "DROP TABLE node"])
+            try #require(droppedNodes.status == 0, "\(droppedNodes.stderr)")
+            try await expectFailure("/api/v1/energy", "store: cannot read the nodes of the store (SQL logic error)\n")
+            logged = recorder.entries.filter { $0.level == .error }.map { $0.metadata["error"] ?? "" }
+            #expect(logged.count == 4 && logged.last?.contains("no such table: node") == true, "\(logged)")
         }
     }
 }

@@ -1,10 +1,16 @@
 import EnergyModel
+import Exposition
 import Testing
 
 @testable import Exporter
 
 @Suite("Metrics")
 struct MonitorMetricsTests {
+    /// The `reason` values of `energy_monitor_poll_errors_total` in the project's contract.
+    static let pollErrorReasons = ["timeout", "connect", "http", "auth", "throttled", "parse", "invalid"]
+    /// The `result` values of `energy_monitor_annotation_patches_total` in the project's contract.
+    static let annotationResults = ["ok", "error", "skipped"]
+
     /// Sample lines (no comments) of the exposition, as a set: order is not part of the format.
     private func lines(_ metrics: MonitorMetrics) -> Set<String> {
         Set(String(decoding: metrics.render(), as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") })
@@ -29,7 +35,7 @@ struct MonitorMetricsTests {
         #expect(set.contains("energy_monitor_device_energy_joules_total{node=\"tvpc\"} 3600.0"))
         #expect(set.contains("energy_monitor_poll_duration_seconds_count{node=\"tvpc\"} 1"))
         #expect(set.contains("energy_monitor_build_info{version=\"\(EnergyMonitorVersion.string)\"} 1.0"))
-        for reason in MonitorMetrics.pollErrorReasons {
+        for reason in Self.pollErrorReasons {
             #expect(set.contains("energy_monitor_poll_errors_total{node=\"tvpc\",reason=\"\(reason)\"} 0"))
         }
         #expect(!text(metrics).contains("annotation_patches"))
@@ -85,7 +91,7 @@ struct MonitorMetricsTests {
     func failure() {
         let metrics = MonitorMetrics(nodes: ["rpi"], counters: [:], annotations: true)
         metrics.recordSample(Sample(node: "rpi", timestampMilliseconds: 10_000, reading: Reading(watts: 2.4)), counters: EnergyCounters(), pollSeconds: 0.01)
-        metrics.recordFailure(node: "rpi", reason: "timeout", pollSeconds: 0.8)
+        metrics.recordFailure(node: "rpi", reason: .timeout, pollSeconds: 0.8)
         metrics.expireStale(nowMilliseconds: 12_000, maxAgeMilliseconds: 3000)
         #expect(lines(metrics).contains("energy_monitor_power_watts{node=\"rpi\"} 2.4"))
         metrics.expireStale(nowMilliseconds: 13_001, maxAgeMilliseconds: 3000)
@@ -143,8 +149,8 @@ struct MonitorMetricsTests {
             "energy_monitor_poll_duration_seconds_bucket{node=\"n\",le=\"+Inf\"} 0",
             "energy_monitor_poll_duration_seconds_sum{node=\"n\"} 0.0", "energy_monitor_poll_duration_seconds_count{node=\"n\"} 0",
         ]))
-        metrics.recordFailure(node: "n", reason: "connect", pollSeconds: 0.3)
-        metrics.recordAnnotationPatch(node: "n", result: "ok")
+        metrics.recordFailure(node: "n", reason: .connect, pollSeconds: 0.3)
+        metrics.recordAnnotationPatch(node: "n", result: .ok)
         set = lines(metrics)
         #expect(set.isSuperset(of: [
             "energy_monitor_poll_errors_total{node=\"n\",reason=\"connect\"} 1",
@@ -161,6 +167,32 @@ struct MonitorMetricsTests {
         }
         // No nodes, no per-node families.
         #expect(!text(MonitorMetrics(nodes: [], counters: [:], annotations: true)).contains("energy_monitor_plug_up"))
+    }
+
+    @Test("every poll-error reason and annotation result has its series, as the contract spells it, and counts")
+    func typedLabels() {
+        #expect(PollErrorReason.allCases.map(\.rawValue) == Self.pollErrorReasons)
+        #expect(AnnotationPatchResult.allCases.map(\.rawValue) == Self.annotationResults)
+        let metrics = MonitorMetrics(nodes: ["n"], counters: [:], annotations: true)
+        for (count, reason) in PollErrorReason.allCases.enumerated() {
+            for _ in 0...count { metrics.recordFailure(node: "n", reason: reason, pollSeconds: 0.1) }
+        }
+        for (count, result) in AnnotationPatchResult.allCases.enumerated() {
+            for _ in 0...count { metrics.recordAnnotationPatch(node: "n", result: result) }
+        }
+        let exposition = text(metrics)
+        let set = lines(metrics)
+        for (index, reason) in Self.pollErrorReasons.enumerated() {
+            #expect(set.contains(#"energy_monitor_poll_errors_total{node="n",reason="\#(reason)"} \#(index + 1)"#))
+        }
+        for (index, result) in Self.annotationResults.enumerated() {
+            let series = #"energy_monitor_annotation_patches_total{node="n",result="\#(result)"}"#
+            #expect(set.contains("\(series) \(index + 1)"))
+        }
+        // In the contract's order, as before the values were typed.
+        let reasons = exposition.split(separator: "\n").filter { $0.hasPrefix("energy_monitor_poll_errors_total{") }
+        #expect(reasons.count == Self.pollErrorReasons.count)
+        #expect(zip(reasons, Self.pollErrorReasons).allSatisfy { $0.contains("reason=\"\($1)\"") }, "\(reasons)")
     }
 
     @Test("counters start from the store and never go back")

@@ -1,3 +1,4 @@
+import Exposition
 import Foundation
 import Testing
 import TestSupport
@@ -112,9 +113,9 @@ struct CommandLineTests {
             in: folder, name: "demo"
         )
         defer { demo.stop() }
-        var metrics = Exposition("")
+        var metrics = ExpositionReader("")
         let shown = await eventually(within: .seconds(40)) {
-            metrics = Exposition(await TestEnvironment.getText("http://127.0.0.1:\(port)/metrics"))
+            metrics = ExpositionReader(await TestEnvironment.getText("http://127.0.0.1:\(port)/metrics"))
             return ["tvpc", "wyse", "rpi"].allSatisfy { metrics.has("energy_monitor_power_watts{node=\"\($0)\"}") }
         }
         #expect(shown, "metrics: \(metrics.lines.filter { $0.contains("power") })")

@@ -99,7 +99,7 @@ struct DashboardTests {
         for (query, message) in [
             ("node=nope", "node: unknown node \"nope\""),
             ("from=yesterday-ish", "from: not a time"),
-            ("from=now&to=now-1h", "from: must be before to"),
+            ("from=now&to=now-1h", "to: must be after from"),
             ("step=1ms", "step: 1ms is below the smallest step"),
             ("step=banana", "step: not a duration"),
             ("from=now-30d&step=1s", "points per series"),
@@ -110,6 +110,36 @@ struct DashboardTests {
             #expect(response.status == 400, "\(query): \(response.status)")
             #expect(body.contains(message), "\(query): \(body)")
             #expect(body.split(separator: "\n").count == 1, "\(query): \(body)")
+        }
+
+        // `GET /api/v1/energy` and the `energy` command read their parameters one way: the
+        // same mistake gets the same line, each naming the parameters as it does.
+        let database = folder + "/energy.db"
+        for (query, arguments, http, command) in [
+            (
+                "node=nope", ["--node", "nope"], #"node: unknown node "nope" (known: rpi, tvpc, wyse)"#,
+                #"--node: unknown node "nope" (known: rpi, tvpc, wyse)"#
+            ),
+            (
+                "node=rpi,,tvpc", ["--node", "rpi,,tvpc"], #"node: empty name in "rpi,,tvpc""#,
+                #"--node: empty name in "rpi,,tvpc""#
+            ),
+            (
+                "from=soon", ["--from", "soon"],
+                #"from: not a time: "soon" (use RFC 3339 like 2026-01-21T21:25:01Z, unix seconds, or now-1h)"#,
+                #"--from: not a time: "soon" (use RFC 3339 like 2026-01-21T21:25:01Z, unix seconds, or now-1h)"#
+            ),
+            (
+                "from=now&to=now-1h", ["--from", "now", "--to", "now-1h"], "to: must be after from",
+                "--to: must be after --from"
+            ),
+        ] {
+            let response = try #require(await TestEnvironment.get("\(base)/api/v1/energy?\(query)"))
+            #expect(response.status == 400, "\(query): \(response.status)")
+            #expect(String(decoding: response.body, as: UTF8.self) == "bad request: \(http)\n", "\(query)")
+            let result = try await runBinary(["energy", "--database", database] + arguments, timeout: .seconds(30))
+            #expect(result.status == 64, "\(arguments): exit \(result.status)")
+            #expect(result.stderr == "energy-monitor: error: \(command)\n", "\(arguments)")
         }
 
         // The container's HEALTHCHECK command.

@@ -1,4 +1,5 @@
 import EnergyModel
+import Exposition
 import Foundation
 import ShellySimulator
 import Store
@@ -102,7 +103,7 @@ struct EnergyIntegrationTests {
         ]
         func scrape(for seconds: Int) async {
             for _ in 0..<(seconds * 2) {
-                let metrics = Exposition(await TestEnvironment.getText(base + "/metrics"))
+                let metrics = ExpositionReader(await TestEnvironment.getText(base + "/metrics"))
                 for name in series {
                     if let value = metrics.value(name) { history[name, default: []].append(value) }
                 }

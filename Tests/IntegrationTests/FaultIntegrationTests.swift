@@ -1,4 +1,5 @@
 import CurlClient
+import Exposition
 import Foundation
 import Scoring
 import Testing
@@ -82,12 +83,12 @@ struct FaultIntegrationTests {
         )
         defer { service.stop() }
         let refused = 0..<noise
-        func invalid(_ metrics: Exposition, _ index: Int) -> Double {
+        func invalid(_ metrics: ExpositionReader, _ index: Int) -> Double {
             metrics.value("energy_monitor_poll_errors_total{node=\"sim-\(index)\",reason=\"invalid\"}") ?? 0
         }
-        var metrics = Exposition("")
+        var metrics = ExpositionReader("")
         let counted = await eventually(within: .seconds(30)) {
-            metrics = Exposition(await TestEnvironment.getText(service.base + "/metrics"))
+            metrics = ExpositionReader(await TestEnvironment.getText(service.base + "/metrics"))
             return refused.allSatisfy { invalid(metrics, $0) >= 5 }
         }
         #expect(counted, "invalid counts: \(refused.map { invalid(metrics, $0) }); log: \(service.monitor.stderr.suffix(1500))")

@@ -1,4 +1,5 @@
 import CurlClient
+import Exposition
 import Foundation
 import Synchronization
 import TestSupport
@@ -47,7 +48,7 @@ struct ScrapeFloodTests {
         try #require(ready, "service not ready: \(monitor.stderr.suffix(1500))")
         // Every plug detected and polled before the flood starts.
         try await Task.sleep(for: .seconds(3))
-        let before = Exposition(await TestEnvironment.getText(base + "/metrics"))
+        let before = ExpositionReader(await TestEnvironment.getText(base + "/metrics"))
 
         // Two floods back to back: persistent connections (the accept loop idle, the request
         // handlers busy) and connections closed after every request (the accept loop busy).
@@ -78,9 +79,9 @@ struct ScrapeFloodTests {
         health.cancel()
         _ = await health.value
         // The connections wrk left in the accept queue are worked off before a scrape gets in.
-        var after = Exposition("")
+        var after = ExpositionReader("")
         let scraped = await eventually(within: .seconds(60), every: .milliseconds(500)) {
-            after = Exposition(await TestEnvironment.getText(base + "/metrics"))
+            after = ExpositionReader(await TestEnvironment.getText(base + "/metrics"))
             return after.has("energy_monitor_http_requests_refused_total")
         }
         try #require(scraped, "no scrape after the flood: \(monitor.stderr.suffix(1000))")

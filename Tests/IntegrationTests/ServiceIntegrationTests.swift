@@ -1,4 +1,5 @@
 import CurlClient
+import Exposition
 import Foundation
 import Testing
 import TestSupport
@@ -103,7 +104,7 @@ struct ServiceIntegrationTests {
         let text = await TestEnvironment.getText(base + "/metrics")
         let check = try await runProcess(promtool, ["check", "metrics"], stdin: text)
         #expect(check.status == 0, "promtool: \(check.stdout) \(check.stderr)")
-        let metrics = Exposition(text)
+        let metrics = ExpositionReader(text)
         #expect(metrics.value("energy_monitor_plug_up{node=\"sim-0\"}") == 1)
         #expect(metrics.value("energy_monitor_plug_up{node=\"sim-1\"}") == 1)
         #expect(metrics.value("energy_monitor_plug_up{node=\"sim-2\"}") == 0)

@@ -1,3 +1,4 @@
+import Exposition
 import Foundation
 import Testing
 import TestSupport
@@ -66,13 +67,15 @@ struct StorageFaultTests {
         let database = filesystem.path + "/energy.db"
         let service = try await FaultIntegrationTests.start(folder, plugs: 2, database: database, extra: ["--generations", "1,2"])
         defer { service.stop() }
-        func metrics() async -> Exposition { Exposition(await TestEnvironment.getText(service.base + "/metrics")) }
+        func metrics() async -> ExpositionReader {
+            ExpositionReader(await TestEnvironment.getText(service.base + "/metrics"))
+        }
         let errors = "energy_monitor_store_errors_total"
 
         try await Task.sleep(for: .seconds(2))
         let filled = try filesystem.fill()
         let fullSince = Date().timeIntervalSince1970
-        var failing = Exposition("")
+        var failing = ExpositionReader("")
         var readyz = ""
         let reported = await eventually(within: .seconds(20)) {
             failing = await metrics()
@@ -133,14 +136,16 @@ struct StorageFaultTests {
             folder, plugs: 2, database: database, extra: ["--generations", "1,2"], configuration: "backlog: 3KiB"
         )
         defer { service.stop() }
-        func metrics() async -> Exposition { Exposition(await TestEnvironment.getText(service.base + "/metrics")) }
+        func metrics() async -> ExpositionReader {
+            ExpositionReader(await TestEnvironment.getText(service.base + "/metrics"))
+        }
         let dropped = "energy_monitor_samples_dropped_total"
         #expect(await metrics().value(dropped) == 0)
 
         try await Task.sleep(for: .seconds(2))
         _ = try filesystem.fill()
         let fullSince = Date().timeIntervalSince1970
-        var during = Exposition("")
+        var during = ExpositionReader("")
         let dropping = await eventually(within: .seconds(40)) {
             during = await metrics()
             return (during.value(dropped) ?? 0) >= 10

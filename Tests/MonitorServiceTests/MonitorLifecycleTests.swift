@@ -1,4 +1,5 @@
 import EnergyModel
+import Exposition
 import Foundation
 import Logging
 import ShellyPoller
@@ -138,7 +139,7 @@ struct MonitorLifecycleTests {
         let sawDrops = Mutex(false)
         let consumer = StallingConsumer {
             let counted = await eventually(within: .seconds(120), every: .milliseconds(200)) {
-                (Exposition(await TestEnvironment.getText("http://127.0.0.1:\(port)/metrics")).value(
+                (ExpositionReader(await TestEnvironment.getText("http://127.0.0.1:\(port)/metrics")).value(
                     dropped) ?? 0) > 0
             }
             sawDrops.withLock { $0 = counted }

@@ -54,24 +54,3 @@ public enum TestEnvironment {
     }
 }
 
-/// Reads sample lines (`name{labels} value`) of a Prometheus text exposition.
-public struct Exposition: Sendable {
-    /// The sample lines (comments dropped).
-    public let lines: [String]
-
-    /// Splits `text` into sample lines.
-    public init(_ text: String) {
-        lines = text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
-    }
-
-    /// The value of the series `name{labels}` with labels written exactly as given.
-    public func value(_ series: String) -> Double? {
-        for line in lines where line.hasPrefix(series + " ") {
-            return Double(line.dropFirst(series.count + 1))
-        }
-        return nil
-    }
-
-    /// Whether the series is there.
-    public func has(_ series: String) -> Bool { value(series) != nil }
-}

@@ -1,4 +1,5 @@
 import EnergyModel
+import EnergyQueries
 import Foundation
 import Store
 
@@ -140,10 +141,8 @@ public struct DashboardAPI: Sendable {
     /// the same window, with the interval the service recorded in the store (as the command
     /// reads it), else this API's.
     public func energy(_ query: EnergyQuery) async throws(StoreError) -> EnergyReport {
-        let interval = try await store.interval() ?? intervalMilliseconds
-        return try await EnergyReport.compute(
-            store: store, nodes: query.nodes, fromMilliseconds: query.fromMilliseconds, toMilliseconds: query.toMilliseconds,
-            intervalMilliseconds: interval)
+        let interval = try await EnergyReport.intervalMilliseconds(of: store, fallback: intervalMilliseconds)
+        return try await EnergyReport.compute(store: store, query: query, intervalMilliseconds: interval)
     }
 
     /// Two decimals are all a plug resolves; shorter JSON for the live chart.

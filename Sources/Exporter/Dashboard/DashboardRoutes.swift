@@ -1,4 +1,5 @@
 import EnergyModel
+import EnergyQueries
 import Foundation
 import Hummingbird
 import Logging
@@ -30,7 +31,7 @@ enum DashboardRoutes {
         router.get("/api/v1/power") { request, _ -> Response in
             let parameters = request.uri.queryParameters
             let query: PowerQuery
-            do throws(PowerQuery.Failure) {
+            do throws(QueryError) {
                 query = try PowerQuery(
                     node: parameters.get("node"),
                     from: parameters.get("from"),
@@ -40,7 +41,7 @@ enum DashboardRoutes {
                     nowMilliseconds: WallClock.nowMilliseconds()
                 )
             } catch {
-                return MetricsServer.text(.badRequest, "bad request: \(error.description)\n")
+                return badRequest(error)
             }
             do throws(StoreError) {
                 return json(try await api.power(query), logger: logger)
@@ -50,25 +51,37 @@ enum DashboardRoutes {
         }
         router.get("/api/v1/energy") { request, _ -> Response in
             let parameters = request.uri.queryParameters
-            do {
-                let known = try await api.store.nodes()
-                let query: EnergyQuery
-                do throws(EnergyQuery.Failure) {
-                    query = try EnergyQuery(
-                        node: parameters.get("node"), from: parameters.get("from"), to: parameters.get("to"),
-                        knownNodes: known, nowMilliseconds: WallClock.nowMilliseconds())
-                } catch {
-                    return MetricsServer.text(.badRequest, "bad request: \(error.description)\n")
-                }
-                let report = try await api.energy(query)
-                return Response(
-                    status: .ok,
-                    headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: report.render(.json)))
-                )
+            let window: QueryWindow
+            do throws(QueryError) {
+                window = try EnergyQuery.window(
+                    from: parameters.get("from"), to: parameters.get("to"),
+                    nowMilliseconds: WallClock.nowMilliseconds())
             } catch {
-                return MetricsServer.text(.internalServerError, "store: \(error)\n")
+                return badRequest(error)
             }
+            let known: [String]
+            do throws(StoreError) {
+                known = try await api.store.nodes()
+            } catch {
+                return storeFailure("cannot read the nodes of the store", error, logger: logger)
+            }
+            let query: EnergyQuery
+            do throws(QueryError) {
+                query = try EnergyQuery(node: parameters.get("node"), window: window, knownNodes: known)
+            } catch {
+                return badRequest(error)
+            }
+            let report: EnergyReport
+            do throws(StoreError) {
+                report = try await api.energy(query)
+            } catch {
+                return storeFailure("cannot read energy figures", error, logger: logger)
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: report.render(.json)))
+            )
         }
         router.get("/api/v1/nodes") { _, _ -> Response in
             do throws(StoreError) {
@@ -78,6 +91,11 @@ enum DashboardRoutes {
                 return storeFailure("cannot read the state of the plugs", error, logger: logger)
             }
         }
+    }
+
+    /// 400 with the refused parameter and why, in one line.
+    static func badRequest(_ error: QueryError) -> Response {
+        MetricsServer.text(.badRequest, "bad request: \(error.message(.query))\n")
     }
 
     /// 500 with what failed and SQLite's reason in words. The store's full message can hold

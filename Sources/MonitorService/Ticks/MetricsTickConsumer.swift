@@ -18,7 +18,7 @@ struct MetricsTickConsumer: TickConsumer {
             case .success(let sample):
                 metrics.recordSample(sample, counters: tick.counters[sample.node] ?? EnergyCounters(), pollSeconds: outcome.durationSeconds)
             case .failure(let failure):
-                metrics.recordFailure(node: outcome.node, reason: failure.reason.rawValue, pollSeconds: outcome.durationSeconds)
+                metrics.recordFailure(node: outcome.node, reason: failure.reason, pollSeconds: outcome.durationSeconds)
             }
         }
         metrics.expireStale(nowMilliseconds: WallClock.nowMilliseconds(), maxAgeMilliseconds: maxAgeMilliseconds)

@@ -1,6 +1,6 @@
 import CurlClient
 import EnergyModel
-import Exporter
+import Exposition
 import Foundation
 import Store
 

@@ -1,6 +1,6 @@
+import Exposition
+import Foundation
 import Testing
-
-@testable import Exporter
 
 @Suite("Exposition reader")
 struct ExpositionReaderTests {
@@ -18,6 +18,21 @@ struct ExpositionReaderTests {
         plain 7.5
         broken line
         """
+
+    @Test("one series by its exact name and labels; the sample lines as written")
+    func series() {
+        let reader = ExpositionReader(text)
+        #expect(reader.value(#"e_total{node="b",reason="connect"}"#) == 4)
+        #expect(reader.value("plain") == 7.5)
+        #expect(reader.has("d_sum") && !reader.has("d") && !reader.has(#"e_total{node="b"}"#))
+        #expect(reader.value(#"e_total{reason="connect",node="b"}"#) == nil, "labels as the exposition orders them")
+        #expect(reader.value("broken") == nil)
+        #expect(
+            reader.lines.count == 10 && reader.lines.last == "broken line"
+                && !reader.lines.contains { $0.hasPrefix("#") })
+        let spaced = ExpositionReader(#"info{model="Plug S",fw="1 2"} 1.0"#)
+        #expect(spaced.value(#"info{model="Plug S",fw="1 2"}"#) == 1)
+    }
 
     @Test("sums a metric over its label sets; nil when absent")
     func sums() {
@@ -43,15 +58,20 @@ struct ExpositionReaderTests {
         // rank 1 of 10 lies in the first bucket, interpolated from 0.
         #expect(abs(try #require(ExpositionReader.quantile(0.1, of: buckets)) - 0.0005) < 1e-12)
         #expect(ExpositionReader.quantile(0.5, of: []) == nil)
-        let overflow = [ExpositionReader.Bucket(upperBound: 0.1, cumulativeCount: 1), .init(upperBound: .infinity, cumulativeCount: 10)]
+        let overflow = [
+            ExpositionReader.Bucket(upperBound: 0.1, cumulativeCount: 1),
+            .init(upperBound: .infinity, cumulativeCount: 10),
+        ]
         #expect(ExpositionReader.quantile(0.99, of: overflow) == 0.1)
     }
 
     @Test("the difference of two scrapes holds only the observations between them")
     func difference() throws {
         let before = ExpositionReader(text).buckets("d")
-        let after = ExpositionReader(text.replacingOccurrences(of: "d_bucket{le=\"0.1\"} 10", with: "d_bucket{le=\"0.1\"} 12")
-            .replacingOccurrences(of: "d_bucket{le=\"+Inf\"} 10", with: "d_bucket{le=\"+Inf\"} 12")).buckets("d")
+        let after = ExpositionReader(
+            text.replacingOccurrences(of: "d_bucket{le=\"0.1\"} 10", with: "d_bucket{le=\"0.1\"} 12")
+                .replacingOccurrences(of: "d_bucket{le=\"+Inf\"} 10", with: "d_bucket{le=\"+Inf\"} 12")
+        ).buckets("d")
         let between = ExpositionReader.difference(after, before)
         #expect(between.map(\.cumulativeCount) == [0, 0, 2, 2])
         #expect(abs(try #require(ExpositionReader.quantile(0.5, of: between)) - 0.055) < 1e-12)

@@ -38,6 +38,25 @@ public struct EnergyReport: Sendable {
         return EnergyReport(results: results)
     }
 
+    /// Integrates the nodes and window of `query`.
+    public static func compute(
+        store: EnergyStore, query: EnergyQuery, intervalMilliseconds: Int64
+    ) async throws(StoreError) -> EnergyReport {
+        try await compute(
+            store: store, nodes: query.nodes, fromMilliseconds: query.fromMilliseconds,
+            toMilliseconds: query.toMilliseconds, intervalMilliseconds: intervalMilliseconds)
+    }
+
+    /// The poll interval to integrate with: `override` when given, else the one the service
+    /// recorded in the store, else `fallback`. Every reader of a store chooses it this way,
+    /// so that the same window gets the same joules from each.
+    public static func intervalMilliseconds(
+        of store: EnergyStore, override: Int64? = nil, fallback: Int64
+    ) async throws(StoreError) -> Int64 {
+        if let override { return override }
+        return try await store.interval() ?? fallback
+    }
+
     /// The report as text in `format`.
     public func render(_ format: Format) -> String {
         switch format {

@@ -1,6 +1,7 @@
-/// Reads figures back out of Prometheus text exposition (format 0.0.4): sums of a metric's
-/// samples and histogram quantiles. Used by `energy-monitor bench` on the service's own
-/// `/metrics`, the way Prometheus' `histogram_quantile` would read it.
+/// Reads figures back out of Prometheus text exposition (format 0.0.4): one series' value,
+/// sums of a metric's samples and histogram quantiles. Used by `energy-monitor bench` on the
+/// service's own `/metrics`, the way Prometheus' `histogram_quantile` would read it, and by
+/// the tests on every `/metrics` they scrape.
 public struct ExpositionReader: Sendable {
     /// One histogram bucket: its upper bound (`le`, +infinity for the last) and the
     /// cumulative count of observations at or below it.
@@ -17,24 +18,38 @@ public struct ExpositionReader: Sendable {
         }
     }
 
-    private let samples: [(name: Substring, labels: Substring, value: Double)]
+    /// The sample lines (`name{labels} value`) as written, comments and empty lines dropped.
+    public let lines: [String]
+    private let samples: [(series: Substring, name: Substring, labels: Substring, value: Double)]
 
     /// Parses the sample lines of `text`; comments and malformed lines are skipped.
     public init(_ text: String) {
-        var samples: [(name: Substring, labels: Substring, value: Double)] = []
+        var lines: [String] = []
+        var samples: [(series: Substring, name: Substring, labels: Substring, value: Double)] = []
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            lines.append(String(line))
             guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
                 continue
             }
             let series = line[..<space]
             if let brace = series.firstIndex(of: "{") {
-                samples.append((series[..<brace], series[brace...], value))
+                samples.append((series, series[..<brace], series[brace...], value))
             } else {
-                samples.append((series, "", value))
+                samples.append((series, series, "", value))
             }
         }
+        self.lines = lines
         self.samples = samples
     }
+
+    /// The value of the series `name{labels}`, written exactly as the exposition writes it
+    /// (labels in its order); nil if there is no such series.
+    public func value(_ series: String) -> Double? {
+        samples.first { $0.series == series }?.value
+    }
+
+    /// Whether the series `name{labels}` is there, written as `value(_:)` takes it.
+    public func has(_ series: String) -> Bool { value(series) != nil }
 
     /// The sum of every sample of metric `name` (over all label sets), nil if there is none.
     public func sum(_ name: String) -> Double? {
@@ -50,21 +65,25 @@ public struct ExpositionReader: Sendable {
         let bucketName = name + "_bucket"
         var counts: [Double: Double] = [:]
         for sample in samples where sample.name == bucketName {
-            guard let range = sample.labels.range(of: "le=\"") else { continue }
+            guard let range = sample.labels.firstRange(of: "le=\"") else { continue }
             let rest = sample.labels[range.upperBound...]
             guard let quote = rest.firstIndex(of: "\"") else { continue }
             let text = rest[..<quote]
             guard let bound = text == "+Inf" ? Double.infinity : Double(text) else { continue }
             counts[bound, default: 0] += sample.value
         }
-        return counts.map { Bucket(upperBound: $0.key, cumulativeCount: $0.value) }.sorted { $0.upperBound < $1.upperBound }
+        return counts.map { Bucket(upperBound: $0.key, cumulativeCount: $0.value) }.sorted {
+            $0.upperBound < $1.upperBound
+        }
     }
 
     /// The bucket-wise difference `later - earlier`: the observations made between two scrapes.
     public static func difference(_ later: [Bucket], _ earlier: [Bucket]) -> [Bucket] {
         var before: [Double: Double] = [:]
         for bucket in earlier { before[bucket.upperBound] = bucket.cumulativeCount }
-        return later.map { Bucket(upperBound: $0.upperBound, cumulativeCount: $0.cumulativeCount - (before[$0.upperBound] ?? 0)) }
+        return later.map {
+            Bucket(upperBound: $0.upperBound, cumulativeCount: $0.cumulativeCount - (before[$0.upperBound] ?? 0))
+        }
     }
 
     /// The `q` quantile (0...1) of a histogram, interpolated linearly inside the bucket that
