@@ -39,6 +39,10 @@ let package = Package(
         // Shared value types and their arithmetic: samples, durations, times, wall-clock
         // boundaries, energy counters and window integration.
         .target(name: "EnergyModel"),
+        // What users give the program, read strictly: files from paths they name (regular files
+        // only, bounded), YAML with key paths in every error and bounded aliases, listen
+        // addresses; and YAML written so that it reads back the same.
+        .target(name: "UserInput", dependencies: ["EnergyModel", "Yams"]),
         // The one JSON tree type (Shelly payloads, Kubernetes objects) and its strict reader.
         .target(name: "JSON"),
         // The contracts between monitor, pods and scheduler: the power annotations' keys and
@@ -52,7 +56,7 @@ let package = Package(
         // Kubernetes API client: connection loading (in-cluster, kubeconfig) and node patches.
         .target(
             name: "Kubernetes",
-            dependencies: ["CurlClient", "EnergyModel", "JSON", "Yams", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CurlClient", "EnergyModel", "JSON", "UserInput", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ShellyPoller",
@@ -93,7 +97,7 @@ let package = Package(
         ),
         .target(
             name: "Scoring",
-            dependencies: ["AnnotationContract", "EnergyModel", "JSON", "Yams", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["AnnotationContract", "EnergyModel", "JSON", "UserInput", .product(name: "Logging", package: "swift-log")]
         ),
         // Simulated Shelly plugs (Gen1 and Gen2+ APIs) for the demo, tests and benchmarks.
         .target(
@@ -125,7 +129,7 @@ let package = Package(
         .target(
             name: "Workflow",
             dependencies: [
-                "AnnotationContract", "CurlClient", "EnergyModel", "Exporter", "JSON", "Kubernetes", "Scoring", "Store", "Yams",
+                "AnnotationContract", "CurlClient", "EnergyModel", "Exporter", "JSON", "Kubernetes", "Scoring", "Store", "UserInput",
             ]
         ),
         // Configuration and the wiring of poller, store and exporter into the service.
@@ -133,7 +137,7 @@ let package = Package(
             name: "MonitorService",
             dependencies: [
                 "AnnotationContract", "EnergyModel", "ShellyPoller", "Store", "Exporter", "NodeAnnotations", "CurlClient",
-                "Kubernetes", "Yams",
+                "Kubernetes", "UserInput",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -144,7 +148,7 @@ let package = Package(
             name: "WorkflowSimulation",
             dependencies: [
                 "ClusterSimulator", "CurlClient", "JSON", "Kubernetes", "MonitorService", "SchedulerExtender", "Scoring",
-                "ShellySimulator", "Workflow", "AnnotationContract", "Exporter", "EnergyModel",
+                "ShellySimulator", "Workflow", "AnnotationContract", "Exporter", "EnergyModel", "UserInput",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -153,7 +157,7 @@ let package = Package(
         .target(
             name: "SchedulerExtender",
             dependencies: [
-                "Scoring",
+                "Scoring", "UserInput",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -166,7 +170,7 @@ let package = Package(
             name: "energy-monitor",
             dependencies: [
                 "AnnotationContract", "MonitorService", "ShellySimulator", "Scoring", "Store", "Exporter",
-                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON", "Workflow", "WorkflowSimulation",
+                "SchedulerExtender", "Kubernetes", "CurlClient", "JSON", "Workflow", "WorkflowSimulation", "UserInput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -184,6 +188,7 @@ let package = Package(
             exclude: ["fake_apiserver.py", "tls_relay.py"]  // run by FakeAPIServer and TLSRelay with python3
         ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
+        .testTarget(name: "UserInputTests", dependencies: ["UserInput", "EnergyModel", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
         .testTarget(name: "AnnotationContractTests", dependencies: ["AnnotationContract"]),
         .testTarget(
@@ -222,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "MonitorServiceTests",
             dependencies: [
-                "MonitorService", "ShellyPoller", "ShellySimulator", "Store", "EnergyModel", "TestSupport",
+                "MonitorService", "ShellyPoller", "ShellySimulator", "Store", "EnergyModel", "TestSupport", "UserInput",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -244,7 +249,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerExtenderTests",
-            dependencies: ["SchedulerExtender", "Scoring", "CurlClient", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "SchedulerExtender", "Scoring", "CurlClient", "TestSupport", "UserInput",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -85,8 +85,8 @@ public final class Monitor: Sendable {
     /// The services to run together: the poll loop and the HTTP server.
     public func makeServices() -> [any Service] {
         let http = MetricsServer.makeApplication(
-            host: configuration.listenHost,
-            port: configuration.listenPort,
+            host: configuration.listen.host,
+            port: configuration.listen.port,
             metrics: metrics,
             readiness: { [self] in await self.readiness() },
             dashboard: DashboardAPI(
@@ -120,7 +120,7 @@ public final class Monitor: Sendable {
             metadata: [
                 "plugs": "\(configuration.plugs.count)",
                 "database": "\(configuration.database)",
-                "listen": "\(configuration.listenHost):\(configuration.listenPort)",
+                "listen": "\(configuration.listen)",
                 "version": "\(EnergyMonitorVersion.string)",
             ]
         )

@@ -11,6 +11,7 @@ import Scoring
 import ServiceLifecycle
 import ShellySimulator
 import Synchronization
+import UserInput
 import Workflow
 
 /// Why the offline cluster cannot run, in one line.
@@ -151,7 +152,7 @@ public final class OfflineCluster: Sendable {
             let watcher = try KnowledgeBaseWatcher(path: configuration.knowledgeBasePath, logger: quiet)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let application = ExtenderServer.makeApplication(
-                configuration: .init(host: "127.0.0.1", port: 0), watcher: watcher, metrics: ExtenderMetrics(),
+                configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)), watcher: watcher, metrics: ExtenderMetrics(),
                 logger: quiet, onServerRunning: { continuation.yield($0) })
             let extenderGroup = ServiceGroup(
                 configuration: .init(services: [application], gracefulShutdownSignals: [], logger: quiet))
@@ -186,8 +187,7 @@ public final class OfflineCluster: Sendable {
                 \(plugLines.joined(separator: "\n"))
                 """
             var monitorConfiguration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/")
-            monitorConfiguration.listenHost = configuration.monitorHost
-            monitorConfiguration.listenPort = configuration.monitorPort
+            monitorConfiguration.listen = ListenAddress(host: configuration.monitorHost, port: configuration.monitorPort)
             let monitor = try await Monitor(
                 configuration: monitorConfiguration, logger: quiet, kubernetes: try simulator.connection(),
                 phases: configuration.phases)

@@ -56,7 +56,7 @@ struct ConfigurationFuzzTests {
             #expect(!line.isEmpty && !line.contains("\n") && !line.contains("\r"), "\(label): \(line.debugDescription)")
             #expect(line.count <= 620, "\(label): \(line.count) characters")
             #expect(
-                !error.path.isEmpty || documentErrors.contains { error.message.hasPrefix($0) } || error.message.contains("(line "),
+                !error.keyPath.isEmpty || documentErrors.contains { error.message.hasPrefix($0) } || error.message.contains("(line "),
                 "\(label): no key path in \(line.debugDescription)"
             )
         }
@@ -146,7 +146,7 @@ struct ConfigurationFuzzTests {
                     #expect(configuration.retentionRawMilliseconds > 0 && configuration.retentionMinuteMilliseconds < DurationParsing.limitMilliseconds)
                     #expect(configuration.kubernetes.deadbandWatts.isFinite && configuration.kubernetes.deadbandWatts >= 0, "\(key) = \(value)")
                 } catch {
-                    #expect(error.path == key, "\(key) = \(value.prefix(30)): \(error.description.prefix(200))")
+                    #expect(error.keyPath == key, "\(key) = \(value.prefix(30)): \(error.description.prefix(200))")
                     #expect(!error.description.contains("\n"))
                 }
             }
