@@ -9,7 +9,9 @@ extension KubernetesConnection {
     /// `insecure-skip-tls-verify`, the user's `client-certificate(-data)`/`client-key(-data)`,
     /// `token` and `tokenFile`. Relative file paths are relative to the kubeconfig's folder.
     /// Exec plugins, auth providers and basic auth are refused with a clear message.
-    public static func kubeconfig(path: String, context: String? = nil) throws(KubernetesConfigurationError) -> KubernetesConnection {
+    public static func kubeconfig(path: String, context: String? = nil) throws(KubernetesConfigurationError)
+        -> KubernetesConnection
+    {
         let root: YAMLValue?
         do {
             root = try YAMLDocument.read(path: path)
@@ -29,7 +31,8 @@ extension KubernetesConnection {
         yaml: String, path: String, baseDirectory: String, context requested: String?
     ) throws(KubernetesConfigurationError) -> KubernetesConnection {
         do {
-            return try connection(try YAMLDocument.parse(yaml), path: path, baseDirectory: baseDirectory, context: requested)
+            return try connection(
+                try YAMLDocument.parse(yaml), path: path, baseDirectory: baseDirectory, context: requested)
         } catch {
             throw KubernetesConfigurationError(kubeconfig: path, error)
         }

@@ -18,7 +18,9 @@ struct ConfigurationReader {
     }
 
     /// The keys of one meter (a plug, or one channel of a device).
-    static let meterKeys = ["address", "generation", "channel", "username", "passwordFile", "passwordEnv", "allowMD5", "transport"]
+    static let meterKeys = [
+        "address", "generation", "channel", "username", "passwordFile", "passwordEnv", "allowMD5", "transport",
+    ]
 
     /// A `plugs[i]` entry: one plug (`address` and the meter keys), or a node with several
     /// meters (`meters:`, each with a `name`, its `address` and any meter keys; meter keys given
@@ -43,7 +45,9 @@ struct ConfigurationReader {
             let meterFields = try entry.fields(known: ["name"] + Self.meterKeys)
             let nameValue = try meterFields.required("name")
             let meterName = try nameValue.string()
-            guard meterName.utf8.count <= 63, meterName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            guard meterName.utf8.count <= 63,
+                meterName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            else {
                 throw nameValue.error("\"\(meterName)\" is not a name of letters, digits, - _ and .")
             }
             guard names.insert(meterName).inserted else {
@@ -57,7 +61,9 @@ struct ConfigurationReader {
     }
 
     /// One meter of `node` from its fields, each with the key path it came from.
-    private func meter(_ fields: [String: YAMLValue], node name: String, name meterName: String?, path: String) throws(KeyPathError) -> PlugConfiguration {
+    private func meter(_ fields: [String: YAMLValue], node name: String, name meterName: String?, path: String)
+        throws(KeyPathError) -> PlugConfiguration
+    {
         guard let address = fields["address"] else { throw KeyPathError("\(path).address", "missing") }
         var plug = PlugConfiguration(node: name, baseURL: try Self.baseURL(try address.string(), at: address))
         plug.meter = meterName
@@ -111,7 +117,9 @@ struct ConfigurationReader {
         do {
             text = try UserFile(path: filePath, maxBytes: Self.maxSecretBytes).text()
         } catch {
-            throw value.error(error.reason == .notText ? "\(filePath) is not UTF-8 text" : "cannot read \(filePath): \(error.problem)")
+            throw value.error(
+                error.reason == .notText ? "\(filePath) is not UTF-8 text" : "cannot read \(filePath): \(error.problem)"
+            )
         }
         var secret = Substring(text)
         while let last = secret.last, last == "\n" || last == "\r" { secret.removeLast() }
@@ -125,7 +133,9 @@ struct ConfigurationReader {
         if let annotate = fields["annotate"] { settings.annotate = try annotate.bool() }
         if let prefix = fields["prefix"] {
             settings.prefix = try prefix.string()
-            guard Self.isNodeName(settings.prefix) else { throw prefix.error("\"\(settings.prefix)\" is not a DNS subdomain") }
+            guard Self.isNodeName(settings.prefix) else {
+                throw prefix.error("\"\(settings.prefix)\" is not a DNS subdomain")
+            }
         }
         if let heartbeat = fields["heartbeat"] {
             settings.heartbeatMilliseconds = try heartbeat.duration(atLeast: 1000)
@@ -183,7 +193,8 @@ struct ConfigurationReader {
             guard let close = host.firstIndex(of: "]") else { throw value.error("unclosed [ in \"\(address)\"") }
             let after = host[host.index(after: close)...]
             if after.hasPrefix(":") {
-                guard after.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(after.dropFirst()) else {
+                guard after.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(after.dropFirst())
+                else {
                     throw value.error("bad port in \"\(address)\"")
                 }
                 port = number

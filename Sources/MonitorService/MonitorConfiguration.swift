@@ -26,7 +26,8 @@ public struct MonitorConfiguration: Sendable, Equatable {
 
         /// Defaults: off, the contract's default prefix (`energy.thesis.io`), 15 s, 1 W, automatic connection.
         public init(
-            annotate: Bool = false, prefix: String = PowerAnnotationContract.defaultPrefix, heartbeatMilliseconds: Int64 = 15_000,
+            annotate: Bool = false, prefix: String = PowerAnnotationContract.defaultPrefix,
+            heartbeatMilliseconds: Int64 = 15_000,
             deadbandWatts: Double = 1.0, kubeconfig: String? = nil, context: String? = nil
         ) {
             self.annotate = annotate
@@ -71,7 +72,9 @@ public struct MonitorConfiguration: Sendable, Equatable {
     public init() {}
 
     /// Loads and validates a YAML file; every error names the file.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> MonitorConfiguration {
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ConfigurationError) -> MonitorConfiguration
+    {
         let root = try YAMLDocument.read(path: path)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
@@ -82,17 +85,23 @@ public struct MonitorConfiguration: Sendable, Equatable {
     }
 
     /// Parses and validates YAML text. Relative file paths are resolved against `baseDirectory`.
-    public static func parse(yaml: String, baseDirectory: String, environment: [String: String] = [:]) throws(ConfigurationError) -> MonitorConfiguration {
+    public static func parse(yaml: String, baseDirectory: String, environment: [String: String] = [:])
+        throws(ConfigurationError) -> MonitorConfiguration
+    {
         try parse(try YAMLDocument.parse(yaml), baseDirectory: baseDirectory, environment: environment)
     }
 
-    private static func parse(_ root: YAMLValue?, baseDirectory: String, environment: [String: String]) throws(ConfigurationError) -> MonitorConfiguration {
+    private static func parse(_ root: YAMLValue?, baseDirectory: String, environment: [String: String])
+        throws(ConfigurationError) -> MonitorConfiguration
+    {
         guard let root, case .mapping = root.node.content else {
             throw ConfigurationError("", "expected a mapping with at least `plugs`")
         }
         var configuration = MonitorConfiguration()
         let reader = ConfigurationReader(baseDirectory: baseDirectory, environment: environment)
-        let top = try root.fields(known: ["interval", "database", "listen", "retention", "backlog", "plugs", "kubernetes"])
+        let top = try root.fields(known: [
+            "interval", "database", "listen", "retention", "backlog", "plugs", "kubernetes",
+        ])
         if let value = top["interval"] {
             configuration.intervalMilliseconds = try value.duration(atLeast: 100, atMost: 3_600_000)
         }

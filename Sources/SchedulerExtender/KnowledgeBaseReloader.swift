@@ -70,8 +70,11 @@ public struct KnowledgeBaseReloader: Service {
     private func reportStuck() {
         guard progress.markReported() else { return }
         let error = KeyPathError(
-            file: watcher.path, keyPath: "", message: "still not read after \(checkTimeout); keeping the previous version")
-        logger.error("knowledge base reload stuck", metadata: ["path": .string(watcher.path), "error": .string(error.description)])
+            file: watcher.path, keyPath: "",
+            message: "still not read after \(checkTimeout); keeping the previous version")
+        logger.error(
+            "knowledge base reload stuck",
+            metadata: ["path": .string(watcher.path), "error": .string(error.description)])
         metrics.recordKnowledgeBase(.rejected(error), generation: watcher.generation, valid: false)
     }
 

@@ -29,7 +29,8 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
             }
             hostPart = text[text.index(after: text.startIndex)..<close]
             portText = text[text.index(close, offsetBy: 2)...]
-            guard hostPart.contains(":"), hostPart.allSatisfy({ $0.isHexDigit || ":.%".contains($0) || $0.isASCII && $0.isLetter })
+            guard hostPart.contains(":"),
+                hostPart.allSatisfy({ $0.isHexDigit || ":.%".contains($0) || $0.isASCII && $0.isLetter })
             else {
                 throw ListenAddressError(text, "has no IPv6 address in its brackets")
             }

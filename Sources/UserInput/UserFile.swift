@@ -49,7 +49,8 @@ public struct UserFile: Sendable {
     public let identity: Identity
 
     /// Reads the regular file at `path` (symlinks followed), at most `maxBytes`, within `timeout`.
-    public init(path: String, maxBytes: Int = defaultMaxBytes, timeout: Duration = defaultTimeout) throws(UserFileError) {
+    public init(path: String, maxBytes: Int = defaultMaxBytes, timeout: Duration = defaultTimeout) throws(UserFileError)
+    {
         let started = ContinuousClock.now
         // O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a
         // writer; on a regular file the flag changes nothing. O_NOCTTY: a terminal device
@@ -61,12 +62,16 @@ public struct UserFile: Sendable {
         guard fstat(descriptor, &info) == 0 else { throw UserFileError(path: path, reason: .system(errno)) }
         let kind = UserFileError.Kind(mode: info.st_mode)
         guard kind == .regular else { throw UserFileError(path: path, reason: .notRegular(kind)) }
-        guard Int64(info.st_size) <= Int64(maxBytes) else { throw UserFileError(path: path, reason: .tooLarge(maxBytes)) }
+        guard Int64(info.st_size) <= Int64(maxBytes) else {
+            throw UserFileError(path: path, reason: .tooLarge(maxBytes))
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(info.st_size))
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            guard ContinuousClock.now - started < timeout else { throw UserFileError(path: path, reason: .tooSlow(timeout)) }
+            guard ContinuousClock.now - started < timeout else {
+                throw UserFileError(path: path, reason: .tooSlow(timeout))
+            }
             let count = chunk.withUnsafeMutableBytes { readBytes(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
@@ -91,7 +96,9 @@ public struct UserFile: Sendable {
 
     /// The content as UTF-8 text.
     public func text() throws(UserFileError) -> String {
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw UserFileError(path: path, reason: .notText) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw UserFileError(path: path, reason: .notText)
+        }
         return text
     }
 }

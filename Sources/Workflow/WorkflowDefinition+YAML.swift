@@ -42,7 +42,9 @@ extension WorkflowDefinition {
         nodeVariants = [:]
         if let value = fields["nodes"] {
             for (nodeName, entry) in try value.entries() {
-                guard WorkflowReader.isDNSSubdomain(nodeName) else { throw entry.error("\"\(nodeName)\" is not a node name") }
+                guard WorkflowReader.isDNSSubdomain(nodeName) else {
+                    throw entry.error("\"\(nodeName)\" is not a node name")
+                }
                 let variants = try entry.stringList()
                 guard !variants.isEmpty else { throw entry.error("list at least one variant") }
                 for variant in variants where !WorkflowReader.isVariantName(variant) {
@@ -150,7 +152,8 @@ struct WorkflowReader {
             guard !phase.images.isEmpty else { throw images.error("must name at least one variant") }
             let served = Set(nodeVariants.values.joined())
             for variant in phase.images.keys.sorted() where !served.contains(variant) {
-                throw KeyPathError(images.path(of: variant), "no node runs variant \"\(variant)\" (list it under nodes:)")
+                throw KeyPathError(
+                    images.path(of: variant), "no node runs variant \"\(variant)\" (list it under nodes:)")
             }
         }
         guard phase.image != nil || !phase.images.isEmpty else { throw value.error("give image or images") }
@@ -181,7 +184,8 @@ struct WorkflowReader {
         // Decimal notation only (no hex, no inf or nan), within what a run can take.
         let units = try unitsValue.number(in: 0...1e18, expected: "above 0 and at most 1e18")
         guard units > 0 else {
-            throw unitsValue.error("must be a number above 0 and at most 1e18, not \"\((try? unitsValue.string()) ?? "")\"")
+            throw unitsValue.error(
+                "must be a number above 0 and at most 1e18, not \"\((try? unitsValue.string()) ?? "")\"")
         }
         var ratePer: Int64 = 1000
         if let rate = fields["ratePer"] { ratePer = try rate.duration(atLeast: 1, atMost: 86_400_000) }

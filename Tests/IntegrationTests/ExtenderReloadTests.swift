@@ -1,8 +1,8 @@
 import CurlClient
 import Foundation
 import Scoring
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -55,13 +55,16 @@ struct ExtenderReloadTests {
 
     static func metric(_ base: String, _ series: String) async -> Double? {
         let text = await TestEnvironment.getText(base + "/metrics")
-        return text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.dropFirst(series.count + 1)) }
+        return text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap {
+            Double($0.dropFirst(series.count + 1))
+        }
     }
 
     static func scores(_ base: String) async throws -> [Int] {
         let response = try await TestEnvironment.client.perform(
             HTTPRequest(
-                url: base + "/scheduler/prioritize", method: "POST", headers: ["Content-Type: application/json"], body: body,
+                url: base + "/scheduler/prioritize", method: "POST", headers: ["Content-Type: application/json"],
+                body: body,
                 timeoutMilliseconds: 30_000))
         #expect(response.status == 200)
         return try JSONDecoder().decode([HostPriority].self, from: Data(response.body)).map(\.score)
@@ -71,7 +74,9 @@ struct ExtenderReloadTests {
     static let loads = #"energy_monitor_knowledge_base_reloads_total{result="ok"}"#
     static let valid = "energy_monitor_knowledge_base_valid"
 
-    @Test("a FIFO, then an alias bomb, then a good file: counted, the last good version served, then the new one; SIGTERM ends it")
+    @Test(
+        "a FIFO, then an alias bomb, then a good file: counted, the last good version served, then the new one; SIGTERM ends it"
+    )
     func fifoBombThenGood() async throws {
         let scratch = try TemporaryDirectory()
         let path = try scratch.write(Self.profiles(aPerformance: 100), to: "profiles.yaml")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -37,8 +37,11 @@ struct HostileFileTests {
     }
 
     static func workflowRun(_ workflow: String, database: String) -> [String] {
-        ["workflow", "run", "--workflow", workflow, "--output", database + ".csv", "--database", database, "--scheduler", "energy",
-         "--weight", "0.5"]
+        [
+            "workflow", "run", "--workflow", workflow, "--output", database + ".csv", "--database", database,
+            "--scheduler", "energy",
+            "--weight", "0.5",
+        ]
     }
 
     @Test(
@@ -58,16 +61,27 @@ struct HostileFileTests {
             ("workflow, key", AliasBomb.asKey(depth: depth), { Self.workflowRun($0, database: database) }),
             (
                 "workflow, value",
-                "anchors:\n" + AliasBomb.anchors(depth: depth, indent: "  ") + "name: w\nvolumes: [{name: v, x: \(alias)}]\nphases: []\n",
+                "anchors:\n" + AliasBomb.anchors(depth: depth, indent: "  ")
+                    + "name: w\nvolumes: [{name: v, x: \(alias)}]\nphases: []\n",
                 { Self.workflowRun($0, database: database) }
             ),
             (
                 "kubeconfig, key", AliasBomb.asKey(depth: depth),
-                { ["score", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--profile", "training", "--weight", "0.5", "--from-cluster", "--kubeconfig", $0] }
+                {
+                    [
+                        "score", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--profile", "training",
+                        "--weight", "0.5", "--from-cluster", "--kubeconfig", $0,
+                    ]
+                }
             ),
             (
                 "kubeconfig, value", anchors + "current-context: \(alias)\n",
-                { ["score", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--profile", "training", "--weight", "0.5", "--from-cluster", "--kubeconfig", $0] }
+                {
+                    [
+                        "score", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--profile", "training",
+                        "--weight", "0.5", "--from-cluster", "--kubeconfig", $0,
+                    ]
+                }
             ),
         ]
         for (index, document) in documents.enumerated() {
@@ -77,7 +91,9 @@ struct HostileFileTests {
         }
     }
 
-    @Test("a folder, a FIFO, a device, a missing file, an unreadable file: as run --config and as a password file, one line each")
+    @Test(
+        "a folder, a FIFO, a device, a missing file, an unreadable file: as run --config and as a password file, one line each"
+    )
     func specialConfigurationFiles() async throws {
         let scratch = try TemporaryDirectory()
         let fifo = scratch.path("fifo")
@@ -92,11 +108,14 @@ struct HostileFileTests {
         ]
         if getuid() != 0 { cases.append((locked, "permission denied")) }  // root reads any file
         for (path, problem) in cases {
-            try await Self.expectRefused(["run", "--config", path], saying: "\(path): cannot read: \(problem)", "config \(path)")
-            let config = try scratch.write(
-                "plugs:\n  - node: a\n    address: 127.0.0.1\n    passwordFile: \(YAMLText.quoted(path))\n", to: "with-secret.yaml")
             try await Self.expectRefused(
-                ["run", "--config", config], saying: "plugs[0].passwordFile: cannot read \(path): \(problem)", "password \(path)")
+                ["run", "--config", path], saying: "\(path): cannot read: \(problem)", "config \(path)")
+            let config = try scratch.write(
+                "plugs:\n  - node: a\n    address: 127.0.0.1\n    passwordFile: \(YAMLText.quoted(path))\n",
+                to: "with-secret.yaml")
+            try await Self.expectRefused(
+                ["run", "--config", config], saying: "plugs[0].passwordFile: cannot read \(path): \(problem)",
+                "password \(path)")
         }
     }
 
@@ -113,7 +132,8 @@ struct HostileFileTests {
         ]
         for (path, problem) in cases {
             try await Self.expectRefused(
-                Self.score(knowledgeBase: path), saying: "--knowledge-base: \(path): cannot read: \(problem)", "knowledge base \(path)")
+                Self.score(knowledgeBase: path), saying: "--knowledge-base: \(path): cannot read: \(problem)",
+                "knowledge base \(path)")
             try await Self.expectRefused(
                 Self.workflowRun(path, database: scratch.path("energy.db")), saying: "\(path): cannot read: \(problem)",
                 "workflow \(path)")

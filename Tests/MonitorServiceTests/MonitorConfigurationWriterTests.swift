@@ -45,7 +45,8 @@ struct MonitorConfigurationWriterTests {
         let scratch = try TemporaryDirectory()
         let configuration = try Self.awkward(in: scratch.path)
         let yaml = configuration.yaml(header: "written by a test")
-        let parsed = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/elsewhere", environment: ["PLUG_PW": "from-env"])
+        let parsed = try MonitorConfiguration.parse(
+            yaml: yaml, baseDirectory: "/elsewhere", environment: ["PLUG_PW": "from-env"])
         #expect(parsed == configuration, "\(yaml)")
         #expect(!yaml.contains("s3cret") && !yaml.contains("from-env"), "passwords are never written")
         #expect(yaml.contains("database: \"/tmp/a #b.db\""))
@@ -73,7 +74,10 @@ struct MonitorConfigurationWriterTests {
         let configuration = try Self.awkward(in: scratch.path)
         let path = try scratch.write(configuration.yaml(), to: "config #1.yaml")
         #expect(try MonitorConfiguration.load(path: path, environment: ["PLUG_PW": "from-env"]) == configuration)
-        let error = #expect(throws: ConfigurationError.self) { try MonitorConfiguration.load(path: path, environment: [:]) }
-        #expect(error?.description == "\(path): plugs[1].meters[1].passwordEnv: environment variable PLUG_PW is not set")
+        let error = #expect(throws: ConfigurationError.self) {
+            try MonitorConfiguration.load(path: path, environment: [:])
+        }
+        #expect(
+            error?.description == "\(path): plugs[1].meters[1].passwordEnv: environment variable PLUG_PW is not set")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import UserInput
 
 #if canImport(Glibc)
@@ -34,7 +34,9 @@ struct UserFileTests {
             for (index, byte) in socketPath.utf8.enumerated() where index < buffer.count - 1 { buffer[index] = byte }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketDescriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socketDescriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         #expect(bound == 0)
         let cases: [(String, String)] = [
@@ -58,9 +60,13 @@ struct UserFileTests {
         let scratch = try TemporaryDirectory()
         let large = scratch.path("large")
         try Data(repeating: 0x61, count: 2048).write(to: URL(fileURLWithPath: large))
-        #expect(throws: UserFileError(path: large, reason: .tooLarge(1024))) { _ = try UserFile(path: large, maxBytes: 1024) }
+        #expect(throws: UserFileError(path: large, reason: .tooLarge(1024))) {
+            _ = try UserFile(path: large, maxBytes: 1024)
+        }
         #expect(try UserFile(path: large, maxBytes: 2048).bytes.count == 2048)
-        #expect(UserFileError(path: large, reason: .tooLarge(1024)).description == "\(large): cannot read: larger than 1KiB")
+        #expect(
+            UserFileError(path: large, reason: .tooLarge(1024)).description == "\(large): cannot read: larger than 1KiB"
+        )
         let binary = scratch.path("binary")
         try Data([0xFF, 0xFE, 0x00]).write(to: URL(fileURLWithPath: binary))
         let notText = #expect(throws: UserFileError.self) { _ = try UserFile(path: binary).text() }

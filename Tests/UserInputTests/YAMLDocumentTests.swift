@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 import UserInput
 
 @Suite("YAML documents")
@@ -35,8 +35,14 @@ struct YAMLDocumentTests {
     @Test(
         "syntax errors, second documents, keys given twice and keys that are not strings: one line with the place",
         arguments: [
-            ("training:\n  - nodeName: a\n   bad: [", "", "not valid YAML (line 3, column 4: did not find expected '-' indicator, while parsing a block collection at line 2, column 3)"),
-            ("a: 1\n---\nb: 2\n", "", "not valid YAML (a second document starts at line 2, column 1; give one per file)"),
+            (
+                "training:\n  - nodeName: a\n   bad: [", "",
+                "not valid YAML (line 3, column 4: did not find expected '-' indicator, while parsing a block collection at line 2, column 3)"
+            ),
+            (
+                "a: 1\n---\nb: 2\n", "",
+                "not valid YAML (a second document starts at line 2, column 1; give one per file)"
+            ),
             ("a: 1\nb: {c: 1, c: 2}\n", "b.c", "given twice (line 2, column 11)"),
             ("a: 1\na: 2\n", "a", "given twice (line 2, column 1)"),
             ("plugs:\n  - ? [x]\n    : 1\n", "plugs[0]", "keys must be plain strings (line 2, column 7)"),
@@ -59,7 +65,8 @@ struct YAMLDocumentTests {
         for level in 1...40 { chain += "l\(level): &l\(level) [*l\(level - 1)]\n" }
         chain += "both: [*l40, *l40]\n"
         #expect(try Self.parse(chain) != nil)
-        let deeper = chain.replacingOccurrences(of: "both: [*l40, *l40]", with: "both: [[[[[[[[[[[[[[[[[[[[[[[[*l40]]]]]]]]]]]]]]]]]]]]]]]]")
+        let deeper = chain.replacingOccurrences(
+            of: "both: [*l40, *l40]", with: "both: [[[[[[[[[[[[[[[[[[[[[[[[*l40]]]]]]]]]]]]]]]]]]]]]]]]")
         let aliasError = try #require(throws: KeyPathError.self) { try Self.parse(deeper) }
         #expect(aliasError.message.hasPrefix("alias *l40 nests the document deeper than 64 levels"), "\(aliasError)")
     }
@@ -70,7 +77,10 @@ struct YAMLDocumentTests {
         arguments: [7, 9]
     )
     func aliasBombs(depth: Int) throws {
-        for text in [AliasBomb.asKey(depth: depth), AliasBomb.asValue(depth: depth), "list: [" + AliasBomb.alias(depth: depth) + "]\n"] {
+        for text in [
+            AliasBomb.asKey(depth: depth), AliasBomb.asValue(depth: depth),
+            "list: [" + AliasBomb.alias(depth: depth) + "]\n",
+        ] {
             let document = text.hasPrefix("list") ? AliasBomb.anchors(depth: depth) + text : text
             let error = try #require(throws: KeyPathError.self) { try Self.parse(document) }
             #expect(error.message.contains("aliases repeat more than 10000 nodes"), "\(error)")
@@ -87,7 +97,9 @@ struct YAMLDocumentTests {
     @Test("a large document may repeat as many nodes through aliases as it writes out")
     func largeDocuments() throws {
         let items = (0..<12_000).map { "  - {n: \($0)}" }.joined(separator: "\n")
-        let text = "part: &p [a, b, c]\nitems:\n\(items)\nrepeats: [" + Array(repeating: "*p", count: 4_000).joined(separator: ", ") + "]\n"
+        let text =
+            "part: &p [a, b, c]\nitems:\n\(items)\nrepeats: ["
+            + Array(repeating: "*p", count: 4_000).joined(separator: ", ") + "]\n"
         #expect(try Self.parse(text) != nil)
     }
 

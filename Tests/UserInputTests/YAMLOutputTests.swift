@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 import UserInput
 
 @Suite("Writing YAML")
@@ -37,16 +37,22 @@ struct YAMLOutputTests {
         #expect(YAMLOutput.scalar("[::1]:9840") == "\"[::1]:9840\"")
         #expect(YAMLOutput.scalar("a\u{1B}b") == "\"a\\u001Bb\"")
         #expect(
-            YAMLOutput.mapping([("a", .token("1s")), ("b", .list([])), ("c", .mapping([])), ("d", .list([.list([.token("x")])]))])
-                .text() == "a: 1s\nb: []\nc: {}\nd:\n  - - x\n")
+            YAMLOutput.mapping([
+                ("a", .token("1s")), ("b", .list([])), ("c", .mapping([])), ("d", .list([.list([.token("x")])])),
+            ])
+            .text() == "a: 1s\nb: []\nc: {}\nd:\n  - - x\n")
     }
 
     @Test("random strings read back exactly")
     func randomStrings() throws {
         var generator = SeededGenerator(seed: 0x59_414D_4C)
-        let pieces = Array(" \t\n\r:#-?[]{},&*!|>'\"%@`\\~.0123456789abcXYZé日🙂\u{0}\u{1}\u{7F}\u{85}\u{A0}\u{2028}\u{FEFF}").map(String.init)
+        let pieces = Array(
+            " \t\n\r:#-?[]{},&*!|>'\"%@`\\~.0123456789abcXYZé日🙂\u{0}\u{1}\u{7F}\u{85}\u{A0}\u{2028}\u{FEFF}"
+        ).map(String.init)
         for _ in 0..<500 {
-            let text = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let text = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
+                pieces.randomElement(using: &generator)!
+            }.joined()
             let document = YAMLOutput.mapping([("v", .string(text))]).text()
             let root = try #require(try YAMLDocument.parse(document), "\(document.debugDescription)")
             #expect(try #require(root.member("v")).rawString() == text, "\(document.debugDescription)")

@@ -58,9 +58,13 @@ struct YAMLValueTests {
         #expect(try Self.refusal("7") { _ = try $0.number(in: 0...5) } == "v: must be a number in 0.0...5.0, not \"7\"")
         #expect(try Self.value("15").integer(in: 0...15) == 15)
         #expect(try Self.value("-3").integer(in: -5...5) == -3)
-        #expect(try Self.refusal("-1") { _ = try $0.integer(in: 0...15) } == "v: must be an integer in 0...15, not \"-1\"")
-        #expect(try Self.refusal("1.0") { _ = try $0.integer(in: 0...15) } == "v: must be an integer in 0...15, not \"1.0\"")
-        #expect(try Self.refusal("+1") { _ = try $0.integer(in: 0...15) } == "v: must be an integer in 0...15, not \"+1\"")
+        #expect(
+            try Self.refusal("-1") { _ = try $0.integer(in: 0...15) } == "v: must be an integer in 0...15, not \"-1\"")
+        #expect(
+            try Self.refusal("1.0") { _ = try $0.integer(in: 0...15) } == "v: must be an integer in 0...15, not \"1.0\""
+        )
+        #expect(
+            try Self.refusal("+1") { _ = try $0.integer(in: 0...15) } == "v: must be an integer in 0...15, not \"+1\"")
     }
 
     @Test("durations and sizes")
@@ -70,15 +74,21 @@ struct YAMLValueTests {
         #expect(try Self.refusal("0s") { _ = try $0.duration() } == "v: must be longer than 0")
         #expect(try Self.refusal("10ms") { _ = try $0.duration(atLeast: 1000) } == "v: must be at least 1s")
         #expect(
-            try Self.refusal("2h") { _ = try $0.duration(atLeast: 100, atMost: 3_600_000) } == "v: must be between 100ms and 1h")
+            try Self.refusal("2h") { _ = try $0.duration(atLeast: 100, atMost: 3_600_000) }
+                == "v: must be between 100ms and 1h")
         #expect(try Self.value("64MiB").byteSize(in: 1...(1 << 30)) == 64 << 20)
         #expect(try Self.value("512 KiB").byteSize(in: 1...(1 << 30)) == 512 << 10)
         #expect(try Self.value("100MB").byteSize(in: 1...(1 << 30)) == 100_000_000)
         #expect(
             try Self.refusal("64") { _ = try $0.byteSize(in: 1...(1 << 30)) }
-                == "v: must be a whole number of bytes with a unit, e.g. 64MiB (units B, KiB, MiB, GiB, KB, MB, GB), not \"64\"")
-        #expect(try Self.refusal("2GiB") { _ = try $0.byteSize(in: 1024...(1 << 30)) } == "v: must be between 1KiB and 1GiB, not \"2GiB\"")
-        #expect(try Self.refusal("99999999999999999999GiB") { _ = try $0.byteSize(in: 1...(1 << 30)) }.contains("too large"))
+                == "v: must be a whole number of bytes with a unit, e.g. 64MiB (units B, KiB, MiB, GiB, KB, MB, GB), not \"64\""
+        )
+        #expect(
+            try Self.refusal("2GiB") { _ = try $0.byteSize(in: 1024...(1 << 30)) }
+                == "v: must be between 1KiB and 1GiB, not \"2GiB\"")
+        #expect(
+            try Self.refusal("99999999999999999999GiB") { _ = try $0.byteSize(in: 1...(1 << 30)) }.contains("too large")
+        )
     }
 
     @Test("lists and listen addresses")
@@ -87,7 +97,9 @@ struct YAMLValueTests {
         #expect(try Self.refusal("a") { _ = try $0.list() } == "v: must be a list, not \"a\"")
         #expect(try Self.refusal("[a, '']") { _ = try $0.stringList() } == "v[1]: must not be empty")
         #expect(try Self.value("'[::1]:9840'").listenAddress() == ListenAddress(host: "::1", port: 9840))
-        #expect(try Self.refusal("'127.0.0.1:0'") { _ = try $0.listenAddress() } == "v: port must be 1...65535 in \"127.0.0.1:0\"")
+        #expect(
+            try Self.refusal("'127.0.0.1:0'") { _ = try $0.listenAddress() }
+                == "v: port must be 1...65535 in \"127.0.0.1:0\"")
         #expect(try Self.value("'127.0.0.1:0'").listenAddress(allowingPortZero: true).port == 0)
     }
 

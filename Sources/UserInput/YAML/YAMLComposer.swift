@@ -73,7 +73,9 @@ final class YAMLComposer {
                 documents += 1
                 guard documents == 1 else {
                     throw KeyPathError(
-                        "", "not valid YAML (a second document starts at \(Self.mark(event.start_mark)); give one per file)")
+                        "",
+                        "not valid YAML (a second document starts at \(Self.mark(event.start_mark)); give one per file)"
+                    )
                 }
             case YAML_SCALAR_EVENT:
                 try scalar(event)
@@ -95,7 +97,8 @@ final class YAMLComposer {
 
     private func scalar(_ event: yaml_event_t) throws(KeyPathError) {
         let data = event.data.scalar
-        let text = data.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: data.length), as: UTF8.self) } ?? ""
+        let text =
+            data.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: data.length), as: UTF8.self) } ?? ""
         let style: YAMLScalar.Style =
             switch data.style {
             case YAML_SINGLE_QUOTED_SCALAR_STYLE, YAML_DOUBLE_QUOTED_SCALAR_STYLE: .quoted
@@ -103,7 +106,8 @@ final class YAMLComposer {
             default: .plain
             }
         written += 1
-        let node = YAMLNode(.scalar(YAMLScalar(text, style: style, tag: Self.string(data.tag))), mark: Self.mark(event.start_mark))
+        let node = YAMLNode(
+            .scalar(YAMLScalar(text, style: style, tag: Self.string(data.tag))), mark: Self.mark(event.start_mark))
         try add(Finished(node: node, size: 1, height: 1), anchor: Self.string(data.anchor))
     }
 
@@ -134,10 +138,12 @@ final class YAMLComposer {
         guard aliasNodes <= max(limits.maxAliasNodes, written) else {
             throw KeyPathError(
                 path(),
-                "aliases repeat more than \(max(limits.maxAliasNodes, written)) nodes (\(mark)); refused as an alias bomb")
+                "aliases repeat more than \(max(limits.maxAliasNodes, written)) nodes (\(mark)); refused as an alias bomb"
+            )
         }
         guard stack.count + target.height <= limits.maxDepth else {
-            throw KeyPathError(path(), "alias *\(name) nests the document deeper than \(limits.maxDepth) levels (\(mark))")
+            throw KeyPathError(
+                path(), "alias *\(name) nests the document deeper than \(limits.maxDepth) levels (\(mark))")
         }
         try add(target, anchor: nil)
     }
@@ -158,7 +164,8 @@ final class YAMLComposer {
             }
             guard stack[last].keys.insert(key.text).inserted else {
                 let parent = path()
-                throw KeyPathError(parent.isEmpty ? key.text : "\(parent).\(key.text)", "given twice (\(finished.node.mark))")
+                throw KeyPathError(
+                    parent.isEmpty ? key.text : "\(parent).\(key.text)", "given twice (\(finished.node.mark))")
             }
             stack[last].pendingKey = (key.text, finished.node.mark)
         } else if let key = stack[last].pendingKey {

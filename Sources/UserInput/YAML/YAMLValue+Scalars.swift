@@ -43,7 +43,8 @@ extension YAMLValue {
         let value = try number()
         guard range.contains(value) else {
             let text = (try? string()) ?? ""
-            throw error("must be a number \(expected ?? "in \(range.lowerBound)...\(range.upperBound)"), not \"\(text)\"")
+            throw error(
+                "must be a number \(expected ?? "in \(range.lowerBound)...\(range.upperBound)"), not \"\(text)\"")
         }
         return value
     }
@@ -52,7 +53,8 @@ extension YAMLValue {
     public func integer(in range: ClosedRange<Int>) throws(KeyPathError) -> Int {
         let text = try string()
         let digits = range.lowerBound < 0 && text.hasPrefix("-") ? text.dropFirst() : Substring(text)
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text), range.contains(value)
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text),
+            range.contains(value)
         else {
             throw error("must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(text)\"")
         }
@@ -74,7 +76,9 @@ extension YAMLValue {
             throw error("must be between \(low) and \(DurationParsing.text(milliseconds: maximum))")
         }
         guard value >= minimum else {
-            throw error(minimum <= 1 ? "must be longer than 0" : "must be at least \(DurationParsing.text(milliseconds: minimum))")
+            throw error(
+                minimum <= 1
+                    ? "must be longer than 0" : "must be at least \(DurationParsing.text(milliseconds: minimum))")
         }
         return value
     }
@@ -105,7 +109,8 @@ extension YAMLValue {
 
     /// `1KiB`, `16GiB`: a size in the largest binary unit that divides it (`100B` otherwise).
     public static func describeBytes(_ bytes: Int) -> String {
-        for (unit, scale) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes >= scale && bytes % scale == 0 {
+        for (unit, scale) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        where bytes >= scale && bytes % scale == 0 {
             return "\(bytes / scale)\(unit)"
         }
         return "\(bytes)B"

@@ -52,7 +52,9 @@ public struct YAMLValue: Sendable {
 
     /// The entries of a mapping in document order, each with its key path.
     public func entries() throws(KeyPathError) -> [(key: String, value: YAMLValue)] {
-        guard case .mapping(let entries) = node.content else { throw error("must be a mapping, not \(kindDescription)") }
+        guard case .mapping(let entries) = node.content else {
+            throw error("must be a mapping, not \(kindDescription)")
+        }
         return entries.map { (key: $0.key, value: YAMLValue($0.value, keyPath: path(of: $0.key))) }
     }
 
