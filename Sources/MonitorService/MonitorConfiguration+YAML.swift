@@ -5,24 +5,30 @@ import UserInput
 extension MonitorConfiguration {
     /// The configuration as YAML that ``parse(yaml:baseDirectory:environment:)`` reads back to
     /// the same configuration: every string quoted where YAML would misread it (a database
-    /// path with `#` or spaces, an IPv6 listen address), defaults of plugs and of `kubernetes:`
-    /// left out. Passwords are never written: a plug names its ``PlugConfiguration/passwordSource``
+    /// path with `#` or spaces, an IPv6 listen address). Settings at their defaults are left out
+    /// (`database`, `listen` and `plugs` are always written), so a user can add one below.
+    /// Passwords are never written: a plug names its ``PlugConfiguration/passwordSource``
     /// (`passwordFile:` or `passwordEnv:`), and a password set without one is left out.
     public func yaml(header: String? = nil) -> String {
-        var top: [(key: String, value: YAMLOutput)] = [
-            ("interval", .token(DurationParsing.text(milliseconds: intervalMilliseconds))),
-            ("database", .string(database)),
-            ("listen", .string(listen.description)),
-            (
-                "retention",
-                .mapping([
-                    ("raw", .token(DurationParsing.text(milliseconds: retentionRawMilliseconds))),
-                    ("minute", .token(DurationParsing.text(milliseconds: retentionMinuteMilliseconds))),
-                ])
-            ),
-            ("backlog", .token(YAMLValue.describeBytes(backlogBytes))),
-            ("plugs", .list(plugEntries())),
-        ]
+        let defaults = MonitorConfiguration()
+        var top: [(key: String, value: YAMLOutput)] = []
+        if intervalMilliseconds != defaults.intervalMilliseconds {
+            top.append(("interval", .token(DurationParsing.text(milliseconds: intervalMilliseconds))))
+        }
+        top.append(("database", .string(database)))
+        top.append(("listen", .string(listen.description)))
+        var retention: [(key: String, value: YAMLOutput)] = []
+        if retentionRawMilliseconds != defaults.retentionRawMilliseconds {
+            retention.append(("raw", .token(DurationParsing.text(milliseconds: retentionRawMilliseconds))))
+        }
+        if retentionMinuteMilliseconds != defaults.retentionMinuteMilliseconds {
+            retention.append(("minute", .token(DurationParsing.text(milliseconds: retentionMinuteMilliseconds))))
+        }
+        if !retention.isEmpty { top.append(("retention", .mapping(retention))) }
+        if backlogBytes != defaults.backlogBytes {
+            top.append(("backlog", .token(YAMLValue.describeBytes(backlogBytes))))
+        }
+        top.append(("plugs", .list(plugEntries())))
         if kubernetes != Kubernetes() {
             var settings: [(key: String, value: YAMLOutput)] = [
                 ("annotate", .token(kubernetes.annotate ? "true" : "false")),

@@ -61,7 +61,10 @@ struct MonitorConfigurationWriterTests {
         configuration.database = "energy.db"
         configuration.plugs = [PlugConfiguration(node: "sim-0", baseURL: "http://127.0.0.1:8000")]
         let yaml = configuration.yaml()
-        #expect(!yaml.contains("kubernetes") && !yaml.contains("generation") && !yaml.contains("channel"))
+        for key in ["interval", "retention", "backlog", "kubernetes", "generation", "channel", "username", "transport"]
+        {
+            #expect(!yaml.contains(key), "\(key) at its default is left out, so a user can add it: \(yaml)")
+        }
         let parsed = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/srv/em")
         var expected = configuration
         expected.database = "/srv/em/energy.db"
