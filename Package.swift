@@ -42,6 +42,10 @@ let package = Package(
         // Shared value types and their arithmetic: samples, durations, times, wall-clock
         // boundaries, energy counters and window integration.
         .target(name: "EnergyModel"),
+        // What users give the program, read strictly: files from paths they name (regular files
+        // only, bounded), YAML with key paths in every error and bounded aliases, listen
+        // addresses; and YAML written so that it reads back the same.
+        .target(name: "UserInput", dependencies: ["EnergyModel", "Yams"]),
         // The one JSON tree type (Shelly payloads, Kubernetes objects) and its strict reader.
         .target(name: "JSON"),
         // The contracts between monitor, pods and scheduler: the power annotations' keys and
@@ -55,7 +59,7 @@ let package = Package(
         // Kubernetes API client: connection loading (in-cluster, kubeconfig) and node patches.
         .target(
             name: "Kubernetes",
-            dependencies: ["CurlClient", "EnergyModel", "JSON", "Yams", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CurlClient", "EnergyModel", "JSON", "UserInput", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ShellyPoller",
@@ -115,7 +119,7 @@ let package = Package(
         ),
         .target(
             name: "Scoring",
-            dependencies: ["AnnotationContract", "EnergyModel", "JSON", "Yams", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["AnnotationContract", "EnergyModel", "JSON", "UserInput", .product(name: "Logging", package: "swift-log")]
         ),
         // Simulated Shelly plugs (Gen1 and Gen2+ APIs) for the demo, tests and benchmarks.
         .target(
@@ -148,7 +152,7 @@ let package = Package(
             name: "Workflow",
             dependencies: [
                 "AnnotationContract", "CurlClient", "EnergyModel", "EnergyQueries", "JSON", "Kubernetes", "Scoring",
-                "Store", "Yams",
+                "Store", "UserInput",
             ]
         ),
         // Configuration and the wiring of poller, store and exporter into the service.
@@ -156,7 +160,7 @@ let package = Package(
             name: "MonitorService",
             dependencies: [
                 "AnnotationContract", "EnergyModel", "ShellyPoller", "Store", "Exporter", "HTTPAdmission", "NodeAnnotations",
-                "CurlClient", "Kubernetes", "Yams",
+                "CurlClient", "Kubernetes", "UserInput",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -169,7 +173,7 @@ let package = Package(
             name: "WorkflowSimulation",
             dependencies: [
                 "ClusterSimulator", "CurlClient", "JSON", "Kubernetes", "MonitorService", "SchedulerExtender", "Scoring",
-                "ShellySimulator", "ShellyPoller", "Workflow", "AnnotationContract", "Exporter", "EnergyModel",
+                "ShellySimulator", "ShellyPoller", "Workflow", "AnnotationContract", "Exporter", "EnergyModel", "UserInput",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -179,7 +183,7 @@ let package = Package(
         .target(
             name: "SchedulerExtender",
             dependencies: [
-                "Scoring", "HTTPAdmission",
+                "Scoring", "HTTPAdmission", "UserInput",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -193,7 +197,7 @@ let package = Package(
             dependencies: [
                 "AnnotationContract", "EnergyModel", "EnergyQueries", "Exposition", "MonitorService", "ShellyPoller",
                 "ShellySimulator", "Scoring", "Store", "SchedulerExtender", "Kubernetes", "CurlClient",
-                "JSON", "Workflow", "WorkflowSimulation",
+                "JSON", "Workflow", "WorkflowSimulation", "UserInput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -213,6 +217,7 @@ let package = Package(
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
         .testTarget(name: "EnergyQueriesTests", dependencies: ["EnergyQueries"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
+        .testTarget(name: "UserInputTests", dependencies: ["UserInput", "EnergyModel", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
         .testTarget(name: "AnnotationContractTests", dependencies: ["AnnotationContract"]),
         .testTarget(
@@ -260,7 +265,7 @@ let package = Package(
             name: "MonitorServiceTests",
             dependencies: [
                 "MonitorService", "Exporter", "Exposition", "ShellyPoller", "ShellySimulator", "Store", "EnergyModel",
-                "TestSupport",
+                "TestSupport", "UserInput",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -282,7 +287,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerExtenderTests",
-            dependencies: ["SchedulerExtender", "Scoring", "CurlClient", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "SchedulerExtender", "Scoring", "CurlClient", "TestSupport", "UserInput",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

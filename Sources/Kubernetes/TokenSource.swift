@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import UserInput
 
 /// The bearer token of a connection. A token file is re-read when the cached copy is older
 /// than `refreshInterval` and after the API server answered 401, because the kubelet rotates
@@ -56,10 +57,13 @@ final class TokenSource: Sendable {
         cache.withLock { $0.readAt = nil }
     }
 
+    /// The largest token file read: projected service-account tokens have about 1 KB.
+    static let maxTokenBytes = 64 << 10
+
+    /// The token in the file at `path`, through ``UserFile``: a regular file of bounded size,
+    /// so a FIFO or a device in its place cannot hold up the requests that need the token.
     private static func read(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path),
-            let text = String(data: data, encoding: .utf8)
-        else { return nil }
+        guard let text = try? UserFile(path: path, maxBytes: maxTokenBytes, timeout: .seconds(2)).text() else { return nil }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         return token.isEmpty ? nil : token
     }

@@ -64,8 +64,8 @@ public final class Monitor: Service, Sendable {
             configuration: configuration, store: store, client: client, connection: connection,
             extraConsumers: extraConsumers, logger: logger)
         let http = MetricsServer.makeApplication(
-            host: configuration.listenHost,
-            port: configuration.listenPort,
+            host: configuration.listen.host,
+            port: configuration.listen.port,
             metrics: parts.metrics,
             readiness: { await parts.readiness() },
             dashboard: DashboardAPI(
@@ -94,7 +94,7 @@ public final class Monitor: Service, Sendable {
             metadata: [
                 "plugs": "\(configuration.plugs.count)",
                 "database": "\(configuration.database)",
-                "listen": "\(configuration.listenHost):\(configuration.listenPort)",
+                "listen": "\(configuration.listen)",
                 "version": "\(EnergyMonitorVersion.string)",
             ]
         )

@@ -18,15 +18,15 @@ extension MonitorConfiguration {
             throw ConfigurationError("backlog", "must be between 1KiB and 16GiB")
         }
         guard !database.isEmpty else { throw ConfigurationError("database", "must not be empty") }
-        guard !listenHost.isEmpty, (0...65535).contains(listenPort) else {
+        guard !listen.host.isEmpty, (0...65535).contains(listen.port) else {
             throw ConfigurationError("listen", "must be host:port with a port in 0...65535")
         }
         if let health = healthListen {
             guard !health.host.isEmpty, (0...65535).contains(health.port) else {
                 throw ConfigurationError("healthListen", "must be host:port with a port in 0...65535")
             }
-            guard health.port != listenPort || health.port == 0 else {
-                throw ConfigurationError("healthListen", "must differ from listen's port \(listenPort)")
+            guard health.port != listen.port || health.port == 0 else {
+                throw ConfigurationError("healthListen", "must differ from listen's port \(listen.port)")
             }
         }
         guard !plugs.isEmpty else { throw ConfigurationError("plugs", "must name at least one plug") }

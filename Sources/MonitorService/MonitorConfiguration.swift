@@ -2,12 +2,12 @@ import AnnotationContract
 import EnergyModel
 import Foundation
 import ShellyPoller
-import Yams
+import UserInput
 
 /// The service's configuration, read from YAML (see the configuration reference in
 /// README.md). Everything is validated at load time; secrets are read from files or the
 /// environment here and nowhere else.
-public struct MonitorConfiguration: Sendable {
+public struct MonitorConfiguration: Sendable, Equatable {
     /// Settings of the node annotation publisher.
     public struct Kubernetes: Sendable, Equatable {
         /// Whether to publish node annotations.
@@ -26,7 +26,8 @@ public struct MonitorConfiguration: Sendable {
 
         /// Defaults: off, the contract's default prefix (`energy.thesis.io`), 15 s, 1 W, automatic connection.
         public init(
-            annotate: Bool = false, prefix: String = PowerAnnotationContract.defaultPrefix, heartbeatMilliseconds: Int64 = 15_000,
+            annotate: Bool = false, prefix: String = PowerAnnotationContract.defaultPrefix,
+            heartbeatMilliseconds: Int64 = 15_000,
             deadbandWatts: Double = 1.0, kubeconfig: String? = nil, context: String? = nil
         ) {
             self.annotate = annotate
@@ -42,13 +43,11 @@ public struct MonitorConfiguration: Sendable {
     public var intervalMilliseconds: Int64 = 1000
     /// SQLite database file.
     public var database: String = "/var/lib/energy-monitor/energy.db"
-    /// Address the HTTP server binds.
-    public var listenHost: String = "0.0.0.0"
-    /// Port the HTTP server binds.
-    public var listenPort: Int = 9840
+    /// Where the HTTP server listens.
+    public var listen = MonitorConfiguration.defaultListen
     /// Where a listener that answers only `GET /healthz`, on an event loop of its own, binds
     /// (`healthListen:`); nil: none (`/healthz` on the main port only).
-    public var healthListen: (host: String, port: Int)?
+    public var healthListen: ListenAddress?
     /// Raw samples older than this are folded into minutes (milliseconds).
     public var retentionRawMilliseconds: Int64 = 14 * 86_400_000
     /// Minute rows older than this are deleted (milliseconds).
@@ -67,77 +66,80 @@ public struct MonitorConfiguration: Sendable {
     /// Annotation publishing.
     public var kubernetes = Kubernetes()
 
+    /// `listen:` when the file names none: every IPv4 interface, port 9840.
+    public static let defaultListen = ListenAddress(host: "0.0.0.0", port: 9840)
+    /// The smallest and largest `backlog:`.
+    static let backlogRange = 1024...(16 << 30)
+
     /// A configuration with defaults and no plugs.
     public init() {}
 
-    /// Loads and validates a YAML file.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> MonitorConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigurationError("", "cannot read: \(Self.reason(error))")
-        }
+    /// Loads and validates a YAML file; every error names the file.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ConfigurationError) -> MonitorConfiguration
+    {
+        let root = try YAMLDocument.read(path: path)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return try parse(yaml: text, baseDirectory: base, environment: environment)
+        do {
+            return try parse(root, baseDirectory: base, environment: environment)
+        } catch {
+            throw error.located(in: path)
+        }
     }
 
     /// Parses and validates YAML text. Relative file paths are resolved against `baseDirectory`.
-    public static func parse(yaml: String, baseDirectory: String, environment: [String: String] = [:]) throws(ConfigurationError) -> MonitorConfiguration {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw ConfigurationError("", "not valid YAML: \(String(describing: error).split(separator: "\n").joined(separator: " "))")
-        }
-        guard let root, let mapping = root.mapping else {
+    public static func parse(yaml: String, baseDirectory: String, environment: [String: String] = [:])
+        throws(ConfigurationError) -> MonitorConfiguration
+    {
+        try parse(try YAMLDocument.parse(yaml), baseDirectory: baseDirectory, environment: environment)
+    }
+
+    private static func parse(_ root: YAMLValue?, baseDirectory: String, environment: [String: String])
+        throws(ConfigurationError) -> MonitorConfiguration
+    {
+        guard let root, case .mapping = root.node.content else {
             throw ConfigurationError("", "expected a mapping with at least `plugs`")
         }
         var configuration = MonitorConfiguration()
         let reader = ConfigurationReader(baseDirectory: baseDirectory, environment: environment)
-        let top = try reader.fields(mapping, path: "", known: ["interval", "database", "listen", "healthListen", "retention", "backlog", "plugs", "kubernetes"])
-        if let node = top["interval"] {
-            configuration.intervalMilliseconds = try reader.duration(node, path: "interval")
-            guard (100...3_600_000).contains(configuration.intervalMilliseconds) else {
-                throw ConfigurationError("interval", "must be between 100ms and 1h")
-            }
+        let top = try root.fields(known: [
+            "interval", "database", "listen", "healthListen", "retention", "backlog", "plugs", "kubernetes",
+        ])
+        if let value = top["interval"] {
+            configuration.intervalMilliseconds = try value.duration(atLeast: 100, atMost: 3_600_000)
         }
-        if let node = top["database"] {
-            configuration.database = reader.resolve(try reader.string(node, path: "database"))
+        if let value = top["database"] {
+            configuration.database = reader.resolve(try value.string())
         }
-        if let node = top["listen"] {
-            (configuration.listenHost, configuration.listenPort) = try reader.listen(node, path: "listen")
+        if let value = top["listen"] {
+            configuration.listen = try value.listenAddress()
         }
-        if let node = top["healthListen"] {
-            let (host, port) = try reader.listen(node, path: "healthListen")
-            configuration.healthListen = (host, port)
+        if let value = top["healthListen"] {
+            configuration.healthListen = try value.listenAddress()
         }
-        if let node = top["retention"] {
-            let retention = try reader.fields(try reader.mapping(node, path: "retention"), path: "retention", known: ["raw", "minute"])
+        if let value = top["retention"] {
+            let retention = try value.fields(known: ["raw", "minute"])
             if let raw = retention["raw"] {
-                configuration.retentionRawMilliseconds = try reader.duration(raw, path: "retention.raw")
-                guard configuration.retentionRawMilliseconds >= 60_000 else {
-                    throw ConfigurationError("retention.raw", "must be at least 1m")
-                }
+                configuration.retentionRawMilliseconds = try raw.duration(atLeast: 60_000)
             }
             if let minute = retention["minute"] {
-                configuration.retentionMinuteMilliseconds = try reader.duration(minute, path: "retention.minute")
+                configuration.retentionMinuteMilliseconds = try minute.duration()
             }
             guard configuration.retentionMinuteMilliseconds >= configuration.retentionRawMilliseconds else {
-                throw ConfigurationError("retention.minute", "must not be shorter than retention.raw")
+                throw ConfigurationError(value.path(of: "minute"), "must not be shorter than retention.raw")
             }
         }
-        if let node = top["backlog"] {
-            configuration.backlogBytes = try reader.byteSize(node, path: "backlog", range: 1024...(16 << 30))
+        if let value = top["backlog"] {
+            configuration.backlogBytes = try value.byteSize(in: backlogRange)
         }
-        guard let plugsNode = top["plugs"] else { throw ConfigurationError("plugs", "missing") }
-        guard let plugs = plugsNode.sequence else { throw ConfigurationError("plugs", "must be a list of plugs") }
-        guard !plugs.isEmpty else { throw ConfigurationError("plugs", "must name at least one plug") }
+        let plugsValue = try top.required("plugs")
+        guard let plugs = try? plugsValue.list() else { throw plugsValue.error("must be a list of plugs") }
+        guard !plugs.isEmpty else { throw plugsValue.error("must name at least one plug") }
         var seenNodes: [String: Int] = [:]
         var seenAddresses: [String: String] = [:]
-        for (index, node) in plugs.enumerated() {
-            let path = "plugs[\(index)]"
-            let meters = try reader.plugs(node, path: path)
+        for (index, value) in plugs.enumerated() {
+            let path = value.keyPath
+            let meters = try reader.plugs(value)
             guard let name = meters.first?.node else { continue }
             if let other = seenNodes[name] {
                 throw ConfigurationError("\(path).node", "duplicate node \"\(name)\" (also plugs[\(other)])")
@@ -153,26 +155,10 @@ public struct MonitorConfiguration: Sendable {
                 configuration.plugs.append(plug)
             }
         }
-        if let node = top["kubernetes"] {
-            configuration.kubernetes = try reader.kubernetes(node, path: "kubernetes")
+        if let value = top["kubernetes"] {
+            configuration.kubernetes = try reader.kubernetes(value)
         }
         try configuration.validate()
         return configuration
-    }
-
-    static func reason(_ error: any Error) -> String {
-        if let cocoa = error as? CocoaError, let underlying = cocoa.userInfo[NSUnderlyingErrorKey] as? NSError {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        let nsError = error as NSError
-        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
-        if let cocoa = error as? CocoaError {
-            switch cocoa.code {
-            case .fileReadNoSuchFile: return "no such file"
-            case .fileReadNoPermission: return "permission denied"
-            default: break
-            }
-        }
-        return nsError.localizedDescription
     }
 }

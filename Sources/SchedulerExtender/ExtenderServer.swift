@@ -5,6 +5,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import Scoring
+import UserInput
 
 /// The scheduler-extender HTTP server: kube-scheduler's `extenders:` calls, health and metrics.
 ///
@@ -40,10 +41,9 @@ public enum ExtenderServer {
 
     /// Where and how the server listens.
     public struct Configuration: Sendable {
-        /// Host or IP address to bind (`127.0.0.1` for a sidecar next to kube-scheduler).
-        public var host: String
-        /// TCP port; 0 picks a free one (see `onServerRunning`).
-        public var port: Int
+        /// Where to listen (`127.0.0.1:8888` for a sidecar next to kube-scheduler); port 0
+        /// picks a free one (see `onServerRunning`).
+        public var listen: ListenAddress
         /// Largest accepted request body. With `nodeCacheCapable: false` the scheduler sends
         /// every candidate node object, 5 to 20 KiB each (long image lists make them large).
         public var maxBodyBytes: Int
@@ -78,51 +78,17 @@ public enum ExtenderServer {
 
         /// Creates a configuration.
         public init(
-            host: String,
-            port: Int,
+            listen: ListenAddress,
             maxBodyBytes: Int = Configuration.defaultMaxBodyBytes,
             maxConnections: Int = Configuration.defaultMaxConnections,
             idleTimeout: Duration = Configuration.defaultIdleTimeout,
             powerAnnotations: PowerAnnotations = PowerAnnotations()
         ) {
-            self.host = host
-            self.port = port
+            self.listen = listen
             self.maxBodyBytes = maxBodyBytes
             self.maxConnections = maxConnections
             self.idleTimeout = idleTimeout
             self.powerAnnotations = powerAnnotations
-        }
-
-        /// Parses a listen address: `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all IPv4 interfaces).
-        public init(listen: String, maxBodyBytes: Int = Configuration.defaultMaxBodyBytes) throws(ListenAddressError) {
-            let host: Substring
-            let portText: Substring
-            if listen.hasPrefix("[") {
-                guard let close = listen.firstIndex(of: "]"),
-                    listen[listen.index(after: close)...].hasPrefix(":")
-                else { throw ListenAddressError(address: listen) }
-                host = listen[listen.index(after: listen.startIndex)..<close]
-                portText = listen[listen.index(close, offsetBy: 2)...]
-            } else {
-                guard let colon = listen.lastIndex(of: ":") else { throw ListenAddressError(address: listen) }
-                host = listen[..<colon]
-                portText = listen[listen.index(after: colon)...]
-                guard !host.contains(":") else { throw ListenAddressError(address: listen) }
-            }
-            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portText), (0...65535).contains(port), !host.contains(" ") else {
-                throw ListenAddressError(address: listen)
-            }
-            self.init(host: host.isEmpty ? "0.0.0.0" : String(host), port: port, maxBodyBytes: maxBodyBytes)
-        }
-    }
-
-    /// A listen address that is not `HOST:PORT`.
-    public struct ListenAddressError: Error, Sendable, CustomStringConvertible {
-        /// The address as given.
-        public let address: String
-        /// One line naming the address and the expected form.
-        public var description: String {
-            "\"\(address)\" is not HOST:PORT, [IPv6]:PORT or :PORT with a port in 0...65535"
         }
     }
 
@@ -195,13 +161,13 @@ public enum ExtenderServer {
                 )
             ),
             configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port),
+                address: .hostname(configuration.listen.host, port: configuration.listen.port),
                 serverName: "energy-monitor-extender",
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)
             ),
-            services: [KnowledgeBaseReloader(watcher: watcher, metrics: metrics)],
+            services: [KnowledgeBaseReloader(watcher: watcher, metrics: metrics, logger: logger)],
             onServerRunning: { channel in
-                await onServerRunning(channel.localAddress?.port ?? configuration.port)
+                await onServerRunning(channel.localAddress?.port ?? configuration.listen.port)
             },
             logger: logger
         )

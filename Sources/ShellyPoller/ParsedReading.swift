@@ -21,16 +21,9 @@ public struct ShellyPayloadError: Error, Sendable, Equatable, CustomStringConver
 
     /// Creates an error; `reason` defaults to `parse`.
     public init(_ message: String, reason: PollErrorReason = .parse) {
-        self.message = Self.oneLine(message)
+        // Messages quote what devices send (RPC error texts, odd values): one short log line.
+        self.message = message.foldedToOneLine(limit: 240)
         self.reason = reason
-    }
-
-    /// Messages quote what devices send (RPC error texts, odd values); keep them one short
-    /// line for the log whatever the device put there.
-    static func oneLine(_ text: String, limit: Int = 240) -> String {
-        var line = String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
-        if line.count > limit { line = String(line.prefix(limit)) + "…" }
-        return line
     }
 
     /// The message.

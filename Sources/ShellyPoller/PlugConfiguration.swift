@@ -35,6 +35,8 @@ public struct PlugConfiguration: Sendable, Equatable {
     public var username: String
     /// Password, read from a file or the environment. Never logged.
     public var password: String?
+    /// Where ``password`` was read from, if it came from the configuration.
+    public var passwordSource: PasswordSource?
     /// Whether a Gen2+ device may use Digest MD5 (off: only SHA-256 is answered).
     public var allowMD5: Bool
     /// How Gen2+ RPC calls travel (Gen1 is always HTTP).
@@ -48,6 +50,7 @@ public struct PlugConfiguration: Sendable, Equatable {
         channel: Int = 0,
         username: String = "admin",
         password: String? = nil,
+        passwordSource: PasswordSource? = nil,
         allowMD5: Bool = false,
         transport: TransportSetting = .auto
     ) {
@@ -57,6 +60,7 @@ public struct PlugConfiguration: Sendable, Equatable {
         self.channel = channel
         self.username = username
         self.password = password
+        self.passwordSource = passwordSource
         self.allowMD5 = allowMD5
         self.transport = transport
     }

@@ -1,5 +1,6 @@
 import EnergyModel
 import Foundation
+import UserInput
 
 /// Reading and appending results files (CSV). Columns are found by name, so the runner's
 /// files, the thesis's `thesis_results.csv` (no `Scheduler`: those runs used the energy
@@ -15,15 +16,28 @@ public enum ResultFile {
 
     /// The columns every results file needs.
     static let required = ["Timestamp", "Phase", "Node", "Duration", "Joules"]
+    /// The largest results file read: a sweep writes some 100 bytes per phase.
+    static let maxBytes = 256 << 20
 
     /// The rows of `path` (a missing or empty file has none when `missingIsEmpty`).
     public static func read(_ path: String, missingIsEmpty: Bool = false) throws(Failure) -> [ResultRow] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if missingIsEmpty, !FileManager.default.fileExists(atPath: path) { return [] }
-            throw Failure("\(path): cannot read it")
+        guard let data = try contents(path) else {
+            if missingIsEmpty { return [] }
+            throw Failure("\(path): cannot read: no such file")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw Failure("\(path): not UTF-8 text") }
+        guard let text = String(validating: data, as: UTF8.self) else { throw Failure("\(path): not UTF-8 text") }
         return try parse(text, file: path)
+    }
+
+    /// The bytes of the file at `path` through ``UserFile`` (a regular file: a FIFO given as a
+    /// results file is refused, not waited on), nil when there is none.
+    static func contents(_ path: String) throws(Failure) -> [UInt8]? {
+        do {
+            return try UserFile(path: path, maxBytes: maxBytes).bytes
+        } catch {
+            if error.reason == .missing { return nil }
+            throw Failure("\(path): \(error.message)")
+        }
     }
 
     /// Parses CSV text; `file` names it in errors.
@@ -103,7 +117,7 @@ public enum ResultFile {
     public static func append(_ row: ResultRow, to path: String) throws(Failure) {
         let header = ResultRow.header.joined(separator: ",")
         let hasSimulatedColumn = try checkAppendable(path, simulated: row.simulated)
-        let existing = FileManager.default.contents(atPath: path) ?? Data()
+        let existing = try contents(path) ?? []
         var text = existing.isEmpty ? header + "\n" : ""
         if let last = existing.last, last != UInt8(ascii: "\n") { text += "\n" }
         let fields = hasSimulatedColumn ? row.fields : Array(row.fields.prefix(ResultRow.headerWithoutSimulated.count))
@@ -129,7 +143,7 @@ public enum ResultFile {
     /// file has (or gets) the `Simulated` column.
     @discardableResult
     public static func checkAppendable(_ path: String, simulated: Bool = false) throws(Failure) -> Bool {
-        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else {
+        guard let data = try contents(path), !data.isEmpty else {
             if FileManager.default.fileExists(atPath: path), !FileManager.default.isWritableFile(atPath: path) {
                 throw Failure("\(path): not writable")
             }

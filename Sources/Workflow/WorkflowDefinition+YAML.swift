@@ -1,88 +1,81 @@
 import EnergyModel
 import Foundation
 import JSON
-import Yams
+import UserInput
 
 extension WorkflowDefinition {
     /// Reads a workflow file. Unknown keys, missing values and bad values are refused with
     /// the key path (`phases[1].resources.limits.memory: "lots" is not a quantity`).
     public init(contentsOfFile path: String) throws(WorkflowFileError) {
-        let text: String
+        let root = try YAMLDocument.read(path: path)
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            try self.init(root)
         } catch {
-            let reason = (error as? CocoaError)?.code == .fileReadNoSuchFile ? "no such file" : "cannot read it"
-            throw WorkflowFileError(file: path, path: "", message: reason)
+            throw error.located(in: path)
         }
-        try self.init(yaml: text, file: path)
     }
 
     /// Parses workflow YAML; `file` only names it in errors.
     public init(yaml: String, file: String) throws(WorkflowFileError) {
-        let reader = WorkflowReader(file: file)
-        let root: Node
         do {
-            guard let composed = try Yams.compose(yaml: yaml) else { throw reader.error("", "is empty") }
-            root = composed
-        } catch let error as WorkflowFileError {
-            throw error
+            try self.init(try YAMLDocument.parse(yaml))
         } catch {
-            throw reader.error("", "is not valid YAML (\(WorkflowFileError.oneLine("\(error)", limit: 120)))")
+            throw error.located(in: file)
         }
-        let fields = try reader.fields(
-            root, path: "",
+    }
+
+    private init(_ document: YAMLValue?) throws(KeyPathError) {
+        let reader = WorkflowReader()
+        guard let root = document else { throw KeyPathError("", "is empty") }
+        let fields = try root.fields(
             known: ["name", "namespace", "nodes", "probeImage", "ttlSecondsAfterFinished", "volumes", "phases"])
-        guard let nameNode = fields["name"] else { throw reader.error("name", "missing") }
-        name = try reader.string(nameNode, path: "name")
+        let nameValue = try fields.required("name")
+        name = try nameValue.string()
         guard WorkflowReader.isDNSLabel(name), name.count <= 30 else {
-            throw reader.error("name", "\"\(name)\" must be a DNS label (a-z, 0-9, -) of at most 30 characters")
+            throw nameValue.error("\"\(name)\" must be a DNS label (a-z, 0-9, -) of at most 30 characters")
         }
         namespace = "default"
-        if let node = fields["namespace"] {
-            namespace = try reader.string(node, path: "namespace")
-            guard WorkflowReader.isDNSLabel(namespace) else {
-                throw reader.error("namespace", "\"\(namespace)\" is not a DNS label")
-            }
+        if let value = fields["namespace"] {
+            namespace = try value.string()
+            guard WorkflowReader.isDNSLabel(namespace) else { throw value.error("\"\(namespace)\" is not a DNS label") }
         }
         nodeVariants = [:]
-        if let node = fields["nodes"] {
-            let mapping = try reader.mapping(node, path: "nodes")
-            for (key, value) in mapping {
-                let nodeName = try reader.string(key, path: "nodes")
-                let path = "nodes.\(nodeName)"
+        if let value = fields["nodes"] {
+            for (nodeName, entry) in try value.entries() {
                 guard WorkflowReader.isDNSSubdomain(nodeName) else {
-                    throw reader.error(path, "\"\(nodeName)\" is not a node name")
+                    throw entry.error("\"\(nodeName)\" is not a node name")
                 }
-                let variants = try reader.stringList(value, path: path)
-                guard !variants.isEmpty else { throw reader.error(path, "list at least one variant") }
+                let variants = try entry.stringList()
+                guard !variants.isEmpty else { throw entry.error("list at least one variant") }
                 for variant in variants where !WorkflowReader.isVariantName(variant) {
-                    throw reader.error(path, "\"\(variant)\" is not a variant name (a-z, 0-9, -)")
+                    throw entry.error("\"\(variant)\" is not a variant name (a-z, 0-9, -)")
                 }
                 nodeVariants[nodeName] = variants
             }
         }
         probeImage = WorkflowDefinition.defaultProbeImage
-        if let node = fields["probeImage"] { probeImage = try reader.image(node, path: "probeImage") }
+        if let value = fields["probeImage"] { probeImage = try reader.image(value) }
         ttlSecondsAfterFinished = 3600
-        if let node = fields["ttlSecondsAfterFinished"] {
-            ttlSecondsAfterFinished = try reader.integer(node, path: "ttlSecondsAfterFinished", range: 0...31_536_000)
+        if let value = fields["ttlSecondsAfterFinished"] {
+            ttlSecondsAfterFinished = try value.integer(in: 0...31_536_000)
         }
         volumes = []
-        if let node = fields["volumes"] { volumes = try reader.objectList(node, path: "volumes") }
-        guard let phasesNode = fields["phases"] else { throw reader.error("phases", "missing") }
-        guard let sequence = phasesNode.sequence, !sequence.isEmpty else {
-            throw reader.error("phases", "must be a non-empty list")
+        if let value = fields["volumes"] { volumes = try reader.objectList(value) }
+        let phasesValue = try fields.required("phases")
+        guard let sequence = try? phasesValue.list(), !sequence.isEmpty else {
+            throw phasesValue.error("must be a non-empty list")
         }
         phases = []
-        for (index, node) in sequence.enumerated() {
-            let phase = try reader.phase(node, path: "phases[\(index)]", nodeVariants: nodeVariants)
+        for value in sequence {
+            let phase = try reader.phase(value, nodeVariants: nodeVariants)
+            let namePath = value.path(of: "name")
             if phases.contains(where: { $0.name == phase.name }) {
-                throw reader.error("phases[\(index)].name", "\"\(phase.name)\" is given twice")
+                throw KeyPathError(namePath, "\"\(phase.name)\" is given twice")
             }
             // `<workflow>-<phase>-<run id>-probe` is a Job name and a label value: 63 at most.
             guard name.count + phase.name.count + 2 + WorkflowRun.idLength + 6 <= 63 else {
-                throw reader.error(
-                    "phases[\(index)].name",
+                throw KeyPathError(
+                    namePath,
                     "\"\(phase.name)\" is too long with workflow name \"\(name)\" (Job names have at most 63 characters)"
                 )
             }
@@ -91,247 +84,145 @@ extension WorkflowDefinition {
     }
 }
 
-/// Typed access to the YAML nodes of a workflow file, with the key path in every error.
+/// The parts of a workflow file, read from ``YAMLValue``s with the key path in every error.
 struct WorkflowReader {
-    let file: String
-
-    func error(_ path: String, _ message: String) -> WorkflowFileError {
-        WorkflowFileError(file: file, path: path, message: message)
-    }
-
-    func mapping(_ node: Node, path: String) throws(WorkflowFileError) -> Node.Mapping {
-        guard let mapping = node.mapping else { throw error(path, "must be a mapping") }
-        return mapping
-    }
-
-    /// The mapping's values by key, refusing keys not in `known` and keys given twice.
-    func fields(_ node: Node, path: String, known: [String]) throws(WorkflowFileError) -> [String: Node] {
-        var result: [String: Node] = [:]
-        for (keyNode, value) in try mapping(node, path: path) {
-            guard let key = keyNode.scalar?.string else { throw error(path, "keys must be plain strings") }
-            let keyPath = path.isEmpty ? key : "\(path).\(key)"
-            guard known.contains(key) else {
-                throw error(keyPath, "unknown key (known: \(known.joined(separator: ", ")))")
-            }
-            guard result[key] == nil else { throw error(keyPath, "given twice") }
-            result[key] = value
-        }
-        return result
-    }
-
-    func string(_ node: Node, path: String) throws(WorkflowFileError) -> String {
-        guard let scalar = node.scalar else { throw error(path, "must be a single value") }
-        let value = scalar.string.trimmingSpaces()
-        guard !value.isEmpty else { throw error(path, "must not be empty") }
-        return value
-    }
-
-    /// A scalar kept as written (command arguments may be empty or have spaces).
-    func rawString(_ node: Node, path: String) throws(WorkflowFileError) -> String {
-        guard let scalar = node.scalar else { throw error(path, "must be a single value") }
-        return scalar.string
-    }
-
-    func stringList(_ node: Node, path: String) throws(WorkflowFileError) -> [String] {
-        guard let sequence = node.sequence else { throw error(path, "must be a list") }
-        var values: [String] = []
-        for (index, item) in sequence.enumerated() { values.append(try string(item, path: "\(path)[\(index)]")) }
-        return values
-    }
-
-    func integer(_ node: Node, path: String, range: ClosedRange<Int>) throws(WorkflowFileError) -> Int {
-        let text = try string(node, path: path)
-        guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text), range.contains(value) else {
-            throw error(path, "must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(text)\"")
-        }
-        return value
-    }
-
-    func image(_ node: Node, path: String) throws(WorkflowFileError) -> String {
-        let reference = try string(node, path: path)
+    func image(_ value: YAMLValue) throws(KeyPathError) -> String {
+        let reference = try value.string()
         guard !reference.contains(where: { $0.isWhitespace }), reference.count <= 512, !reference.hasPrefix("-") else {
-            throw error(path, "\"\(reference)\" is not an image reference")
+            throw value.error("\"\(reference)\" is not an image reference")
         }
         return reference
     }
 
     /// A list of mappings passed to Kubernetes as written (volumes, volume mounts).
-    func objectList(_ node: Node, path: String) throws(WorkflowFileError) -> [JSONValue] {
-        guard let sequence = node.sequence else { throw error(path, "must be a list") }
+    func objectList(_ value: YAMLValue) throws(KeyPathError) -> [JSONValue] {
         var values: [JSONValue] = []
-        for (index, item) in sequence.enumerated() {
-            guard item.mapping != nil else { throw error("\(path)[\(index)]", "must be a mapping") }
-            values.append(try json(item, path: "\(path)[\(index)]"))
+        for item in try value.list() {
+            guard case .mapping = item.node.content else { throw item.error("must be a mapping") }
+            values.append(try json(item))
         }
         return values
     }
 
-    /// A YAML node as JSON (YAML 1.2 core schema scalars).
-    func json(_ node: Node, path: String) throws(WorkflowFileError) -> JSONValue {
-        switch node {
+    /// A YAML value as JSON. Its size and depth are bounded by ``YAMLLimits``, aliases included.
+    func json(_ value: YAMLValue) throws(KeyPathError) -> JSONValue {
+        switch value.node.content {
         case .scalar(let scalar):
-            if scalar.style == .plain {
-                if scalar.string == "null" || scalar.string == "~" || scalar.string.isEmpty { return .null }
-                if let value = Bool.construct(from: scalar) { return .bool(value) }
-                if let value = Int.construct(from: scalar), let exact = Int64(exactly: value) { return .integer(exact) }
-                if let value = Double.construct(from: scalar), value.isFinite { return .double(value) }
+            switch scalar.typed {
+            case .null: return .null
+            case .bool(let flag): return .bool(flag)
+            case .integer(let number): return .integer(number)
+            case .double(let number): return .double(number)
+            case .string(let text): return .string(text)
             }
-            return .string(scalar.string)
-        case .mapping(let mapping):
+        case .mapping:
             var object: [String: JSONValue] = [:]
-            for (key, value) in mapping {
-                guard let name = key.scalar?.string else { throw error(path, "keys must be plain strings") }
-                object[name] = try json(value, path: "\(path).\(name)")
-            }
+            for (key, member) in try value.entries() { object[key] = try json(member) }
             return .object(object)
-        case .sequence(let sequence):
+        case .sequence:
             var array: [JSONValue] = []
-            for (index, item) in sequence.enumerated() { array.append(try json(item, path: "\(path)[\(index)]")) }
+            for item in try value.list() { array.append(try json(item)) }
             return .array(array)
-        case .alias:
-            throw error(path, "YAML aliases are not supported")
         }
     }
 
-    func phase(_ node: Node, path: String, nodeVariants: [String: [String]]) throws(WorkflowFileError)
-        -> WorkflowDefinition.Phase
-    {
-        let fields = try fields(
-            node, path: path,
+    func phase(_ value: YAMLValue, nodeVariants: [String: [String]]) throws(KeyPathError) -> WorkflowDefinition.Phase {
+        let fields = try value.fields(
             known: [
                 "name", "profile", "image", "images", "command", "args", "env", "resources", "volumeMounts", "timeout",
                 "backoffLimit", "work",
             ])
-        guard let nameNode = fields["name"] else { throw error("\(path).name", "missing") }
-        let name = try string(nameNode, path: "\(path).name")
-        guard Self.isDNSLabel(name) else {
-            throw error("\(path).name", "\"\(name)\" must be a DNS label (a-z, 0-9, -)")
-        }
-        guard let profileNode = fields["profile"] else {
-            throw error("\(path).profile", "missing (the workload-profile label)")
-        }
-        let profile = try string(profileNode, path: "\(path).profile")
-        guard Self.isLabelValue(profile) else { throw error("\(path).profile", "\"\(profile)\" is not a label value") }
+        let nameValue = try fields.required("name")
+        let name = try nameValue.string()
+        guard Self.isDNSLabel(name) else { throw nameValue.error("\"\(name)\" must be a DNS label (a-z, 0-9, -)") }
+        let profileValue = try fields.required("profile", "the workload-profile label")
+        let profile = try profileValue.string()
+        guard Self.isLabelValue(profile) else { throw profileValue.error("\"\(profile)\" is not a label value") }
         var phase = WorkflowDefinition.Phase(
             name: name, profile: profile, image: nil, images: [:], command: [], args: [], environment: [:],
             resources: .init(), volumeMounts: [], timeoutMilliseconds: nil, backoffLimit: 0)
-        if let node = fields["image"] { phase.image = try image(entry: node, path: "\(path).image") }
-        if let node = fields["images"] {
-            for (key, value) in try mapping(node, path: "\(path).images") {
-                let variant = try string(key, path: "\(path).images")
+        if let entry = fields["image"] { phase.image = try image(entry: entry) }
+        if let images = fields["images"] {
+            for (variant, entry) in try images.entries() {
                 guard Self.isVariantName(variant) else {
-                    throw error("\(path).images", "\"\(variant)\" is not a variant name (a-z, 0-9, -)")
+                    throw images.error("\"\(variant)\" is not a variant name (a-z, 0-9, -)")
                 }
-                phase.images[variant] = try image(entry: value, path: "\(path).images.\(variant)")
+                phase.images[variant] = try image(entry: entry)
             }
-            guard !phase.images.isEmpty else { throw error("\(path).images", "must name at least one variant") }
+            guard !phase.images.isEmpty else { throw images.error("must name at least one variant") }
             let served = Set(nodeVariants.values.joined())
             for variant in phase.images.keys.sorted() where !served.contains(variant) {
-                throw error("\(path).images.\(variant)", "no node runs variant \"\(variant)\" (list it under nodes:)")
+                throw KeyPathError(
+                    images.path(of: variant), "no node runs variant \"\(variant)\" (list it under nodes:)")
             }
         }
-        guard phase.image != nil || !phase.images.isEmpty else { throw error(path, "give image or images") }
-        if let node = fields["command"] {
-            phase.command = try rawList(node, path: "\(path).command")
-            guard !phase.command.isEmpty, !phase.command[0].isEmpty else {
-                throw error("\(path).command", "must name a program")
+        guard phase.image != nil || !phase.images.isEmpty else { throw value.error("give image or images") }
+        if let command = fields["command"] {
+            phase.command = try rawList(command)
+            guard !phase.command.isEmpty, !phase.command[0].isEmpty else { throw command.error("must name a program") }
+        }
+        if let args = fields["args"] { phase.args = try rawList(args) }
+        if let environment = fields["env"] {
+            for (variable, entry) in try environment.entries() {
+                guard Self.isEnvironmentName(variable) else { throw entry.error("is not a variable name") }
+                phase.environment[variable] = try entry.rawString()
             }
         }
-        if let node = fields["args"] { phase.args = try rawList(node, path: "\(path).args") }
-        if let node = fields["env"] {
-            for (key, value) in try mapping(node, path: "\(path).env") {
-                let variable = try string(key, path: "\(path).env")
-                guard Self.isEnvironmentName(variable) else {
-                    throw error("\(path).env.\(variable)", "is not a variable name")
-                }
-                phase.environment[variable] = try rawString(value, path: "\(path).env.\(variable)")
-            }
-        }
-        if let node = fields["resources"] { phase.resources = try resources(node, path: "\(path).resources") }
-        if let node = fields["volumeMounts"] { phase.volumeMounts = try objectList(node, path: "\(path).volumeMounts") }
-        if let node = fields["timeout"] {
-            let text = try string(node, path: "\(path).timeout")
-            do {
-                let value = try DurationParsing.milliseconds(text)
-                guard value >= 1000 else { throw error("\(path).timeout", "must be at least 1s") }
-                phase.timeoutMilliseconds = value
-            } catch let failure as WorkflowFileError {
-                throw failure
-            } catch {
-                throw self.error("\(path).timeout", "\(error)")
-            }
-        }
-        if let node = fields["backoffLimit"] {
-            phase.backoffLimit = try integer(node, path: "\(path).backoffLimit", range: 0...100)
-        }
-        if let node = fields["work"] { phase.work = try work(node, path: "\(path).work") }
+        if let resources = fields["resources"] { phase.resources = try self.resources(resources) }
+        if let mounts = fields["volumeMounts"] { phase.volumeMounts = try objectList(mounts) }
+        if let timeout = fields["timeout"] { phase.timeoutMilliseconds = try timeout.duration(atLeast: 1000) }
+        if let limit = fields["backoffLimit"] { phase.backoffLimit = try limit.integer(in: 0...100) }
+        if let work = fields["work"] { phase.work = try self.work(work) }
         return phase
     }
 
     /// `work: {units: 56.2e6, ratePer: 1ms}`: the phase's amount of work in the knowledge
     /// base's units, which rates it per `ratePer`.
-    private func work(_ node: Node, path: String) throws(WorkflowFileError) -> WorkflowDefinition.Work {
-        let fields = try fields(node, path: path, known: ["units", "ratePer"])
-        guard let unitsNode = fields["units"] else { throw error("\(path).units", "missing (the amount of work)") }
-        let text = try string(unitsNode, path: "\(path).units")
+    private func work(_ value: YAMLValue) throws(KeyPathError) -> WorkflowDefinition.Work {
+        let fields = try value.fields(known: ["units", "ratePer"])
+        let unitsValue = try fields.required("units", "the amount of work")
         // Decimal notation only (no hex, no inf or nan), within what a run can take.
-        guard text.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }), let units = Double(text),
-            units.isFinite, units > 0, units <= 1e18
-        else {
-            throw error("\(path).units", "must be a number above 0 and at most 1e18, not \"\(text)\"")
+        let units = try unitsValue.number(in: 0...1e18, expected: "above 0 and at most 1e18")
+        guard units > 0 else {
+            throw unitsValue.error(
+                "must be a number above 0 and at most 1e18, not \"\((try? unitsValue.string()) ?? "")\"")
         }
         var ratePer: Int64 = 1000
-        if let rateNode = fields["ratePer"] {
-            let rateText = try string(rateNode, path: "\(path).ratePer")
-            do {
-                ratePer = try DurationParsing.milliseconds(rateText)
-            } catch {
-                throw self.error("\(path).ratePer", "\(error)")
-            }
-            guard ratePer >= 1, ratePer <= 86_400_000 else { throw error("\(path).ratePer", "must be within 1ms...1d") }
-        }
+        if let rate = fields["ratePer"] { ratePer = try rate.duration(atLeast: 1, atMost: 86_400_000) }
         return WorkflowDefinition.Work(units: units, ratePerMilliseconds: ratePer)
     }
 
-    private func rawList(_ node: Node, path: String) throws(WorkflowFileError) -> [String] {
-        guard let sequence = node.sequence else { throw error(path, "must be a list, e.g. [python3, train.py]") }
+    private func rawList(_ value: YAMLValue) throws(KeyPathError) -> [String] {
         var values: [String] = []
-        for (index, item) in sequence.enumerated() { values.append(try rawString(item, path: "\(path)[\(index)]")) }
+        for item in try value.list("e.g. [python3, train.py]") { values.append(try item.rawString()) }
         return values
     }
 
     /// `image: ref`, or `{image: ref, resources: ..., runtimeClassName: ...}`.
-    private func image(entry node: Node, path: String) throws(WorkflowFileError) -> WorkflowDefinition.Image {
-        if node.scalar != nil { return WorkflowDefinition.Image(reference: try image(node, path: path)) }
-        let fields = try fields(node, path: path, known: ["image", "resources", "runtimeClassName"])
-        guard let reference = fields["image"] else { throw error("\(path).image", "missing") }
-        var result = WorkflowDefinition.Image(reference: try image(reference, path: "\(path).image"))
-        if let resources = fields["resources"] {
-            result.resources = try self.resources(resources, path: "\(path).resources")
-        }
+    private func image(entry value: YAMLValue) throws(KeyPathError) -> WorkflowDefinition.Image {
+        if value.scalar != nil { return WorkflowDefinition.Image(reference: try image(value)) }
+        let fields = try value.fields(known: ["image", "resources", "runtimeClassName"])
+        var result = WorkflowDefinition.Image(reference: try image(try fields.required("image")))
+        if let resources = fields["resources"] { result.resources = try self.resources(resources) }
         if let runtime = fields["runtimeClassName"] {
-            let name = try string(runtime, path: "\(path).runtimeClassName")
-            guard Self.isDNSSubdomain(name) else {
-                throw error("\(path).runtimeClassName", "\"\(name)\" is not a valid name")
-            }
+            let name = try runtime.string()
+            guard Self.isDNSSubdomain(name) else { throw runtime.error("\"\(name)\" is not a valid name") }
             result.runtimeClassName = name
         }
         return result
     }
 
-    private func resources(_ node: Node, path: String) throws(WorkflowFileError) -> WorkflowDefinition.Resources {
-        let fields = try fields(node, path: path, known: ["requests", "limits"])
+    private func resources(_ value: YAMLValue) throws(KeyPathError) -> WorkflowDefinition.Resources {
+        let fields = try value.fields(known: ["requests", "limits"])
         var result = WorkflowDefinition.Resources()
         for key in ["requests", "limits"] {
             guard let part = fields[key] else { continue }
             var values: [String: String] = [:]
-            for (nameNode, valueNode) in try mapping(part, path: "\(path).\(key)") {
-                let name = try string(nameNode, path: "\(path).\(key)")
-                let valuePath = "\(path).\(key).\(name)"
-                guard Self.isResourceName(name) else { throw error(valuePath, "\"\(name)\" is not a resource name") }
-                let quantity = try string(valueNode, path: valuePath)
+            for (name, entry) in try part.entries() {
+                guard Self.isResourceName(name) else { throw entry.error("\"\(name)\" is not a resource name") }
+                let quantity = try entry.string()
                 guard Self.isQuantity(quantity) else {
-                    throw error(valuePath, "\"\(quantity)\" is not a quantity (e.g. 500m, 2, 1Gi)")
+                    throw entry.error("\"\(quantity)\" is not a quantity (e.g. 500m, 2, 1Gi)")
                 }
                 values[name] = quantity
             }

@@ -1,3 +1,5 @@
+import EnergyModel
+
 /// Why a run stopped, in one line for the command line.
 public struct WorkflowError: Error, Sendable, Equatable, CustomStringConvertible {
     /// One line.
@@ -5,6 +7,6 @@ public struct WorkflowError: Error, Sendable, Equatable, CustomStringConvertible
 
     /// Creates an error.
     public init(_ description: String) {
-        self.description = WorkflowFileError.oneLine(description, limit: 1000)
+        self.description = description.foldedToOneLine(limit: 1000)
     }
 }

@@ -12,6 +12,7 @@ import ServiceLifecycle
 import ShellyPoller
 import ShellySimulator
 import Synchronization
+import UserInput
 import Workflow
 
 /// Why the offline cluster cannot run, in one line.
@@ -200,15 +201,14 @@ public final class OfflineCluster: Sendable {
             // The extender, as the energy scheduler's sidecar.
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let extender = ExtenderServer.makeApplication(
-                configuration: .init(host: "127.0.0.1", port: 0), watcher: watcher,
+                configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)), watcher: watcher,
                 metrics: ExtenderMetrics(),
                 logger: quiet, onServerRunning: { continuation.yield($0) })
 
             // The monitor, annotating the stand-in's nodes.
             var monitorConfiguration = MonitorConfiguration()
             monitorConfiguration.database = configuration.databasePath
-            monitorConfiguration.listenHost = configuration.monitorHost
-            monitorConfiguration.listenPort = configuration.monitorPort
+            monitorConfiguration.listen = ListenAddress(host: configuration.monitorHost, port: configuration.monitorPort)
             monitorConfiguration.kubernetes.annotate = true
             monitorConfiguration.kubernetes.heartbeatMilliseconds = 5000
             monitorConfiguration.plugs = nodes.map {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurlClient
+import EnergyModel
 import Foundation
 
 /// `energy-monitor bench`: measures this machine and prints one line per figure: the store
@@ -173,7 +174,7 @@ struct BenchCommand: AsyncParsableCommand {
                 let (alone, loaded, prefill) = try await bench.run()
                 printReadLoad(alone: alone, loaded: loaded, prefill: prefill)
             } catch {
-                let line = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+                let line = "\(error)".foldedToOneLine(limit: 1000)
                 Console.write("read load: not measured (\(line))")
             }
         }
@@ -281,7 +282,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     private func printUnmeasured(plugs: Int, transport: String, reason: String) {
-        let line = reason.split(whereSeparator: \.isNewline).joined(separator: " ")
+        let line = reason.foldedToOneLine(limit: 1000)
         for figure in ["poll ticks delivered", "poll CPU", "simulator CPU", "resident memory", "tick timing error p50", "tick timing error p99"] {
             Console.write("\(figure), \(plugs) plugs, \(transport): not measured (\(line))")
         }

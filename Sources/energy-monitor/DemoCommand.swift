@@ -4,6 +4,7 @@ import Foundation
 import MonitorService
 import ShellyPoller
 import ShellySimulator
+import UserInput
 
 /// `energy-monitor demo`: the reference cluster's three nodes on simulated plugs, and the
 /// service watching them. No cluster, no hardware.
@@ -55,18 +56,16 @@ struct DemoCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "energy-monitor")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("energy-monitor-demo-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // The listen address by the service's rule (no port 0: the demo prints its URLs).
+        let address: ListenAddress
+        do {
+            address = try ListenAddress(listen)
+        } catch {
+            throw CommandFailure("--listen: \(error.description)")
+        }
         if cluster {
-            // The listen address read as the service reads it (the plug only completes the file).
-            let listenConfiguration: MonitorConfiguration
-            do {
-                listenConfiguration = try MonitorConfiguration.parse(
-                    yaml: "listen: \"\(listen)\"\nplugs: [{ node: n, address: \"127.0.0.1:1\" }]\n",
-                    baseDirectory: folder.path)
-            } catch {
-                throw CommandFailure("--listen: \(error.message)")
-            }
             try await DemoClusterMode(
-                listenHost: listenConfiguration.listenHost, listenPort: listenConfiguration.listenPort,
+                listenHost: address.host, listenPort: address.port,
                 databasePath: database ?? folder.appendingPathComponent("energy.db").path, folder: folder,
                 knowledgeBase: knowledgeBase, workflow: workflow, timeScale: timeScale,
                 weights: try WorkflowSweepCommand.weights(weights),
@@ -91,23 +90,22 @@ struct DemoCommand: AsyncParsableCommand {
         )
         let yaml = """
             interval: 1s
-            database: \(databasePath)
-            listen: \(listen)
+            database: \(YAMLOutput.scalar(databasePath))
             plugs:
-              - { node: tvpc, address: "127.0.0.1:\(simulator.port(of: "tvpc") ?? 0)", passwordFile: \(passwordFile) }
+              - { node: tvpc, address: "127.0.0.1:\(simulator.port(of: "tvpc") ?? 0)", passwordFile: \(YAMLOutput.scalar(passwordFile)) }
               - { node: wyse, address: "127.0.0.1:\(simulator.port(of: "wyse") ?? 0)" }
               - { node: rpi, address: "127.0.0.1:\(simulator.port(of: "rpi") ?? 0)" }
             """
-        let configuration: MonitorConfiguration
+        var configuration: MonitorConfiguration
         do {
             configuration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: folder.path)
         } catch {
             await simulator.shutdown()
-            throw CommandFailure("--listen: \(error.message)")
+            throw CommandFailure("--database: \(error.message)")
         }
+        configuration.listen = address
         let nodes = configuration.nodes
-        let host = configuration.listenHost == "0.0.0.0" ? "127.0.0.1" : configuration.listenHost
-        let base = "http://\(host):\(configuration.listenPort)"
+        let base = "http://\(address.reachableHost):\(address.port)"
         Console.write(
             """
             energy-monitor demo: 3 simulated plugs (tvpc Gen2 with Digest auth, wyse Gen3, rpi Gen1)

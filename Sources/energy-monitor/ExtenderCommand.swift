@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import SchedulerExtender
 import Scoring
+import UserInput
 
 /// `energy-monitor extender --knowledge-base FILE --listen ADDR`: the scheduler-extender server.
 struct ExtenderCommand: AsyncParsableCommand {
@@ -19,7 +20,7 @@ struct ExtenderCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The knowledge base: profiles.yaml or the ConfigMap manifest holding it.")
     var knowledgeBase: String
 
-    @Option(name: .long, help: "Address to listen on: HOST:PORT, [IPv6]:PORT or :PORT.")
+    @Option(name: .long, help: "Address to listen on: HOST:PORT, [IPv6]:PORT or :PORT (port 0: any free port).")
     var listen: String = "127.0.0.1:8888"
 
     @Option(name: .long, help: "How often to look for a changed knowledge base, in seconds.")
@@ -49,13 +50,15 @@ struct ExtenderCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var configuration: ExtenderServer.Configuration
+        let address: ListenAddress
         do {
-            configuration = try ExtenderServer.Configuration(listen: listen, maxBodyBytes: maxBodyBytes)
+            // Port 0 is allowed: the bound port is printed for scripts and tests.
+            address = try ListenAddress(listen, allowingPortZero: true)
         } catch {
             throw CommandFailure("--listen: \(error.description)")
         }
-        configuration.powerAnnotations = PowerAnnotations(prefix: annotationPrefix)
+        let configuration = ExtenderServer.Configuration(
+            listen: address, maxBodyBytes: maxBodyBytes, powerAnnotations: PowerAnnotations(prefix: annotationPrefix))
         let logger = logging.bootstrap(label: "energy-monitor.extender")
         let pollInterval = try CommandSupport.seconds(reloadInterval, option: "--reload-interval", range: 0.05...3600)
         let watcher: KnowledgeBaseWatcher
@@ -68,7 +71,6 @@ struct ExtenderCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure("--knowledge-base: \(error.description)")
         }
-        let host = configuration.host
         let application = ExtenderServer.makeApplication(
             configuration: configuration,
             watcher: watcher,
@@ -77,8 +79,7 @@ struct ExtenderCommand: AsyncParsableCommand {
             onServerRunning: { port in
                 // One line on stdout for scripts and tests that pass port 0, written unbuffered
                 // so a reader sees it at once even when stdout is a file or a pipe.
-                let address = host.contains(":") ? "[\(host)]" : host
-                FileHandle.standardOutput.write(Data("extender listening on http://\(address):\(port)\n".utf8))
+                FileHandle.standardOutput.write(Data("extender listening on http://\(address.urlHost):\(port)\n".utf8))
             }
         )
         try await application.runService()

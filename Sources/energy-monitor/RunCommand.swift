@@ -32,12 +32,12 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Loads a configuration, prefixing errors with the file name.
+/// Loads a configuration; errors name the file (`config.yaml: plugs[0].address: missing`).
 func loadConfiguration(_ path: String) throws -> MonitorConfiguration {
     do {
         return try MonitorConfiguration.load(path: path)
     } catch {
-        throw CommandFailure("\(path): \(error.description)")
+        throw CommandFailure(error.description)
     }
 }
 

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import JSON
 import Scoring
+import UserInput
 
 /// `energy-monitor score`: ranks nodes for a profile and weight exactly as the extender would,
 /// printing every intermediate figure of the formula.
@@ -196,9 +197,10 @@ enum ScoreInput {
     static func readNodesFile(_ path: String) throws -> [ExtenderNode] {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            // Node lists of large clusters reach some megabytes: 64 MiB is far above them.
+            data = Data(try UserFile(path: path, maxBytes: 64 << 20).bytes)
         } catch {
-            throw CommandFailure("--nodes-file: cannot read \(path)")
+            throw CommandFailure("--nodes-file: cannot read \(path): \(error.problem)")
         }
         do {
             let json = try JSONDecoder().decode(JSONValue.self, from: data)

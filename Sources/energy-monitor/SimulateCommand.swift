@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import MonitorService
+import ShellyPoller
 import ShellySimulator
+import UserInput
 
 /// `energy-monitor simulate`: simulated Shelly plugs for tests, benchmarks and trials.
 struct SimulateCommand: AsyncParsableCommand {
@@ -51,7 +54,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The database path in the written configuration.")
     var database: String = "energy.db"
 
-    @Option(name: .long, help: "The listen address in the written configuration.")
+    @Option(name: .long, help: "The listen address in the written configuration: HOST:PORT, [IPv6]:PORT or :PORT.")
     var listen: String = "127.0.0.1:9840"
 
     @Option(name: .long, help: "Stop after this many seconds (default: run until Ctrl-C).")
@@ -78,6 +81,11 @@ struct SimulateCommand: AsyncParsableCommand {
             throw ValidationError("--transport must be auto, websocket or http")
         }
         _ = try CommandSupport.seconds(nonceLifetime, option: "--nonce-lifetime", range: 1...86_400)
+        do {
+            _ = try ListenAddress(listen)
+        } catch {
+            throw ValidationError("--listen: \(error.description)")
+        }
     }
 
     func run() async throws {
@@ -137,8 +145,11 @@ struct SimulateCommand: AsyncParsableCommand {
         var password: String?
         if !authIndexes.isEmpty {
             guard let passwordFile else { throw ValidationError("--auth needs --password-file") }
-            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-                throw ValidationError("--password-file: cannot read \(passwordFile)")
+            let text: String
+            do {
+                text = try UserFile(path: passwordFile, maxBytes: 64 << 10).text()
+            } catch {
+                throw ValidationError("--password-file: cannot read \(passwordFile): \(error.problem)")
             }
             password = text.trimmingCharacters(in: .newlines)
             guard password?.isEmpty == false else { throw ValidationError("--password-file: \(passwordFile) is empty") }
@@ -169,25 +180,23 @@ struct SimulateCommand: AsyncParsableCommand {
         return Plan(specifications: specifications, passwordFile: absolutePasswordFile)
     }
 
+    /// The `run` configuration for the plugs of `plan`, written by the configuration's own
+    /// writer: the database path, the listen address and the password file are quoted as
+    /// they need to be, and `run --config` reads back exactly these values.
     func writeConfiguration(_ path: String, plan: Plan) throws {
-        var yaml = """
-            # Written by `energy-monitor simulate`: one plug per simulated node.
-            interval: 1s
-            database: \(database)
-            listen: \(listen)
-            plugs:
-
-            """
-        for specification in plan.specifications {
-            yaml += "  - node: \(specification.node)\n"
-            yaml += "    address: \(host):\(specification.port)\n"
-            if specification.password != nil, let file = plan.passwordFile {
-                yaml += "    passwordFile: \(file)\n"
+        var configuration = MonitorConfiguration()
+        configuration.database = database
+        configuration.listen = try ListenAddress(listen)
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        configuration.plugs = plan.specifications.map { specification in
+            var plug = PlugConfiguration(node: specification.node, baseURL: "http://\(hostPart):\(specification.port)")
+            if specification.password != nil, let file = plan.passwordFile { plug.passwordSource = .file(file) }
+            if let transport, specification.generation >= 2, let setting = TransportSetting(rawValue: transport) {
+                plug.transport = setting
             }
-            if let transport, specification.generation >= 2 {
-                yaml += "    transport: \(transport)\n"
-            }
+            return plug
         }
+        let yaml = configuration.yaml(header: "Written by `energy-monitor simulate`: one plug per simulated node.")
         do {
             try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         } catch {

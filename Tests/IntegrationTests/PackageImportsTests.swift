@@ -99,6 +99,11 @@ struct PackageImportsTests {
         return modules
     }
 
+    /// Modules a package builds for its product but does not declare as a product of their
+    /// own, importable by a target that declares that product: Yams' libyaml (`CYaml`), whose
+    /// parser events the strict YAML reader reads before any alias is expanded.
+    static let reachedThrough: [String: String] = ["CYaml": "Yams"]
+
     @Test(
         "the import forms are read: plain, @testable, access-levelled, of one declaration, inside #if; not in a literal"
     )
@@ -128,7 +133,9 @@ struct PackageImportsTests {
         for target in targets {
             let imported = try Self.imports(of: target)
             for (module, file) in imported.sorted(by: { $0.key < $1.key })
-            where !Self.systemModules.contains(module) && !target.dependencies.contains(module) {
+            where !Self.systemModules.contains(module) && !target.dependencies.contains(module)
+                && !(Self.reachedThrough[module].map(target.dependencies.contains) ?? false)
+            {
                 Issue.record("\(target.name) imports \(module) (\(file)) without declaring it in Package.swift")
             }
             for module in target.dependencies.sorted() where imported[module] == nil {

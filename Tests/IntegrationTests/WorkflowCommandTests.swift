@@ -423,7 +423,7 @@ struct WorkflowCommandTests {
             (["workflow", "report", foreign, "--html", folder.path("r.html")], "no complete workflow run"),
             (
                 ["workflow", "report", folder.path("none.csv"), "--html", folder.path("r.html")],
-                "none.csv: cannot read it"
+                "none.csv: cannot read: no such file"
             ),
         ]
         for (arguments, message) in cases {

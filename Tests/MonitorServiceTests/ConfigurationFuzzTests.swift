@@ -56,7 +56,7 @@ struct ConfigurationFuzzTests {
             #expect(!line.isEmpty && !line.contains("\n") && !line.contains("\r"), "\(label): \(line.debugDescription)")
             #expect(line.count <= 620, "\(label): \(line.count) characters")
             #expect(
-                !error.path.isEmpty || documentErrors.contains { error.message.hasPrefix($0) } || error.message.contains("(line "),
+                !error.keyPath.isEmpty || documentErrors.contains { error.message.hasPrefix($0) } || error.message.contains("(line "),
                 "\(label): no key path in \(line.debugDescription)"
             )
         }
@@ -114,6 +114,13 @@ struct ConfigurationFuzzTests {
             Self.check("interval: \(value)\nplugs:\n  - node: a\n    address: 127.0.0.1\n", folder: folder, label: "interval \(value.prefix(20))")
             Self.check(value, folder: folder, label: "document \(value.prefix(20))")
         }
+        // Alias bombs, as keys and as values, alone and spliced into the valid document.
+        for depth in [5, 7, 9] {
+            for bomb in [AliasBomb.asKey(depth: depth), AliasBomb.asValue(depth: depth)] {
+                Self.check(bomb, folder: folder, label: "alias bomb, depth \(depth)")
+                Self.check(bomb + Self.valid, folder: folder, label: "alias bomb before the document, depth \(depth)")
+            }
+        }
         for round in 0..<150 {
             let count = Int.random(in: 0...300, using: &rng)
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -146,7 +153,7 @@ struct ConfigurationFuzzTests {
                     #expect(configuration.retentionRawMilliseconds > 0 && configuration.retentionMinuteMilliseconds < DurationParsing.limitMilliseconds)
                     #expect(configuration.kubernetes.deadbandWatts.isFinite && configuration.kubernetes.deadbandWatts >= 0, "\(key) = \(value)")
                 } catch {
-                    #expect(error.path == key, "\(key) = \(value.prefix(30)): \(error.description.prefix(200))")
+                    #expect(error.keyPath == key, "\(key) = \(value.prefix(30)): \(error.description.prefix(200))")
                     #expect(!error.description.contains("\n"))
                 }
             }

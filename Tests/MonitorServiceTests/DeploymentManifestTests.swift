@@ -67,14 +67,14 @@ struct DeploymentManifestTests {
             "mountPath: \(secretMount.dropLast())", "secretName: energy-monitor-plug-passwords",
             "mountPath: /etc/energy-monitor/config", "name: energy-monitor-config",
             "args: [\"run\", \"--config\", \"/etc/energy-monitor/config/config.yaml\"]",
-            "containerPort: \(configuration.listenPort)", "serviceAccountName: energy-monitor",
+            "containerPort: \(configuration.listen.port)", "serviceAccountName: energy-monitor",
             "runAsNonRoot: true", "readOnlyRootFilesystem: true", "drop: [\"ALL\"]", "path: /healthz", "path: /readyz",
         ] {
             #expect(deployment.contains(line), "monitor-deployment.yaml: \(line)")
         }
         let service = try Self.text("monitor-service.yaml")
         #expect(service.contains("prometheus.io/scrape: \"true\""))
-        #expect(service.contains("prometheus.io/port: \"\(configuration.listenPort)\""))
+        #expect(service.contains("prometheus.io/port: \"\(configuration.listen.port)\""))
         #expect(try Self.text("monitor-pvc.yaml").contains("name: energy-monitor-data"))
     }
 

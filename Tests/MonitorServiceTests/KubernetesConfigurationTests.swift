@@ -17,7 +17,7 @@ struct KubernetesConfigurationTests {
             yaml: plugs + "kubernetes: {annotate: true, kubeconfig: kube.yaml, context: lab}", baseDirectory: directory.path)
         #expect(configuration.kubernetes.kubeconfig == directory.appendingPathComponent("kube.yaml").path)
         #expect(configuration.kubernetes.context == "lab")
-        #expect(throws: ConfigurationError("kubernetes.kubeconfig", "cannot read \(directory.path)/missing.yaml")) {
+        #expect(throws: ConfigurationError("kubernetes.kubeconfig", "cannot read \(directory.path)/missing.yaml: no such file")) {
             try MonitorConfiguration.parse(yaml: plugs + "kubernetes: {kubeconfig: missing.yaml}", baseDirectory: directory.path)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import ShellyPoller
 import Testing
+import UserInput
 
 @testable import MonitorService
 
@@ -39,11 +40,14 @@ struct MonitorConfigurationTests {
             """
         let configuration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: folder)
         #expect(configuration.intervalMilliseconds == 1000)
-        #expect(configuration.listenHost == "0.0.0.0" && configuration.listenPort == 9840)
+        #expect(configuration.listen == ListenAddress(host: "0.0.0.0", port: 9840))
         #expect(configuration.retentionRawMilliseconds == 14 * 86_400_000)
         #expect(configuration.retentionMinuteMilliseconds == 400 * 86_400_000)
         #expect(configuration.plugs.map(\.node) == ["tvpc", "wyse", "rpi"])
-        #expect(configuration.plugs[0] == PlugConfiguration(node: "tvpc", baseURL: "http://192.168.188.128", password: "pa55"))
+        #expect(
+            configuration.plugs[0]
+                == PlugConfiguration(
+                    node: "tvpc", baseURL: "http://192.168.188.128", password: "pa55", passwordSource: .file(folder + "/plug-password")))
         #expect(configuration.plugs[1].baseURL == "http://192.168.188.129:8080" && configuration.plugs[1].generation == .rpc)
         #expect(configuration.plugs[2].baseURL == "http://[fd00::5]:80" && configuration.plugs[2].generation == .gen1)
         #expect(configuration.plugs[2].channel == 1)
@@ -55,7 +59,7 @@ struct MonitorConfigurationTests {
         let configuration = try MonitorConfiguration.parse(yaml: "plugs: [{node: a, address: 10.0.0.1}]", baseDirectory: "/etc/x")
         #expect(configuration.intervalMilliseconds == 1000)
         #expect(configuration.database == "/var/lib/energy-monitor/energy.db")
-        #expect(configuration.listenPort == 9840)
+        #expect(configuration.listen.port == 9840)
         #expect(configuration.kubernetes.annotate == false)
         #expect(configuration.plugs[0].username == "admin" && configuration.plugs[0].password == nil)
         #expect(configuration.backlogBytes == 64 << 20)
@@ -126,7 +130,7 @@ struct MonitorConfigurationTests {
         let error = #expect(throws: ConfigurationError.self) {
             _ = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/")
         }
-        #expect(error?.path == path, "\(String(describing: error))")
+        #expect(error?.keyPath == path, "\(String(describing: error))")
         #expect(error?.description.contains("\n") == false)
     }
 
@@ -164,7 +168,7 @@ struct MonitorConfigurationTests {
     )
     func badMeters(yaml: String, path: String) {
         #expect { try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/tmp") } throws: { error in
-            (error as? ConfigurationError)?.path == path
+            (error as? ConfigurationError)?.keyPath == path
         }
     }
 }

@@ -6,6 +6,7 @@ import ShellyPoller
 import ShellySimulator
 import Synchronization
 import TestSupport
+import UserInput
 import Testing
 
 @testable import MonitorService
@@ -45,8 +46,7 @@ struct MonitorLifecycleTests {
         var configuration = MonitorConfiguration()
         configuration.intervalMilliseconds = interval
         configuration.database = folder.path("energy.db")
-        configuration.listenHost = "127.0.0.1"
-        configuration.listenPort = port
+        configuration.listen = ListenAddress(host: "127.0.0.1", port: port)
         configuration.plugs = ["wyse", "rpi"].map {
             PlugConfiguration(node: $0, baseURL: "http://127.0.0.1:\(simulator.port(of: $0) ?? 0)")
         }

@@ -222,25 +222,3 @@ struct ExtenderServerTests {
         }
     }
 }
-
-@Suite("Listen address")
-struct ListenAddressTests {
-    @Test(
-        "HOST:PORT, [IPv6]:PORT and :PORT parse",
-        arguments: [
-            ("127.0.0.1:8888", "127.0.0.1", 8888), ("[::1]:8080", "::1", 8080), (":9000", "0.0.0.0", 9000),
-            ("localhost:0", "localhost", 0),
-        ]
-    )
-    func parses(text: String, host: String, port: Int) throws {
-        let configuration = try ExtenderServer.Configuration(listen: text)
-        #expect(configuration.host == host)
-        #expect(configuration.port == port)
-    }
-
-    @Test(
-        "anything else is rejected", arguments: ["8888", "host:", "host:70000", "::1:80", "[::1]8080", "a b:1", "h:x"])
-    func rejects(text: String) {
-        #expect(throws: ExtenderServer.ListenAddressError.self) { try ExtenderServer.Configuration(listen: text) }
-    }
-}

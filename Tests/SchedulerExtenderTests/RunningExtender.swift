@@ -4,6 +4,7 @@ import Logging
 import SchedulerExtender
 import Scoring
 import TestSupport
+import UserInput
 
 /// An extender running in this process on a free loopback port, with a client to talk to it.
 struct RunningExtender: Sendable {
@@ -53,7 +54,8 @@ func withExtender<T: Sendable>(
     let metrics = ExtenderMetrics()
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let application = ExtenderServer.makeApplication(
-        configuration: .init(host: "127.0.0.1", port: 0, maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout),
+        configuration: .init(
+            listen: ListenAddress(host: "127.0.0.1", port: 0), maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout),
         watcher: watcher,
         metrics: metrics,
         logger: logger,

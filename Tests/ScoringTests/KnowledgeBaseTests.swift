@@ -106,19 +106,19 @@ struct KnowledgeBaseTests {
             (training(replacing: "idlePowerWatts", with: "    idlePowerWatts:"), "training[1].idlePowerWatts: missing"),
             (
                 training(replacing: "powerConsumptionWatts", with: "    powerConsumptionWatts: lots"),
-                "training[1].powerConsumptionWatts: not a number (\"lots\")"
+                "training[1].powerConsumptionWatts: must be a number, not \"lots\""
             ),
             (
                 training(replacing: "powerConsumptionWatts", with: "    powerConsumptionWatts: .nan"),
-                "training[1].powerConsumptionWatts: not a number (\".nan\")"
+                "training[1].powerConsumptionWatts: must be a number, not \".nan\""
             ),
             (
                 training(replacing: "powerConsumptionWatts", with: "    powerConsumptionWatts: [1]"),
-                "training[1].powerConsumptionWatts: not a number (found a list)"
+                "training[1].powerConsumptionWatts: must be a single value, not a list"
             ),
             (
                 training(replacing: "performanceRate", with: "    performancerate: 2"),
-                "training[1].performancerate: unknown key"
+                "training[1].performancerate: unknown key (known: nodeName, performanceRate, powerConsumptionWatts, idlePowerWatts)"
             ),
             (
                 training(replacing: "nodeName", with: "  - nodeName: a-cpu"),
@@ -127,14 +127,14 @@ struct KnowledgeBaseTests {
             (training(replacing: "nodeName", with: "  - nodeName: \"\""), "training[1].nodeName: empty"),
             (
                 training(replacing: "nodeName", with: "  - nodeName: {x: 1}"),
-                "training[1].nodeName: expected a string, found a mapping"
+                "training[1].nodeName: must be a single value, not a mapping"
             ),
             ("training: []", "training: empty profile list"),
             ("training:", "training: empty profile list"),
-            ("training: 5", "training: expected a list of entries, found \"5\""),
-            ("training:\n  - 5", "training[0]: expected a mapping, found \"5\""),
+            ("training: 5", "training: must be a list of entries, not \"5\""),
+            ("training:\n  - 5", "training[0]: must be a mapping, not \"5\""),
             ("{}", "no profiles"),
-            ("- a\n- b", "expected a mapping of profile names to entry lists, found a list"),
+            ("- a\n- b", "must be a mapping of profile names to entry lists, not a list"),
             ("", "empty document"),
             ("kind: Deployment", "kind: expected ConfigMap, found \"Deployment\""),
             ("kind: ConfigMap\nmetadata: {name: x}", "data: missing"),
@@ -157,20 +157,20 @@ struct KnowledgeBaseTests {
         }
         #expect(
             error.description
-                == "invalid YAML (line 3, column 4: did not find expected '-' indicator, "
+                == "not valid YAML (line 3, column 4: did not find expected '-' indicator, "
                 + "while parsing a block collection at line 2, column 3)"
         )
         let embedded = try #require(throws: KnowledgeBaseError.self) {
             try KnowledgeBase(yaml: "kind: ConfigMap\ndata:\n  profiles.yaml: \"training: [\"")
         }
-        #expect(embedded.description.hasPrefix("data.\"profiles.yaml\": invalid YAML ("))
+        #expect(embedded.description.hasPrefix("data.\"profiles.yaml\": not valid YAML ("))
     }
 
     @Test("asking for an unknown profile lists the known ones")
     func unknownProfile() throws {
         let knowledgeBase = try KnowledgeBase(yaml: Self.bare)
         #expect(
-            throws: KnowledgeBaseError(keyPath: "sequential", problem: "unknown profile (known: inference, training)")
+            throws: KnowledgeBaseError(keyPath: "sequential", message: "unknown profile (known: inference, training)")
         ) {
             try knowledgeBase.profile(named: "sequential")
         }
@@ -180,10 +180,10 @@ struct KnowledgeBaseTests {
     func programmaticValidation() {
         let entry = ProfileEntry(
             nodeName: "x-cpu", performanceRate: .infinity, powerConsumptionWatts: 1, idlePowerWatts: 0)
-        #expect(throws: KnowledgeBaseError(keyPath: "p[0].performanceRate", problem: "not a finite number (inf)")) {
+        #expect(throws: KnowledgeBaseError(file: nil, keyPath: "p[0].performanceRate", message: "not a finite number (inf)")) {
             _ = try KnowledgeBase(profiles: [Profile(name: "p", entries: [entry])])
         }
-        #expect(throws: KnowledgeBaseError(keyPath: "p", problem: "duplicate profile")) {
+        #expect(throws: KnowledgeBaseError(file: nil, keyPath: "p", message: "duplicate profile")) {
             let ok = Profile(
                 name: "p",
                 entries: [ProfileEntry(nodeName: "x", performanceRate: 1, powerConsumptionWatts: 1, idlePowerWatts: 0)])
@@ -198,7 +198,7 @@ struct KnowledgeBaseTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("absent.yaml").path
         #expect(
-            throws: KnowledgeBaseError(file: missing, keyPath: "", problem: "cannot read (No such file or directory)")
+            throws: KnowledgeBaseError(file: missing, keyPath: "", message: "cannot read: no such file")
         ) {
             _ = try KnowledgeBase(contentsOfFile: missing)
         }
@@ -210,16 +210,16 @@ struct KnowledgeBaseTests {
         .write(to: broken)
         #expect(
             throws: KnowledgeBaseError(
-                file: broken.path, keyPath: "training[0].performanceRate", problem: "negative (-2.0)")
+                file: broken.path, keyPath: "training[0].performanceRate", message: "negative (-2.0)")
         ) {
             _ = try KnowledgeBase(contentsOfFile: broken.path)
         }
         let binary = directory.appendingPathComponent("binary.yaml")
         try Data([0xFF, 0xFE, 0x00]).write(to: binary)
-        #expect(throws: KnowledgeBaseError(file: binary.path, keyPath: "", problem: "not UTF-8 text")) {
+        #expect(throws: KnowledgeBaseError(file: binary.path, keyPath: "", message: "not UTF-8 text")) {
             _ = try KnowledgeBase(contentsOfFile: binary.path)
         }
-        #expect(throws: KnowledgeBaseError(file: directory.path, keyPath: "", problem: "not a regular file")) {
+        #expect(throws: KnowledgeBaseError(file: directory.path, keyPath: "", message: "cannot read: a directory, not a regular file")) {
             _ = try KnowledgeBase(contentsOfFile: directory.path)
         }
         let good = directory.appendingPathComponent("good.yaml")

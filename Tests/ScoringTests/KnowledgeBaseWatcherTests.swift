@@ -65,7 +65,7 @@ struct KnowledgeBaseWatcherTests {
             let expected = KnowledgeBaseError(
                 file: file.path,
                 keyPath: "training[0].performanceRate",
-                problem: "negative (-1.0)"
+                message: "negative (-1.0)"
             )
             #expect(watcher.checkNow() == .rejected(expected))
             #expect(Self.rate(watcher.current) == 1900.5)
@@ -78,7 +78,7 @@ struct KnowledgeBaseWatcherTests {
                 Issue.record("a missing file must be rejected")
                 return
             }
-            #expect(missing.problem.hasPrefix("cannot read"))
+            #expect(missing.message.hasPrefix("cannot read"))
             #expect(Self.rate(watcher.current) == 1900.5)
 
             try Self.write(Self.document(rate: "2000"), to: file, atomically: true)
@@ -130,7 +130,7 @@ struct KnowledgeBaseWatcherTests {
                 Issue.record("invalid YAML must be rejected")
                 return
             }
-            #expect(error.description.hasPrefix("\(mounted.path): invalid YAML ("))
+            #expect(error.description.hasPrefix("\(mounted.path): not valid YAML ("))
             #expect(Self.rate(watcher.current) == 2)
         }
     }
@@ -161,7 +161,7 @@ struct KnowledgeBaseWatcherTests {
         try await Self.withTemporaryDirectory { directory in
             let file = directory.appendingPathComponent("profiles.yaml")
             try Self.write("training: []", to: file, atomically: true)
-            #expect(throws: KnowledgeBaseError(file: file.path, keyPath: "training", problem: "empty profile list")) {
+            #expect(throws: KnowledgeBaseError(file: file.path, keyPath: "training", message: "empty profile list")) {
                 _ = try KnowledgeBaseWatcher(path: file.path, logger: Logger(label: "test"))
             }
         }

@@ -60,7 +60,7 @@ struct WorkflowDefinitionTests {
         "bad files are refused with the key path, in one line",
         arguments: [
             ("", "demo.yaml: is empty"),
-            ("name: [", "demo.yaml: is not valid YAML"),
+            ("name: [", "demo.yaml: not valid YAML"),
             ("- a\n- b", "demo.yaml: must be a mapping"),
             ("phases: []", "demo.yaml: name: missing"),
             ("name: Demo\nphases: []", "demo.yaml: name: \"Demo\" must be a DNS label"),
@@ -152,7 +152,7 @@ struct WorkflowDefinitionTests {
 
     @Test("a file that does not exist says so")
     func missingFile() {
-        #expect(throws: WorkflowFileError(file: "/nope/w.yaml", path: "", message: "no such file")) {
+        #expect(throws: WorkflowFileError(file: "/nope/w.yaml", keyPath: "", message: "cannot read: no such file")) {
             _ = try WorkflowDefinition(contentsOfFile: "/nope/w.yaml")
         }
     }

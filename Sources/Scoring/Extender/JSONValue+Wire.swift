@@ -1,3 +1,4 @@
+import EnergyModel
 import Foundation
 import JSON
 
@@ -29,9 +30,9 @@ extension JSONValue {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch let DecodingError.dataCorrupted(context) {
             let detail = context.underlyingError.map { String(describing: $0) } ?? context.debugDescription
-            throw WireError(path: "", problem: "malformed JSON (\(oneLine(detail)))")
+            throw WireError(path: "", problem: "malformed JSON (\(detail.foldedToOneLine()))")
         } catch {
-            throw WireError(path: "", problem: "malformed JSON (\(oneLine(String(describing: error))))")
+            throw WireError(path: "", problem: "malformed JSON (\(String(describing: error).foldedToOneLine()))")
         }
     }
 
@@ -49,9 +50,5 @@ extension JSONValue {
                 DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.description)
             )
         }
-    }
-
-    private static func oneLine(_ text: String) -> String {
-        text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }

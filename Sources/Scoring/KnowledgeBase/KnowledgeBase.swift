@@ -1,3 +1,5 @@
+import UserInput
+
 /// The benchmark knowledge base: workload profiles, each a list of per-variant benchmark
 /// entries. Values of this type have always passed validation.
 ///
@@ -9,6 +11,9 @@
 public struct KnowledgeBase: Sendable, Hashable {
     /// The ConfigMap data key that holds the profiles.
     public static let configMapKey = "profiles.yaml"
+    /// The largest knowledge-base file read: the thesis's has 2 KB, and the extender that
+    /// holds it runs in 128 MiB.
+    public static let maxFileBytes = 1 << 20
 
     /// The profiles in document order.
     public let profiles: [Profile]
@@ -24,20 +29,32 @@ public struct KnowledgeBase: Sendable, Hashable {
         try self.init(profiles: Self.parseProfiles(yaml: yaml))
     }
 
-    /// Reads and parses a knowledge-base file; errors name the file.
+    /// Reads and parses a knowledge-base file (a regular file of at most ``maxFileBytes``);
+    /// errors name the file.
     public init(contentsOfFile path: String) throws(KnowledgeBaseError) {
-        let snapshot = try FileSnapshot.read(path: path)
-        try self.init(snapshot: snapshot)
+        try self.init(file: try Self.read(path))
     }
 
-    init(snapshot: FileSnapshot) throws(KnowledgeBaseError) {
-        guard let text = String(validating: snapshot.content, as: UTF8.self) else {
-            throw KnowledgeBaseError(file: snapshot.path, keyPath: "", problem: "not UTF-8 text")
+    /// Reads the file at `path` as ``UserFile`` does, within ``maxFileBytes``.
+    static func read(_ path: String) throws(KnowledgeBaseError) -> UserFile {
+        do {
+            return try UserFile(path: path, maxBytes: maxFileBytes)
+        } catch {
+            throw error.keyPathError
+        }
+    }
+
+    init(file: UserFile) throws(KnowledgeBaseError) {
+        let text: String
+        do {
+            text = try file.text()
+        } catch {
+            throw error.keyPathError
         }
         do {
             try self.init(yaml: text)
         } catch {
-            throw error.located(in: snapshot.path)
+            throw error.located(in: file.path)
         }
     }
 
@@ -48,7 +65,7 @@ public struct KnowledgeBase: Sendable, Hashable {
     public func profile(named name: String) throws(KnowledgeBaseError) -> Profile {
         guard let profile = profiles.first(where: { $0.name == name }) else {
             let known = profileNames.sorted().joined(separator: ", ")
-            throw KnowledgeBaseError(keyPath: name, problem: "unknown profile (known: \(known))")
+            throw KnowledgeBaseError(name, "unknown profile (known: \(known))")
         }
         return profile
     }
@@ -58,29 +75,29 @@ public struct KnowledgeBase: Sendable, Hashable {
     /// the load power stay allowed because the formula defines them (1 W, 1 W of delta).
     static func validate(_ profiles: [Profile]) throws(KnowledgeBaseError) {
         guard !profiles.isEmpty else {
-            throw KnowledgeBaseError(keyPath: "", problem: "no profiles")
+            throw KnowledgeBaseError("", "no profiles")
         }
         var seenProfiles = Set<String>()
         for profile in profiles {
             guard !profile.name.isEmpty else {
-                throw KnowledgeBaseError(keyPath: "\"\"", problem: "empty profile name")
+                throw KnowledgeBaseError("\"\"", "empty profile name")
             }
             guard seenProfiles.insert(profile.name).inserted else {
-                throw KnowledgeBaseError(keyPath: profile.name, problem: "duplicate profile")
+                throw KnowledgeBaseError(profile.name, "duplicate profile")
             }
             guard !profile.entries.isEmpty else {
-                throw KnowledgeBaseError(keyPath: profile.name, problem: "empty profile list")
+                throw KnowledgeBaseError(profile.name, "empty profile list")
             }
             var firstIndexOfVariant: [String: Int] = [:]
             for (index, entry) in profile.entries.enumerated() {
                 let path = "\(profile.name)[\(index)]"
                 guard !entry.nodeName.isEmpty else {
-                    throw KnowledgeBaseError(keyPath: "\(path).nodeName", problem: "empty")
+                    throw KnowledgeBaseError("\(path).nodeName", "empty")
                 }
                 if let first = firstIndexOfVariant[entry.nodeName] {
                     throw KnowledgeBaseError(
-                        keyPath: "\(path).nodeName",
-                        problem: "duplicate of \(profile.name)[\(first)] (\"\(entry.nodeName)\")"
+                        "\(path).nodeName",
+                        "duplicate of \(profile.name)[\(first)] (\"\(entry.nodeName)\")"
                     )
                 }
                 firstIndexOfVariant[entry.nodeName] = index
@@ -91,10 +108,10 @@ public struct KnowledgeBase: Sendable, Hashable {
                 ]
                 for (field, value) in figures {
                     guard value.isFinite else {
-                        throw KnowledgeBaseError(keyPath: "\(path).\(field)", problem: "not a finite number (\(value))")
+                        throw KnowledgeBaseError("\(path).\(field)", "not a finite number (\(value))")
                     }
                     guard value >= 0 else {
-                        throw KnowledgeBaseError(keyPath: "\(path).\(field)", problem: "negative (\(value))")
+                        throw KnowledgeBaseError("\(path).\(field)", "negative (\(value))")
                     }
                 }
             }

@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import UserInput
 
 /// Keeps a knowledge base in step with its file, for a long-running server.
 ///
@@ -32,7 +33,7 @@ public final class KnowledgeBaseWatcher: Sendable {
         var lastError: KnowledgeBaseError?
         /// The signature last looked at, valid or not, so a broken file is reported once and
         /// not on every poll.
-        var seenSignature: FileSnapshot.Signature?
+        var seenSignature: UserFile.Identity?
         /// The bytes of the loaded version, to ignore changes that touch only metadata.
         var loadedContent: [UInt8]
     }
@@ -47,8 +48,8 @@ public final class KnowledgeBaseWatcher: Sendable {
     /// Loads `path` once; throws when that first version is unusable, since there is no
     /// previous version to fall back to.
     public init(path: String, pollInterval: Duration = .seconds(1), logger: Logger) throws(KnowledgeBaseError) {
-        let snapshot = try FileSnapshot.read(path: path)
-        let knowledgeBase = try KnowledgeBase(snapshot: snapshot)
+        let snapshot = try KnowledgeBase.read(path)
+        let knowledgeBase = try KnowledgeBase(file: snapshot)
         self.path = path
         self.pollInterval = pollInterval
         self.logger = logger
@@ -57,8 +58,8 @@ public final class KnowledgeBaseWatcher: Sendable {
                 knowledgeBase: knowledgeBase,
                 generation: 1,
                 lastError: nil,
-                seenSignature: snapshot.signature,
-                loadedContent: snapshot.content
+                seenSignature: snapshot.identity,
+                loadedContent: snapshot.bytes
             )
         )
         logger.info(
@@ -78,33 +79,33 @@ public final class KnowledgeBaseWatcher: Sendable {
     @discardableResult
     public func checkNow() -> Change {
         let seen = state.withLock { $0.seenSignature }
-        let snapshot: FileSnapshot
+        let snapshot: UserFile
         do {
             // A cheap stat first: most polls find nothing new and should not read the file.
-            if try FileSnapshot.signature(path: path) == seen { return .unchanged }
-            snapshot = try FileSnapshot.read(path: path)
+            if try Self.identity(of: path) == seen { return .unchanged }
+            snapshot = try KnowledgeBase.read(path)
         } catch {
             return reject(error, signature: nil)
         }
-        if state.withLock({ $0.loadedContent == snapshot.content }) {
+        if state.withLock({ $0.loadedContent == snapshot.bytes }) {
             state.withLock {
-                $0.seenSignature = snapshot.signature
+                $0.seenSignature = snapshot.identity
                 $0.lastError = nil
             }
             return .unchanged
         }
         let knowledgeBase: KnowledgeBase
         do {
-            knowledgeBase = try KnowledgeBase(snapshot: snapshot)
+            knowledgeBase = try KnowledgeBase(file: snapshot)
         } catch {
-            return reject(error, signature: snapshot.signature)
+            return reject(error, signature: snapshot.identity)
         }
         let generation = state.withLock { state in
             state.knowledgeBase = knowledgeBase
             state.generation += 1
             state.lastError = nil
-            state.seenSignature = snapshot.signature
-            state.loadedContent = snapshot.content
+            state.seenSignature = snapshot.identity
+            state.loadedContent = snapshot.bytes
             return state.generation
         }
         logger.info(
@@ -119,8 +120,10 @@ public final class KnowledgeBaseWatcher: Sendable {
 
     /// Polls until the surrounding task is cancelled, then returns.
     ///
-    /// Each check is a `stat` and, on change, a read of a file of a few kilobytes; that is
-    /// short enough to run on the cooperative pool.
+    /// Each check is a `stat` and, on change, a read of a regular file of at most
+    /// ``KnowledgeBase/maxFileBytes`` composed within ``YAMLLimits``: short enough for the
+    /// cooperative pool. (The extender's reloader runs its checks on a thread of its own with a
+    /// time bound, for file systems that hang.)
     public func run() async {
         while !Task.isCancelled {
             do {
@@ -132,7 +135,16 @@ public final class KnowledgeBaseWatcher: Sendable {
         }
     }
 
-    private func reject(_ error: KnowledgeBaseError, signature: FileSnapshot.Signature?) -> Change {
+    /// The identity of what `path` resolves to now, as ``UserFile`` reports it.
+    private static func identity(of path: String) throws(KnowledgeBaseError) -> UserFile.Identity {
+        do {
+            return try UserFile.identity(of: path)
+        } catch {
+            throw error.keyPathError
+        }
+    }
+
+    private func reject(_ error: KnowledgeBaseError, signature: UserFile.Identity?) -> Change {
         let isNew = state.withLock { state in
             let isNew = state.lastError != error
             state.lastError = error
