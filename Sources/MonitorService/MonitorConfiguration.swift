@@ -135,29 +135,14 @@ public struct MonitorConfiguration: Sendable, Equatable {
         let plugsValue = try top.required("plugs")
         guard let plugs = try? plugsValue.list() else { throw plugsValue.error("must be a list of plugs") }
         guard !plugs.isEmpty else { throw plugsValue.error("must name at least one plug") }
-        var seenNodes: [String: Int] = [:]
-        var seenAddresses: [String: String] = [:]
-        for (index, value) in plugs.enumerated() {
-            let path = value.keyPath
-            let meters = try reader.plugs(value)
-            guard let name = meters.first?.node else { continue }
-            if let other = seenNodes[name] {
-                throw ConfigurationError("\(path).node", "duplicate node \"\(name)\" (also plugs[\(other)])")
-            }
-            seenNodes[name] = index
-            for (position, plug) in meters.enumerated() {
-                let key = "\(plug.baseURL)#\(plug.channel)"
-                let addressPath = plug.meter == nil ? "\(path).address" : "\(path).meters[\(position)].address"
-                if let other = seenAddresses[key] {
-                    throw ConfigurationError(addressPath, "same plug and channel as \(other)")
-                }
-                seenAddresses[key] = addressPath.replacingOccurrences(of: ".address", with: "")
-                configuration.plugs.append(plug)
-            }
+        for value in plugs {
+            configuration.plugs += try reader.plugs(value)
         }
         if let value = top["kubernetes"] {
             configuration.kubernetes = try reader.kubernetes(value)
         }
+        // The rules across entries (duplicate nodes, two entries on one plug's channel) are the
+        // ones a configuration built in code is held to; their key paths are the file's.
         try configuration.validate()
         return configuration
     }

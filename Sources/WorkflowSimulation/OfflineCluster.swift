@@ -51,9 +51,7 @@ public final class OfflineCluster: Sendable {
         /// The monitor's database.
         public var databasePath: String
         /// Where the monitor's HTTP server (metrics, dashboard, API) listens; port 0 picks one.
-        public var monitorHost: String
-        /// Its port.
-        public var monitorPort: Int
+        public var monitorListen: ListenAddress
         /// Further routes of the monitor's HTTP server, e.g. a `PhaseFeed`'s dashboard panel.
         public var routes: [ExtraRoute]
 
@@ -62,9 +60,8 @@ public final class OfflineCluster: Sendable {
             knowledgeBasePath: String?, workflow: WorkflowDefinition, timeScale: Double = 1,
             restingWatts: [String: Double] = [:],
             capacities: [String: (cpuMillicores: Int64, memoryBytes: Int64)] = [:],
-            seed: UInt64 = 1, databasePath: String, monitorHost: String = "127.0.0.1",
-            monitorPort: Int = 0,
-            routes: [ExtraRoute] = []
+            seed: UInt64 = 1, databasePath: String,
+            monitorListen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), routes: [ExtraRoute] = []
         ) {
             self.routes = routes
             self.knowledgeBasePath = knowledgeBasePath
@@ -74,8 +71,7 @@ public final class OfflineCluster: Sendable {
             self.capacities = capacities
             self.seed = seed
             self.databasePath = databasePath
-            self.monitorHost = monitorHost
-            self.monitorPort = monitorPort
+            self.monitorListen = monitorListen
         }
     }
 
@@ -208,7 +204,7 @@ public final class OfflineCluster: Sendable {
             // The monitor, annotating the stand-in's nodes.
             var monitorConfiguration = MonitorConfiguration()
             monitorConfiguration.database = configuration.databasePath
-            monitorConfiguration.listen = ListenAddress(host: configuration.monitorHost, port: configuration.monitorPort)
+            monitorConfiguration.listen = configuration.monitorListen
             monitorConfiguration.kubernetes.annotate = true
             monitorConfiguration.kubernetes.heartbeatMilliseconds = 5000
             monitorConfiguration.plugs = nodes.map {

@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 import Logging
 import Scoring
 import Synchronization
@@ -9,8 +10,7 @@ import WorkflowSimulation
 /// running the thesis workflow in a loop, the energy scheduler at each weight in turn and the
 /// default scheduler after each round; every phase's placement and joules on the dashboard.
 struct DemoClusterMode {
-    let listenHost: String
-    let listenPort: Int
+    let listen: ListenAddress
     let databasePath: String
     let folder: URL
     /// nil: the built-in one.
@@ -51,14 +51,13 @@ struct DemoClusterMode {
                     knowledgeBasePath: knowledgeBase, workflow: definition, timeScale: timeScale,
                     restingWatts: Self.referenceRestingWatts.filter { nodes.contains($0.key) },
                     capacities: Self.referenceCapacities.filter { nodes.contains($0.key) },
-                    databasePath: databasePath, monitorHost: listenHost, monitorPort: listenPort, routes: [feed.route]),
+                    databasePath: databasePath, monitorListen: listen, routes: [feed.route]),
                 logger: CommandSupport.logger)
         } catch {
             throw CommandFailure("\(error)")
         }
         let results = folder.appendingPathComponent("results.csv").path
-        let host = listenHost == "0.0.0.0" ? "127.0.0.1" : listenHost
-        let base = "http://\(host):\(listenPort)"
+        let base = "http://\(listen.reachableHost):\(listen.port)"
         Console.write(
             """
             energy-monitor demo --cluster: the thesis workflow on an offline cluster of \(offline.nodes.map(\.name).joined(separator: ", "))

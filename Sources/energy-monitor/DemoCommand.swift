@@ -65,7 +65,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         if cluster {
             try await DemoClusterMode(
-                listenHost: address.host, listenPort: address.port,
+                listen: address,
                 databasePath: database ?? folder.appendingPathComponent("energy.db").path, folder: folder,
                 knowledgeBase: knowledgeBase, workflow: workflow, timeScale: timeScale,
                 weights: try WorkflowSweepCommand.weights(weights),
@@ -75,9 +75,7 @@ struct DemoCommand: AsyncParsableCommand {
             ).run()
             return
         }
-        let passwordFile = folder.appendingPathComponent("tvpc-password").path
         let password = UUID().uuidString
-        try Data(password.utf8).write(to: URL(fileURLWithPath: passwordFile))
         let databasePath = database ?? folder.appendingPathComponent("energy.db").path
 
         // tvpc on a Plus Plug S (Gen2, Digest auth), wyse on a Plug S Gen3, rpi on a Gen1 Plug S.
@@ -88,22 +86,22 @@ struct DemoCommand: AsyncParsableCommand {
                 .init(node: "rpi", port: 0, generation: 1, profile: .rpi),
             ]
         )
-        let yaml = """
-            interval: 1s
-            database: \(YAMLOutput.scalar(databasePath))
-            plugs:
-              - { node: tvpc, address: "127.0.0.1:\(simulator.port(of: "tvpc") ?? 0)", passwordFile: \(YAMLOutput.scalar(passwordFile)) }
-              - { node: wyse, address: "127.0.0.1:\(simulator.port(of: "wyse") ?? 0)" }
-              - { node: rpi, address: "127.0.0.1:\(simulator.port(of: "rpi") ?? 0)" }
-            """
-        var configuration: MonitorConfiguration
+        // The configuration built as a value: nothing typed on the command line is ever read
+        // back as YAML.
+        var configuration = MonitorConfiguration()
+        configuration.database = databasePath
+        configuration.listen = address
+        configuration.plugs = ["tvpc", "wyse", "rpi"].map { node in
+            PlugConfiguration(
+                node: node, baseURL: "http://127.0.0.1:\(simulator.port(of: node) ?? 0)",
+                password: node == "tvpc" ? password : nil)
+        }
         do {
-            configuration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: folder.path)
+            try configuration.validate()
         } catch {
             await simulator.shutdown()
-            throw CommandFailure("--database: \(error.message)")
+            throw CommandFailure("\(error.description)")
         }
-        configuration.listen = address
         let nodes = configuration.nodes
         let base = "http://\(address.reachableHost):\(address.port)"
         Console.write(

@@ -29,7 +29,7 @@ struct FloodBench {
             let missing = times.count - answered.count
             guard !answered.isEmpty else { return "no answer of \(times.count)" }
             func quantile(_ q: Double) -> Double {
-                answered[min(answered.count - 1, Int(Double(answered.count - 1) * q))]
+                answered[min(answered.count - 1, Int(clampingRounding: (Double(answered.count - 1) * q).rounded(.down)))]
             }
             return String(
                 format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d asked, %d unanswered in 10 s)", quantile(0.5),
@@ -151,7 +151,7 @@ struct FloodBench {
         func delta(_ name: String) -> Double { (after.sum(name) ?? 0) - (before.sum(name) ?? 0) }
         return Figures(
             connections: connections, reconnecting: reconnecting, seconds: seconds,
-            expectedSamples: 3 * Int((to - from) / 1000), storedSamples: stored,
+            expectedSamples: 3 * Int(clamping: (to - from) / 1000), storedSamples: stored,
             skippedTicks: delta("energy_monitor_ticks_skipped_total"),
             refused: delta("energy_monitor_http_requests_refused_total"), requestsPerSecond: rate,
             mainHealth: health.main, listenerHealth: health.listener)
