@@ -1,8 +1,8 @@
 import Foundation
-import UserInput
 import Logging
 import Scoring
 import Synchronization
+import UserInput
 import Workflow
 import WorkflowSimulation
 
@@ -32,13 +32,15 @@ struct DemoClusterMode {
     func run() async throws {
         let definition: WorkflowDefinition
         do {
-            definition = try workflow.map { try WorkflowDefinition(contentsOfFile: $0) } ?? BuiltInDefaults.thesisWorkflow()
+            definition =
+                try workflow.map { try WorkflowDefinition(contentsOfFile: $0) } ?? BuiltInDefaults.thesisWorkflow()
         } catch {
             throw CommandFailure("--workflow: \(error)")
         }
         let knowledge: KnowledgeBase
         do {
-            knowledge = try knowledgeBase.map { try KnowledgeBase(contentsOfFile: $0) } ?? BuiltInDefaults.knowledgeBase()
+            knowledge =
+                try knowledgeBase.map { try KnowledgeBase(contentsOfFile: $0) } ?? BuiltInDefaults.knowledgeBase()
         } catch {
             throw CommandFailure("--knowledge-base: \(error)")
         }
@@ -109,9 +111,11 @@ struct DemoClusterMode {
                         try ResultFile.append(row, to: results)
                         feed.add(
                             PhaseRecord(
-                                timestamp: row.timestamp, run: number, phase: row.phase, scheduler: row.scheduler?.rawValue ?? "",
+                                timestamp: row.timestamp, run: number, phase: row.phase,
+                                scheduler: row.scheduler?.rawValue ?? "",
                                 weight: scheduler == .energy ? row.weight : nil, node: row.node,
-                                durationSeconds: row.durationSeconds, joules: row.joules, averageWatts: row.averageWatts,
+                                durationSeconds: row.durationSeconds, joules: row.joules,
+                                averageWatts: row.averageWatts,
                                 simulated: row.simulated))
                     }
                 } catch {

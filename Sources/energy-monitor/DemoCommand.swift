@@ -47,7 +47,10 @@ struct DemoCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if let duration { _ = try CommandSupport.seconds(duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+        if let duration {
+            _ = try CommandSupport.seconds(
+                duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds)
+        }
         try WorkflowOptions.checkTimeScale(timeScale)
         _ = try WorkflowSweepCommand.weights(weights)
     }
@@ -70,7 +73,8 @@ struct DemoCommand: AsyncParsableCommand {
                 knowledgeBase: knowledgeBase, workflow: workflow, timeScale: timeScale,
                 weights: try WorkflowSweepCommand.weights(weights),
                 duration: try duration.map {
-                    try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds)
+                    try CommandSupport.seconds(
+                        $0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds)
                 }
             ).run()
             return
@@ -117,7 +121,10 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             try await ServiceRunner.run(
                 [Monitor(configuration: configuration, logger: logger, consumers: [ConsoleLine(nodes: nodes)])],
-                for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) },
+                for: try duration.map {
+                    try CommandSupport.seconds(
+                        $0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds)
+                },
                 logger: logger
             )
         } catch {
