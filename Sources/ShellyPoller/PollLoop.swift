@@ -12,13 +12,20 @@ public struct TickReport: Sendable {
     public var skippedTicks: Int
     /// One outcome per plug.
     public var outcomes: [PlugOutcome]
+    /// How far the wall clock stepped since the previous tick, beyond the monotonic time that
+    /// passed (milliseconds; positive forward, 0 when the clocks kept step).
+    public var clockStepMilliseconds: Int64
 
     /// Creates a report.
-    public init(tickMilliseconds: Int64, startLatencyMilliseconds: Double, skippedTicks: Int, outcomes: [PlugOutcome]) {
+    public init(
+        tickMilliseconds: Int64, startLatencyMilliseconds: Double, skippedTicks: Int, outcomes: [PlugOutcome],
+        clockStepMilliseconds: Int64 = 0
+    ) {
         self.tickMilliseconds = tickMilliseconds
         self.startLatencyMilliseconds = startLatencyMilliseconds
         self.skippedTicks = skippedTicks
         self.outcomes = outcomes
+        self.clockStepMilliseconds = clockStepMilliseconds
     }
 }
 
@@ -57,6 +64,11 @@ public struct PollLoop: Sendable {
         self.logger = logger
     }
 
+    /// A difference between the wall clock's and the monotonic clock's progress beyond this
+    /// is a step of the wall clock (an NTP step, a clock set by hand, a resumed machine), not
+    /// drift or slewing.
+    public static let clockStepThresholdNanoseconds: Int64 = 500_000_000
+
     /// The per-poll timeout for an interval: 80 %, leaving time to store before the next tick.
     public static func timeout(forInterval interval: Int64) -> Int {
         Int(max(50, interval * 8 / 10))
@@ -74,9 +86,18 @@ public struct PollLoop: Sendable {
     public func run(onTick: @Sendable (TickReport) -> Void) async {
         let intervalNanoseconds = intervalMilliseconds * 1_000_000
         var previousDeadline: Int64?
+        // Wall minus monotonic time: constant while the wall clock runs at the monotonic
+        // clock's rate (NTP slews it by at most 0.5 ms a second), jumping when it is stepped.
+        var previousOffset: Int64?
         while !Task.isCancelled {
             let wall = WallClock.nowNanoseconds()
             let now = MonotonicClock.nowNanoseconds()
+            var step: Int64 = 0
+            let offset = wall - now
+            if let previousOffset, abs(offset - previousOffset) > Self.clockStepThresholdNanoseconds {
+                step = (offset - previousOffset) / 1_000_000
+            }
+            previousOffset = offset
             let boundary = WallClock.nextBoundary(after: wall, intervalNanoseconds: intervalNanoseconds)
             let deadline = now + (boundary - wall)
             do {
@@ -101,7 +122,8 @@ public struct PollLoop: Sendable {
                     tickMilliseconds: boundary / 1_000_000,
                     startLatencyMilliseconds: latency,
                     skippedTicks: skipped,
-                    outcomes: outcomes
+                    outcomes: outcomes,
+                    clockStepMilliseconds: step
                 )
             )
         }
