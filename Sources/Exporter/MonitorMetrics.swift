@@ -1,5 +1,6 @@
 import EnergyModel
 import Prometheus
+import Store
 import Synchronization
 
 /// The service's Prometheus metrics (names and labels as in the project's contract).
@@ -22,6 +23,8 @@ public final class MonitorMetrics: Sendable {
     private let samplesDropped: Counter
     private let ticksSkipped: Counter
     private let tickDelay: ValueHistogram
+    /// The store's record of bad rows and replaced files, rendered at every scrape.
+    let storeFaults: StoreFaults?
 
     /// Label values of `energy_monitor_poll_errors_total{reason}`.
     public static let pollErrorReasons = ["timeout", "connect", "http", "auth", "throttled", "parse", "invalid"]
@@ -38,8 +41,10 @@ public final class MonitorMetrics: Sendable {
     }
 
     /// Creates the metrics for `nodes`, starting the energy counters at `counters` (as loaded
-    /// from the store, so they continue across restarts).
-    public init(nodes: [String], counters: [String: EnergyCounters], annotations: Bool) {
+    /// from the store, so they continue across restarts); with `storeFaults`, the store's bad
+    /// rows and replaced files too.
+    public init(nodes: [String], counters: [String: EnergyCounters], annotations: Bool, storeFaults: StoreFaults? = nil) {
+        self.storeFaults = storeFaults
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         storeWriteDuration = registry.makeValueHistogram(
@@ -128,6 +133,15 @@ public final class MonitorMetrics: Sendable {
         nodes.withLock { table in table.index[node].flatMap { table.series[$0].health } }
     }
 
+    /// Counts a device counter reading refused (`reason`: a `DeviceCounterRefusal.Reason`).
+    public func recordCounterRefusal(node: String, reason: String) {
+        guard let index = DeviceCounterRefusal.Reason.allCases.firstIndex(where: { $0.rawValue == reason }) else { return }
+        nodes.withLock { table in
+            guard let position = table.index[node] else { return }
+            table.series[position].counterRefusals[index] += 1
+        }
+    }
+
     /// Records a failed poll.
     public func recordFailure(node: String, reason: String, pollSeconds: Double) {
         nodes.withLock { table in
@@ -189,6 +203,7 @@ public final class MonitorMetrics: Sendable {
         let perNode = nodes.withLock { $0.series.count } * 2048
         buffer.reserveCapacity(registry.internalBufferCapacity() + perNode + 1024)
         registry.emit(into: &buffer)
+        if let storeFaults { Self.emit(storeFaults, into: &buffer) }
         nodes.withLock { table in NodeSeries.emit(table.series, annotations: table.annotations, into: &buffer) }
         buffer.append(contentsOf: ProcessMetrics.render().utf8)
         return buffer
@@ -217,6 +232,8 @@ struct NodeSeries {
     var pollErrors: [Int]
     /// `energy_monitor_annotation_patches_total`, by `MonitorMetrics.annotationResults`.
     var annotationPatches: [Int]
+    /// `energy_monitor_device_counter_refusals_total`, by `DeviceCounterRefusal.Reason.allCases`.
+    var counterRefusals = [Int](repeating: 0, count: DeviceCounterRefusal.Reason.allCases.count)
     /// `energy_monitor_poll_duration_seconds`: cumulative counts per bucket, sum and count.
     var pollBuckets: [Int]
     var pollSum = 0.0
@@ -303,6 +320,11 @@ struct NodeSeries {
         labelled(
             "energy_monitor_poll_errors_total", "Polls that produced no sample, by reason.", "reason",
             MonitorMetrics.pollErrorReasons, series, \.pollErrors, into: &buffer
+        )
+        labelled(
+            "energy_monitor_device_counter_refusals_total",
+            "Device energy counter readings refused (not stored or published), by reason.", "reason",
+            DeviceCounterRefusal.Reason.allCases.map(\.rawValue), series, \.counterRefusals, into: &buffer
         )
         if annotations {
             labelled(

@@ -52,7 +52,8 @@ public final class Monitor: Sendable {
         try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
         let nodes = configuration.nodes
         let maxGap = 3 * configuration.intervalMilliseconds
-        let metrics = MonitorMetrics(nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate)
+        let metrics = MonitorMetrics(
+            nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate, storeFaults: store.faults)
         self.metrics = metrics
         self.client = CurlMultiClient()
         self.loop = PollLoop(
@@ -69,12 +70,13 @@ public final class Monitor: Sendable {
         self.storeConsumer = storeConsumer
         var consumers: [any TickConsumer] = [MetricsTickConsumer(metrics: metrics, maxAgeMilliseconds: maxGap)]
         if let annotations { consumers.append(annotations) }
-        consumers += [PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), storeConsumer]
+        consumers += [PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), DeviceCounterLog(logger: logger), storeConsumer]
         self.consumers = consumers + extraConsumers
     }
 
     /// Nil when ready (store open and the first tick stored), else the reason.
     public func readiness() async -> String? {
+        if let fault = store.faults.fileFault { return "store: \(fault)" }
         let (done, storeError) = storeConsumer.status
         if let storeError { return "store: \(storeError)" }
         guard done else { return "first tick not done yet" }

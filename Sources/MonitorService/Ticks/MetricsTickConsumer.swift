@@ -21,6 +21,9 @@ struct MetricsTickConsumer: TickConsumer {
                 metrics.recordFailure(node: outcome.node, reason: failure.reason.rawValue, pollSeconds: outcome.durationSeconds)
             }
         }
+        for (node, verdict) in tick.deviceCounters {
+            if case .refused(let refusal) = verdict { metrics.recordCounterRefusal(node: node, reason: refusal.reason.rawValue) }
+        }
         metrics.expireStale(nowMilliseconds: WallClock.nowMilliseconds(), maxAgeMilliseconds: maxAgeMilliseconds)
     }
 }
