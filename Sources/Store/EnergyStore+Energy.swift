@@ -52,7 +52,7 @@ extension EnergyStore {
         try await read { (reader: SQLiteDatabase) throws(StoreError) -> NodeEnergy in
             var result = NodeEnergy(node: node, fromMilliseconds: from, toMilliseconds: to, energy: WindowEnergy())
             guard to > from, let id = try self.readerNodeID(node, in: reader) else { return result }
-            let watermark = try reader.meta("folded_until_ms", in: StoredSample.times) ?? Int64.min
+            let watermark = try reader.foldedUntil() ?? Int64.min
             if from < watermark {
                 result.energy.merge(try Self.minuteEnergy(reader, id, from: from, to: min(to, watermark)))
             }

@@ -15,7 +15,7 @@ extension EnergyStore {
 
     /// The fold watermark: raw samples before it are represented by minute rows.
     public func foldedUntil() async throws(StoreError) -> Int64? {
-        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in try reader.meta("folded_until_ms", in: StoredSample.times) }
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in try reader.foldedUntil() }
     }
 
     /// Folds raw samples older than `rawCutoff` into minute aggregates and deletes them, at
@@ -42,7 +42,7 @@ extension EnergyStore {
             try pack(before: cutoff)
         }
         try database.transaction { () throws(StoreError) in
-            var watermark = try database.meta("folded_until_ms", in: StoredSample.times)
+            var watermark = try database.foldedUntil()
             if watermark == nil {
                 // Rows with a start outside the years 1 to 9999 are bad rows (skipped when read):
                 // they must not set the watermark.

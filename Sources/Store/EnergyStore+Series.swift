@@ -65,7 +65,7 @@ extension EnergyStore {
     }
 
     private static func series(_ db: SQLiteDatabase, _ id: Int64, from: Int64, to: Int64, step: Int64) throws(StoreError) -> [PowerBucket] {
-        let watermark = try db.meta("folded_until_ms", in: StoredSample.times) ?? Int64.min
+        let watermark = try db.foldedUntil() ?? Int64.min
         var buckets: [Int64: PowerBucket] = [:]
         func add(_ bucket: PowerBucket) {
             guard var existing = buckets[bucket.startMilliseconds] else {

@@ -24,6 +24,18 @@ extension SQLiteDatabase {
         return value
     }
 
+    /// The fold watermark: raw samples before it are represented by minute rows. A mark that
+    /// cannot be read while minute rows exist is taken as the end of the newest minute row in
+    /// range, so that those rows are still answered from and never folded over again.
+    func foldedUntil() throws(StoreError) -> Int64? {
+        if let mark = try meta("folded_until_ms", in: StoredSample.times) { return mark }
+        let newest = try prepare("SELECT max(minute) FROM minute WHERE minute BETWEEN ?1 AND ?2")
+        newest.bind(1, MinuteRow.minutes.lowerBound)
+        newest.bind(2, MinuteRow.minutes.upperBound - 1)
+        guard try newest.step(), let minute = newest.storedInt(0) else { return nil }
+        return (minute + 1) * 60_000
+    }
+
     /// Reports a row that cannot be decoded (`StoreFaults`), with its node's name when known.
     func skipped(_ table: StoreFaults.Table, nodeID: Int64?, start: Int64?, _ defect: StoredRowDefect) {
         guard let faults else { return }

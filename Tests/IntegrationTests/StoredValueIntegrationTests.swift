@@ -77,6 +77,8 @@ struct StoredValueIntegrationTests {
             "/api/v1/power?node=sim-0,sim-1&from=now-\(hours)h&step=10s", "/api/v1/power?node=sim-0,sim-1&from=now-\(hours)h&step=60s",
             "/api/v1/power?node=sim-0,sim-1&from=now-\(hours)h", "/api/v1/nodes", "/api/v1/energy?from=now-\(hours)h",
             "/api/v1/energy?node=sim-0&from=now-\(hours)h&to=now-1h", "/api/v1/energy?node=sim-1&from=now-2h&to=now-30m",
+            // Minute-aligned windows and steps: answered from the per-minute sums.
+            "/api/v1/power?node=sim-0,sim-1&from=\(start / 1000 - 60)&step=60s", "/api/v1/power?node=sim-0,sim-1&from=\(start / 1000 - 60)&step=10m",
         ]
         for round in 0..<2 {
             for query in queries {
@@ -87,7 +89,7 @@ struct StoredValueIntegrationTests {
                 }
             }
             // Both nodes' power is served over the prefilled hours (the good rows).
-            let power = await TestEnvironment.getText(service.base + "/api/v1/power?node=sim-0,sim-1&from=now-\(hours)h&step=60s")
+            let power = await TestEnvironment.getText(service.base + "/api/v1/power?node=sim-0,sim-1&from=\(start / 1000 - 60)&step=60s")
             let object = try? JSONSerialization.jsonObject(with: Data(power.utf8)) as? [String: Any]
             let series = object?["series"] as? [[String: Any]] ?? []
             #expect(series.count == 2 && series.allSatisfy { ($0["points"] as? [Any])?.count ?? 0 > 100 }, "round \(round): \(power.prefix(300))")
