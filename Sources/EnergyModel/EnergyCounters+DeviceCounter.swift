@@ -3,9 +3,9 @@
 /// since the value was first seen is at most what the meter's maximum power adds in that time
 /// (plus `slackSeconds`). A fall is a reboot only when the device's uptime went down too (it
 /// booted after the last reading, or after the boot last seen); the count since the reboot is
-/// then bounded by the uptime and by the time since the last reading. Every other reading is refused. Refused readings that go on
-/// consistently from a new value for `rebaselineReadings` readings make it the new baseline,
-/// so a counter reset by hand, or a stored baseline that was wrong, costs a few readings and
+/// then bounded by the uptime and by the time since the last reading. Every other reading is
+/// refused. Refused readings that go on consistently from a new value for `rebaselineReadings`
+/// readings make it the new baseline, so a counter reset by hand, or a stored baseline that was wrong, costs a few readings and
 /// never adds the step. So `deviceJoules` never grows faster than the meter's maximum power.
 extension EnergyCounters {
     /// Readings after a refused one that must go on consistently from it before it becomes
@@ -30,8 +30,12 @@ extension EnergyCounters {
 
     /// Judges `wattHours`, the counter of a sample taken at `time` (newer than every sample
     /// before), and advances `deviceJoules` when it is accepted.
-    mutating func judgeDeviceCounter(_ wattHours: Double?, at time: Int64, context: DeviceCounterContext) -> DeviceCounterVerdict {
-        let maximumWatts = context.maximumWatts.isFinite && context.maximumWatts > 0 ? context.maximumWatts : DeviceCounterContext.defaultMaximumWatts
+    mutating func judgeDeviceCounter(_ wattHours: Double?, at time: Int64, context: DeviceCounterContext)
+        -> DeviceCounterVerdict
+    {
+        let maximumWatts =
+            context.maximumWatts.isFinite && context.maximumWatts > 0
+            ? context.maximumWatts : DeviceCounterContext.defaultMaximumWatts
         // The device's boot time by this reading, and by the last reading that carried an uptime.
         let bootBefore = deviceBootMilliseconds
         var boot: Int64?
@@ -45,11 +49,15 @@ extension EnergyCounters {
         }
         guard let counter = wattHours else { return .absent }
         guard counter.isFinite, counter >= 0, counter <= maximumWatts * Self.centurySeconds / 3600 else {
-            return .refused(DeviceCounterRefusal(.invalid, "device counter \(counter) Wh is not a count a \(maximumWatts) W meter can reach"))
+            return .refused(
+                DeviceCounterRefusal(
+                    .invalid, "device counter \(counter) Wh is not a count a \(maximumWatts) W meter can reach"))
         }
         guard let previous = lastDeviceWattHours, let since = lastDeviceMilliseconds else {
             var added = 0.0
-            if let uptimeMilliseconds, counter <= Self.allowanceWattHours(maximumWatts: maximumWatts, milliseconds: uptimeMilliseconds) {
+            if let uptimeMilliseconds,
+                counter <= Self.allowanceWattHours(maximumWatts: maximumWatts, milliseconds: uptimeMilliseconds)
+            {
                 added = counter * 3600
             }
             acceptDevice(counter, at: time, adding: added)
@@ -66,23 +74,34 @@ extension EnergyCounters {
                 return .accepted(.increase, joules: (counter - previous) * 3600)
             }
             refusal = DeviceCounterRefusal(
-                .jump, "device counter rose \(counter - previous) Wh in \(elapsed) ms; a \(maximumWatts) W meter adds at most \(allowed) Wh")
+                .jump,
+                "device counter rose \(counter - previous) Wh in \(elapsed) ms; "
+                    + "a \(maximumWatts) W meter adds at most \(allowed) Wh"
+            )
         } else if let boot, let uptimeMilliseconds {
             let rebooted =
-                boot > since + Self.bootToleranceMilliseconds || bootBefore.map { boot > $0 + Self.bootToleranceMilliseconds } == true
+                boot > since + Self.bootToleranceMilliseconds
+                || bootBefore.map { boot > $0 + Self.bootToleranceMilliseconds } == true
             if rebooted {
                 // Counted since the boot, and the boot came after the last reading (bounded by
                 // both, whatever uptime a device claims).
-                let allowed = Self.allowanceWattHours(maximumWatts: maximumWatts, milliseconds: min(uptimeMilliseconds, elapsed))
+                let allowed = Self.allowanceWattHours(
+                    maximumWatts: maximumWatts, milliseconds: min(uptimeMilliseconds, elapsed))
                 if counter <= allowed {
                     acceptDevice(counter, at: time, adding: counter * 3600)
                     return .accepted(.reboot, joules: counter * 3600)
                 }
                 refusal = DeviceCounterRefusal(
-                    .jump, "device counter \(counter) Wh \(uptimeMilliseconds) ms after a reboot; a \(maximumWatts) W meter counts at most \(allowed) Wh")
+                    .jump,
+                    "device counter \(counter) Wh \(uptimeMilliseconds) ms after a reboot; "
+                        + "a \(maximumWatts) W meter counts at most \(allowed) Wh"
+                )
             } else {
                 refusal = DeviceCounterRefusal(
-                    .decrease, "device counter fell from \(previous) to \(counter) Wh while the device stayed up (\(uptimeMilliseconds / 1000) s)")
+                    .decrease,
+                    "device counter fell from \(previous) to \(counter) Wh "
+                        + "while the device stayed up (\(uptimeMilliseconds / 1000) s)"
+                )
             }
         } else {
             refusal = DeviceCounterRefusal(
@@ -105,7 +124,8 @@ extension EnergyCounters {
         _ counter: Double, at time: Int64, maximumWatts: Double, _ refusal: DeviceCounterRefusal
     ) -> DeviceCounterVerdict {
         if var candidate = deviceCandidate, counter >= candidate.wattHours,
-            counter - candidate.wattHours <= Self.allowanceWattHours(maximumWatts: maximumWatts, milliseconds: time - candidate.milliseconds)
+            counter - candidate.wattHours
+                <= Self.allowanceWattHours(maximumWatts: maximumWatts, milliseconds: time - candidate.milliseconds)
         {
             candidate.readings += 1
             if counter > candidate.wattHours { candidate.milliseconds = time }
@@ -117,7 +137,8 @@ extension EnergyCounters {
             }
             deviceCandidate = candidate
         } else {
-            deviceCandidate = DeviceCounterCandidate(firstWattHours: counter, wattHours: counter, milliseconds: time, readings: 0)
+            deviceCandidate = DeviceCounterCandidate(
+                firstWattHours: counter, wattHours: counter, milliseconds: time, readings: 0)
         }
         return .refused(refusal)
     }

@@ -67,7 +67,8 @@ public struct EnergyCounters: Sendable, Equatable {
         }
         lastTimestampMilliseconds = sample.timestampMilliseconds
         lastWatts = sample.reading.watts
-        let counter = judgeDeviceCounter(sample.reading.energyWattHours, at: sample.timestampMilliseconds, context: device)
+        let counter = judgeDeviceCounter(
+            sample.reading.energyWattHours, at: sample.timestampMilliseconds, context: device)
         return (added, counter)
     }
 }

@@ -6,7 +6,9 @@ extension MonitorMetrics {
     static func emit(_ faults: StoreFaults, into buffer: inout [UInt8]) {
         let rows = faults.badRows
         var text = """
-            # HELP energy_monitor_store_bad_rows_total Rows read back from the store with a value out of range or of the wrong type: skipped (node counters: reset), each counted once.
+            # HELP energy_monitor_store_bad_rows_total \
+            Rows read back from the store with a value out of range or of the wrong type: \
+            skipped (node counters: reset), each counted once.
             # TYPE energy_monitor_store_bad_rows_total counter
 
             """
@@ -15,7 +17,8 @@ extension MonitorMetrics {
         }
         let files = faults.fileChanges
         text += """
-            # HELP energy_monitor_store_file_faults_total Database files found vanished or replaced under the open database (then checkpointed and reopened).
+            # HELP energy_monitor_store_file_faults_total \
+            Database files found vanished or replaced under the open database (then checkpointed and reopened).
             # TYPE energy_monitor_store_file_faults_total counter
 
             """

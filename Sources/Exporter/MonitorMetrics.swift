@@ -43,7 +43,9 @@ public final class MonitorMetrics: Sendable {
     /// Creates the metrics for `nodes`, starting the energy counters at `counters` (as loaded
     /// from the store, so they continue across restarts); with `storeFaults`, the store's bad
     /// rows and replaced files too.
-    public init(nodes: [String], counters: [String: EnergyCounters], annotations: Bool, storeFaults: StoreFaults? = nil) {
+    public init(
+        nodes: [String], counters: [String: EnergyCounters], annotations: Bool, storeFaults: StoreFaults? = nil
+    ) {
         self.storeFaults = storeFaults
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
@@ -135,7 +137,8 @@ public final class MonitorMetrics: Sendable {
 
     /// Counts a device counter reading refused (`reason`: a `DeviceCounterRefusal.Reason`).
     public func recordCounterRefusal(node: String, reason: String) {
-        guard let index = DeviceCounterRefusal.Reason.allCases.firstIndex(where: { $0.rawValue == reason }) else { return }
+        let reasons = DeviceCounterRefusal.Reason.allCases
+        guard let index = reasons.firstIndex(where: { $0.rawValue == reason }) else { return }
         nodes.withLock { table in
             guard let position = table.index[node] else { return }
             table.series[position].counterRefusals[index] += 1

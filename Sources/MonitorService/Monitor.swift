@@ -70,7 +70,10 @@ public final class Monitor: Sendable {
         self.storeConsumer = storeConsumer
         var consumers: [any TickConsumer] = [MetricsTickConsumer(metrics: metrics, maxAgeMilliseconds: maxGap)]
         if let annotations { consumers.append(annotations) }
-        consumers += [PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), DeviceCounterLog(logger: logger), storeConsumer]
+        consumers += [
+            PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), DeviceCounterLog(logger: logger),
+            storeConsumer,
+        ]
         self.consumers = consumers + extraConsumers
     }
 

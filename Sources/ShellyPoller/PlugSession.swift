@@ -169,7 +169,8 @@ public final class PlugSession: Sendable {
             }
             let read = try await read(deadline: deadline)
             health = read.health
-            uptime = await deviceUptime(counter: read.reading.energyWattHours, known: read.uptime ?? read.health?.uptimeSeconds, deadline: deadline)
+            let known = read.uptime ?? read.health?.uptimeSeconds
+            uptime = await deviceUptime(counter: read.reading.energyWattHours, known: known, deadline: deadline)
             maximumWatts = read.rating.maximumWatts
             result = validator.validate(read.reading, rating: read.rating).map {
                 Sample(node: plug.node, timestampMilliseconds: read.takenAt, reading: $0)
@@ -212,7 +213,9 @@ public final class PlugSession: Sendable {
     /// A reading, the meter's rating, the time it was taken, the device's health when it
     /// was due (about once a minute; never an extra request per tick), and its uptime where
     /// the status carries it (every Gen1 status does).
-    private typealias Read = (reading: Reading, rating: MeterRating, takenAt: Int64, health: DeviceHealth?, uptime: Double?)
+    private typealias Read = (
+        reading: Reading, rating: MeterRating, takenAt: Int64, health: DeviceHealth?, uptime: Double?
+    )
 
     private func read(deadline: Int64) async throws(PollFailure) -> Read {
         let endpoint: Endpoint

@@ -68,7 +68,8 @@ extension SimulatedPlug {
             }
             return faulty(Answer(status: 200, body: switchStatus(reading, watts: wattsText(watts), now: now), servedWatts: watts))
         case "/rpc/Shelly.GetStatus":
-            let body = "{\"switch:0\":\(switchStatus(reading, watts: wattsText(watts), now: now)),\"sys\":\(sysStatus(now: now)),"
+            let body = "{\"switch:0\":\(switchStatus(reading, watts: wattsText(watts), now: now)),"
+                + "\"sys\":\(sysStatus(now: now)),"
                 + "\"wifi\":{\"sta_ip\":\"127.0.0.1\",\"status\":\"got ip\",\"ssid\":\"simulated\",\"rssi\":-58}}"
             return faulty(Answer(status: 200, body: body, servedWatts: watts))
         default:
@@ -151,7 +152,8 @@ extension SimulatedPlug {
         let minute = Int(clampingRounding: now, .down) / 60 * 60
         return "{\"id\":0,\"source\":\"init\",\"output\":true,\"apower\":\(watts),"
             + "\"voltage\":\(Self.round(reading.volts, 1)),\"current\":\(Self.round(reading.amps, 3)),"
-            + "\"aenergy\":{\"total\":\(counterText(reading.energyWattHours, gen1: false)),\"by_minute\":[0.000,0.000,0.000],"
+            + "\"aenergy\":{\"total\":\(counterText(reading.energyWattHours, gen1: false)),"
+            + "\"by_minute\":[0.000,0.000,0.000],"
             + "\"minute_ts\":\(minute)},\"temperature\":{\"tC\":33.4,\"tF\":92.1}}"
     }
 

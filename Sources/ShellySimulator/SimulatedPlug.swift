@@ -316,7 +316,9 @@ public final class SimulatedPlug: Sendable {
         guard glitch else { return honest }
         switch specification.fault {
         case .counterOverflow: return "1e308"
-        case .counterJump: return gen1 ? String(Int(clampingRounding: (wattHours + 1e9) * 60, .towardZero)) : "\(Self.round(wattHours + 1e9, 3))"
+        case .counterJump:
+            let lie = wattHours + 1e9
+            return gen1 ? String(Int(clampingRounding: lie * 60, .towardZero)) : "\(Self.round(lie, 3))"
         case .counterDrop: return "0"
         default: return honest
         }

@@ -43,7 +43,9 @@ extension EnergyStore {
 
     /// The poll interval the service last ran with, if recorded.
     public func interval() async throws(StoreError) -> Int64? {
-        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in try reader.meta("interval_ms", in: Self.intervals) }
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in
+            try reader.meta("interval_ms", in: Self.intervals)
+        }
     }
 
     /// Energy, average and peak power, sample count and coverage of `node` over
@@ -80,7 +82,8 @@ extension EnergyStore {
         while try statement.step() {
             let row: MinuteRow
             do throws(StoredRowDefect) { row = try MinuteRow(statement) } catch {
-                database.skipped(.minute, nodeID: id, start: statement.int(0).multipliedReportingOverflow(by: 60_000).partialValue, error)
+                let start = statement.int(0).multipliedReportingOverflow(by: 60_000).partialValue
+                database.skipped(.minute, nodeID: id, start: start, error)
                 continue
             }
             let start = row.startMilliseconds

@@ -55,17 +55,18 @@ extension EnergyStore {
         }
         let fresh = changes.filter { change in !fileRecovery.pending.contains { $0.file == change.file } }
         if !fresh.isEmpty {
+            let files = fresh.map { "\(watch.path(of: $0.file)) \($0.vanished ? "vanished" : "replaced")" }
+                .joined(separator: ", ")
             fileRecovery.settledChecks = 0
             fileRecovery.pending += fresh
             // Words for `/readyz` (no paths there); the paths go to the log.
-            fileRecovery.reason = fileRecovery.pending.map { "the \($0.file.words) \($0.vanished ? "vanished" : "was replaced")" }
+            fileRecovery.reason =
+                fileRecovery.pending.map { "the \($0.file.words) \($0.vanished ? "vanished" : "was replaced")" }
                 .joined(separator: ", ") + " under the open database"
             faults.filesChanged(fresh.map(\.file), reason: fileRecovery.reason + "; recovering")
             logger?.error(
-                "store file vanished or replaced under the open database; moving the log into the database and reopening",
-                metadata: [
-                    "files": "\(fresh.map { "\(watch.path(of: $0.file)) \($0.vanished ? "vanished" : "replaced")" }.joined(separator: ", "))"
-                ])
+                "store file vanished or replaced under the open database; checkpointing and reopening",
+                metadata: ["files": "\(files)"])
         }
         try recoverFiles()
     }
@@ -78,7 +79,9 @@ extension EnergyStore {
             // 1. Every commit into the file the writer has open, whatever lies at the paths now.
             let checkpoint = try database.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
             guard try checkpoint.step(), checkpoint.int(0) == 0 else {
-                throw StoreError(code: SQLITE_BUSY, message: "cannot move the write-ahead log into the database yet (a reader holds it)")
+                throw StoreError(
+                    code: SQLITE_BUSY,
+                    message: "cannot move the write-ahead log into the database yet (a reader holds it)")
             }
             checkpoint.reset()
             // 2. The database file itself: written back to its path, or saved beside the new one.
@@ -89,7 +92,8 @@ extension EnergyStore {
                 try vacuum.step()
                 logger?.notice(
                     databaseChange.vanished
-                        ? "store database written back to its path" : "store database saved beside the file that replaced it",
+                        ? "store database written back to its path"
+                        : "store database saved beside the file that replaced it",
                     metadata: ["path": "\(target)"])
             }
             // 3. Closed on the old files. A log or index path that is not the connection's own

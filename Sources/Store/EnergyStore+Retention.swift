@@ -99,7 +99,8 @@ extension EnergyStore {
             let keepFrom = Self.floorDiv(end - maxGap, 60_000) * 60_000
             // total(), not sum(): a bad row's sample count must not make the sum overflow and
             // fail every retention step from then on.
-            let countChunks = try database.prepare("SELECT total(samples) FROM chunk WHERE node_id = ? AND start_ms < ?")
+            let countChunks = try database.prepare(
+                "SELECT total(samples) FROM chunk WHERE node_id = ? AND start_ms < ?")
             let deleteChunks = try database.prepare("DELETE FROM chunk WHERE node_id = ? AND start_ms < ?")
             let deleteSums = try database.prepare("DELETE FROM chunk_minute WHERE node_id = ? AND minute < ?")
             for id in nodeIDs {
@@ -112,7 +113,8 @@ extension EnergyStore {
                 deleteSums.bind(1, id)
                 deleteSums.bind(2, keepFrom / 60_000)
                 if try countChunks.step() {
-                    let (total, overflow) = step.samplesDeleted.addingReportingOverflow(Int(clampingRounding: countChunks.double(0)))
+                    let (total, overflow) = step.samplesDeleted.addingReportingOverflow(
+                        Int(clampingRounding: countChunks.double(0)))
                     step.samplesDeleted = overflow ? .max : total
                 }
                 try deleteChunks.step()

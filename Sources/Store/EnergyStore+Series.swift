@@ -85,7 +85,8 @@ extension EnergyStore {
             // turn infinite on one bad row and fail the whole answer), summed per step.
             let end = min(to, watermark)
             let minutes = try db.prepare(
-                "SELECT \(MinuteRow.columns) FROM minute WHERE node_id = ?1 AND minute >= ?2 AND minute < ?3 ORDER BY minute"
+                "SELECT \(MinuteRow.columns) FROM minute "
+                    + "WHERE node_id = ?1 AND minute >= ?2 AND minute < ?3 ORDER BY minute"
             )
             minutes.bind(1, id)
             minutes.bind(2, floorDiv(from.addingClamped(59_999), 60_000))
@@ -94,7 +95,8 @@ extension EnergyStore {
             while try minutes.step() {
                 let row: MinuteRow
                 do throws(StoredRowDefect) { row = try MinuteRow(minutes) } catch {
-                    db.skipped(.minute, nodeID: id, start: minutes.int(0).multipliedReportingOverflow(by: 60_000).partialValue, error)
+                    let start = minutes.int(0).multipliedReportingOverflow(by: 60_000).partialValue
+                    db.skipped(.minute, nodeID: id, start: start, error)
                     continue
                 }
                 let start = row.startMilliseconds
@@ -169,10 +171,12 @@ extension EnergyStore {
             }
             // A sum out of range is reported and the minute read from its chunks instead.
             guard let samples = sums.storedInt(1), (1...MinuteRow.samplesPerMinute.upperBound).contains(samples),
-                let sum = sums.storedInt(2), sum.magnitude <= UInt64(samples) * StoredSample.milliwattRange.upperBound.magnitude,
+                let sum = sums.storedInt(2),
+                sum.magnitude <= UInt64(samples) * StoredSample.milliwattRange.upperBound.magnitude,
                 let last = sums.storedInt(3), (start..<end).contains(last)
             else {
-                db.skipped(.chunkMinute, nodeID: id, start: start, StoredRowDefect("samples, sum_mw or last_ms out of range"))
+                db.skipped(
+                    .chunkMinute, nodeID: id, start: start, StoredRowDefect("samples, sum_mw or last_ms out of range"))
                 cut.append(start)
                 continue
             }
@@ -195,7 +199,8 @@ extension EnergyStore {
             guard let id = try self.readerNodeID(node, in: reader) else { return nil }
             var newest = try reader.recentSamples(only: id).max { $0.timestampMilliseconds < $1.timestampMilliseconds }
             // The newest chunk that can be decoded (a bad one is skipped and reported).
-            let chunk = try reader.prepare("SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? ORDER BY start_ms DESC")
+            let chunk = try reader.prepare(
+                "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? ORDER BY start_ms DESC")
             chunk.bind(1, id)
             while try chunk.step() {
                 let samples: [StoredSample]

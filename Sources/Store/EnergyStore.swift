@@ -54,7 +54,8 @@ public final class EnergyStore: @unchecked Sendable {
     /// an existing database of this schema version for queries only. `durability` chooses
     /// what a committed tick survives (see `Durability`; `bench` compares both).
     public init(
-        path: String, readOnly: Bool = false, durability: Durability = .powerLoss, logger: Logger? = nil, faults: StoreFaults? = nil
+        path: String, readOnly: Bool = false, durability: Durability = .powerLoss, logger: Logger? = nil,
+        faults: StoreFaults? = nil
     ) throws(StoreError) {
         self.path = path
         self.logger = logger
@@ -216,53 +217,6 @@ public final class EnergyStore: @unchecked Sendable {
         let id = try reader.lookupNodeID(name)
         if let id { readerNodeIDs[name] = id }
         return id
-    }
-
-    /// The running counters of every node, as last committed. A counter that no meter can
-    /// have reached (not a finite number, negative, above `EnergyCounters.plausibleJoulesLimit`,
-    /// of another type) is repaired: it starts again from 0 and, for the device counter, from
-    /// a new baseline at the next good reading; each repair is logged and counted once.
-    public func loadCounters() async throws(StoreError) -> [String: EnergyCounters] {
-        try await run { () throws(StoreError) in
-            let statement = try self.database.prepare(
-                "SELECT name, energy_joules, device_joules, last_ts_ms, last_watts, last_device_wh FROM node"
-            )
-            var counters: [String: EnergyCounters] = [:]
-            while try statement.step() {
-                let name = statement.text(0)
-                var repaired: [String] = []
-                func joules(_ column: Int32, _ name: String) -> Double {
-                    guard let value = statement.storedDouble(column), (0...EnergyCounters.plausibleJoulesLimit).contains(value) else {
-                        repaired.append(name)
-                        return 0
-                    }
-                    return value
-                }
-                func optional<T>(_ column: Int32, _ name: String, _ value: T?) -> T? {
-                    guard !statement.isNull(column) else { return nil }
-                    if value == nil { repaired.append(name) }
-                    return value
-                }
-                let energy = joules(1, "energy_joules")
-                let device = joules(2, "device_joules")
-                let last = optional(3, "last_ts_ms", statement.storedInt(3).flatMap { StoredSample.times.contains($0) ? $0 : nil })
-                let watts = optional(4, "last_watts", statement.storedDouble(4).flatMap { MinuteRow.watts.contains($0) ? $0 : nil })
-                var deviceWattHours = optional(
-                    5, "last_device_wh", statement.storedDouble(5).flatMap { (0...EnergyCounters.plausibleJoulesLimit / 3600).contains($0) ? $0 : nil })
-                // A device total that starts again needs a new baseline too.
-                if repaired.contains("device_joules") { deviceWattHours = nil }
-                counters[name] = EnergyCounters(
-                    energyJoules: energy, deviceJoules: device, lastTimestampMilliseconds: last, lastWatts: watts, lastDeviceWattHours: deviceWattHours
-                )
-                if !repaired.isEmpty {
-                    self.faults.badRow(
-                        .node, key: name, node: name, startMilliseconds: nil,
-                        reason: "\(repaired.joined(separator: ", ")) out of range (\(statement.text(1)), \(statement.text(2)), \(statement.text(5)))",
-                        action: "reset: counted again from 0, the device counter from a new baseline at its next good reading")
-                }
-            }
-            return counters
-        }
     }
 
     /// Writes one tick's samples and the nodes' counters in one transaction.
@@ -443,7 +397,9 @@ public final class EnergyStore: @unchecked Sendable {
     static let recentColumns = "start_ms, samples, 0, " + Schema.fieldColumns(.tick).joined(separator: ", ") + ", data"
 
     /// The chunk on the current row of a statement selecting `chunkColumns`.
-    static func chunk(_ row: Statement) throws(StoredRowDefect) -> SampleChunk { try packedRow(row, layout: .nodeMinute) }
+    static func chunk(_ row: Statement) throws(StoredRowDefect) -> SampleChunk {
+        try packedRow(row, layout: .nodeMinute)
+    }
 
     /// The packed row on the current row of a statement selecting `recentColumns`.
     static func recentRow(_ row: Statement) throws(StoredRowDefect) -> SampleChunk { try packedRow(row, layout: .tick) }
@@ -456,7 +412,9 @@ public final class EnergyStore: @unchecked Sendable {
         for index in 0..<count {
             let column = Int32(3 + 3 * index)
             let name = layout.fieldNames[index]
-            guard row.isNull(column) || row.storedInt(column) != nil else { throw StoredRowDefect("\(name)_base is not an integer") }
+            guard row.isNull(column) || row.storedInt(column) != nil else {
+                throw StoredRowDefect("\(name)_base is not an integer")
+            }
             guard let scale = row.storedInt(column + 1), let width = row.storedInt(column + 2) else {
                 throw StoredRowDefect("\(name)_scale or \(name)_width is not an integer")
             }
@@ -467,7 +425,9 @@ public final class EnergyStore: @unchecked Sendable {
         }
         let dataColumn = Int32(3 + 3 * count)
         guard row.isBlob(dataColumn) else { throw StoredRowDefect("data is not a blob") }
-        return SampleChunk(startMilliseconds: start, stepMilliseconds: step, count: Int(samples), fields: fields, data: row.blob(dataColumn))
+        return SampleChunk(
+            startMilliseconds: start, stepMilliseconds: step, count: Int(samples), fields: fields,
+            data: row.blob(dataColumn))
     }
 
     /// The chunks of one node (`?1`) whose start lies in `?2...?3`, oldest first.
@@ -494,7 +454,9 @@ public final class EnergyStore: @unchecked Sendable {
                 chunks.database.skipped(.chunk, nodeID: id, start: chunks.int(0), error)
                 continue
             }
-            for sample in samples where sample.timestampMilliseconds >= from && sample.timestampMilliseconds <= to { body(sample) }
+            for sample in samples where sample.timestampMilliseconds >= from && sample.timestampMilliseconds <= to {
+                body(sample)
+            }
         }
     }
 

@@ -16,7 +16,9 @@ struct MinuteRow {
     static let columns = "minute, samples, avg_watts, min_watts, max_watts, joules, covered_ms"
 
     /// The unix minutes of `StoredSample.times`.
-    static let minutes = EnergyStore.floorDiv(StoredSample.times.lowerBound, 60_000)...EnergyStore.floorDiv(StoredSample.times.upperBound, 60_000)
+    static let minutes =
+        EnergyStore.floorDiv(
+            StoredSample.times.lowerBound, 60_000)...EnergyStore.floorDiv(StoredSample.times.upperBound, 60_000)
     /// Samples of one node in one minute: at most one a millisecond.
     static let samplesPerMinute: ClosedRange<Int64> = 0...60_000
     /// Watts any aggregate can hold (as `StoredSample.milliwattRange`).
@@ -24,7 +26,9 @@ struct MinuteRow {
 
     /// The row on the current row of a statement selecting `columns`.
     init(_ row: Statement) throws(StoredRowDefect) {
-        guard let minute = row.storedInt(0), Self.minutes.contains(minute) else { throw StoredRowDefect("minute out of range") }
+        guard let minute = row.storedInt(0), Self.minutes.contains(minute) else {
+            throw StoredRowDefect("minute out of range")
+        }
         guard let samples = row.storedInt(1), Self.samplesPerMinute.contains(samples) else {
             throw StoredRowDefect("samples not in \(Self.samplesPerMinute)")
         }
@@ -34,7 +38,9 @@ struct MinuteRow {
         guard let joules = row.storedDouble(5), abs(joules) <= Self.watts.upperBound * 60 else {
             throw StoredRowDefect("joules not finite or beyond 1 MW for a minute")
         }
-        guard let covered = row.storedInt(6), (0...60_000).contains(covered) else { throw StoredRowDefect("covered_ms not in 0...60000") }
+        guard let covered = row.storedInt(6), (0...60_000).contains(covered) else {
+            throw StoredRowDefect("covered_ms not in 0...60000")
+        }
         self.minute = minute
         self.samples = Int(samples)
         self.averageWatts = average

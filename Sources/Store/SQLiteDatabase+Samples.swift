@@ -40,9 +40,8 @@ extension SQLiteDatabase {
     func skipped(_ table: StoreFaults.Table, nodeID: Int64?, start: Int64?, _ defect: StoredRowDefect) {
         guard let faults else { return }
         let name = nodeID.flatMap { try? nodeName($0) }
-        faults.badRow(
-            table, key: "\(nodeID.map(String.init) ?? "-"):\(start.map(String.init) ?? "-")", node: name, startMilliseconds: start,
-            reason: "\(defect)")
+        let key = "\(nodeID.map(String.init) ?? "-"):\(start.map(String.init) ?? "-")"
+        faults.badRow(table, key: key, node: name, startMilliseconds: start, reason: "\(defect)")
     }
 
     /// The name of node `id`, if the database has it.

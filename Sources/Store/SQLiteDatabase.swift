@@ -92,7 +92,8 @@ final class SQLiteDatabase {
     }
 
     /// What a closed connection (one whose file could not be opened again) answers.
-    static let closedError = StoreError(code: SQLITE_CANTOPEN, message: "the database is closed (it could not be opened again)")
+    static let closedError = StoreError(
+        code: SQLITE_CANTOPEN, message: "the database is closed (it could not be opened again)")
 
     /// Rows changed by the last statement.
     var changes: Int64 { handle.map { Int64(sqlite3_changes($0)) } ?? 0 }

@@ -248,8 +248,12 @@ extension SampleChunk {
         guard (1...layout.maxSamples).contains(count) else {
             throw StoredRowDefect("sample count \(count) outside 1...\(layout.maxSamples)")
         }
-        guard StoredSample.times.contains(startMilliseconds) else { throw StoredRowDefect("start \(startMilliseconds) ms outside the years 1 to 9999") }
-        guard (0...Self.maxStepMilliseconds).contains(stepMilliseconds) else { throw StoredRowDefect("step \(stepMilliseconds) ms") }
+        guard StoredSample.times.contains(startMilliseconds) else {
+            throw StoredRowDefect("start \(startMilliseconds) ms outside the years 1 to 9999")
+        }
+        guard (0...Self.maxStepMilliseconds).contains(stepMilliseconds) else {
+            throw StoredRowDefect("step \(stepMilliseconds) ms")
+        }
         for (index, field) in fields.enumerated() {
             let name = layout.fieldNames[index]
             guard [0, 1, 3, 4].contains(field.width) else { throw StoredRowDefect("\(name)_width \(field.width)") }
@@ -315,8 +319,11 @@ extension SampleChunk {
                 let deviceMilliwattHours = decode(first + 4)
                 if let bad { return StoredRowDefect(bad) }
                 // Position and step are bounded (`checkShape`), the residual is not.
-                let (time, overflow) = (startMilliseconds + Int64(position) * stepMilliseconds).addingReportingOverflow(residual)
-                guard !overflow, StoredSample.times.contains(time) else { return StoredRowDefect("a time outside the years 1 to 9999") }
+                let nominal = startMilliseconds + Int64(position) * stepMilliseconds
+                let (time, overflow) = nominal.addingReportingOverflow(residual)
+                guard !overflow, StoredSample.times.contains(time) else {
+                    return StoredRowDefect("a time outside the years 1 to 9999")
+                }
                 guard let milliwatts, StoredSample.milliwattRange.contains(milliwatts) else {
                     return StoredRowDefect("power \(milliwatts ?? 0) mW beyond any meter")
                 }

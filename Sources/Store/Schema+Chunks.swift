@@ -118,9 +118,9 @@ extension Schema {
                 milliamps: rows.optionalInt(4), deviceMilliwattHours: rows.optionalInt(5), node: rows.int(0)
             )
             // A sample no build could have written would overflow the packing arithmetic: left behind.
-            guard StoredSample.times.contains(sample.timestampMilliseconds), StoredSample.milliwattRange.contains(sample.milliwatts) else {
-                continue
-            }
+            guard StoredSample.times.contains(sample.timestampMilliseconds),
+                StoredSample.milliwattRange.contains(sample.milliwatts)
+            else { continue }
             newest = max(newest, sample.timestampMilliseconds)
             if let first = minute.first,
                 first.node != sample.node

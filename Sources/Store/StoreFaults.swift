@@ -73,7 +73,10 @@ public final class StoreFaults: Sendable {
     /// Records a row skipped (or, with `action`, otherwise dealt with) because a value in it is
     /// out of range or of the wrong type: counted and logged the first time this row (by
     /// `table` and `key`) is seen.
-    func badRow(_ table: Table, key: String, node: String?, startMilliseconds: Int64?, reason: String, action: String = "skipped") {
+    func badRow(
+        _ table: Table, key: String, node: String?, startMilliseconds: Int64?, reason: String,
+        action: String = "skipped"
+    ) {
         let (first, remembered) = state.withLock { state -> (Bool, Bool) in
             let key = "\(table.rawValue):\(key)"
             guard !state.seen.contains(key) else { return (false, true) }

@@ -12,10 +12,13 @@ struct DeviceCounterTests {
     /// Adds a reading of `wattHours` at second `second` with `uptime`; returns the verdict.
     @discardableResult
     static func read(
-        _ counters: inout EnergyCounters, _ second: Int64, _ wattHours: Double?, uptime: Double? = nil, maximumWatts: Double = plug
+        _ counters: inout EnergyCounters, _ second: Int64, _ wattHours: Double?, uptime: Double? = nil,
+        maximumWatts: Double = plug
     ) -> DeviceCounterVerdict {
         counters.add(
-            Sample(node: "n", timestampMilliseconds: second * 1000, reading: Reading(watts: 100, energyWattHours: wattHours)),
+            Sample(
+                node: "n", timestampMilliseconds: second * 1000,
+                reading: Reading(watts: 100, energyWattHours: wattHours)),
             maxGapMilliseconds: 3000, device: DeviceCounterContext(maximumWatts: maximumWatts, uptimeSeconds: uptime)
         ).counter
     }
@@ -26,12 +29,16 @@ struct DeviceCounterTests {
     }
 
     /// Whether `verdict` accepted the reading as `kind`, adding `joules` (to a millijoule).
-    static func accepted(_ verdict: DeviceCounterVerdict, _ kind: DeviceCounterVerdict.Acceptance, joules: Double) -> Bool {
+    static func accepted(_ verdict: DeviceCounterVerdict, _ kind: DeviceCounterVerdict.Acceptance, joules: Double)
+        -> Bool
+    {
         guard case .accepted(let how, let added) = verdict else { return false }
         return how == kind && abs(added - joules) < 1e-3
     }
 
-    @Test("the first counter is a baseline; it adds the count since boot only when the uptime shows the device could count it")
+    @Test(
+        "the first counter is a baseline; it adds the count since boot only when the uptime shows the device could count it"
+    )
     func firstValue() {
         var fresh = EnergyCounters()
         #expect(Self.accepted(Self.read(&fresh, 100, 5_000), .first, joules: 0))
@@ -44,9 +51,12 @@ struct DeviceCounterTests {
         #expect(Self.accepted(Self.read(&kept, 100, 5_000, uptime: 10), .first, joules: 0))
     }
 
-    @Test("a counter that is not a finite, non-negative count a meter can reach is refused as invalid", arguments: [
-        Double.nan, .infinity, -.infinity, -0.001, 1e308, Double.greatestFiniteMagnitude, 8_000 * 100 * 365.25 * 24 * 1.01,
-    ])
+    @Test(
+        "a counter that is not a finite, non-negative count a meter can reach is refused as invalid",
+        arguments: [
+            Double.nan, .infinity, -.infinity, -0.001, 1e308, Double.greatestFiniteMagnitude,
+            8_000 * 100 * 365.25 * 24 * 1.01,
+        ])
     func invalid(value: Double) {
         var counters = EnergyCounters()
         Self.read(&counters, 1, 100)
@@ -109,7 +119,8 @@ struct DeviceCounterTests {
     @Test("after a restart, a fall is a reboot when the device booted after the last stored reading")
     func rebootAcrossRestart() {
         // As loaded from the store: no boot time known.
-        var counters = EnergyCounters(energyJoules: 0, deviceJoules: 7200, lastTimestampMilliseconds: 1_000_000, lastDeviceWattHours: 2)
+        var counters = EnergyCounters(
+            energyJoules: 0, deviceJoules: 7200, lastTimestampMilliseconds: 1_000_000, lastDeviceWattHours: 2)
         #expect(Self.reason(Self.read(&counters, 1_300, 1, uptime: 600)) == .decrease)
         #expect(Self.accepted(Self.read(&counters, 1_301, 0.001, uptime: 60), .reboot, joules: 3.6))
     }
@@ -149,7 +160,9 @@ struct DeviceCounterTests {
         }
     }
 
-    @Test("no sequence of hostile readings makes the device total fall, leave the finite numbers, or grow faster than the meter")
+    @Test(
+        "no sequence of hostile readings makes the device total fall, leave the finite numbers, or grow faster than the meter"
+    )
     func hostileSequences() {
         var generator = Generator(state: 0x00C0_FFEE_1234_5678)
         let odd: [Double] = [.nan, .infinity, -1, 0, 1e308, 1e15, 1e9, 3.5e9, 0.001]

@@ -22,7 +22,8 @@ struct EnergyCountersTests {
         var previous = 0.0
         for (index, wh) in totals.enumerated() {
             _ = counter.add(
-                Sample(node: "n", timestampMilliseconds: Int64(index) * 1000, reading: Reading(watts: 1, energyWattHours: wh)),
+                Sample(
+                    node: "n", timestampMilliseconds: Int64(index) * 1000, reading: Reading(watts: 1, energyWattHours: wh)),
                 maxGapMilliseconds: 3000, device: DeviceCounterContext(uptimeSeconds: uptimes[index]))
             #expect(counter.deviceJoules >= previous)
             previous = counter.deviceJoules

@@ -1,10 +1,10 @@
 import EnergyModel
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Plugs that lie about their own energy counter, against the real binary: a counter of
@@ -21,20 +21,28 @@ struct DeviceCounterIntegrationTests {
     /// Every joule counter of `/metrics`, which must all be finite numbers.
     static func joules(_ metrics: Exposition) -> [String: Double] {
         var values: [String: Double] = [:]
-        for line in metrics.lines where line.hasPrefix("energy_monitor_device_energy_joules_total") || line.hasPrefix("energy_monitor_energy_joules_total") {
+        for line in metrics.lines
+        where line.hasPrefix("energy_monitor_device_energy_joules_total")
+            || line.hasPrefix("energy_monitor_energy_joules_total")
+        {
             let parts = line.split(separator: " ")
             if parts.count == 2 { values[String(parts[0])] = Double(parts[1]) ?? .nan }
         }
         return values
     }
 
-    @Test("lying counters are refused and counted once in the log; /metrics and the store stay finite, monotone and honest across a restart")
+    @Test(
+        "lying counters are refused and counted once in the log; /metrics and the store stay finite, monotone and honest across a restart"
+    )
     func lyingCounters() async throws {
         let folder = try TestEnvironment.makeFolder("device-counters")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // Even plugs speak Gen1 (uptime in every status), odd ones Gen2 (uptime asked for at
         // once when the counter falls); the last one is honest.
-        let faults = ["counter-overflow", "counter-overflow", "counter-jump", "counter-jump", "counter-drop", "counter-drop", "reboot", "reboot"]
+        let faults = [
+            "counter-overflow", "counter-overflow", "counter-jump", "counter-jump", "counter-drop", "counter-drop",
+            "reboot", "reboot",
+        ]
         let plugs = faults.count + 1
         let database = folder + "/energy.db"
         var service = try await FaultIntegrationTests.start(
@@ -58,19 +66,26 @@ struct DeviceCounterIntegrationTests {
         for (index, fault) in faults.enumerated() {
             let reason = ["counter-overflow": "invalid", "counter-jump": "jump", "counter-drop": "decrease"][fault]
             if let reason {
-                #expect(refusals(index, reason) >= 2, "sim-\(index) (\(fault)): \(refusals(index, reason)) refusals; log: \(service.monitor.stderr.suffix(1500))")
+                let log = service.monitor.stderr.suffix(1500)
+                #expect(refusals(index, reason) >= 2, "sim-\(index) (\(fault)): \(refusals(index, reason)) refusals; log: \(log)")
             } else {
                 // A real reboot is told by the uptime: nothing refused.
                 for reason in ["invalid", "jump", "decrease"] {
-                    #expect(refusals(index, reason) == 0, "sim-\(index) (reboot): \(refusals(index, reason)) refused as \(reason)")
+                    #expect(
+                        refusals(index, reason) == 0,
+                        "sim-\(index) (reboot): \(refusals(index, reason)) refused as \(reason)")
                 }
             }
         }
-        for reason in ["invalid", "jump", "decrease"] { #expect(refusals(faults.count, reason) == 0, "honest plug refused as \(reason)") }
+        for reason in ["invalid", "jump", "decrease"] {
+            #expect(refusals(faults.count, reason) == 0, "honest plug refused as \(reason)")
+        }
         // Logged once per node and kind, however often it lies.
         let stderr = service.monitor.stderr
         for index in 0..<6 {
-            let lines = stderr.split(separator: "\n").filter { $0.contains("device counter refused") && $0.contains("node=sim-\(index) ") }
+            let lines = stderr.split(separator: "\n").filter {
+                $0.contains("device counter refused") && $0.contains("node=sim-\(index) ")
+            }
             #expect(lines.count == 1, "sim-\(index): \(lines.count) log lines")
         }
         // Finite, monotone, and honest: the device counter rose by what the integrated power did.
@@ -82,24 +97,37 @@ struct DeviceCounterIntegrationTests {
             let deviceGrowth = (device.last ?? 0) - (device.first ?? 0)
             let integratedGrowth = (integrated.last ?? 0) - (integrated.first ?? 0)
             #expect(integratedGrowth > 0)
-            #expect(abs(deviceGrowth - integratedGrowth) <= 0.25 * integratedGrowth + 200, "sim-\(node) (\(node < faults.count ? faults[node] : "honest")): device +\(deviceGrowth) J, integrated +\(integratedGrowth) J")
+            let kind = node < faults.count ? faults[node] : "honest"
+            #expect(
+                abs(deviceGrowth - integratedGrowth) <= 0.25 * integratedGrowth + 200,
+                "sim-\(node) (\(kind)): device +\(deviceGrowth) J, integrated +\(integratedGrowth) J"
+            )
         }
         _ = service.monitor.stop()
 
         // The store: counters finite; no per-sample counter clamped, none a false 0.
         let sqlite3 = try #require(Tools.find("sqlite3"))
-        let nodes = try await runProcess(sqlite3, [database, "SELECT name, device_joules, typeof(device_joules), last_device_wh FROM node ORDER BY name"])
+        let nodes = try await runProcess(
+            sqlite3,
+            [database, "SELECT name, device_joules, typeof(device_joules), last_device_wh FROM node ORDER BY name"])
         for line in nodes.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            #expect(parts.count == 4 && parts[2] == "real" && (Double(parts[1]).map { $0.isFinite && $0 < 1e12 } ?? false), "node row \(line)")
+            #expect(
+                parts.count == 4 && parts[2] == "real" && (Double(parts[1]).map { $0.isFinite && $0 < 1e12 } ?? false),
+                "node row \(line)")
         }
         for (index, fault) in faults.enumerated() where fault.hasPrefix("counter-") {
-            let rows = try await runProcess(sqlite3, [
-                database,
-                "SELECT count(*), count(device_mwh), coalesce(max(device_mwh), 0), count(CASE WHEN device_mwh = 0 THEN 1 END) "
-                    + "FROM readings JOIN node ON node.id = readings.node_id WHERE node.name = 'sim-\(index)'",
-            ])
-            let figures = rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").compactMap { Double($0) }
+            let rows = try await runProcess(
+                sqlite3,
+                [
+                    database,
+                    "SELECT count(*), count(device_mwh), coalesce(max(device_mwh), 0), "
+                        + "count(CASE WHEN device_mwh = 0 THEN 1 END) "
+                        + "FROM readings JOIN node ON node.id = readings.node_id WHERE node.name = 'sim-\(index)'",
+                ])
+            let figures = rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").compactMap {
+                Double($0)
+            }
             try #require(figures.count == 4, "\(rows.stdout) \(rows.stderr)")
             #expect(figures[0] > figures[1], "sim-\(index) (\(fault)): refused counters stored as NULL: \(figures)")
             #expect(figures[2] < 1e10, "sim-\(index) (\(fault)): a stored counter of \(figures[2]) mWh")
@@ -112,12 +140,18 @@ struct DeviceCounterIntegrationTests {
         service.simulator.stop()
         let port = try #require(
             try String(contentsOfFile: folder + "/config.yaml", encoding: .utf8).split(separator: "\n")
-                .first { $0.contains("address:") }?.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+                .first { $0.contains("address:") }?.split(separator: ":").last.flatMap {
+                    Int($0.trimmingCharacters(in: .whitespaces))
+                })
         service.simulator = try ChildProcess(
-            TestPaths.binary, ["simulate", "--plugs", "\(plugs)", "--port", "\(port)", "--generations", "1,2"], in: folder, name: "simulate2")
+            TestPaths.binary, ["simulate", "--plugs", "\(plugs)", "--port", "\(port)", "--generations", "1,2"],
+            in: folder, name: "simulate2")
         _ = await eventually(within: .seconds(30)) { service.simulator.stdout.contains("simulating") }
-        service.monitor = try ChildProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run2")
-        let ready = await eventually(within: .seconds(30)) { await TestEnvironment.get(service.base + "/readyz")?.status == 200 }
+        service.monitor = try ChildProcess(
+            TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run2")
+        let ready = await eventually(within: .seconds(30)) {
+            await TestEnvironment.get(service.base + "/readyz")?.status == 200
+        }
         try #require(ready, "not ready after the restart: \(service.monitor.stderr.suffix(1500))")
         history = [:]
         await scrape(for: 16)
@@ -125,34 +159,47 @@ struct DeviceCounterIntegrationTests {
             let finite = values.allSatisfy { $0.isFinite }
             #expect(finite, "\(name) after the restart: \(Array(values.suffix(3)))")
             #expect((values.first ?? 0) >= (before[name] ?? 0), "\(name) restarted below its stored value")
-            for (a, b) in zip(values, values.dropFirst()) { #expect(b >= a, "\(name) went back from \(a) to \(b) after the restart") }
+            for (a, b) in zip(values, values.dropFirst()) {
+                #expect(b >= a, "\(name) went back from \(a) to \(b) after the restart")
+            }
         }
-        let rebased = await eventually(within: .seconds(30)) { service.monitor.stderr.contains("device counter has a new baseline") }
+        let rebased = await eventually(within: .seconds(30)) {
+            service.monitor.stderr.contains("device counter has a new baseline")
+        }
         #expect(rebased, "log: \(service.monitor.stderr.suffix(1500))")
     }
 
-    @Test("infinite and NaN counters written into the store with the sqlite3 shell are repaired at start, logged and counted once")
+    @Test(
+        "infinite and NaN counters written into the store with the sqlite3 shell are repaired at start, logged and counted once"
+    )
     func repairedAtStart() async throws {
         let folder = try TestEnvironment.makeFolder("device-counters-repair")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let database = folder + "/energy.db"
-        var service = try await FaultIntegrationTests.start(folder, plugs: 2, database: database, extra: ["--generations", "1,2"])
+        var service = try await FaultIntegrationTests.start(
+            folder, plugs: 2, database: database, extra: ["--generations", "1,2"])
         defer { service.stop() }
         try await Task.sleep(for: .seconds(2))
         _ = service.monitor.stop()
         let sqlite3 = try #require(Tools.find("sqlite3"))
-        let written = try await runProcess(sqlite3, [
-            database,
-            "UPDATE node SET device_joules = 1e999, last_device_wh = 1e999 WHERE name = 'sim-0';"
-                + "UPDATE node SET device_joules = -1e999, energy_joules = 'NaN' WHERE name = 'sim-1';",
-        ])
+        let written = try await runProcess(
+            sqlite3,
+            [
+                database,
+                "UPDATE node SET device_joules = 1e999, last_device_wh = 1e999 WHERE name = 'sim-0';"
+                    + "UPDATE node SET device_joules = -1e999, energy_joules = 'NaN' WHERE name = 'sim-1';",
+            ])
         #expect(written.status == 0, "\(written.stderr)")
-        let infinite = try await runProcess(sqlite3, [database, "SELECT count(*) FROM node WHERE device_joules IN (1e999, -1e999)"])
+        let infinite = try await runProcess(
+            sqlite3, [database, "SELECT count(*) FROM node WHERE device_joules IN (1e999, -1e999)"])
         #expect(infinite.stdout.hasPrefix("2"), "\(infinite.stdout)")
 
         func restart(_ name: String) async throws -> Exposition {
-            service.monitor = try ChildProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: name)
-            let ready = await eventually(within: .seconds(30)) { await TestEnvironment.get(service.base + "/readyz")?.status == 200 }
+            service.monitor = try ChildProcess(
+                TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: name)
+            let ready = await eventually(within: .seconds(30)) {
+                await TestEnvironment.get(service.base + "/readyz")?.status == 200
+            }
             try #require(ready, "not ready: \(service.monitor.stderr.suffix(1500))")
             try await Task.sleep(for: .seconds(3))
             return Exposition(await TestEnvironment.getText(service.base + "/metrics"))
@@ -160,11 +207,15 @@ struct DeviceCounterIntegrationTests {
         let metrics = try await restart("run2")
         for (name, value) in Self.joules(metrics) { #expect(value.isFinite, "\(name) = \(value)") }
         #expect(metrics.value("energy_monitor_store_bad_rows_total{table=\"node\"}") == 2)
-        let repairs = service.monitor.stderr.split(separator: "\n").filter { $0.contains("stored row out of range") && $0.contains("table=node") }
+        let repairs = service.monitor.stderr.split(separator: "\n").filter {
+            $0.contains("stored row out of range") && $0.contains("table=node")
+        }
         #expect(repairs.count == 2, "\(repairs)")
         #expect(repairs.contains { $0.contains("node=sim-0") } && repairs.contains { $0.contains("node=sim-1") })
         _ = service.monitor.stop()
-        let rows = try await runProcess(sqlite3, [database, "SELECT name, energy_joules, device_joules, typeof(device_joules) FROM node ORDER BY name"])
+        let rows = try await runProcess(
+            sqlite3,
+            [database, "SELECT name, energy_joules, device_joules, typeof(device_joules) FROM node ORDER BY name"])
         #expect(!rows.stdout.contains("Inf") && !rows.stdout.contains("text"), "\(rows.stdout)")
 
         // Repaired for good: the next start finds nothing to repair.

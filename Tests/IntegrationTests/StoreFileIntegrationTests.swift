@@ -1,10 +1,10 @@
 import CurlClient
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The database's files deleted or replaced under the running service: it notices at the
@@ -21,7 +21,8 @@ struct StoreFileIntegrationTests {
 
     static func integrity(_ database: String) async throws -> String {
         let sqlite3 = try #require(Tools.find("sqlite3"))
-        return try await runProcess(sqlite3, [database, "PRAGMA integrity_check"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return try await runProcess(sqlite3, [database, "PRAGMA integrity_check"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     /// Waits for `/readyz` to answer 503 with a reason containing `words`, then 200; returns
@@ -29,12 +30,16 @@ struct StoreFileIntegrationTests {
     static func notReadyThenReady(_ service: FaultIntegrationTests.Service, _ words: String) async -> String {
         var body = ""
         let notReady = await eventually(within: .seconds(20), every: .milliseconds(20)) {
-            guard let response = await TestEnvironment.get(service.base + "/readyz"), response.status == 503 else { return false }
+            guard let response = await TestEnvironment.get(service.base + "/readyz"), response.status == 503 else {
+                return false
+            }
             body = String(decoding: response.body, as: UTF8.self)
             return body.contains(words)
         }
         #expect(notReady, "/readyz never said \"\(words)\"; log: \(service.monitor.stderr.suffix(1500))")
-        let ready = await eventually(within: .seconds(30)) { await TestEnvironment.get(service.base + "/readyz")?.status == 200 }
+        let ready = await eventually(within: .seconds(30)) {
+            await TestEnvironment.get(service.base + "/readyz")?.status == 200
+        }
         #expect(ready, "not ready again; log: \(service.monitor.stderr.suffix(1500))")
         return body
     }
@@ -44,7 +49,8 @@ struct StoreFileIntegrationTests {
         let folder = try TestEnvironment.makeFolder("store-wal")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let database = folder + "/energy.db"
-        let service = try await FaultIntegrationTests.start(folder, plugs: 2, database: database, extra: ["--generations", "1,2"])
+        let service = try await FaultIntegrationTests.start(
+            folder, plugs: 2, database: database, extra: ["--generations", "1,2"])
         defer { service.stop() }
         try await Task.sleep(for: .seconds(3))
         let before = try await Self.rows(database)
@@ -76,7 +82,8 @@ struct StoreFileIntegrationTests {
         let folder = try TestEnvironment.makeFolder("store-replaced")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let database = folder + "/energy.db"
-        let service = try await FaultIntegrationTests.start(folder, plugs: 2, database: database, extra: ["--generations", "1,2"])
+        let service = try await FaultIntegrationTests.start(
+            folder, plugs: 2, database: database, extra: ["--generations", "1,2"])
         defer { service.stop() }
         let sqlite3 = try #require(Tools.find("sqlite3"))
         // A backup of a moment ago is restored over the live file.
@@ -89,7 +96,9 @@ struct StoreFileIntegrationTests {
         _ = await Self.notReadyThenReady(service, "database file was replaced")
         let metrics = Exposition(await TestEnvironment.getText(service.base + "/metrics"))
         #expect(metrics.value("energy_monitor_store_file_faults_total{file=\"database\"}") == 1)
-        let saved = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("energy.db.replaced-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+        let saved = try FileManager.default.contentsOfDirectory(atPath: folder).filter {
+            $0.hasPrefix("energy.db.replaced-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm")
+        }
         try #require(saved.count == 1, "\(saved)")
         let savedRows = try await Self.rows(folder + "/" + saved[0])
         #expect(savedRows >= before, "saved \(savedRows) of \(before) rows")

@@ -36,18 +36,27 @@ struct PayloadFuzzTests {
                 let context = DeviceCounterContext(maximumWatts: rating.maximumWatts, uptimeSeconds: uptime)
                 if let previous {
                     _ = counters.add(
-                        Sample(node: "n", timestampMilliseconds: 1_000, reading: Reading(watts: 1, energyWattHours: previous)),
-                        maxGapMilliseconds: 3000, device: DeviceCounterContext(maximumWatts: rating.maximumWatts, uptimeSeconds: 1000))
+                        Sample(
+                            node: "n", timestampMilliseconds: 1_000, reading: Reading(watts: 1, energyWattHours: previous)),
+                        maxGapMilliseconds: 3000,
+                        device: DeviceCounterContext(maximumWatts: rating.maximumWatts, uptimeSeconds: 1000))
                 }
                 let before = counters.deviceJoules
-                let (_, verdict) = counters.add(Sample(node: "n", timestampMilliseconds: 2_000, reading: reading), maxGapMilliseconds: 3000, device: context)
+                let (_, verdict) = counters.add(
+                    Sample(node: "n", timestampMilliseconds: 2_000, reading: reading), maxGapMilliseconds: 3000,
+                    device: context)
                 let added = counters.deviceJoules - before
                 let bound = previous == nil
                     ? rating.maximumWatts * (max(0, uptime ?? 0) + EnergyCounters.slackSeconds)
                     : rating.maximumWatts * (1 + EnergyCounters.slackSeconds)
-                #expect(added.isFinite && added >= 0 && added <= bound * (1 + 1e-9), "\(label): \(added) J added, \(verdict)")
-                if case .refused(let refusal) = verdict { #expect(!refusal.message.contains("\n"), "\(label): \(refusal)") }
-                if verdict.isAccepted, let wattHours = reading.energyWattHours { #expect(wattHours.isFinite && wattHours >= 0, "\(label)") }
+                #expect(
+                    added.isFinite && added >= 0 && added <= bound * (1 + 1e-9), "\(label): \(added) J added, \(verdict)")
+                if case .refused(let refusal) = verdict {
+                    #expect(!refusal.message.contains("\n"), "\(label): \(refusal)")
+                }
+                if verdict.isAccepted, let wattHours = reading.energyWattHours {
+                    #expect(wattHours.isFinite && wattHours >= 0, "\(label)")
+                }
             }
         }
         func parsed(_ parsed: ParsedReading, rating: MeterRating) {

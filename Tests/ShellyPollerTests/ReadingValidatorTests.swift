@@ -45,7 +45,10 @@ struct ReadingValidatorTests {
         // Judged (and refused as invalid, counted, logged) by `EnergyCounters.judgeDeviceCounter`.
         #expect(reading.energyWattHours == .infinity)
         var counters = EnergyCounters()
-        let verdict = counters.add(Sample(node: "n", timestampMilliseconds: 1000, reading: reading), maxGapMilliseconds: 3000, device: DeviceCounterContext()).counter
+        let verdict = counters.add(
+            Sample(node: "n", timestampMilliseconds: 1000, reading: reading), maxGapMilliseconds: 3000,
+            device: DeviceCounterContext()
+        ).counter
         guard case .refused(let refusal) = verdict else {
             Issue.record("an infinite counter was taken: \(verdict)")
             return

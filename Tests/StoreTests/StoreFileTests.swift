@@ -1,12 +1,12 @@
 import EnergyModel
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Store
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The store notices its files vanishing or being replaced under the open connections, and
@@ -17,7 +17,11 @@ struct StoreFileTests {
     static func write(_ store: EnergyStore, from: Int, count: Int) async throws {
         for second in from..<(from + count) {
             try await store.write(
-                samples: [Sample(node: "n", timestampMilliseconds: 1_700_000_000_000 + Int64(second) * 1000, reading: Reading(watts: 5))],
+                samples: [
+                    Sample(
+                        node: "n", timestampMilliseconds: 1_700_000_000_000 + Int64(second) * 1000,
+                        reading: Reading(watts: 5))
+                ],
                 counters: ["n": EnergyCounters(energyJoules: Double(second))])
         }
     }
@@ -26,7 +30,9 @@ struct StoreFileTests {
         try await store.sampleCount(fromMilliseconds: Int64.min, toMilliseconds: Int64.max)
     }
 
-    @Test("the write-ahead log deleted under the open store: the next tick moves it into the database and reopens; nothing is lost")
+    @Test(
+        "the write-ahead log deleted under the open store: the next tick moves it into the database and reopens; nothing is lost"
+    )
     func vanishedLog() async throws {
         let folder = try TemporaryDirectory()
         let path = folder.path + "/energy.db"
@@ -63,13 +69,17 @@ struct StoreFileTests {
         try await Self.write(store, from: 0, count: 50)
         // Another energy-monitor database takes its place.
         let other = try EnergyStore(path: folder.path + "/other.db")
-        try await other.write(samples: [Sample(node: "m", timestampMilliseconds: 1_700_000_000_000, reading: Reading(watts: 1))], counters: [:])
+        try await other.write(
+            samples: [Sample(node: "m", timestampMilliseconds: 1_700_000_000_000, reading: Reading(watts: 1))],
+            counters: [:])
         try await other.checkpoint()
         other.close()
         #expect(rename(folder.path + "/other.db", path) == 0)
         try await Self.write(store, from: 50, count: 1)
         #expect(store.faults.fileChanges[.database] == 1)
-        let saved = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("energy.db.replaced-") }
+        let saved = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter {
+            $0.hasPrefix("energy.db.replaced-")
+        }
         try #require(saved.count == 1, "\(saved)")
         let copy = try EnergyStore(path: folder.path + "/" + saved[0])
         #expect(try await Self.count(copy) == 50, "every committed row saved")
@@ -116,7 +126,9 @@ struct StoreFileTests {
         }
         #expect(changes == 0)
         let nanoseconds = Double(elapsed.components.attoseconds) / 1e9 + Double(elapsed.components.seconds) * 1e9
-        print(String(format: "store file check: %.1f µs per tick (%d checks)", nanoseconds / Double(rounds) / 1000, rounds))
+        print(
+            String(
+                format: "store file check: %.1f µs per tick (%d checks)", nanoseconds / Double(rounds) / 1000, rounds))
         store.close()
     }
 }

@@ -7,7 +7,8 @@ public enum StoredValueFlips {
     /// Extremes for INTEGER columns: the 64-bit edges, 2^62 (the `mw_scale` that once trapped),
     /// negatives, an infinite and a NaN-looking text, a blob.
     public static let integers = [
-        "9223372036854775807", "-9223372036854775808", "4611686018427387904", "-1", "0", "1e999", "-1e999", "'NaN'", "X'00'",
+        "9223372036854775807", "-9223372036854775808", "4611686018427387904", "-1", "0", "1e999", "-1e999", "'NaN'",
+        "X'00'",
     ]
     /// Extremes for REAL columns (SQLite stores NaN as NULL; the text stands for it).
     public static let reals = ["1e999", "-1e999", "'NaN'", "NULL", "-1e308", "1e300", "9223372036854775807", "X'00'"]
@@ -19,13 +20,15 @@ public enum StoredValueFlips {
 
     /// Every (column, value) pair of `chunk`.
     public static var chunkCases: [(column: String, value: String)] {
-        let columns = ["start_ms", "samples", "step_ms"] + fields.flatMap { ["\($0)_base", "\($0)_scale", "\($0)_width"] }
+        let columns =
+            ["start_ms", "samples", "step_ms"] + fields.flatMap { ["\($0)_base", "\($0)_scale", "\($0)_width"] }
         return columns.flatMap { column in integers.map { (column, $0) } } + blobs.map { ("data", $0) }
     }
 
     /// Every (column, value) pair of `recent` (the per-sample node field too).
     public static var recentCases: [(column: String, value: String)] {
-        let columns = ["start_ms", "samples"] + (["node"] + fields).flatMap { ["\($0)_base", "\($0)_scale", "\($0)_width"] }
+        let columns =
+            ["start_ms", "samples"] + (["node"] + fields).flatMap { ["\($0)_base", "\($0)_scale", "\($0)_width"] }
         return columns.flatMap { column in integers.map { (column, $0) } } + blobs.map { ("data", $0) }
     }
 
@@ -42,7 +45,9 @@ public enum StoredValueFlips {
 
     /// Every (column, value) pair of `node` (the running counters).
     public static var nodeCases: [(column: String, value: String)] {
-        ["energy_joules", "device_joules", "last_watts", "last_device_wh"].flatMap { column in reals.map { (column, $0) } }
+        ["energy_joules", "device_joules", "last_watts", "last_device_wh"].flatMap { column in
+            reals.map { (column, $0) }
+        }
             + integers.map { ("last_ts_ms", $0) }
     }
 
@@ -74,14 +79,17 @@ public enum StoredValueFlips {
     }
 
     private static func updates(
-        _ table: String, key: String, _ cases: [(column: String, value: String)], keys: [(node: String, starts: [Int64])]
+        _ table: String, key: String, _ cases: [(column: String, value: String)],
+        keys: [(node: String, starts: [Int64])]
     ) -> [String] {
         guard !keys.isEmpty else { return [] }
         return cases.enumerated().compactMap { index, flip in
             let (node, starts) = keys[index % keys.count]
             let offset = index / keys.count
             guard offset < starts.count else { return nil }
-            return "UPDATE \(table) SET \(flip.column) = \(flip.value) WHERE node_id = (SELECT id FROM node WHERE name = '\(node)') "
+            return
+                "UPDATE \(table) SET \(flip.column) = \(flip.value) "
+                + "WHERE node_id = (SELECT id FROM node WHERE name = '\(node)') "
                 + "AND \(key) = \(starts[offset]);"
         }
     }

@@ -22,7 +22,9 @@ final class DeviceCounterLog: TickConsumer {
                 guard first else { continue }
                 logger.warning(
                     "device counter refused; not stored or published (further refusals of this kind are only counted)",
-                    metadata: ["node": "\(node)", "reason": "\(refusal.reason.rawValue)", "error": "\(refusal.message)"])
+                    metadata: [
+                        "node": "\(node)", "reason": "\(refusal.reason.rawValue)", "error": "\(refusal.message)",
+                    ])
             case .accepted(.rebaseline, let joules):
                 logger.notice(
                     "device counter has a new baseline after refused readings; the step itself is not counted",

@@ -33,7 +33,8 @@ final class EnergyLedger: Sendable {
                 samples.append(sample)
                 devices.append(
                     DeviceCounterContext(
-                        maximumWatts: outcome.maximumWatts ?? DeviceCounterContext.defaultMaximumWatts, uptimeSeconds: outcome.deviceUptimeSeconds))
+                        maximumWatts: outcome.maximumWatts ?? DeviceCounterContext.defaultMaximumWatts,
+                        uptimeSeconds: outcome.deviceUptimeSeconds))
             case .failure(let failure): failures[outcome.node] = failure
             }
         }

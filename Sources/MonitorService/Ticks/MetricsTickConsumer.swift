@@ -22,7 +22,8 @@ struct MetricsTickConsumer: TickConsumer {
             }
         }
         for (node, verdict) in tick.deviceCounters {
-            if case .refused(let refusal) = verdict { metrics.recordCounterRefusal(node: node, reason: refusal.reason.rawValue) }
+            guard case .refused(let refusal) = verdict else { continue }
+            metrics.recordCounterRefusal(node: node, reason: refusal.reason.rawValue)
         }
         metrics.expireStale(nowMilliseconds: WallClock.nowMilliseconds(), maxAgeMilliseconds: maxAgeMilliseconds)
     }
