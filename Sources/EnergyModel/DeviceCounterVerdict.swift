@@ -18,7 +18,7 @@ public struct DeviceCounterContext: Sendable, Equatable {
 }
 
 /// Why a device counter reading was refused; the values are the `reason` label of
-/// `energy_monitor_device_counter_refusals_total`.
+/// `energy_monitor_device_energy_refusals_total`.
 public struct DeviceCounterRefusal: Sendable, Equatable, CustomStringConvertible {
     /// The kinds of refusal.
     public enum Reason: String, Sendable, CaseIterable {

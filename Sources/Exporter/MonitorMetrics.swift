@@ -235,7 +235,7 @@ struct NodeSeries {
     var pollErrors: [Int]
     /// `energy_monitor_annotation_patches_total`, by `MonitorMetrics.annotationResults`.
     var annotationPatches: [Int]
-    /// `energy_monitor_device_counter_refusals_total`, by `DeviceCounterRefusal.Reason.allCases`.
+    /// `energy_monitor_device_energy_refusals_total`, by `DeviceCounterRefusal.Reason.allCases`.
     var counterRefusals = [Int](repeating: 0, count: DeviceCounterRefusal.Reason.allCases.count)
     /// `energy_monitor_poll_duration_seconds`: cumulative counts per bucket, sum and count.
     var pollBuckets: [Int]
@@ -325,7 +325,7 @@ struct NodeSeries {
             MonitorMetrics.pollErrorReasons, series, \.pollErrors, into: &buffer
         )
         labelled(
-            "energy_monitor_device_counter_refusals_total",
+            "energy_monitor_device_energy_refusals_total",
             "Device energy counter readings refused (not stored or published), by reason.", "reason",
             DeviceCounterRefusal.Reason.allCases.map(\.rawValue), series, \.counterRefusals, into: &buffer
         )

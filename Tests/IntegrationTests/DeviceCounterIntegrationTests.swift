@@ -59,7 +59,7 @@ struct DeviceCounterIntegrationTests {
             }
         }
         func refusals(_ node: Int, _ reason: String) -> Double {
-            last.value("energy_monitor_device_counter_refusals_total{node=\"sim-\(node)\",reason=\"\(reason)\"}") ?? -1
+            last.value("energy_monitor_device_energy_refusals_total{node=\"sim-\(node)\",reason=\"\(reason)\"}") ?? -1
         }
         // Long enough for every lie at least twice and a reboot of both rebooting plugs.
         await scrape(for: 24)

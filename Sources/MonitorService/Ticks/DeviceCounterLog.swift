@@ -4,7 +4,7 @@ import Synchronization
 
 /// Logs refused device counters once per node and kind (a plug that lies every few seconds
 /// writes one line per kind of lie, the rest is counted in
-/// `energy_monitor_device_counter_refusals_total`), and every new baseline the counters take
+/// `energy_monitor_device_energy_refusals_total`), and every new baseline the counters take
 /// after a run of refusals.
 final class DeviceCounterLog: TickConsumer {
     private let logger: Logger
