@@ -71,37 +71,43 @@ extension EnergyStore {
         try recoverFiles()
     }
 
+    /// Steps 1 and 2 of the recovery (see `checkFiles`), with statements that are freed before
+    /// the connection is closed.
+    private func moveLogIntoDatabase(_ databaseChange: StoreFileWatch.Change?) throws(StoreError) {
+        // 1. Every commit into the file the writer has open, whatever lies at the paths now.
+        let checkpoint = try database.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
+        guard try checkpoint.step(), checkpoint.int(0) == 0 else {
+            throw StoreError(
+                code: SQLITE_BUSY, message: "cannot move the write-ahead log into the database yet (a reader holds it)")
+        }
+        checkpoint.reset()
+        // 2. The database file itself: written back to its path, or saved beside the new one.
+        guard let databaseChange else { return }
+        let target = databaseChange.vanished ? path : "\(path).replaced-\(WallClock.nowMilliseconds())"
+        let vacuum = try database.prepare("VACUUM INTO ?1")
+        vacuum.bind(1, target)
+        try vacuum.step()
+        logger?.notice(
+            databaseChange.vanished
+                ? "store database written back to its path" : "store database saved beside the file that replaced it",
+            metadata: ["path": "\(target)"])
+    }
+
     /// Runs what is left of the recovery (see `checkFiles`).
     private func recoverFiles() throws(StoreError) {
         let pending = fileRecovery.pending
         let databaseChange = pending.first { $0.file == .database }
         if !fileRecovery.closed {
-            // 1. Every commit into the file the writer has open, whatever lies at the paths now.
-            let checkpoint = try database.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
-            guard try checkpoint.step(), checkpoint.int(0) == 0 else {
-                throw StoreError(
-                    code: SQLITE_BUSY,
-                    message: "cannot move the write-ahead log into the database yet (a reader holds it)")
-            }
-            checkpoint.reset()
-            // 2. The database file itself: written back to its path, or saved beside the new one.
-            if let databaseChange {
-                let target = databaseChange.vanished ? path : "\(path).replaced-\(WallClock.nowMilliseconds())"
-                let vacuum = try database.prepare("VACUUM INTO ?1")
-                vacuum.bind(1, target)
-                try vacuum.step()
-                logger?.notice(
-                    databaseChange.vanished
-                        ? "store database written back to its path"
-                        : "store database saved beside the file that replaced it",
-                    metadata: ["path": "\(target)"])
-            }
+            try moveLogIntoDatabase(databaseChange)
             // 3. Closed on the old files. A log or index path that is not the connection's own
-            // any more must not be deleted by the close, which deletes them by path.
+            // any more must not be deleted by the close, which deletes them by path. The close
+            // must happen now: a statement still prepared would keep the connection open until
+            // it is freed, after the reopen, and its close would then delete the new log.
             if pending.contains(where: { $0.file != .database }) {
                 var persist: Int32 = 1
                 _ = sqlite3_file_control(database.handle, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
             }
+            forgetStatements()
             queryThread.sync { self.reader.close() }
             database.close()
             fileRecovery.closed = true

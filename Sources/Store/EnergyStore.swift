@@ -109,13 +109,18 @@ public final class EnergyStore: @unchecked Sendable {
     /// Forgets everything tied to the writer's connection (prepared statements, cached ids
     /// and counters) and reads it again from the database now open. Store queue only.
     func reloadConnectionState() throws(StoreError) {
-        updateNode = nil
-        chunkWriter = nil
-        recentWriter = nil
+        forgetStatements()
         committedCounters = [:]
         nodeIDs = [:]
         packedUntil = .min
         try loadConnectionState()
+    }
+
+    /// Frees the writer's prepared statements (before its connection is closed). Store queue only.
+    func forgetStatements() {
+        updateNode = nil
+        chunkWriter = nil
+        recentWriter = nil
     }
 
     /// Forgets the reader's cached node ids (after the reader opened another file). Query thread only.

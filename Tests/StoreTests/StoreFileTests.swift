@@ -47,6 +47,9 @@ struct StoreFileTests {
         #expect(fault.contains("write-ahead log") && !fault.contains(folder.path), "\(fault)")
         #expect(FileManager.default.fileExists(atPath: path + "-wal"), "a new log at the path")
         #expect(try await Self.count(store) == 201)
+        let other = try EnergyStore(path: path, readOnly: true)
+        #expect(try await Self.count(other) == 201, "another connection sees every commit")
+        other.close()
         // Ready again once the files stayed put for a few ticks.
         try await Self.write(store, from: 201, count: EnergyStore.settleChecks)
         #expect(store.faults.fileFault == nil)
@@ -86,6 +89,13 @@ struct StoreFileTests {
         copy.close()
         #expect(try await store.nodes() == ["m", "n"])
         #expect(try await Self.count(store) == 2)
+        // The log at the path is the reopened connection's: another connection sees its commits.
+        try await Self.write(store, from: 51, count: 2)
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        let second = try EnergyStore(path: path, readOnly: true)
+        #expect(try await Self.count(second) == 4)
+        second.close()
+        #expect(store.faults.fileChanges[.wal] == nil && store.faults.fileChanges[.shm] == nil, "\(store.faults.fileChanges)")
         store.close()
     }
 
