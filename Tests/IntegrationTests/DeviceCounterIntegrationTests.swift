@@ -67,7 +67,9 @@ struct DeviceCounterIntegrationTests {
             let reason = ["counter-overflow": "invalid", "counter-jump": "jump", "counter-drop": "decrease"][fault]
             if let reason {
                 let log = service.monitor.stderr.suffix(1500)
-                #expect(refusals(index, reason) >= 2, "sim-\(index) (\(fault)): \(refusals(index, reason)) refusals; log: \(log)")
+                #expect(
+                    refusals(index, reason) >= 2,
+                    "sim-\(index) (\(fault)): \(refusals(index, reason)) refusals; log: \(log)")
             } else {
                 // A real reboot is told by the uptime: nothing refused.
                 for reason in ["invalid", "jump", "decrease"] {

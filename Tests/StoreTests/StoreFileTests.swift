@@ -95,7 +95,9 @@ struct StoreFileTests {
         let second = try EnergyStore(path: path, readOnly: true)
         #expect(try await Self.count(second) == 4)
         second.close()
-        #expect(store.faults.fileChanges[.wal] == nil && store.faults.fileChanges[.shm] == nil, "\(store.faults.fileChanges)")
+        #expect(
+            store.faults.fileChanges[.wal] == nil && store.faults.fileChanges[.shm] == nil,
+            "\(store.faults.fileChanges)")
         store.close()
     }
 
