@@ -1,5 +1,6 @@
 import EnergyModel
 import Prometheus
+import Store
 import Synchronization
 
 /// The service's Prometheus metrics (names and labels as in the project's contract).
@@ -23,6 +24,8 @@ public final class MonitorMetrics: Sendable {
     private let ticksSkipped: Counter
     private let tickDelay: ValueHistogram
     private let requestsRefused: Counter
+    /// The store's record of bad rows and replaced files, rendered at every scrape.
+    let storeFaults: StoreFaults?
 
     /// Upper bounds of `energy_monitor_poll_duration_seconds`.
     static let pollDurationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5]
@@ -35,8 +38,12 @@ public final class MonitorMetrics: Sendable {
     }
 
     /// Creates the metrics for `nodes`, starting the energy counters at `counters` (as loaded
-    /// from the store, so they continue across restarts).
-    public init(nodes: [String], counters: [String: EnergyCounters], annotations: Bool) {
+    /// from the store, so they continue across restarts); with `storeFaults`, the store's bad
+    /// rows and replaced files too.
+    public init(
+        nodes: [String], counters: [String: EnergyCounters], annotations: Bool, storeFaults: StoreFaults? = nil
+    ) {
+        self.storeFaults = storeFaults
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         storeWriteDuration = registry.makeValueHistogram(
@@ -132,6 +139,14 @@ public final class MonitorMetrics: Sendable {
         nodes.withLock { table in table.index[node].flatMap { table.series[$0].health } }
     }
 
+    /// Counts a device counter reading refused.
+    public func recordCounterRefusal(node: String, reason: DeviceCounterRefusal.Reason) {
+        nodes.withLock { table in
+            guard let position = table.index[node] else { return }
+            table.series[position].counterRefusals[reason, default: 0] += 1
+        }
+    }
+
     /// Records a failed poll; `energy_monitor_poll_errors_total` has a series for every reason.
     public func recordFailure(node: String, reason: PollErrorReason, pollSeconds: Double) {
         nodes.withLock { table in
@@ -198,6 +213,7 @@ public final class MonitorMetrics: Sendable {
         let perNode = nodes.withLock { $0.series.count } * 2048
         buffer.reserveCapacity(registry.internalBufferCapacity() + perNode + 1024)
         registry.emit(into: &buffer)
+        if let storeFaults { Self.emit(storeFaults, into: &buffer) }
         nodes.withLock { table in NodeSeries.emit(table.series, annotations: table.annotations, into: &buffer) }
         buffer.append(contentsOf: ProcessMetrics.render().utf8)
         return buffer
@@ -226,6 +242,8 @@ struct NodeSeries {
     var pollErrors: [PollErrorReason: Int] = [:]
     /// `energy_monitor_annotation_patches_total`, by result.
     var annotationPatches: [AnnotationPatchResult: Int] = [:]
+    /// `energy_monitor_device_energy_refusals_total`, by reason.
+    var counterRefusals: [DeviceCounterRefusal.Reason: Int] = [:]
     /// `energy_monitor_poll_duration_seconds`: cumulative counts per bucket, sum and count.
     var pollBuckets: [Int]
     var pollSum = 0.0
@@ -310,6 +328,11 @@ struct NodeSeries {
         labelled(
             "energy_monitor_poll_errors_total", "Polls that produced no sample, by reason.", "reason", series,
             \.pollErrors, into: &buffer
+        )
+        labelled(
+            "energy_monitor_device_energy_refusals_total",
+            "Device energy counter readings refused (not stored or published), by reason.", "reason", series,
+            \.counterRefusals, into: &buffer
         )
         if annotations {
             labelled(

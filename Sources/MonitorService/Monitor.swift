@@ -162,7 +162,8 @@ extension Monitor {
             let nodes = configuration.nodes
             let maxGap = 3 * configuration.intervalMilliseconds
             let metrics = MonitorMetrics(
-                nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate)
+                nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate,
+                storeFaults: store.faults)
             self.metrics = metrics
             self.loop = PollLoop(
                 plugs: configuration.plugs,
@@ -183,12 +184,16 @@ extension Monitor {
                 MetricsTickConsumer(metrics: metrics, maxAgeMilliseconds: maxGap)
             ]
             if let annotations { consumers.append(annotations) }
-            consumers += [PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), storeConsumer]
+            consumers += [
+                PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), DeviceCounterLog(logger: logger),
+                storeConsumer,
+            ]
             self.consumers = consumers + extraConsumers
         }
 
         /// Nil when ready (store open and the first tick stored), else the reason.
         func readiness() async -> String? {
+            if let fault = store.faults.fileFault { return "store: \(fault)" }
             let (done, storeError) = storeConsumer.status
             if let storeError { return "store: \(storeError)" }
             guard done else { return "first tick not done yet" }

@@ -18,6 +18,11 @@ public struct PlugOutcome: Sendable {
     public var health: DeviceHealth?
     /// Each meter's watts, for a node with several meters (empty otherwise).
     public var meters: [MeterReading] = []
+    /// The device's uptime, seconds, when this poll read it: with the health, on every Gen1
+    /// status, and at once when the device counter fell (see `PlugSession.deviceUptime`).
+    public var deviceUptimeSeconds: Double?
+    /// The most power the meter can report, watts: the bound of its energy counter's rise.
+    public var maximumWatts: Double?
 
     /// Creates an outcome.
     public init(node: String, result: Result<Sample, PollFailure>, durationSeconds: Double, health: DeviceHealth? = nil) {
@@ -96,6 +101,8 @@ public final class PlugSession: Sendable {
     private let digest: DigestAuthenticator?
     /// The persistent RPC channel of a Gen2+ plug, unless its transport is `http`.
     private let webSocket: RPCWebSocket?
+    /// The device counter last read (see `deviceUptime`).
+    let counterWatch = Mutex(CounterWatch())
 
     /// Bodies larger than this are refused: a Shelly status is a few KiB.
     static let maxBodyBytes = 256 * 1024
@@ -173,6 +180,8 @@ public final class PlugSession: Sendable {
         let deadline = started + Int64(timeoutMilliseconds) * 1_000_000
         let result: Result<Sample, PollFailure>
         var health: DeviceHealth?
+        var uptime: Double?
+        var maximumWatts: Double?
         do throws(PollFailure) {
             let until = state.withLock { $0.throttledUntil }
             if started < until {
@@ -180,6 +189,9 @@ public final class PlugSession: Sendable {
             }
             let read = try await read(deadline: deadline)
             health = read.health
+            let known = read.uptime ?? read.health?.uptimeSeconds
+            uptime = await deviceUptime(counter: read.reading.energyWattHours, known: known, deadline: deadline)
+            maximumWatts = read.rating.maximumWatts
             result = validator.validate(read.reading, rating: read.rating).map {
                 Sample(node: plug.node, timestampMilliseconds: read.takenAt, reading: $0)
             }
@@ -211,12 +223,26 @@ public final class PlugSession: Sendable {
             }
         }
         let duration = Double(MonotonicClock.nowNanoseconds() - started) / 1e9
-        return PlugOutcome(node: plug.node, result: result, durationSeconds: duration, health: health)
+        var outcome = PlugOutcome(node: plug.node, result: result, durationSeconds: duration, health: health)
+        outcome.deviceUptimeSeconds = uptime
+        outcome.maximumWatts = maximumWatts
+        return outcome
     }
 
-    /// A reading, the meter's rating, the time it was taken, and the device's health when it
-    /// was due (about once a minute; never an extra request per tick).
-    private typealias Read = (reading: Reading, rating: MeterRating, takenAt: Int64, health: DeviceHealth?)
+    /// Whether the plug is read through the RPC API (Gen2+).
+    var readsRPC: Bool {
+        state.withLock { state in
+            if case .rpc = state.endpoint { return true }
+            return false
+        }
+    }
+
+    /// A reading, the meter's rating, the time it was taken, the device's health when it
+    /// was due (about once a minute; never an extra request per tick), and its uptime where
+    /// the status carries it (every Gen1 status does).
+    private typealias Read = (
+        reading: Reading, rating: MeterRating, takenAt: Int64, health: DeviceHealth?, uptime: Double?
+    )
 
     private func read(deadline: Int64) async throws(PollFailure) -> Read {
         let endpoint: Endpoint
@@ -273,7 +299,7 @@ public final class PlugSession: Sendable {
                 state.withLock { $0.endpoint = .rpc(component) }
                 logger.info("using component", metadata: ["component": "\(component)"])
                 let health = await healthIfDue(deadline: deadline) { ShellyParser.rpcHealth(body, component: component) }
-                return (try Self.reading(parsed), MeterRating(component.kind), takenAt, health)
+                return (try Self.reading(parsed), MeterRating(component.kind), takenAt, health, nil)
             }
         }
         switch endpoint {
@@ -289,7 +315,7 @@ public final class PlugSession: Sendable {
             }
             // Every Gen1 status carries the health figures: read them when due.
             let health = await healthIfDue(deadline: deadline) { ShellyParser.gen1Health(json) }
-            return (try Self.reading(parsed.reading), parsed.rating, takenAt, health)
+            return (try Self.reading(parsed.reading), parsed.rating, takenAt, health, json["uptime"]?.number)
         case .rpc(let component):
             if isHealthDue {
                 // Once a minute the whole Shelly.GetStatus instead of the component's: the same
@@ -300,14 +326,14 @@ public final class PlugSession: Sendable {
                     throw PollFailure(error.reason, error.message)
                 }
                 let health = await healthIfDue(deadline: deadline) { ShellyParser.rpcHealth(body, component: component) }
-                return (try Self.reading(parsed), MeterRating(component.kind), takenAt, health)
+                return (try Self.reading(parsed), MeterRating(component.kind), takenAt, health, nil)
             }
             let (body, takenAt) = try await rpc("\(component.kind.rpcNamespace).GetStatus", id: component.id, deadline: deadline)
             let parsed: ParsedReading
             do { parsed = try ShellyParser.componentStatus(json: body, kind: component.kind) } catch {
                 throw PollFailure(error.reason, error.message)
             }
-            return (try Self.reading(parsed), MeterRating(component.kind), takenAt, nil)
+            return (try Self.reading(parsed), MeterRating(component.kind), takenAt, nil, nil)
         }
     }
 
@@ -354,7 +380,7 @@ public final class PlugSession: Sendable {
     /// One RPC call, `method` with `params {"id": id}`: over the plug's WebSocket when it has
     /// one and it works, else one HTTP request. Returns the parsed answer (a JSON-RPC frame or
     /// the bare result) and the time the reading was taken.
-    private func rpc(_ method: String, id: Int?, deadline: Int64) async throws(PollFailure) -> (JSONValue, Int64) {
+    func rpc(_ method: String, id: Int?, deadline: Int64) async throws(PollFailure) -> (JSONValue, Int64) {
         if let webSocket, usesWebSocket {
             let fallback: Bool
             do {

@@ -41,6 +41,15 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     /// A Gen2+ plug whose WebSocket accepts frames but never answers them (a connection gone
     /// silent); HTTP still works.
     case silentWebSocket = "ws-silent"
+    /// Every 7th status reports the energy counter as `1e308` (Gen2+ `aenergy.total` in Wh,
+    /// Gen1 `total` in watt-minutes): a number no meter reaches.
+    case counterOverflow = "counter-overflow"
+    /// Every 7th status reports the energy counter 10^9 Wh above the true one: a finite jump
+    /// no meter makes in a second. The next status is honest again.
+    case counterJump = "counter-jump"
+    /// Every 7th status reports the energy counter as 0 while the device stays up (its
+    /// uptime goes on): a fall without a reboot.
+    case counterDrop = "counter-drop"
 
     /// The power literal a status answer carries instead of the load curve's, if any.
     var wattsLiteral: String? {
@@ -102,6 +111,7 @@ public final class SimulatedPlug: Sendable {
         var energyWattHours: Double
         var bootTime: Double
         var servedReadings = 0
+        var statusAnswers = 0
         var requests = 0
         var basicCredentialsReceived = 0
     }
@@ -293,5 +303,24 @@ public final class SimulatedPlug: Sendable {
     /// Seconds since the plug (re)booted.
     func uptime(now: Double) -> Double {
         counter.withLock { now - $0.bootTime }
+    }
+
+    /// The energy counter as the next status answer writes it (`gen1`: whole watt-minutes,
+    /// else watt-hours to three decimals), with the counter faults applied to every 7th answer.
+    func counterText(_ wattHours: Double, gen1: Bool) -> String {
+        let glitch = counter.withLock { state -> Bool in
+            state.statusAnswers += 1
+            return state.statusAnswers % 7 == 3
+        }
+        let honest = gen1 ? String(Int(clampingRounding: wattHours * 60, .towardZero)) : "\(Self.round(wattHours, 3))"
+        guard glitch else { return honest }
+        switch specification.fault {
+        case .counterOverflow: return "1e308"
+        case .counterJump:
+            let lie = wattHours + 1e9
+            return gen1 ? String(Int(clampingRounding: lie * 60, .towardZero)) : "\(Self.round(lie, 3))"
+        case .counterDrop: return "0"
+        default: return honest
+        }
     }
 }

@@ -14,17 +14,21 @@ struct EnergyCountersTests {
         #expect(counter.energyJoules == 85)
     }
 
-    @Test("a device counter reset is a new baseline, never a negative step")
+    @Test("a device counter reset (a reboot: the uptime went down) is a new baseline, never a negative step")
     func deviceReboot() {
         var counter = EnergyCounters()
         let totals: [Double] = [100, 100.5, 101, 0.2, 0.7]
+        let uptimes: [Double] = [50, 51, 52, 1, 2]
         var previous = 0.0
         for (index, wh) in totals.enumerated() {
-            counter.add(Sample(node: "n", timestampMilliseconds: Int64(index) * 1000, reading: Reading(watts: 1, energyWattHours: wh)), maxGapMilliseconds: 3000)
+            _ = counter.add(
+                Sample(
+                    node: "n", timestampMilliseconds: Int64(index) * 1000, reading: Reading(watts: 1, energyWattHours: wh)),
+                maxGapMilliseconds: 3000, device: DeviceCounterContext(uptimeSeconds: uptimes[index]))
             #expect(counter.deviceJoules >= previous)
             previous = counter.deviceJoules
         }
-        // 100 Wh at first sight, +1 Wh, then 0.2 Wh since the reboot, +0.5 Wh.
+        // 100 Wh at first sight (50 s after boot: 8 kW could count it), +1 Wh, then 0.2 Wh since the reboot, +0.5 Wh.
         #expect(abs(counter.deviceJoules - (100 + 1 + 0.2 + 0.5) * 3600) < 1e-6)
     }
 

@@ -20,6 +20,45 @@ struct PayloadFuzzTests {
             #expect(error.message.count <= 250, "\(label): \(error.message.count)-character error")
             #expect(error.reason == .parse || error.reason == .invalid, "\(label): reason \(error.reason)")
         }
+        // The uptime the bytes carry, as the poller reads it: a finite, non-negative number or none.
+        var uptime: Double?
+        if let json = try? ShellyParser.json(bytes) {
+            let gen1 = ShellyParser.gen1Health(json).uptimeSeconds
+            uptime = ShellyParser.sysUptime(json)
+            #expect(uptime.map { $0.isFinite && $0 >= 0 } ?? true, "\(label): uptime \(uptime ?? 0)")
+            if uptime == nil, let gen1, gen1.isFinite { uptime = gen1 }
+        }
+        // Then the ledger judges its device counter, a second after a believable one, with the
+        // uptime the same bytes give: what it takes adds at most what the meter could count.
+        func counter(_ reading: Reading, rating: MeterRating, uptime: Double?) {
+            for previous in [nil, 100.0] {
+                var counters = EnergyCounters()
+                let context = DeviceCounterContext(maximumWatts: rating.maximumWatts, uptimeSeconds: uptime)
+                if let previous {
+                    _ = counters.add(
+                        Sample(
+                            node: "n", timestampMilliseconds: 1_000, reading: Reading(watts: 1, energyWattHours: previous)),
+                        maxGapMilliseconds: 3000,
+                        device: DeviceCounterContext(maximumWatts: rating.maximumWatts, uptimeSeconds: 1000))
+                }
+                let before = counters.deviceJoules
+                let (_, verdict) = counters.add(
+                    Sample(node: "n", timestampMilliseconds: 2_000, reading: reading), maxGapMilliseconds: 3000,
+                    device: context)
+                let added = counters.deviceJoules - before
+                let bound = previous == nil
+                    ? rating.maximumWatts * (max(0, uptime ?? 0) + EnergyCounters.slackSeconds)
+                    : rating.maximumWatts * (1 + EnergyCounters.slackSeconds)
+                #expect(
+                    added.isFinite && added >= 0 && added <= bound * (1 + 1e-9), "\(label): \(added) J added, \(verdict)")
+                if case .refused(let refusal) = verdict {
+                    #expect(!refusal.message.contains("\n"), "\(label): \(refusal)")
+                }
+                if verdict.isAccepted, let wattHours = reading.energyWattHours {
+                    #expect(wattHours.isFinite && wattHours >= 0, "\(label)")
+                }
+            }
+        }
         func parsed(_ parsed: ParsedReading, rating: MeterRating) {
             switch parsed {
             case .noReading(let why):
@@ -29,11 +68,13 @@ struct PayloadFuzzTests {
                 switch ReadingValidator().validate(reading, rating: rating) {
                 case .success(let valid):
                     #expect(valid.watts.isFinite && valid.watts >= 0 && valid.watts <= rating.maximumWatts, "\(label): \(valid)")
+                    counter(valid, rating: rating, uptime: uptime)
                 case .failure(let failure):
                     #expect(failure.reason == .invalid && !failure.message.contains("\n"), "\(label): \(failure)")
                 }
             }
         }
+
         do { _ = try ShellyParser.deviceInfo(bytes) } catch { refused(error) }
         for channel in [0, 1] {
             do {

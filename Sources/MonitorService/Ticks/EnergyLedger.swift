@@ -16,25 +16,41 @@ final class EnergyLedger: Sendable {
         self.maxGapMilliseconds = maxGapMilliseconds
     }
 
-    /// Adds the report's samples and returns the tick for the consumers.
+    /// Adds the report's samples and returns the tick for the consumers. A device counter
+    /// the counters refuse (`EnergyCounters.judgeDeviceCounter`, bounded by the meter's
+    /// maximum power and told reboots by the device's uptime) leaves its sample: it is
+    /// neither stored nor published.
     func advance(_ report: TickReport) -> Tick {
         // Exactly one slot per plug: a tick that waits in the store's backlog during an
         // outage then holds no spare capacity (growing by appending can leave almost half unused).
         var samples: [Sample] = []
         samples.reserveCapacity(report.outcomes.count)
         var failures: [String: PollFailure] = [:]
+        var devices: [DeviceCounterContext] = []
         for outcome in report.outcomes {
             switch outcome.result {
-            case .success(let sample): samples.append(sample)
+            case .success(let sample):
+                samples.append(sample)
+                devices.append(
+                    DeviceCounterContext(
+                        maximumWatts: outcome.maximumWatts ?? DeviceCounterContext.defaultMaximumWatts,
+                        uptimeSeconds: outcome.deviceUptimeSeconds))
             case .failure(let failure): failures[outcome.node] = failure
             }
         }
+        var verdicts: [String: DeviceCounterVerdict] = [:]
         let snapshot = counters.withLock { counters -> [String: EnergyCounters] in
-            for sample in samples {
-                counters[sample.node, default: EnergyCounters()].add(sample, maxGapMilliseconds: maxGapMilliseconds)
+            for index in samples.indices {
+                let sample = samples[index]
+                let (_, verdict) = counters[sample.node, default: EnergyCounters()].add(
+                    sample, maxGapMilliseconds: maxGapMilliseconds, device: devices[index])
+                if !verdict.isAccepted { samples[index].reading.energyWattHours = nil }
+                if verdict != .absent { verdicts[sample.node] = verdict }
             }
             return counters
         }
-        return Tick(report: report, samples: samples, failures: failures, counters: snapshot)
+        var tick = Tick(report: report, samples: samples, failures: failures, counters: snapshot)
+        tick.deviceCounters = verdicts
+        return tick
     }
 }
