@@ -144,7 +144,7 @@ struct DeviceCounterIntegrationTests {
         let port = try #require(
             try String(contentsOfFile: folder + "/config.yaml", encoding: .utf8).split(separator: "\n")
                 .first { $0.contains("address:") }?.split(separator: ":").last.flatMap {
-                    Int($0.trimmingCharacters(in: .whitespaces))
+                    Int($0.trimmingCharacters(in: CharacterSet(charactersIn: " \"'")))
                 })
         service.simulator = try ChildProcess(
             TestPaths.binary, ["simulate", "--plugs", "\(plugs)", "--port", "\(port)", "--generations", "1,2"],
