@@ -212,7 +212,8 @@ let package = Package(
                 "AnnotationContract", "ClusterSimulator", "CurlClient", "Kubernetes", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
-            exclude: ["fake_apiserver.py", "tls_relay.py"]  // run by FakeAPIServer and TLSRelay with python3
+            // Run by FakeAPIServer and TLSRelay with python3; built by WallClockShim with cc.
+            exclude: ["fake_apiserver.py", "tls_relay.py", "wallclock_shim.c"]
         ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
         .testTarget(name: "EnergyQueriesTests", dependencies: ["EnergyQueries"]),

@@ -25,6 +25,9 @@ public struct EnergyCounters: Sendable, Equatable {
     public var deviceBootMilliseconds: Int64?
     /// A refused counter value that becomes the baseline if the readings go on from it.
     public var deviceCandidate: DeviceCounterCandidate?
+    /// The monotonic time of the last sample (`Sample.monotonicMilliseconds`), in memory only:
+    /// the monotonic clock starts again with every boot.
+    public var lastMonotonicMilliseconds: Int64?
 
     /// Creates counters, by default empty.
     public init(
@@ -42,7 +45,8 @@ public struct EnergyCounters: Sendable, Equatable {
         self.lastDeviceMilliseconds = lastDeviceWattHours == nil ? nil : lastTimestampMilliseconds
     }
 
-    /// Adds a sample. Samples not newer than the last one are ignored. The device counter is
+    /// Adds a sample. Samples not newer than the last one (on the monotonic clock when both
+    /// have its time, else on the wall clock) are ignored. The device counter is
     /// judged against a plug's default maximum power and no uptime.
     /// - Returns: the joules added to `energyJoules` (0 across a gap).
     @discardableResult
@@ -58,14 +62,24 @@ public struct EnergyCounters: Sendable, Equatable {
     ) -> (joules: Double, counter: DeviceCounterVerdict) {
         var added = 0.0
         if let lastTime = lastTimestampMilliseconds {
-            guard sample.timestampMilliseconds > lastTime else { return (0, .ignored) }
-            let gap = sample.timestampMilliseconds - lastTime
+            // The time between two samples this process took is read off the monotonic clock:
+            // a step of the wall clock between them (stamps going back, or a day ahead) must
+            // neither stop the counter nor add a day of power. Across a restart only the wall
+            // clock links the samples.
+            let gap: Int64
+            if let monotonic = sample.monotonicMilliseconds, let lastMonotonic = lastMonotonicMilliseconds {
+                gap = monotonic - lastMonotonic
+            } else {
+                gap = sample.timestampMilliseconds - lastTime
+            }
+            guard gap > 0 else { return (0, .ignored) }
             if gap <= maxGapMilliseconds, let lastWatts {
                 added = (lastWatts + sample.reading.watts) / 2 * Double(gap) / 1000
                 energyJoules += added
             }
         }
         lastTimestampMilliseconds = sample.timestampMilliseconds
+        lastMonotonicMilliseconds = sample.monotonicMilliseconds
         lastWatts = sample.reading.watts
         let counter = judgeDeviceCounter(
             sample.reading.energyWattHours, at: sample.timestampMilliseconds, context: device)

@@ -24,6 +24,7 @@ public final class MonitorMetrics: Sendable {
     private let ticksSkipped: Counter
     private let tickDelay: ValueHistogram
     private let requestsRefused: Counter
+    private let clockSteps: [ClockStepDirection: Counter]
     /// The store's record of bad rows and replaced files, rendered at every scrape.
     let storeFaults: StoreFaults?
 
@@ -73,6 +74,17 @@ public final class MonitorMetrics: Sendable {
             labels: [],
             buckets: Self.tickDelayBuckets
         )
+        var steps: [ClockStepDirection: Counter] = [:]
+        for direction in ClockStepDirection.allCases {
+            steps[direction] = registry.makeCounter(
+                descriptor: Self.descriptor(
+                    "energy_monitor_clock_steps_total",
+                    "Steps of the wall clock (beyond the monotonic time passed), by direction."
+                ),
+                labels: [("direction", direction.rawValue)]
+            )
+        }
+        clockSteps = steps
         requestsRefused = registry.makeCounter(
             descriptor: Self.descriptor(
                 "energy_monitor_http_requests_refused_total",
@@ -185,6 +197,11 @@ public final class MonitorMetrics: Sendable {
     /// Records how late a tick started after its boundary.
     public func recordTickDelay(milliseconds: Double) {
         tickDelay.record(max(0, milliseconds) / 1000)
+    }
+
+    /// Counts a step of the wall clock.
+    public func recordClockStep(_ direction: ClockStepDirection) {
+        clockSteps[direction]?.increment()
     }
 
     /// Counts an HTTP request refused with 503 because too many were in progress.

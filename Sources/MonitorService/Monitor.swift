@@ -123,6 +123,10 @@ extension Monitor {
     /// does, instead of memory growing without bound.
     static let tickQueueLimit = 32
 
+    /// How far a stored sample may lie ahead of the clock at start before it is taken for one
+    /// stamped by a clock that was ahead.
+    static let futureToleranceMilliseconds: Int64 = 1000
+
     /// Threads of the poll executor: two keep up with 5,000 plugs on a machine of two cores;
     /// the HTTP client and the store's writer have threads of their own besides.
     static let pollThreads = 2
@@ -157,7 +161,13 @@ extension Monitor {
             self.stallNanoseconds = max(30_000, 10 * configuration.intervalMilliseconds) * 1_000_000
             let executor = PollExecutor(threads: Monitor.pollThreads)
             self.executor = executor
-            let counters = try await store.loadCounters()
+            // Samples stamped ahead of the clock were taken while the wall clock was ahead (a
+            // board without a real-time clock before NTP, a resumed machine): new samples of
+            // those times would stand beside them, and the counters would wait for the clock
+            // to catch up. They are forgotten before the counters are read.
+            let now = WallClock.nowMilliseconds()
+            let ahead = try await store.rewind(toMilliseconds: now + Monitor.futureToleranceMilliseconds)
+            var counters = try await store.loadCounters()
             try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
             let nodes = configuration.nodes
             let maxGap = 3 * configuration.intervalMilliseconds
@@ -165,6 +175,15 @@ extension Monitor {
                 nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate,
                 storeFaults: store.faults)
             self.metrics = metrics
+            if ahead.samples > 0 {
+                metrics.recordClockStep(.backward)
+                logger.warning(
+                    "the store held samples stamped ahead of the clock (taken while the wall clock was ahead); forgotten",
+                    metadata: [
+                        "samples": "\(ahead.samples)",
+                        "aheadSeconds": "\(((ahead.newestMilliseconds ?? now) - now) / 1000)",
+                    ])
+            }
             self.loop = PollLoop(
                 plugs: configuration.plugs,
                 intervalMilliseconds: configuration.intervalMilliseconds,
@@ -172,6 +191,9 @@ extension Monitor {
                 executor: executor,
                 logger: logger
             )
+            for (node, counter) in counters where (counter.lastTimestampMilliseconds ?? .min) > now {
+                counters[node]?.lastTimestampMilliseconds = now
+            }
             self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap)
             let annotations = try Monitor.makeAnnotationPublisher(
                 configuration: configuration, connection: connection, http: client, metrics: metrics,
@@ -257,9 +279,39 @@ extension Monitor {
                 queue.waiting -= 1
                 if queue.waiting <= 0 { queue = (0, false) }
             }
+            if report.clockStepMilliseconds != 0 { await clockStepped(report) }
             let tick = ledger.advance(report)
             for consumer in consumers {
                 await consumer.consume(tick)
+            }
+        }
+
+        /// A step of the wall clock, seen by the poll loop before `report`'s tick: logged with
+        /// its size and counted. After a step back, what was stamped from the tick's boundary
+        /// on (in the store, in its backlog) came from a clock that was ahead: it is forgotten,
+        /// so that no second of a node is stored twice and no minute packed twice. The counters
+        /// do not notice: they measure time on the monotonic clock.
+        private func clockStepped(_ report: TickReport) async {
+            let step = report.clockStepMilliseconds
+            let direction: ClockStepDirection = step > 0 ? .forward : .backward
+            metrics.recordClockStep(direction)
+            logger.warning(
+                "the wall clock was stepped",
+                metadata: ["direction": "\(direction.rawValue)", "milliseconds": "\(step)"])
+            guard direction == .backward else { return }
+            let mark = report.tickMilliseconds
+            ledger.rewind(to: mark)
+            do {
+                let forgotten = try await storeConsumer.rewind(to: mark)
+                if forgotten.samples > 0 {
+                    logger.warning(
+                        "samples stamped by the clock before it was set back are forgotten",
+                        metadata: ["samples": "\(forgotten.samples)", "from": "\(mark)"])
+                }
+            } catch {
+                logger.error(
+                    "cannot forget the samples stamped before the clock was set back",
+                    metadata: ["error": "\(error.summary)"])
             }
         }
 

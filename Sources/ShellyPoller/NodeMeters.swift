@@ -49,7 +49,13 @@ extension PlugOutcome {
         let reading = Reading(
             watts: samples.reduce(0) { $0 + $1.reading.watts }, volts: volts, amps: total(\.amps), energyWattHours: total(\.energyWattHours))
         let time = samples.reduce(0) { $0 + $1.timestampMilliseconds / Int64(max(1, samples.count)) }
-        var outcome = PlugOutcome(node: node, result: .success(Sample(node: node, timestampMilliseconds: time, reading: reading)), durationSeconds: duration)
+        let monotonic = samples.allSatisfy({ $0.monotonicMilliseconds != nil })
+            ? samples.reduce(0) { $0 + ($1.monotonicMilliseconds ?? 0) / Int64(max(1, samples.count)) } : nil
+        var outcome = PlugOutcome(
+            node: node,
+            result: .success(
+                Sample(node: node, timestampMilliseconds: time, reading: reading, monotonicMilliseconds: monotonic)),
+            durationSeconds: duration)
         outcome.meters = readings
         // The summed counter rises at most as fast as all meters together; a reboot shows in
         // the youngest device's uptime (known only when every meter's is).

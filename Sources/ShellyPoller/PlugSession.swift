@@ -188,12 +188,17 @@ public final class PlugSession: Sendable {
                 throw PollFailure(.throttled, "device throttles authentication; next request in \((until - started) / 1_000_000) ms")
             }
             let read = try await read(deadline: deadline)
+            // The same moment on the monotonic clock: the wall-clock stamp is the exchange's
+            // midpoint, a few milliseconds ago; the energy between samples is measured on it.
+            let monotonicAt = MonotonicClock.nowNanoseconds() / 1_000_000 - (WallClock.nowMilliseconds() - read.takenAt)
             health = read.health
             let known = read.uptime ?? read.health?.uptimeSeconds
             uptime = await deviceUptime(counter: read.reading.energyWattHours, known: known, deadline: deadline)
             maximumWatts = read.rating.maximumWatts
             result = validator.validate(read.reading, rating: read.rating).map {
-                Sample(node: plug.node, timestampMilliseconds: read.takenAt, reading: $0)
+                Sample(
+                    node: plug.node, timestampMilliseconds: read.takenAt, reading: $0,
+                    monotonicMilliseconds: monotonicAt)
             }
         } catch {
             result = .failure(error)

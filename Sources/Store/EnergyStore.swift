@@ -30,12 +30,12 @@ public final class EnergyStore: @unchecked Sendable {
     private var chunkWriter: ChunkWriter?
     private var recentWriter: ChunkWriter?
     /// Samples before this time are packed into chunks (unix milliseconds). Store queue only.
-    private var packedUntil: Int64 = .min
+    var packedUntil: Int64 = .min
     /// The poll interval: the nominal spacing of packed samples.
     var stepMilliseconds: Int64 = 1000
     /// The counters as last committed, by node id: a tick rewrites only the nodes whose
     /// counters moved, not every node of a large cluster. Store queue only.
-    private var committedCounters: [Int64: EnergyCounters] = [:]
+    var committedCounters: [Int64: EnergyCounters] = [:]
     /// Where a failure to pack completed minutes is reported (the tick itself is committed).
     let logger: Logger?
     /// The latest packing error, until packing works again. Store queue only.
@@ -311,7 +311,7 @@ public final class EnergyStore: @unchecked Sendable {
 
     /// Appends samples of many nodes to `recent`: one row per group of samples that report
     /// the same fields (a tick of 1,000 nodes is a row or two, not 1,000 rows).
-    private func insertRecent(_ samples: [StoredSample]) throws(StoreError) {
+    func insertRecent(_ samples: [StoredSample]) throws(StoreError) {
         guard !samples.isEmpty else { return }
         if recentWriter == nil { recentWriter = ChunkWriter(database: database, layout: .tick) }
         guard let recentWriter else { return }

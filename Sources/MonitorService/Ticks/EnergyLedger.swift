@@ -6,14 +6,37 @@ import Synchronization
 /// each tick's samples before any consumer sees the tick.
 final class EnergyLedger: Sendable {
     private let counters: Mutex<[String: EnergyCounters]>
+    /// The newest stamp handed on for storing, by node: the store takes each node's samples in
+    /// time order, one per stamp, so a sample not newer than it (a wall clock that went back a
+    /// little) is integrated but not stored. A step back beyond `PollLoop`'s threshold rewinds
+    /// the store and these marks instead (`rewind(to:)`).
+    private let storedUntil: Mutex<[String: Int64]>
     private let maxGapMilliseconds: Int64
 
     /// Starts every node of `nodes` at its stored counters (or empty ones).
     init(nodes: [String], stored: [String: EnergyCounters], maxGapMilliseconds: Int64) {
         var initial: [String: EnergyCounters] = [:]
-        for node in nodes { initial[node] = stored[node] ?? EnergyCounters() }
+        var marks: [String: Int64] = [:]
+        for node in nodes {
+            initial[node] = stored[node] ?? EnergyCounters()
+            if let last = stored[node]?.lastTimestampMilliseconds { marks[node] = last }
+        }
         self.counters = Mutex(initial)
+        self.storedUntil = Mutex(marks)
         self.maxGapMilliseconds = maxGapMilliseconds
+    }
+
+    /// Forgets every mark at or after `mark` (unix milliseconds), after the store forgot its
+    /// samples from then on: the wall clock was ahead and has been set back.
+    func rewind(to mark: Int64) {
+        storedUntil.withLock { marks in
+            for (node, last) in marks where last >= mark { marks[node] = mark - 1 }
+        }
+        counters.withLock { counters in
+            for (node, counter) in counters where (counter.lastTimestampMilliseconds ?? .min) >= mark {
+                counters[node]?.lastTimestampMilliseconds = mark - 1
+            }
+        }
     }
 
     /// Adds the report's samples and returns the tick for the consumers. A device counter
@@ -48,6 +71,14 @@ final class EnergyLedger: Sendable {
                 if verdict != .absent { verdicts[sample.node] = verdict }
             }
             return counters
+        }
+        // In time order per node, one sample per stamp: what the store can take.
+        samples = storedUntil.withLock { marks in
+            samples.filter { sample in
+                guard sample.timestampMilliseconds > marks[sample.node] ?? .min else { return false }
+                marks[sample.node] = sample.timestampMilliseconds
+                return true
+            }
         }
         var tick = Tick(report: report, samples: samples, failures: failures, counters: snapshot)
         tick.deviceCounters = verdicts
