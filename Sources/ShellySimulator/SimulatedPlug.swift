@@ -50,6 +50,10 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     /// Every 7th status reports the energy counter as 0 while the device stays up (its
     /// uptime goes on): a fall without a reboot.
     case counterDrop = "counter-drop"
+    /// A Gen2+ plug whose `/shelly` model (and firmware) carries a line break and a whole fake
+    /// log line after it, and an escape sequence: outside text that must stay inside one line
+    /// of the monitor's log.
+    case forgedLog = "forged-log"
 
     /// The power literal a status answer carries instead of the load curve's, if any.
     var wattsLiteral: String? {
