@@ -494,7 +494,9 @@ public final class PlugSession: Sendable {
         } catch {
             throw PollFailure(.connect, "\(path): \(error)")
         }
-        let end = WallClock.nowNanoseconds()
+        // The exchange ended when the client had the answer: this task may resume much later
+        // on a busy machine, and the reading must not be dated by that.
+        let end = response.completedNanoseconds ?? WallClock.nowNanoseconds()
         return (response, (start + end) / 2 / 1_000_000)
     }
 }

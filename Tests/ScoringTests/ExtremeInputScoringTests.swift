@@ -75,9 +75,11 @@ struct ExtremeInputScoringTests {
         }
     }
 
-    @Test("extender request JSON: every numeric field of a real request, set to each extreme, gets 200 or 400 with one line")
+    @Test(
+        "extender request JSON: every numeric field of a real request, set to each extreme, gets 200 or 400 with one line",
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
+    )
     func extenderRequests() throws {
-        try #require(TestPaths.kubernetesFixturesAvailable, "skipped: ../shared/fixtures/kubernetes is absent")
         let handler = ExtenderHandler(knowledgeBase: ExtenderHandlerTests.knowledgeBase, powerAnnotations: Self.power, logger: .init(label: "test"))
         let pod = try ClusterPayloads.pod(profile: "sequential", weight: "0.3")
         let nodes = try ["tvpc", "rpi"].map { try ClusterPayloads.node(named: $0, annotations: ClusterPayloads.power(40)) }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ShellySimulator
 import Testing
+import TestSupport
 
 @testable import ShellyPoller
 
@@ -12,6 +13,12 @@ import Testing
 struct PlugSessionTests {
     static let client = CurlMultiClient()
     static let logger = Logger(label: "test")
+    /// How long a `slow` plug takes to answer in the timeout tests: a minute, far beyond any
+    /// poll's deadline, so that a poll which waited for the answer is unmistakable.
+    static let slowAnswer: Duration = .seconds(60)
+    /// How late after its deadline a poll may end: scheduling noise on a machine busy with the
+    /// rest of the suite, and still a twelfth of the slow plug's delay.
+    static let deadlineMarginSeconds = 5.0
 
     private func withSimulator(
         _ specifications: [SimulatedPlug.Specification],
@@ -76,16 +83,16 @@ struct PlugSessionTests {
     }
 
     @Test(
-        "faults map to their reasons",
+        "faults map to their reasons; a poll ends at its deadline, not when a slow answer comes",
         arguments: [(SimulatedFault.httpError, PollErrorReason.http), (.garbage, .parse), (.slow, .timeout)]
     )
     func faults(fault: SimulatedFault, reason: PollErrorReason) async throws {
-        try await withSimulator([.init(node: "bad", port: 0, generation: 2, profile: .rpi, fault: fault)]) { simulator in
+        let fault = [SimulatedPlug.Specification(node: "bad", port: 0, generation: 2, profile: .rpi, fault: fault)]
+        try await withSimulator(fault, slowDelay: Self.slowAnswer) { simulator in
             let outcome = await session(simulator, "bad").poll(timeoutMilliseconds: 500)
             #expect(outcome.result.failureReason == reason, "\(outcome.result)")
-            // A poll never outlasts its timeout by more than scheduling noise (generous: the
-            // whole suite runs in parallel on two cores).
-            #expect(outcome.durationSeconds < 3)
+            // The slow plug answers a minute later: a poll that waited for it fails here.
+            #expect(outcome.durationSeconds <= 0.5 + Self.deadlineMarginSeconds, "poll took \(outcome.durationSeconds) s")
         }
     }
 
@@ -109,14 +116,40 @@ struct PlugSessionTests {
 
     @Test("a closed port is a connect failure")
     func unreachable() async throws {
-        // A port that was just listened on and closed again: nothing listens there now.
-        let closed = try await ShellySimulator.start(plugs: [.init(node: "x", port: 0, generation: 1, profile: .rpi)])
-        let port = try #require(closed.port(of: "x"))
-        await closed.shutdown()
+        // A port held without listening: nothing answers there, and no other test can take it.
+        let closed = try HeldPort()
+        defer { closed.release() }
         try await withSimulator([.init(node: "gone", port: 0, generation: 1, profile: .rpi, fault: .unreachable)]) { simulator in
             #expect(simulator.port(of: "gone") == nil)
-            let outcome = await session(simulator, "gone", port: port).poll(timeoutMilliseconds: 500)
+            let outcome = await session(simulator, "gone", port: closed.port).poll(timeoutMilliseconds: 500)
             #expect(outcome.result.failureReason == .connect, "\(outcome.result)")
+        }
+    }
+
+    @Test("a reading is dated by its exchange, not by when the poll's task runs again")
+    func datedByTheExchange() async throws {
+        // The plug reads its value when the request comes and answers a second later; the
+        // poll's task then waits three seconds more for its thread, as on a machine whose
+        // threads are all taken. Only the poll's own executor is held: nothing else waits.
+        try await withSimulator([.init(node: "late", port: 0, generation: 1, profile: .rpi, fault: .slow)], slowDelay: .seconds(1)) { simulator in
+            let executor = HeldExecutor()
+            let plug = PlugConfiguration(node: "late", baseURL: "http://127.0.0.1:\(simulator.port(of: "late") ?? 1)", generation: .gen1)
+            let session = PlugSession(plug: plug, client: Self.client, logger: Self.logger)
+            let polling = Task(executorPreference: executor) { await session.poll(timeoutMilliseconds: 10_000) }
+            let asked = await eventually(within: .seconds(10), every: .milliseconds(5)) {
+                simulator.servedReadings().contains { $0.node == "late" }
+            }
+            executor.hold(for: .seconds(3))
+            let outcome = await polling.value
+            #expect(asked)
+            let sample = try outcome.result.get()
+            let served = try #require(simulator.servedReadings().last { $0.node == "late" })
+            // The task was held (the poll took the answer's second and the hold's three)...
+            #expect(outcome.durationSeconds >= 2.5, "poll took \(outcome.durationSeconds) s")
+            // ...but the exchange itself lasted the plug's second: its midpoint is about half a
+            // second after the plug read the value, not two.
+            let skew = sample.timestampMilliseconds - served.timestampMilliseconds
+            #expect((0...1000).contains(skew), "sample dated \(skew) ms after the plug read it")
         }
     }
 
@@ -127,11 +160,14 @@ struct PlugSessionTests {
             let fault: SimulatedFault? = index % 8 == 0 ? .slow : (index % 8 == 1 ? .unreachable : nil)
             specifications.append(.init(node: "n\(index)", port: 0, generation: index % 2 == 0 ? 1 : 2, profile: .generic(index: index), fault: fault))
         }
+        // The dead plugs' address: a port held without listening (refused at once).
+        let dead = try HeldPort()
+        defer { dead.release() }
         // A 3 s interval (2.4 s timeout) keeps the healthy plugs' verdict independent of how
-        // busy the machine is; the slow plugs answer after 5 s, beyond any timeout.
-        try await withSimulator(specifications, slowDelay: .seconds(5)) { simulator in
+        // busy the machine is; the slow plugs answer after a minute, beyond any timeout.
+        try await withSimulator(specifications, slowDelay: Self.slowAnswer) { simulator in
             let plugs = specifications.map { spec in
-                PlugConfiguration(node: spec.node, baseURL: "http://127.0.0.1:\(simulator.port(of: spec.node) ?? 9)")
+                PlugConfiguration(node: spec.node, baseURL: "http://127.0.0.1:\(simulator.port(of: spec.node) ?? dead.port)")
             }
             let loop = PollLoop(plugs: plugs, intervalMilliseconds: 3000, client: Self.client, logger: Self.logger)
             for _ in 0..<2 {
@@ -139,8 +175,10 @@ struct PlugSessionTests {
                 #expect(outcomes.map(\.node) == plugs.map(\.node))
                 for (index, outcome) in outcomes.enumerated() {
                     switch index % 8 {
-                    case 0: #expect(outcome.result.failureReason == .timeout)
-                    case 1: #expect(outcome.result.failureReason == .connect)
+                    case 0:
+                        #expect(outcome.result.failureReason == .timeout)
+                        #expect(outcome.durationSeconds <= 2.4 + Self.deadlineMarginSeconds, "\(outcome.node): \(outcome.durationSeconds) s")
+                    case 1: #expect(outcome.result.failureReason == .connect, "\(outcome.node): \(outcome.result)")
                     default: #expect((try? outcome.result.get()) != nil, "\(outcome.node): \(outcome.result)")
                     }
                 }
@@ -204,5 +242,24 @@ extension Result where Failure == PollFailure {
     var failureReason: PollErrorReason? {
         if case .failure(let failure) = self { return failure.reason }
         return nil
+    }
+}
+
+/// An executor on a thread of its own that a test can hold busy, to delay the tasks that
+/// prefer it (and only those) as a machine without a free thread would.
+final class HeldExecutor: TaskExecutor, @unchecked Sendable {
+    // `@unchecked Sendable`: the queue is the only state, and it is thread-safe.
+    private let queue = DispatchQueue(label: "held-executor")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
+    }
+
+    /// Keeps the thread busy for `duration`, after whatever was enqueued before.
+    func hold(for duration: Duration) {
+        let microseconds = UInt32(clamping: duration.components.seconds * 1_000_000)
+        queue.async { usleep(microseconds) }
     }
 }

@@ -165,7 +165,7 @@ struct OfflineClusterTests {
 
     @Test(
         "the scores behind the placements agree with the thesis's 284 decisions at the same live watts",
-        .enabled(if: TestPaths.thesisAvailable, "../shared/thesis is absent")
+        .enabled(if: TestPaths.thesisTestsEnabled, "../shared/thesis is absent")
     )
     func agreesWithThesisDecisions() async throws {
         // The thesis's decisions, by node, weight and profile, with the live watts they saw.

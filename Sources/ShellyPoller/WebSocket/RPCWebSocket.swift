@@ -120,11 +120,6 @@ final class RPCWebSocket: Sendable {
         }
     }
 
-    private static func sleep(until deadline: Int64) async {
-        let remaining = deadline - WallClock.nowNanoseconds()
-        if remaining > 0 { try? await Task.sleep(for: .nanoseconds(remaining)) }
-    }
-
     /// Closes the connection; pending calls fail.
     func close() {
         let task = state.withLock { state -> Task<Void, Never>? in
@@ -213,7 +208,9 @@ final class RPCWebSocket: Sendable {
             }
             timer.withLock {
                 $0 = Task {
-                    await Self.sleep(until: deadline)
+                    // As for a call's deadline: a connection that opened in time while the
+                    // process was held up is not a timeout.
+                    await CallDeadlines.sleep(until: deadline)
                     guard !Task.isCancelled else { return }
                     self.resumeWaiter(waiter, .failure(.timeout))
                 }
