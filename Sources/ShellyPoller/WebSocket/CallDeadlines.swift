@@ -8,9 +8,9 @@ import Synchronization
 /// A reply reaches its call through a few tasks of the cooperative pool, as this watcher
 /// does. When the process was held up (every thread of the pool busy) past a deadline, the
 /// watcher and a reply that arrived in time wake together, and the watcher would often run
-/// first: so a watcher that woke late lets the queued work run before it ends any call, for
-/// at most `graceNanoseconds` past the deadline. An HTTP poll is judged the same way: its
-/// answer is read on the client's own thread, however late its caller resumes.
+/// first: so a watcher that woke late lets the queued work run before it ends any call
+/// (`HeldUpClock`). An HTTP poll is judged the same way: its answer is read on the client's
+/// own thread, however late its caller resumes.
 final class CallDeadlines: Sendable {
     private struct Entry {
         let deadline: Int64
@@ -27,7 +27,7 @@ final class CallDeadlines: Sendable {
     static let resolutionNanoseconds: Int64 = 20_000_000
     /// A watcher that wakes this much later than it asked was held up with the process.
     static let stallNanoseconds: Int64 = 100_000_000
-    /// The longest a held-up process delays the end of a call past its deadline.
+    /// How long a process that stays held up is spared: beyond that, calls end anyway.
     static let graceNanoseconds: Int64 = 1_000_000_000
     static let shared = CallDeadlines()
 
@@ -44,12 +44,11 @@ final class CallDeadlines: Sendable {
     }
 
     private func run() async {
-        var wake = WallClock.nowNanoseconds() + Self.resolutionNanoseconds
+        var clock = HeldUpClock()
         while true {
             try? await Task.sleep(for: .nanoseconds(Self.resolutionNanoseconds))
             let now = WallClock.nowNanoseconds()
-            let heldUp = now - wake > Self.stallNanoseconds
-            wake = now + Self.resolutionNanoseconds
+            let lenient = clock.woke(at: now)
             let due = state.withLock { state -> [Entry]? in
                 if state.entries.isEmpty {
                     state.watching = false
@@ -57,7 +56,7 @@ final class CallDeadlines: Sendable {
                 }
                 var due: [Entry] = []
                 state.entries.removeAll { entry in
-                    guard Self.isDue(entry.deadline, now: now, heldUp: heldUp) else { return false }
+                    guard entry.deadline <= now, !lenient else { return false }
                     due.append(entry)
                     return true
                 }
@@ -68,25 +67,46 @@ final class CallDeadlines: Sendable {
         }
     }
 
-    /// Whether a call with `deadline` ends `now`: once its deadline has passed, unless the
-    /// watcher was just held up and the grace is not spent.
-    static func isDue(_ deadline: Int64, now: Int64, heldUp: Bool) -> Bool {
-        deadline <= now && (!heldUp || now - deadline >= graceNanoseconds)
-    }
-
-    /// Sleeps until `deadline` (wall nanoseconds), and on past it while the process is held
-    /// up (at most `graceNanoseconds`), so that work that was due before the deadline runs
-    /// first.
+    /// Sleeps until `deadline` (wall nanoseconds), and on in steps of the resolution while
+    /// the process is held up, so that work that was due before the deadline runs first.
     static func sleep(until deadline: Int64) async {
-        var wake = deadline
+        var clock = HeldUpClock(expected: deadline)
         while true {
             let now = WallClock.nowNanoseconds()
-            if now < wake {
-                do { try await Task.sleep(for: .nanoseconds(wake - now)) } catch { return }
+            if now < clock.expected {
+                do { try await Task.sleep(for: .nanoseconds(clock.expected - now)) } catch { return }
                 continue
             }
-            if isDue(deadline, now: now, heldUp: now - wake > stallNanoseconds) { return }
-            wake = now + resolutionNanoseconds
+            if !clock.woke(at: now) { return }
         }
+    }
+}
+
+/// Tells a task that sleeps in steps of `CallDeadlines.resolutionNanoseconds` whether it was
+/// just held up with the rest of the process (it woke much later than it asked), in which
+/// case it lets the work queued meanwhile run before it ends any call. A process that stays
+/// held up longer than `CallDeadlines.graceNanoseconds` gets no more leniency.
+struct HeldUpClock {
+    /// When the task asked to wake next, wall nanoseconds.
+    var expected: Int64
+    /// Since when every wake has been late, if the latest was.
+    private var lateSince: Int64?
+
+    init(expected: Int64 = WallClock.nowNanoseconds() + CallDeadlines.resolutionNanoseconds) {
+        self.expected = expected
+    }
+
+    /// Records a wake at `now` (the next one is expected a resolution later); returns whether
+    /// calls whose deadline has passed are still spared.
+    mutating func woke(at now: Int64) -> Bool {
+        let late = now - expected > CallDeadlines.stallNanoseconds
+        expected = now + CallDeadlines.resolutionNanoseconds
+        guard late else {
+            lateSince = nil
+            return false
+        }
+        let since = lateSince ?? now
+        lateSince = since
+        return now - since < CallDeadlines.graceNanoseconds
     }
 }
