@@ -348,11 +348,12 @@ public final class PlugSession: Sendable {
             let auth = digest?.frameAuth()
             let start = WallClock.nowNanoseconds()
             let result = await webSocket.call(method: method, params: id.map { "{\"id\":\($0)}" } ?? "{}", auth: auth, deadline: deadline)
-            let takenAt = (start + WallClock.nowNanoseconds()) / 2 / 1_000_000
             let frame: JSONValue
+            let end: Int64
             switch result {
             case .success(let reply):
-                frame = reply
+                frame = reply.frame
+                end = reply.receivedNanoseconds
             case .failure(.upgradeRefused):
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): the device refused the WebSocket upgrade"), refused: true)
             case .failure(.timeout):
@@ -365,7 +366,7 @@ public final class PlugSession: Sendable {
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket reconnects in \(milliseconds) ms"), refused: false)
             }
             guard let error = frame["error"], let code = error["code"]?.integer, code == 401 || code == 429 else {
-                return (frame, takenAt)
+                return (frame, (start + end) / 2 / 1_000_000)
             }
             if code == 429 {
                 state.withLock { $0.throttledUntil = WallClock.nowNanoseconds() + Self.throttleMilliseconds * 1_000_000 }

@@ -259,7 +259,10 @@ final class HeldExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Keeps the thread busy for `duration`, after whatever was enqueued before.
     func hold(for duration: Duration) {
-        let microseconds = UInt32(clamping: duration.components.seconds * 1_000_000)
-        queue.async { usleep(microseconds) }
+        queue.async {
+            // Slept in a loop: a signal (a child process of another test ending) cuts a sleep short.
+            let end = ContinuousClock.now + duration
+            while ContinuousClock.now < end { usleep(10_000) }
+        }
     }
 }

@@ -32,10 +32,17 @@ final class RPCWebSocket: Sendable {
         case payload(ShellyPayloadError)
     }
 
+    /// A reply frame and when it was read (wall nanoseconds): the caller may resume much
+    /// later on a busy machine, and the reading must not be dated by that.
+    struct Reply: Sendable {
+        var frame: JSONValue
+        var receivedNanoseconds: Int64
+    }
+
     /// A call in flight: written and awaiting its reply, or answered before its caller waited.
     private enum Call {
-        case waiting(CheckedContinuation<Result<JSONValue, CallFailure>, Never>?)
-        case done(Result<JSONValue, CallFailure>)
+        case waiting(CheckedContinuation<Result<Reply, CallFailure>, Never>?)
+        case done(Result<Reply, CallFailure>)
     }
 
     private enum Phase {
@@ -82,7 +89,7 @@ final class RPCWebSocket: Sendable {
 
     /// Calls `method` with `params` (a JSON object text) and `auth` (a JSON object text, if
     /// any) and returns the reply frame, parsed; before `deadline` (wall nanoseconds).
-    func call(method: String, params: String, auth: String?, deadline: Int64) async -> Result<JSONValue, CallFailure> {
+    func call(method: String, params: String, auth: String?, deadline: Int64) async -> Result<Reply, CallFailure> {
         let writer: WebSocketOutboundWriter
         switch await connectedWriter(deadline: deadline) {
         case .success(let open): writer = open
@@ -104,7 +111,7 @@ final class RPCWebSocket: Sendable {
         }
         CallDeadlines.shared.watch(self, id: id, deadline: deadline)
         return await withCheckedContinuation { continuation in
-            let early = state.withLock { state -> Result<JSONValue, CallFailure>? in
+            let early = state.withLock { state -> Result<Reply, CallFailure>? in
                 switch state.pending[id] {
                 case .done(let result)?:
                     state.pending[id] = nil
@@ -145,8 +152,8 @@ final class RPCWebSocket: Sendable {
     /// Resumes call `id` (or keeps the result for it when it does not wait yet); false when it
     /// was already finished.
     @discardableResult
-    private func finish(_ id: Int64, _ result: Result<JSONValue, CallFailure>) -> Bool {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<JSONValue, CallFailure>, Never>?? in
+    private func finish(_ id: Int64, _ result: Result<Reply, CallFailure>) -> Bool {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<Reply, CallFailure>, Never>?? in
             guard case .waiting(let waiting)? = state.pending[id] else { return nil }
             if let waiting {
                 state.pending[id] = nil
@@ -201,7 +208,11 @@ final class RPCWebSocket: Sendable {
                 case .idle:
                     state.generation += 1
                     let generation = state.generation
-                    let task = Task { await self.connect(generation: generation) }
+                    // On the plugs' own executor: replies are read there, however busy the
+                    // cooperative pool is (see `WebSocketExecutor`).
+                    let task = Task(executorPreference: WebSocketExecutor.shared) {
+                        await self.connect(generation: generation)
+                    }
                     state.phase = .connecting(task: task, waiters: [waiter: continuation])
                     return true
                 }
@@ -271,6 +282,7 @@ final class RPCWebSocket: Sendable {
     /// A reply frame, checked as a plug's HTTP body is (size, depth, non-finite numbers). One
     /// that cannot be read fails the calls in flight (a plug's calls are sequential: one).
     private func deliver(_ bytes: [UInt8]) {
+        let received = WallClock.nowNanoseconds()
         let frame: JSONValue
         do {
             frame = try ShellyParser.json(bytes)
@@ -280,12 +292,12 @@ final class RPCWebSocket: Sendable {
             return
         }
         guard let id = frame["id"]?.integer else { return }
-        finish(id, .success(frame))
+        finish(id, .success(Reply(frame: frame, receivedNanoseconds: received)))
     }
 
     private func closed(_ failure: CallFailure, generation: Int) {
         let (waiters, pending) = state.withLock {
-            state -> ([CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>], [CheckedContinuation<Result<JSONValue, CallFailure>, Never>]) in
+            state -> ([CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>], [CheckedContinuation<Result<Reply, CallFailure>, Never>]) in
             guard state.generation == generation else { return ([], []) }
             var waiters: [CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>] = []
             if case .connecting(_, let waiting) = state.phase {
@@ -297,7 +309,7 @@ final class RPCWebSocket: Sendable {
                 state.retryAt = WallClock.nowNanoseconds() + backoff * 1_000_000
             }
             state.phase = .idle
-            let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<JSONValue, CallFailure>, Never>? in
+            let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<Reply, CallFailure>, Never>? in
                 if case .waiting(let continuation) = call { return continuation }
                 return nil
             }
