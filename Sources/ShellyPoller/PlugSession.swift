@@ -143,6 +143,10 @@ public final class PlugSession: Sendable {
     static let throttleMilliseconds: Int64 = 2000
     /// The longest `Retry-After` honoured.
     static let maxThrottleMilliseconds: Int64 = 60_000
+    /// Challenges one poll answers: its first, and one more when the nonce it got went stale
+    /// before the answer reached the device (a loaded machine, a short nonce lifetime). The
+    /// credentials were right then; another refusal is not about time.
+    static let maxChallengesPerPoll = 2
 
     /// The nonce of the plug's Digest session, if any (for tests and diagnostics).
     public var digestNonce: String? { digest?.nonce }
@@ -342,7 +346,7 @@ public final class PlugSession: Sendable {
     /// One RPC call over the WebSocket, authenticated inside the frame as the device asks
     /// (a 401 error frame carries the challenge; the `auth` object is built once per nonce).
     private func rpcOverWebSocket(_ webSocket: RPCWebSocket, _ method: String, id: Int?, deadline: Int64) async throws -> (JSONValue, Int64) {
-        var answeredChallenge = false
+        var answeredChallenge = 0
         while true {
             let sentNonce = digest?.nonce
             let auth = digest?.frameAuth()
@@ -372,18 +376,20 @@ public final class PlugSession: Sendable {
                 state.withLock { $0.throttledUntil = WallClock.nowNanoseconds() + Self.throttleMilliseconds * 1_000_000 }
                 throw PollFailure(.throttled, "\(method): error 429 (device throttles authentication)")
             }
-            guard let digest, !answeredChallenge else {
+            guard let digest, answeredChallenge < Self.maxChallengesPerPoll else {
                 let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
                 throw PollFailure(.auth, "\(method): error 401\(hint)")
             }
             guard let message = error["message"]?.string, let challenge = DigestChallenge.parse(frameMessage: message) else {
                 throw PollFailure(.auth, "\(method): error 401 without a Digest challenge")
             }
-            if auth != nil, !challenge.stale, challenge.nonce == sentNonce {
+            // As over HTTP: the same nonce refused without `stale`, or a fresh challenge
+            // answered and refused again without `stale`, means the password is wrong.
+            if auth != nil, !challenge.stale, challenge.nonce == sentNonce || answeredChallenge > 0 {
                 throw PollFailure(.auth, "\(method): error 401 (wrong user or password)")
             }
             do { try digest.accept(challenge) } catch { throw refusal(error.description) }
-            answeredChallenge = true
+            answeredChallenge += 1
         }
     }
 
@@ -430,7 +436,7 @@ public final class PlugSession: Sendable {
             case .rpc: digest = self.digest
             }
         }
-        var answeredChallenge = false
+        var answeredChallenge = 0
         while true {
             let sentNonce = digest?.nonce
             let authorization = digest?.authorization(method: "GET", uri: path)
@@ -440,19 +446,20 @@ public final class PlugSession: Sendable {
             case 200..<300:
                 return (response.body, takenAt)
             case 401:
-                guard let digest, !answeredChallenge else {
+                guard let digest, answeredChallenge < Self.maxChallengesPerPoll else {
                     let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
                     throw PollFailure(.auth, "\(path): HTTP 401\(hint)")
                 }
                 guard let header = response.header("WWW-Authenticate"), let challenge = DigestChallenge.parse(header) else {
                     throw PollFailure(.auth, "\(path): HTTP 401 without a Digest challenge")
                 }
-                // The same nonce refused without `stale`: the password is wrong.
-                if authorization != nil, !challenge.stale, challenge.nonce == sentNonce {
+                // The same nonce refused without `stale`, or a fresh challenge answered and
+                // refused again without `stale`: the password is wrong.
+                if authorization != nil, !challenge.stale, challenge.nonce == sentNonce || answeredChallenge > 0 {
                     throw PollFailure(.auth, "\(path): HTTP 401 (wrong user or password)")
                 }
                 do { try digest.accept(challenge) } catch { throw refusal(error.description) }
-                answeredChallenge = true
+                answeredChallenge += 1
             case 429:
                 let wait = response.header("Retry-After").flatMap { Int64(rounding: (Double($0) ?? -1) * 1000, .up) }
                 let milliseconds = min(max(wait ?? Self.throttleMilliseconds, Self.throttleMilliseconds), Self.maxThrottleMilliseconds)
