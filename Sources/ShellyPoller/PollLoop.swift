@@ -56,7 +56,8 @@ public struct PollLoop: Sendable {
     }
 
     /// Runs until the task is cancelled, handing every tick's report to `onTick`, which must
-    /// not block (hand the work to another task).
+    /// not block (hand the work to another task). The tick in flight when the task is
+    /// cancelled is not reported.
     public func run(onTick: @Sendable (TickReport) -> Void) async {
         let intervalNanoseconds = intervalMilliseconds * 1_000_000
         var previousTick: Int64?
@@ -78,6 +79,9 @@ public struct PollLoop: Sendable {
             }
             previousTick = boundary
             let outcomes = await pollAll()
+            // A tick cut short by the stop is not reported: its polls were cancelled, which is
+            // no plug's failure (they would read as refused connections).
+            guard !Task.isCancelled else { return }
             onTick(
                 TickReport(
                     tickMilliseconds: boundary / 1_000_000,

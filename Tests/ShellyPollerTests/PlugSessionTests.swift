@@ -3,6 +3,7 @@ import EnergyModel
 import Foundation
 import Logging
 import ShellySimulator
+import Synchronization
 import Testing
 import TestSupport
 
@@ -128,28 +129,22 @@ struct PlugSessionTests {
 
     @Test("a reading is dated by its exchange, not by when the poll's task runs again")
     func datedByTheExchange() async throws {
-        // The plug reads its value when the request comes and answers a second later; the
-        // poll's task then waits three seconds more for its thread, as on a machine whose
-        // threads are all taken. Only the poll's own executor is held: nothing else waits.
-        try await withSimulator([.init(node: "late", port: 0, generation: 1, profile: .rpi, fault: .slow)], slowDelay: .seconds(1)) { simulator in
-            let executor = HeldExecutor()
+        // The plug reads its value when the request comes and answers half a second later;
+        // the poll's task then waits two seconds more before it runs again, as on a machine
+        // whose threads are all taken. Only the poll's own executor is slow: nothing else waits.
+        try await withSimulator([.init(node: "late", port: 0, generation: 1, profile: .rpi, fault: .slow)], slowDelay: .milliseconds(500)) { simulator in
+            let executor = DelayingExecutor(delay: .seconds(2))
             let plug = PlugConfiguration(node: "late", baseURL: "http://127.0.0.1:\(simulator.port(of: "late") ?? 1)", generation: .gen1)
             let session = PlugSession(plug: plug, client: Self.client, logger: Self.logger)
-            let polling = Task(executorPreference: executor) { await session.poll(timeoutMilliseconds: 10_000) }
-            let asked = await eventually(within: .seconds(10), every: .milliseconds(5)) {
-                simulator.servedReadings().contains { $0.node == "late" }
-            }
-            executor.hold(for: .seconds(3))
-            let outcome = await polling.value
-            #expect(asked)
+            let outcome = await Task(executorPreference: executor) { await session.poll(timeoutMilliseconds: 15_000) }.value
             let sample = try outcome.result.get()
-            let served = try #require(simulator.servedReadings().last { $0.node == "late" })
-            // The task was held (the poll took the answer's second and the hold's three)...
+            let served = try #require(simulator.servedReadings().first { $0.node == "late" })
+            // The task was held (the poll took the answer's half second and the two after it)...
             #expect(outcome.durationSeconds >= 2.5, "poll took \(outcome.durationSeconds) s")
-            // ...but the exchange itself lasted the plug's second: its midpoint is about half a
-            // second after the plug read the value, not two.
+            // ...but the exchange itself lasted the plug's half second: its midpoint is about a
+            // quarter of a second after the plug read the value, not more than a second.
             let skew = sample.timestampMilliseconds - served.timestampMilliseconds
-            #expect((0...1000).contains(skew), "sample dated \(skew) ms after the plug read it")
+            #expect((0...750).contains(skew), "sample dated \(skew) ms after the plug read it")
         }
     }
 
@@ -245,24 +240,27 @@ extension Result where Failure == PollFailure {
     }
 }
 
-/// An executor on a thread of its own that a test can hold busy, to delay the tasks that
-/// prefer it (and only those) as a machine without a free thread would.
-final class HeldExecutor: TaskExecutor, @unchecked Sendable {
-    // `@unchecked Sendable`: the queue is the only state, and it is thread-safe.
-    private let queue = DispatchQueue(label: "held-executor")
+/// An executor on a thread of its own that runs a task's first job at once and every later
+/// one `delay` after it was enqueued: the task's resumptions come late, as on a machine
+/// whose threads are all taken, while the rest of the process is not slowed down.
+final class DelayingExecutor: TaskExecutor {
+    private let queue = DispatchQueue(label: "delaying-executor")
+    private let jobs = Mutex(0)
+    private let delay: Duration
+
+    init(delay: Duration) { self.delay = delay }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
-        queue.async { job.runSynchronously(on: executor) }
-    }
-
-    /// Keeps the thread busy for `duration`, after whatever was enqueued before.
-    func hold(for duration: Duration) {
+        let due = jobs.withLock { count in
+            defer { count += 1 }
+            return count == 0 ? ContinuousClock.now : ContinuousClock.now + delay
+        }
         queue.async {
-            // Slept in a loop: a signal (a child process of another test ending) cuts a sleep short.
-            let end = ContinuousClock.now + duration
-            while ContinuousClock.now < end { usleep(10_000) }
+            // Slept in steps: a signal (a child process of another test ending) cuts one short.
+            while ContinuousClock.now < due { usleep(10_000) }
+            job.runSynchronously(on: executor)
         }
     }
 }

@@ -111,7 +111,11 @@ struct WebSocketTransportTests {
         // The first poll detects over HTTP and asks Shelly.GetStatus over the silent socket.
         #expect(reasons.filter { $0 != nil }.count == 1 && reasons.contains(.timeout), "\(reasons)")
         #expect(reasons.suffix(3).allSatisfy { $0 == nil }, "\(reasons)")
-        #expect(outcomes.allSatisfy { $0.durationSeconds < 1.5 }, "every poll ends within its timeout")
+        // Every poll ends at its deadline (plus scheduling noise on a loaded machine): the
+        // silent connection never answers, so a poll that waited for it would never end.
+        #expect(
+            outcomes.allSatisfy { $0.durationSeconds <= 0.8 + PlugSessionTests.deadlineMarginSeconds },
+            "every poll ends within its timeout: \(outcomes.map(\.durationSeconds))")
     }
 
     @Test("a device that goes away and comes back: the connection is opened again, with backoff")

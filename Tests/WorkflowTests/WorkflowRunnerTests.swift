@@ -131,8 +131,11 @@ struct WorkflowRunnerTests {
                 #expect(abs(row.joules - (harness.energy.watts[row.node] ?? 0) * row.durationSeconds) < 1e-9)
             }
             // Created one after the other, each only once the previous one was complete.
+            // One Job per phase: a create repeated because its answer was lost (a loaded
+            // machine) finds the run's own Job with 409 and creates nothing.
             let creates = await cluster.simulator.requests().filter { $0.verb == "create" && $0.resource == "jobs" }
-            #expect(creates.count == 3)
+            #expect(creates.filter { $0.status == 201 }.count == 3, "\(creates.map(\.status))")
+            #expect(creates.allSatisfy { $0.status == 201 || $0.status == 409 }, "\(creates.map(\.status))")
             let jobs = await cluster.simulator.jobs()
             #expect(jobs.count == 3 && jobs.allSatisfy { $0.condition?.type == "Complete" })
             #expect(zip(jobs, jobs.dropFirst()).allSatisfy { $0.completionMilliseconds ?? 0 <= $1.createdMilliseconds })

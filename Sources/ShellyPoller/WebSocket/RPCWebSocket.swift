@@ -145,8 +145,22 @@ final class RPCWebSocket: Sendable {
 
     private func timedOut(_ id: Int64) {
         guard finish(id, .failure(.timeout)) else { return }
-        // No reply in time: the connection is silent or dead; start afresh next time.
-        close()
+        // No reply in time: the connection is silent or dead; start afresh next time. It is
+        // dropped at once: closing it takes a while, and the next call must not write to it
+        // meanwhile (it would fail as a closed connection, not try a new one).
+        let (task, pending) = state.withLock { state -> (Task<Void, Never>?, [CheckedContinuation<Result<Reply, CallFailure>, Never>]) in
+            guard case .open(let task, _) = state.phase else { return (nil, []) }
+            state.phase = .idle
+            state.generation += 1  // the old connection's end concerns no later call
+            let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<Reply, CallFailure>, Never>? in
+                if case .waiting(let continuation) = call { return continuation }
+                return nil
+            }
+            state.pending = [:]
+            return (task, pending)
+        }
+        for call in pending { call.resume(returning: .failure(.closed("connection dropped after a call went unanswered"))) }
+        task?.cancel()
     }
 
     /// Resumes call `id` (or keeps the result for it when it does not wait yet); false when it
