@@ -366,6 +366,8 @@ public final class PlugSession: Sendable {
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket closed (\(why))"), refused: false)
             case .failure(.payload(let error)):
                 throw PollFailure(error.reason, "\(method): \(error.message)")
+            case .failure(.noTimeLeft):
+                throw PollFailure(.timeout, "\(method): no time left")
             case .failure(.backingOff(let milliseconds)):
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket reconnects in \(milliseconds) ms"), refused: false)
             }

@@ -5,12 +5,12 @@ import Synchronization
 /// timer task per call (5,000 a second at 5,000 plugs) cost more CPU than the calls
 /// themselves. A finished call's entry is simply skipped when its time comes.
 ///
-/// A reply reaches its call through a few tasks of the cooperative pool, as this watcher
-/// does. When the process was held up (every thread of the pool busy) past a deadline, the
-/// watcher and a reply that arrived in time wake together, and the watcher would often run
+/// The watcher runs on the cooperative pool. When the process was held up (every thread of
+/// the pool busy) past a deadline, the watcher's wake and work that was on time (a reply
+/// handed on, a connection that opened) are queued together, and the watcher would often run
 /// first: so a watcher that woke late lets the queued work run before it ends any call
-/// (`HeldUpClock`). An HTTP poll is judged the same way: its answer is read on the client's
-/// own thread, however late its caller resumes.
+/// (`HeldUpClock`). Replies themselves are read on `WebSocketExecutor`'s threads, as an HTTP
+/// poll's answer is on the client's own thread, however late the caller resumes.
 final class CallDeadlines: Sendable {
     private struct Entry {
         let deadline: Int64

@@ -27,6 +27,9 @@ final class RPCWebSocket: Sendable {
         case timeout
         /// The connection is in its reconnect backoff.
         case backingOff(milliseconds: Int64)
+        /// The deadline had passed before the call was made (the caller came late): nothing
+        /// was sent, and the connection is not to blame.
+        case noTimeLeft
         /// The device sent a frame that is not a believable payload (too large, cut off, not
         /// JSON, `NaN`): counted as an HTTP body of the same kind would be.
         case payload(ShellyPayloadError)
@@ -90,6 +93,9 @@ final class RPCWebSocket: Sendable {
     /// Calls `method` with `params` (a JSON object text) and `auth` (a JSON object text, if
     /// any) and returns the reply frame, parsed; before `deadline` (wall nanoseconds).
     func call(method: String, params: String, auth: String?, deadline: Int64) async -> Result<Reply, CallFailure> {
+        // As an HTTP request with no time left: a frame sent now would be answered after the
+        // poll should have ended (and a Digest answer with a nonce gone stale meanwhile).
+        guard WallClock.nowNanoseconds() < deadline else { return .failure(.noTimeLeft) }
         let writer: WebSocketOutboundWriter
         switch await connectedWriter(deadline: deadline) {
         case .success(let open): writer = open
