@@ -26,6 +26,11 @@ public final class Monitor: Service, Sendable {
     private let extraConsumers: [any TickConsumer]
     private let connection: KubernetesConnection?
     private let routes: [ExtraRoute]
+    private let latestMetrics = Mutex<MonitorMetrics?>(nil)
+
+    /// The metrics of the run in progress, or of the latest one once it ended (nil before the
+    /// first): what `/metrics` serves, for a caller in this process.
+    public var metrics: MonitorMetrics? { latestMetrics.withLock { $0 } }
 
     /// Prepares a monitor; nothing is opened or started until `run()`.
     /// - Parameters:
@@ -63,6 +68,7 @@ public final class Monitor: Service, Sendable {
         let parts = try await Parts(
             configuration: configuration, store: store, client: client, connection: connection,
             extraConsumers: extraConsumers, logger: logger)
+        latestMetrics.withLock { $0 = parts.metrics }
         let http = MetricsServer.makeApplication(
             host: configuration.listen.host,
             port: configuration.listen.port,

@@ -112,11 +112,10 @@ public final class PlugSession: Sendable {
     /// 5,000 polls in flight hold 20 MB of buffers instead of 80 MB at libcurl's default.
     static let receiveBufferBytes = 4 * 1024
 
-    /// Creates a session; nothing is sent until `poll`. With `executor`, the session's own tasks
-    /// (its WebSocket connection) run on the poll loop's threads.
+    /// Creates a session; nothing is sent until `poll`.
     public init(
         plug: PlugConfiguration, client: CurlMultiClient, validator: ReadingValidator = ReadingValidator(),
-        executor: PollExecutor? = nil, logger: Logger
+        logger: Logger
     ) {
         self.plug = plug
         self.client = client
@@ -137,7 +136,7 @@ public final class PlugSession: Sendable {
         if plug.transport != .http, plug.generation != .gen1 {
             let url = (plug.baseURL.hasPrefix("https://") ? "wss://" + plug.baseURL.dropFirst(8) : "ws://" + plug.baseURL.dropFirst(7)) + "/rpc"
             self.webSocket = RPCWebSocket(
-                url: url, source: "energy-monitor-\(plug.node)", eventLoopGroup: Self.eventLoopGroup, executor: executor,
+                url: url, source: "energy-monitor-\(plug.node)", eventLoopGroup: Self.eventLoopGroup,
                 logger: logger)
         } else {
             self.webSocket = nil
@@ -168,6 +167,10 @@ public final class PlugSession: Sendable {
     static let throttleMilliseconds: Int64 = 2000
     /// The longest `Retry-After` honoured.
     static let maxThrottleMilliseconds: Int64 = 60_000
+    /// Challenges one poll answers: its first, and one more when the nonce it got went stale
+    /// before the answer reached the device (a loaded machine, a short nonce lifetime). The
+    /// credentials were right then; another refusal is not about time.
+    static let maxChallengesPerPoll = 2
 
     /// The nonce of the plug's Digest session, if any (for tests and diagnostics).
     public var digestNonce: String? { digest?.nonce }
@@ -420,18 +423,18 @@ public final class PlugSession: Sendable {
     /// One RPC call over the WebSocket, authenticated inside the frame as the device asks
     /// (a 401 error frame carries the challenge; the `auth` object is built once per nonce).
     private func rpcOverWebSocket(_ webSocket: RPCWebSocket, _ method: String, id: Int?, deadline: Int64) async throws -> (JSONValue, Int64) {
-        var answeredChallenge = false
+        var answeredChallenge = 0
         while true {
             let sentNonce = digest?.nonce
             let auth = digest?.frameAuth()
             let start = WallClock.nowNanoseconds()
             let result = await webSocket.call(method: method, params: id.map { "{\"id\":\($0)}" } ?? "{}", auth: auth, deadline: deadline)
-            // The stamp: wall-clock time, the exchange's midpoint.
-            let takenAt = (start + WallClock.nowNanoseconds()) / 2 / 1_000_000
             let frame: JSONValue
+            let end: Int64
             switch result {
             case .success(let reply):
-                frame = reply
+                frame = reply.frame
+                end = reply.receivedNanoseconds
             case .failure(.upgradeRefused):
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): the device refused the WebSocket upgrade"), refused: true)
             case .failure(.timeout):
@@ -440,28 +443,32 @@ public final class PlugSession: Sendable {
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket closed (\(why))"), refused: false)
             case .failure(.payload(let error)):
                 throw PollFailure(error.reason, "\(method): \(error.message)")
+            case .failure(.noTimeLeft):
+                throw PollFailure(.timeout, "\(method): no time left")
             case .failure(.backingOff(let milliseconds)):
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket reconnects in \(milliseconds) ms"), refused: false)
             }
             guard let error = frame["error"], let code = error["code"]?.integer, code == 401 || code == 429 else {
-                return (frame, takenAt)
+                return (frame, (start + end) / 2 / 1_000_000)
             }
             if code == 429 {
                 state.withLock { $0.throttledUntil = MonotonicClock.nowNanoseconds() + Self.throttleMilliseconds * 1_000_000 }
                 throw PollFailure(.throttled, "\(method): error 429 (device throttles authentication)")
             }
-            guard let digest, !answeredChallenge else {
+            guard let digest, answeredChallenge < Self.maxChallengesPerPoll else {
                 let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
                 throw PollFailure(.auth, "\(method): error 401\(hint)")
             }
             guard let message = error["message"]?.string, let challenge = DigestChallenge.parse(frameMessage: message) else {
                 throw PollFailure(.auth, "\(method): error 401 without a Digest challenge")
             }
-            if auth != nil, !challenge.stale, challenge.nonce == sentNonce {
+            // As over HTTP: the same nonce refused without `stale`, or a fresh challenge
+            // answered and refused again without `stale`, means the password is wrong.
+            if auth != nil, !challenge.stale, challenge.nonce == sentNonce || answeredChallenge > 0 {
                 throw PollFailure(.auth, "\(method): error 401 (wrong user or password)")
             }
             do { try digest.accept(challenge) } catch { throw refusal(error.description) }
-            answeredChallenge = true
+            answeredChallenge += 1
         }
     }
 
@@ -508,7 +515,7 @@ public final class PlugSession: Sendable {
             case .rpc: digest = self.digest
             }
         }
-        var answeredChallenge = false
+        var answeredChallenge = 0
         while true {
             let sentNonce = digest?.nonce
             let authorization = digest?.authorization(method: "GET", uri: path)
@@ -518,19 +525,20 @@ public final class PlugSession: Sendable {
             case 200..<300:
                 return (response.body, takenAt)
             case 401:
-                guard let digest, !answeredChallenge else {
+                guard let digest, answeredChallenge < Self.maxChallengesPerPoll else {
                     let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
                     throw PollFailure(.auth, "\(path): HTTP 401\(hint)")
                 }
                 guard let header = response.header("WWW-Authenticate"), let challenge = DigestChallenge.parse(header) else {
                     throw PollFailure(.auth, "\(path): HTTP 401 without a Digest challenge")
                 }
-                // The same nonce refused without `stale`: the password is wrong.
-                if authorization != nil, !challenge.stale, challenge.nonce == sentNonce {
+                // The same nonce refused without `stale`, or a fresh challenge answered and
+                // refused again without `stale`: the password is wrong.
+                if authorization != nil, !challenge.stale, challenge.nonce == sentNonce || answeredChallenge > 0 {
                     throw PollFailure(.auth, "\(path): HTTP 401 (wrong user or password)")
                 }
                 do { try digest.accept(challenge) } catch { throw refusal(error.description) }
-                answeredChallenge = true
+                answeredChallenge += 1
             case 429:
                 let wait = response.header("Retry-After").flatMap { Int64(rounding: (Double($0) ?? -1) * 1000, .up) }
                 let milliseconds = min(max(wait ?? Self.throttleMilliseconds, Self.throttleMilliseconds), Self.maxThrottleMilliseconds)
@@ -573,7 +581,9 @@ public final class PlugSession: Sendable {
         } catch {
             throw PollFailure(.connect, "\(path): \(error)")
         }
-        let end = WallClock.nowNanoseconds()
+        // The exchange ended when the client had the answer: this task may resume much later
+        // on a busy machine, and the reading must not be dated by that.
+        let end = response.completedNanoseconds ?? WallClock.nowNanoseconds()
         return (response, (start + end) / 2 / 1_000_000)
     }
 }

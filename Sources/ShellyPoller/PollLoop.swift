@@ -44,8 +44,8 @@ public struct PollLoop: Sendable {
     private let hasMeters: Bool
     private let logger: Logger
 
-    /// Creates the loop. With `executor`, polling (and every session's own tasks) runs on its
-    /// threads, and the loop sleeps on them: run the loop's task with that preference.
+    /// Creates the loop. With `executor`, the loop sleeps on its threads: run the loop's task
+    /// with that preference, so that polling runs there too.
     public init(
         plugs: [PlugConfiguration],
         intervalMilliseconds: Int64,
@@ -58,7 +58,7 @@ public struct PollLoop: Sendable {
         self.timeoutMilliseconds = Self.timeout(forInterval: intervalMilliseconds)
         self.executor = executor
         self.sessions = plugs.map {
-            PlugSession(plug: $0, client: client, validator: validator, executor: executor, logger: logger)
+            PlugSession(plug: $0, client: client, validator: validator, logger: logger)
         }
         self.hasMeters = plugs.contains { $0.meter != nil }
         self.logger = logger
@@ -82,7 +82,8 @@ public struct PollLoop: Sendable {
     /// into a monotonic deadline when the wait starts, so a step of the wall clock during a
     /// wait neither stretches it nor ends it early, and skipped ticks are counted from the
     /// monotonic time between ticks, not from wall-clock stamps (a step of a day forward is
-    /// not 86,400 missed ticks). With an executor, the loop sleeps on its threads.
+    /// not 86,400 missed ticks). With an executor, the loop sleeps on its threads. The tick in
+    /// flight when the task is cancelled is not reported.
     public func run(onTick: @Sendable (TickReport) -> Void) async {
         let intervalNanoseconds = intervalMilliseconds * 1_000_000
         var previousDeadline: Int64?
@@ -117,6 +118,9 @@ public struct PollLoop: Sendable {
             }
             previousDeadline = deadline
             let outcomes = await pollAll()
+            // A tick cut short by the stop is not reported: its polls were cancelled, which is
+            // no plug's failure (they would read as refused connections).
+            guard !Task.isCancelled else { return }
             onTick(
                 TickReport(
                     tickMilliseconds: boundary / 1_000_000,

@@ -95,11 +95,13 @@ struct PayloadFuzzTests {
     // The loops yield now and then: they are CPU-bound and would otherwise hold the few
     // threads of the cooperative pool that timing-sensitive tests running alongside need.
 
-    @Test("1,100 mutations of the real payloads", .timeLimit(.minutes(5)))
+    @Test(
+        "1,100 mutations of the real payloads", .timeLimit(.minutes(5)),
+        .enabled(if: ShellyFixtures.testsEnabled, "../shared/fixtures/shelly is absent (public payloads, see README)")
+    )
     func mutatedFixtures() async throws {
-        try #require(ShellyFixtures.available, "skipped: \(ShellyFixtures.folder.path) is absent (public payloads, see README)")
         var rng = SeededGenerator(seed: 0x5EED_0007)
-        let fixtures = try ShellyFixtures.allNames().map { ($0, try ShellyFixtures.bytes($0)) }
+        let fixtures = try ShellyFixtures.names().map { ($0, try ShellyFixtures.bytes($0)) }
         let perFixture = max(20, 1_100 / max(fixtures.count, 1))
         for (name, bytes) in fixtures {
             for round in 0..<perFixture {
@@ -109,11 +111,13 @@ struct PayloadFuzzTests {
         }
     }
 
-    @Test("extreme numbers in every numeric field of every real payload", .timeLimit(.minutes(5)))
+    @Test(
+        "extreme numbers in every numeric field of every real payload", .timeLimit(.minutes(5)),
+        .enabled(if: ShellyFixtures.testsEnabled, "../shared/fixtures/shelly is absent (public payloads, see README)")
+    )
     func extremeNumbersInEveryField() async throws {
-        try #require(ShellyFixtures.available, "skipped: \(ShellyFixtures.folder.path) is absent (public payloads, see README)")
         var checked = 0
-        for name in ShellyFixtures.allNames() {
+        for name in try ShellyFixtures.names() {
             for variant in PayloadMutator.extremeVariants(of: try ShellyFixtures.bytes(name)) {
                 Self.check(variant.bytes, label: "\(name) \(variant.label)")
                 checked += 1
