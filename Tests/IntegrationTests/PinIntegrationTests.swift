@@ -31,7 +31,7 @@ struct PinIntegrationTests {
 
         /// Writes the service's configuration, with `generation` for the plug when given.
         func configuration(generation: String? = nil) throws -> String {
-            let path = folder + "/config.yaml"
+            let path = folder + "/config-\(generation ?? "auto").yaml"
             var text = """
                 database: "\(database)"
                 listen: "127.0.0.1:\(listen)"
