@@ -50,10 +50,18 @@ public final class PlugSession: Sendable {
     private struct State {
         var endpoint: Endpoint?
         var consecutiveFailures = 0
-        /// With a password: the API family the credentials were first used with. A later
-        /// `/shelly` that claims the other family is refused, so a Gen2+ password never goes
-        /// out as Basic auth to whoever answers on the plug's address.
-        var pinnedFamily: Family?
+        /// With a password: the API family and identity the credentials go to (see `PinRule`),
+        /// as stored before or made by this session. A later `/shelly` that claims another
+        /// family or identity is refused, so a Gen2+ password never goes out as Basic auth to
+        /// whoever answers on the plug's address, not even after a restart.
+        var pin: PlugPin?
+        /// Whether a refusal by the pin was logged since the last good poll (one line a plug).
+        var loggedPinRefusal = false
+        /// With `generation:` set and a password: whether the pin has been brought in line
+        /// with the configuration and the device's identity, and when to try that again
+        /// (monotonic nanoseconds) after `/shelly` could not be read.
+        var pinConfirmed = false
+        var nextConfirmationAt: Int64 = 0
         /// No request before this (monotonic nanoseconds): the device answered 429.
         var throttledUntil: Int64 = 0
         /// The last refusal logged (a downgrade, an algorithm), so it is logged once.
@@ -76,21 +84,6 @@ public final class PlugSession: Sendable {
         var succeededSinceDetection = false
     }
 
-    /// How a device authenticates: Gen1 Basic or Gen2+ Digest.
-    enum Family: Equatable, CustomStringConvertible {
-        case gen1
-        case rpc
-
-        init(_ generation: ShellyGeneration) {
-            switch generation {
-            case .gen1: self = .gen1
-            case .rpc: self = .rpc
-            }
-        }
-
-        var description: String { self == .gen1 ? "Gen1 (Basic auth)" : "Gen2+ (Digest auth)" }
-    }
-
     /// The plug's configuration.
     public let plug: PlugConfiguration
     private let client: CurlMultiClient
@@ -103,6 +96,8 @@ public final class PlugSession: Sendable {
     private let webSocket: RPCWebSocket?
     /// The device counter last read (see `deviceUptime`).
     let counterWatch = Mutex(CounterWatch())
+    /// Called with every pin this session makes or updates, to be stored.
+    private let onPin: (@Sendable (PlugPin) -> Void)?
 
     /// Bodies larger than this are refused: a Shelly status is a few KiB.
     static let maxBodyBytes = 256 * 1024
@@ -112,9 +107,12 @@ public final class PlugSession: Sendable {
     /// 5,000 polls in flight hold 20 MB of buffers instead of 80 MB at libcurl's default.
     static let receiveBufferBytes = 4 * 1024
 
-    /// Creates a session; nothing is sent until `poll`.
+    /// Creates a session; nothing is sent until `poll`. `pin` is the plug's stored pin, if any
+    /// (it only matters when the plug has a password); `onPin` is called with every pin the
+    /// session makes or updates (see `PinRule`), and must not block.
     public init(
         plug: PlugConfiguration, client: CurlMultiClient, validator: ReadingValidator = ReadingValidator(),
+        pin: PlugPin? = nil, onPin: (@Sendable (PlugPin) -> Void)? = nil,
         logger: Logger
     ) {
         self.plug = plug
@@ -124,14 +122,9 @@ public final class PlugSession: Sendable {
         logger[metadataKey: "node"] = "\(plug.node)"
         self.logger = logger
         var initial = State(endpoint: plug.generation == .gen1 ? .gen1 : nil)
-        if plug.password != nil {
-            switch plug.generation {
-            case .gen1: initial.pinnedFamily = .gen1
-            case .rpc: initial.pinnedFamily = .rpc
-            case .auto: break
-            }
-        }
+        initial.pin = pin
         self.state = Mutex(initial)
+        self.onPin = onPin
         self.digest = plug.password.map { DigestAuthenticator(username: plug.username, password: $0, allowMD5: plug.allowMD5) }
         if plug.transport != .http, plug.generation != .gen1 {
             let url = (plug.baseURL.hasPrefix("https://") ? "wss://" + plug.baseURL.dropFirst(8) : "ws://" + plug.baseURL.dropFirst(7)) + "/rpc"
@@ -227,6 +220,7 @@ public final class PlugSession: Sendable {
             state.withLock {
                 $0.consecutiveFailures = 0
                 $0.loggedRefusal = nil
+                $0.loggedPinRefusal = false
                 $0.succeededSinceDetection = true
             }
         }
@@ -253,6 +247,7 @@ public final class PlugSession: Sendable {
     )
 
     private func read(deadline: Int64) async throws(PollFailure) -> Read {
+        await confirmPinIfDue(deadline: deadline)
         let endpoint: Endpoint
         if let known = state.withLock({ $0.endpoint }) {
             endpoint = known
@@ -276,7 +271,7 @@ public final class PlugSession: Sendable {
                 if info.authenticationEnabled, plug.password == nil {
                     throw PollFailure(.auth, "device asks for a password and none is configured (passwordFile)")
                 }
-                try pin(Family(info.generation))
+                try checkPin(info)
                 let previous = state.withLock { state -> (generation: ShellyGeneration, model: String?, at: Int64)? in
                     defer {
                         state.device = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware)
@@ -472,17 +467,90 @@ public final class PlugSession: Sendable {
         }
     }
 
-    /// Pins the credentials to `family` on first detection; refuses another family later.
-    private func pin(_ family: Family) throws(PollFailure) {
-        guard plug.password != nil else { return }
-        let pinned = state.withLock { state -> Family? in
-            if state.pinnedFamily == nil { state.pinnedFamily = family }
-            return state.pinnedFamily
+    /// Applies `PinRule` to what `/shelly` said: pins the plug on first detection (reporting
+    /// the pin), throws a refusal for a device that is not the pinned one.
+    private func checkPin(_ info: DeviceInfo) throws(PollFailure) {
+        let now = WallClock.nowMilliseconds()
+        let decision = state.withLock { state -> PinRule.Decision in
+            let decision = PinRule.decide(plug: plug, pin: state.pin, claim: info, nowMilliseconds: now)
+            if case .pin(let pin) = decision { state.pin = pin }
+            return decision
         }
-        guard let pinned, pinned != family else { return }
-        throw refusal(
-            "device now claims to be \(family) but its credentials were first used with \(pinned); "
-                + "not sending them (restart the service if the plug was really replaced)")
+        switch decision {
+        case .proceed:
+            return
+        case .pin(let pin):
+            report(pin)
+        case .refuse(let message):
+            let first = state.withLock { state -> Bool in
+                defer { state.loggedPinRefusal = true }
+                return !state.loggedPinRefusal
+            }
+            if first {
+                var metadata: Logger.Metadata = ["reason": "auth", "error": "\(message)"]
+                if let meter = plug.meter { metadata["meter"] = "\(meter)" }
+                logger.error("plug refused", metadata: metadata)
+            }
+            throw PollFailure(.auth, message)
+        }
+    }
+
+    /// Logs a new or updated pin and hands it on to be stored.
+    private func report(_ pin: PlugPin) {
+        var metadata: Logger.Metadata = [
+            "family": "\(pin.family.rawValue)", "auth": "\(pin.authScheme.rawValue)",
+            "id": "\(PinRule.quoted(pin.deviceID))", "mac": "\(PinRule.quoted(pin.mac))",
+        ]
+        if let meter = plug.meter { metadata["meter"] = "\(meter)" }
+        logger.info(
+            plug.generation == .auto ? "plug pinned" : "plug pinned as configured (generation)", metadata: metadata)
+        onPin?(pin)
+    }
+
+    /// With `generation:` set and a password, once (again a minute later while `/shelly` cannot
+    /// be read): reads the device's identity and brings the pin in line with the configuration,
+    /// which wins over any pin. The poll goes on whatever `/shelly` answers: the operator said
+    /// what the plug is.
+    private func confirmPinIfDue(deadline: Int64) async {
+        guard plug.password != nil, plug.generation != .auto else { return }
+        let now = MonotonicClock.nowNanoseconds()
+        let due = state.withLock { state -> Bool in
+            guard !state.pinConfirmed, now >= state.nextConfirmationAt else { return false }
+            state.nextConfirmationAt = now + Self.detectionIntervalNanoseconds
+            return true
+        }
+        guard due,
+            let (body, _) = try? await get("/shelly", authenticated: false, generation: .gen1, deadline: deadline),
+            let info = try? ShellyParser.deviceInfo(body)
+        else { return }
+        state.withLock {
+            $0.pinConfirmed = true
+            $0.device = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware)
+        }
+        try? checkPin(info)
+    }
+
+    /// The plug's pin as this session holds it.
+    public var pin: PlugPin? { state.withLock { $0.pin } }
+
+    /// Forgets the pin when it still is `pin` (the operator cleared it from the store): the
+    /// plug is detected afresh at its next poll and pinned to what answers then. Returns whether
+    /// it was forgotten.
+    @discardableResult
+    public func clearPin(_ pin: PlugPin) -> Bool {
+        let auto = plug.generation == .auto
+        return state.withLock { state in
+            guard state.pin == pin else { return false }
+            state.pin = nil
+            state.loggedPinRefusal = false
+            state.pinConfirmed = false
+            state.nextConfirmationAt = 0
+            if auto {
+                state.endpoint = nil
+                state.detected = nil
+            }
+            return true
+        }
     }
 
     /// An `auth` failure for something the configuration refuses, logged once (until a poll

@@ -37,7 +37,7 @@ public struct PollLoop: Sendable {
     public let intervalMilliseconds: Int64
     /// Per-poll timeout in milliseconds (always below the interval).
     public let timeoutMilliseconds: Int
-    private let sessions: [PlugSession]
+    let sessions: [PlugSession]
     /// The threads polling runs on, if the loop has its own.
     private let executor: PollExecutor?
     /// Whether some node has several meters (their outcomes are combined per node).
@@ -46,19 +46,25 @@ public struct PollLoop: Sendable {
 
     /// Creates the loop. With `executor`, the loop sleeps on its threads: run the loop's task
     /// with that preference, so that polling runs there too.
+    /// `pins` are the stored pins (see `PlugPin`), matched to the plugs by node and meter;
+    /// `onPin` is called with every pin a session makes or updates, and must not block.
     public init(
         plugs: [PlugConfiguration],
         intervalMilliseconds: Int64,
         client: CurlMultiClient,
         validator: ReadingValidator = ReadingValidator(),
         executor: PollExecutor? = nil,
+        pins: [PlugPin] = [],
+        onPin: (@Sendable (PlugPin) -> Void)? = nil,
         logger: Logger
     ) {
         self.intervalMilliseconds = intervalMilliseconds
         self.timeoutMilliseconds = Self.timeout(forInterval: intervalMilliseconds)
         self.executor = executor
-        self.sessions = plugs.map {
-            PlugSession(plug: $0, client: client, validator: validator, logger: logger)
+        self.sessions = plugs.map { plug in
+            let pin = pins.first { $0.node == plug.node && $0.meter == plug.meter }
+            return PlugSession(
+                plug: plug, client: client, validator: validator, pin: pin, onPin: onPin, logger: logger)
         }
         self.hasMeters = plugs.contains { $0.meter != nil }
         self.logger = logger

@@ -102,8 +102,8 @@ extension SimulatedPlug {
             answer.servedWatts = nil
         case .absurd, .negative, .negativeNoise:
             answer.servedWatts = fault.wattsLiteral.flatMap(Double.init)
-        case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade, .noWebSocket, .silentWebSocket,
-            .counterOverflow, .counterJump, .counterDrop, .forgedLog:
+        case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade, .impostor, .noWebSocket,
+            .silentWebSocket, .counterOverflow, .counterJump, .counterDrop, .forgedLog:
             break
         }
         return answer
