@@ -122,8 +122,10 @@ struct ExtenderReloadTests {
         let path = try scratch.write(Self.profiles(aPerformance: 100), to: "profiles.yaml")
         let (extender, base) = try await Self.start(path, in: scratch.path)
         defer { extender.stop(grace: .seconds(1)) }
-        try FileManager.default.removeItem(atPath: path)
-        #expect(mkfifo(path, 0o600) == 0)
+        // Put in place in one step (as the kubelet swaps a ConfigMap's files): a reload between
+        // a removal and a mkfifo would see a missing file first and count two changes.
+        #expect(mkfifo(path + ".fifo", 0o600) == 0)
+        #expect(rename(path + ".fifo", path) == 0)
         let seen = await eventually(within: .seconds(10)) { await Self.metric(base, Self.errors) == 1 }
         #expect(seen, "the FIFO was not reported: \(extender.stderr)")
         // Polls go on every 100 ms against the FIFO; none may keep the process alive.

@@ -138,7 +138,7 @@ struct KubernetesWatchTests {
                 for try await update in watch.updates() { updates.withLock { $0.append(update) } }
             }
             defer { following.cancel() }
-            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 1 })
+            #expect(await eventually(within: .seconds(60)) { await cluster.simulator.openWatches() == 1 })
             _ = try await client.post(path: "/apis/batch/v1/namespaces/ml/jobs", body: Self.job("one"))
             #expect(await eventually(within: .seconds(15)) { updates.withLock { $0.count } >= 3 })
             await cluster.simulator.dropWatches()

@@ -25,8 +25,9 @@ struct RunningExtender: Sendable {
         )
     }
 
+    /// GETs `path`, with the same generous timeout as `post`.
     func get(_ path: String) async throws -> CurlClient.HTTPResponse {
-        try await client.perform(HTTPRequest(url: base + path))
+        try await client.perform(HTTPRequest(url: base + path, timeoutMilliseconds: 30_000))
     }
 
     /// The value of one exposition line, e.g. `energy_monitor_scoring_diagnostics_total{reason="power_stale"}`.
@@ -40,7 +41,8 @@ struct RunningExtender: Sendable {
 }
 
 /// Starts the extender in this process on 127.0.0.1 with an OS-chosen port, runs `body`, and
-/// stops the server again (bounded: the server must be up within 10 s).
+/// stops the server again (bounded: the server must be up within 60 s, which a debug build
+/// starting several at once beside other test processes needs).
 func withExtender<T: Sendable>(
     knowledgeBase path: String,
     maxBodyBytes: Int = ExtenderServer.Configuration.defaultMaxBodyBytes,
@@ -66,7 +68,7 @@ func withExtender<T: Sendable>(
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await application.run() }
         defer { group.cancelAll() }
-        let port = try await withTimeout(.seconds(10), "the extender to listen") {
+        let port = try await withTimeout(.seconds(60), "the extender to listen") {
             for await port in ports { return port }
             throw TimeoutError(what: "a port (stream ended)")
         }

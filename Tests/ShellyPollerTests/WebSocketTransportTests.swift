@@ -54,11 +54,17 @@ struct WebSocketTransportTests {
     func twentyPlugs() async throws {
         let specifications = (0..<20).map { SimulatedPlug.Specification(node: "ws-\($0)", port: 0, generation: 2 + $0 % 3, profile: .wyse, password: "pw") }
         let simulator = try await ShellySimulator.start(plugs: specifications, configuration: .init(firmware: 2, nonceLifetime: 3))
+        let executor = PollExecutor(threads: 2)
+        defer { executor.shutdown() }
         let loop = PollLoop(
             plugs: specifications.map { Self.plug(simulator, $0.node, password: "pw", transport: .websocket) },
-            intervalMilliseconds: 1000, client: Self.client, logger: Logger(label: "test"))
+            intervalMilliseconds: 1000, client: Self.client, executor: executor, logger: Logger(label: "test"))
         let reports = Mutex<[TickReport]>([])
-        let running = Task { await loop.run { report in reports.withLock { $0.append(report) } } }
+        // On threads of its own, as the service runs it: the test process runs other suites
+        // at once on the cooperative pool.
+        let running = Task(executorPreference: executor) {
+            await loop.run { report in reports.withLock { $0.append(report) } }
+        }
         _ = await eventually(within: .seconds(120), every: .milliseconds(200)) { reports.withLock { $0.count } >= 13 }
         running.cancel()
         _ = await running.value
