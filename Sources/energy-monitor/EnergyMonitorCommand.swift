@@ -9,7 +9,7 @@ struct EnergyMonitorCommand: AsyncParsableCommand {
         version: EnergyModel.EnergyMonitorVersion.string,
         subcommands: [
             RunCommand.self, DemoCommand.self, SimulateCommand.self, EnergyCommand.self, PodsCommand.self, ScoreCommand.self,
-            ExtenderCommand.self, WorkflowCommand.self, BenchCommand.self, HealthcheckCommand.self,
+            ExtenderCommand.self, WorkflowCommand.self, CheckCommand.self, BenchCommand.self, HealthcheckCommand.self,
         ]
     )
 }
