@@ -33,5 +33,3 @@ public struct CheckReport: Sendable {
         return .object(object)
     }
 }
-
-extension CheckResult.Status: CaseIterable {}

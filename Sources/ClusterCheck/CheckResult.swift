@@ -3,7 +3,7 @@ import JSON
 /// One line of `energy-monitor check`: what was checked, how it stands, and what to do.
 public struct CheckResult: Sendable, Equatable {
     /// How a check came out.
-    public enum Status: String, Sendable, Equatable, Comparable {
+    public enum Status: String, Sendable, Equatable, Comparable, CaseIterable {
         /// As it should be.
         case ok
         /// Works, but something deserves a look (the scheduler's version outside the skew

@@ -15,7 +15,9 @@ public struct MonitorSettings: Sendable, Equatable {
     public var unmetered: [String]
 
     /// Creates settings.
-    public init(plugNodes: [String], annotate: Bool = true, prefix: String = "energy.thesis.io", unmetered: [String] = []) {
+    public init(
+        plugNodes: [String], annotate: Bool = true, prefix: String = "energy.thesis.io", unmetered: [String] = []
+    ) {
         self.plugNodes = plugNodes
         self.annotate = annotate
         self.prefix = prefix
@@ -24,7 +26,7 @@ public struct MonitorSettings: Sendable, Equatable {
 
     /// Reads the configuration text; `source` names it in errors.
     public init(yaml: String, source: String) throws(KeyPathError) {
-        do {
+        do throws(KeyPathError) {
             guard let root = try YAMLDocument.parse(yaml) else { throw KeyPathError("", "is empty") }
             var nodes: [String] = []
             for plug in try root.member("plugs")?.list() ?? [] {

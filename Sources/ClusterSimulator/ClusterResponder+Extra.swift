@@ -100,10 +100,12 @@ extension ClusterResponder {
         guard let user = request.headers.first(where: { $0.name.canonicalName == "impersonate-user" })?.value else {
             return .success(own)
         }
-        guard Self.allows(own.permissions, verb: "impersonate", resource: "users")
-            || Self.allows(own.permissions, verb: "impersonate", resource: "serviceaccounts")
+        guard
+            Self.allows(own.permissions, verb: "impersonate", resource: "users")
+                || Self.allows(own.permissions, verb: "impersonate", resource: "serviceaccounts")
         else {
-            let message = "users \"\(user)\" is forbidden: User \"\(own.user)\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"
+            let message =
+                "users \"\(user)\" is forbidden: User \"\(own.user)\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"
             return .failure(
                 Refusal(
                     response: ClusterResponses.json(
@@ -143,7 +145,8 @@ extension ClusterResponder {
             guard let answer = await configuration.serviceProxy?(namespace, service, path) else {
                 return ClusterResponses.json(
                     ClusterResponses.status(
-                        code: 503, reason: "ServiceUnavailable", message: "no endpoints available for service \"\(service)\""),
+                        code: 503, reason: "ServiceUnavailable",
+                        message: "no endpoints available for service \"\(service)\""),
                     status: 503)
             }
             return Response(
@@ -153,7 +156,8 @@ extension ClusterResponder {
             let verb = route.verb(method: request.method.rawValue)
             guard Self.allows(caller.permissions, verb: verb, resource: resource) else {
                 return ClusterResponses.forbidden(
-                    user: caller.user, verb: verb, resource: nil, resourceName: resource, name: name, namespace: namespace)
+                    user: caller.user, verb: verb, resource: nil, resourceName: resource, name: name,
+                    namespace: namespace)
             }
             guard request.method == .get else {
                 return ClusterResponses.failure(
@@ -182,7 +186,8 @@ extension ClusterResponder {
 
     /// `{"major":"1","minor":"33","gitVersion":"v1.33.4+k3s1",...}`.
     static func versionInfo(_ gitVersion: String) -> JSONValue {
-        let numbers = gitVersion.drop { !$0.isNumber }.split(whereSeparator: { !$0.isNumber }).prefix(2).map(String.init)
+        let numbers = gitVersion.drop { !$0.isNumber }.split(whereSeparator: { !$0.isNumber }).prefix(2).map(
+            String.init)
         return [
             "major": .string(numbers.first ?? "1"), "minor": .string(numbers.count > 1 ? numbers[1] : "0"),
             "gitVersion": .string(gitVersion), "platform": "linux/amd64",
@@ -218,7 +223,7 @@ extension ClusterResponder {
             page = Array(page.prefix(limit))
             let next = "\(version)/\(start + limit)"
             metadata["continue"] = .string(Data(next.utf8).base64EncodedString())
-            metadata["remainingItemCount"] = .integer(Int64(items.count - start - limit))
+            metadata["remainingItemCount"] = .integer(Int64(exactly: items.count - start - limit) ?? 0)
         }
         return ClusterResponses.json([
             "kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": .object(metadata),

@@ -65,7 +65,7 @@ struct KubeconfigReader {
     func resolve(_ file: String) -> String {
         if file.hasPrefix("/") { return file }
         if file.hasPrefix("~/") { return NSHomeDirectory() + file.dropFirst(1) }
-        return URL(fileURLWithPath: baseDirectory).appendingPathComponent(file).path
+        return URL(fileURLWithPath: baseDirectory).appendingPathComponent(file).standardizedFileURL.path
     }
 
     /// Any YAML value as JSON (the exec plugin's cluster `config` extension), scalars typed

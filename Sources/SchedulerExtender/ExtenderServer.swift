@@ -5,6 +5,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import Scoring
+import ServiceLifecycle
 import UserInput
 
 /// The scheduler-extender HTTP server: kube-scheduler's `extenders:` calls, health and metrics.
@@ -138,7 +139,8 @@ public enum ExtenderServer {
             )
         }
         let exchange = Exchange(
-            limit: limit, budget: budget, scoring: scoring, metrics: metrics, oversized: OversizedCallLog(), logger: logger)
+            limit: limit, budget: budget, scoring: scoring, metrics: metrics, oversized: OversizedCallLog(),
+            logger: logger)
         let gate = AdmissionGate(limit: configuration.maxConnections)
         router.post("\(pathPrefix)/prioritize") { request, context -> Response in
             await exchange.answer(.prioritize, request: request, channel: context.channel) {
@@ -165,14 +167,16 @@ public enum ExtenderServer {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [
-                        ConnectionLimits(sendBufferBytes: sendBufferBytes, readBytes: readBytes, stallTimeout: stallTimeout),
+                        ConnectionLimits(
+                            sendBufferBytes: sendBufferBytes, readBytes: readBytes, stallTimeout: stallTimeout),
                         // `GET /healthz` on the event loop: the sidecar's liveness probe never
                         // waits behind scheduler calls. The connection limit already bounds
                         // the requests in progress, so the gate refuses nothing below it.
                         AdmissionHandler(gate: gate),
                     ],
                     idleTimeout: idleTimeout,
-                    httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes)
+                    httpDecoderConfiguration: .init(
+                        maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes)
                 )
             ),
             configuration: .init(
@@ -248,11 +252,13 @@ public enum ExtenderServer {
                 response = text(
                     .contentTooLarge,
                     "request body larger than \(limit) bytes\(nodes > 0 ? " (\(nodes) Node objects)" : ""): "
-                        + "use nodeCacheCapable: true with the extender's --watch-nodes, or a larger --max-body-bytes\n")
+                        + "use nodeCacheCapable: true with the extender's --watch-nodes, or a larger --max-body-bytes\n"
+                )
             } catch BodyRefusal.overBudget {
                 code = .serviceUnavailable
                 response = text(
-                    .serviceUnavailable, "busy: requests in flight hold all \(budget.limit) bytes the extender keeps at once\n")
+                    .serviceUnavailable,
+                    "busy: requests in flight hold all \(budget.limit) bytes the extender keeps at once\n")
             } catch {
                 code = .badRequest
                 response = text(.badRequest, "cannot read request body: \(error)\n")

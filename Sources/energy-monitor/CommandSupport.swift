@@ -22,7 +22,8 @@ struct KubernetesOptions: ParsableArguments {
     /// Lists the collection at `path` in pages (`limit`/`continue`), handing each page's
     /// objects to `onPage`; failures are one line prefixed with `what`.
     func list(_ path: String, what: String, onPage: (KubernetesClient.ListPage) -> Void) async throws {
-        try await CommandSupport.withKubernetes(kubeconfig: kubeconfig, context: context, what: what) { client in
+        try await CommandSupport.withKubernetes(kubeconfig: kubeconfig, context: context, what: what) {
+            (client) throws(KubernetesRequestError) in
             _ = try await client.list(path: path, onPage: onPage)
         }
     }
@@ -32,13 +33,18 @@ struct KubernetesOptions: ParsableArguments {
 enum CommandSupport {
     /// The log of the commands that print results: on standard error, so that a warning
     /// never lands in the CSV or table on standard output.
-    static let logger = Logger(label: "energy-monitor") { EscapingLogHandler(StreamLogHandler.standardError(label: $0)) }
+    static let logger = Logger(label: "energy-monitor") {
+        EscapingLogHandler(StreamLogHandler.standardError(label: $0))
+    }
 
     /// GETs `path` from the Kubernetes API the way kubectl would connect: the given
     /// kubeconfig (and context), else in-cluster, `$KUBECONFIG` or `~/.kube/config`.
     /// Failures become one line prefixed with `what`.
-    static func kubernetesGet(_ path: String, kubeconfig: String?, context: String?, what: String) async throws -> [UInt8] {
-        try await withKubernetes(kubeconfig: kubeconfig, context: context, what: what) { client in
+    static func kubernetesGet(_ path: String, kubeconfig: String?, context: String?, what: String) async throws
+        -> [UInt8]
+    {
+        try await withKubernetes(kubeconfig: kubeconfig, context: context, what: what) {
+            (client) throws(KubernetesRequestError) in
             try await client.get(path: path)
         }
     }
@@ -69,7 +75,8 @@ enum CommandSupport {
     /// `range`, else one line naming the option. Never converted with a trap.
     static func seconds(_ value: Double, option: String, range: ClosedRange<Double>) throws -> Duration {
         guard value.isFinite, range.contains(value), let milliseconds = Int64(rounding: value * 1000) else {
-            throw ValidationError("\(option): \(value) is not a number of seconds in \(range.lowerBound)...\(range.upperBound)")
+            throw ValidationError(
+                "\(option): \(value) is not a number of seconds in \(range.lowerBound)...\(range.upperBound)")
         }
         return .milliseconds(milliseconds)
     }

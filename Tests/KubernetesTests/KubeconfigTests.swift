@@ -1,7 +1,7 @@
 import Foundation
 import JSON
-import Testing
 import TestSupport
+import Testing
 
 @testable import Kubernetes
 
@@ -11,39 +11,44 @@ import TestSupport
 @Suite("Kubeconfigs as kubectl reads them")
 struct KubeconfigTests {
     private func folder(_ name: String) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(name)-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kubeconfig-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }
 
-    @Test("$KUBECONFIG: the first file that names a cluster, user or context, or sets current-context, wins; missing files are skipped")
+    @Test(
+        "$KUBECONFIG: the first file that names a cluster, user or context, or sets current-context, wins; missing files are skipped"
+    )
     func mergedList() throws {
         let root = try folder("merge")
         defer { try? FileManager.default.removeItem(at: root) }
         let first = root.appendingPathComponent("a")
         let second = root.appendingPathComponent("b")
-        for directory in [first, second] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        for directory in [first, second] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
         try "second-ca".write(to: second.appendingPathComponent("ca.crt"), atomically: true, encoding: .utf8)
         let firstFile = first.appendingPathComponent("config").path
         let secondFile = second.appendingPathComponent("config").path
         try """
-            current-context: home
-            clusters: [{name: lab, cluster: {server: "https://10.0.0.1:6443"}}]
-            contexts: [{name: home, context: {cluster: lab, user: me}}]
-            users: [{name: me, user: {token: from-first}}]
-            """.write(toFile: firstFile, atomically: true, encoding: .utf8)
+        current-context: home
+        clusters: [{name: lab, cluster: {server: "https://10.0.0.1:6443"}}]
+        contexts: [{name: home, context: {cluster: lab, user: me}}]
+        users: [{name: me, user: {token: from-first}}]
+        """.write(toFile: firstFile, atomically: true, encoding: .utf8)
         try """
-            current-context: work
-            clusters:
-              - {name: lab, cluster: {server: "https://10.9.9.9:6443"}}
-              - {name: eks, cluster: {server: "https://eks.example:443", certificate-authority: ca.crt}}
-            contexts:
-              - {name: home, context: {cluster: eks, user: other}}
-              - {name: work, context: {cluster: eks, user: me}}
-            users:
-              - {name: me, user: {token: from-second}}
-              - {name: other, user: {token: other}}
-            """.write(toFile: secondFile, atomically: true, encoding: .utf8)
+        current-context: work
+        clusters:
+          - {name: lab, cluster: {server: "https://10.9.9.9:6443"}}
+          - {name: eks, cluster: {server: "https://eks.example:443", certificate-authority: ca.crt}}
+        contexts:
+          - {name: home, context: {cluster: eks, user: other}}
+          - {name: work, context: {cluster: eks, user: me}}
+        users:
+          - {name: me, user: {token: from-second}}
+          - {name: other, user: {token: other}}
+        """.write(toFile: secondFile, atomically: true, encoding: .utf8)
         let paths = [root.appendingPathComponent("missing").path, firstFile, secondFile]
 
         let current = try KubernetesConnection.kubeconfig(paths: paths)
@@ -74,7 +79,9 @@ struct KubeconfigTests {
         }
     }
 
-    @Test("tokenFile wins over token (client-go reads the file whenever it is set); tls-server-name, proxy-url, impersonation")
+    @Test(
+        "tokenFile wins over token (client-go reads the file whenever it is set); tls-server-name, proxy-url, impersonation"
+    )
     func userAndClusterFields() throws {
         let root = try folder("fields")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -105,20 +112,29 @@ struct KubeconfigTests {
         #expect(
             connection.impersonation?.headers == [
                 "Impersonate-User: jane", "Impersonate-Uid: 1234", "Impersonate-Group: developers",
-                "Impersonate-Group: system:authenticated", "Impersonate-Extra-scopes: view", "Impersonate-Extra-scopes: edit",
+                "Impersonate-Group: system:authenticated", "Impersonate-Extra-scopes: view",
+                "Impersonate-Extra-scopes: edit",
             ])
-        for (field, value, message) in [
-            ("proxy-url", "\"ftp://proxy:21\"", "proxy-url: must be an http://, https:// or socks5:// URL"),
-            ("tls-server-name", "\"evil/name\"", "tls-server-name: must be a host name"),
+        for (original, replacement, message) in [
+            (
+                "proxy-url: \"socks5://127.0.0.1:1080\"", "proxy-url: \"ftp://proxy:21\"",
+                "proxy-url: must be an http://, https:// or socks5:// URL"
+            ),
+            (
+                "tls-server-name: kube-apiserver.test", "tls-server-name: \"evil/name\"",
+                "tls-server-name: must be a host name"
+            ),
         ] {
-            let broken = yaml.replacingOccurrences(of: "proxy-url: \"socks5://127.0.0.1:1080\"", with: "\(field): \(value)")
+            let broken = yaml.replacingOccurrences(of: original, with: replacement)
             #expect {
-                try KubernetesConnection.parseKubeconfig(yaml: broken, path: "/k/config", baseDirectory: root.path, context: nil)
+                try KubernetesConnection.parseKubeconfig(
+                    yaml: broken, path: "/k/config", baseDirectory: root.path, context: nil)
             } throws: { "\($0)".contains("clusters[c].cluster.\(message)") }
         }
         let injected = yaml.replacingOccurrences(of: "as: jane", with: "as: \"jane\\r\\nX-Evil: 1\"")
         #expect {
-            try KubernetesConnection.parseKubeconfig(yaml: injected, path: "/k/config", baseDirectory: root.path, context: nil)
+            try KubernetesConnection.parseKubeconfig(
+                yaml: injected, path: "/k/config", baseDirectory: root.path, context: nil)
         } throws: { "\($0)".contains("users[u].user.as: must not contain control characters") }
     }
 
@@ -168,7 +184,10 @@ struct KubeconfigTests {
         #expect(info["spec"]?["interactive"] == false)
         let cluster = try #require(info["spec"]?["cluster"])
         #expect(cluster["server"] == "https://eks.example:443")
-        #expect(cluster["certificate-authority-data"]?.string.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }?.contains("QUJD") == true)
+        #expect(
+            cluster["certificate-authority-data"]?.string.flatMap { Data(base64Encoded: $0) }.map {
+                String(decoding: $0, as: UTF8.self)
+            }?.contains("QUJD") == true)
         #expect(cluster["config"]?["audience"] == "sts.amazonaws.com")
         #expect(cluster["config"]?["retries"] == 3)
         // A bare name is looked up in PATH when it runs, as kubectl does.

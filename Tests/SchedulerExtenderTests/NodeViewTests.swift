@@ -4,8 +4,8 @@ import Foundation
 import Kubernetes
 import Logging
 import Scoring
-import Testing
 import TestSupport
+import Testing
 import UserInput
 
 @testable import SchedulerExtender
@@ -16,7 +16,8 @@ import UserInput
 /// may not watch.
 @Suite("Extender node view", .serialized)
 struct NodeViewTests {
-    static let lifecycle = ScriptedLifecycle(placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) })
+    static let lifecycle = ScriptedLifecycle(
+        placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) })
 
     static func annotated(_ watts: [String: Double]) -> [SimulatedNode] {
         watts.keys.sorted().map { SimulatedNode(name: $0, annotations: ClusterPayloads.power(watts[$0] ?? 0)) }
@@ -27,7 +28,8 @@ struct NodeViewTests {
     {
         var logger = Logger(label: "node-view-tests")
         logger.logLevel = .critical
-        let client = KubernetesClient(connection: try cluster.simulator.connection(), http: cluster.http, logger: logger)
+        let client = KubernetesClient(
+            connection: try cluster.simulator.connection(), http: cluster.http, logger: logger)
         return NodeViewWatcher(
             client: client, annotationPrefix: PowerAnnotations.defaultPrefix, metrics: metrics, logger: logger,
             restartDelay: restartDelay)
@@ -48,7 +50,8 @@ struct NodeViewTests {
         try await withCluster(nodes: Self.annotated(watts), lifecycle: Self.lifecycle) { cluster in
             let metrics = ExtenderMetrics()
             let view = try Self.watcher(cluster, metrics: metrics)
-            try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest, nodeView: view, metrics: metrics) { extender in
+            try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest, nodeView: view, metrics: metrics) {
+                extender in
                 #expect(
                     await eventually(within: .seconds(15)) {
                         (try? await extender.metric("energy_monitor_extender_node_view_nodes")) == 3
@@ -56,12 +59,19 @@ struct NodeViewTests {
                 #expect(try await extender.metric("energy_monitor_extender_node_view_synced") == 1)
                 let byName = try await extender.post("/scheduler/prioritize", try Self.names(["tvpc", "wyse", "rpi"]))
                 #expect(byName.status == 200)
-                let nodes = try watts.keys.sorted().map { try ClusterPayloads.node(named: $0, annotations: view.current.annotations[$0] ?? [:]) }
+                let nodes = try watts.keys.sorted().map {
+                    try ClusterPayloads.node(named: $0, annotations: view.current.annotations[$0] ?? [:])
+                }
                 let whole = try await extender.post(
                     "/scheduler/prioritize",
-                    try ClusterPayloads.args(pod: ClusterPayloads.pod(profile: "sequential", weight: "0"), nodes: nodes))
-                #expect(try Self.priorities(byName).sorted { $0.host < $1.host } == (try Self.priorities(whole)).sorted { $0.host < $1.host })
-                #expect(try await extender.metric(#"energy_monitor_scoring_diagnostics_total{reason="node_not_in_view"}"#) == 0)
+                    try ClusterPayloads.args(pod: ClusterPayloads.pod(profile: "sequential", weight: "0"), nodes: nodes)
+                )
+                #expect(
+                    try Self.priorities(byName).sorted { $0.host < $1.host }
+                        == (try Self.priorities(whole)).sorted { $0.host < $1.host })
+                #expect(
+                    try await extender.metric(#"energy_monitor_scoring_diagnostics_total{reason="node_not_in_view"}"#)
+                        == 0)
 
                 // Changes arrive through the watch: a new reading, a new node, a removed node.
                 try await cluster.simulator.annotateNode("wyse", ClusterPayloads.power(30).mapValues { Optional($0) })
@@ -82,8 +92,11 @@ struct NodeViewTests {
                 #expect(await eventually(within: .seconds(30)) { view.current.annotations["late"] != nil })
                 #expect(view.current.isSynced)
                 // A name the view does not know is scored without power and reported.
-                #expect(try await extender.post("/scheduler/prioritize", try Self.names(["tvpc", "ghost"])).status == 200)
-                #expect(try await extender.metric(#"energy_monitor_scoring_diagnostics_total{reason="node_not_in_view"}"#) == 1)
+                #expect(
+                    try await extender.post("/scheduler/prioritize", try Self.names(["tvpc", "ghost"])).status == 200)
+                #expect(
+                    try await extender.metric(#"energy_monitor_scoring_diagnostics_total{reason="node_not_in_view"}"#)
+                        == 1)
             }
         }
     }
@@ -94,12 +107,18 @@ struct NodeViewTests {
             await cluster.simulator.forbid("list", "nodes")
             let metrics = ExtenderMetrics()
             let view = try Self.watcher(cluster, metrics: metrics, restartDelay: .milliseconds(200))
-            try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest, nodeView: view, metrics: metrics) { extender in
+            try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest, nodeView: view, metrics: metrics) {
+                extender in
                 #expect(await eventually(within: .seconds(15)) { view.current.problem != nil })
                 let problem = view.current.problem ?? ""
-                #expect(problem.contains("403") && problem.contains("kubectl apply -f k8s/scheduler/rbac.yaml"), "\(problem)")
-                #expect(try await extender.post("/scheduler/prioritize", try Self.names(["tvpc"])).status == 200)
-                #expect(try await extender.metric(#"energy_monitor_scoring_diagnostics_total{reason="node_not_in_view"}"#) == 1)
+                #expect(
+                    problem.contains("403") && problem.contains("kubectl apply -f k8s/scheduler/rbac.yaml"),
+                    "\(problem)")
+                let response = try await extender.post("/scheduler/prioritize", try Self.names(["tvpc"]))
+                #expect(response.status == 200)
+                #expect(
+                    try await extender.metric(#"energy_monitor_scoring_diagnostics_total{reason="node_not_in_view"}"#)
+                        == 1)
                 await cluster.simulator.allow("list", "nodes")
                 #expect(await eventually(within: .seconds(15)) { view.current.isSynced })
             }
@@ -113,7 +132,9 @@ struct NodeViewTests {
         let log = OversizedCallLog()
         let start = ContinuousClock.now
         for seconds in [0, 10, 30, 59, 61, 65] {
-            log.record(.prioritize, bytes: 3_000_000, nodes: 412, limit: 2 << 20, logger: logger, now: start + .seconds(seconds))
+            log.record(
+                .prioritize, bytes: 3_000_000, nodes: 412, limit: 2 << 20, logger: logger,
+                now: start + .seconds(seconds))
         }
         let lines = logs.entries.map(\.message)
         #expect(lines.count == 2, "\(lines)")

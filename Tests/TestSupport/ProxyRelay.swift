@@ -19,7 +19,12 @@ public final class ProxyRelay: @unchecked Sendable {
     private let mode: Mode
     private let process: Process
     private let stdin: Pipe
-    private let lines = Mutex<[String]>([])
+    private let lines = Lines()
+
+    /// What the proxy printed, shared with the thread that reads it.
+    private final class Lines: Sendable {
+        let value = Mutex<[String]>([])
+    }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
         "proxy_relay.py"
@@ -30,7 +35,9 @@ public final class ProxyRelay: @unchecked Sendable {
         self.mode = mode
         process = Process()
         var arguments = [Self.script, "--mode", mode.rawValue]
-        if let certificates { arguments += ["--cert", certificates.serverCertificate, "--key", certificates.serverKey] }
+        if let certificates {
+            arguments += ["--cert", certificates.serverCertificate, "--key", certificates.serverKey]
+        }
         (process.executableURL, process.arguments) = withDefaultSignals("python3", arguments)
         let output = Pipe()
         stdin = Pipe()
@@ -56,7 +63,7 @@ public final class ProxyRelay: @unchecked Sendable {
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                     pending.removeSubrange(pending.startIndex...newline)
-                    lines.withLock { $0.append(line) }
+                    lines.value.withLock { $0.append(line) }
                 }
             }
         }
@@ -68,7 +75,7 @@ public final class ProxyRelay: @unchecked Sendable {
 
     /// The `host:port` of every tunnel opened so far, in order.
     public var tunnels: [String] {
-        lines.withLock { $0 }.compactMap { line in
+        lines.value.withLock { $0 }.compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["target"] as? String
         }
     }

@@ -138,7 +138,7 @@ public struct ExtenderHandler: Sendable {
                         profile: profile.name,
                         pod: policy.podName,
                         message: "no entry of profile \"\(profile.name)\" serves node \"\(name)\" "
-                            + "(entries: \(profile.entries.map(\.nodeName).joined(separator: ", "))); node filtered out"
+                            + "(entries: \(KnowledgeBase.names(profile.entries.map(\.nodeName)))); node filtered out"
                     )
                 )
             }
@@ -177,7 +177,8 @@ public struct ExtenderHandler: Sendable {
         return unseen.map {
             ScoringDiagnostic(
                 reason: .nodeNotInView, node: $0, pod: pod,
-                message: "node \"\($0)\" is not in the extender's node view (a node just added?); scored without its power")
+                message:
+                    "node \"\($0)\" is not in the extender's node view (a node just added?); scored without its power")
         }
     }
 
