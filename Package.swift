@@ -215,8 +215,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
-            // Run with python3 by FakeAPIServer, TLSRelay and ProxyRelay.
-            exclude: ["fake_apiserver.py", "tls_relay.py", "proxy_relay.py"]
+            // Run with python3 by FakeAPIServer, TLSRelay and ProxyRelay; built by WallClockShim with cc.
+            exclude: ["fake_apiserver.py", "tls_relay.py", "proxy_relay.py", "wallclock_shim.c"]
         ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
         .testTarget(name: "EnergyQueriesTests", dependencies: ["EnergyQueries"]),

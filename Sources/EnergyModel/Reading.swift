@@ -27,12 +27,17 @@ public struct Sample: Sendable, Equatable {
     public var timestampMilliseconds: Int64
     /// What the plug measured.
     public var reading: Reading
+    /// The same moment on the monotonic clock (`MonotonicClock`, milliseconds), when the
+    /// sample was taken by this process: the time between two samples is measured on it, so
+    /// a step of the wall clock between them neither freezes nor inflates the energy.
+    public var monotonicMilliseconds: Int64?
 
     /// Creates a sample.
-    public init(node: String, timestampMilliseconds: Int64, reading: Reading) {
+    public init(node: String, timestampMilliseconds: Int64, reading: Reading, monotonicMilliseconds: Int64? = nil) {
         self.node = node
         self.timestampMilliseconds = timestampMilliseconds
         self.reading = reading
+        self.monotonicMilliseconds = monotonicMilliseconds
     }
 
     /// Unix time of the reading in seconds.

@@ -1,5 +1,6 @@
 import EnergyModel
 import Prometheus
+import Store
 import Synchronization
 
 /// The service's Prometheus metrics (names and labels as in the project's contract).
@@ -23,6 +24,9 @@ public final class MonitorMetrics: Sendable {
     private let ticksSkipped: Counter
     private let tickDelay: ValueHistogram
     private let requestsRefused: Counter
+    private let clockSteps: [ClockStepDirection: Counter]
+    /// The store's record of bad rows and replaced files, rendered at every scrape.
+    let storeFaults: StoreFaults?
 
     /// Upper bounds of `energy_monitor_poll_duration_seconds`.
     static let pollDurationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5]
@@ -35,8 +39,12 @@ public final class MonitorMetrics: Sendable {
     }
 
     /// Creates the metrics for `nodes`, starting the energy counters at `counters` (as loaded
-    /// from the store, so they continue across restarts).
-    public init(nodes: [String], counters: [String: EnergyCounters], annotations: Bool) {
+    /// from the store, so they continue across restarts); with `storeFaults`, the store's bad
+    /// rows and replaced files too.
+    public init(
+        nodes: [String], counters: [String: EnergyCounters], annotations: Bool, storeFaults: StoreFaults? = nil
+    ) {
+        self.storeFaults = storeFaults
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         storeWriteDuration = registry.makeValueHistogram(
@@ -66,6 +74,17 @@ public final class MonitorMetrics: Sendable {
             labels: [],
             buckets: Self.tickDelayBuckets
         )
+        var steps: [ClockStepDirection: Counter] = [:]
+        for direction in ClockStepDirection.allCases {
+            steps[direction] = registry.makeCounter(
+                descriptor: Self.descriptor(
+                    "energy_monitor_clock_steps_total",
+                    "Steps of the wall clock (beyond the monotonic time passed), by direction."
+                ),
+                labels: [("direction", direction.rawValue)]
+            )
+        }
+        clockSteps = steps
         requestsRefused = registry.makeCounter(
             descriptor: Self.descriptor(
                 "energy_monitor_http_requests_refused_total",
@@ -132,6 +151,14 @@ public final class MonitorMetrics: Sendable {
         nodes.withLock { table in table.index[node].flatMap { table.series[$0].health } }
     }
 
+    /// Counts a device counter reading refused.
+    public func recordCounterRefusal(node: String, reason: DeviceCounterRefusal.Reason) {
+        nodes.withLock { table in
+            guard let position = table.index[node] else { return }
+            table.series[position].counterRefusals[reason, default: 0] += 1
+        }
+    }
+
     /// Records a failed poll; `energy_monitor_poll_errors_total` has a series for every reason.
     public func recordFailure(node: String, reason: PollErrorReason, pollSeconds: Double) {
         nodes.withLock { table in
@@ -172,6 +199,11 @@ public final class MonitorMetrics: Sendable {
         tickDelay.record(max(0, milliseconds) / 1000)
     }
 
+    /// Counts a step of the wall clock.
+    public func recordClockStep(_ direction: ClockStepDirection) {
+        clockSteps[direction]?.increment()
+    }
+
     /// Counts an HTTP request refused with 503 because too many were in progress.
     public func recordRefusedRequest() {
         requestsRefused.increment()
@@ -198,6 +230,7 @@ public final class MonitorMetrics: Sendable {
         let perNode = nodes.withLock { $0.series.count } * 2048
         buffer.reserveCapacity(registry.internalBufferCapacity() + perNode + 1024)
         registry.emit(into: &buffer)
+        if let storeFaults { Self.emit(storeFaults, into: &buffer) }
         nodes.withLock { table in NodeSeries.emit(table.series, annotations: table.annotations, into: &buffer) }
         buffer.append(contentsOf: ProcessMetrics.render().utf8)
         return buffer
@@ -226,6 +259,8 @@ struct NodeSeries {
     var pollErrors: [PollErrorReason: Int] = [:]
     /// `energy_monitor_annotation_patches_total`, by result.
     var annotationPatches: [AnnotationPatchResult: Int] = [:]
+    /// `energy_monitor_device_energy_refusals_total`, by reason.
+    var counterRefusals: [DeviceCounterRefusal.Reason: Int] = [:]
     /// `energy_monitor_poll_duration_seconds`: cumulative counts per bucket, sum and count.
     var pollBuckets: [Int]
     var pollSum = 0.0
@@ -310,6 +345,11 @@ struct NodeSeries {
         labelled(
             "energy_monitor_poll_errors_total", "Polls that produced no sample, by reason.", "reason", series,
             \.pollErrors, into: &buffer
+        )
+        labelled(
+            "energy_monitor_device_energy_refusals_total",
+            "Device energy counter readings refused (not stored or published), by reason.", "reason", series,
+            \.counterRefusals, into: &buffer
         )
         if annotations {
             labelled(

@@ -26,6 +26,11 @@ public final class Monitor: Service, Sendable {
     private let extraConsumers: [any TickConsumer]
     private let connection: KubernetesConnection?
     private let routes: [ExtraRoute]
+    private let latestMetrics = Mutex<MonitorMetrics?>(nil)
+
+    /// The metrics of the run in progress, or of the latest one once it ended (nil before the
+    /// first): what `/metrics` serves, for a caller in this process.
+    public var metrics: MonitorMetrics? { latestMetrics.withLock { $0 } }
 
     /// Prepares a monitor; nothing is opened or started until `run()`.
     /// - Parameters:
@@ -63,6 +68,7 @@ public final class Monitor: Service, Sendable {
         let parts = try await Parts(
             configuration: configuration, store: store, client: client, connection: connection,
             extraConsumers: extraConsumers, logger: logger)
+        latestMetrics.withLock { $0 = parts.metrics }
         let http = MetricsServer.makeApplication(
             host: configuration.listen.host,
             port: configuration.listen.port,
@@ -83,10 +89,13 @@ public final class Monitor: Service, Sendable {
             logger: logger
         )
         // Shut down in reverse order: the HTTP server first, the publisher last, after the
-        // final ticks are stored. Graceful shutdown of the group that runs this service
-        // reaches this inner group too.
+        // final ticks are stored; the pin keeper after polling, so that it writes every pin the
+        // last polls made. Graceful shutdown of the group that runs this service reaches this
+        // inner group too.
         let services: [any Service] =
-            (parts.annotations.map { [$0] } ?? []) + [PollService(parts: parts), retention, http]
+            (parts.annotations.map { [$0] } ?? []) + [
+                PinService(keeper: parts.pins, loop: parts.loop), PollService(parts: parts), retention, http,
+            ]
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
         logger.info(
@@ -123,6 +132,10 @@ extension Monitor {
     /// does, instead of memory growing without bound.
     static let tickQueueLimit = 32
 
+    /// How far a stored sample may lie ahead of the clock at start before it is taken for one
+    /// stamped by a clock that was ahead.
+    static let futureToleranceMilliseconds: Int64 = 1000
+
     /// Threads of the poll executor: two keep up with 5,000 plugs on a machine of two cores;
     /// the HTTP client and the store's writer have threads of their own besides.
     static let pollThreads = 2
@@ -134,6 +147,8 @@ extension Monitor {
         let ledger: EnergyLedger
         let storeConsumer: StoreTickConsumer
         let annotations: AnnotationPublisher?
+        /// Writes the pins the sessions make and tells them about pins cleared in the store.
+        let pins: PinKeeper
         let store: EnergyStore
         let logger: Logger
         /// The threads polling and tick handling run on, away from the request handlers' pool.
@@ -157,20 +172,44 @@ extension Monitor {
             self.stallNanoseconds = max(30_000, 10 * configuration.intervalMilliseconds) * 1_000_000
             let executor = PollExecutor(threads: Monitor.pollThreads)
             self.executor = executor
-            let counters = try await store.loadCounters()
+            // Samples stamped ahead of the clock were taken while the wall clock was ahead (a
+            // board without a real-time clock before NTP, a resumed machine): new samples of
+            // those times would stand beside them, and the counters would wait for the clock
+            // to catch up. They are forgotten before the counters are read.
+            let now = WallClock.nowMilliseconds()
+            let ahead = try await store.rewind(toMilliseconds: now + Monitor.futureToleranceMilliseconds)
+            var counters = try await store.loadCounters()
             try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
             let nodes = configuration.nodes
             let maxGap = 3 * configuration.intervalMilliseconds
             let metrics = MonitorMetrics(
-                nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate)
+                nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate,
+                storeFaults: store.faults)
             self.metrics = metrics
+            if ahead.samples > 0 {
+                metrics.recordClockStep(.backward)
+                logger.warning(
+                    "the store held samples stamped ahead of the clock (taken while the wall clock was ahead); forgotten",
+                    metadata: [
+                        "samples": "\(ahead.samples)",
+                        "aheadSeconds": "\(((ahead.newestMilliseconds ?? now) - now) / 1000)",
+                    ])
+            }
+            let stored = try await store.pins()
+            let pins = PinKeeper(store: store, stored: stored, logger: logger)
+            self.pins = pins
             self.loop = PollLoop(
                 plugs: configuration.plugs,
                 intervalMilliseconds: configuration.intervalMilliseconds,
                 client: client,
                 executor: executor,
+                pins: stored,
+                onPin: { pins.record($0) },
                 logger: logger
             )
+            for (node, counter) in counters where (counter.lastTimestampMilliseconds ?? .min) > now {
+                counters[node]?.lastTimestampMilliseconds = now
+            }
             self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap)
             let annotations = try Monitor.makeAnnotationPublisher(
                 configuration: configuration, connection: connection, http: client, metrics: metrics,
@@ -183,12 +222,16 @@ extension Monitor {
                 MetricsTickConsumer(metrics: metrics, maxAgeMilliseconds: maxGap)
             ]
             if let annotations { consumers.append(annotations) }
-            consumers += [PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), storeConsumer]
+            consumers += [
+                PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), DeviceCounterLog(logger: logger),
+                storeConsumer,
+            ]
             self.consumers = consumers + extraConsumers
         }
 
         /// Nil when ready (store open and the first tick stored), else the reason.
         func readiness() async -> String? {
+            if let fault = store.faults.fileFault { return "store: \(fault)" }
             let (done, storeError) = storeConsumer.status
             if let storeError { return "store: \(storeError)" }
             guard done else { return "first tick not done yet" }
@@ -252,9 +295,39 @@ extension Monitor {
                 queue.waiting -= 1
                 if queue.waiting <= 0 { queue = (0, false) }
             }
+            if report.clockStepMilliseconds != 0 { await clockStepped(report) }
             let tick = ledger.advance(report)
             for consumer in consumers {
                 await consumer.consume(tick)
+            }
+        }
+
+        /// A step of the wall clock, seen by the poll loop before `report`'s tick: logged with
+        /// its size and counted. After a step back, what was stamped from the tick's boundary
+        /// on (in the store, in its backlog) came from a clock that was ahead: it is forgotten,
+        /// so that no second of a node is stored twice and no minute packed twice. The counters
+        /// do not notice: they measure time on the monotonic clock.
+        private func clockStepped(_ report: TickReport) async {
+            let step = report.clockStepMilliseconds
+            let direction: ClockStepDirection = step > 0 ? .forward : .backward
+            metrics.recordClockStep(direction)
+            logger.warning(
+                "the wall clock was stepped",
+                metadata: ["direction": "\(direction.rawValue)", "milliseconds": "\(step)"])
+            guard direction == .backward else { return }
+            let mark = report.tickMilliseconds
+            ledger.rewind(to: mark)
+            do {
+                let forgotten = try await storeConsumer.rewind(to: mark)
+                if forgotten.samples > 0 {
+                    logger.warning(
+                        "samples stamped by the clock before it was set back are forgotten",
+                        metadata: ["samples": "\(forgotten.samples)", "from": "\(mark)"])
+                }
+            } catch {
+                logger.error(
+                    "cannot forget the samples stamped before the clock was set back",
+                    metadata: ["error": "\(error.summary)"])
             }
         }
 

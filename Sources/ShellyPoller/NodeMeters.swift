@@ -18,7 +18,8 @@ extension PlugOutcome {
     /// The node's outcome from its meters' outcomes, read in the same tick: the sum of their
     /// readings when every meter answered, else a failure (a gap, never a partial sum).
     ///
-    /// Power, current and the device energy counters add up; the voltage is the meters' mean.
+    /// Power, current, the device energy counters and their maximum power add up; the voltage
+    /// is the meters' mean.
     /// A figure some meter does not report is left out. The sample's time is the mean of the
     /// meters' times; the poll took as long as the slowest meter.
     static func combine(node: String, meters: [(name: String, outcome: PlugOutcome)]) -> PlugOutcome {
@@ -48,8 +49,20 @@ extension PlugOutcome {
         let reading = Reading(
             watts: samples.reduce(0) { $0 + $1.reading.watts }, volts: volts, amps: total(\.amps), energyWattHours: total(\.energyWattHours))
         let time = samples.reduce(0) { $0 + $1.timestampMilliseconds / Int64(max(1, samples.count)) }
-        var outcome = PlugOutcome(node: node, result: .success(Sample(node: node, timestampMilliseconds: time, reading: reading)), durationSeconds: duration)
+        let monotonic = samples.allSatisfy({ $0.monotonicMilliseconds != nil })
+            ? samples.reduce(0) { $0 + ($1.monotonicMilliseconds ?? 0) / Int64(max(1, samples.count)) } : nil
+        var outcome = PlugOutcome(
+            node: node,
+            result: .success(
+                Sample(node: node, timestampMilliseconds: time, reading: reading, monotonicMilliseconds: monotonic)),
+            durationSeconds: duration)
         outcome.meters = readings
+        // The summed counter rises at most as fast as all meters together; a reboot shows in
+        // the youngest device's uptime (known only when every meter's is).
+        let maxima = meters.compactMap(\.outcome.maximumWatts)
+        outcome.maximumWatts = maxima.count == meters.count ? maxima.reduce(0, +) : nil
+        let uptimes = meters.compactMap(\.outcome.deviceUptimeSeconds)
+        outcome.deviceUptimeSeconds = uptimes.count == meters.count ? uptimes.min() : nil
         return outcome
     }
 }

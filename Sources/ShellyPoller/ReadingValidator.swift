@@ -67,7 +67,8 @@ public struct ReadingValidator: Sendable {
         }
         if let volts = reading.volts, !volts.isFinite || volts < 0 || volts > 1000 { reading.volts = nil }
         if let amps = reading.amps, !amps.isFinite || amps < 0 || amps > 1000 { reading.amps = nil }
-        if let energy = reading.energyWattHours, !energy.isFinite || energy < 0 { reading.energyWattHours = nil }
+        // The device's energy counter is judged by the ledger, which knows its last value
+        // and the time since (`EnergyCounters.judgeDeviceCounter`): refused there, counted and logged.
         return .success(reading)
     }
 }

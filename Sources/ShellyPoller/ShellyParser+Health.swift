@@ -23,6 +23,13 @@ extension ShellyParser {
         )
     }
 
+    /// The uptime of a Gen2+ `Sys.GetStatus` (bare or in an RPC frame), seconds; nil unless
+    /// it is a finite, non-negative number.
+    static func sysUptime(_ json: JSONValue) -> Double? {
+        guard let uptime = (json["result"] ?? json)["uptime"]?.number, uptime.isFinite, uptime >= 0 else { return nil }
+        return uptime
+    }
+
     /// The reading of `component` inside a `Shelly.GetStatus` (bare or in an RPC frame).
     static func componentStatus(inDeviceStatus json: JSONValue, component: MeterComponent) throws(ShellyPayloadError) -> ParsedReading {
         if let rpcError = rpcError(in: json) { throw rpcError }

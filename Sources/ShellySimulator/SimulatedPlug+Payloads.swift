@@ -51,6 +51,9 @@ extension SimulatedPlug {
                 }
             }
         }
+        if specification.generation >= 2, path == "/rpc/Sys.GetStatus" {
+            return Answer(status: 200, body: sysStatus(now: now))
+        }
         let reading = read(now: now)
         if specification.generation == 1 {
             guard path == "/status" else { return Answer(status: 404, body: "Not Found") }
@@ -65,8 +68,8 @@ extension SimulatedPlug {
             }
             return faulty(Answer(status: 200, body: switchStatus(reading, watts: wattsText(watts), now: now), servedWatts: watts))
         case "/rpc/Shelly.GetStatus":
-            let body = "{\"switch:0\":\(switchStatus(reading, watts: wattsText(watts), now: now)),\"sys\":{\"mac\":\"\(mac)\","
-                + "\"restart_required\":false,\"uptime\":\(Int(clampingRounding: uptime(now: now), .down)),\"unixtime\":\(Int(clampingRounding: now, .down))},"
+            let body = "{\"switch:0\":\(switchStatus(reading, watts: wattsText(watts), now: now)),"
+                + "\"sys\":\(sysStatus(now: now)),"
                 + "\"wifi\":{\"sta_ip\":\"127.0.0.1\",\"status\":\"got ip\",\"ssid\":\"simulated\",\"rssi\":-58}}"
             return faulty(Answer(status: 200, body: body, servedWatts: watts))
         default:
@@ -99,7 +102,8 @@ extension SimulatedPlug {
             answer.servedWatts = nil
         case .absurd, .negative, .negativeNoise:
             answer.servedWatts = fault.wattsLiteral.flatMap(Double.init)
-        case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade, .noWebSocket, .silentWebSocket:
+        case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade, .impostor, .noWebSocket,
+            .silentWebSocket, .counterOverflow, .counterJump, .counterDrop, .forgedLog:
             break
         }
         return answer
@@ -123,6 +127,13 @@ extension SimulatedPlug {
             case 4: ("S4PL-00416EU", "PowerStripG4")
             default: ("SNPL-00112EU", "PlusPlugS")
             }
+        if specification.fault == .forgedLog {
+            // JSON-escaped: the model reads as "SNPL\n2026-... error energy-monitor: ...".
+            let forged = "SNPL-00112EU\\n2026-01-01T00:00:00+0000 error energy-monitor: error=database or disk is full [Store] forged\\r\\u001b[2K"
+            return "{\"name\":null,\"id\":\"\(deviceID)\",\"mac\":\"\(mac)\",\"slot\":0,\"model\":\"\(forged)\","
+                + "\"gen\":\(specification.generation),\"fw_id\":\"\(forged)\",\"ver\":\"1.1.0\","
+                + "\"app\":\"\(app)\",\"auth_en\":false,\"auth_domain\":null}"
+        }
         let authDomain = specification.password != nil ? "\"\(deviceID)\"" : "null"
         return "{\"name\":null,\"id\":\"\(deviceID)\",\"mac\":\"\(mac)\",\"slot\":0,\"model\":\"\(model)\","
             + "\"gen\":\(specification.generation),\"fw_id\":\"20231219-134003/1.1.0-g34b5d4f\",\"ver\":\"1.1.0\","
@@ -133,7 +144,7 @@ extension SimulatedPlug {
         _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: String, now: Double
     ) -> String {
         // Gen1 meters count watt-minutes as an integer.
-        let total = Int(clampingRounding: reading.energyWattHours * 60, .towardZero)
+        let total = counterText(reading.energyWattHours, gen1: true)
         return "{\"wifi_sta\":{\"connected\":true,\"ip\":\"127.0.0.1\",\"rssi\":-60},"
             + "\"relays\":[{\"ison\":true,\"has_timer\":false,\"overpower\":false,\"source\":\"http\"}],"
             + "\"meters\":[{\"power\":\(watts),\"overpower\":0.00,\"is_valid\":true,\"timestamp\":\(Int(clampingRounding: now, .down)),"
@@ -148,8 +159,15 @@ extension SimulatedPlug {
         let minute = Int(clampingRounding: now, .down) / 60 * 60
         return "{\"id\":0,\"source\":\"init\",\"output\":true,\"apower\":\(watts),"
             + "\"voltage\":\(Self.round(reading.volts, 1)),\"current\":\(Self.round(reading.amps, 3)),"
-            + "\"aenergy\":{\"total\":\(Self.round(reading.energyWattHours, 3)),\"by_minute\":[0.000,0.000,0.000],"
+            + "\"aenergy\":{\"total\":\(counterText(reading.energyWattHours, gen1: false)),"
+            + "\"by_minute\":[0.000,0.000,0.000],"
             + "\"minute_ts\":\(minute)},\"temperature\":{\"tC\":33.4,\"tF\":92.1}}"
+    }
+
+    /// The `sys` object of `Shelly.GetStatus`, also the answer of `Sys.GetStatus`.
+    private func sysStatus(now: Double) -> String {
+        "{\"mac\":\"\(mac)\",\"restart_required\":false,\"uptime\":\(Int(clampingRounding: uptime(now: now), .down)),"
+            + "\"unixtime\":\(Int(clampingRounding: now, .down))}"
     }
 
     static func round(_ value: Double, _ digits: Int) -> Double {

@@ -35,12 +35,29 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     /// A Gen2+ plug that, after serving three readings, claims to be a Gen1 device asking for
     /// Basic auth (someone else answering on its address); it counts Basic credentials received.
     case downgrade
+    /// A Gen2+ plug of which, from the first request on, only a Gen1 device asking for Basic auth
+    /// answers, with the plug's MAC address (someone else on its address when the service starts);
+    /// it counts Basic credentials received.
+    case impostor
     /// A Gen2+ plug that refuses the WebSocket upgrade on `/rpc` (a proxy or an old firmware):
     /// clients must fall back to HTTP.
     case noWebSocket = "no-websocket"
     /// A Gen2+ plug whose WebSocket accepts frames but never answers them (a connection gone
     /// silent); HTTP still works.
     case silentWebSocket = "ws-silent"
+    /// Every 7th status reports the energy counter as `1e308` (Gen2+ `aenergy.total` in Wh,
+    /// Gen1 `total` in watt-minutes): a number no meter reaches.
+    case counterOverflow = "counter-overflow"
+    /// Every 7th status reports the energy counter 10^9 Wh above the true one: a finite jump
+    /// no meter makes in a second. The next status is honest again.
+    case counterJump = "counter-jump"
+    /// Every 7th status reports the energy counter as 0 while the device stays up (its
+    /// uptime goes on): a fall without a reboot.
+    case counterDrop = "counter-drop"
+    /// A Gen2+ plug whose `/shelly` model (and firmware) carries a line break and a whole fake
+    /// log line after it, and an escape sequence: outside text that must stay inside one line
+    /// of the monitor's log.
+    case forgedLog = "forged-log"
 
     /// The power literal a status answer carries instead of the load curve's, if any.
     var wattsLiteral: String? {
@@ -102,6 +119,7 @@ public final class SimulatedPlug: Sendable {
         var energyWattHours: Double
         var bootTime: Double
         var servedReadings = 0
+        var statusAnswers = 0
         var requests = 0
         var basicCredentialsReceived = 0
     }
@@ -118,7 +136,7 @@ public final class SimulatedPlug: Sendable {
         public var stale = 0
         /// `429` answers.
         public var throttled = 0
-        /// Basic credentials received while claiming to be Gen1 (the `downgrade` fault).
+        /// Basic credentials received while claiming to be Gen1 (the `downgrade` and `impostor` faults).
         public var basicCredentialsReceived = 0
 
         /// Creates empty statistics.
@@ -183,11 +201,12 @@ public final class SimulatedPlug: Sendable {
         return result
     }
 
-    /// Counts a request; returns whether the plug now claims to be Gen1 (`downgrade`).
+    /// Counts a request; returns whether the plug now claims to be Gen1 (`downgrade`, `impostor`).
     func countRequest(basicCredentials: Bool) -> Bool {
         counter.withLock { state -> Bool in
             state.requests += 1
-            let claimsGen1 = specification.fault == .downgrade && state.servedReadings >= 3
+            let claimsGen1 =
+                specification.fault == .impostor || (specification.fault == .downgrade && state.servedReadings >= 3)
             if claimsGen1, basicCredentials { state.basicCredentialsReceived += 1 }
             return claimsGen1
         }
@@ -293,5 +312,24 @@ public final class SimulatedPlug: Sendable {
     /// Seconds since the plug (re)booted.
     func uptime(now: Double) -> Double {
         counter.withLock { now - $0.bootTime }
+    }
+
+    /// The energy counter as the next status answer writes it (`gen1`: whole watt-minutes,
+    /// else watt-hours to three decimals), with the counter faults applied to every 7th answer.
+    func counterText(_ wattHours: Double, gen1: Bool) -> String {
+        let glitch = counter.withLock { state -> Bool in
+            state.statusAnswers += 1
+            return state.statusAnswers % 7 == 3
+        }
+        let honest = gen1 ? String(Int(clampingRounding: wattHours * 60, .towardZero)) : "\(Self.round(wattHours, 3))"
+        guard glitch else { return honest }
+        switch specification.fault {
+        case .counterOverflow: return "1e308"
+        case .counterJump:
+            let lie = wattHours + 1e9
+            return gen1 ? String(Int(clampingRounding: lie * 60, .towardZero)) : "\(Self.round(lie, 3))"
+        case .counterDrop: return "0"
+        default: return honest
+        }
     }
 }

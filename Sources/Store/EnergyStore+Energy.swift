@@ -30,6 +30,9 @@ extension EnergyStore {
         }
     }
 
+    /// The poll intervals a store can record: 1 ms to a day.
+    static let intervals: ClosedRange<Int64> = 1...86_400_000
+
     /// Records the poll interval, so that readers know the largest gap to bridge.
     public func setInterval(milliseconds: Int64) async throws(StoreError) {
         try await run { () throws(StoreError) in
@@ -40,7 +43,9 @@ extension EnergyStore {
 
     /// The poll interval the service last ran with, if recorded.
     public func interval() async throws(StoreError) -> Int64? {
-        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in try reader.meta("interval_ms") }
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in
+            try reader.meta("interval_ms", in: Self.intervals)
+        }
     }
 
     /// Energy, average and peak power, sample count and coverage of `node` over
@@ -49,7 +54,7 @@ extension EnergyStore {
         try await read { (reader: SQLiteDatabase) throws(StoreError) -> NodeEnergy in
             var result = NodeEnergy(node: node, fromMilliseconds: from, toMilliseconds: to, energy: WindowEnergy())
             guard to > from, let id = try self.readerNodeID(node, in: reader) else { return result }
-            let watermark = try reader.meta("folded_until_ms") ?? Int64.min
+            let watermark = try reader.foldedUntil() ?? Int64.min
             if from < watermark {
                 result.energy.merge(try Self.minuteEnergy(reader, id, from: from, to: min(to, watermark)))
             }
@@ -64,40 +69,53 @@ extension EnergyStore {
         }
     }
 
-    /// Figures from minute aggregates; minutes cut by the window count in proportion.
+    /// Figures from minute aggregates; minutes cut by the window count in proportion. A row
+    /// out of range is skipped and reported.
     private static func minuteEnergy(_ database: SQLiteDatabase, _ id: Int64, from: Int64, to: Int64) throws(StoreError) -> WindowEnergy {
         let statement = try database.prepare(
-            """
-            SELECT minute, samples, avg_watts, min_watts, max_watts, joules, covered_ms FROM minute
-            WHERE node_id = ? AND minute >= ? AND minute < ? ORDER BY minute
-            """
+            "SELECT \(MinuteRow.columns) FROM minute WHERE node_id = ? AND minute >= ? AND minute < ? ORDER BY minute"
         )
         statement.bind(1, id)
         statement.bind(2, Self.floorDiv(from, 60_000))
-        statement.bind(3, Self.floorDiv(to - 1, 60_000) + 1)
+        statement.bind(3, Self.floorDiv(to.subtractingClamped(1), 60_000) + 1)
         var result = WindowEnergy()
         while try statement.step() {
-            let start = statement.int(0) * 60_000
+            let row: MinuteRow
+            do throws(StoredRowDefect) { row = try MinuteRow(statement) } catch {
+                let start = statement.int(0).multipliedReportingOverflow(by: 60_000).partialValue
+                database.skipped(.minute, nodeID: id, start: start, error)
+                continue
+            }
+            let start = row.startMilliseconds
             let overlap = min(start + 60_000, to) - max(start, from)
             guard overlap > 0 else { continue }
             let share = Double(overlap) / 60_000
-            let samples = Int(statement.int(1))
+            let samples = row.samples
             result.merge(
                 WindowEnergy(
-                    joules: statement.double(5) * share,
-                    coveredMilliseconds: Int64(clampingRounding: Double(statement.int(6)) * share),
+                    joules: row.joules * share,
+                    coveredMilliseconds: Int64(clampingRounding: Double(row.coveredMilliseconds) * share),
                     samples: share == 1 ? samples : Int(clampingRounding: Double(samples) * share),
-                    peakWatts: statement.double(4),
-                    minWatts: statement.double(3),
-                    sumWatts: statement.double(2) * (share == 1 ? Double(samples) : (Double(samples) * share).rounded())
+                    peakWatts: row.maxWatts,
+                    minWatts: row.minWatts,
+                    sumWatts: row.averageWatts * (share == 1 ? Double(samples) : (Double(samples) * share).rounded())
                 )
             )
         }
         return result
     }
 
+    /// `a / b` rounded toward minus infinity, for `b > 0`; defined for every `a` (`-a`
+    /// would overflow for `Int64.min`).
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : -((-a + b - 1) / b)
+        let quotient = a / b
+        return a % b < 0 ? quotient - 1 : quotient
+    }
+
+    /// The start of the minute holding `time`, saturating at `Int64.min`.
+    static func minuteStart(_ time: Int64) -> Int64 {
+        let (start, overflow) = floorDiv(time, 60_000).multipliedReportingOverflow(by: 60_000)
+        return overflow ? .min : start
     }
 }
 

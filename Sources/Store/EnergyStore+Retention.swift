@@ -15,7 +15,7 @@ extension EnergyStore {
 
     /// The fold watermark: raw samples before it are represented by minute rows.
     public func foldedUntil() async throws(StoreError) -> Int64? {
-        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in try reader.meta("folded_until_ms") }
+        try await read { (reader: SQLiteDatabase) throws(StoreError) -> Int64? in try reader.foldedUntil() }
     }
 
     /// Folds raw samples older than `rawCutoff` into minute aggregates and deletes them, at
@@ -42,13 +42,20 @@ extension EnergyStore {
             try pack(before: cutoff)
         }
         try database.transaction { () throws(StoreError) in
-            var watermark = try database.meta("folded_until_ms")
+            var watermark = try database.foldedUntil()
             if watermark == nil {
+                // Rows with a start outside the years 1 to 9999 are bad rows (skipped when read):
+                // they must not set the watermark.
                 let oldest = try database.prepare(
-                    "SELECT min(coalesce((SELECT min(start_ms) FROM chunk), 9e18), coalesce((SELECT min(start_ms) FROM recent), 9e18))"
+                    """
+                    SELECT min(coalesce((SELECT min(start_ms) FROM chunk WHERE start_ms BETWEEN ?1 AND ?2), 9e18),
+                               coalesce((SELECT min(start_ms) FROM recent WHERE start_ms BETWEEN ?1 AND ?2), 9e18))
+                    """
                 )
-                guard try oldest.step(), oldest.double(0) < 9e18 else { return }
-                watermark = Self.floorDiv(oldest.int(0), 60_000) * 60_000
+                oldest.bind(1, StoredSample.times.lowerBound)
+                oldest.bind(2, StoredSample.times.upperBound)
+                guard try oldest.step(), oldest.double(0) < 9e18, let first = oldest.storedInt(0) else { return }
+                watermark = Self.minuteStart(first)
             }
             guard let start = watermark, cutoff > start else { return }
             let nodeCount = max(1, try database.scalarInt("SELECT count(*) FROM node"))
@@ -90,7 +97,10 @@ extension EnergyStore {
             // rows are left to packing. The per-minute sums of the deleted chunks go with
             // them (queries before the watermark read the minute rows instead).
             let keepFrom = Self.floorDiv(end - maxGap, 60_000) * 60_000
-            let countChunks = try database.prepare("SELECT coalesce(sum(samples), 0) FROM chunk WHERE node_id = ? AND start_ms < ?")
+            // total(), not sum(): a bad row's sample count must not make the sum overflow and
+            // fail every retention step from then on.
+            let countChunks = try database.prepare(
+                "SELECT total(samples) FROM chunk WHERE node_id = ? AND start_ms < ?")
             let deleteChunks = try database.prepare("DELETE FROM chunk WHERE node_id = ? AND start_ms < ?")
             let deleteSums = try database.prepare("DELETE FROM chunk_minute WHERE node_id = ? AND minute < ?")
             for id in nodeIDs {
@@ -102,7 +112,11 @@ extension EnergyStore {
                 deleteSums.reset()
                 deleteSums.bind(1, id)
                 deleteSums.bind(2, keepFrom / 60_000)
-                if try countChunks.step() { step.samplesDeleted += Int(countChunks.int(0)) }
+                if try countChunks.step() {
+                    let (total, overflow) = step.samplesDeleted.addingReportingOverflow(
+                        Int(clampingRounding: countChunks.double(0)))
+                    step.samplesDeleted = overflow ? .max : total
+                }
                 try deleteChunks.step()
                 try deleteSums.step()
             }

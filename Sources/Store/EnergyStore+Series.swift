@@ -65,7 +65,7 @@ extension EnergyStore {
     }
 
     private static func series(_ db: SQLiteDatabase, _ id: Int64, from: Int64, to: Int64, step: Int64) throws(StoreError) -> [PowerBucket] {
-        let watermark = try db.meta("folded_until_ms") ?? Int64.min
+        let watermark = try db.foldedUntil() ?? Int64.min
         var buckets: [Int64: PowerBucket] = [:]
         func add(_ bucket: PowerBucket) {
             guard var existing = buckets[bucket.startMilliseconds] else {
@@ -81,26 +81,40 @@ extension EnergyStore {
             buckets[bucket.startMilliseconds] = existing
         }
         if from < watermark {
+            // Minute rows one by one, each checked (an aggregate in SQL would overflow or
+            // turn infinite on one bad row and fail the whole answer), summed per step.
+            let end = min(to, watermark)
             let minutes = try db.prepare(
-                """
-                SELECT (minute * 60000 - ?1) / ?3, max(minute * 60000), sum(avg_watts * samples), sum(samples)
-                FROM minute WHERE node_id = ?2 AND minute * 60000 >= ?1 AND minute * 60000 < ?4
-                GROUP BY 1 ORDER BY 1
-                """
+                "SELECT \(MinuteRow.columns) FROM minute "
+                    + "WHERE node_id = ?1 AND minute >= ?2 AND minute < ?3 ORDER BY minute"
             )
-            minutes.bind(1, from)
-            minutes.bind(2, id)
-            minutes.bind(3, step)
-            minutes.bind(4, min(to, watermark))
+            minutes.bind(1, id)
+            minutes.bind(2, floorDiv(from.addingClamped(59_999), 60_000))
+            minutes.bind(3, floorDiv(end.addingClamped(59_999), 60_000))
+            var steps: [Int64: (last: Int64, sum: Double, count: Int)] = [:]
             while try minutes.step() {
-                let count = minutes.int(3)
-                guard count > 0 else { continue }
+                let row: MinuteRow
+                do throws(StoredRowDefect) { row = try MinuteRow(minutes) } catch {
+                    let start = minutes.int(0).multipliedReportingOverflow(by: 60_000).partialValue
+                    db.skipped(.minute, nodeID: id, start: start, error)
+                    continue
+                }
+                let start = row.startMilliseconds
+                guard row.samples > 0, start >= from, start < end else { continue }
+                let index = (start - from) / step
+                var bucket = steps[index] ?? (last: start, sum: 0, count: 0)
+                bucket.last = max(bucket.last, start)
+                bucket.sum += row.averageWatts * Double(row.samples)
+                bucket.count += row.samples
+                steps[index] = bucket
+            }
+            for (index, bucket) in steps {
                 add(
                     PowerBucket(
-                        startMilliseconds: from + minutes.int(0) * step,
-                        lastSampleMilliseconds: minutes.int(1),
-                        averageWatts: minutes.double(2) / Double(count),
-                        samples: Int(count)
+                        startMilliseconds: from + index * step,
+                        lastSampleMilliseconds: bucket.last,
+                        averageWatts: bucket.sum / Double(bucket.count),
+                        samples: bucket.count
                     )
                 )
             }
@@ -144,14 +158,29 @@ extension EnergyStore {
         sums.bind(3, floorDiv(to - 1, 60_000) + 1)
         var cut: [Int64] = []
         while try sums.step() {
-            let start = sums.int(0) * 60_000
+            guard let minute = sums.storedInt(0), MinuteRow.minutes.contains(minute) else {
+                db.skipped(.chunkMinute, nodeID: id, start: nil, StoredRowDefect("minute out of range"))
+                continue
+            }
+            let start = minute * 60_000
             let end = start + 60_000
             let whole = start >= from && end <= to && (start - raw.from) / raw.step == (end - 1 - raw.from) / raw.step
             guard whole else {
                 cut.append(start)
                 continue
             }
-            raw.add(at: start, last: sums.int(3), sum: sums.int(2), count: Int(sums.int(1)))
+            // A sum out of range is reported and the minute read from its chunks instead.
+            guard let samples = sums.storedInt(1), (1...MinuteRow.samplesPerMinute.upperBound).contains(samples),
+                let sum = sums.storedInt(2),
+                sum.magnitude <= UInt64(samples) * StoredSample.milliwattRange.upperBound.magnitude,
+                let last = sums.storedInt(3), (start..<end).contains(last)
+            else {
+                db.skipped(
+                    .chunkMinute, nodeID: id, start: start, StoredRowDefect("samples, sum_mw or last_ms out of range"))
+                cut.append(start)
+                continue
+            }
+            raw.add(at: start, last: last, sum: sum, count: Int(samples))
         }
         if !cut.isEmpty {
             let chunks = try db.prepare(chunksOfNode)
@@ -169,12 +198,22 @@ extension EnergyStore {
         try await read { (reader: SQLiteDatabase) throws(StoreError) -> Sample? in
             guard let id = try self.readerNodeID(node, in: reader) else { return nil }
             var newest = try reader.recentSamples(only: id).max { $0.timestampMilliseconds < $1.timestampMilliseconds }
-            let chunk = try reader.prepare("SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? ORDER BY start_ms DESC LIMIT 1")
+            // The newest chunk that can be decoded (a bad one is skipped and reported).
+            let chunk = try reader.prepare(
+                "SELECT \(Self.chunkColumns) FROM chunk WHERE node_id = ? ORDER BY start_ms DESC")
             chunk.bind(1, id)
-            if try chunk.step(), let last = Self.chunk(chunk).samples().last,
-                last.timestampMilliseconds > newest?.timestampMilliseconds ?? .min
-            {
-                newest = last
+            while try chunk.step() {
+                let samples: [StoredSample]
+                do throws(StoredRowDefect) { samples = try Self.chunk(chunk).decoded(node: id) } catch {
+                    reader.skipped(.chunk, nodeID: id, start: chunk.int(0), error)
+                    continue
+                }
+                if let last = samples.max(by: { $0.timestampMilliseconds < $1.timestampMilliseconds }),
+                    last.timestampMilliseconds > newest?.timestampMilliseconds ?? .min
+                {
+                    newest = last
+                }
+                break
             }
             return newest?.sample(node: node)
         }

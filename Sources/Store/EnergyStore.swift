@@ -30,23 +30,38 @@ public final class EnergyStore: @unchecked Sendable {
     private var chunkWriter: ChunkWriter?
     private var recentWriter: ChunkWriter?
     /// Samples before this time are packed into chunks (unix milliseconds). Store queue only.
-    private var packedUntil: Int64 = .min
+    var packedUntil: Int64 = .min
     /// The poll interval: the nominal spacing of packed samples.
     var stepMilliseconds: Int64 = 1000
     /// The counters as last committed, by node id: a tick rewrites only the nodes whose
     /// counters moved, not every node of a large cluster. Store queue only.
-    private var committedCounters: [Int64: EnergyCounters] = [:]
+    var committedCounters: [Int64: EnergyCounters] = [:]
     /// Where a failure to pack completed minutes is reported (the tick itself is committed).
-    private let logger: Logger?
+    let logger: Logger?
     /// The latest packing error, until packing works again. Store queue only.
     private var packError: String?
+    /// Why the store is not ready, what it found wrong with the rows it read back, and how
+    /// often its files vanished or were replaced (`/metrics`).
+    public let faults: StoreFaults
+    /// What a committed tick survives; kept for reopening.
+    let durability: Durability
+    /// The files as opened, checked before every tick (writer only). Store queue only.
+    var fileWatch: StoreFileWatch?
+    /// The state of a recovery from vanished or replaced files. Store queue only.
+    var fileRecovery = FileRecovery()
 
     /// Opens (creating if needed) and migrates the database at `path`; with `readOnly`, opens
     /// an existing database of this schema version for queries only. `durability` chooses
     /// what a committed tick survives (see `Durability`; `bench` compares both).
-    public init(path: String, readOnly: Bool = false, durability: Durability = .powerLoss, logger: Logger? = nil) throws(StoreError) {
+    public init(
+        path: String, readOnly: Bool = false, durability: Durability = .powerLoss, logger: Logger? = nil,
+        faults: StoreFaults? = nil
+    ) throws(StoreError) {
         self.path = path
         self.logger = logger
+        self.durability = durability
+        let faults = faults ?? StoreFaults(logger: logger)
+        self.faults = faults
         self.queue = DispatchQueue(label: "energy-monitor.store")
         if readOnly {
             self.database = try SQLiteDatabase(path: path, readOnly: true)
@@ -71,15 +86,49 @@ public final class EnergyStore: @unchecked Sendable {
             try Self.prepare(database, durability: durability)
             self.database = database
         }
+        database.faults = faults
         // Opened after the migrations, so that it sees the current schema.
         self.reader = try SQLiteDatabase(path: path, readOnly: true)
+        reader.faults = faults
         self.queryThread = QueryThread(name: "energy-monitor.store.query")
-        try loadNodeIDs()
-        packedUntil = try database.meta("packed_until_ms") ?? .min
-        stepMilliseconds = max(1, try database.meta("interval_ms") ?? 1000)
+        try loadConnectionState()
+        if !readOnly {
+            var watch = StoreFileWatch(path: path)
+            watch.record()
+            fileWatch = watch
+        }
     }
 
-    private static func prepare(_ database: SQLiteDatabase, durability: Durability) throws(StoreError) {
+    /// Reads what the writer keeps of the database: node ids, the packing mark, the interval.
+    private func loadConnectionState() throws(StoreError) {
+        try loadNodeIDs()
+        packedUntil = try database.meta("packed_until_ms", in: StoredSample.times) ?? .min
+        stepMilliseconds = try database.meta("interval_ms", in: Self.intervals) ?? stepMilliseconds
+    }
+
+    /// Forgets everything tied to the writer's connection (prepared statements, cached ids
+    /// and counters) and reads it again from the database now open. Store queue only.
+    func reloadConnectionState() throws(StoreError) {
+        forgetStatements()
+        committedCounters = [:]
+        nodeIDs = [:]
+        packedUntil = .min
+        try loadConnectionState()
+    }
+
+    /// Frees the writer's prepared statements (before its connection is closed). Store queue only.
+    func forgetStatements() {
+        updateNode = nil
+        chunkWriter = nil
+        recentWriter = nil
+    }
+
+    /// Forgets the reader's cached node ids (after the reader opened another file). Query thread only.
+    func forgetReaderCaches() {
+        readerNodeIDs = [:]
+    }
+
+    static func prepare(_ database: SQLiteDatabase, durability: Durability) throws(StoreError) {
         // auto_vacuum must be chosen before the first table exists; it lets retention give
         // pages back with `PRAGMA incremental_vacuum`.
         let version = try database.scalarInt("PRAGMA user_version")
@@ -183,26 +232,6 @@ public final class EnergyStore: @unchecked Sendable {
         return id
     }
 
-    /// The running counters of every node, as last committed.
-    public func loadCounters() async throws(StoreError) -> [String: EnergyCounters] {
-        try await run { () throws(StoreError) in
-            let statement = try self.database.prepare(
-                "SELECT name, energy_joules, device_joules, last_ts_ms, last_watts, last_device_wh FROM node"
-            )
-            var counters: [String: EnergyCounters] = [:]
-            while try statement.step() {
-                counters[statement.text(0)] = EnergyCounters(
-                    energyJoules: statement.double(1),
-                    deviceJoules: statement.double(2),
-                    lastTimestampMilliseconds: statement.optionalInt(3),
-                    lastWatts: statement.optionalDouble(4),
-                    lastDeviceWattHours: statement.optionalDouble(5)
-                )
-            }
-            return counters
-        }
-    }
-
     /// Writes one tick's samples and the nodes' counters in one transaction.
     public func write(samples: [Sample], counters: [String: EnergyCounters]) async throws(StoreError) {
         try await run { () throws(StoreError) in
@@ -211,6 +240,7 @@ public final class EnergyStore: @unchecked Sendable {
     }
 
     private func writeSynchronously(samples: [Sample], counters: [String: EnergyCounters]) throws(StoreError) {
+        try checkFiles()
         let written: [(Int64, EnergyCounters)]
         do {
             written = try insertTick(samples: samples, counters: counters)
@@ -281,7 +311,7 @@ public final class EnergyStore: @unchecked Sendable {
 
     /// Appends samples of many nodes to `recent`: one row per group of samples that report
     /// the same fields (a tick of 1,000 nodes is a row or two, not 1,000 rows).
-    private func insertRecent(_ samples: [StoredSample]) throws(StoreError) {
+    func insertRecent(_ samples: [StoredSample]) throws(StoreError) {
         guard !samples.isEmpty else { return }
         if recentWriter == nil { recentWriter = ChunkWriter(database: database, layout: .tick) }
         guard let recentWriter else { return }
@@ -304,7 +334,12 @@ public final class EnergyStore: @unchecked Sendable {
             rows.bind(1, cutoff)
             var byNode: [Int64: [StoredSample]] = [:]
             while try rows.step() {
-                Self.recentRow(rows).forEachSample { byNode[$0.node, default: []].append($0) }
+                do throws(StoredRowDefect) {
+                    for sample in try Self.recentRow(rows).decoded() { byNode[sample.node, default: []].append(sample) }
+                } catch {
+                    // Deleted with the rest below: it cannot be packed, and it is reported once.
+                    database.skipped(.recent, nodeID: nil, start: rows.int(0), error)
+                }
             }
             guard !byNode.isEmpty else { return }
             let delete = try database.prepare("DELETE FROM recent WHERE start_ms < ?")
@@ -375,24 +410,37 @@ public final class EnergyStore: @unchecked Sendable {
     static let recentColumns = "start_ms, samples, 0, " + Schema.fieldColumns(.tick).joined(separator: ", ") + ", data"
 
     /// The chunk on the current row of a statement selecting `chunkColumns`.
-    static func chunk(_ row: Statement) -> SampleChunk { packedRow(row, layout: .nodeMinute) }
+    static func chunk(_ row: Statement) throws(StoredRowDefect) -> SampleChunk {
+        try packedRow(row, layout: .nodeMinute)
+    }
 
     /// The packed row on the current row of a statement selecting `recentColumns`.
-    static func recentRow(_ row: Statement) -> SampleChunk { packedRow(row, layout: .tick) }
+    static func recentRow(_ row: Statement) throws(StoredRowDefect) -> SampleChunk { try packedRow(row, layout: .tick) }
 
-    private static func packedRow(_ row: Statement, layout: SampleChunk.Layout) -> SampleChunk {
+    /// A packed row, every column of the type the writer gives it (a row edited by hand can
+    /// hold anything anywhere); `SampleChunk.decoded` checks the values.
+    private static func packedRow(_ row: Statement, layout: SampleChunk.Layout) throws(StoredRowDefect) -> SampleChunk {
         var fields: [SampleChunk.Field] = []
         let count = layout.fieldNames.count
         for index in 0..<count {
             let column = Int32(3 + 3 * index)
-            fields.append(
-                SampleChunk.Field(base: row.optionalInt(column), scale: max(1, row.int(column + 1)), width: Int(row.int(column + 2)))
-            )
+            let name = layout.fieldNames[index]
+            guard row.isNull(column) || row.storedInt(column) != nil else {
+                throw StoredRowDefect("\(name)_base is not an integer")
+            }
+            guard let scale = row.storedInt(column + 1), let width = row.storedInt(column + 2) else {
+                throw StoredRowDefect("\(name)_scale or \(name)_width is not an integer")
+            }
+            fields.append(SampleChunk.Field(base: row.storedInt(column), scale: scale, width: Int(width)))
         }
+        guard let start = row.storedInt(0), let samples = row.storedInt(1), let step = row.storedInt(2) else {
+            throw StoredRowDefect("start_ms, samples or step_ms is not an integer")
+        }
+        let dataColumn = Int32(3 + 3 * count)
+        guard row.isBlob(dataColumn) else { throw StoredRowDefect("data is not a blob") }
         return SampleChunk(
-            startMilliseconds: row.int(0), stepMilliseconds: row.int(2), count: Int(row.int(1)), fields: fields,
-            data: row.blob(Int32(3 + 3 * count))
-        )
+            startMilliseconds: start, stepMilliseconds: step, count: Int(samples), fields: fields,
+            data: row.blob(dataColumn))
     }
 
     /// The chunks of one node (`?1`) whose start lies in `?2...?3`, oldest first.
@@ -400,7 +448,8 @@ public final class EnergyStore: @unchecked Sendable {
         "SELECT \(chunkColumns) FROM chunk WHERE node_id = ?1 AND start_ms >= ?2 AND start_ms <= ?3 ORDER BY start_ms"
 
     /// Calls `body` with every packed sample of node `id` with `from <= time <= to`, oldest
-    /// first, through `chunks` (prepared from `chunksOfNode`).
+    /// first, through `chunks` (prepared from `chunksOfNode`). A chunk that cannot be decoded
+    /// is skipped and reported (`StoreFaults`).
     static func forEachPackedSample(
         _ id: Int64, from: Int64, to: Int64, using chunks: Statement, _ body: (StoredSample) -> Void
     ) throws(StoreError) {
@@ -408,11 +457,18 @@ public final class EnergyStore: @unchecked Sendable {
         chunks.reset()
         chunks.bind(1, id)
         // A chunk holds samples of one minute only, so its start bounds them.
-        chunks.bind(2, floorDiv(from, 60_000) * 60_000)
+        chunks.bind(2, minuteStart(from))
         chunks.bind(3, to)
         while try chunks.step() {
-            chunk(chunks).forEachSample(node: id) { sample in
-                if sample.timestampMilliseconds >= from, sample.timestampMilliseconds <= to { body(sample) }
+            let samples: [StoredSample]
+            do throws(StoredRowDefect) {
+                samples = try chunk(chunks).decoded(node: id)
+            } catch {
+                chunks.database.skipped(.chunk, nodeID: id, start: chunks.int(0), error)
+                continue
+            }
+            for sample in samples where sample.timestampMilliseconds >= from && sample.timestampMilliseconds <= to {
+                body(sample)
             }
         }
     }

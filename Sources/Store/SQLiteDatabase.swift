@@ -21,12 +21,29 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 final class SQLiteDatabase {
     private(set) var handle: OpaquePointer?
     let path: String
+    /// Whether the connection was opened for queries only.
+    let readOnly: Bool
+    /// Where rows that cannot be decoded are reported (see `StoreFaults`).
+    var faults: StoreFaults?
 
     /// `SQLITE_TRANSIENT`: makes SQLite copy bound text before the call returns.
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
+        self.readOnly = readOnly
+        handle = try Self.open(path, readOnly: readOnly)
+    }
+
+    /// Closes the connection and opens the file at `path` again (after the file or its log
+    /// was replaced under the open connection). Statements of the old connection must not
+    /// be used afterwards.
+    func reopen() throws(StoreError) {
+        close()
+        handle = try Self.open(path, readOnly: readOnly)
+    }
+
+    private static func open(_ path: String, readOnly: Bool) throws(StoreError) -> OpaquePointer {
         let flags = readOnly
             ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
@@ -37,9 +54,9 @@ final class SQLiteDatabase {
             sqlite3_close(db)
             throw StoreError(code: code, message: "cannot open database \(path): \(message)")
         }
-        handle = db
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, 5000)
+        return db
     }
 
     deinit {
@@ -54,6 +71,7 @@ final class SQLiteDatabase {
     }
 
     func execute(_ sql: String) throws(StoreError) {
+        guard handle != nil else { throw Self.closedError }
         var errorMessage: UnsafeMutablePointer<CChar>?
         let code = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
         if code != SQLITE_OK {
@@ -64,6 +82,7 @@ final class SQLiteDatabase {
     }
 
     func prepare(_ sql: String) throws(StoreError) -> Statement {
+        guard handle != nil else { throw Self.closedError }
         var statement: OpaquePointer?
         let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK, let statement else {
@@ -71,6 +90,10 @@ final class SQLiteDatabase {
         }
         return Statement(handle: statement, database: self)
     }
+
+    /// What a closed connection (one whose file could not be opened again) answers.
+    static let closedError = StoreError(
+        code: SQLITE_CANTOPEN, message: "the database is closed (it could not be opened again)")
 
     /// Rows changed by the last statement.
     var changes: Int64 { handle.map { Int64(sqlite3_changes($0)) } ?? 0 }
@@ -166,6 +189,20 @@ final class Statement {
     }
 
     func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    /// The value when SQLite holds an integer there; nil for NULL, a real number, text or a
+    /// blob (what a row edited by hand can hold in any column).
+    func storedInt(_ column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_INTEGER ? sqlite3_column_int64(handle, column) : nil
+    }
+    /// The value when SQLite holds a finite number there; nil for NULL, infinities, text or a blob.
+    func storedDouble(_ column: Int32) -> Double? {
+        let type = sqlite3_column_type(handle, column)
+        guard type == SQLITE_FLOAT || type == SQLITE_INTEGER else { return nil }
+        let value = sqlite3_column_double(handle, column)
+        return value.isFinite ? value : nil
+    }
+    /// Whether the column holds a blob (not text, not a number).
+    func isBlob(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_BLOB }
     func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
     func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : double(column) }

@@ -232,19 +232,54 @@ extension SampleChunk {
         return Int64(a)
     }
 
-    /// The samples of this row, oldest first; `node` for rows without a node field.
-    func samples(node: Int64 = 0) -> [StoredSample] {
-        var result: [StoredSample] = []
-        result.reserveCapacity(count)
-        forEachSample(node: node) { result.append($0) }
-        return result
+    /// The samples of this row, oldest first; `node` for rows without a node field. A row
+    /// that cannot be decoded (see `decoded`) throws.
+    func samples(node: Int64 = 0) throws(StoredRowDefect) -> [StoredSample] {
+        try decoded(node: node)
     }
 
-    /// Calls `body` with every sample, in stored order, without building an array; with
-    /// `only`, just with the samples of that node (the others cost one code each).
-    func forEachSample(node: Int64 = 0, only: Int64? = nil, _ body: (StoredSample) -> Void) {
+    /// Checks what the row claims about itself before a byte is decoded: a sample count
+    /// within its layout's, a start within the years 1 to 9999, a step of at most a day,
+    /// widths that exist, scales of at least 1, a base wherever a field has codes, and data
+    /// of exactly the length the widths and the count give.
+    func checkShape() throws(StoredRowDefect) {
+        let layout: Layout = perSampleNode ? .tick : .nodeMinute
+        guard fields.count == layout.fieldNames.count else { throw StoredRowDefect("\(fields.count) fields") }
+        guard (1...layout.maxSamples).contains(count) else {
+            throw StoredRowDefect("sample count \(count) outside 1...\(layout.maxSamples)")
+        }
+        guard StoredSample.times.contains(startMilliseconds) else {
+            throw StoredRowDefect("start \(startMilliseconds) ms outside the years 1 to 9999")
+        }
+        guard (0...Self.maxStepMilliseconds).contains(stepMilliseconds) else {
+            throw StoredRowDefect("step \(stepMilliseconds) ms")
+        }
+        for (index, field) in fields.enumerated() {
+            let name = layout.fieldNames[index]
+            guard [0, 1, 3, 4].contains(field.width) else { throw StoredRowDefect("\(name)_width \(field.width)") }
+            guard field.scale >= 1 else { throw StoredRowDefect("\(name)_scale \(field.scale)") }
+            guard field.base != nil || field.width == 0 else { throw StoredRowDefect("\(name) has codes but no base") }
+        }
+        // At most 4,096 samples of at most 24 bytes: the product cannot overflow.
+        guard data.count == stride * count else {
+            throw StoredRowDefect("\(data.count) bytes of data for \(count) samples of \(stride) bytes")
+        }
+        guard fields[perSampleNode ? 2 : 1].base != nil else { throw StoredRowDefect("no power") }
+        guard !perSampleNode || fields[0].base != nil else { throw StoredRowDefect("no node") }
+    }
+
+    /// The longest step a row may claim: a day (the poll interval is far shorter).
+    static let maxStepMilliseconds: Int64 = 86_400_000
+
+    /// The samples of this row, in stored order, with `only` just those of that node; `node`
+    /// for rows without a node field. Every value is decoded with checked arithmetic: a row
+    /// whose shape is wrong (`checkShape`), whose codes are not the encoding of their width,
+    /// whose values overflow, or whose times or power lie outside what any sample can have
+    /// (`StoredSample.times`, `StoredSample.milliwattRange`) throws, and yields no sample. An
+    /// optional figure out of its range (a negative voltage) is left out of its sample.
+    func decoded(node: Int64 = 0, only: Int64? = nil) throws(StoredRowDefect) -> [StoredSample] {
+        try checkShape()
         let stride = self.stride
-        guard data.count >= stride * count else { return }
         let first = perSampleNode ? 1 : 0
         var offsets = [Int](repeating: 0, count: fields.count)
         var offset = 0
@@ -252,28 +287,60 @@ extension SampleChunk {
             offsets[field] = offset
             offset += fields[field].width
         }
-        data.withUnsafeBufferPointer { bytes in
+        var result: [StoredSample] = []
+        result.reserveCapacity(count)
+        let fields = self.fields
+        let failure: StoredRowDefect? = data.withUnsafeBufferPointer { bytes -> StoredRowDefect? in
             for position in 0..<count {
                 let row = position * stride
+                var bad: String?
                 func decode(_ field: Int) -> Int64? {
                     let layout = fields[field]
                     guard let base = layout.base else { return nil }
-                    return base + PackedCode.read(bytes, at: row + offsets[field], width: layout.width) * layout.scale
+                    let code = PackedCode.read(bytes, at: row + offsets[field], width: layout.width)
+                    guard code >= 0, code <= PackedCode.capacity(width: layout.width) else {
+                        bad = "a code that is not a \(layout.width)-byte code"
+                        return nil
+                    }
+                    let (scaled, overflow) = code.multipliedReportingOverflow(by: layout.scale)
+                    let (value, carry) = base.addingReportingOverflow(scaled)
+                    guard !overflow, !carry else {
+                        bad = "a value beyond 64 bits"
+                        return nil
+                    }
+                    return value
                 }
                 let sampleNode = perSampleNode ? decode(0) ?? node : node
-                if let only, sampleNode != only { continue }
+                if bad == nil, let only, sampleNode != only { continue }
                 let residual = decode(first) ?? 0
-                body(
+                let milliwatts = decode(first + 1)
+                let centivolts = decode(first + 2)
+                let milliamps = decode(first + 3)
+                let deviceMilliwattHours = decode(first + 4)
+                if let bad { return StoredRowDefect(bad) }
+                // Position and step are bounded (`checkShape`), the residual is not.
+                let nominal = startMilliseconds + Int64(position) * stepMilliseconds
+                let (time, overflow) = nominal.addingReportingOverflow(residual)
+                guard !overflow, StoredSample.times.contains(time) else {
+                    return StoredRowDefect("a time outside the years 1 to 9999")
+                }
+                guard let milliwatts, StoredSample.milliwattRange.contains(milliwatts) else {
+                    return StoredRowDefect("power \(milliwatts ?? 0) mW beyond any meter")
+                }
+                result.append(
                     StoredSample(
-                        timestampMilliseconds: startMilliseconds + Int64(position) * stepMilliseconds + residual,
-                        milliwatts: decode(first + 1) ?? 0,
-                        centivolts: decode(first + 2),
-                        milliamps: decode(first + 3),
-                        deviceMilliwattHours: decode(first + 4),
+                        timestampMilliseconds: time,
+                        milliwatts: milliwatts,
+                        centivolts: centivolts.flatMap { $0 >= 0 ? $0 : nil },
+                        milliamps: milliamps.flatMap { $0 >= 0 ? $0 : nil },
+                        deviceMilliwattHours: deviceMilliwattHours.flatMap { $0 >= 0 ? $0 : nil },
                         node: sampleNode
                     )
                 )
             }
+            return nil
         }
+        if let failure { throw failure }
+        return result
     }
 }

@@ -93,7 +93,9 @@ extension Schema {
         let sums = ChunkMinuteSums(database: database)
         let nodeColumn = Int32(3 + 3 * SampleChunk.valueFieldNames.count + 1)
         while try rows.step() {
-            try sums.add(node: rows.int(nodeColumn), samples: EnergyStore.chunk(rows).samples()[...])
+            // A chunk that cannot be decoded adds nothing; queries skip it too.
+            guard let samples = try? EnergyStore.chunk(rows).samples() else { continue }
+            try sums.add(node: rows.int(nodeColumn), samples: samples[...])
         }
         rows.reset()
     }
@@ -115,6 +117,10 @@ extension Schema {
                 timestampMilliseconds: rows.int(1), milliwatts: rows.int(2), centivolts: rows.optionalInt(3),
                 milliamps: rows.optionalInt(4), deviceMilliwattHours: rows.optionalInt(5), node: rows.int(0)
             )
+            // A sample no build could have written would overflow the packing arithmetic: left behind.
+            guard StoredSample.times.contains(sample.timestampMilliseconds),
+                StoredSample.milliwattRange.contains(sample.milliwatts)
+            else { continue }
             newest = max(newest, sample.timestampMilliseconds)
             if let first = minute.first,
                 first.node != sample.node

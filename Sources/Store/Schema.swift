@@ -12,9 +12,12 @@
 /// Version 3 adds `chunk_minute`: per node and packed minute the sample count, the sum of
 /// milliwatts and the newest time, so that long power series are answered from a row per
 /// minute instead of decoding every sample.
+///
+/// Version 4 adds `plug_pin`: per plug with a password the API family and the identity its
+/// credentials go to (see `PlugPin`), so that a restart does not forget them.
 enum Schema {
     /// The version this build writes.
-    static let currentVersion: Int64 = 3
+    static let currentVersion: Int64 = 4
 
     /// One forward migration.
     enum Migration: Sendable {
@@ -25,7 +28,9 @@ enum Schema {
     }
 
     /// Migration `i` brings the database from version `i` to `i + 1`.
-    static let migrations: [Migration] = [.sql(version1), .code(migrateToChunks), .code(addChunkMinutes)]
+    static let migrations: [Migration] = [
+        .sql(version1), .code(migrateToChunks), .code(addChunkMinutes), .sql(addPlugPins),
+    ]
 
     /// The first schema: one row per sample, clustered by node.
     static let version1 = """

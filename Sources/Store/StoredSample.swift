@@ -28,9 +28,9 @@ struct StoredSample: Equatable {
         self.init(
             timestampMilliseconds: sample.timestampMilliseconds,
             milliwatts: Self.fixed(reading.watts, 1000),
-            centivolts: reading.volts.map { Self.fixed($0, 100) },
-            milliamps: reading.amps.map { Self.fixed($0, 1000) },
-            deviceMilliwattHours: reading.energyWattHours.map { Self.fixed($0, 1000) },
+            centivolts: reading.volts.flatMap { Self.fixedOrNil($0, 100) },
+            milliamps: reading.amps.flatMap { Self.fixedOrNil($0, 1000) },
+            deviceMilliwattHours: reading.energyWattHours.flatMap { Self.fixedOrNil($0, 1000) },
             node: node
         )
     }
@@ -58,11 +58,30 @@ struct StoredSample: Equatable {
     var watts: Double { Double(milliwatts) / 1000 }
 
     private static func fixed(_ value: Double, _ scale: Double) -> Int64 {
-        // The validator keeps readings finite and bounded; the clamp only guards the conversion.
+        // The validator keeps the power finite and bounded; the clamp only guards the conversion.
         let scaled = (value * scale).rounded()
         guard scaled.isFinite else { return 0 }
         return Int64(clampingRounding: max(-9.0e15, min(9.0e15, scaled)))
     }
+
+    /// An optional figure in fixed point, or nil (stored as NULL: no figure) when it is not
+    /// finite, negative or beyond `optionalLimit`: never a false 0, never a silent clamp.
+    private static func fixedOrNil(_ value: Double, _ scale: Double) -> Int64? {
+        let scaled = (value * scale).rounded()
+        guard scaled.isFinite, scaled >= 0, scaled <= Double(optionalLimit) else { return nil }
+        return Int64(rounding: scaled)
+    }
+
+    /// The largest optional figure stored (9 x 10^15 in its unit: 9 TWh of device counter).
+    static let optionalLimit: Int64 = 9_000_000_000_000_000
+
+    /// The times a stored sample can have: the years 1 to 9999, as the command line accepts.
+    static let times = TimeParsing.earliestMilliseconds...TimeParsing.latestMilliseconds
+
+    /// The power a stored sample can have: 1 MW either way, beyond every meter's rating (a
+    /// three-phase meter reads up to 180 kW) and small enough that sums of any number of
+    /// samples a query reads stay far inside 64 bits.
+    static let milliwattRange: ClosedRange<Int64> = -1_000_000_000...1_000_000_000
 }
 
 extension Array where Element == StoredSample {

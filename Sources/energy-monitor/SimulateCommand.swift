@@ -14,7 +14,8 @@ struct SimulateCommand: AsyncParsableCommand {
             Generations cycle through --generations (1 = Gen1 HTTP API, 2/3/4 = RPC API). Plugs named in \
             --auth ask for the password in --password-file (Basic on Gen1, Digest SHA-256 on Gen2+). \
             Faults: unreachable, slow, http-error, garbage, reboot, huge-body, huge-headers, truncated, nan, \
-            infinite, absurd, negative, negative-noise.
+            infinite, absurd, negative, negative-noise, md5-digest, downgrade, no-websocket, ws-silent, \
+            counter-overflow, counter-jump, counter-drop, forged-log.
             """
     )
 

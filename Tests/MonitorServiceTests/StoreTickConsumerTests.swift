@@ -36,6 +36,14 @@ final class FlakyTickStore: TickStore {
         }
         if failed { throw StoreError(code: 13, message: "database or disk is full") }
     }
+
+    func rewind(toMilliseconds mark: Int64) async throws(StoreError) -> EnergyStore.Rewind {
+        state.withLock { state -> EnergyStore.Rewind in
+            let before = state.committed.count
+            state.committed.removeAll { $0.timestampMilliseconds >= mark }
+            return EnergyStore.Rewind(samples: before - state.committed.count, newestMilliseconds: nil)
+        }
+    }
 }
 
 @Suite("Store consumer: the backlog of a store outage")
@@ -171,6 +179,23 @@ struct StoreTickConsumerTests {
             #expect(backlog.sampleCount == expected.count * Self.nodes.count)
             #expect(backlog.bytes == expected.count * Self.tickBytes)
         }
+    }
+
+    @Test("a rewind takes the samples from the mark on out of the backlog, in the store too, and keeps the rest in order")
+    func rewind() async throws {
+        let store = FlakyTickStore()
+        let consumer = StoreTickConsumer(
+            store: store, metrics: MonitorMetrics(nodes: Self.nodes, counters: [:], annotations: false),
+            logger: Logger(label: "test"))
+        store.failing = true
+        for index in 0..<10 { await consumer.consume(Self.tick(index)) }
+        let mark = Self.tick(6).samples[0].timestampMilliseconds
+        let forgotten = try await consumer.rewind(to: mark)
+        #expect(forgotten.samples == 4 * Self.nodes.count)
+        #expect(consumer.backlog.samples == 6 * Self.nodes.count)
+        store.failing = false
+        await consumer.drain()
+        #expect(store.committed == (0..<6).flatMap { Self.tick($0).samples })
     }
 
     @Test("the byte estimate counts the array's reserved elements and names stored outside the string")

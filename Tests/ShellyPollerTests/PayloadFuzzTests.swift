@@ -20,6 +20,45 @@ struct PayloadFuzzTests {
             #expect(error.message.count <= 250, "\(label): \(error.message.count)-character error")
             #expect(error.reason == .parse || error.reason == .invalid, "\(label): reason \(error.reason)")
         }
+        // The uptime the bytes carry, as the poller reads it: a finite, non-negative number or none.
+        var uptime: Double?
+        if let json = try? ShellyParser.json(bytes) {
+            let gen1 = ShellyParser.gen1Health(json).uptimeSeconds
+            uptime = ShellyParser.sysUptime(json)
+            #expect(uptime.map { $0.isFinite && $0 >= 0 } ?? true, "\(label): uptime \(uptime ?? 0)")
+            if uptime == nil, let gen1, gen1.isFinite { uptime = gen1 }
+        }
+        // Then the ledger judges its device counter, a second after a believable one, with the
+        // uptime the same bytes give: what it takes adds at most what the meter could count.
+        func counter(_ reading: Reading, rating: MeterRating, uptime: Double?) {
+            for previous in [nil, 100.0] {
+                var counters = EnergyCounters()
+                let context = DeviceCounterContext(maximumWatts: rating.maximumWatts, uptimeSeconds: uptime)
+                if let previous {
+                    _ = counters.add(
+                        Sample(
+                            node: "n", timestampMilliseconds: 1_000, reading: Reading(watts: 1, energyWattHours: previous)),
+                        maxGapMilliseconds: 3000,
+                        device: DeviceCounterContext(maximumWatts: rating.maximumWatts, uptimeSeconds: 1000))
+                }
+                let before = counters.deviceJoules
+                let (_, verdict) = counters.add(
+                    Sample(node: "n", timestampMilliseconds: 2_000, reading: reading), maxGapMilliseconds: 3000,
+                    device: context)
+                let added = counters.deviceJoules - before
+                let bound = previous == nil
+                    ? rating.maximumWatts * (max(0, uptime ?? 0) + EnergyCounters.slackSeconds)
+                    : rating.maximumWatts * (1 + EnergyCounters.slackSeconds)
+                #expect(
+                    added.isFinite && added >= 0 && added <= bound * (1 + 1e-9), "\(label): \(added) J added, \(verdict)")
+                if case .refused(let refusal) = verdict {
+                    #expect(!refusal.message.contains("\n"), "\(label): \(refusal)")
+                }
+                if verdict.isAccepted, let wattHours = reading.energyWattHours {
+                    #expect(wattHours.isFinite && wattHours >= 0, "\(label)")
+                }
+            }
+        }
         func parsed(_ parsed: ParsedReading, rating: MeterRating) {
             switch parsed {
             case .noReading(let why):
@@ -29,12 +68,14 @@ struct PayloadFuzzTests {
                 switch ReadingValidator().validate(reading, rating: rating) {
                 case .success(let valid):
                     #expect(valid.watts.isFinite && valid.watts >= 0 && valid.watts <= rating.maximumWatts, "\(label): \(valid)")
+                    counter(valid, rating: rating, uptime: uptime)
                 case .failure(let failure):
                     #expect(failure.reason == .invalid && !failure.message.contains("\n"), "\(label): \(failure)")
                 }
             }
         }
-        do { _ = try ShellyParser.deviceInfo(bytes) } catch { refused(error) }
+
+        do { checkPin(try ShellyParser.deviceInfo(bytes), label: label) } catch { refused(error) }
         for channel in [0, 1] {
             do {
                 let (reading, rating) = try ShellyParser.gen1RatedStatus(bytes, channel: channel)
@@ -51,14 +92,51 @@ struct PayloadFuzzTests {
         } catch { refused(error) }
     }
 
+    /// The pin of a Gen2+ plug whose `/shelly` is the `gen2-plus-plug-s-shelly.json` fixture.
+    static let gen2Pin = PlugPin(
+        node: "n", family: .rpc, deviceID: "shellyplusplugs-aabbccddeeff", mac: "AABBCCDDEEFF", firstSeenMilliseconds: 0
+    )
+
+    /// What any `/shelly` a device can send does to a plug with a password: without a pin it is
+    /// pinned as it claims; against the Gen2+ pin, the credentials go only to a Gen2+ claim of the
+    /// same id and MAC, and a refusal is one bounded line whatever the device wrote.
+    static func checkPin(_ info: DeviceInfo, label: String) {
+        let plug = PlugConfiguration(node: "n", baseURL: "http://192.0.2.1", password: "pw")
+        if case .pin(let pin) = PinRule.decide(plug: plug, pin: nil, claim: info, nowMilliseconds: 1) {
+            #expect(pin.family == PlugPin.Family(info.generation), "\(label)")
+        } else {
+            Issue.record("\(label): a first detection was not pinned")
+        }
+        let decision = PinRule.decide(plug: plug, pin: gen2Pin, claim: info, nowMilliseconds: 1)
+        let same: Bool
+        if case .rpc = info.generation {
+            same = info.deviceID?.lowercased() == gen2Pin.deviceID && info.mac.map(PlugPin.normalizedMAC) == gen2Pin.mac
+        } else {
+            same = false
+        }
+        switch decision {
+        case .proceed:
+            #expect(same, "\(label): credentials for \(info)")
+        case .refuse(let message):
+            #expect(!same, "\(label): the pinned device refused")
+            #expect(
+                !message.unicodeScalars.contains { $0.properties.generalCategory == .control }, "\(label): \(message)")
+            #expect(message.count <= 700, "\(label): \(message.count)-character refusal")
+        case .pin:
+            Issue.record("\(label): re-pinned under generation: auto")
+        }
+    }
+
     // The loops yield now and then: they are CPU-bound and would otherwise hold the few
     // threads of the cooperative pool that timing-sensitive tests running alongside need.
 
-    @Test("1,100 mutations of the real payloads", .timeLimit(.minutes(5)))
+    @Test(
+        "1,100 mutations of the real payloads", .timeLimit(.minutes(5)),
+        .enabled(if: ShellyFixtures.testsEnabled, "../shared/fixtures/shelly is absent (public payloads, see README)")
+    )
     func mutatedFixtures() async throws {
-        try #require(ShellyFixtures.available, "skipped: \(ShellyFixtures.folder.path) is absent (public payloads, see README)")
         var rng = SeededGenerator(seed: 0x5EED_0007)
-        let fixtures = try ShellyFixtures.allNames().map { ($0, try ShellyFixtures.bytes($0)) }
+        let fixtures = try ShellyFixtures.names().map { ($0, try ShellyFixtures.bytes($0)) }
         let perFixture = max(20, 1_100 / max(fixtures.count, 1))
         for (name, bytes) in fixtures {
             for round in 0..<perFixture {
@@ -68,11 +146,13 @@ struct PayloadFuzzTests {
         }
     }
 
-    @Test("extreme numbers in every numeric field of every real payload", .timeLimit(.minutes(5)))
+    @Test(
+        "extreme numbers in every numeric field of every real payload", .timeLimit(.minutes(5)),
+        .enabled(if: ShellyFixtures.testsEnabled, "../shared/fixtures/shelly is absent (public payloads, see README)")
+    )
     func extremeNumbersInEveryField() async throws {
-        try #require(ShellyFixtures.available, "skipped: \(ShellyFixtures.folder.path) is absent (public payloads, see README)")
         var checked = 0
-        for name in ShellyFixtures.allNames() {
+        for name in try ShellyFixtures.names() {
             for variant in PayloadMutator.extremeVariants(of: try ShellyFixtures.bytes(name)) {
                 Self.check(variant.bytes, label: "\(name) \(variant.label)")
                 checked += 1
@@ -133,6 +213,20 @@ struct PayloadFuzzTests {
         #expect(reason("{\"id\":0,\"apower\":12.5,}}") == .parse)
         #expect(reason(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) == .parse)
         #expect(reason("{\"id\":0,\"apower\":\"" + String(repeating: "x", count: 300 * 1024) + "\"}") == .invalid)
+    }
+
+    @Test(
+        "/shelly cases of the corpus against a pinned Gen2+ plug",
+        arguments: [
+            ("shelly-gen1-auth-same-mac.json", false), ("shelly-gen1-with-gen2-id.json", false),
+            ("shelly-gen2-id-line-break-long.json", false), ("shelly-gen2-mac-not-a-string.json", false),
+            ("shelly-gen2-same-device-mac-colons.json", true),
+        ])
+    func pinCorpus(name: String, credentials: Bool) throws {
+        let info = try ShellyParser.deviceInfo(Array(try Data(contentsOf: Self.corpus.appendingPathComponent(name))))
+        let plug = PlugConfiguration(node: "n", baseURL: "http://192.0.2.1", password: "pw")
+        let decision = PinRule.decide(plug: plug, pin: Self.gen2Pin, claim: info, nowMilliseconds: 1)
+        #expect((decision == .proceed) == credentials, "\(name): \(decision)")
     }
 
     @Test("every input in the corpus")

@@ -37,10 +37,22 @@ struct ReadingValidatorTests {
         #expect(MeterRating.plug.ratedWatts == 4000)
     }
 
-    @Test("absurd side values are dropped, not stored")
+    @Test("absurd side values are dropped, not stored; the device counter is left to the ledger, which counts its refusals")
     func sideValues() throws {
         let reading = try validator.validate(Reading(watts: 10, volts: .nan, amps: -3, energyWattHours: .infinity)).get()
-        #expect(reading.volts == nil && reading.amps == nil && reading.energyWattHours == nil)
+        #expect(reading.volts == nil && reading.amps == nil)
         #expect(reading.watts == 10)
+        // Judged (and refused as invalid, counted, logged) by `EnergyCounters.judgeDeviceCounter`.
+        #expect(reading.energyWattHours == .infinity)
+        var counters = EnergyCounters()
+        let verdict = counters.add(
+            Sample(node: "n", timestampMilliseconds: 1000, reading: reading), maxGapMilliseconds: 3000,
+            device: DeviceCounterContext()
+        ).counter
+        guard case .refused(let refusal) = verdict else {
+            Issue.record("an infinite counter was taken: \(verdict)")
+            return
+        }
+        #expect(refusal.reason == .invalid)
     }
 }

@@ -114,7 +114,13 @@ public struct DashboardAPI: Sendable {
         var statuses: [NodeStatus] = []
         for node in nodes {
             let latest = try await store.latestSample(node: node)
-            let up = latest.map { nowMilliseconds - $0.timestampMilliseconds <= 3 * intervalMilliseconds } ?? false
+            // Up: the newest sample is at most 3 intervals old, and not from the future (a sample
+            // stamped ahead of the clock says nothing about now).
+            let up =
+                latest.map {
+                    let age = nowMilliseconds - $0.timestampMilliseconds
+                    return age >= -intervalMilliseconds && age <= 3 * intervalMilliseconds
+                } ?? false
             let today = try await store.energy(
                 node: node,
                 fromMilliseconds: midnight,

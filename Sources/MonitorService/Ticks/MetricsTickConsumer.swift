@@ -21,6 +21,10 @@ struct MetricsTickConsumer: TickConsumer {
                 metrics.recordFailure(node: outcome.node, reason: failure.reason, pollSeconds: outcome.durationSeconds)
             }
         }
+        for (node, verdict) in tick.deviceCounters {
+            guard case .refused(let refusal) = verdict else { continue }
+            metrics.recordCounterRefusal(node: node, reason: refusal.reason)
+        }
         metrics.expireStale(nowMilliseconds: WallClock.nowMilliseconds(), maxAgeMilliseconds: maxAgeMilliseconds)
     }
 }

@@ -70,6 +70,29 @@ public struct SampleBacklog: Sendable {
         return (samples, ticks)
     }
 
+    /// Removes every sample stamped at or after `mark` (unix milliseconds), keeping the ticks'
+    /// order; returns how many went. For a wall clock set back: what it stamped ahead must not
+    /// reach the store after the store forgot those times.
+    @discardableResult
+    public mutating func removeSamples(atOrAfter mark: Int64) -> Int {
+        var kept: [[Sample]] = []
+        var removed = 0
+        for offset in 0..<count {
+            guard let batch = slots[(head + offset) % slots.count] else { continue }
+            let remaining = batch.samples.filter { $0.timestampMilliseconds < mark }
+            removed += batch.samples.count - remaining.count
+            if !remaining.isEmpty { kept.append(remaining) }
+        }
+        guard removed > 0 else { return 0 }
+        slots = Array(repeating: nil, count: 16)
+        head = 0
+        count = 0
+        bytes = 0
+        sampleCount = 0
+        for samples in kept { _ = append(samples) }
+        return removed
+    }
+
     /// Removes the `ticks` oldest ticks (once they are written).
     public mutating func removeOldest(_ ticks: Int) {
         for _ in 0..<min(ticks, count) { _ = removeFirstTick() }

@@ -85,6 +85,15 @@ final class StoreTickConsumer: TickConsumer {
         _ = await writeOldest(atLeast: 2 * tick.samples.count)
     }
 
+    /// Forgets what was stamped at or after `mark`, in the store and in the backlog: the wall
+    /// clock was ahead and has been set back (see `EnergyStore.rewind(toMilliseconds:)`).
+    func rewind(to mark: Int64) async throws(StoreError) -> EnergyStore.Rewind {
+        let waiting = state.withLock { $0.backlog.removeSamples(atOrAfter: mark) }
+        var rewound = try await store.rewind(toMilliseconds: mark)
+        rewound.samples += waiting
+        return rewound
+    }
+
     /// Writes what still waits, oldest first in bounded chunks, until the backlog is empty or
     /// a write fails: a graceful shutdown right after an outage still stores the samples.
     func drain() async {

@@ -13,6 +13,9 @@ public struct Tick: Sendable {
     public var failures: [String: PollFailure]
     /// Every node's energy counters, this tick's samples included.
     public var counters: [String: EnergyCounters]
+    /// How each sample's device counter was taken, by node (nodes whose sample carried one).
+    /// A refused counter is already removed from its sample.
+    public var deviceCounters: [String: DeviceCounterVerdict] = [:]
 
     /// The tick boundary, unix milliseconds.
     public var tickMilliseconds: Int64 { report.tickMilliseconds }

@@ -1,0 +1,60 @@
+import EnergyModel
+
+extension EnergyStore {
+    /// The running counters of every node, as last committed. A counter that no meter can
+    /// have reached (not a finite number, negative, above `EnergyCounters.plausibleJoulesLimit`,
+    /// of another type) is repaired: it starts again from 0 and, for the device counter, from
+    /// a new baseline at the next good reading; each repair is logged and counted once, and
+    /// the repaired counters are written back with the next tick.
+    public func loadCounters() async throws(StoreError) -> [String: EnergyCounters] {
+        try await run { () throws(StoreError) in
+            let statement = try self.database.prepare(
+                "SELECT name, energy_joules, device_joules, last_ts_ms, last_watts, last_device_wh FROM node"
+            )
+            var counters: [String: EnergyCounters] = [:]
+            while try statement.step() {
+                let name = statement.text(0)
+                let (counter, repaired) = Self.counters(statement)
+                counters[name] = counter
+                guard !repaired.isEmpty else { continue }
+                let stored = [1, 2, 5].map { statement.text(Int32($0)) }.joined(separator: ", ")
+                self.faults.badRow(
+                    .node, key: name, node: name, startMilliseconds: nil,
+                    reason: "\(repaired.joined(separator: ", ")) out of range (\(stored))",
+                    action: "reset: counted again from 0, the device counter from a new baseline at the next reading")
+            }
+            return counters
+        }
+    }
+
+    /// The counters on the current row of `loadCounters`' statement, and the columns repaired.
+    private static func counters(_ row: Statement) -> (EnergyCounters, [String]) {
+        var repaired: [String] = []
+        func joules(_ column: Int32, _ name: String) -> Double {
+            guard let value = row.storedDouble(column), (0...EnergyCounters.plausibleJoulesLimit).contains(value) else {
+                repaired.append(name)
+                return 0
+            }
+            return value
+        }
+        /// A nullable column: NULL is no value, anything else must be `value`.
+        func optional<T>(_ column: Int32, _ name: String, _ value: T?) -> T? {
+            guard !row.isNull(column) else { return nil }
+            if value == nil { repaired.append(name) }
+            return value
+        }
+        let energy = joules(1, "energy_joules")
+        let device = joules(2, "device_joules")
+        let last = optional(3, "last_ts_ms", row.storedInt(3).flatMap { StoredSample.times.contains($0) ? $0 : nil })
+        let watts = optional(4, "last_watts", row.storedDouble(4).flatMap { MinuteRow.watts.contains($0) ? $0 : nil })
+        let counts = 0...EnergyCounters.plausibleJoulesLimit / 3600
+        let storedWattHours = row.storedDouble(5).flatMap { counts.contains($0) ? $0 : nil }
+        var deviceWattHours = optional(5, "last_device_wh", storedWattHours)
+        // A device total that starts again needs a new baseline too.
+        if repaired.contains("device_joules") { deviceWattHours = nil }
+        let counters = EnergyCounters(
+            energyJoules: energy, deviceJoules: device, lastTimestampMilliseconds: last, lastWatts: watts,
+            lastDeviceWattHours: deviceWattHours)
+        return (counters, repaired)
+    }
+}
