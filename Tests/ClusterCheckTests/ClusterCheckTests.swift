@@ -5,8 +5,8 @@ import Foundation
 import JSON
 import Kubernetes
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 /// `energy-monitor check` against the API stand-in: an installation as `k8s/` makes it passes
 /// every check, and each check fails once when its part is broken.
@@ -17,9 +17,12 @@ struct ClusterCheckTests {
         logger.logLevel = .critical
         let simulator = ClusterSimulator(
             configuration: installation.configuration,
-            lifecycle: ScriptedLifecycle(placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }),
+            lifecycle: ScriptedLifecycle(
+                placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }),
             logger: logger)
         try await simulator.start()
+        let refresher = installation.keepPowerFresh(simulator)
+        defer { refresher.cancel() }
         let http = CurlMultiClient()
         defer { http.shutdown() }
         let client = KubernetesClient(connection: try simulator.connection(), http: http, logger: logger)
@@ -31,16 +34,21 @@ struct ClusterCheckTests {
     @Test("an installation as k8s/ makes it passes every check")
     func healthy() async throws {
         let report = try await Self.check(CheckedInstallation())
-        #expect(report.results.map(\.name) == [
-            "api-server", "monitor-permissions", "extender-permissions", "node-guard", "plug-nodes", "unmetered-nodes",
-            "power-annotations", "knowledge-base", "scheduler", "scheduler-version", "scheduler-config", "monitor-metrics",
-        ])
+        #expect(
+            report.results.map(\.name) == [
+                "api-server", "monitor-permissions", "extender-permissions", "node-guard", "plug-nodes",
+                "unmetered-nodes",
+                "power-annotations", "knowledge-base", "scheduler", "scheduler-version", "scheduler-config",
+                "monitor-metrics",
+            ])
         #expect(report.results.allSatisfy { $0.status == .ok }, "\(report.text)")
         #expect(!report.failed)
         #expect(report.summary == "12 checks: 12 ok, 0 warn, 0 fail")
         let json = report.json
         #expect(json["ok"] == 12)
-        #expect(json["checks"]?[1]?["message"]?.string == "system:serviceaccount:energy-monitor:energy-monitor may patch nodes")
+        #expect(
+            json["checks"]?[1]?["message"]?.string
+                == "system:serviceaccount:energy-monitor:energy-monitor may patch nodes")
         #expect(report.text.split(separator: "\n").allSatisfy { !$0.isEmpty })
     }
 
@@ -112,7 +120,9 @@ struct ClusterCheckTests {
         defer { http.shutdown() }
         // A port nothing listens on: bound and closed again.
         let simulator = ClusterSimulator(
-            configuration: .init(nodes: []), lifecycle: ScriptedLifecycle(placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }))
+            configuration: .init(nodes: []),
+            lifecycle: ScriptedLifecycle(
+                placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }))
         let port = try await simulator.start()
         await simulator.stop()
         let client = KubernetesClient(
@@ -125,7 +135,8 @@ struct ClusterCheckTests {
         #expect(report.failed)
     }
 
-    @Test("the shipped RBAC grants exactly what check asks for each account, and that is enough for the monitor's writes")
+    @Test(
+        "the shipped RBAC grants exactly what check asks for each account, and that is enough for the monitor's writes")
     func shippedRBAC() async throws {
         let monitor = try rolePermissions(TestPaths.packageRoot.appendingPathComponent("k8s/monitor-rbac.yaml").path)
         let extender = try rolePermissions(TestPaths.packageRoot.appendingPathComponent("k8s/scheduler/rbac.yaml").path)
@@ -137,11 +148,16 @@ struct ClusterCheckTests {
         // With the monitor's grant alone, its annotation patch goes through and nothing else does.
         try await withCluster(
             nodes: [SimulatedNode(name: "tvpc")],
-            lifecycle: ScriptedLifecycle(placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }),
+            lifecycle: ScriptedLifecycle(
+                placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }),
             permissions: monitor
         ) { cluster in
-            #expect(await cluster.client.patchNodeAnnotations(node: "tvpc", annotations: ["energy.thesis.io/current-watts": "1.00"]) == .ok)
-            await #expect(throws: KubernetesRequestError.self) { _ = try await cluster.client.get(path: "/api/v1/nodes/tvpc") }
+            #expect(
+                await cluster.client.patchNodeAnnotations(
+                    node: "tvpc", annotations: ["energy.thesis.io/current-watts": "1.00"]) == .ok)
+            await #expect(throws: KubernetesRequestError.self) {
+                _ = try await cluster.client.get(path: "/api/v1/nodes/tvpc")
+            }
         }
     }
 

@@ -1,8 +1,8 @@
 import ClusterSimulator
 import Foundation
 import JSON
-import Testing
 import TestSupport
+import Testing
 
 /// `energy-monitor check`, the real binary, against the cluster simulator behind a TLS relay
 /// (an ordinary kubeconfig), and the trust it places in a kubeconfig's CA.
@@ -27,8 +27,11 @@ struct CheckCommandTests {
     ) async throws -> T {
         let simulator = ClusterSimulator(
             configuration: installation.configuration,
-            lifecycle: ScriptedLifecycle(placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }))
+            lifecycle: ScriptedLifecycle(
+                placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }))
         let port = try await simulator.start()
+        let refresher = installation.keepPowerFresh(simulator)
+        defer { refresher.cancel() }
         let relay = try TLSRelay(backend: port)
         do {
             let result = try await body(try relay.writeKubeconfig(token: nil))
@@ -54,11 +57,13 @@ struct CheckCommandTests {
             #expect(report["fail"] == 0)
             #expect(report["checks"]?.array?.first?["name"] == "api-server")
 
-            let text = try await runProcess(TestPaths.binary, ["check", "--kubeconfig", kubeconfig], timeout: .seconds(120))
+            let text = try await runProcess(
+                TestPaths.binary, ["check", "--kubeconfig", kubeconfig], timeout: .seconds(120))
             #expect(text.status == 0)
             let lines = text.stdout.split(separator: "\n")
             #expect(lines.count == 13, "\(text.stdout)")
-            #expect(lines.first?.hasPrefix("ok    api-server: reachable at https://127.0.0.1:") == true, "\(text.stdout)")
+            #expect(
+                lines.first?.hasPrefix("ok    api-server: reachable at https://127.0.0.1:") == true, "\(text.stdout)")
             #expect(lines.last == "12 checks: 12 ok, 0 warn, 0 fail")
         }
     }
@@ -69,17 +74,20 @@ struct CheckCommandTests {
         var installation = CheckedInstallation()
         installation.plugs.append("ghost")
         try await Self.withInstallation(installation) { kubeconfig in
-            let result = try await runProcess(TestPaths.binary, ["check", "--kubeconfig", kubeconfig], timeout: .seconds(120))
+            let result = try await runProcess(
+                TestPaths.binary, ["check", "--kubeconfig", kubeconfig], timeout: .seconds(120))
             #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
             #expect(
                 result.stdout.contains(
-                    "fail  plug-nodes: plugs name nodes the cluster does not have: ghost; fix: plugs[].node must be a name kubectl get nodes shows"),
+                    "fail  plug-nodes: plugs name nodes the cluster does not have: ghost; fix: plugs[].node must be a name kubectl get nodes shows"
+                ),
                 "\(result.stdout)")
             #expect(result.stderr.isEmpty, "\(result.stderr)")
         }
         // A kubeconfig that cannot be used is a failed check too, in the same form.
         let result = try await runProcess(
-            TestPaths.binary, ["check", "--kubeconfig", "/nonexistent/kubeconfig", "--output", "json"], timeout: .seconds(60))
+            TestPaths.binary, ["check", "--kubeconfig", "/nonexistent/kubeconfig", "--output", "json"],
+            timeout: .seconds(60))
         #expect(result.status == 1)
         let report = try #require(JSONValue.parse(Array(result.stdout.utf8)), "\(result.stdout)")
         #expect(report["checks"]?[0]?["status"] == "fail")
@@ -103,7 +111,8 @@ struct CheckCommandTests {
         try FileManager.default.copyItem(
             atPath: certificates.otherCACertificate,
             toPath: "\(trusted)/\(hash.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).0")
-        try FileManager.default.copyItem(atPath: certificates.otherCACertificate, toPath: "\(trusted)/ca-certificates.crt")
+        try FileManager.default.copyItem(
+            atPath: certificates.otherCACertificate, toPath: "\(trusted)/ca-certificates.crt")
         let clusterCA = try server.writeKubeconfig(token: "t", name: "with-ca")
         let systemCA = certificates.path("without-ca")
         try String(contentsOfFile: clusterCA, encoding: .utf8)

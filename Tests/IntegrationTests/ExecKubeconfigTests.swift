@@ -29,13 +29,16 @@ struct ExecKubeconfigTests {
     /// Starts the installation behind a TLS relay that demands `token`, writes the plugin and a
     /// kubeconfig whose user runs it, and hands `body` the kubeconfig and the plugin's folder.
     static func withExecKubeconfig(_ body: (String, String) async throws -> Void) async throws {
-        var configuration = CheckedInstallation().configuration
+        let installation = CheckedInstallation()
+        var configuration = installation.configuration
         configuration.token = token
         let simulator = ClusterSimulator(
             configuration: configuration,
             lifecycle: ScriptedLifecycle(
                 placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }))
         let port = try await simulator.start()
+        let refresher = installation.keepPowerFresh(simulator)
+        defer { refresher.cancel() }
         let relay = try TLSRelay(backend: port)
         defer { relay.stop() }
         let folder = relay.certificates.directory.path

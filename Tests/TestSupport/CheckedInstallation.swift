@@ -52,11 +52,28 @@ public struct CheckedInstallation: Sendable {
             .map { $0.hasPrefix("    ") ? String($0.dropFirst(4)) : String($0) }.joined(separator: "\n")
     }
 
+    /// Keeps the plug nodes' power annotations as fresh as a running monitor keeps them (a
+    /// new reading every 5 s), so that a check on a loaded machine is judged by the age of the
+    /// latest reading, not by how long ago the installation was made; the stale node stays
+    /// stale. Cancel the task when done.
+    public func keepPowerFresh(_ simulator: ClusterSimulator) -> Task<Void, Never> {
+        let fresh = nodes.filter { $0.key != stalePowerOn }.compactMapValues { $0 }
+        return Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                for (name, watts) in fresh where !Task.isCancelled {
+                    try? await simulator.annotateNode(name, ClusterPayloads.power(watts).mapValues { Optional($0) })
+                }
+            }
+        }
+    }
+
     /// The simulator configuration holding it.
     public var configuration: ClusterSimulator.Configuration {
         let simulated = nodes.keys.sorted().map { name -> SimulatedNode in
             guard let watts = nodes[name] ?? nil else { return SimulatedNode(name: name) }
-            return SimulatedNode(name: name, annotations: ClusterPayloads.power(watts, age: name == stalePowerOn ? 120 : 1))
+            return SimulatedNode(
+                name: name, annotations: ClusterPayloads.power(watts, age: name == stalePowerOn ? 120 : 1))
         }
         let monitorConfig = """
             plugs:
