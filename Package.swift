@@ -155,6 +155,8 @@ let package = Package(
                 "Store", "UserInput",
             ]
         ),
+        // `energy-monitor check`: the installation against the cluster, one result per check.
+        .target(name: "ClusterCheck", dependencies: ["EnergyModel", "Exposition", "JSON", "Kubernetes", "Scoring", "UserInput"]),
         // Configuration and the wiring of poller, store and exporter into the service.
         .target(
             name: "MonitorService",
@@ -183,7 +185,7 @@ let package = Package(
         .target(
             name: "SchedulerExtender",
             dependencies: [
-                "Scoring", "HTTPAdmission", "UserInput",
+                "Scoring", "HTTPAdmission", "UserInput", "Kubernetes", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -195,9 +197,9 @@ let package = Package(
         .executableTarget(
             name: "energy-monitor",
             dependencies: [
-                "AnnotationContract", "EnergyModel", "EnergyQueries", "Exposition", "MonitorService", "ShellyPoller",
-                "ShellySimulator", "Scoring", "Store", "SchedulerExtender", "Kubernetes", "CurlClient",
-                "JSON", "Workflow", "WorkflowSimulation", "UserInput",
+                "AnnotationContract", "ClusterCheck", "ClusterSimulator", "EnergyModel", "EnergyQueries", "Exposition",
+                "MonitorService", "ShellyPoller", "ShellySimulator", "Scoring", "Store", "SchedulerExtender", "Kubernetes",
+                "CurlClient", "JSON", "Workflow", "WorkflowSimulation", "UserInput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -209,11 +211,12 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "AnnotationContract", "ClusterSimulator", "CurlClient", "Kubernetes", .product(name: "Logging", package: "swift-log"),
+                "AnnotationContract", "ClusterSimulator", "CurlClient", "JSON", "Kubernetes",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
-            // Run by FakeAPIServer and TLSRelay with python3; built by WallClockShim with cc.
-            exclude: ["fake_apiserver.py", "tls_relay.py", "wallclock_shim.c"]
+            // Run with python3 by FakeAPIServer, TLSRelay and ProxyRelay; built by WallClockShim with cc.
+            exclude: ["fake_apiserver.py", "tls_relay.py", "proxy_relay.py", "wallclock_shim.c"]
         ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
         .testTarget(name: "EnergyQueriesTests", dependencies: ["EnergyQueries"]),
@@ -250,6 +253,13 @@ let package = Package(
         .testTarget(
             name: "KubernetesTests",
             dependencies: ["Kubernetes", "ClusterSimulator", "CurlClient", "JSON", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "ClusterCheckTests",
+            dependencies: [
+                "ClusterCheck", "ClusterSimulator", "CurlClient", "JSON", "Kubernetes", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "ClusterSimulatorTests", dependencies: ["ClusterSimulator", "Kubernetes", "JSON", "TestSupport"]),
         .testTarget(
@@ -289,7 +299,7 @@ let package = Package(
         .testTarget(
             name: "SchedulerExtenderTests",
             dependencies: [
-                "SchedulerExtender", "Scoring", "CurlClient", "TestSupport", "UserInput",
+                "SchedulerExtender", "Scoring", "CurlClient", "TestSupport", "UserInput", "ClusterSimulator", "Kubernetes",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -32,6 +32,9 @@ if $with_tests; then
     command -v "${tool%%:*}" >/dev/null 2>&1 || python3 -m pip install -q "${tool##*:}" 2>/dev/null \
       || python3 -m pip install -q --break-system-packages "${tool##*:}"
   done
+  # The CEL interpreter that evaluates k8s/monitor-node-guard.yaml in NodeGuardPolicyTests.
+  python3 -c "import celpy, yaml" 2>/dev/null || python3 -m pip install -q cel-python pyyaml 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages cel-python pyyaml
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

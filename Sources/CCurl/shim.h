@@ -58,6 +58,34 @@ static inline CURLcode ccurl_easy_set_abortive_close(CURL *handle) {
     return curl_easy_setopt(handle, CURLOPT_SOCKOPTFUNCTION, ccurl_abortive_close_sockopt);
 }
 
+#ifdef __linux__
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#endif
+
+/* The abortive close above plus TCP keepalive, for long-lived transfers (watches): probes
+   after 30 s of silence, every 10 s, and the connection fails after 3 unanswered ones, so a
+   peer that vanished without a FIN or RST is noticed within about a minute. libcurl's own
+   keepalive options cannot set the probe count before 8.9.0. */
+static int ccurl_keepalive_sockopt(void *context, curl_socket_t socket, curlsocktype purpose) {
+    int on = 1;
+    (void)ccurl_abortive_close_sockopt(context, socket, purpose);
+    (void)setsockopt(socket, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+#ifdef __linux__
+    {
+        int idle = 30, interval = 10, count = 3;
+        (void)setsockopt(socket, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        (void)setsockopt(socket, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+        (void)setsockopt(socket, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    }
+#endif
+    return CURL_SOCKOPT_OK;
+}
+
+static inline CURLcode ccurl_easy_set_keepalive_close(CURL *handle) {
+    return curl_easy_setopt(handle, CURLOPT_SOCKOPTFUNCTION, ccurl_keepalive_sockopt);
+}
+
 static inline CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -41,11 +41,15 @@ public struct RequestMatch: Sendable, Equatable {
     public var verb: String?
     /// The resource (`jobs`, `pods`, `nodes`), nil for any.
     public var resource: String?
+    /// A query parameter the request must have (`continue`: the later pages of a list), nil
+    /// for any request.
+    public var queryKey: String?
 
-    /// Matches requests with this verb and resource (nil: any).
-    public init(verb: String? = nil, resource: String? = nil) {
+    /// Matches requests with this verb and resource (nil: any), and the query parameter.
+    public init(verb: String? = nil, resource: String? = nil, queryKey: String? = nil) {
         self.verb = verb
         self.resource = resource
+        self.queryKey = queryKey
     }
 
     /// Every request.
@@ -53,6 +57,7 @@ public struct RequestMatch: Sendable, Equatable {
 
     func matches(_ request: RecordedRequest) -> Bool {
         (verb == nil || verb == request.verb) && (resource == nil || resource == request.resource)
+            && (queryKey.map { request.query[$0] != nil } ?? true)
     }
 }
 

@@ -29,11 +29,14 @@ struct ClusterResponder: Sendable {
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         let route = Self.route(request.uri.path)
+        let extra = route == nil ? Self.extraRoute(request.uri.path) : nil
         let isWatch = query["watch"] == "1" || query["watch"] == "true"
-        let verb = Self.verb(method: request.method.rawValue, route: route, watch: isWatch)
+        var verb = Self.verb(method: request.method.rawValue, route: route, watch: isWatch)
+        if let extra { verb = extra.verb(method: request.method.rawValue) }
         var record = RecordedRequest(
             method: request.method.rawValue, path: request.uri.path, query: query, body: body, verb: verb,
-            resource: route?.resourceName ?? "", namespace: route?.namespace, name: route?.name, status: 0)
+            resource: route?.resourceName ?? extra?.resource ?? "", namespace: route?.namespace ?? extra?.namespace,
+            name: route?.name ?? extra?.name, status: 0)
         let response = await answer(request, route: route, verb: verb, query: query, body: body, watch: isWatch)
         record.status = Int(response.status.code)
         await state.record(record)
@@ -43,9 +46,17 @@ struct ClusterResponder: Sendable {
     private func answer(
         _ request: Request, route: Route?, verb: String, query: [String: String], body: String, watch: Bool
     ) async -> Response {
-        if let token = configuration.token, request.headers[.authorization] != "Bearer \(token)" {
+        guard await state.accepts(authorization: request.headers[.authorization]) else {
             return ClusterResponses.json(
                 ClusterResponses.status(code: 401, reason: "Unauthorized", message: "Unauthorized"), status: 401)
+        }
+        let caller: Caller
+        switch impersonation(request) {
+        case .success(let found): caller = found
+        case .failure(let refusal): return refusal.response
+        }
+        if let extra = Self.extraRoute(request.uri.path), route == nil {
+            return await answerExtra(extra, request: request, caller: caller, query: query, body: body)
         }
         guard let route else {
             return ClusterResponses.failure(.notFound("the server could not find the requested resource"))
@@ -65,6 +76,9 @@ struct ClusterResponder: Sendable {
                         code: 410, reason: "Expired",
                         message: "too old resource version: \(query["resourceVersion"] ?? "")"),
                     status: 410)
+            case 200:
+                // An empty answer: a watch that ends as soon as it began.
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody())
             default:
                 return ClusterResponses.json(
                     ClusterResponses.status(
@@ -73,10 +87,8 @@ struct ClusterResponder: Sendable {
             }
         }
         let refused = await state.withFaults { $0.forbidden.contains("\(verb) \(route.resourceName)") }
-        if refused
-            || !(configuration.permissions?[route.resourceName]?.contains(verb) ?? (configuration.permissions == nil))
-        {
-            return forbidden(verb: verb, route: route)
+        if refused || !Self.allows(caller.permissions, verb: verb, resource: route.resourceName) {
+            return forbidden(verb: verb, route: route, user: caller.user)
         }
         do {
             return try await dispatch(request.method.rawValue, route: route, query: query, body: body, watch: watch)
@@ -87,9 +99,9 @@ struct ClusterResponder: Sendable {
         }
     }
 
-    private func forbidden(verb: String, route: Route) -> Response {
+    private func forbidden(verb: String, route: Route, user: String? = nil) -> Response {
         ClusterResponses.forbidden(
-            user: configuration.user, verb: verb, resource: route.resource, resourceName: route.resourceName,
+            user: user ?? configuration.user, verb: verb, resource: route.resource, resourceName: route.resourceName,
             name: route.name,
             namespace: route.namespace)
     }
@@ -118,8 +130,8 @@ struct ClusterResponder: Sendable {
         case ("GET", nil, nil):
             let items = await state.list(resource, namespace: route.namespace, labels: labels, fields: fields)
             let (kind, apiVersion) = Self.listKind(resource)
-            return ClusterResponses.list(
-                kind: kind, apiVersion: apiVersion, items: items, resourceVersion: await state.currentResourceVersion)
+            return try await page(
+                items, kind: kind, apiVersion: apiVersion, query: query, resourceVersion: await state.currentResourceVersion)
         case ("GET", let name?, nil):
             guard let object = await state.get(resource, namespace: route.namespace, name: name) else {
                 throw ClusterFailure.notFound("\(resource.qualifiedName) \"\(name)\" not found")

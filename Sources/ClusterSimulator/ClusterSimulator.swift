@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JSON
 import Kubernetes
 import Logging
 import ServiceLifecycle
@@ -15,7 +16,14 @@ import Synchronization
 /// | `GET /api/v1[/namespaces/NS]/pods[/NAME]`, `DELETE .../pods/NAME` | pods (label and field selectors) |
 /// | `POST /api/v1/namespaces/NS/pods/NAME/binding` | binds a pending pod (what a scheduler does) |
 /// | `GET /apis/batch/v1[/namespaces/NS]/jobs[/NAME]`, `POST .../jobs`, `DELETE .../jobs/NAME` | Jobs; deleting honours `propagationPolicy` (the default, as for the real API, orphans the pods) |
-/// | `?watch=1&resourceVersion=RV&timeoutSeconds=N` on any collection | a watch stream: replayed from `RV`, `410 Gone` (an `ERROR` event) when `RV` is older than the history |
+/// | `?watch=1&resourceVersion=RV&timeoutSeconds=N` on any collection | a watch stream: replayed from `RV`, `410 Gone` (an `ERROR` event) when `RV` is older than the history; without `RV`, every current object as `ADDED` first |
+/// | `?limit=N&continue=T` on any list | pages; a continuation older than the history is `410 Gone` |
+/// | `GET /version` | the server's version (`serverVersion`) |
+/// | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | whether the caller (or the user it impersonates) may do something |
+/// | `GET` of other objects (`objects`: ConfigMaps, Deployments, admission policies) | the object, or a list of its kind |
+/// | `GET /api/v1/namespaces/NS/services/NAME[:PORT]/proxy/PATH` | what `serviceProxy` answers |
+///
+/// `Impersonate-User` makes a request act as that user, with its permissions from `subjects`.
 ///
 /// A created Job gets a pod at once; the `PodLifecycle` says where it goes and how it runs;
 /// a failed pod is replaced until `backoffLimit` is exceeded, an evicted one without counting
@@ -46,6 +54,18 @@ public final class ClusterSimulator: Sendable {
         /// How often a watch that allows bookmarks gets one (the API server sends them about
         /// once a minute; sooner here, so that a client that left is noticed soon).
         public var bookmarkInterval: Duration
+        /// What `GET /version` says (`gitVersion`; major and minor are read from it).
+        public var serverVersion: String
+        /// The permissions of other users (service accounts), by user name, as `permissions`
+        /// gives them for `user`: what a request impersonating them may do, and what a
+        /// `SelfSubjectAccessReview` made as them answers. A user not listed may do nothing.
+        public var subjects: [String: [String: Set<String>]]
+        /// Objects of other kinds served by `GET` (ConfigMaps, Deployments, Services,
+        /// ValidatingAdmissionPolicies), each with `kind` and `metadata.name`.
+        public var objects: [JSONValue]
+        /// The answer of the service proxy: namespace, service (with `:port` if given) and the
+        /// path after `/proxy`; nil answers 503 as for a service without endpoints.
+        public var serviceProxy: (@Sendable (String, String, String) async -> (status: Int, body: [UInt8])?)?
 
         /// Creates a configuration.
         public init(
@@ -58,7 +78,11 @@ public final class ClusterSimulator: Sendable {
             historyLimit: Int = 10_000,
             replacementDelay: Duration = .milliseconds(100),
             defaultWatchTimeoutSeconds: Int = 300,
-            bookmarkInterval: Duration = .seconds(1)
+            bookmarkInterval: Duration = .seconds(1),
+            serverVersion: String = "v1.33.4+k3s1",
+            subjects: [String: [String: Set<String>]] = [:],
+            objects: [JSONValue] = [],
+            serviceProxy: (@Sendable (String, String, String) async -> (status: Int, body: [UInt8])?)? = nil
         ) {
             self.host = host
             self.port = port
@@ -70,6 +94,10 @@ public final class ClusterSimulator: Sendable {
             self.replacementDelay = replacementDelay
             self.defaultWatchTimeoutSeconds = defaultWatchTimeoutSeconds
             self.bookmarkInterval = bookmarkInterval
+            self.serverVersion = serverVersion
+            self.subjects = subjects
+            self.objects = objects
+            self.serviceProxy = serviceProxy
         }
     }
 
@@ -103,14 +131,18 @@ public final class ClusterSimulator: Sendable {
     /// Listens (in a task of its own) and returns the bound port once it accepts connections.
     @discardableResult
     public func start() async throws -> Int {
+        try await listen(port: configuration.port)
+    }
+
+    private func listen(port requested: Int) async throws -> Int {
         let responder = ClusterResponder(state: state, configuration: configuration)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let configuration = self.configuration
         let application = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await responder.respond(to: request) },
             configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "cluster-simulator"),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? configuration.port) },
+                address: .hostname(configuration.host, port: requested), serverName: "cluster-simulator"),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? requested) },
             logger: logger
         )
         // In a service group, so that `stop()` shuts the server down gracefully.
@@ -132,7 +164,23 @@ public final class ClusterSimulator: Sendable {
         }
         task.cancel()
         throw ControlError(
-            description: "cluster simulator: could not listen on \(configuration.host):\(configuration.port)")
+            description: "cluster simulator: could not listen on \(configuration.host):\(requested)")
+    }
+
+    /// Restarts the API server as K3s does on an upgrade: every watch connection breaks,
+    /// nothing listens for `downtime`, and afterwards every resource version a client has
+    /// seen is `410 Gone` (objects keep their own, older versions, as they do).
+    public func restart(downtime: Duration = .milliseconds(500)) async throws {
+        guard let port else { throw ControlError(description: "cluster simulator: not started") }
+        await state.restartStorage()
+        let (task, group) = server.withLock { server -> (Task<Void, any Error>?, ServiceGroup?) in
+            defer { server = (nil, nil, nil) }
+            return (server.task, server.group)
+        }
+        await group?.triggerGracefulShutdown()
+        _ = try? await task?.value
+        try await Task.sleep(for: downtime)
+        _ = try await listen(port: port)
     }
 
     /// Stops serving, ends every watch and every pod's run.
@@ -220,7 +268,8 @@ public final class ClusterSimulator: Sendable {
     }
 
     /// Answers the next `count` matching requests with `status` (410 as `Gone`: a watch
-    /// refused at the start; 500/503 as server errors).
+    /// refused at the start; 500/503 as server errors; 200 with an empty body: a watch that
+    /// ends at once, as behind a proxy that drops long requests).
     public func fail(next count: Int = 1, matching match: RequestMatch, status: Int) async {
         await state.withFaults {
             $0.scripted.append(.init(remaining: count, match: match, status: status, retryAfter: nil))
@@ -252,6 +301,36 @@ public final class ClusterSimulator: Sendable {
 
     /// Breaks the connection of every open watch (no proper end of the stream).
     public func dropWatches() async { await state.dropWatches() }
+
+    /// Every open watch stops getting events and bookmarks while its connection stays open,
+    /// as when a connection is lost on the way without either end noticing.
+    public func stallWatches() async { await state.stallWatches() }
+
+    /// From now on only these bearer tokens pass (nil: any request), as when credentials
+    /// rotate: a client holding an old one gets `401`.
+    public func acceptTokens(_ tokens: Set<String>?) async { await state.acceptTokens(tokens) }
+
+    /// Adds or replaces an object of another kind (a ConfigMap, a Deployment, a policy).
+    public func putObject(_ object: JSONValue) async { await state.put(object) }
+
+    /// Removes an object of another kind, by resource (`configmaps`), namespace and name.
+    public func removeObject(resource: String, namespace: String?, name: String) async {
+        await state.removeObject(resource: resource, namespace: namespace, name: name)
+    }
+
+    /// Adds a node (watchers see `ADDED`).
+    public func addNode(_ node: SimulatedNode) async { await state.addNode(node) }
+
+    /// Sets a node's annotations as a `PATCH` would (watchers see `MODIFIED`).
+    public func annotateNode(_ name: String, _ annotations: [String: String?]) async throws {
+        var change: [String: JSONValue] = [:]
+        for (key, value) in annotations { change[key] = value.map { .string($0) } ?? .null }
+        do {
+            _ = try await state.patchNode(name: name, patch: .object(["metadata": .object(["annotations": .object(change)])]))
+        } catch {
+            throw ControlError(description: "annotate node \(name): \(error.message)")
+        }
+    }
 
     /// Ends every open watch with an `ERROR` event `410 Gone` and forgets the history, as an
     /// API server does after a restart or a compaction: resuming from any version seen so far

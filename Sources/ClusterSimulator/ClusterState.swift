@@ -68,6 +68,12 @@ actor ClusterState {
     private var nextUID = 0
     var faults = ClusterFaults()
     private(set) var requests: [RecordedRequest] = []
+    /// The bearer tokens accepted (nil: no check); changed by `acceptTokens`.
+    var acceptedTokens: Set<String>?
+    /// Objects of other kinds (ConfigMaps, Deployments, policies), by `resource/namespace/name`.
+    var objects: [String: JSONValue] = [:]
+    /// Watches that no longer get events or bookmarks (the `stallWatches` fault).
+    private var stalled: Set<Int> = []
 
     init(configuration: ClusterSimulator.Configuration, lifecycle: any PodLifecycle, logger: Logger) {
         self.configuration = configuration
@@ -77,6 +83,10 @@ actor ClusterState {
             nodes[node.name] = node
             nodeOrder.append(node.name)
             nodeVersions[node.name] = 1
+        }
+        acceptedTokens = configuration.token.map { [$0] }
+        for object in configuration.objects {
+            if let key = Self.objectKey(of: object) { objects[key] = object }
         }
     }
 
@@ -164,6 +174,7 @@ actor ClusterState {
     }
 
     func endWatch(_ id: Int, with message: WatchMessage = .end) {
+        stalled.remove(id)
         guard let watcher = watchers.removeValue(forKey: id) else { return }
         watcher.continuation.yield(message)
         watcher.continuation.finish()
@@ -175,7 +186,7 @@ actor ClusterState {
     /// been sent to the watch already (both happen on this actor), so resuming from it loses
     /// nothing. Its write also tells the server when the client has gone.
     func bookmark(_ id: Int) {
-        guard let watcher = watchers[id] else { return }
+        guard let watcher = watchers[id], !stalled.contains(id) else { return }
         let (kind, apiVersion) = ClusterResponder.listKind(watcher.resource)
         let object: JSONValue = [
             "kind": .string(String(kind.dropLast(4))), "apiVersion": .string(apiVersion),
@@ -205,6 +216,70 @@ actor ClusterState {
         oldestReplayable = resourceVersion
     }
 
+    /// Every open watch stops getting events and bookmarks, its connection left open: a
+    /// connection dropped somewhere on the way without either end noticing.
+    func stallWatches() {
+        stalled.formUnion(watchers.keys)
+    }
+
+    /// What an API server restart does to the storage a client sees: every watch breaks, the
+    /// resource version moves on (K3s's kine writes its own records as it starts) and the
+    /// history starts at the new version, so that every version a client saw is `410 Gone`.
+    func restartStorage() {
+        for id in Array(watchers.keys) { endWatch(id, with: .abort) }
+        resourceVersion += 100
+        expireHistory()
+    }
+
+    /// Whether a continuation token of a list made at `version` is still served.
+    func isReplayable(_ version: Int) -> Bool { version >= oldestReplayable }
+
+    // MARK: - Other objects
+
+    /// The resource name of an object's kind (`ConfigMap` → `configmaps`).
+    static func resourceName(ofKind kind: String) -> String {
+        let lower = kind.lowercased()
+        return lower.hasSuffix("y") ? String(lower.dropLast()) + "ies" : lower + "s"
+    }
+
+    static func objectKey(resource: String, namespace: String?, name: String) -> String {
+        "\(resource)/\(namespace ?? "")/\(name)"
+    }
+
+    /// Where an object of another kind is kept: by its kind's resource, namespace and name.
+    static func objectKey(of object: JSONValue) -> String? {
+        guard let kind = object["kind"]?.string, let name = object["metadata"]?["name"]?.string else { return nil }
+        return objectKey(
+            resource: resourceName(ofKind: kind), namespace: object["metadata"]?["namespace"]?.string, name: name)
+    }
+
+    /// Adds or replaces an object of another kind.
+    func put(_ object: JSONValue) {
+        if let key = Self.objectKey(of: object) { objects[key] = object }
+    }
+
+    /// Removes an object of another kind.
+    func removeObject(resource: String, namespace: String?, name: String) {
+        objects.removeValue(forKey: Self.objectKey(resource: resource, namespace: namespace, name: name))
+    }
+
+    func object(resource: String, namespace: String?, name: String) -> JSONValue? {
+        objects[Self.objectKey(resource: resource, namespace: namespace, name: name)]
+    }
+
+    func objectList(resource: String, namespace: String?) -> [JSONValue] {
+        let prefix = "\(resource)/" + (namespace.map { "\($0)/" } ?? "")
+        return objects.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map(\.value)
+    }
+
+    func acceptTokens(_ tokens: Set<String>?) { acceptedTokens = tokens }
+
+    func accepts(authorization: String?) -> Bool {
+        guard let acceptedTokens else { return true }
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return false }
+        return acceptedTokens.contains(String(authorization.dropFirst(7)))
+    }
+
     static func line(type: String, object: JSONValue) -> [UInt8] {
         JSONValue.object(["type": .string(type), "object": object]).serialized + [UInt8(ascii: "\n")]
     }
@@ -217,7 +292,7 @@ actor ClusterState {
             history.removeFirst(dropped)
         }
         let line = Self.line(type: event.type, object: event.object)
-        for watcher in watchers.values where watcher.matches(event) {
+        for (id, watcher) in watchers where watcher.matches(event) && !stalled.contains(id) {
             watcher.continuation.yield(.line(line))
         }
     }
@@ -564,6 +639,14 @@ actor ClusterState {
         nodeVersions[name] = bump()
         publish(event(for: node, type: "MODIFIED"))
         return node.json(resourceVersion: nodeVersions[name] ?? 1)
+    }
+
+    /// Adds a node (or replaces one of the same name): watchers see `ADDED`.
+    func addNode(_ node: SimulatedNode) {
+        if nodes[node.name] == nil { nodeOrder.append(node.name) }
+        nodes[node.name] = node
+        nodeVersions[node.name] = bump()
+        publish(event(for: node, type: "ADDED"))
     }
 
     /// Removes a node: it is deleted (watchers see `DELETED`), and every unfinished pod on

@@ -34,6 +34,11 @@ public struct TLSOptions: Sendable, Equatable {
     /// Skips verification of the server certificate. Only ever set from an explicit
     /// `insecure-skip-tls-verify: true`.
     public var insecureSkipVerify: Bool
+    /// The name the server's certificate is checked against and sent in SNI, instead of the
+    /// URL's host (kubeconfig `tls-server-name`: an API server reached by an address its
+    /// certificate does not name). The connection still goes to the URL's host and port, and
+    /// the `Host` header still names them.
+    public var serverName: String?
 
     /// Creates TLS options; by default the system CA bundle and full verification.
     public init(
@@ -43,7 +48,8 @@ public struct TLSOptions: Sendable, Equatable {
         clientCertificatePEM: [UInt8]? = nil,
         clientKeyFile: String? = nil,
         clientKeyPEM: [UInt8]? = nil,
-        insecureSkipVerify: Bool = false
+        insecureSkipVerify: Bool = false,
+        serverName: String? = nil
     ) {
         self.caFile = caFile
         self.caPEM = caPEM
@@ -52,7 +58,11 @@ public struct TLSOptions: Sendable, Equatable {
         self.clientKeyFile = clientKeyFile
         self.clientKeyPEM = clientKeyPEM
         self.insecureSkipVerify = insecureSkipVerify
+        self.serverName = serverName
     }
+
+    /// Whether a CA of its own is given: then only that CA is trusted, never the system's.
+    public var hasOwnCA: Bool { caFile != nil || caPEM != nil }
 }
 
 /// One HTTP request for `CurlMultiClient`.
@@ -82,6 +92,17 @@ public struct HTTPRequest: Sendable {
     /// thousands of concurrent polls of small bodies ask for a small one; the size bounds each
     /// read, not the body (`maxResponseBytes` does that).
     public var receiveBufferBytes: Int?
+    /// A proxy to send through (`CURLOPT_PROXY`): `http://`, `https://` or `socks5://` with
+    /// host and port; nil for none (libcurl then follows the `https_proxy` family of
+    /// environment variables, as Go clients do).
+    public var proxy: String?
+    /// For long-lived responses (watches): TCP keepalive probes, so that a connection whose
+    /// peer vanished without a word (a NAT entry dropped, a node gone) fails within about a
+    /// minute instead of waiting out the transfer's timeout.
+    public var keepAlive: Bool
+    /// For long-lived responses: the transfer ends as timed out when no byte arrived for
+    /// this many seconds (`CURLOPT_LOW_SPEED_TIME` at 1 byte/s); nil for no such bound.
+    public var idleTimeoutSeconds: Int?
 
     /// Creates a request.
     public init(
@@ -94,7 +115,10 @@ public struct HTTPRequest: Sendable {
         timeoutMilliseconds: Int = 5000,
         maxResponseBytes: Int = 1 << 20,
         maxHeaderBytes: Int = HTTPRequest.defaultMaxHeaderBytes,
-        receiveBufferBytes: Int? = nil
+        receiveBufferBytes: Int? = nil,
+        proxy: String? = nil,
+        keepAlive: Bool = false,
+        idleTimeoutSeconds: Int? = nil
     ) {
         self.url = url
         self.method = method
@@ -106,6 +130,9 @@ public struct HTTPRequest: Sendable {
         self.maxResponseBytes = maxResponseBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.receiveBufferBytes = receiveBufferBytes
+        self.proxy = proxy
+        self.keepAlive = keepAlive
+        self.idleTimeoutSeconds = idleTimeoutSeconds
     }
 
     /// The default header limit, 16 KiB: a Shelly plug sends about 150 bytes of headers, the

@@ -18,6 +18,8 @@ final class Transfer {
     private var exceededLimit = false
     private var exceededHeaderLimit = false
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The `CURLOPT_CONNECT_TO` entry of a request with a TLS server name.
+    private var connectToList: UnsafeMutablePointer<curl_slist>?
     /// Where a 2xx body goes as it arrives, for `CurlMultiClient.stream`; nil collects it.
     private(set) var receiver: StreamReceiver?
     /// Whether this response's body streams: decided at its first byte, from the status.
@@ -31,6 +33,7 @@ final class Transfer {
     deinit {
         curl_easy_cleanup(easy)
         if let headerList { curl_slist_free_all(headerList) }
+        if let connectToList { curl_slist_free_all(connectToList) }
     }
 
     /// Takes on `queued` and sets every option; returns an error for an option libcurl
@@ -56,7 +59,17 @@ final class Transfer {
         func check(_ code: CURLcode, _ what: String) {
             if code != CURLE_OK, failed == nil { failed = "\(what): \(String(cString: curl_easy_strerror(code)))" }
         }
-        check(ccurl_easy_setopt_pointer(easy, CURLOPT_URL, request.url), "url")
+        // A TLS server name: the URL names it (so that SNI and the certificate check use it),
+        // CONNECT_TO sends the connection to the real address, and `Host` keeps naming that.
+        var url = request.url
+        var lines = request.headers
+        if let serverName = request.tls.serverName, let route = URLHost.route(request.url, serverName: serverName) {
+            url = route.url
+            connectToList = curl_slist_append(connectToList, route.connectTo)
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_CONNECT_TO, connectToList), "connect to")
+            lines.append("Host: \(route.host)")
+        }
+        check(ccurl_easy_setopt_pointer(easy, CURLOPT_URL, url), "url")
         check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "nosignal")
         check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMilliseconds), "timeout")
         check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds), "connect timeout")
@@ -68,7 +81,22 @@ final class Transfer {
             // has, and the size only bounds each read, never the body.
             _ = ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, size)
         }
-        check(ccurl_easy_set_abortive_close(easy), "linger")
+        if request.keepAlive {
+            check(ccurl_easy_set_keepalive_close(easy), "keepalive")
+            // The socket options apply to new sockets only: a watch never rides on a
+            // connection a short request opened without them.
+            check(ccurl_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1), "fresh connection")
+        } else {
+            check(ccurl_easy_set_abortive_close(easy), "linger")
+        }
+        if let seconds = request.idleTimeoutSeconds {
+            check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1), "idle limit")
+            check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, max(1, seconds)), "idle time")
+        }
+        if let proxy = request.proxy {
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_PROXY, proxy), "proxy")
+            if proxy.lowercased().hasPrefix("https://") { configureProxyTLS(request.tls, check) }
+        }
         if URLHost.isNumericAddress(request.url) {
             // Nothing to resolve, so nothing can go stale: keep the entry libcurl makes for the
             // address forever. Otherwise every finished transfer prunes the multi handle's whole
@@ -90,7 +118,6 @@ final class Transfer {
         default:
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, request.method), "method")
         }
-        var lines = request.headers
         if let body = request.body {
             check(ccurl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "body size")
             body.withUnsafeBytes { raw in
@@ -135,12 +162,29 @@ final class Transfer {
         }
         if let file = tls.caFile { check(ccurl_easy_setopt_pointer(easy, CURLOPT_CAINFO, file), "CA file") }
         if let pem = tls.caPEM { setBlob(CURLOPT_CAINFO_BLOB, pem, check, "CA data") }
+        if tls.hasOwnCA {
+            // The given CA replaces the system's: the CA bundle is replaced by the options
+            // above, and the CA directory (Debian's libcurl defaults to /etc/ssl/certs) must
+            // go too, or any public CA could vouch for a cluster's API server.
+            check(ccurl_easy_setopt_pointer(easy, CURLOPT_CAPATH, nil), "CA path")
+        }
         if let file = tls.clientCertificateFile {
             check(ccurl_easy_setopt_pointer(easy, CURLOPT_SSLCERT, file), "client certificate")
         }
         if let pem = tls.clientCertificatePEM { setBlob(CURLOPT_SSLCERT_BLOB, pem, check, "client certificate data") }
         if let file = tls.clientKeyFile { check(ccurl_easy_setopt_pointer(easy, CURLOPT_SSLKEY, file), "client key") }
         if let pem = tls.clientKeyPEM { setBlob(CURLOPT_SSLKEY_BLOB, pem, check, "client key data") }
+    }
+
+    /// An `https://` proxy is verified as Go's transport verifies it: with the same TLS
+    /// settings as the server (the cluster CA when one is given, else the system's).
+    private func configureProxyTLS(_ tls: TLSOptions, _ check: (CURLcode, String) -> Void) {
+        let verify = tls.insecureSkipVerify ? 0 : 1
+        check(ccurl_easy_setopt_long(easy, CURLOPT_PROXY_SSL_VERIFYPEER, verify), "proxy verify peer")
+        check(ccurl_easy_setopt_long(easy, CURLOPT_PROXY_SSL_VERIFYHOST, verify * 2), "proxy verify host")
+        if let file = tls.caFile { check(ccurl_easy_setopt_pointer(easy, CURLOPT_PROXY_CAINFO, file), "proxy CA file") }
+        if let pem = tls.caPEM { setBlob(CURLOPT_PROXY_CAINFO_BLOB, pem, check, "proxy CA data") }
+        if tls.hasOwnCA { check(ccurl_easy_setopt_pointer(easy, CURLOPT_PROXY_CAPATH, nil), "proxy CA path") }
     }
 
     private func setBlob(_ option: CURLoption, _ bytes: [UInt8], _ check: (CURLcode, String) -> Void, _ what: String) {
@@ -239,6 +283,10 @@ final class Transfer {
         if let headerList {
             curl_slist_free_all(headerList)
             self.headerList = nil
+        }
+        if let connectToList {
+            curl_slist_free_all(connectToList)
+            self.connectToList = nil
         }
         body = []
         headerBytes = []

@@ -50,4 +50,36 @@ enum URLHost {
             }
         }
     }
+
+    /// How to reach `url` while checking its server as `serverName`: the URL with its host
+    /// replaced by `serverName`, the `CURLOPT_CONNECT_TO` entry that sends the connection to
+    /// the original host and port, and the original authority for the `Host` header. Nil
+    /// when `url` has no authority.
+    static func route(_ url: String, serverName: String) -> (url: String, connectTo: String, host: String)? {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        let rest = url[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        guard !authority.isEmpty else { return nil }
+        let host: Substring
+        var port: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[...close]
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") { port = after.dropFirst() }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            port = authority[authority.index(after: colon)...]
+        } else {
+            host = authority
+        }
+        let portNumber = port.flatMap { $0.isEmpty ? nil : String($0) } ?? (scheme == "http" ? "80" : "443")
+        // An IPv6 literal as the server name needs brackets in the URL and in CONNECT_TO.
+        let name = serverName.contains(":") && !serverName.hasPrefix("[") ? "[\(serverName)]" : serverName
+        let rewritten = "\(scheme)://\(name):\(portNumber)" + rest[authorityEnd...]
+        return (rewritten, "\(name):\(portNumber):\(host):\(portNumber)", String(authority))
+    }
 }

@@ -5,17 +5,26 @@ extension KubernetesClient {
     /// Largest watch event accepted (one object per line).
     static let maxWatchLineBytes = 8 << 20
 
+    /// How long a watch may stay silent (no event, no bookmark) before it counts as broken
+    /// and ends: API servers send a bookmark about once a minute to watches that allow them.
+    public static let defaultWatchIdleSeconds = 150
+
     /// `GET path?watch=1&resourceVersion=RV&timeoutSeconds=N` as a stream of events, for a
     /// collection path with its own query (`/api/v1/namespaces/ml/pods?labelSelector=...`).
+    /// Without a resource version the server starts with an `ADDED` event for every object
+    /// that exists.
     ///
     /// The stream ends normally when the server closes the watch (it does after
     /// `timeoutSeconds`), and throws `KubernetesRequestError` for a refused watch (`403`,
-    /// `410 Gone` as a response or as an `ERROR` event) or a connection that broke. A caller
-    /// that wants to follow an object for longer watches again from the last event's
-    /// resource version (see `ResumableWatch`). Stopping the iteration cancels the transfer.
-    public func watch(path: String, resourceVersion: String?, timeoutSeconds: Int) -> AsyncThrowingStream<
-        WatchEvent, any Error
-    > {
+    /// `410 Gone` as a response or as an `ERROR` event), a connection that broke, or one that
+    /// stayed silent for `idleSeconds` (a dropped connection nobody closed; the connection
+    /// also has TCP keepalive). A caller that wants to follow an object for longer watches
+    /// again from the last event's resource version (see `ResumableWatch`). Stopping the
+    /// iteration cancels the transfer.
+    public func watch(
+        path: String, resourceVersion: String?, timeoutSeconds: Int,
+        idleSeconds: Int = KubernetesClient.defaultWatchIdleSeconds
+    ) -> AsyncThrowingStream<WatchEvent, any Error> {
         var query = "watch=1&allowWatchBookmarks=true&timeoutSeconds=\(max(1, timeoutSeconds))"
         if let resourceVersion { query += "&resourceVersion=\(Self.queryValue(resourceVersion))" }
         let fullPath = path + (path.contains("?") ? "&" : "?") + query
@@ -23,21 +32,34 @@ extension KubernetesClient {
         let transferTimeout = (max(1, timeoutSeconds) + 30) * 1000
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent.self)
         let task = Task {
-            await self.runWatch(path: fullPath, timeoutMilliseconds: transferTimeout, continuation: continuation)
+            await self.runWatch(
+                path: fullPath, timeoutMilliseconds: transferTimeout, idleSeconds: max(1, idleSeconds),
+                continuation: continuation)
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
     }
 
     private func runWatch(
-        path: String, timeoutMilliseconds: Int, continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
+        path: String, timeoutMilliseconds: Int, idleSeconds: Int,
+        continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
     ) async {
         var attempt = 0
         while true {
             attempt += 1
             let lines = Mutex(WatchLineBuffer())
-            let request = makeRequest(
-                method: "GET", path: path, headers: [], body: nil, timeoutMilliseconds: timeoutMilliseconds)
+            let credential: RequestCredential
+            do {
+                credential = try await credentials.current()
+            } catch {
+                continuation.finish(throwing: error)
+                return
+            }
+            var request = makeRequest(
+                method: "GET", path: path, headers: [], body: nil, credential: credential,
+                timeoutMilliseconds: timeoutMilliseconds)
+            request.keepAlive = true
+            request.idleTimeoutSeconds = idleSeconds
             let response: HTTPResponse
             do {
                 // Each chunk is split into lines on the client's thread (a byte scan); events
@@ -57,8 +79,8 @@ extension KubernetesClient {
                 continuation.finish(throwing: KubernetesRequestError(failure: .transport(.transport("\(error)"))))
                 return
             }
-            if response.status == 401, attempt == 1, tokens.isRenewable {
-                tokens.invalidate()
+            if response.status == 401, attempt == 1, credentials.isRenewable {
+                credentials.invalidate(after: credential)
                 continue
             }
             guard (200..<300).contains(response.status) else {

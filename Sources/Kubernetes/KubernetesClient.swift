@@ -3,14 +3,15 @@ import Foundation
 import Logging
 
 /// A small client for the Kubernetes API over libcurl: JSON merge patches of node
-/// annotations, GETs, POSTs, DELETEs (`KubernetesClient+Requests.swift`) and watch streams
-/// (`KubernetesClient+Watch.swift`). Bearer tokens from files are re-read every
-/// `tokenRefreshInterval` and after a 401, after which the request is retried once.
+/// annotations, GETs, POSTs, DELETEs (`KubernetesClient+Requests.swift`), lists in pages
+/// (`KubernetesClient+List.swift`) and watch streams (`KubernetesClient+Watch.swift`).
+/// Bearer tokens from files are re-read every `tokenRefreshInterval` and after a 401, exec
+/// plugins run again after a 401; the request is then retried once.
 public final class KubernetesClient: NodeAnnotationPatching {
     /// The connection in use.
     public let connection: KubernetesConnection
     let http: CurlMultiClient
-    let tokens: TokenSource
+    let credentials: CredentialSource
     let timeoutMilliseconds: Int
     let userAgent: String
     let logger: Logger
@@ -28,10 +29,28 @@ public final class KubernetesClient: NodeAnnotationPatching {
     ) {
         self.connection = connection
         self.http = http
-        self.tokens = TokenSource(credentials: connection.credentials, refreshInterval: tokenRefreshInterval)
+        self.credentials = CredentialSource(credentials: connection.credentials, refreshInterval: tokenRefreshInterval)
         self.timeoutMilliseconds = timeoutMilliseconds
         self.userAgent = userAgent
         self.logger = logger
+    }
+
+    private init(_ other: KubernetesClient, connection: KubernetesConnection) {
+        self.connection = connection
+        self.http = other.http
+        self.credentials = other.credentials
+        self.timeoutMilliseconds = other.timeoutMilliseconds
+        self.userAgent = other.userAgent
+        self.logger = other.logger
+    }
+
+    /// This client acting as another user (impersonation headers), with the same connection
+    /// and credentials: what `kubectl --as` does. The credentials' account needs RBAC's
+    /// `impersonate` verb.
+    public func impersonating(_ impersonation: Impersonation) -> KubernetesClient {
+        var connection = self.connection
+        connection.impersonation = impersonation
+        return KubernetesClient(self, connection: connection)
     }
 
     /// `PATCH /api/v1/nodes/NODE` with `{"metadata":{"annotations":{...}}}` as
@@ -50,7 +69,7 @@ public final class KubernetesClient: NodeAnnotationPatching {
         case .success(let response):
             return Self.classify(response)
         case .failure(let error):
-            return .transport(error)
+            return error.failure
         }
     }
 
@@ -58,6 +77,19 @@ public final class KubernetesClient: NodeAnnotationPatching {
     /// response, else a `KubernetesRequestError` classified like a patch failure.
     public func get(path: String) async throws(KubernetesRequestError) -> [UInt8] {
         try await request(method: "GET", path: path, headers: [], body: nil)
+    }
+
+    /// `GET path` of a response that may be larger than an object (a service's `/metrics`
+    /// through the API server's proxy).
+    public func get(path: String, maxResponseBytes: Int) async throws(KubernetesRequestError) -> [UInt8] {
+        switch await send(method: "GET", path: path, headers: [], body: nil, maxResponseBytes: maxResponseBytes) {
+        case .success(let response) where (200..<300).contains(response.status):
+            return response.body
+        case .success(let response):
+            throw KubernetesRequestError(failure: Self.classify(response))
+        case .failure(let error):
+            throw error
+        }
     }
 
     /// Sends one request: the body of a 2xx response, else a `KubernetesRequestError`.
@@ -68,7 +100,7 @@ public final class KubernetesClient: NodeAnnotationPatching {
         case .success(let response):
             throw KubernetesRequestError(failure: Self.classify(response))
         case .failure(let error):
-            throw KubernetesRequestError(failure: .transport(error))
+            throw error
         }
     }
 
@@ -81,40 +113,78 @@ public final class KubernetesClient: NodeAnnotationPatching {
         return (try? [UInt8](encoder.encode(document))) ?? []
     }
 
-    /// Sends once, and once more with a freshly read token after a 401.
-    func send(method: String, path: String, headers: [String], body: [UInt8]?) async -> Result<HTTPResponse, HTTPClientError> {
+    /// Sends once, and once more with fresh credentials after a 401 when they can be renewed.
+    func send(
+        method: String, path: String, headers: [String], body: [UInt8]?, timeoutMilliseconds: Int? = nil,
+        maxResponseBytes: Int = KubernetesClient.maxResponseBytes
+    ) async -> Result<HTTPResponse, KubernetesRequestError> {
         var attempt = 0
         while true {
             attempt += 1
+            let credential: RequestCredential
+            do {
+                credential = try await credentials.current()
+            } catch {
+                return .failure(error)
+            }
+            var request = makeRequest(
+                method: method, path: path, headers: headers, body: body, credential: credential,
+                timeoutMilliseconds: timeoutMilliseconds)
+            request.maxResponseBytes = maxResponseBytes
             let response: HTTPResponse
             do {
-                response = try await http.perform(makeRequest(method: method, path: path, headers: headers, body: body))
+                response = try await http.perform(request)
             } catch let error as HTTPClientError {
-                return .failure(error)
+                return .failure(KubernetesRequestError(failure: .transport(error)))
             } catch {
-                return .failure(.transport("\(error)"))
+                return .failure(KubernetesRequestError(failure: .transport(.transport("\(error)"))))
             }
-            if response.status == 401, attempt == 1, tokens.isRenewable {
-                logger.debug("API server answered 401; reading the token file again", metadata: ["path": "\(path)"])
-                tokens.invalidate()
+            if response.status == 401, attempt == 1, credentials.isRenewable {
+                logger.debug(
+                    "API server answered 401; fetching the credentials again",
+                    metadata: ["path": "\(path)", "credentials": "\(connection.credentials)"])
+                credentials.invalidate(after: credential)
                 continue
             }
             return .success(response)
         }
     }
 
-    /// The HTTP request for `path` on this connection, with the current token.
-    func makeRequest(method: String, path: String, headers: [String], body: [UInt8]?, timeoutMilliseconds: Int? = nil) -> HTTPRequest {
-        HTTPRequest(
+    /// The largest response to a request that is not a list page: an object is at most
+    /// 1.5 MiB in etcd.
+    static let maxResponseBytes = 4 << 20
+
+    /// The HTTP request for `path` on this connection, with `credential`, the impersonation
+    /// headers, the TLS server name and the proxy of the kubeconfig.
+    func makeRequest(
+        method: String, path: String, headers: [String], body: [UInt8]?, credential: RequestCredential,
+        timeoutMilliseconds: Int? = nil
+    ) -> HTTPRequest {
+        var tls = connection.tls
+        if let certificate = credential.clientCertificatePEM, let key = credential.clientKeyPEM {
+            tls.clientCertificateFile = nil
+            tls.clientKeyFile = nil
+            tls.clientCertificatePEM = certificate
+            tls.clientKeyPEM = key
+        }
+        return HTTPRequest(
             url: connection.server + path,
             method: method,
-            headers: headers + ["Accept: application/json", "User-Agent: \(userAgent)"],
+            headers: headers + ["Accept: application/json", "User-Agent: \(userAgent)"]
+                + (connection.impersonation?.headers ?? []),
             body: body,
-            authentication: tokens.current().map { HTTPAuthentication.bearer(token: $0) },
-            tls: connection.tls,
+            authentication: credential.token.map { HTTPAuthentication.bearer(token: $0) },
+            tls: tls,
             timeoutMilliseconds: timeoutMilliseconds ?? self.timeoutMilliseconds,
-            maxResponseBytes: 4 << 20
+            maxResponseBytes: Self.maxResponseBytes,
+            proxy: connection.proxyURL.map(Self.curlProxy)
         )
+    }
+
+    /// `proxy-url` as libcurl takes it. Go's SOCKS5 dialer hands the host name to the proxy,
+    /// which resolves it: libcurl calls that `socks5h`.
+    static func curlProxy(_ url: String) -> String {
+        url.lowercased().hasPrefix("socks5://") ? "socks5h://" + url.dropFirst("socks5://".count) : url
     }
 
     /// Sorts a non-2xx response into what the caller should do.
@@ -171,7 +241,7 @@ public struct KubernetesRequestError: Error, Sendable, Equatable, CustomStringCo
     /// The API server's status, when it answered at all.
     public var status: APIStatus? {
         switch failure {
-        case .ok, .transport: nil
+        case .ok, .transport, .credentials: nil
         case .unauthorized(let status), .rejected(let status), .unavailable(let status), .throttled(let status, _): status
         }
     }

@@ -45,8 +45,8 @@ extension KubernetesConnection {
     }
 
     /// The connection `kubectl` would use from here: in-cluster when the service-account
-    /// environment and files exist, else the first file of `$KUBECONFIG`, else
-    /// `~/.kube/config`, each with its `current-context`.
+    /// environment and files exist, else the files of `$KUBECONFIG` merged, else
+    /// `~/.kube/config`, with its `current-context`.
     public static func automatic(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         serviceAccountDirectory directory: String = serviceAccountDirectory
@@ -54,12 +54,23 @@ extension KubernetesConnection {
         if inClusterAvailable(environment: environment, directory: directory) {
             return try inCluster(environment: environment, directory: directory)
         }
-        return try kubeconfig(path: defaultKubeconfigPath(environment: environment), context: nil)
+        return try defaultKubeconfig(environment: environment, context: nil)
+    }
+
+    /// `$KUBECONFIG`'s files merged (missing ones skipped), else `~/.kube/config`.
+    static func defaultKubeconfig(environment: [String: String], context: String?) throws(KubernetesConfigurationError)
+        -> KubernetesConnection
+    {
+        if environment["KUBECONFIG"].map({ !$0.isEmpty }) == true {
+            return try kubeconfig(paths: defaultKubeconfigPaths(environment: environment), context: context)
+        }
+        return try kubeconfig(path: defaultKubeconfigPath(environment: environment), context: context)
     }
 
     /// The one choice of connection, for the service and every command: `kubeconfig` (with
     /// `context`, else its `current-context`) when given; a `context` alone names a context of
-    /// the default kubeconfig (`$KUBECONFIG` or `~/.kube/config`); with neither, `automatic`.
+    /// the default kubeconfig (`$KUBECONFIG`'s files merged, or `~/.kube/config`); with
+    /// neither, `automatic`.
     ///
     /// A connection that does not verify the server (`insecure-skip-tls-verify: true`) is
     /// logged once, as a warning on `logger`: it works, but nobody should miss that it is on.
@@ -73,8 +84,10 @@ extension KubernetesConnection {
         let connection =
             if path == nil, context == nil {
                 try automatic(environment: environment, serviceAccountDirectory: directory)
+            } else if let path {
+                try kubeconfig(path: path, context: context)
             } else {
-                try kubeconfig(path: path ?? defaultKubeconfigPath(environment: environment), context: context)
+                try defaultKubeconfig(environment: environment, context: context)
             }
         if connection.tls.insecureSkipVerify {
             logger.warning(
@@ -88,14 +101,24 @@ extension KubernetesConnection {
         return connection
     }
 
-    /// `$KUBECONFIG` (its first non-empty entry) or `~/.kube/config`.
+    /// The first file kubectl would read: the first entry of `$KUBECONFIG`, else
+    /// `~/.kube/config`.
     public static func defaultKubeconfigPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let list = environment["KUBECONFIG"],
-            let first = list.split(separator: ":", omittingEmptySubsequences: true).first
-        {
-            return String(first)
+        defaultKubeconfigPaths(environment: environment)[0]
+    }
+
+    /// The files kubectl merges: the entries of `$KUBECONFIG` (colon-separated, empty ones and
+    /// repeats left out), else `~/.kube/config`.
+    public static func defaultKubeconfigPaths(environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> [String]
+    {
+        var paths: [String] = []
+        for entry in (environment["KUBECONFIG"] ?? "").split(separator: ":", omittingEmptySubsequences: true)
+        where !paths.contains(String(entry)) {
+            paths.append(String(entry))
         }
+        if !paths.isEmpty { return paths }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return home + "/.kube/config"
+        return [home + "/.kube/config"]
     }
 }

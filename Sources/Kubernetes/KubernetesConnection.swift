@@ -12,6 +12,9 @@ public struct KubernetesConnection: Sendable {
         /// A bearer token read from a file that may be rotated (service-account tokens,
         /// kubeconfig `tokenFile`): re-read periodically and after every 401.
         case tokenFile(String)
+        /// An exec credential plugin (kubeconfig `exec`): a token and/or client certificate,
+        /// fetched when needed, kept until it expires, fetched again after a 401.
+        case exec(ExecCredentialPlugin)
 
         /// Names the kind of credential, never the secret.
         public var description: String {
@@ -19,6 +22,7 @@ public struct KubernetesConnection: Sendable {
             case .none: "none"
             case .token: "token"
             case .tokenFile(let path): "tokenFile(\(path))"
+            case .exec(let plugin): "\(plugin)"
             }
         }
     }
@@ -29,16 +33,25 @@ public struct KubernetesConnection: Sendable {
     public var tls: TLSOptions
     /// Bearer token source.
     public var credentials: Credentials
+    /// The proxy requests go through (kubeconfig `proxy-url`: `http`, `https` or `socks5`).
+    public var proxyURL: String?
+    /// Whom requests act as (kubeconfig `as`, `as-uid`, `as-groups`, `as-user-extra`).
+    public var impersonation: Impersonation?
     /// Where this came from, for logs: `in-cluster` or `kubeconfig PATH (context NAME)`.
     public var origin: String
 
     /// Creates a connection.
-    public init(server: String, tls: TLSOptions = TLSOptions(), credentials: Credentials = .none, origin: String = "explicit") {
+    public init(
+        server: String, tls: TLSOptions = TLSOptions(), credentials: Credentials = .none, proxyURL: String? = nil,
+        impersonation: Impersonation? = nil, origin: String = "explicit"
+    ) {
         var server = server
         while server.hasSuffix("/") { server.removeLast() }
         self.server = server
         self.tls = tls
         self.credentials = credentials
+        self.proxyURL = proxyURL
+        self.impersonation = impersonation
         self.origin = origin
     }
 }

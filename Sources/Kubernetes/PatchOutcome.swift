@@ -15,6 +15,9 @@ public enum PatchOutcome: Sendable, Equatable, CustomStringConvertible {
     case unavailable(APIStatus)
     /// No response: connection refused, timeout, TLS failure (an untrusted server).
     case transport(HTTPClientError)
+    /// Not sent: no credentials to send (an exec plugin failed, hung or is not installed).
+    /// The message is one line naming the plugin and what to do.
+    case credentials(String)
 
     /// Whether the write succeeded.
     public var isSuccess: Bool { self == .ok }
@@ -29,6 +32,7 @@ public enum PatchOutcome: Sendable, Equatable, CustomStringConvertible {
             "throttled: \(status)\(seconds.map { " (Retry-After \($0)s)" } ?? "")"
         case .unavailable(let status): "server error: \(status)"
         case .transport(let error): "\(error)"
+        case .credentials(let message): "no credentials: \(message)"
         }
     }
 }

@@ -5,8 +5,8 @@ import EnergyModel
 /// `429` waits for `Retry-After` (at most `retryAfterMaxMilliseconds`: the server's figure
 /// is a request, and a value of 10^16 s must not park a client for good); `5xx` and
 /// transport failures back off exponentially from `backoffBaseMilliseconds` to
-/// `backoffMaxMilliseconds` with jitter; anything else (401, 403, 404, 422) is not retried,
-/// because the same request will fail again.
+/// `backoffMaxMilliseconds` with jitter; anything else (401, 403, 404, 422, a credential
+/// plugin that failed) is not retried, because the same request will fail again.
 public struct RetryPolicy: Sendable, Equatable {
     /// First retry delay after a failure; doubles per consecutive failure (with jitter)...
     public var backoffBaseMilliseconds: Int64
@@ -47,7 +47,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// `failures`-th in a row), or nil when repeating it cannot help.
     public func delayMilliseconds(after failure: PatchOutcome, failures: Int, jitter: Double) -> Int64? {
         switch failure {
-        case .ok, .unauthorized, .rejected:
+        case .ok, .unauthorized, .rejected, .credentials:
             return nil
         case .throttled(_, let seconds?):
             return retryAfterMilliseconds(seconds)

@@ -128,7 +128,8 @@ struct ConfigurationReader {
     }
 
     func kubernetes(_ value: YAMLValue) throws(KeyPathError) -> MonitorConfiguration.Kubernetes {
-        let fields = try value.fields(known: ["annotate", "prefix", "heartbeat", "deadband", "kubeconfig", "context"])
+        let fields = try value.fields(
+            known: ["annotate", "prefix", "heartbeat", "deadband", "kubeconfig", "context", "unmetered"])
         var settings = MonitorConfiguration.Kubernetes()
         if let annotate = fields["annotate"] { settings.annotate = try annotate.bool() }
         if let prefix = fields["prefix"] {
@@ -156,6 +157,15 @@ struct ConfigurationReader {
         }
         if let context = fields["context"] {
             settings.context = try context.string()
+        }
+        if let unmetered = fields["unmetered"], !unmetered.isNull {
+            for (index, node) in try unmetered.list().enumerated() {
+                let name = try node.string()
+                guard Self.isNodeName(name) else {
+                    throw KeyPathError("\(unmetered.keyPath)[\(index)]", "\"\(name)\" is not a valid Kubernetes node name")
+                }
+                settings.unmetered.append(name)
+            }
         }
         return settings
     }

@@ -87,5 +87,18 @@ extension MonitorConfiguration {
         guard kubernetes.deadbandWatts.isFinite, kubernetes.deadbandWatts >= 0 else {
             throw ConfigurationError("kubernetes.deadband", "must not be negative")
         }
+        var unmetered: Set<String> = []
+        for (index, node) in kubernetes.unmetered.enumerated() {
+            guard ConfigurationReader.isNodeName(node) else {
+                throw ConfigurationError("kubernetes.unmetered[\(index)]", "\"\(node)\" is not a valid Kubernetes node name")
+            }
+            guard unmetered.insert(node).inserted else {
+                throw ConfigurationError("kubernetes.unmetered[\(index)]", "duplicate node \"\(node)\"")
+            }
+            if let plug = entryOfNode[node] {
+                throw ConfigurationError(
+                    "kubernetes.unmetered[\(index)]", "node \"\(node)\" has a plug (plugs[\(plug)]); list it in one place only")
+            }
+        }
     }
 }

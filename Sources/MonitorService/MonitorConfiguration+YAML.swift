@@ -38,6 +38,9 @@ extension MonitorConfiguration {
             ]
             if let kubeconfig = kubernetes.kubeconfig { settings.append(("kubeconfig", .string(kubeconfig))) }
             if let context = kubernetes.context { settings.append(("context", .string(context))) }
+            if !kubernetes.unmetered.isEmpty {
+                settings.append(("unmetered", .list(kubernetes.unmetered.map { .string($0) })))
+            }
             top.append(("kubernetes", .mapping(settings)))
         }
         return YAMLOutput.mapping(top).text(header: header)

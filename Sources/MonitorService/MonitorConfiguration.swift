@@ -23,12 +23,15 @@ public struct MonitorConfiguration: Sendable, Equatable {
         public var kubeconfig: String?
         /// Kubeconfig context to use instead of its `current-context`.
         public var context: String?
+        /// Nodes of the cluster without a plug, on purpose (`unmetered:`): `energy-monitor
+        /// check` expects every other node to have one.
+        public var unmetered: [String]
 
         /// Defaults: off, the contract's default prefix (`energy.thesis.io`), 15 s, 1 W, automatic connection.
         public init(
             annotate: Bool = false, prefix: String = PowerAnnotationContract.defaultPrefix,
             heartbeatMilliseconds: Int64 = 15_000,
-            deadbandWatts: Double = 1.0, kubeconfig: String? = nil, context: String? = nil
+            deadbandWatts: Double = 1.0, kubeconfig: String? = nil, context: String? = nil, unmetered: [String] = []
         ) {
             self.annotate = annotate
             self.prefix = prefix
@@ -36,6 +39,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
             self.deadbandWatts = deadbandWatts
             self.kubeconfig = kubeconfig
             self.context = context
+            self.unmetered = unmetered
         }
     }
 

@@ -52,6 +52,9 @@ public final class ExtenderMetrics: Sendable {
     private let reloads: [ReloadResult: Counter]
     private let generation: Gauge
     private let knowledgeBaseValid: Gauge
+    private let oversized: [Endpoint: Counter]
+    private let nodeViewNodes: Gauge
+    private let nodeViewSynced: Gauge
 
     /// Creates the metrics with every series at zero.
     public init() {
@@ -82,6 +85,32 @@ public final class ExtenderMetrics: Sendable {
         }
         self.requests = requests
         self.requestDuration = requestDuration
+        var oversized: [Endpoint: Counter] = [:]
+        for endpoint in Endpoint.allCases {
+            oversized[endpoint] = registry.makeCounter(
+                descriptor: Self.descriptor(
+                    "energy_monitor_extender_oversized_requests_total",
+                    "Scheduler calls refused for a body over --max-body-bytes (413): with nodeCacheCapable: false, "
+                        + "the scheduler's candidate Node objects did not fit."
+                ),
+                labels: Self.labels(("endpoint", endpoint.rawValue))
+            )
+        }
+        self.oversized = oversized
+        nodeViewNodes = registry.makeGauge(
+            descriptor: Self.descriptor(
+                "energy_monitor_extender_node_view_nodes",
+                "Nodes in the extender's own node view (--watch-nodes), for NodeNames requests."
+            ),
+            labels: []
+        )
+        nodeViewSynced = registry.makeGauge(
+            descriptor: Self.descriptor(
+                "energy_monitor_extender_node_view_synced",
+                "1 while the extender's node view follows the cluster, 0 before its first list and after a failure."
+            ),
+            labels: []
+        )
         var diagnostics: [ScoringDiagnostic.Reason: Counter] = [:]
         for reason in ScoringDiagnostic.Reason.allCases {
             diagnostics[reason] = registry.makeCounter(
@@ -156,6 +185,17 @@ public final class ExtenderMetrics: Sendable {
         }
         generation.set(Double(current))
         knowledgeBaseValid.set(to: valid ? 1.0 : 0.0)
+    }
+
+    /// Counts one call refused for its body size.
+    public func recordOversized(_ endpoint: Endpoint) {
+        oversized[endpoint]?.increment()
+    }
+
+    /// Records the node view's size, or (nil) that it is not current.
+    public func recordNodeView(nodes: Int?) {
+        nodeViewNodes.set(Double(nodes ?? 0))
+        nodeViewSynced.set(to: nodes == nil ? 0.0 : 1.0)
     }
 
     /// Records the state of a knowledge base loaded at start (not counted as a reload).

@@ -5,6 +5,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import Scoring
+import ServiceLifecycle
 import UserInput
 
 /// The scheduler-extender HTTP server: kube-scheduler's `extenders:` calls, health and metrics.
@@ -16,15 +17,18 @@ import UserInput
 /// | `GET /healthz` | `ok` |
 /// | `GET /metrics` | request, diagnostic and reload counters (text format 0.0.4) |
 ///
-/// A malformed body gets 400, a body over ``Configuration/maxBodyBytes`` 413, a request that
-/// finds ``Configuration/bodyBudgetBytes`` taken by others 503, each with one line of
-/// `text/plain` saying why. Each request scores with the knowledge base the watcher holds at
-/// that moment, so a reload applies from the next request on.
+/// A malformed body gets 400, a body over ``Configuration/maxBodyBytes`` 413 (counted, and
+/// logged once a minute with its node count and the fix), a request that finds
+/// ``Configuration/bodyBudgetBytes`` taken by others 503, each with one line of `text/plain`
+/// saying why. Each request scores with the knowledge base the watcher holds at that moment,
+/// so a reload applies from the next request on, and `NodeNames` requests with the node view
+/// a ``NodeViewWatcher`` keeps, when one is given.
 ///
 /// Memory stays bounded whatever clients do (the sidecar's limit is 128 MiB): bodies and
 /// answers share one byte budget, one body at a time is parsed and scored, connections are
 /// capped at ``Configuration/maxConnections`` and closed after ``Configuration/idleTimeout``
-/// of silence, whether the client stops sending or stops reading.
+/// without a byte from the client, or ``Configuration/stallTimeout`` without progress on an
+/// answer it does not read.
 public enum ExtenderServer {
     /// `Content-Type` of the Prometheus text exposition format 0.0.4.
     public static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -51,10 +55,14 @@ public enum ExtenderServer {
         public var powerAnnotations: PowerAnnotations
         /// Connections served at once; further ones wait in the listen backlog.
         public var maxConnections: Int
-        /// Connections that stay silent this long are closed: no request bytes, or an answer
-        /// its client does not take. kube-scheduler's calls take milliseconds, and its
-        /// keep-alive connections reconnect.
+        /// Connections that send nothing this long are closed. Longer than the 90 s Go's HTTP
+        /// client keeps an idle connection (`IdleConnTimeout`, which kube-scheduler's extender
+        /// client has): the client must be the one to close it, or a call may be written onto a
+        /// connection the extender is closing, and Go does not retry a POST.
         public var idleTimeout: Duration
+        /// A connection whose answer makes no progress this long (its client does not read)
+        /// is closed.
+        public var stallTimeout: Duration
 
         /// The default body limit, 2 MiB: some 330 node objects of the usual 6 KiB (100 with
         /// long image lists), against the extender's 128 MiB container limit. Parsed into a
@@ -66,8 +74,10 @@ public enum ExtenderServer {
         /// An open connection costs 30 to 150 KiB (what it has sent, read ahead): 256 of them
         /// stay under 40 MiB.
         public static let defaultMaxConnections = 256
-        /// The default idle timeout, 15 s (as `/metrics` of the monitor).
-        public static let defaultIdleTimeout = Duration.seconds(15)
+        /// The default idle timeout, 120 s: above Go's 90 s.
+        public static let defaultIdleTimeout = Duration.seconds(120)
+        /// The default stall timeout, 15 s (as `/metrics` of the monitor).
+        public static let defaultStallTimeout = Duration.seconds(15)
         /// How many bodies of the largest size fit in the byte budget at once.
         public static let bodiesInBudget = 4
 
@@ -82,23 +92,26 @@ public enum ExtenderServer {
             maxBodyBytes: Int = Configuration.defaultMaxBodyBytes,
             maxConnections: Int = Configuration.defaultMaxConnections,
             idleTimeout: Duration = Configuration.defaultIdleTimeout,
+            stallTimeout: Duration = Configuration.defaultStallTimeout,
             powerAnnotations: PowerAnnotations = PowerAnnotations()
         ) {
             self.listen = listen
             self.maxBodyBytes = maxBodyBytes
             self.maxConnections = maxConnections
             self.idleTimeout = idleTimeout
+            self.stallTimeout = stallTimeout
             self.powerAnnotations = powerAnnotations
         }
     }
 
-    /// Builds the application (a `Service`). The knowledge-base reloader runs as one of its
-    /// services, so it starts and stops with the server.
+    /// Builds the application (a `Service`). The knowledge-base reloader and the node view
+    /// watcher (when given) run as its services, so they start and stop with the server.
     ///
     /// - Parameter onServerRunning: called once the socket is bound, with the bound port.
     public static func makeApplication(
         configuration: Configuration,
         watcher: KnowledgeBaseWatcher,
+        nodeView: NodeViewWatcher? = nil,
         metrics: ExtenderMetrics,
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -107,6 +120,7 @@ public enum ExtenderServer {
         let router = Router(context: ExtenderRequestContext.self)
         let limit = configuration.maxBodyBytes
         let idleTimeout = TimeAmount(configuration.idleTimeout)
+        let stallTimeout = TimeAmount(configuration.stallTimeout)
         let budget = BodyBudget(limit: configuration.bodyBudgetBytes)
         // One body at a time becomes a JSON tree and a score: parsing costs many times the
         // body, and the sidecar's quarter of a core gains nothing from parsing two at once.
@@ -119,11 +133,14 @@ public enum ExtenderServer {
             ExtenderHandler(
                 knowledgeBase: watcher.current,
                 powerAnnotations: annotations,
+                nodeView: nodeView?.current,
                 logger: handlerLogger,
                 onDiagnostics: { metrics.recordDiagnostics($0) }
             )
         }
-        let exchange = Exchange(limit: limit, budget: budget, scoring: scoring, metrics: metrics)
+        let exchange = Exchange(
+            limit: limit, budget: budget, scoring: scoring, metrics: metrics, oversized: OversizedCallLog(),
+            logger: logger)
         let gate = AdmissionGate(limit: configuration.maxConnections)
         router.post("\(pathPrefix)/prioritize") { request, context -> Response in
             await exchange.answer(.prioritize, request: request, channel: context.channel) {
@@ -150,14 +167,16 @@ public enum ExtenderServer {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [
-                        ConnectionLimits(sendBufferBytes: sendBufferBytes, readBytes: readBytes, stallTimeout: idleTimeout),
+                        ConnectionLimits(
+                            sendBufferBytes: sendBufferBytes, readBytes: readBytes, stallTimeout: stallTimeout),
                         // `GET /healthz` on the event loop: the sidecar's liveness probe never
                         // waits behind scheduler calls. The connection limit already bounds
                         // the requests in progress, so the gate refuses nothing below it.
                         AdmissionHandler(gate: gate),
                     ],
                     idleTimeout: idleTimeout,
-                    httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes)
+                    httpDecoderConfiguration: .init(
+                        maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes)
                 )
             ),
             configuration: .init(
@@ -165,7 +184,8 @@ public enum ExtenderServer {
                 serverName: "energy-monitor-extender",
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)
             ),
-            services: [KnowledgeBaseReloader(watcher: watcher, metrics: metrics, logger: logger)],
+            services: [KnowledgeBaseReloader(watcher: watcher, metrics: metrics, logger: logger) as any Service]
+                + (nodeView.map { [$0 as any Service] } ?? []),
             onServerRunning: { channel in
                 await onServerRunning(channel.localAddress?.port ?? configuration.listen.port)
             },
@@ -175,9 +195,14 @@ public enum ExtenderServer {
 
     /// Why a body was not read.
     private enum BodyRefusal: Error {
-        case tooLarge
+        /// Over the limit: the bytes and Node objects it had (the rest drained and counted).
+        case tooLarge(bytes: Int?, nodes: Int)
         case overBudget
     }
+
+    /// The most of an oversized body read (and dropped) to count its Node objects; a larger
+    /// one is left unread and its connection closed.
+    static let maxDrainedBytes = 256 << 20
 
     /// What every scheduler call shares: the limits, the byte budget, the scoring queue.
     private struct Exchange: Sendable {
@@ -185,6 +210,8 @@ public enum ExtenderServer {
         let budget: BodyBudget
         let scoring: DispatchQueue
         let metrics: ExtenderMetrics
+        let oversized: OversizedCallLog
+        let logger: Logger
 
         /// Reads the body within the limit and the budget, runs `handle` on it on the scoring
         /// queue and counts the answer, which holds its bytes of the budget until written.
@@ -218,13 +245,20 @@ public enum ExtenderServer {
                         reservation.release()
                     }
                 )
-            } catch BodyRefusal.tooLarge {
+            } catch BodyRefusal.tooLarge(let bytes, let nodes) {
                 code = .contentTooLarge
-                response = text(.contentTooLarge, "request body larger than \(limit) bytes\n")
+                metrics.recordOversized(endpoint)
+                oversized.record(endpoint, bytes: bytes, nodes: nodes, limit: limit, logger: logger)
+                response = text(
+                    .contentTooLarge,
+                    "request body larger than \(limit) bytes\(nodes > 0 ? " (\(nodes) Node objects)" : ""): "
+                        + "use nodeCacheCapable: true with the extender's --watch-nodes, or a larger --max-body-bytes\n"
+                )
             } catch BodyRefusal.overBudget {
                 code = .serviceUnavailable
                 response = text(
-                    .serviceUnavailable, "busy: requests in flight hold all \(budget.limit) bytes the extender keeps at once\n")
+                    .serviceUnavailable,
+                    "busy: requests in flight hold all \(budget.limit) bytes the extender keeps at once\n")
             } catch {
                 code = .badRequest
                 response = text(.badRequest, "cannot read request body: \(error)\n")
@@ -237,15 +271,31 @@ public enum ExtenderServer {
         /// sends slowly holds only what it has sent.
         private func readBody(_ request: Request, into reservation: BodyBudget.Reservation) async throws -> Data {
             let declared = request.headers[.contentLength].flatMap { Int($0) }
-            if let declared, declared > limit { throw BodyRefusal.tooLarge }
             var body = Data()
+            var counter: NodeObjectCounter?
+            if let declared, declared > limit { counter = NodeObjectCounter() }
             // Sized once when the length is known: growing by doubling would hold twice the body.
-            if let declared, declared > 0 { body.reserveCapacity(declared) }
+            if counter == nil, let declared, declared > 0 { body.reserveCapacity(declared) }
             for try await chunk in request.body {
-                guard body.count + chunk.readableBytes <= limit else { throw BodyRefusal.tooLarge }
+                if counter != nil {
+                    // Too large already: read on only to count the Node objects, keeping nothing.
+                    counter?.feed(chunk.readableBytesView)
+                    if let read = counter?.bytes, read > ExtenderServer.maxDrainedBytes { break }
+                    continue
+                }
+                guard body.count + chunk.readableBytes <= limit else {
+                    var started = NodeObjectCounter()
+                    started.feed(body)
+                    started.feed(chunk.readableBytesView)
+                    body = Data()
+                    reservation.release()
+                    counter = started
+                    continue
+                }
                 guard reservation.take(chunk.readableBytes) else { throw BodyRefusal.overBudget }
                 body.append(contentsOf: chunk.readableBytesView)
             }
+            if let counter { throw BodyRefusal.tooLarge(bytes: declared ?? counter.bytes, nodes: counter.count) }
             return body
         }
     }

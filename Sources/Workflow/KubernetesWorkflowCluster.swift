@@ -81,14 +81,16 @@ public struct KubernetesWorkflowCluster: WorkflowCluster {
     }
 
     /// Follows one Job: `GET` for its state (the runner may not list Jobs), then a watch on
-    /// `metadata.name`, resumed from its resource version and read again after `410 Gone`.
+    /// `metadata.name`, resumed from its resource version. After `410 Gone` a watch without a
+    /// resource version reads its current state: the Job's own resource version, which a GET
+    /// would give, is as old as its last change and after an API server restart gone too.
     public func jobUpdates(name: String, namespace: String) -> AsyncThrowingStream<JSONValue?, any Error> {
         let client = self.client
         let path = Self.jobsPath(namespace)
         let watch = ResumableWatch(
             client: client, watchPath: path + "?fieldSelector=" + KubernetesClient.queryValue("metadata.name=\(name)"),
             retry: retry, timeoutSeconds: watchTimeoutSeconds, patienceMilliseconds: patienceMilliseconds,
-            onRetry: retryReporter("watching Job \(name)")
+            afterGone: .watchFromNow, onRetry: retryReporter("watching Job \(name)")
         ) { () throws(KubernetesRequestError) in
             let bytes = try await client.get(path: path + "/\(name)")
             guard let job = JSONValue.parse(bytes), let version = job["metadata"]?["resourceVersion"]?.string else {
@@ -118,15 +120,9 @@ public struct KubernetesWorkflowCluster: WorkflowCluster {
         let path = Self.podsPath(namespace) + "?labelSelector=" + KubernetesClient.queryValue(selector)
         return try await attempt("listing pods \(selector)", namespace: namespace) {
             () throws(KubernetesRequestError) in
-            try Self.listing(try await client.get(path: path))
+            let list = try await client.list(path: path)
+            return (list.items, list.resourceVersion)
         }
-    }
-
-    static func listing(_ bytes: [UInt8]) throws(KubernetesRequestError) -> ResumableWatch.Listing {
-        guard let list = JSONValue.parse(bytes), let items = list["items"]?.array,
-            let version = list["metadata"]?["resourceVersion"]?.string
-        else { throw KubernetesRequestError(failure: .transport(.transport("the API did not answer with a list"))) }
-        return (items, version)
     }
 
     /// Follows pods by label selector: list, watch, resume, relist after `410 Gone`.
@@ -137,7 +133,8 @@ public struct KubernetesWorkflowCluster: WorkflowCluster {
             client: client, watchPath: path, retry: retry, timeoutSeconds: watchTimeoutSeconds,
             patienceMilliseconds: patienceMilliseconds, onRetry: retryReporter("watching pods \(selector)")
         ) { () throws(KubernetesRequestError) in
-            try Self.listing(try await client.get(path: path))
+            let list = try await client.list(path: path)
+            return (list.items, list.resourceVersion)
         }
         return map(watch.updates(), what: "watching pods \(selector)", namespace: namespace) { update in
             switch update {

@@ -58,6 +58,11 @@ extension WorkflowDefinition {
         ttlSecondsAfterFinished = 3600
         if let value = fields["ttlSecondsAfterFinished"] {
             ttlSecondsAfterFinished = try value.integer(in: 0...31_536_000)
+            guard ttlSecondsAfterFinished >= WorkflowDefinition.minimumTTLSeconds else {
+                throw value.error(
+                    "must be at least \(WorkflowDefinition.minimumTTLSeconds): with \(ttlSecondsAfterFinished), Kubernetes "
+                        + "deletes a finished Job and its pod before the runner has read the pod's node and times")
+            }
         }
         volumes = []
         if let value = fields["volumes"] { volumes = try reader.objectList(value) }

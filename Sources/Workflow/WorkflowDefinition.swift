@@ -15,6 +15,9 @@ public struct WorkflowDefinition: Sendable, Equatable {
     public var probeImage: String
     /// How long a finished Job stays for `kubectl logs` before the cluster removes it.
     public var ttlSecondsAfterFinished: Int
+    /// The shortest `ttlSecondsAfterFinished` accepted: the runner reads a phase's pod after
+    /// its Job finished (and again after `--settle`), which a Job deleted at once would beat.
+    public static let minimumTTLSeconds = 60
     /// Pod volumes every phase's pod gets (a shared PVC for the data passed between phases).
     public var volumes: [JSONValue]
     /// The phases, in order.

@@ -88,6 +88,14 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Folder for the temporary databases (default: the system's temporary folder).")
     var folder: String?
 
+    @Option(
+        name: .long,
+        help: "Also measure the extender's prioritize latency and memory at this many nodes, for whole Node objects and for node names (e.g. 5000).")
+    var extenderNodes: Int?
+
+    @Option(name: .long, help: "Prioritize calls per request shape of the extender figures.")
+    var extenderCalls: Int = 20
+
     func validate() throws {
         guard nodes >= 1, nodes <= 100_000 else { throw ValidationError("--nodes must be 1...100000") }
         guard ticks >= 1, ticks <= 100_000 else { throw ValidationError("--ticks must be 1...100000") }
@@ -104,6 +112,10 @@ struct BenchCommand: AsyncParsableCommand {
         guard (5...3600).contains(readLoadSeconds) else { throw ValidationError("--read-load-seconds must be 5...3600") }
         guard flood.allSatisfy({ (1...20_000).contains($0) }) else { throw ValidationError("--flood: connection counts in 1...20000") }
         guard (5...600).contains(floodSeconds) else { throw ValidationError("--flood-seconds must be 5...600") }
+        if let extenderNodes, !(1...20_000).contains(extenderNodes) {
+            throw ValidationError("--extender-nodes must be 1...20000")
+        }
+        guard (1...1000).contains(extenderCalls) else { throw ValidationError("--extender-calls must be 1...1000") }
     }
 
     func transportList() throws -> [String] {
@@ -133,6 +145,17 @@ struct BenchCommand: AsyncParsableCommand {
 
         if !skipStore {
             try await StoreBench(folder: base, nodes: nodes, ticks: ticks).run()
+        }
+        if let extenderNodes {
+            let client = CurlMultiClient()
+            defer { client.shutdown() }
+            let bench = ExtenderBench(
+                executable: BenchChild.ownExecutable(), folder: base, client: client, nodes: extenderNodes, calls: extenderCalls)
+            do {
+                for figures in try await bench.run() { print(figures) }
+            } catch {
+                Console.write("extender prioritize, \(extenderNodes) nodes: not measured (\(error))")
+            }
         }
         guard !skipPoll || soak != nil || readLoad || !flood.isEmpty else { return }
         // 5,000 plugs are 5,000 sockets in each child; children inherit the raised limit.
@@ -191,6 +214,21 @@ struct BenchCommand: AsyncParsableCommand {
             Console.write("/metrics requests/s, prometheus-node-exporter textfile: not measured (no poll run with \(loadCount) plugs)")
             Console.write("/metrics requests/s ratio: not measured")
         }
+    }
+
+    private func print(_ figures: ExtenderBench.Figures) {
+        let sorted = figures.latencies.sorted()
+        func percentile(_ q: Double) -> Double {
+            sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, max(0, Int(clampingRounding: Double(sorted.count) * q, .up) - 1))]
+        }
+        func mebibytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+        Console.write(
+            "extender prioritize, \(figures.shape): median \(String(format: "%.1f", percentile(0.5))) ms, "
+                + "p99 \(String(format: "%.1f", percentile(0.99))) ms over \(sorted.count) calls of "
+                + "\(String(format: "%.2f", Double(figures.bodyBytes) / 1_048_576)) MiB each")
+        Console.write(
+            "extender memory, \(figures.shape): \(mebibytes(figures.residentBytes)) resident after the calls, peak "
+                + "\(mebibytes(figures.peakResidentBytes)), \(mebibytes(figures.idleResidentBytes)) before them")
     }
 
     private func print(_ figures: PollBench.Figures) {

@@ -18,18 +18,43 @@ struct KubernetesOptions: ParsableArguments {
     func get(_ path: String, what: String) async throws -> [UInt8] {
         try await CommandSupport.kubernetesGet(path, kubeconfig: kubeconfig, context: context, what: what)
     }
+
+    /// Lists the collection at `path` in pages (`limit`/`continue`), handing each page's
+    /// objects to `onPage`; failures are one line prefixed with `what`.
+    func list(_ path: String, what: String, onPage: (KubernetesClient.ListPage) -> Void) async throws {
+        try await CommandSupport.withKubernetes(kubeconfig: kubeconfig, context: context, what: what) {
+            (client) throws(KubernetesRequestError) in
+            _ = try await client.list(path: path, onPage: onPage)
+        }
+    }
 }
 
 /// Helpers shared by the commands that read the cluster or the store.
 enum CommandSupport {
     /// The log of the commands that print results: on standard error, so that a warning
     /// never lands in the CSV or table on standard output.
-    static let logger = Logger(label: "energy-monitor") { EscapingLogHandler(StreamLogHandler.standardError(label: $0)) }
+    static let logger = Logger(label: "energy-monitor") {
+        EscapingLogHandler(StreamLogHandler.standardError(label: $0))
+    }
 
     /// GETs `path` from the Kubernetes API the way kubectl would connect: the given
     /// kubeconfig (and context), else in-cluster, `$KUBECONFIG` or `~/.kube/config`.
     /// Failures become one line prefixed with `what`.
-    static func kubernetesGet(_ path: String, kubeconfig: String?, context: String?, what: String) async throws -> [UInt8] {
+    static func kubernetesGet(_ path: String, kubeconfig: String?, context: String?, what: String) async throws
+        -> [UInt8]
+    {
+        try await withKubernetes(kubeconfig: kubeconfig, context: context, what: what) {
+            (client) throws(KubernetesRequestError) in
+            try await client.get(path: path)
+        }
+    }
+
+    /// Runs `body` with a client connected the way kubectl would connect; failures (of the
+    /// connection or the requests) are one line prefixed with `what`.
+    static func withKubernetes<T>(
+        kubeconfig: String?, context: String?, what: String,
+        _ body: (KubernetesClient) async throws(KubernetesRequestError) -> T
+    ) async throws -> T {
         let connection: KubernetesConnection
         do {
             connection = try KubernetesConnection.resolve(kubeconfig: kubeconfig, context: context, logger: logger)
@@ -40,7 +65,7 @@ enum CommandSupport {
         defer { http.shutdown() }
         let client = KubernetesClient(connection: connection, http: http, logger: logger)
         do {
-            return try await client.get(path: path)
+            return try await body(client)
         } catch {
             throw CommandFailure("\(what): \(error)")
         }
@@ -50,7 +75,8 @@ enum CommandSupport {
     /// `range`, else one line naming the option. Never converted with a trap.
     static func seconds(_ value: Double, option: String, range: ClosedRange<Double>) throws -> Duration {
         guard value.isFinite, range.contains(value), let milliseconds = Int64(rounding: value * 1000) else {
-            throw ValidationError("\(option): \(value) is not a number of seconds in \(range.lowerBound)...\(range.upperBound)")
+            throw ValidationError(
+                "\(option): \(value) is not a number of seconds in \(range.lowerBound)...\(range.upperBound)")
         }
         return .milliseconds(milliseconds)
     }

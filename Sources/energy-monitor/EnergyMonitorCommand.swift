@@ -9,8 +9,8 @@ struct EnergyMonitorCommand: AsyncParsableCommand {
         version: EnergyModel.EnergyMonitorVersion.string,
         subcommands: [
             RunCommand.self, DemoCommand.self, SimulateCommand.self, EnergyCommand.self, PinsCommand.self,
-            PodsCommand.self, ScoreCommand.self,
-            ExtenderCommand.self, WorkflowCommand.self, BenchCommand.self, HealthcheckCommand.self,
+            PodsCommand.self, ScoreCommand.self, ExtenderCommand.self, WorkflowCommand.self, CheckCommand.self,
+            BenchCommand.self, HealthcheckCommand.self,
         ]
     )
 }

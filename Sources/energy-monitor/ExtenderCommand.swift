@@ -1,6 +1,9 @@
 import ArgumentParser
+import CurlClient
 import Foundation
 import Hummingbird
+import Kubernetes
+import Logging
 import SchedulerExtender
 import Scoring
 import UserInput
@@ -13,7 +16,9 @@ struct ExtenderCommand: AsyncParsableCommand {
         discussion: """
             Also GET /healthz and GET /metrics. The knowledge base is re-read when its file changes \
             (a ConfigMap volume update included); an edit that does not load is logged and the last \
-            good version stays in use.
+            good version stays in use. With --watch-nodes the extender keeps its own view of the nodes' \
+            power annotations (a watch on the Kubernetes API: in-cluster, --kubeconfig or $KUBECONFIG), \
+            so that the scheduler may send node names only (nodeCacheCapable: true).
             """
     )
 
@@ -37,16 +42,59 @@ struct ExtenderCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Prefix of the node power annotations.")
     var annotationPrefix: String = PowerAnnotations.defaultPrefix
 
+    @Option(
+        name: .long,
+        help: "Seconds a connection may send nothing before it is closed; keep it above the 90 s kube-scheduler's client keeps idle connections.")
+    var idleTimeout: Double = 120
+
+    @Flag(name: .long, help: "Watch the nodes' power annotations, for nodeCacheCapable: true (needs nodes get, list, watch).")
+    var watchNodes = false
+
+    @OptionGroup var kubernetes: KubernetesOptions
+
+    // The benchmark's and the tests' API stand-in speaks plain HTTP on loopback, which no
+    // kubeconfig may name: this reaches it, and nothing else.
+    @Option(name: .long, help: .hidden)
+    var loopbackAPIServer: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         _ = try CommandSupport.seconds(reloadInterval, option: "--reload-interval", range: 0.05...3600)
+        _ = try CommandSupport.seconds(idleTimeout, option: "--idle-timeout", range: 1...3600)
         guard maxBodyBytes >= 1024, maxBodyBytes <= 1 << 30 else {
             throw ValidationError("--max-body-bytes must be between 1024 and 1073741824 (1 GiB)")
         }
         guard !annotationPrefix.isEmpty, !annotationPrefix.contains("/") else {
             throw ValidationError("--annotation-prefix must be a non-empty DNS prefix without \"/\"")
         }
+        if let loopbackAPIServer {
+            guard loopbackAPIServer.hasPrefix("http://127.0.0.1:") || loopbackAPIServer.hasPrefix("http://[::1]:") else {
+                throw ValidationError("--loopback-api-server must be http://127.0.0.1:PORT")
+            }
+        }
+    }
+
+    /// The node view's watcher with its own HTTP client, when --watch-nodes is given.
+    func makeNodeView(metrics: ExtenderMetrics, logger: Logger) throws -> NodeViewWatcher? {
+        guard watchNodes else { return nil }
+        let connection: KubernetesConnection
+        if let loopbackAPIServer {
+            connection = KubernetesConnection(server: loopbackAPIServer, origin: "loopback API server")
+        } else {
+            do {
+                connection = try KubernetesConnection.resolve(
+                    kubeconfig: kubernetes.kubeconfig, context: kubernetes.context, logger: logger)
+            } catch {
+                throw CommandFailure("--watch-nodes: \(error)")
+            }
+        }
+        logger.info(
+            "watching nodes for the node view",
+            metadata: ["server": "\(connection.server)", "from": "\(connection.origin)"])
+        let client = KubernetesClient(
+            connection: connection, http: CurlMultiClient(), logger: logger, timeoutMilliseconds: 30_000)
+        return NodeViewWatcher(client: client, annotationPrefix: annotationPrefix, metrics: metrics, logger: logger)
     }
 
     func run() async throws {
@@ -58,7 +106,9 @@ struct ExtenderCommand: AsyncParsableCommand {
             throw CommandFailure("--listen: \(error.description)")
         }
         let configuration = ExtenderServer.Configuration(
-            listen: address, maxBodyBytes: maxBodyBytes, powerAnnotations: PowerAnnotations(prefix: annotationPrefix))
+            listen: address, maxBodyBytes: maxBodyBytes,
+            idleTimeout: try CommandSupport.seconds(idleTimeout, option: "--idle-timeout", range: 1...3600),
+            powerAnnotations: PowerAnnotations(prefix: annotationPrefix))
         let logger = logging.bootstrap(label: "energy-monitor.extender")
         let pollInterval = try CommandSupport.seconds(reloadInterval, option: "--reload-interval", range: 0.05...3600)
         let watcher: KnowledgeBaseWatcher
@@ -71,10 +121,13 @@ struct ExtenderCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure("--knowledge-base: \(error.description)")
         }
+        let metrics = ExtenderMetrics()
+        let nodeView = try makeNodeView(metrics: metrics, logger: logger)
         let application = ExtenderServer.makeApplication(
             configuration: configuration,
             watcher: watcher,
-            metrics: ExtenderMetrics(),
+            nodeView: nodeView,
+            metrics: metrics,
             logger: logger,
             onServerRunning: { port in
                 // One line on stdout for scripts and tests that pass port 0, written unbuffered

@@ -53,13 +53,14 @@ struct PodsCommand: AsyncParsableCommand {
         }
         var path = allNamespaces ? "/api/v1/pods" : "/api/v1/namespaces/\(KubernetesClient.queryValue(namespace))/pods"
         if let selector { path += "?labelSelector=\(KubernetesClient.queryValue(selector))" }
-        let body = try await kubernetes.get(path, what: "listing pods")
-        let pods: [PodRun]
-        do {
-            pods = try PodRun.parse(podList: body, nowMilliseconds: WallClock.nowMilliseconds())
-        } catch {
-            throw CommandFailure("listing pods: \(error)")
+        // Page by page: only the figures of each pod are kept, never the whole list.
+        let now = WallClock.nowMilliseconds()
+        var runs: [PodRun] = []
+        try await kubernetes.list(path, what: "listing pods") { page in
+            if page.startsOver { runs.removeAll() }
+            runs += page.items.compactMap { PodRun(pod: $0, nowMilliseconds: now) }
         }
+        let pods = runs.sorted { ($0.startMilliseconds, $0.name) < ($1.startMilliseconds, $1.name) }
         let store = try EnergyStore(path: database, readOnly: true)
         defer { store.close() }
         let intervalMilliseconds = try await CommandSupport.interval(interval, store: store)

@@ -2,6 +2,7 @@ import AnnotationContract
 import ArgumentParser
 import Foundation
 import JSON
+import Kubernetes
 import Scoring
 import UserInput
 
@@ -183,11 +184,15 @@ enum ScoreInput {
         throw ValidationError("--now: \"\(text)\" is neither unix seconds nor an RFC 3339 time")
     }
 
-    /// The cluster's nodes from `GET /api/v1/nodes`.
+    /// The cluster's nodes from `GET /api/v1/nodes`, in pages.
     static func readClusterNodes(_ kubernetes: KubernetesOptions) async throws -> [ExtenderNode] {
-        let body = try await kubernetes.get("/api/v1/nodes", what: "--from-cluster: listing nodes")
+        var items: [JSONValue] = []
+        try await kubernetes.list("/api/v1/nodes", what: "--from-cluster: listing nodes") { page in
+            if page.startsOver { items.removeAll() }
+            items += page.items
+        }
         do {
-            return try JSONDecoder().decode(ExtenderNodeList.self, from: Data(body)).items
+            return try JSONDecoder().decode(ExtenderNodeList.self, from: Data(JSONValue.object(["items": .array(items)]).serialized)).items
         } catch {
             throw CommandFailure("--from-cluster: the API did not answer with a NodeList")
         }

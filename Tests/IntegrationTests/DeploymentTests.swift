@@ -39,7 +39,7 @@ struct DeploymentTests {
         let manifests = try Self.manifests()
         for expected in [
             "namespace.yaml", "monitor-rbac.yaml", "monitor-config.yaml", "monitor-secret.yaml", "monitor-pvc.yaml",
-            "monitor-deployment.yaml", "monitor-service.yaml", "scheduler/deployment.yaml",
+            "monitor-deployment.yaml", "monitor-service.yaml", "scheduler/deployment.yaml", "monitor-node-guard.yaml",
         ] {
             #expect(manifests.contains(expected), "k8s/\(expected) missing")
         }
@@ -126,7 +126,8 @@ struct DeploymentTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try result.stdout.write(toFile: folder + "/all.yaml", atomically: true, encoding: .utf8)
         let kinds = result.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("kind: ") }
-        #expect(kinds.count >= 18, "\(kinds)")
+        #expect(kinds.count >= 22, "\(kinds)")
+        #expect(kinds.contains("kind: ValidatingAdmissionPolicy"))
         #expect(result.stdout.contains("name: energy-monitor-prometheus-rules"))
         let check = try await Self.run(validator, ["--strict", "--kubernetes-version", "1.31.0", folder + "/all.yaml"])
         #expect(check.status == 0, "\(check.output)")

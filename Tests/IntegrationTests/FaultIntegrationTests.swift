@@ -201,7 +201,12 @@ struct FaultIntegrationTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let extender = try ChildProcess(
             TestPaths.binary,
-            ["extender", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--listen", "127.0.0.1:0", "--log-level", "warning"],
+            // 15 s instead of the default 120 s (above kube-scheduler's 90 s keep-alive), so that
+            // the stalled senders are closed within the test.
+            [
+                "extender", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--listen", "127.0.0.1:0", "--log-level",
+                "warning", "--idle-timeout", "15",
+            ],
             in: folder, name: "extender"
         )
         defer { extender.stop() }

@@ -1,8 +1,8 @@
 import EnergyModel
 import Foundation
 import Store
-import Testing
 import TestSupport
+import Testing
 
 /// `energy-monitor pods` against the fake HTTPS API server serving a PodList with known
 /// times, and a store with known power.
@@ -57,14 +57,34 @@ struct PodsCommandTests {
             "kind": "PodList", "apiVersion": "v1", "metadata": [:],
             "items": [
                 // Finished: 60 s on wyse (two containers; the window spans both).
-                Self.pod("pre-abc12", node: "wyse", job: "preprocessing-job", profile: "inference", weight: "0.0", containers: [
-                    ["name": "a", "state": ["terminated": ["startedAt": Self.rfc3339(start + 100_000), "finishedAt": Self.rfc3339(start + 150_000), "exitCode": 0]]],
-                    ["name": "b", "state": ["terminated": ["startedAt": Self.rfc3339(start + 110_000), "finishedAt": Self.rfc3339(start + 160_000), "exitCode": 0]]],
-                ]),
+                Self.pod(
+                    "pre-abc12", node: "wyse", job: "preprocessing-job", profile: "inference", weight: "0.0",
+                    containers: [
+                        [
+                            "name": "a",
+                            "state": [
+                                "terminated": [
+                                    "startedAt": Self.rfc3339(start + 100_000),
+                                    "finishedAt": Self.rfc3339(start + 150_000), "exitCode": 0,
+                                ]
+                            ],
+                        ],
+                        [
+                            "name": "b",
+                            "state": [
+                                "terminated": [
+                                    "startedAt": Self.rfc3339(start + 110_000),
+                                    "finishedAt": Self.rfc3339(start + 160_000), "exitCode": 0,
+                                ]
+                            ],
+                        ],
+                    ]),
                 // Still running on tvpc since 100 s ago: the window ends now.
-                Self.pod("train-xyz", node: "tvpc", job: nil, profile: "training", weight: nil, containers: [
-                    ["name": "main", "state": ["running": ["startedAt": Self.rfc3339(now - 100_000)]]]
-                ]),
+                Self.pod(
+                    "train-xyz", node: "tvpc", job: nil, profile: "training", weight: nil,
+                    containers: [
+                        ["name": "main", "state": ["running": ["startedAt": Self.rfc3339(now - 100_000)]]]
+                    ]),
                 // Never started: no row.
                 Self.pod("pending-1", node: nil, job: nil, profile: "training", weight: "1.0", containers: []),
             ],
@@ -74,15 +94,17 @@ struct PodsCommandTests {
 
         let knowledgeBase = directory.appendingPathComponent("profiles.yaml").path
         try """
-            inference:
-              - {nodeName: wyse-cpu, performanceRate: 7742.88, powerConsumptionWatts: 10.77, idlePowerWatts: 2.75}
-            training:
-              - {nodeName: tvpc-gpu, performanceRate: 1715.98, powerConsumptionWatts: 226.72, idlePowerWatts: 50.06}
-            """.write(toFile: knowledgeBase, atomically: true, encoding: .utf8)
+        inference:
+          - {nodeName: wyse-cpu, performanceRate: 7742.88, powerConsumptionWatts: 10.77, idlePowerWatts: 2.75}
+        training:
+          - {nodeName: tvpc-gpu, performanceRate: 1715.98, powerConsumptionWatts: 226.72, idlePowerWatts: 50.06}
+        """.write(toFile: knowledgeBase, atomically: true, encoding: .utf8)
 
         let result = try await runBinary(
-            ["pods", "--database", database, "--namespace", "ml", "--selector", "app=ml-workflow",
-             "--kubeconfig", kubeconfig, "--knowledge-base", knowledgeBase],
+            [
+                "pods", "--database", database, "--namespace", "ml", "--selector", "app=ml-workflow",
+                "--kubeconfig", kubeconfig, "--knowledge-base", knowledgeBase,
+            ],
             timeout: .seconds(30)
         )
         #expect(result.status == 0, "\(result.stderr)")
@@ -90,7 +112,9 @@ struct PodsCommandTests {
         #expect(lines.count == 3, "\(lines)")
         #expect(lines.first == "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage,IdleJoules")
         let startStamp = String(Self.rfc3339(start + 100_000).dropLast())  // no zone, UTC
-        #expect(lines.dropFirst().first == "\(startStamp),preprocessing-job,0.0,wyse,inference,60,10.00,600.00,100.0,435.00")
+        #expect(
+            lines.dropFirst().first == "\(startStamp),preprocessing-job,0.0,wyse,inference,60,10.00,600.00,100.0,435.00"
+        )
         let running = lines.last?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) ?? []
         #expect(running.count == 10)
         if running.count == 10 {
@@ -105,7 +129,11 @@ struct PodsCommandTests {
             #expect(Double(running[9]).map { abs($0 - (joules - 50.06 * joules / 50)) < 1 } == true, "\(running)")
         }
         let requests = try await server.requests()
-        #expect(requests.contains { $0.path == "/api/v1/namespaces/ml/pods?labelSelector=app%3Dml-workflow" && $0.method == "GET" })
+        // Listed in pages: the selector, then `limit` (a page the answer completes, no `continue`).
+        #expect(
+            requests.contains {
+                $0.path == "/api/v1/namespaces/ml/pods?labelSelector=app%3Dml-workflow&limit=500" && $0.method == "GET"
+            }, "\(requests.map(\.path))")
     }
 
     @Test("score --from-cluster reads the nodes' power annotations from the API")
@@ -117,23 +145,38 @@ struct PodsCommandTests {
         let kubeconfig = try server.writeKubeconfig(token: "t")
         let now = Int(Date().timeIntervalSince1970)
         func node(_ name: String, _ watts: String, _ updated: Int) -> [String: Any] {
-            ["metadata": ["name": name, "annotations": ["energy.thesis.io/current-watts": watts, "energy.thesis.io/last-updated": String(updated)]]]
+            [
+                "metadata": [
+                    "name": name,
+                    "annotations": [
+                        "energy.thesis.io/current-watts": watts, "energy.thesis.io/last-updated": String(updated),
+                    ],
+                ]
+            ]
         }
-        let list: [String: Any] = ["kind": "NodeList", "items": [node("tvpc", "61.25", now - 5), node("wyse", "3.10", now - 120)]]
-        try await server.script(status: 200, body: String(decoding: try JSONSerialization.data(withJSONObject: list), as: UTF8.self), match: "/api/v1/nodes")
+        let list: [String: Any] = [
+            "kind": "NodeList", "items": [node("tvpc", "61.25", now - 5), node("wyse", "3.10", now - 120)],
+        ]
+        try await server.script(
+            status: 200, body: String(decoding: try JSONSerialization.data(withJSONObject: list), as: UTF8.self),
+            match: "/api/v1/nodes")
         let knowledgeBase = directory.appendingPathComponent("profiles.yaml").path
         try """
-            inference:
-              - {nodeName: tvpc-cpu, performanceRate: 22036.82, powerConsumptionWatts: 120.95, idlePowerWatts: 50.06}
-              - {nodeName: wyse-cpu, performanceRate: 7742.88, powerConsumptionWatts: 10.77, idlePowerWatts: 2.75}
-            """.write(toFile: knowledgeBase, atomically: true, encoding: .utf8)
+        inference:
+          - {nodeName: tvpc-cpu, performanceRate: 22036.82, powerConsumptionWatts: 120.95, idlePowerWatts: 50.06}
+          - {nodeName: wyse-cpu, performanceRate: 7742.88, powerConsumptionWatts: 10.77, idlePowerWatts: 2.75}
+        """.write(toFile: knowledgeBase, atomically: true, encoding: .utf8)
         let result = try await runBinary(
-            ["score", "--from-cluster", "--kubeconfig", kubeconfig, "--knowledge-base", knowledgeBase,
-             "--profile", "inference", "--weight", "0.5", "--format", "csv"],
+            [
+                "score", "--from-cluster", "--kubeconfig", kubeconfig, "--knowledge-base", knowledgeBase,
+                "--profile", "inference", "--weight", "0.5", "--format", "csv",
+            ],
             timeout: .seconds(30)
         )
         #expect(result.status == 0, "\(result.stderr)")
-        let rows = result.stdout.split(separator: "\n").filter { $0.contains(";") }.map { $0.split(separator: ";", omittingEmptySubsequences: false).map(String.init) }
+        let rows = result.stdout.split(separator: "\n").filter { $0.contains(";") }.map {
+            $0.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        }
         // tvpc's fresh annotation is its live power; wyse's is 2 minutes old, so its idle power stands in.
         #expect(rows.contains { $0.count > 4 && $0[1] == "tvpc" && $0[4] == "61.25" }, "\(result.stdout)")
         #expect(rows.contains { $0.count > 4 && $0[1] == "wyse" && $0[4] == "2.75" }, "\(result.stdout)")

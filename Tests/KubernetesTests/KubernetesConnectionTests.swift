@@ -34,7 +34,13 @@ struct KubernetesConnectionTests {
     @Test(
         "unusable kubeconfigs are refused with the key in the message",
         arguments: [
-            ("users: [{name: u, user: {exec: {command: aws}}}]", "users[u].user.exec"),
+            ("users: [{name: u, user: {auth-provider: {name: gcp}}}]", "users[u].user.auth-provider: \"gcp\" is an auth provider, which client-go removed; use an exec plugin instead: gke-gcloud-auth-plugin"),
+            ("users: [{name: u, user: {auth-provider: {name: oidc}}}]", "kubectl oidc-login"),
+            ("users: [{name: u, user: {exec: {command: aws, apiVersion: client.authentication.k8s.io/v1}}}]", "users[u].user.exec.interactiveMode: missing"),
+            ("users: [{name: u, user: {exec: {command: aws, apiVersion: client.authentication.k8s.io/v1alpha1}}}]", "v1alpha1\" is not supported"),
+            ("users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1}}}]", "users[u].user.exec.command: missing"),
+            ("users: [{name: u, user: {username: admin, password: abc}}]", "users[u].user.username: is not supported"),
+            ("users: [{name: u, user: {token: abc, as-groups: [a]}}]", "users[u].user.as: missing"),
             ("users: [{name: u, user: {client-certificate-data: QUJD}}]", "client-key must be given together"),
             ("users: [{name: u, user: {token: abc}}]\nextra: [", "not valid YAML"),
             ("users: []", "no entry named \"u\""),

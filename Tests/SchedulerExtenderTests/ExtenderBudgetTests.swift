@@ -62,12 +62,12 @@ struct ExtenderBudgetTests {
         }
     }
 
-    @Test("an answer its client does not read holds the budget only until the idle timeout closes the connection")
+    @Test("an answer its client does not read holds the budget only until the stall timeout closes the connection")
     func unreadAnswer() async throws {
         try await withExtender(
-            // 10 s of idle timeout: the window in which the answer is held must outlast a probe
+            // 10 s of stall timeout: the window in which the answer is held must outlast a probe
             // on a fully loaded machine (a 90 KB body through a debug build).
-            knowledgeBase: TestPaths.knowledgeBaseManifest, maxBodyBytes: 100_000, idleTimeout: .seconds(10)
+            knowledgeBase: TestPaths.knowledgeBaseManifest, maxBodyBytes: 100_000, stallTimeout: .seconds(10)
         ) { extender in
             // 5,000 names: a 60 KB call with a 355 KB answer, far more than the sockets between
             // take (the server's send buffer is capped); the client reads none of it.

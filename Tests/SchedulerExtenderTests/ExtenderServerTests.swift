@@ -126,7 +126,9 @@ struct ExtenderServerTests {
             )
             #expect(response.status == 200)
             let body = try ClusterPayloads.object(Data(response.body))
-            let failed = try #require(body["FailedNodes"] as? [String: String])
+            // Unresolvable: no preemption makes a node the profile does not serve pass.
+            #expect((body["FailedNodes"] as? [String: String])?.isEmpty == true)
+            let failed = try #require(body["FailedAndUnresolvableNodes"] as? [String: String])
             #expect(Array(failed.keys) == ["minikube"])
             #expect(failed["minikube"]?.contains("training") == true)
             let items = try #require((body["Nodes"] as? [String: Any])?["items"] as? [[String: Any]])
@@ -170,19 +172,32 @@ struct ExtenderServerTests {
         }
     }
 
-    @Test("bodies over the limit get 413 without being scored")
+    @Test("bodies over the limit get 413 without being scored, counted, and logged once a minute with the node count and the fix")
     func bodyLimit() async throws {
-        try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest, maxBodyBytes: 4096) { extender in
+        let logs = LogRecorder()
+        try await withExtender(knowledgeBase: TestPaths.knowledgeBaseManifest, maxBodyBytes: 4096, logs: logs) { extender in
             let nodes = try (0..<8).map { try ClusterPayloads.node(named: "tvpc-\($0)") }
             let body = try ClusterPayloads.args(
                 pod: ClusterPayloads.pod(profile: "sequential", weight: "0"), nodes: nodes)
             #expect(body.count > 4096)
             let response = try await extender.post("/scheduler/prioritize", body)
             #expect(response.status == 413)
-            #expect(String(decoding: response.body, as: UTF8.self) == "request body larger than 4096 bytes\n")
+            #expect(
+                String(decoding: response.body, as: UTF8.self)
+                    == "request body larger than 4096 bytes (8 Node objects): use nodeCacheCapable: true with the "
+                    + "extender's --watch-nodes, or a larger --max-body-bytes\n")
             #expect(
                 try await extender.metric(#"energy_monitor_extender_requests_total{endpoint="prioritize",code="413"}"#)
                     == 1)
+            // Every refused call counts; the log has one line a minute, with the node count and the fix.
+            #expect(try await extender.post("/scheduler/filter", body).status == 413)
+            #expect(try await extender.metric(#"energy_monitor_extender_oversized_requests_total{endpoint="prioritize"}"#) == 1)
+            #expect(try await extender.metric(#"energy_monitor_extender_oversized_requests_total{endpoint="filter"}"#) == 1)
+            let warnings = logs.entries.filter { $0.level == .warning && $0.message.contains("refused: larger than --max-body-bytes") }
+            #expect(warnings.count == 1, "\(warnings.map(\.message))")
+            #expect(warnings.first?.message.contains("prioritize call of \(body.count) bytes with 8 Node objects") == true)
+            #expect(warnings.first?.message.contains("nodeCacheCapable: true") == true)
+            #expect(warnings.first?.message.contains("\n") == false)
             // A body under the limit on the same server still works.
             let small = try ClusterPayloads.args(
                 pod: ClusterPayloads.pod(profile: "sequential", weight: "0"),

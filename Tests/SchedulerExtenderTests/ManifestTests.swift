@@ -47,7 +47,7 @@ struct ManifestTests {
         let config = try Self.text("scheduler-config.yaml")
         for line in [
             "schedulerName: my-energy-scheduler", "urlPrefix: http://127.0.0.1:8888/scheduler",
-            "prioritizeVerb: prioritize", "filterVerb: filter", "nodeCacheCapable: false", "ignorable: true",
+            "prioritizeVerb: prioritize", "filterVerb: filter", "nodeCacheCapable: true", "ignorable: true",
         ] {
             #expect(config.contains(line), "scheduler-config.yaml: \(line)")
         }
@@ -55,7 +55,7 @@ struct ManifestTests {
         for line in [
             "- 127.0.0.1:8888", "- /etc/energy-monitor/kb/profiles.yaml", "mountPath: /etc/energy-monitor/kb",
             "name: scheduler-knowledge-base", "name: my-energy-scheduler-config", "runAsNonRoot: true",
-            "readOnlyRootFilesystem: true", "drop: [\"ALL\"]",
+            "readOnlyRootFilesystem: true", "drop: [\"ALL\"]", "- --watch-nodes",
         ] {
             #expect(deployment.contains(line), "deployment.yaml: \(line)")
         }
@@ -65,5 +65,26 @@ struct ManifestTests {
         let rbac = try Self.text("rbac.yaml")
         #expect(rbac.contains("name: system:kube-scheduler"))
         #expect(rbac.contains("name: system:volume-scheduler"))
+        // The extender's node view: exactly nodes get, list, watch, bound to the pod's account.
+        let permissions = try rolePermissions(Self.folder.appendingPathComponent("rbac.yaml").path)
+        #expect(permissions == ["nodes": ["get", "list", "watch"]])
+        #expect(rbac.contains("name: my-energy-scheduler-extender"))
+    }
+
+    @Test(
+        "the kube-scheduler's version comes from kustomization.yaml's images: alone",
+        .enabled(if: Tools.find("kubectl") != nil, "kubectl is not installed (optional: the build of k8s/ as a whole)"))
+    func schedulerVersionFromKustomization() async throws {
+        let deployment = try Self.text("deployment.yaml")
+        let image = try #require(deployment.split(separator: "\n").first { $0.contains("image: registry.k8s.io/kube-scheduler") })
+        #expect(!image.contains(":v1."), "deployment.yaml names a version of its own: \(image)")
+        let kustomization = try String(
+            contentsOf: TestPaths.packageRoot.appendingPathComponent("k8s/kustomization.yaml"), encoding: .utf8)
+        let tag = try #require(
+            kustomization.firstMatch(of: /name: registry.k8s.io\/kube-scheduler\n\s+newTag: (v\d+\.\d+\.\d+)/)?.output.1)
+        let built = try await runProcess(
+            try #require(Tools.find("kubectl")), ["kustomize", TestPaths.packageRoot.appendingPathComponent("k8s").path])
+        #expect(built.status == 0, "\(built.stderr)")
+        #expect(built.stdout.contains("image: registry.k8s.io/kube-scheduler:\(tag)"))
     }
 }

@@ -47,18 +47,23 @@ func withExtender<T: Sendable>(
     knowledgeBase path: String,
     maxBodyBytes: Int = ExtenderServer.Configuration.defaultMaxBodyBytes,
     idleTimeout: Duration = ExtenderServer.Configuration.defaultIdleTimeout,
+    stallTimeout: Duration = ExtenderServer.Configuration.defaultStallTimeout,
     pollInterval: Duration = .milliseconds(100),
+    nodeView: NodeViewWatcher? = nil,
+    metrics: ExtenderMetrics = ExtenderMetrics(),
+    logs: LogRecorder? = nil,
     _ body: @Sendable (RunningExtender) async throws -> T
 ) async throws -> T {
-    var logger = Logger(label: "extender-tests")
-    logger.logLevel = .critical
+    var logger = logs.map { recorder in Logger(label: "extender-tests") { _ in recorder } } ?? Logger(label: "extender-tests")
+    logger.logLevel = logs == nil ? .critical : .info
     let watcher = try KnowledgeBaseWatcher(path: path, pollInterval: pollInterval, logger: logger)
-    let metrics = ExtenderMetrics()
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let application = ExtenderServer.makeApplication(
         configuration: .init(
-            listen: ListenAddress(host: "127.0.0.1", port: 0), maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout),
+            listen: ListenAddress(host: "127.0.0.1", port: 0), maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout,
+            stallTimeout: stallTimeout),
         watcher: watcher,
+        nodeView: nodeView,
         metrics: metrics,
         logger: logger,
         onServerRunning: { continuation.yield($0) }

@@ -155,7 +155,9 @@ struct ExtenderHandlerTests {
 
         let filtered = try Self.filterResult(handler.filter(body: try Self.body(args)).body)
         #expect(filtered.nodes?.items.map(\.name) == ["rpi", "tvpc"])
-        #expect(filtered.failedNodes == ["wyse": "no entry of energy profile \"sequential\" serves this node"])
+        #expect(filtered.failedNodes.isEmpty)
+        #expect(
+            filtered.failedAndUnresolvableNodes == ["wyse": "no entry of energy profile \"sequential\" serves this node"])
         #expect(filtered.error == "")
         #expect(sink.reasons == [.unmatchedNode])
 
@@ -169,7 +171,7 @@ struct ExtenderHandlerTests {
         let args = ExtenderArgs(pod: Self.pod(profile: "gpu-only"), nodes: Self.clusterNodes, nodeNames: nil)
         let (result, diagnostics) = makeHandler(DiagnosticsSink()).filter(args)
         #expect(result.nodes?.items.map(\.name) == ["tvpc"])
-        #expect(result.failedNodes.keys.sorted() == ["dgoh-wyze", "rpi"])
+        #expect(result.failedAndUnresolvableNodes?.keys.sorted() == ["dgoh-wyze", "rpi"])
         #expect(diagnostics.map(\.reason) == [.unmatchedNode, .unmatchedNode])
     }
 
@@ -190,12 +192,13 @@ struct ExtenderHandlerTests {
         #expect(expected.nodes[0].score == 100)
         #expect(
             try Self.priorities(body) == [HostPriority(host: "tvpc", score: 10), HostPriority(host: "rpi", score: 0)])
-        #expect(sink.reasons == [.powerMissing, .powerMissing, .unmatchedNode])
+        // Without a node view the extender says so, once for the call.
+        #expect(sink.reasons == [.nodeNotInView, .powerMissing, .powerMissing, .unmatchedNode])
 
         let filtered = try Self.filterResult(handler.filter(body: try Self.body(args)).body)
         #expect(filtered.nodes == nil)
         #expect(filtered.nodeNames == ["tvpc"])
-        #expect(filtered.failedNodes.keys.sorted() == ["rpi"])
+        #expect(filtered.failedAndUnresolvableNodes?.keys.sorted() == ["rpi"])
     }
 
     @Test(
@@ -319,8 +322,9 @@ struct ExtenderHandlerTests {
         let args = ExtenderArgs(pod: Self.pod(profile: "inference"), nodes: captured.nodes, nodeNames: nil)
         let result = try Self.filterResult(handler.filter(body: try Self.body(args)).body)
         #expect(result.nodes?.items == captured.nodes.map { Array($0.items.prefix(1)) })
-        #expect(result.failedNodes.keys.sorted() == ["node-pwzdq"])
-        #expect(result.failedAndUnresolvableNodes == nil)
+        // Preemption cannot make a node the profile does not serve pass: unresolvable.
+        #expect(result.failedAndUnresolvableNodes?.keys.sorted() == ["node-pwzdq"])
+        #expect(result.failedNodes.isEmpty)
     }
 
     /// Returns `json` with the value at `path` replaced, creating objects on the way.
@@ -338,5 +342,55 @@ struct ExtenderHandlerTests {
         default:
             return try setting(.object([:]), path, to: value)
         }
+    }
+}
+
+/// `NodeNames` requests (`nodeCacheCapable: true`) scored from the extender's node view.
+@Suite("ExtenderHandler with a node view")
+struct NodeViewScoringTests {
+    /// The view a watch of the thesis cluster would hold: the annotations of `clusterNodes`.
+    static var view: NodeView {
+        NodeView(
+            annotations: Dictionary(
+                uniqueKeysWithValues: ExtenderHandlerTests.clusterNodes.items.map { ($0.name, $0.metadata.annotations) }),
+            isSynced: true)
+    }
+
+    @Test("names scored from the view equal the same nodes sent whole: same freshness rule, same diagnostics")
+    func sameAsNodeObjects() throws {
+        let objects = DiagnosticsSink()
+        let names = DiagnosticsSink()
+        let pod = ExtenderHandlerTests.pod(weight: "0.3")
+        let whole = ExtenderHandler(knowledgeBase: ExtenderHandlerTests.knowledgeBase, onDiagnostics: { objects.record($0) })
+            .prioritize(
+                ExtenderArgs(pod: pod, nodes: ExtenderHandlerTests.clusterNodes, nodeNames: nil), now: ExtenderHandlerTests.now)
+        let fromView = ExtenderHandler(
+            knowledgeBase: ExtenderHandlerTests.knowledgeBase, nodeView: Self.view, onDiagnostics: { names.record($0) }
+        ).prioritize(
+            ExtenderArgs(pod: pod, nodes: nil, nodeNames: ["dgoh-wyze", "rpi", "tvpc"]), now: ExtenderHandlerTests.now)
+        #expect(fromView.priorities == whole.priorities)
+        #expect(fromView.diagnostics.map(\.reason) == whole.diagnostics.map(\.reason))
+        #expect(fromView.diagnostics.contains { $0.reason == .powerStale && $0.node == "rpi" })
+    }
+
+    @Test("a node the view lacks, and a view not synced yet, are scored without power and reported")
+    func missingFromView() throws {
+        let pod = ExtenderHandlerTests.pod(weight: "0.3")
+        let args = ExtenderArgs(pod: pod, nodes: nil, nodeNames: ["tvpc", "new-node"])
+        let (_, diagnostics) = ExtenderHandler(knowledgeBase: ExtenderHandlerTests.knowledgeBase, nodeView: Self.view)
+            .prioritize(args, now: ExtenderHandlerTests.now)
+        let unseen = diagnostics.filter { $0.reason == .nodeNotInView }
+        #expect(unseen.map(\.node) == ["new-node"])
+        let (_, unsynced) = ExtenderHandler(
+            knowledgeBase: ExtenderHandlerTests.knowledgeBase, nodeView: NodeView(isSynced: false, problem: "HTTP 403 Forbidden")
+        ).prioritize(args, now: ExtenderHandlerTests.now)
+        let lines = unsynced.filter { $0.reason == .nodeNotInView }
+        #expect(lines.count == 1)
+        #expect(lines.first?.message.contains("not synced yet (HTTP 403 Forbidden): 2 nodes") == true, "\(lines)")
+        // A pod that does not opt in is not scored: nothing to report.
+        let (neutral, quiet) = ExtenderHandler(knowledgeBase: ExtenderHandlerTests.knowledgeBase)
+            .prioritize(ExtenderArgs(pod: ExtenderHandlerTests.pod(optIn: false), nodes: nil, nodeNames: ["tvpc"]), now: ExtenderHandlerTests.now)
+        #expect(neutral == [HostPriority(host: "tvpc", score: 0)])
+        #expect(quiet.isEmpty)
     }
 }

@@ -103,7 +103,7 @@ struct ScoringDiagnosticTests {
         #expect(
             labels == [
                 "unmatched_node", "unmatched_entry", "ambiguous_entry", "power_missing", "power_stale", "power_invalid",
-                "weight_invalid", "weight_out_of_range", "profile_missing", "profile_unknown",
+                "weight_invalid", "weight_out_of_range", "profile_missing", "profile_unknown", "node_not_in_view",
             ])
         #expect(labels.allSatisfy { $0.allSatisfy { $0.isLowercase || $0 == "_" } })
     }

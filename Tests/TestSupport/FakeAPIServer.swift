@@ -34,13 +34,29 @@ public final class FakeAPIServer: @unchecked Sendable {
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fake_apiserver.py").path
 
+    /// The certificate the server presents.
+    public enum Identity: Sendable {
+        /// For 127.0.0.1, signed by the cluster CA.
+        case standard
+        /// For `TestCertificates.serverName` only, signed by the cluster CA.
+        case named
+        /// For 127.0.0.1, signed by the unrelated CA.
+        case otherCA
+    }
+
     /// Starts the server with fresh certificates; `verifyClients` makes it accept client
     /// certificates signed by the test CA.
-    public init(verifyClients: Bool = true) throws {
+    public init(verifyClients: Bool = true, identity: Identity = .standard) throws {
         certificates = try TestCertificates.make()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var arguments = ["python3", Self.script, "--cert", certificates.serverCertificate, "--key", certificates.serverKey]
+        let (certificate, key) =
+            switch identity {
+            case .standard: (certificates.serverCertificate, certificates.serverKey)
+            case .named: (certificates.namedServerCertificate, certificates.namedServerKey)
+            case .otherCA: (certificates.otherServerCertificate, certificates.otherServerKey)
+            }
+        var arguments = ["python3", Self.script, "--cert", certificate, "--key", key]
         if verifyClients { arguments += ["--client-ca", certificates.caCertificate] }
         process.arguments = arguments
         let output = Pipe()

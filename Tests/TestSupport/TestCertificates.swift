@@ -12,6 +12,15 @@ public struct TestCertificates: Sendable {
     public var clientCertificate: String { path("client.crt") }
     public var clientKey: String { path("client.key") }
     public var otherCACertificate: String { path("other-ca.crt") }
+    /// A server certificate for the name `kube-apiserver.test` only (no address), signed by
+    /// the cluster CA: reached at 127.0.0.1 it verifies only with a TLS server name.
+    public var namedServerCertificate: String { path("named-server.crt") }
+    public var namedServerKey: String { path("named-server.key") }
+    /// A server certificate for 127.0.0.1 signed by the unrelated CA.
+    public var otherServerCertificate: String { path("other-server.crt") }
+    public var otherServerKey: String { path("other-server.key") }
+    /// The name in `namedServerCertificate`.
+    public static let serverName = "kube-apiserver.test"
 
     /// The path of a file in the folder.
     public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
@@ -28,10 +37,17 @@ public struct TestCertificates: Sendable {
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n".write(
             to: directory.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
         try "extendedKeyUsage=clientAuth\n".write(to: directory.appendingPathComponent("client.ext"), atomically: true, encoding: .utf8)
-        for (name, subject) in [("server", "/CN=kube-apiserver"), ("client", "/CN=energy-monitor-test/O=test")] {
+        try "subjectAltName=DNS:\(serverName)\nextendedKeyUsage=serverAuth\n".write(
+            to: directory.appendingPathComponent("named-server.ext"), atomically: true, encoding: .utf8)
+        try "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n".write(
+            to: directory.appendingPathComponent("other-server.ext"), atomically: true, encoding: .utf8)
+        for (name, subject, ca) in [
+            ("server", "/CN=kube-apiserver", "ca"), ("client", "/CN=energy-monitor-test/O=test", "ca"),
+            ("named-server", "/CN=kube-apiserver", "ca"), ("other-server", "/CN=kube-apiserver", "other-ca"),
+        ] {
             try openssl(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject], in: directory)
             try openssl(
-                ["x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                ["x509", "-req", "-in", "\(name).csr", "-CA", "\(ca).crt", "-CAkey", "\(ca).key", "-CAcreateserial",
                  "-out", "\(name).crt", "-days", "2", "-extfile", "\(name).ext"], in: directory)
         }
         return certificates

@@ -77,8 +77,13 @@ class APIHandler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
         client_cn = self._client_cn()
+        headers = {}
+        for key, value in self.headers.items():
+            # A repeated header (Impersonate-Group) reads as its values joined, as HTTP allows.
+            key = key.lower()
+            headers[key] = headers[key] + ", " + value if key in headers else value
         record = {"time": time.time(), "method": self.command, "path": self.path,
-                  "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
+                  "headers": headers, "body": body,
                   "token": token, "client_cn": client_cn}
         status, payload, headers, delay = self._respond(record, body, token, client_cn)
         record["status"] = status

@@ -138,6 +138,10 @@ struct WorkflowDefinitionTests {
                 "name: demo\nttlSecondsAfterFinished: 1e99\nphases: []",
                 "demo.yaml: ttlSecondsAfterFinished: must be an integer"
             ),
+            (
+                "name: demo\nttlSecondsAfterFinished: 0\nphases: []",
+                "demo.yaml: ttlSecondsAfterFinished: must be at least 60: with 0, Kubernetes deletes a finished Job"
+            ),
         ]
     )
     func refused(yaml: String, message: String) {

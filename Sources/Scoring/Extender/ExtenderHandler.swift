@@ -7,15 +7,18 @@ import Logging
 /// * prioritize: `[{"Host":…,"Score":0...10}]`, each node's best-variant score mapped by
 ///   `floor((s + 5) / 10)`.
 /// * filter: every node passes, except that a pod asking for a known profile fails the nodes
-///   no entry of that profile serves (in `FailedNodes`, with the reason).
+///   no entry of that profile serves (in `FailedAndUnresolvableNodes`, with the reason: no
+///   preemption on such a node can make it pass, so the scheduler must not evict pods for it).
 /// * Pods that do not opt in, that name no profile or a profile the knowledge base lacks get
 ///   ``neutralScore`` on every node and pass the filter everywhere: equal scores leave the
 ///   decision to the scheduler's other plugins. The last two cases are reported.
 /// * A body that is not valid `ExtenderArgs` gets status 400 and a one-line `text/plain` reason.
 ///
-/// Node objects (`nodeCacheCapable: false`, the intended setup) carry the power annotations.
-/// With only `NodeNames` (`nodeCacheCapable: true`) there are no annotations, so every node is
-/// scored from the knowledge base alone, as if its plug were down.
+/// Node objects (`nodeCacheCapable: false`) carry the power annotations. With only `NodeNames`
+/// (`nodeCacheCapable: true`, the shipped setup) the annotations come from ``nodeView``, the
+/// extender's own watch of the nodes, with the same freshness rule; a node the view lacks
+/// (no view, not synced yet, a new node) is scored from the knowledge base alone, as if its
+/// plug were down, and reported as ``ScoringDiagnostic/Reason/nodeNotInView``.
 public struct ExtenderHandler: Sendable {
     /// The score every node gets when the pod is not scored.
     public static let neutralScore = 0
@@ -30,6 +33,8 @@ public struct ExtenderHandler: Sendable {
     public var powerAnnotations: PowerAnnotations
     /// Receives the diagnostics of every call, e.g. to count them into a metric by reason.
     public var onDiagnostics: (@Sendable ([ScoringDiagnostic]) -> Void)?
+    /// The extender's view of the nodes, for `NodeNames` requests; nil when it keeps none.
+    public var nodeView: NodeView?
     private let scorer = EnergyScorer()
     private let logger: Logger
 
@@ -37,11 +42,13 @@ public struct ExtenderHandler: Sendable {
     public init(
         knowledgeBase: KnowledgeBase,
         powerAnnotations: PowerAnnotations = PowerAnnotations(),
+        nodeView: NodeView? = nil,
         logger: Logger = Logger(label: "energy-monitor.extender"),
         onDiagnostics: (@Sendable ([ScoringDiagnostic]) -> Void)? = nil
     ) {
         self.knowledgeBase = knowledgeBase
         self.powerAnnotations = powerAnnotations
+        self.nodeView = nodeView
         self.logger = logger
         self.onDiagnostics = onDiagnostics
     }
@@ -89,17 +96,25 @@ public struct ExtenderHandler: Sendable {
         priorities: [HostPriority], diagnostics: [ScoringDiagnostic]
     ) {
         let nodes: [NodeSnapshot]
+        var unseen: [String] = []
         if let items = args.nodes?.items {
             nodes = items.map {
                 NodeSnapshot(name: $0.name, annotations: $0.metadata.annotations, reader: powerAnnotations, now: now)
             }
         } else {
-            nodes = (args.nodeNames ?? []).map { NodeSnapshot(name: $0, power: .absent) }
+            let view = nodeView?.isSynced == true ? nodeView : nil
+            nodes = (args.nodeNames ?? []).map { name in
+                guard let annotations = view?.annotations[name] else {
+                    unseen.append(name)
+                    return NodeSnapshot(name: name, power: .absent)
+                }
+                return NodeSnapshot(name: name, annotations: annotations, reader: powerAnnotations, now: now)
+            }
         }
         let policy = args.pod.policy
         let neutral = nodes.map { HostPriority(host: $0.name, score: Self.neutralScore) }
         guard policy.optedIn else { return (neutral, []) }
-        var diagnostics = policy.diagnostics
+        var diagnostics = policy.diagnostics + viewDiagnostics(unseen: unseen, pod: policy.podName)
         guard let profile = resolveProfile(policy, diagnostics: &diagnostics) else { return (neutral, diagnostics) }
         let result = scorer.score(profile: profile, weight: policy.weight, nodes: nodes, job: policy.podName)
         diagnostics += result.diagnostics.map { $0.forPod(policy.podName) }
@@ -123,7 +138,7 @@ public struct ExtenderHandler: Sendable {
                         profile: profile.name,
                         pod: policy.podName,
                         message: "no entry of profile \"\(profile.name)\" serves node \"\(name)\" "
-                            + "(entries: \(profile.entries.map(\.nodeName).joined(separator: ", "))); node filtered out"
+                            + "(entries: \(KnowledgeBase.names(profile.entries.map(\.nodeName)))); node filtered out"
                     )
                 )
             }
@@ -131,12 +146,41 @@ public struct ExtenderHandler: Sendable {
         let result = ExtenderFilterResult(
             nodes: args.nodes.map { ExtenderNodeList(items: $0.items.filter { failed[$0.name] == nil }) },
             nodeNames: args.nodeNames.map { $0.filter { failed[$0] == nil } },
-            failedNodes: failed
+            failedNodes: [:],
+            failedAndUnresolvableNodes: failed.isEmpty ? nil : failed
         )
         return (result, diagnostics)
     }
 
     // MARK: Helpers
+
+    /// What the node view could not tell about the nodes of a `NodeNames` request: one line
+    /// for a missing or unsynced view (however many nodes it concerns), else one per node.
+    private func viewDiagnostics(unseen: [String], pod: String?) -> [ScoringDiagnostic] {
+        guard !unseen.isEmpty else { return [] }
+        guard let nodeView else {
+            return [
+                ScoringDiagnostic(
+                    reason: .nodeNotInView, pod: pod,
+                    message: "the scheduler sent node names only (nodeCacheCapable: true) and the extender keeps no "
+                        + "node view: \(unseen.count) nodes scored without their power (start it with --watch-nodes)")
+            ]
+        }
+        guard nodeView.isSynced else {
+            return [
+                ScoringDiagnostic(
+                    reason: .nodeNotInView, pod: pod,
+                    message: "the extender's node view is not synced yet\(nodeView.problem.map { " (\($0))" } ?? ""): "
+                        + "\(unseen.count) nodes scored without their power")
+            ]
+        }
+        return unseen.map {
+            ScoringDiagnostic(
+                reason: .nodeNotInView, node: $0, pod: pod,
+                message:
+                    "node \"\($0)\" is not in the extender's node view (a node just added?); scored without its power")
+        }
+    }
 
     /// The pod's profile, or nil (with a diagnostic) when it names none or an unknown one.
     private func resolveProfile(_ policy: PodPolicy, diagnostics: inout [ScoringDiagnostic]) -> Profile? {

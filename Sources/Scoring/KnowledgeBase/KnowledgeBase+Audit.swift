@@ -9,10 +9,19 @@ extension KnowledgeBase {
     public func audit(nodeNames: [String]) -> [ScoringDiagnostic] {
         var diagnostics: [ScoringDiagnostic] = []
         for profile in profiles {
-            for entry in profile.entries {
-                diagnostics += Self.entryDiagnostics(entry, profile: profile.name, nodeNames: nodeNames)
+            // One pass over the nodes finds what every entry serves.
+            var served = [[String]](repeating: [], count: profile.entries.count)
+            var unserved: [String] = []
+            for node in nodeNames {
+                let indices = profile.variantIndices(of: node)
+                if indices.isEmpty { unserved.append(node) }
+                for index in indices { served[index].append(node) }
             }
-            for node in nodeNames where profile.variants(of: node).isEmpty {
+            for (index, entry) in profile.entries.enumerated() {
+                diagnostics += Self.entryDiagnostics(
+                    entry, profile: profile.name, served: served[index], nodeNames: nodeNames)
+            }
+            for node in unserved {
                 diagnostics.append(
                     ScoringDiagnostic(
                         reason: .unmatchedNode,
@@ -28,7 +37,14 @@ extension KnowledgeBase {
 
     /// The diagnostics for one entry against a set of node names: none when it serves exactly one.
     static func entryDiagnostics(_ entry: ProfileEntry, profile: String, nodeNames: [String]) -> [ScoringDiagnostic] {
-        let served = nodeNames.filter { entry.serves(node: $0) }
+        entryDiagnostics(
+            entry, profile: profile, served: nodeNames.filter { entry.serves(node: $0) }, nodeNames: nodeNames)
+    }
+
+    /// The diagnostics for one entry that serves `served` of `nodeNames`.
+    static func entryDiagnostics(_ entry: ProfileEntry, profile: String, served: [String], nodeNames: [String])
+        -> [ScoringDiagnostic]
+    {
         if served.isEmpty {
             return [
                 ScoringDiagnostic(
@@ -36,7 +52,7 @@ extension KnowledgeBase {
                     entry: entry.nodeName,
                     profile: profile,
                     message: "entry \"\(entry.nodeName)\" of profile \"\(profile)\" serves none of the nodes "
-                        + "(\(nodeNames.joined(separator: ", ")))"
+                        + "(\(names(nodeNames)))"
                 )
             ]
         }
@@ -47,10 +63,17 @@ extension KnowledgeBase {
                     entry: entry.nodeName,
                     profile: profile,
                     message: "entry \"\(entry.nodeName)\" of profile \"\(profile)\" serves several nodes "
-                        + "(\(served.joined(separator: ", "))) and counts as a variant of each"
+                        + "(\(names(served))) and counts as a variant of each"
                 )
             ]
         }
         return []
+    }
+
+    /// Names for a message: all of up to 10, else the first 10 and how many more (a line
+    /// about a cluster of 5,000 nodes must stay a line).
+    static func names(_ list: [String]) -> String {
+        list.count <= 10
+            ? list.joined(separator: ", ") : list.prefix(10).joined(separator: ", ") + " and \(list.count - 10) more"
     }
 }

@@ -29,14 +29,7 @@ public struct ProfileEntry: Sendable, Hashable, Codable {
     /// unusual names. An empty node name matches nothing (Kubernetes never produces one, and
     /// "matches every entry" would be a surprising way to score it).
     public func serves(node: String) -> Bool {
-        let haystack = Array(nodeName.utf8)
-        let needle = Array(node.utf8)
-        guard !needle.isEmpty, needle.count <= haystack.count else { return false }
-        for start in 0...(haystack.count - needle.count)
-        where haystack[start..<(start + needle.count)].elementsEqual(needle) {
-            return true
-        }
-        return false
+        VariantIndex.contains(Array(nodeName.utf8), Array(node.utf8))
     }
 
     /// Benchmark efficiency used for the profile-wide normalisation: performance per watt,

@@ -31,10 +31,17 @@ public struct EnergyScorer: Sendable {
     public func score(profile: Profile, weight: Double, nodes: [NodeSnapshot], job: String? = nil) -> ScoringResult {
         let weight = weight.isNaN ? PodPolicy.defaultWeight : min(1, max(0, weight))
         var diagnostics: [ScoringDiagnostic] = []
+        // Which of the given nodes each entry serves, gathered from the nodes' variants: one
+        // pass over the nodes, not one over every node for every entry.
+        var served = [[String]](repeating: [], count: profile.entries.count)
         let scores = nodes.map { node -> NodeScore in
             diagnostics += powerDiagnostics(node)
-            let variants = profile.variants(of: node.name).map {
-                scoreVariant($0, of: profile, node: node.name, weight: weight, liveWatts: node.power.usableWatts)
+            let indices = profile.variantIndices(of: node.name)
+            for index in indices { served[index].append(node.name) }
+            let variants = indices.map {
+                scoreVariant(
+                    profile.entries[$0], of: profile, node: node.name, weight: weight, liveWatts: node.power.usableWatts
+                )
             }
             if variants.isEmpty {
                 diagnostics.append(
@@ -43,15 +50,16 @@ public struct EnergyScorer: Sendable {
                         node: node.name,
                         profile: profile.name,
                         message: "no entry of profile \"\(profile.name)\" serves node \"\(node.name)\" "
-                            + "(entries: \(profile.entries.map(\.nodeName).joined(separator: ", "))); it scores 0"
+                            + "(entries: \(KnowledgeBase.names(profile.entries.map(\.nodeName)))); it scores 0"
                     )
                 )
             }
             return NodeScore(node: node.name, variants: variants)
         }
         let names = nodes.map(\.name)
-        for entry in profile.entries {
-            diagnostics += KnowledgeBase.entryDiagnostics(entry, profile: profile.name, nodeNames: names)
+        for (index, entry) in profile.entries.enumerated() {
+            diagnostics += KnowledgeBase.entryDiagnostics(
+                entry, profile: profile.name, served: served[index], nodeNames: names)
         }
         return ScoringResult(job: job, profile: profile.name, weight: weight, nodes: scores, diagnostics: diagnostics)
     }
@@ -120,7 +128,8 @@ public struct EnergyScorer: Sendable {
                 ScoringDiagnostic(
                     reason: .powerStale,
                     node: node.name,
-                    message: "power of node \"\(node.name)\" (\(watts) W) is \(Int(clampingRounding: age, .towardZero)) s old; "
+                    message:
+                        "power of node \"\(node.name)\" (\(watts) W) is \(Int(clampingRounding: age, .towardZero)) s old; "
                         + "using knowledge-base idle power"
                 )
             ]

@@ -31,13 +31,17 @@ public struct ScoringDiagnostic: Sendable, Hashable, CustomStringConvertible {
         case profileMissing = "profile_missing"
         /// The pod names a profile the knowledge base does not have; every node gets the neutral score.
         case profileUnknown = "profile_unknown"
+        /// A `NodeNames` request (`nodeCacheCapable: true`) named a node the extender's own
+        /// node view does not have (the view is off, not synced yet, or the node is new); it is
+        /// scored from the knowledge base alone, as if its plug were down.
+        case nodeNotInView = "node_not_in_view"
 
         /// How loudly the condition is logged: configuration drift is a warning, a plug that
         /// is merely down is routine.
         public var logLevel: Logger.Level {
             switch self {
             case .unmatchedNode, .unmatchedEntry, .ambiguousEntry, .powerInvalid, .weightInvalid,
-                .profileUnknown, .profileMissing:
+                .profileUnknown, .profileMissing, .nodeNotInView:
                 return .warning
             case .powerStale, .weightOutOfRange:
                 return .notice
