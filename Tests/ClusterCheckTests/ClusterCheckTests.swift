@@ -25,7 +25,10 @@ struct ClusterCheckTests {
         defer { refresher.cancel() }
         let http = CurlMultiClient()
         defer { http.shutdown() }
-        let client = KubernetesClient(connection: try simulator.connection(), http: http, logger: logger)
+        // A generous bound per request: the checks run against an in-process stand-in that a
+        // loaded machine may keep waiting; what is judged is each check's verdict.
+        let client = KubernetesClient(
+            connection: try simulator.connection(), http: http, logger: logger, timeoutMilliseconds: 30_000)
         let report = await ClusterCheck(client: client).run()
         await simulator.stop()
         return report

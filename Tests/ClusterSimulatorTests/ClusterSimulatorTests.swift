@@ -147,7 +147,7 @@ struct ClusterSimulatorTests {
                     "resourceVersion"]?.string)
             _ = try await Self.create(cluster, Self.job("a", labels: ["pick": "yes"]))
             _ = try await Self.create(cluster, Self.job("b"))
-            #expect(await eventually(within: .seconds(10)) { await cluster.simulator.jobs().allSatisfy(\.isFinished) })
+            #expect(await eventually(within: .seconds(60)) { await cluster.simulator.jobs().allSatisfy(\.isFinished) })
             // Replayed from before the Jobs: all of a's pod events, none of b's.
             var phases: [String] = []
             for try await event in cluster.client.watch(
