@@ -208,7 +208,7 @@ extension Monitor {
             if let annotations { consumers.append(annotations) }
             consumers += [
                 PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), DeviceCounterLog(logger: logger),
-                storeConsumer,
+                GapLog(logger: logger), storeConsumer,
             ]
             self.consumers = consumers + extraConsumers
         }
@@ -281,6 +281,7 @@ extension Monitor {
             }
             if report.clockStepMilliseconds != 0 { await clockStepped(report) }
             let tick = ledger.advance(report)
+            for (node, request) in tick.historyRequests { loop.requestHistory(node: node, request) }
             for consumer in consumers {
                 await consumer.consume(tick)
             }

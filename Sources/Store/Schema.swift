@@ -12,9 +12,15 @@
 /// Version 3 adds `chunk_minute`: per node and packed minute the sample count, the sum of
 /// milliwatts and the newest time, so that long power series are answered from a row per
 /// minute instead of decoding every sample.
+///
+/// Version 4 adds `backfill` (the energy of gaps, recorded from the devices' own figures, one
+/// row per node and part of a minute), shows it in `power_minute` beside the measured minutes
+/// (new columns `backfilled`, `source`, `covered_s`), and keeps in `node` what a gap after a
+/// restart needs: when the last counter reading was taken and what the samples measured in
+/// the minute of the last sample (see `Schema+Backfill.swift`).
 enum Schema {
     /// The version this build writes.
-    static let currentVersion: Int64 = 3
+    static let currentVersion: Int64 = 4
 
     /// One forward migration.
     enum Migration: Sendable {
@@ -25,7 +31,9 @@ enum Schema {
     }
 
     /// Migration `i` brings the database from version `i` to `i + 1`.
-    static let migrations: [Migration] = [.sql(version1), .code(migrateToChunks), .code(addChunkMinutes)]
+    static let migrations: [Migration] = [
+        .sql(version1), .code(migrateToChunks), .code(addChunkMinutes), .sql(version4Backfill),
+    ]
 
     /// The first schema: one row per sample, clustered by node.
     static let version1 = """

@@ -23,6 +23,8 @@ public final class StoreFaults: Sendable {
         case node
         /// The store's own marks (interval, packing and folding watermarks).
         case meta
+        /// Energy recorded for gaps from the devices' own figures.
+        case backfill
     }
 
     /// The database files whose identity is checked every tick.

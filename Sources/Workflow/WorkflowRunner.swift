@@ -180,7 +180,8 @@ public struct WorkflowRunner: Sendable {
             profile: phase.profile, durationSeconds: pod.seconds * scale, averageWatts: account.averageWatts,
             joules: account.joules * scale,
             scheduler: run.scheduler, coveragePercent: account.coveragePercent,
-            idleJoules: account.idleJoules.map { $0 * scale }, simulated: configuration.simulated)
+            idleJoules: account.idleJoules.map { $0 * scale }, simulated: configuration.simulated,
+            backfilledJoules: account.backfilledJoules * scale)
     }
 
     // MARK: - Placement probe
@@ -389,8 +390,8 @@ public struct WorkflowRunner: Sendable {
     // MARK: - Energy
 
     /// The figures of the pod's node over its window, once the monitor has its last sample;
-    /// asked again (up to 5 s more) while coverage is short of complete, and up to a minute
-    /// while the source fails.
+    /// asked again (up to 5 s more) while the window is short of complete (measured and
+    /// backfilled), and up to a minute while the source fails.
     private func measure(_ pod: PodRun) async throws -> EnergyFigures {
         // Shorter than the API's one-second resolution: there is no window to integrate.
         guard pod.finishMilliseconds > pod.startMilliseconds else {
@@ -405,7 +406,7 @@ public struct WorkflowRunner: Sendable {
             do {
                 let figures = try await energy.energy(
                     node: pod.node, fromMilliseconds: pod.startMilliseconds, toMilliseconds: pod.finishMilliseconds)
-                if figures.coveragePercent >= 99.5 || extra >= 5 { return figures }
+                if figures.completePercent >= 99.5 || extra >= 5 { return figures }
                 extra += 1
             } catch {
                 failures += 1

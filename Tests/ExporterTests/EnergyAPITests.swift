@@ -26,7 +26,7 @@ struct EnergyAPITests {
             EnergyQuery(nodes: ["rpi"], fromMilliseconds: Self.now, toMilliseconds: Self.now + 59_000))
         #expect(
             report.render(.json)
-                == #"[{"node":"rpi","from":"2026-01-21T21:25:00Z","to":"2026-01-21T21:25:59Z","joules":137.500,"avgWatts":2.500,"peakWatts":2.500,"samples":56,"coveragePercent":93.22}]"#
+                == #"[{"node":"rpi","from":"2026-01-21T21:25:00Z","to":"2026-01-21T21:25:59Z","joules":137.500,"avgWatts":2.500,"peakWatts":2.500,"samples":56,"coveragePercent":93.22,"measuredJoules":137.500,"backfilledJoules":0.000,"backfilledPercent":0.00,"missingPercent":6.78}]"#
         )
     }
 }

@@ -72,10 +72,15 @@ public struct DashboardAPI: Sendable {
         public var watts: Double?
         /// Time of the newest sample, unix milliseconds (nil if the store has none).
         public var lastSample: Int64?
-        /// Energy since midnight UTC, joules (trapezoidal, gaps over 3 intervals not bridged).
+        /// Energy since midnight UTC, joules: integrated from the samples (trapezoidal), plus
+        /// what the device's figures recorded for the gaps of more than 3 intervals.
         public var energyTodayJoules: Double
-        /// Covered share of the time since midnight UTC, 0...100.
+        /// Of those, the joules recorded for gaps (backfilled).
+        public var backfilledTodayJoules: Double
+        /// Share of the time since midnight UTC the samples cover, 0...100.
         public var coverageTodayPercent: Double
+        /// Share of the time since midnight UTC covered by backfilled energy, 0...100.
+        public var backfilledTodayPercent: Double
         /// The plug's model, once read.
         public var model: String?
         /// The plug's firmware, once read.
@@ -133,8 +138,10 @@ public struct DashboardAPI: Sendable {
                     up: up,
                     watts: up ? latest.map { Self.rounded($0.reading.watts) } : nil,
                     lastSample: latest?.timestampMilliseconds,
-                    energyTodayJoules: Self.rounded(today.energy.joules),
+                    energyTodayJoules: Self.rounded(today.joules),
+                    backfilledTodayJoules: Self.rounded(today.backfill.joules),
                     coverageTodayPercent: Self.rounded(today.coveragePercent),
+                    backfilledTodayPercent: Self.rounded(today.backfilledPercent),
                     model: devices(node)?.model,
                     firmware: devices(node)?.firmware
                 )

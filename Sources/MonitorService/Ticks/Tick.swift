@@ -16,6 +16,12 @@ public struct Tick: Sendable {
     /// How each sample's device counter was taken, by node (nodes whose sample carried one).
     /// A refused counter is already removed from its sample.
     public var deviceCounters: [String: DeviceCounterVerdict] = [:]
+    /// The gaps settled in this tick, by node: ended by this tick's sample (or, for a device
+    /// whose history was read, settled by what the history held), with the energy recorded
+    /// for them. Their energy is already in `counters`.
+    public var gaps: [String: EnergyGap] = [:]
+    /// Histories to read for gaps that ended in this tick, by node.
+    public var historyRequests: [String: HistoryRequest] = [:]
 
     /// The tick boundary, unix milliseconds.
     public var tickMilliseconds: Int64 { report.tickMilliseconds }
