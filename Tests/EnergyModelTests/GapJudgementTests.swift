@@ -64,7 +64,7 @@ struct GapJudgementTests {
 
     @Test("a counter that fell while the device stayed up, or rose faster than the meter can count, is refused")
     func refused() throws {
-        let (fell, down) = Self.run(gap: 150, counterAfter: { $0 - 0.5 }, uptime: 6000)
+        let (fell, down) = Self.run(gap: 150, counterAfter: { _ in 900 }, uptime: 6000)
         #expect(down.gap?.outcome == .implausible)
         #expect(abs(fell.energyJoules - 36 * 89) < 0.01)
         let (jumped, up) = Self.run(gap: 150, counterAfter: { $0 + 1e6 }, uptime: 6000)
