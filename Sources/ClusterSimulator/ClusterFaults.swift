@@ -9,14 +9,24 @@ struct ClusterFaults: Sendable {
         var retryAfter: String?
     }
 
+    /// A fault for every request that matches, until it is lifted.
+    struct Outage: Sendable {
+        var match: RequestMatch
+        var status: Int
+    }
+
     var scripted: [Scripted] = []
+    /// Outages in force, oldest first.
+    var outages: [Outage] = []
     /// `(verb, resource)` pairs refused with 403 on top of the configured permissions.
     var forbidden: Set<String> = []
 
-    /// The scripted answer for `request`, counting it down.
+    /// The scripted answer for `request`, counting it down, or that of an outage it falls in.
     mutating func take(for request: RecordedRequest) -> Scripted? {
         guard let index = scripted.firstIndex(where: { $0.remaining > 0 && $0.match.matches(request) }) else {
-            return nil
+            return outages.first { $0.match.matches(request) }.map {
+                Scripted(remaining: 0, match: $0.match, status: $0.status, retryAfter: nil)
+            }
         }
         scripted[index].remaining -= 1
         let fault = scripted[index]

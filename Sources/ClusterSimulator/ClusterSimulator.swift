@@ -227,6 +227,18 @@ public final class ClusterSimulator: Sendable {
         }
     }
 
+    /// Answers every request matching `match` with `status` (503: the API server cannot serve
+    /// them for now) until `endOutage(matching:)`: a fault that lasts as long as the caller
+    /// holds it, where `fail(next:)` lasts a number of requests whose timing the client sets.
+    public func startOutage(matching match: RequestMatch, status: Int = 503) async {
+        await state.withFaults { $0.outages.append(.init(match: match, status: status)) }
+    }
+
+    /// Ends the outages started with `match`.
+    public func endOutage(matching match: RequestMatch) async {
+        await state.withFaults { $0.outages.removeAll { $0.match == match } }
+    }
+
     /// Refuses `verb` on `resource` with `403 Forbidden` until `allow` (on top of
     /// `permissions`).
     public func forbid(_ verb: String, _ resource: String) async {

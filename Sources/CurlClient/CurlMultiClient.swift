@@ -80,6 +80,13 @@ public final class CurlMultiClient: Sendable {
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 
+    /// Unix time, nanoseconds (`CLOCK_REALTIME`, as the callers' wall clock).
+    static func wallNanoseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+
     /// The easy handles the client's thread holds, in flight and idle, as of its latest pass.
     var easyHandleCount: Int { queue.easyHandles.load(ordering: .relaxed) }
 

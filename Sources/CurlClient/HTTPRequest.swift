@@ -119,6 +119,10 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     /// The body.
     public var body: [UInt8]
+    /// When the client's thread had the whole response, unix nanoseconds (nil for a response
+    /// made by hand). The caller may resume much later on a busy machine: a reading's time is
+    /// taken from this, not from the caller's own clock after `perform` returned.
+    public var completedNanoseconds: Int64?
     /// The final response's header lines as received (`Name: value` and CRLF each, no status
     /// line). Kept raw and parsed only when asked: most callers (every plug poll) never read
     /// a header, and thousands of polls a second should not build strings for them.
@@ -131,11 +135,13 @@ public struct HTTPResponse: Sendable {
         self.headerBytes = Self.serialize(headers)
     }
 
-    /// Creates a response from the raw header lines of the final response.
-    init(status: Int, headerBytes: [UInt8], body: [UInt8]) {
+    /// Creates a response from the raw header lines of the final response, completed at
+    /// `completedNanoseconds` (unix).
+    init(status: Int, headerBytes: [UInt8], body: [UInt8], completedNanoseconds: Int64) {
         self.status = status
         self.body = body
         self.headerBytes = headerBytes
+        self.completedNanoseconds = completedNanoseconds
     }
 
     /// Header fields of the final response, names lower-cased, values trimmed, in order.

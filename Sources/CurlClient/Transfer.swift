@@ -202,7 +202,8 @@ final class Transfer {
         if code == CURLE_OK {
             var status = 0
             ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-            let response = HTTPResponse(status: status, headerBytes: headerBytes, body: body)
+            let response = HTTPResponse(
+                status: status, headerBytes: headerBytes, body: body, completedNanoseconds: CurlMultiClient.wallNanoseconds())
             reset()
             continuation?.resume(returning: response)
         } else {

@@ -8,7 +8,8 @@ public enum PollErrorReason: String, Sendable, CaseIterable {
     /// An HTTP status other than 2xx and 401.
     case http
     /// HTTP 401: missing or wrong credentials; a challenge the plug's configuration refuses
-    /// (Digest MD5); a device whose generation changed after its credentials were pinned.
+    /// (Digest MD5); a device of another API family or identity than its credentials are
+    /// pinned to (see `PlugPin`).
     case auth
     /// HTTP 429: the device throttles authentication; the plug is left alone for the window.
     case throttled

@@ -26,6 +26,11 @@ public final class Monitor: Service, Sendable {
     private let extraConsumers: [any TickConsumer]
     private let connection: KubernetesConnection?
     private let routes: [ExtraRoute]
+    private let latestMetrics = Mutex<MonitorMetrics?>(nil)
+
+    /// The metrics of the run in progress, or of the latest one once it ended (nil before the
+    /// first): what `/metrics` serves, for a caller in this process.
+    public var metrics: MonitorMetrics? { latestMetrics.withLock { $0 } }
 
     /// Prepares a monitor; nothing is opened or started until `run()`.
     /// - Parameters:
@@ -63,6 +68,7 @@ public final class Monitor: Service, Sendable {
         let parts = try await Parts(
             configuration: configuration, store: store, client: client, connection: connection,
             extraConsumers: extraConsumers, logger: logger)
+        latestMetrics.withLock { $0 = parts.metrics }
         let http = MetricsServer.makeApplication(
             host: configuration.listen.host,
             port: configuration.listen.port,
@@ -83,10 +89,13 @@ public final class Monitor: Service, Sendable {
             logger: logger
         )
         // Shut down in reverse order: the HTTP server first, the publisher last, after the
-        // final ticks are stored. Graceful shutdown of the group that runs this service
-        // reaches this inner group too.
+        // final ticks are stored; the pin keeper after polling, so that it writes every pin the
+        // last polls made. Graceful shutdown of the group that runs this service reaches this
+        // inner group too.
         let services: [any Service] =
-            (parts.annotations.map { [$0] } ?? []) + [PollService(parts: parts), retention, http]
+            (parts.annotations.map { [$0] } ?? []) + [
+                PinService(keeper: parts.pins, loop: parts.loop), PollService(parts: parts), retention, http,
+            ]
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
         logger.info(
@@ -138,6 +147,8 @@ extension Monitor {
         let ledger: EnergyLedger
         let storeConsumer: StoreTickConsumer
         let annotations: AnnotationPublisher?
+        /// Writes the pins the sessions make and tells them about pins cleared in the store.
+        let pins: PinKeeper
         let store: EnergyStore
         let logger: Logger
         /// The threads polling and tick handling run on, away from the request handlers' pool.
@@ -184,11 +195,16 @@ extension Monitor {
                         "aheadSeconds": "\(((ahead.newestMilliseconds ?? now) - now) / 1000)",
                     ])
             }
+            let stored = try await store.pins()
+            let pins = PinKeeper(store: store, stored: stored, logger: logger)
+            self.pins = pins
             self.loop = PollLoop(
                 plugs: configuration.plugs,
                 intervalMilliseconds: configuration.intervalMilliseconds,
                 client: client,
                 executor: executor,
+                pins: stored,
+                onPin: { pins.record($0) },
                 logger: logger
             )
             for (node, counter) in counters where (counter.lastTimestampMilliseconds ?? .min) > now {

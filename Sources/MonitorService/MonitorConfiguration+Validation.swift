@@ -37,7 +37,8 @@ extension MonitorConfiguration {
         var meterNames: Set<String> = []
         var addresses: [String: String] = [:]
         for plug in plugs {
-            if plug.node != previous {
+            // A node's meters follow each other and have names; anything else starts an entry.
+            if plug.node != previous || plug.meter == nil {
                 entry += 1
                 previous = plug.node
                 meterNames = []

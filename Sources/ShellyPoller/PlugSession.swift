@@ -59,10 +59,18 @@ public final class PlugSession: Sendable {
     private struct State {
         var endpoint: Endpoint?
         var consecutiveFailures = 0
-        /// With a password: the API family the credentials were first used with. A later
-        /// `/shelly` that claims the other family is refused, so a Gen2+ password never goes
-        /// out as Basic auth to whoever answers on the plug's address.
-        var pinnedFamily: Family?
+        /// With a password: the API family and identity the credentials go to (see `PinRule`),
+        /// as stored before or made by this session. A later `/shelly` that claims another
+        /// family or identity is refused, so a Gen2+ password never goes out as Basic auth to
+        /// whoever answers on the plug's address, not even after a restart.
+        var pin: PlugPin?
+        /// Whether a refusal by the pin was logged since the last good poll (one line a plug).
+        var loggedPinRefusal = false
+        /// With `generation:` set and a password: whether the pin has been brought in line
+        /// with the configuration and the device's identity, and when to try that again
+        /// (monotonic nanoseconds) after `/shelly` could not be read.
+        var pinConfirmed = false
+        var nextConfirmationAt: Int64 = 0
         /// No request before this (monotonic nanoseconds): the device answered 429.
         var throttledUntil: Int64 = 0
         /// The last refusal logged (a downgrade, an algorithm), so it is logged once.
@@ -85,21 +93,6 @@ public final class PlugSession: Sendable {
         var succeededSinceDetection = false
     }
 
-    /// How a device authenticates: Gen1 Basic or Gen2+ Digest.
-    enum Family: Equatable, CustomStringConvertible {
-        case gen1
-        case rpc
-
-        init(_ generation: ShellyGeneration) {
-            switch generation {
-            case .gen1: self = .gen1
-            case .rpc: self = .rpc
-            }
-        }
-
-        var description: String { self == .gen1 ? "Gen1 (Basic auth)" : "Gen2+ (Digest auth)" }
-    }
-
     /// The plug's configuration.
     public let plug: PlugConfiguration
     private let client: CurlMultiClient
@@ -114,6 +107,8 @@ public final class PlugSession: Sendable {
     let counterWatch = Mutex(CounterWatch())
     /// The history asked for a gap, and how far it has been read (see `PlugSession+History`).
     let historyState = Mutex(HistoryState())
+    /// Called with every pin this session makes or updates, to be stored.
+    private let onPin: (@Sendable (PlugPin) -> Void)?
 
     /// Bodies larger than this are refused: a Shelly status is a few KiB.
     static let maxBodyBytes = 256 * 1024
@@ -123,11 +118,13 @@ public final class PlugSession: Sendable {
     /// 5,000 polls in flight hold 20 MB of buffers instead of 80 MB at libcurl's default.
     static let receiveBufferBytes = 4 * 1024
 
-    /// Creates a session; nothing is sent until `poll`. With `executor`, the session's own tasks
-    /// (its WebSocket connection) run on the poll loop's threads.
+    /// Creates a session; nothing is sent until `poll`. `pin` is the plug's stored pin, if any
+    /// (it only matters when the plug has a password); `onPin` is called with every pin the
+    /// session makes or updates (see `PinRule`), and must not block.
     public init(
         plug: PlugConfiguration, client: CurlMultiClient, validator: ReadingValidator = ReadingValidator(),
-        executor: PollExecutor? = nil, logger: Logger
+        pin: PlugPin? = nil, onPin: (@Sendable (PlugPin) -> Void)? = nil,
+        logger: Logger
     ) {
         self.plug = plug
         self.client = client
@@ -136,19 +133,14 @@ public final class PlugSession: Sendable {
         logger[metadataKey: "node"] = "\(plug.node)"
         self.logger = logger
         var initial = State(endpoint: plug.generation == .gen1 ? .gen1 : nil)
-        if plug.password != nil {
-            switch plug.generation {
-            case .gen1: initial.pinnedFamily = .gen1
-            case .rpc: initial.pinnedFamily = .rpc
-            case .auto: break
-            }
-        }
+        initial.pin = pin
         self.state = Mutex(initial)
+        self.onPin = onPin
         self.digest = plug.password.map { DigestAuthenticator(username: plug.username, password: $0, allowMD5: plug.allowMD5) }
         if plug.transport != .http, plug.generation != .gen1 {
             let url = (plug.baseURL.hasPrefix("https://") ? "wss://" + plug.baseURL.dropFirst(8) : "ws://" + plug.baseURL.dropFirst(7)) + "/rpc"
             self.webSocket = RPCWebSocket(
-                url: url, source: "energy-monitor-\(plug.node)", eventLoopGroup: Self.eventLoopGroup, executor: executor,
+                url: url, source: "energy-monitor-\(plug.node)", eventLoopGroup: Self.eventLoopGroup,
                 logger: logger)
         } else {
             self.webSocket = nil
@@ -179,6 +171,10 @@ public final class PlugSession: Sendable {
     static let throttleMilliseconds: Int64 = 2000
     /// The longest `Retry-After` honoured.
     static let maxThrottleMilliseconds: Int64 = 60_000
+    /// Challenges one poll answers: its first, and one more when the nonce it got went stale
+    /// before the answer reached the device (a loaded machine, a short nonce lifetime). The
+    /// credentials were right then; another refusal is not about time.
+    static let maxChallengesPerPoll = 2
 
     /// The nonce of the plug's Digest session, if any (for tests and diagnostics).
     public var digestNonce: String? { digest?.nonce }
@@ -242,6 +238,7 @@ public final class PlugSession: Sendable {
             state.withLock {
                 $0.consecutiveFailures = 0
                 $0.loggedRefusal = nil
+                $0.loggedPinRefusal = false
                 $0.succeededSinceDetection = true
             }
         }
@@ -272,6 +269,7 @@ public final class PlugSession: Sendable {
     )
 
     private func read(deadline: Int64) async throws(PollFailure) -> Read {
+        await confirmPinIfDue(deadline: deadline)
         let endpoint: Endpoint
         if let known = state.withLock({ $0.endpoint }) {
             endpoint = known
@@ -295,7 +293,7 @@ public final class PlugSession: Sendable {
                 if info.authenticationEnabled, plug.password == nil {
                     throw PollFailure(.auth, "device asks for a password and none is configured (passwordFile)")
                 }
-                try pin(Family(info.generation))
+                try checkPin(info)
                 let previous = state.withLock { state -> (generation: ShellyGeneration, model: String?, at: Int64)? in
                     defer {
                         state.device = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware)
@@ -461,19 +459,19 @@ public final class PlugSession: Sendable {
     private func rpcOverWebSocket(
         _ webSocket: RPCWebSocket, _ method: String, parameters: [(String, Int64)], deadline: Int64
     ) async throws -> (JSONValue, Int64) {
-        var answeredChallenge = false
+        var answeredChallenge = 0
         while true {
             let sentNonce = digest?.nonce
             let auth = digest?.frameAuth()
             let start = WallClock.nowNanoseconds()
             let params = "{" + parameters.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
             let result = await webSocket.call(method: method, params: params, auth: auth, deadline: deadline)
-            // The stamp: wall-clock time, the exchange's midpoint.
-            let takenAt = (start + WallClock.nowNanoseconds()) / 2 / 1_000_000
             let frame: JSONValue
+            let end: Int64
             switch result {
             case .success(let reply):
-                frame = reply
+                frame = reply.frame
+                end = reply.receivedNanoseconds
             case .failure(.upgradeRefused):
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): the device refused the WebSocket upgrade"), refused: true)
             case .failure(.timeout):
@@ -482,42 +480,119 @@ public final class PlugSession: Sendable {
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket closed (\(why))"), refused: false)
             case .failure(.payload(let error)):
                 throw PollFailure(error.reason, "\(method): \(error.message)")
+            case .failure(.noTimeLeft):
+                throw PollFailure(.timeout, "\(method): no time left")
             case .failure(.backingOff(let milliseconds)):
                 throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket reconnects in \(milliseconds) ms"), refused: false)
             }
             guard let error = frame["error"], let code = error["code"]?.integer, code == 401 || code == 429 else {
-                return (frame, takenAt)
+                return (frame, (start + end) / 2 / 1_000_000)
             }
             if code == 429 {
                 state.withLock { $0.throttledUntil = MonotonicClock.nowNanoseconds() + Self.throttleMilliseconds * 1_000_000 }
                 throw PollFailure(.throttled, "\(method): error 429 (device throttles authentication)")
             }
-            guard let digest, !answeredChallenge else {
+            guard let digest, answeredChallenge < Self.maxChallengesPerPoll else {
                 let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
                 throw PollFailure(.auth, "\(method): error 401\(hint)")
             }
             guard let message = error["message"]?.string, let challenge = DigestChallenge.parse(frameMessage: message) else {
                 throw PollFailure(.auth, "\(method): error 401 without a Digest challenge")
             }
-            if auth != nil, !challenge.stale, challenge.nonce == sentNonce {
+            // As over HTTP: the same nonce refused without `stale`, or a fresh challenge
+            // answered and refused again without `stale`, means the password is wrong.
+            if auth != nil, !challenge.stale, challenge.nonce == sentNonce || answeredChallenge > 0 {
                 throw PollFailure(.auth, "\(method): error 401 (wrong user or password)")
             }
             do { try digest.accept(challenge) } catch { throw refusal(error.description) }
-            answeredChallenge = true
+            answeredChallenge += 1
         }
     }
 
-    /// Pins the credentials to `family` on first detection; refuses another family later.
-    private func pin(_ family: Family) throws(PollFailure) {
-        guard plug.password != nil else { return }
-        let pinned = state.withLock { state -> Family? in
-            if state.pinnedFamily == nil { state.pinnedFamily = family }
-            return state.pinnedFamily
+    /// Applies `PinRule` to what `/shelly` said: pins the plug on first detection (reporting
+    /// the pin), throws a refusal for a device that is not the pinned one.
+    private func checkPin(_ info: DeviceInfo) throws(PollFailure) {
+        let now = WallClock.nowMilliseconds()
+        let decision = state.withLock { state -> PinRule.Decision in
+            let decision = PinRule.decide(plug: plug, pin: state.pin, claim: info, nowMilliseconds: now)
+            if case .pin(let pin) = decision { state.pin = pin }
+            return decision
         }
-        guard let pinned, pinned != family else { return }
-        throw refusal(
-            "device now claims to be \(family) but its credentials were first used with \(pinned); "
-                + "not sending them (restart the service if the plug was really replaced)")
+        switch decision {
+        case .proceed:
+            return
+        case .pin(let pin):
+            report(pin)
+        case .refuse(let message):
+            let first = state.withLock { state -> Bool in
+                defer { state.loggedPinRefusal = true }
+                return !state.loggedPinRefusal
+            }
+            if first {
+                var metadata: Logger.Metadata = ["reason": "auth", "error": "\(message)"]
+                if let meter = plug.meter { metadata["meter"] = "\(meter)" }
+                logger.error("plug refused", metadata: metadata)
+            }
+            throw PollFailure(.auth, message)
+        }
+    }
+
+    /// Logs a new or updated pin and hands it on to be stored.
+    private func report(_ pin: PlugPin) {
+        var metadata: Logger.Metadata = [
+            "family": "\(pin.family.rawValue)", "auth": "\(pin.authScheme.rawValue)",
+            "id": "\(PinRule.quoted(pin.deviceID))", "mac": "\(PinRule.quoted(pin.mac))",
+        ]
+        if let meter = plug.meter { metadata["meter"] = "\(meter)" }
+        logger.info(
+            plug.generation == .auto ? "plug pinned" : "plug pinned as configured (generation)", metadata: metadata)
+        onPin?(pin)
+    }
+
+    /// With `generation:` set and a password, once (again a minute later while `/shelly` cannot
+    /// be read): reads the device's identity and brings the pin in line with the configuration,
+    /// which wins over any pin. The poll goes on whatever `/shelly` answers: the operator said
+    /// what the plug is.
+    private func confirmPinIfDue(deadline: Int64) async {
+        guard plug.password != nil, plug.generation != .auto else { return }
+        let now = MonotonicClock.nowNanoseconds()
+        let due = state.withLock { state -> Bool in
+            guard !state.pinConfirmed, now >= state.nextConfirmationAt else { return false }
+            state.nextConfirmationAt = now + Self.detectionIntervalNanoseconds
+            return true
+        }
+        guard due,
+            let (body, _) = try? await get("/shelly", authenticated: false, generation: .gen1, deadline: deadline),
+            let info = try? ShellyParser.deviceInfo(body)
+        else { return }
+        state.withLock {
+            $0.pinConfirmed = true
+            $0.device = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware)
+        }
+        try? checkPin(info)
+    }
+
+    /// The plug's pin as this session holds it.
+    public var pin: PlugPin? { state.withLock { $0.pin } }
+
+    /// Forgets the pin when it still is `pin` (the operator cleared it from the store): the
+    /// plug is detected afresh at its next poll and pinned to what answers then. Returns whether
+    /// it was forgotten.
+    @discardableResult
+    public func clearPin(_ pin: PlugPin) -> Bool {
+        let auto = plug.generation == .auto
+        return state.withLock { state in
+            guard state.pin == pin else { return false }
+            state.pin = nil
+            state.loggedPinRefusal = false
+            state.pinConfirmed = false
+            state.nextConfirmationAt = 0
+            if auto {
+                state.endpoint = nil
+                state.detected = nil
+            }
+            return true
+        }
     }
 
     /// An `auth` failure for something the configuration refuses, logged once (until a poll
@@ -551,7 +626,7 @@ public final class PlugSession: Sendable {
             case .rpc: digest = self.digest
             }
         }
-        var answeredChallenge = false
+        var answeredChallenge = 0
         while true {
             let sentNonce = digest?.nonce
             let authorization = digest?.authorization(method: "GET", uri: path)
@@ -562,19 +637,20 @@ public final class PlugSession: Sendable {
             case 200..<300:
                 return (response.body, takenAt)
             case 401:
-                guard let digest, !answeredChallenge else {
+                guard let digest, answeredChallenge < Self.maxChallengesPerPoll else {
                     let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
                     throw PollFailure(.auth, "\(path): HTTP 401\(hint)")
                 }
                 guard let header = response.header("WWW-Authenticate"), let challenge = DigestChallenge.parse(header) else {
                     throw PollFailure(.auth, "\(path): HTTP 401 without a Digest challenge")
                 }
-                // The same nonce refused without `stale`: the password is wrong.
-                if authorization != nil, !challenge.stale, challenge.nonce == sentNonce {
+                // The same nonce refused without `stale`, or a fresh challenge answered and
+                // refused again without `stale`: the password is wrong.
+                if authorization != nil, !challenge.stale, challenge.nonce == sentNonce || answeredChallenge > 0 {
                     throw PollFailure(.auth, "\(path): HTTP 401 (wrong user or password)")
                 }
                 do { try digest.accept(challenge) } catch { throw refusal(error.description) }
-                answeredChallenge = true
+                answeredChallenge += 1
             case 429:
                 let wait = response.header("Retry-After").flatMap { Int64(rounding: (Double($0) ?? -1) * 1000, .up) }
                 let milliseconds = min(max(wait ?? Self.throttleMilliseconds, Self.throttleMilliseconds), Self.maxThrottleMilliseconds)
@@ -617,7 +693,9 @@ public final class PlugSession: Sendable {
         } catch {
             throw PollFailure(.connect, "\(path): \(error)")
         }
-        let end = WallClock.nowNanoseconds()
+        // The exchange ended when the client had the answer: this task may resume much later
+        // on a busy machine, and the reading must not be dated by that.
+        let end = response.completedNanoseconds ?? WallClock.nowNanoseconds()
         return (response, (start + end) / 2 / 1_000_000)
     }
 }

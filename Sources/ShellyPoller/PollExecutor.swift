@@ -193,15 +193,6 @@ private final class ThreadStart {
 }
 
 extension PollExecutor {
-    /// Starts `body` as a task that prefers `executor` (inherited by its child tasks), or as a
-    /// plain task without one.
-    static func startTask(
-        on executor: PollExecutor?, _ body: sending @escaping @isolated(any) () async -> Void
-    ) -> Task<Void, Never> {
-        if let executor { return Task(executorPreference: executor, operation: body) }
-        return Task(operation: body)
-    }
-
     /// Sleeps until the monotonic clock reads `deadline`, woken by `executor`'s threads when
     /// given (else by the runtime's timer).
     static func sleep(untilMonotonicNanoseconds deadline: Int64, on executor: PollExecutor?) async throws {

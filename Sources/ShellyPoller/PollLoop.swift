@@ -37,28 +37,34 @@ public struct PollLoop: Sendable {
     public let intervalMilliseconds: Int64
     /// Per-poll timeout in milliseconds (always below the interval).
     public let timeoutMilliseconds: Int
-    private let sessions: [PlugSession]
+    let sessions: [PlugSession]
     /// The threads polling runs on, if the loop has its own.
     private let executor: PollExecutor?
     /// Whether some node has several meters (their outcomes are combined per node).
     private let hasMeters: Bool
     private let logger: Logger
 
-    /// Creates the loop. With `executor`, polling (and every session's own tasks) runs on its
-    /// threads, and the loop sleeps on them: run the loop's task with that preference.
+    /// Creates the loop. With `executor`, the loop sleeps on its threads: run the loop's task
+    /// with that preference, so that polling runs there too.
+    /// `pins` are the stored pins (see `PlugPin`), matched to the plugs by node and meter;
+    /// `onPin` is called with every pin a session makes or updates, and must not block.
     public init(
         plugs: [PlugConfiguration],
         intervalMilliseconds: Int64,
         client: CurlMultiClient,
         validator: ReadingValidator = ReadingValidator(),
         executor: PollExecutor? = nil,
+        pins: [PlugPin] = [],
+        onPin: (@Sendable (PlugPin) -> Void)? = nil,
         logger: Logger
     ) {
         self.intervalMilliseconds = intervalMilliseconds
         self.timeoutMilliseconds = Self.timeout(forInterval: intervalMilliseconds)
         self.executor = executor
-        self.sessions = plugs.map {
-            PlugSession(plug: $0, client: client, validator: validator, executor: executor, logger: logger)
+        self.sessions = plugs.map { plug in
+            let pin = pins.first { $0.node == plug.node && $0.meter == plug.meter }
+            return PlugSession(
+                plug: plug, client: client, validator: validator, pin: pin, onPin: onPin, logger: logger)
         }
         self.hasMeters = plugs.contains { $0.meter != nil }
         self.logger = logger
@@ -82,7 +88,8 @@ public struct PollLoop: Sendable {
     /// into a monotonic deadline when the wait starts, so a step of the wall clock during a
     /// wait neither stretches it nor ends it early, and skipped ticks are counted from the
     /// monotonic time between ticks, not from wall-clock stamps (a step of a day forward is
-    /// not 86,400 missed ticks). With an executor, the loop sleeps on its threads.
+    /// not 86,400 missed ticks). With an executor, the loop sleeps on its threads. The tick in
+    /// flight when the task is cancelled is not reported.
     public func run(onTick: @Sendable (TickReport) -> Void) async {
         let intervalNanoseconds = intervalMilliseconds * 1_000_000
         var previousDeadline: Int64?
@@ -117,6 +124,9 @@ public struct PollLoop: Sendable {
             }
             previousDeadline = deadline
             let outcomes = await pollAll()
+            // A tick cut short by the stop is not reported: its polls were cancelled, which is
+            // no plug's failure (they would read as refused connections).
+            guard !Task.isCancelled else { return }
             onTick(
                 TickReport(
                     tickMilliseconds: boundary / 1_000_000,

@@ -27,14 +27,26 @@ public struct DeviceInfo: Sendable, Equatable {
     public var model: String?
     /// The firmware (`fw` on Gen1, `fw_id` or `ver` on Gen2+).
     public var firmware: String?
+    /// The MAC address as the device writes it (`mac`, on Gen1 and Gen2+ alike).
+    public var mac: String?
 
     /// Creates device info.
-    public init(generation: ShellyGeneration, authenticationEnabled: Bool, identifier: String?, model: String?, firmware: String? = nil) {
+    public init(
+        generation: ShellyGeneration, authenticationEnabled: Bool, identifier: String?, model: String?,
+        firmware: String? = nil, mac: String? = nil
+    ) {
         self.generation = generation
         self.authenticationEnabled = authenticationEnabled
         self.identifier = identifier
         self.model = model
         self.firmware = firmware
+        self.mac = mac
+    }
+
+    /// The Gen2+ device id; Gen1 devices have none (their `identifier` is the MAC).
+    public var deviceID: String? {
+        if case .gen1 = generation { return nil }
+        return identifier
     }
 }
 

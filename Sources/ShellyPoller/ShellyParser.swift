@@ -18,7 +18,8 @@ public enum ShellyParser {
                 authenticationEnabled: json["auth_en"]?.bool ?? false,
                 identifier: json["id"]?.string,
                 model: json["model"]?.string,
-                firmware: json["fw_id"]?.string ?? json["ver"]?.string
+                firmware: json["fw_id"]?.string ?? json["ver"]?.string,
+                mac: json["mac"]?.string
             )
         }
         guard json["type"]?.string != nil || json["mac"]?.string != nil else {
@@ -29,7 +30,8 @@ public enum ShellyParser {
             authenticationEnabled: json["auth"]?.bool ?? false,
             identifier: json["mac"]?.string,
             model: json["type"]?.string,
-            firmware: json["fw"]?.string
+            firmware: json["fw"]?.string,
+            mac: json["mac"]?.string
         )
     }
 

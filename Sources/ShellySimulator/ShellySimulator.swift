@@ -119,7 +119,10 @@ public final class ShellySimulator: Sendable {
                     let upgrader = NIOWebSocketServerUpgrader(
                         maxFrameSize: 1 << 20,
                         shouldUpgrade: { channel, head in
-                            let accepts = plug.specification.generation >= 2 && plug.specification.fault != .noWebSocket
+                            // The `impostor` is a Gen1 device: no RPC channel.
+                            let accepts =
+                                plug.specification.generation >= 2
+                                && plug.specification.fault != .noWebSocket && plug.specification.fault != .impostor
                                 && head.uri.split(separator: "?").first == "/rpc"
                             return channel.eventLoop.makeSucceededFuture(accepts ? HTTPHeaders() : nil)
                         },

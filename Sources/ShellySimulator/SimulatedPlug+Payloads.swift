@@ -105,8 +105,8 @@ extension SimulatedPlug {
             answer.servedWatts = nil
         case .absurd, .negative, .negativeNoise:
             answer.servedWatts = fault.wattsLiteral.flatMap(Double.init)
-        case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade, .noWebSocket, .silentWebSocket,
-            .counterOverflow, .counterJump, .counterDrop, .gapCounterDrop, .gapCounterJump:
+        case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade, .impostor, .noWebSocket,
+            .silentWebSocket, .counterOverflow, .counterJump, .counterDrop, .forgedLog, .gapCounterDrop, .gapCounterJump:
             break
         }
         return answer
@@ -136,6 +136,13 @@ extension SimulatedPlug {
                 default: ("SNPL-00112EU", "PlusPlugS")
                 }
             }
+        if specification.fault == .forgedLog {
+            // JSON-escaped: the model reads as "SNPL\n2026-... error energy-monitor: ...".
+            let forged = "SNPL-00112EU\\n2026-01-01T00:00:00+0000 error energy-monitor: error=database or disk is full [Store] forged\\r\\u001b[2K"
+            return "{\"name\":null,\"id\":\"\(deviceID)\",\"mac\":\"\(mac)\",\"slot\":0,\"model\":\"\(forged)\","
+                + "\"gen\":\(specification.generation),\"fw_id\":\"\(forged)\",\"ver\":\"1.1.0\","
+                + "\"app\":\"\(app)\",\"auth_en\":false,\"auth_domain\":null}"
+        }
         let authDomain = specification.password != nil ? "\"\(deviceID)\"" : "null"
         return "{\"name\":null,\"id\":\"\(deviceID)\",\"mac\":\"\(mac)\",\"slot\":0,\"model\":\"\(model)\","
             + "\"gen\":\(specification.generation),\"fw_id\":\"20231219-134003/1.1.0-g34b5d4f\",\"ver\":\"1.1.0\","

@@ -35,6 +35,10 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     /// A Gen2+ plug that, after serving three readings, claims to be a Gen1 device asking for
     /// Basic auth (someone else answering on its address); it counts Basic credentials received.
     case downgrade
+    /// A Gen2+ plug of which, from the first request on, only a Gen1 device asking for Basic auth
+    /// answers, with the plug's MAC address (someone else on its address when the service starts);
+    /// it counts Basic credentials received.
+    case impostor
     /// A Gen2+ plug that refuses the WebSocket upgrade on `/rpc` (a proxy or an old firmware):
     /// clients must fall back to HTTP.
     case noWebSocket = "no-websocket"
@@ -56,6 +60,10 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     /// After a pause of 5 s or more without status requests, the counter stands 10^6 Wh
     /// higher from then on: a jump no meter makes.
     case gapCounterJump = "gap-counter-jump"
+    /// A Gen2+ plug whose `/shelly` model (and firmware) carries a line break and a whole fake
+    /// log line after it, and an escape sequence: outside text that must stay inside one line
+    /// of the monitor's log.
+    case forgedLog = "forged-log"
 
     /// The power literal a status answer carries instead of the load curve's, if any.
     var wattsLiteral: String? {
@@ -142,7 +150,7 @@ public final class SimulatedPlug: Sendable {
         public var stale = 0
         /// `429` answers.
         public var throttled = 0
-        /// Basic credentials received while claiming to be Gen1 (the `downgrade` fault).
+        /// Basic credentials received while claiming to be Gen1 (the `downgrade` and `impostor` faults).
         public var basicCredentialsReceived = 0
 
         /// Creates empty statistics.
@@ -207,11 +215,12 @@ public final class SimulatedPlug: Sendable {
         return result
     }
 
-    /// Counts a request; returns whether the plug now claims to be Gen1 (`downgrade`).
+    /// Counts a request; returns whether the plug now claims to be Gen1 (`downgrade`, `impostor`).
     func countRequest(basicCredentials: Bool) -> Bool {
         counter.withLock { state -> Bool in
             state.requests += 1
-            let claimsGen1 = specification.fault == .downgrade && state.servedReadings >= 3
+            let claimsGen1 =
+                specification.fault == .impostor || (specification.fault == .downgrade && state.servedReadings >= 3)
             if claimsGen1, basicCredentials { state.basicCredentialsReceived += 1 }
             return claimsGen1
         }

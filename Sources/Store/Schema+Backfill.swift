@@ -1,5 +1,5 @@
 extension Schema {
-    /// 3 -> 4: the `backfill` table, `power_minute` with the backfilled minutes, and the node
+    /// 4 -> 5: the `backfill` table, `power_minute` with the backfilled minutes, and the node
     /// columns a gap across a restart needs.
     ///
     /// `power_minute` keeps its seven columns first and adds `backfilled` (0 for a measured
@@ -8,7 +8,7 @@ extension Schema {
     /// minute the row covers): `sum(joules)` over a window's rows is the window's complete
     /// energy. A backfilled row has no samples, its power is its joules over its seconds, and
     /// it has no minimum or maximum (NULL).
-    static let version4Backfill = """
+    static let addBackfill = """
         ALTER TABLE node ADD COLUMN last_device_reading_ms INTEGER;
         ALTER TABLE node ADD COLUMN minute_ms INTEGER;
         ALTER TABLE node ADD COLUMN minute_joules REAL;

@@ -23,6 +23,8 @@ public final class StoreFaults: Sendable {
         case node
         /// The store's own marks (interval, packing and folding watermarks).
         case meta
+        /// The family and identity each plug's credentials are pinned to.
+        case plugPin = "plug_pin"
         /// Energy recorded for gaps from the devices' own figures.
         case backfill
     }

@@ -329,10 +329,13 @@ final class OfflineScheduling: PodLifecycle {
         let finish = start + realSeconds
         let extra = max(0, entry.powerConsumptionWatts - entry.idlePowerWatts)
         // The monitor reads each plug shortly after each second, never before it (and up to
-        // most of a second late on a loaded machine): on from 0.2 s before the start, so that the
-        // reading of the second before still sees rest, until just before the second after the
-        // end, so that the window's last reading sees the load however late it comes.
-        plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 0.2, to: finish + 0.98))
+        // most of a second late on a loaded machine), and a window's edge is interpolated
+        // between the readings on either side of it: on from 1.2 s before the start, so that
+        // the reading of the second before already sees the load (a reading at rest there
+        // would cost the window about L·δ²/2 for a first reading δ s late), until just before
+        // the second after the end, so that the window's last reading sees the load however
+        // late it comes.
+        plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 1.2, to: finish + 0.98))
         loadEnds.withLock { $0[node] = max($0[node] ?? 0, finish + 0.98) }
         workloadRecords.withLock {
             $0.append(

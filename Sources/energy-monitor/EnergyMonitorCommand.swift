@@ -8,7 +8,8 @@ struct EnergyMonitorCommand: AsyncParsableCommand {
         abstract: "Energy-aware Kubernetes: poll Shelly plugs, store every reading, export metrics, score nodes.",
         version: EnergyModel.EnergyMonitorVersion.string,
         subcommands: [
-            RunCommand.self, DemoCommand.self, SimulateCommand.self, EnergyCommand.self, PodsCommand.self, ScoreCommand.self,
+            RunCommand.self, DemoCommand.self, SimulateCommand.self, EnergyCommand.self, PinsCommand.self,
+            PodsCommand.self, ScoreCommand.self,
             ExtenderCommand.self, WorkflowCommand.self, BenchCommand.self, HealthcheckCommand.self,
         ]
     )

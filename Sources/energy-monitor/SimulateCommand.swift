@@ -15,7 +15,7 @@ struct SimulateCommand: AsyncParsableCommand {
             --auth ask for the password in --password-file (Basic on Gen1, Digest SHA-256 on Gen2+). \
             Faults: unreachable, slow, http-error, garbage, reboot, huge-body, huge-headers, truncated, nan, \
             infinite, absurd, negative, negative-noise, md5-digest, downgrade, no-websocket, ws-silent, \
-            counter-overflow, counter-jump, counter-drop, gap-counter-drop, gap-counter-jump. \
+            counter-overflow, counter-jump, counter-drop, forged-log, gap-counter-drop, gap-counter-jump. \
             Models cycle through --models: plug, or 3em (a three-phase energy meter with per-minute records).
             """
     )

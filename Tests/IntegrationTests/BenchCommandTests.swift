@@ -16,7 +16,9 @@ struct BenchCommandTests {
                 "bench", "--nodes", "20", "--ticks", "5", "--plugs", "20", "--seconds", "3",
                 "--load-seconds", "1", "--load-connections", "4", "--folder", folder, "--with-auth",
             ],
-            timeout: .seconds(240)
+            // Generous: every phase waits for its service, and a loaded machine can take
+            // minutes for them; no verdict here is about time.
+            timeout: .seconds(600)
         )
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)

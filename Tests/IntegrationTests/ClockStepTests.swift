@@ -102,21 +102,24 @@ struct ClockStepTests {
             service.simulator.stop()
         }
         try await Task.sleep(for: .seconds(3))
+        // Each scrape between two readings of the clock: it saw the counter somewhere between.
+        let beforeStart = Date().timeIntervalSince1970
         let before = await service.metrics()
         let start = Date().timeIntervalSince1970
         try service.shim.set(offsetSeconds: -120)
         try await Task.sleep(for: .seconds(8))
-        let after = await service.metrics()
         let end = Date().timeIntervalSince1970
+        let after = await service.metrics()
+        let afterEnd = Date().timeIntervalSince1970
         let counted = service.energy(after) - service.energy(before)
-        // The served readings of the window, a second less at each end (the scrapes fall
-        // between ticks): the counter added at least that much.
+        // The served readings of the window between the scrapes, a second less at each end
+        // (the counter stands at the last sample): the counter added at least that much.
         let served = try service.servedJoules(from: start + 1, to: end - 1)
         print(String(format: "clock 120 s back: %.1f J counted, %.1f J served in the inner window", counted, served))
         #expect(served > 0)
         #expect(counted >= served * 0.95, "the counter stalled: \(counted) J counted, \(served) J served")
         // ...and at most what was served a second beyond each end: no hour of power added.
-        let outer = try service.servedJoules(from: start - 1.5, to: end + 1.5)
+        let outer = try service.servedJoules(from: beforeStart - 1.5, to: afterEnd + 1.5)
         #expect(counted <= outer * 1.05, "the counter jumped: \(counted) J counted, \(outer) J served around it")
         #expect((after.value("energy_monitor_clock_steps_total{direction=\"backward\"}") ?? 0) >= 1)
         #expect(after.value("energy_monitor_ticks_skipped_total") == 0)
@@ -137,8 +140,8 @@ struct ClockStepTests {
             service.monitor.stop()
             service.simulator.stop()
         }
-        let before = await service.metrics()
         let start = Date().timeIntervalSince1970
+        let before = await service.metrics()
         try service.shim.set(offsetSeconds: 86_400)
         let ahead = await eventually(within: .seconds(30), every: .milliseconds(500)) {
             let rows = try? await service.rows("SELECT count(*) FROM power WHERE ts > unixepoch('now') + 3600")

@@ -110,11 +110,19 @@ struct EnergyIntegrationTests {
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }
+        // The scrapes start once the service answers: its start-up time on a busy machine is
+        // not what this test measures, and a service that cannot start says why.
+        func awaitReady(_ monitor: ChildProcess) async throws {
+            let ready = await eventually(within: .seconds(60)) { await TestEnvironment.get(base + "/readyz")?.status == 200 }
+            try #require(ready, "service not ready: \(monitor.stderr.suffix(1500))")
+        }
+        try await awaitReady(monitor)
         await scrape(for: 9)
         let killedAt = Double(WallClock.nowMilliseconds()) / 1000
         kill(monitor.process.processIdentifier, SIGKILL)
         monitor.process.waitUntilExit()
         monitor = try ChildProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run2")
+        try await awaitReady(monitor)
         await scrape(for: 12)
         for name in series {
             let values = history[name] ?? []

@@ -70,4 +70,36 @@ struct LogForgeryTests {
         }
         #expect(lines.contains { $0.contains("\\n2026-01-01T00:00:00+0000 error energy-monitor") })
     }
+
+    @Test("a plug whose /shelly model carries a line break and a fake log line: the monitor's log keeps it in one line")
+    func plugModel() async throws {
+        try TestPaths.requireBinary()
+        let folder = try TestEnvironment.makeFolder("log-forgery-plug")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let port = TestEnvironment.freePorts(1)
+        let listen = TestEnvironment.freePorts(1)
+        let simulator = try ChildProcess(
+            TestPaths.binary,
+            [
+                "simulate", "--plugs", "1", "--port", "\(port)", "--generations", "2", "--fault", "0=forged-log",
+                "--write-config", folder + "/config.yaml", "--database", folder + "/energy.db",
+                "--listen", "127.0.0.1:\(listen)",
+            ], in: folder, name: "simulate")
+        defer { simulator.stop() }
+        let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
+        try #require(written, "simulator: \(simulator.stderr)")
+        let monitor = try ChildProcess(
+            TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
+        defer { monitor.stop() }
+        let detected = await eventually(within: .seconds(30)) { monitor.stderr.contains("detected plug") }
+        #expect(detected, "\(monitor.stderr.suffix(1000))")
+        monitor.stop()
+        let lines = monitor.stderr.split(separator: "\n")
+        #expect(lines.contains { $0.contains("detected plug") && $0.contains("forged") })
+        for line in lines {
+            #expect(Self.isLogLine(line), "a line not written by the logger: \(line)")
+            #expect(!line.hasPrefix("2026-01-01T00:00:00+0000"), "a forged line: \(line)")
+            #expect(!line.contains("\u{1B}") && !line.contains("\r"), "a control character reached the log: \(line)")
+        }
+    }
 }

@@ -73,7 +73,7 @@ struct ScoreCommandTests {
 
     @Test(
         "CSV output reproduces every decision of the thesis log",
-        .enabled(if: TestPaths.thesisAvailable, "../shared/thesis is absent")
+        .enabled(if: TestPaths.thesisTestsEnabled, "../shared/thesis is absent")
     )
     func thesisReplay() async throws {
         let text = try String(
@@ -112,7 +112,7 @@ struct ScoreCommandTests {
 
     @Test(
         "--nodes-file reads the power annotations with the 30 s freshness rule; --watts overrides them",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
     )
     func nodesFile() async throws {
         let now = 1_769_947_200.0

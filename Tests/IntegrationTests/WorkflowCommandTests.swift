@@ -302,10 +302,8 @@ struct WorkflowCommandTests {
             }
         }
         var files = [ours]
-        if TestPaths.thesisAvailable {
-            files += ["thesis_results.csv", "results_baseline.csv"].map {
-                TestPaths.thesis.appendingPathComponent($0).path
-            }
+        if TestPaths.thesisTestsEnabled {
+            files += try ["thesis_results.csv", "results_baseline.csv"].map { try TestPaths.thesisFile($0) }
         } else {
             print("../shared/thesis is absent: the report is drawn from our rows only")
         }

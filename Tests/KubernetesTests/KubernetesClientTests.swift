@@ -9,8 +9,6 @@ import TestSupport
 /// The client against the fake API server over real TLS, with certificates made by openssl.
 @Suite("KubernetesClient against a local HTTPS API server", .serialized)
 struct KubernetesClientTests {
-    static let fixturesNote = "../shared/fixtures/kubernetes is absent: the real Status bodies are needed"
-
     private func withServer(_ body: (FakeAPIServer, CurlMultiClient) async throws -> Void) async throws {
         let server = try FakeAPIServer()
         let http = CurlMultiClient()
@@ -162,9 +160,11 @@ struct KubernetesClientTests {
         }
     }
 
-    @Test("in-cluster: token re-read after a 401 (retried once) and at the refresh interval")
+    @Test(
+        "in-cluster: token re-read after a 401 (retried once) and at the refresh interval",
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent: the real Status bodies are needed")
+    )
     func inClusterTokenRotation() async throws {
-        try #require(TestPaths.kubernetesFixturesAvailable, Comment(rawValue: Self.fixturesNote))
         try await withServer { server, http in
             let unauthorized = try TestPaths.kubernetesFixtureText("status-401-unauthorized-reconstructed.json")
             let account = server.certificates.directory.appendingPathComponent("serviceaccount")
@@ -202,9 +202,11 @@ struct KubernetesClientTests {
         }
     }
 
-    @Test("401 that persists: one retry, then reported with the API's message")
+    @Test(
+        "401 that persists: one retry, then reported with the API's message",
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent: the real Status bodies are needed")
+    )
     func persistentUnauthorized() async throws {
-        try #require(TestPaths.kubernetesFixturesAvailable, Comment(rawValue: Self.fixturesNote))
         try await withServer { server, http in
             let body = try TestPaths.kubernetesFixtureText("status-401-unauthorized-reconstructed.json")
             try await server.requireTokens(["right"], unauthorizedBody: body)
@@ -220,13 +222,13 @@ struct KubernetesClientTests {
 
     @Test(
         "403, 404 and 422 are rejections carrying the API server's message",
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent: the real Status bodies are needed"),
         arguments: [
             (403, "status-403-forbidden-node-patch-reconstructed.json", "Forbidden"),
             (404, "status-404-node-not-found-reconstructed.json", "NotFound"),
             (422, "status-422-apply-missing-fieldmanager-captured.json", "Invalid"),
         ])
     func rejections(code: Int, fixture: String, reason: String) async throws {
-        try #require(TestPaths.kubernetesFixturesAvailable, Comment(rawValue: Self.fixturesNote))
         try await withServer { server, http in
             let body = try TestPaths.kubernetesFixtureText(fixture)
             let message = try #require(
@@ -240,9 +242,11 @@ struct KubernetesClientTests {
         }
     }
 
-    @Test("429 carries Retry-After; 5xx is unavailable")
+    @Test(
+        "429 carries Retry-After; 5xx is unavailable",
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent: the real Status bodies are needed")
+    )
     func throttledAndServerError() async throws {
-        try #require(TestPaths.kubernetesFixturesAvailable, Comment(rawValue: Self.fixturesNote))
         try await withServer { server, http in
             // The reconstructed 429 is a raw HTTP response: replay its headers and body.
             let raw = try TestPaths.kubernetesFixtureText("response-429-apf-reconstructed.txt").replacingOccurrences(of: "\r\n", with: "\n")

@@ -59,7 +59,9 @@ struct KubernetesWatchTests {
             for try await _ in cluster.client.watch(
                 path: "/api/v1/namespaces/ml/pods?labelSelector=none%3Dnone", resourceVersion: nil, timeoutSeconds: 1)
             {}
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Ended by the server at its timeout, not by the client's own (a minute): the bound
+            // leaves a loaded machine its scheduling noise.
+            #expect(ContinuousClock.now - started < .seconds(15))
 
             let idle = Task {
                 for try await _ in cluster.client.watch(

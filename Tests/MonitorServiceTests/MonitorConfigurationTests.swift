@@ -176,3 +176,41 @@ struct MonitorConfigurationTests {
         }
     }
 }
+
+/// A configuration built in code (the demo's, the offline cluster's) is held to the rules a
+/// file is: `validate()`.
+@Suite("Configuration built in code")
+struct BuiltConfigurationTests {
+    static func plug(_ node: String, _ host: String, meter: String? = nil) -> PlugConfiguration {
+        var plug = PlugConfiguration(node: node, baseURL: "http://\(host)")
+        plug.meter = meter
+        return plug
+    }
+
+    @Test("the same node twice, a node name that is none, two entries on one plug: refused with the file's key path")
+    func refused() throws {
+        var configuration = MonitorConfiguration()
+        configuration.plugs = [Self.plug("a", "10.0.0.1"), Self.plug("a", "10.0.0.2")]
+        #expect(throws: ConfigurationError("plugs[1].node", "duplicate node \"a\" (also plugs[0])")) {
+            try configuration.validate()
+        }
+        configuration.plugs = [Self.plug("Not A Node", "10.0.0.1")]
+        #expect((try? configuration.validate()) == nil)
+        configuration.plugs = [Self.plug("a", "10.0.0.1"), Self.plug("b", "10.0.0.1")]
+        #expect((try? configuration.validate()) == nil)
+        configuration.plugs = []
+        #expect((try? configuration.validate()) == nil)
+    }
+
+    @Test("a node's meters, named, are one entry")
+    func meters() throws {
+        var configuration = MonitorConfiguration()
+        configuration.plugs = [
+            Self.plug("a", "10.0.0.1", meter: "psu-a"), Self.plug("a", "10.0.0.2", meter: "psu-b"),
+            Self.plug("b", "10.0.0.3"),
+        ]
+        try configuration.validate()
+        configuration.plugs.append(Self.plug("a", "10.0.0.4", meter: "psu-c"))
+        #expect((try? configuration.validate()) == nil, "a node's meters must follow each other")
+    }
+}

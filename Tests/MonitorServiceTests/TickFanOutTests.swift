@@ -1,4 +1,5 @@
 import EnergyModel
+import Exposition
 import Foundation
 import Logging
 import ShellyPoller
@@ -30,7 +31,10 @@ struct TickFanOutTests {
             .init(node: "rpi", port: 0, generation: 1, profile: .rpi),
         ])
         let folder = try TemporaryDirectory("fan-out")
-        let unusedPort = TestEnvironment.freePorts(1)
+        // The dead plug's address: a port held without listening, so that nothing answers
+        // there for the whole test (a port merely found free could be taken meanwhile).
+        let dead = try HeldPort()
+        defer { dead.release() }
         let yaml = """
             interval: 500ms
             database: energy.db
@@ -38,7 +42,7 @@ struct TickFanOutTests {
             plugs:
               - { node: wyse, address: "127.0.0.1:\(simulator.port(of: "wyse") ?? 0)" }
               - { node: rpi, address: "127.0.0.1:\(simulator.port(of: "rpi") ?? 0)" }
-              - { node: dead, address: "127.0.0.1:\(unusedPort)" }
+              - { node: dead, address: "127.0.0.1:\(dead.port)" }
             """
         let configuration = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: folder.path)
         var logger = Logger(label: "fan-out")
@@ -52,14 +56,29 @@ struct TickFanOutTests {
         let ticks = recorder.ticks.withLock { $0 }
         #expect(ticks.count >= 4, "ticks seen: \(ticks.count)")
         #expect(zip(ticks, ticks.dropFirst()).allSatisfy { $0.tickMilliseconds < $1.tickMilliseconds })
-        let later = ticks.dropFirst()  // detection of the first tick may time out on a busy machine
-        // A poll may time out on a loaded machine (a gap, not a sample); the dead plug never
-        // gives one, and most ticks carry both live plugs.
-        #expect(later.allSatisfy { Set($0.samples.map(\.node)).isSubset(of: ["wyse", "rpi"]) })
-        let complete = later.filter { Set($0.samples.map(\.node)) == ["wyse", "rpi"] }.count
-        #expect(complete * 2 >= later.count, "\(complete) of \(later.count) ticks with both samples")
-        #expect(later.allSatisfy { $0.failures["dead"]?.reason == .connect })
         #expect(ticks.allSatisfy { $0.report.outcomes.count == 3 })
+        // Every tick carries, for each live plug, its sample or a timeout (a loaded machine may
+        // cost a poll its answer), never nothing and never another reason; the dead plug is
+        // refused every time.
+        let metrics = ExpositionReader(String(decoding: try #require(monitor.metrics).render(), as: UTF8.self))
+        for node in ["wyse", "rpi"] {
+            let timeouts = ticks.filter { $0.failures[node]?.reason == .timeout }.count
+            for tick in ticks {
+                let sampled = tick.samples.contains { $0.node == node }
+                #expect(
+                    sampled != (tick.failures[node] != nil) && (sampled || tick.failures[node]?.reason == .timeout),
+                    "\(node) at \(tick.tickMilliseconds): \(tick.failures[node].map { "\($0)" } ?? "sample")")
+            }
+            #expect(ticks.contains { tick in tick.samples.contains { $0.node == node } }, "\(node): no sample at all")
+            // Each timeout was counted as one.
+            #expect(
+                metrics.value("energy_monitor_poll_errors_total{node=\"\(node)\",reason=\"timeout\"}") == Double(timeouts),
+                "\(node): \(timeouts) timeouts in \(ticks.count) ticks")
+            print("fan-out: \(node) timed out in \(timeouts) of \(ticks.count) ticks")
+        }
+        #expect(ticks.allSatisfy { $0.samples.allSatisfy { $0.node != "dead" } && $0.failures["dead"]?.reason == .connect })
+        #expect(
+            metrics.value("energy_monitor_poll_errors_total{node=\"dead\",reason=\"connect\"}") == Double(ticks.count))
         // The counters carried on are those after the tick's own samples.
         if let last = ticks.last, let sample = last.samples.first(where: { $0.node == "wyse" }) {
             #expect(last.counters["wyse"]?.lastTimestampMilliseconds == sample.timestampMilliseconds)

@@ -7,7 +7,7 @@ import TestSupport
 
 @Suite(
     "Extender over HTTP",
-    .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent: payload tests skipped")
+    .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent: payload tests skipped")
 )
 struct ExtenderServerTests {
     static func priorities(_ response: CurlClient.HTTPResponse) throws -> [HostPriority] {

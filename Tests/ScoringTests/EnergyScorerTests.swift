@@ -70,7 +70,7 @@ private struct ThesisDecision {
     }
 }
 
-@Suite("EnergyScorer against the thesis log", .enabled(if: TestPaths.thesisAvailable, "../shared/thesis is absent"))
+@Suite("EnergyScorer against the thesis log", .enabled(if: TestPaths.thesisTestsEnabled, "../shared/thesis is absent"))
 struct ThesisReplayTests {
     private static func loadDecisions() throws -> (header: String, decisions: [ThesisDecision]) {
         let text = try String(

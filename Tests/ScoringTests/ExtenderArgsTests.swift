@@ -9,7 +9,7 @@ import TestSupport
 struct ExtenderArgsTests {
     @Test(
         "decodes every ExtenderArgs fixture, tolerating everything it does not need",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent"),
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent"),
         arguments: [
             ("extender-args-upstream-types_test.json", "podname", ["nodename"], ["node1"] as [String]?),
             ("extender-args-derived-tas-twoNodeArgument.json", "big pod", ["node A", "node B"], ["node A", "node B"]),
@@ -25,7 +25,7 @@ struct ExtenderArgsTests {
 
     @Test(
         "labels and annotations of real pods and nodes are read",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
     )
     func metadata() throws {
         let args = try JSONDecoder().decode(

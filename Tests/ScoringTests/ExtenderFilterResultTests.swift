@@ -9,7 +9,7 @@ import TestSupport
 struct ExtenderFilterResultTests {
     @Test(
         "decodes the upstream fixture with every field set",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
     )
     func upstream() throws {
         let result = try JSONDecoder().decode(
@@ -25,7 +25,7 @@ struct ExtenderFilterResultTests {
 
     @Test(
         "decodes what a real scheduler round trip stored, null fields included",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
     )
     func captured() throws {
         let data = try TestPaths.kubernetesFixture("extender-filter-result-captured-simulator.json")

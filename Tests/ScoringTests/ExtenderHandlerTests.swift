@@ -232,7 +232,7 @@ struct ExtenderHandlerTests {
 
     @Test(
         "every ExtenderArgs fixture: neutral scores for pods that do not opt in, every node passes",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent"),
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent"),
         arguments: [
             ("extender-args-upstream-types_test.json", ["nodename"]),
             ("extender-args-derived-tas-twoNodeArgument.json", ["node A", "node B"]),
@@ -259,7 +259,7 @@ struct ExtenderHandlerTests {
 
     @Test(
         "the real minikube node and nginx pod, opted in and annotated, are scored",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
     )
     func annotatedFixture() throws {
         // Add the opt-in labels to the captured pod and power annotations to the captured node.
@@ -303,7 +303,7 @@ struct ExtenderHandlerTests {
 
     @Test(
         "the captured simulator nodes, filtered for an opted-in pod, keep the node the profile serves",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
     )
     func capturedNodesFiltered() throws {
         let captured = try JSONDecoder().decode(

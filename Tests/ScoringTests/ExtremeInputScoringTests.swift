@@ -75,9 +75,11 @@ struct ExtremeInputScoringTests {
         }
     }
 
-    @Test("extender request JSON: every numeric field of a real request, set to each extreme, gets 200 or 400 with one line")
-    func extenderRequests() throws {
-        try #require(TestPaths.kubernetesFixturesAvailable, "skipped: ../shared/fixtures/kubernetes is absent")
+    @Test(
+        "extender request JSON: every numeric field of a real request, set to each extreme, gets 200 or 400 with one line",
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
+    )
+    func extenderRequests() async throws {
         let handler = ExtenderHandler(knowledgeBase: ExtenderHandlerTests.knowledgeBase, powerAnnotations: Self.power, logger: .init(label: "test"))
         let pod = try ClusterPayloads.pod(profile: "sequential", weight: "0.3")
         let nodes = try ["tvpc", "rpi"].map { try ClusterPayloads.node(named: $0, annotations: ClusterPayloads.power(40)) }
@@ -89,7 +91,11 @@ struct ExtremeInputScoringTests {
         let variants = PayloadMutator.extremeVariants(of: body).filter { variant in kinds.contains { variant.label.hasSuffix("= \($0.prefix(24))") } }
         #expect(variants.count > 100, "bodies: \(variants.count)")
         var statuses: [Int: Int] = [:]
-        for variant in variants {
+        for (index, variant) in variants.enumerated() {
+            // CPU-bound for half a minute in a debug build: it yields now and then, or it
+            // would hold one of the few threads of the cooperative pool that timing-sensitive
+            // tests running alongside need.
+            if index % 5 == 0 { await Task.yield() }
             for answer in [handler.prioritize(body: variant.bytes, now: Self.now)] {
                 statuses[answer.status, default: 0] += 1
                 #expect(answer.status == 200 || answer.status == 400, "\(variant.label): \(answer.status)")

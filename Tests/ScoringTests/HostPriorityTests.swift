@@ -8,7 +8,7 @@ import TestSupport
 struct HostPriorityTests {
     @Test(
         "decodes the HostPriority and HostPriorityList fixtures",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
     )
     func fixtures() throws {
         let decoder = JSONDecoder()
@@ -31,7 +31,7 @@ struct HostPriorityTests {
 
     @Test(
         "encodes exactly like the upstream fixture",
-        .enabled(if: TestPaths.kubernetesFixturesAvailable, "../shared/fixtures/kubernetes is absent")
+        .enabled(if: TestPaths.kubernetesFixtureTestsEnabled, "../shared/fixtures/kubernetes is absent")
     )
     func encoding() throws {
         let fixture = try TestPaths.kubernetesFixture("host-priority-upstream-types_test.json")

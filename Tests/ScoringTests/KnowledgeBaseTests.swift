@@ -62,7 +62,7 @@ struct KnowledgeBaseTests {
 
     @Test(
         "the thesis knowledge base loads",
-        .enabled(if: TestPaths.thesisAvailable, "../shared/thesis is absent")
+        .enabled(if: TestPaths.thesisTestsEnabled, "../shared/thesis is absent")
     )
     func thesisFile() throws {
         let knowledgeBase = try KnowledgeBase(contentsOfFile: TestPaths.thesisKnowledgeBasePath)

@@ -41,42 +41,41 @@ struct FirmwareAuthTests {
         await simulator.shutdown()
 
         let ticks = reports.withLock { $0 }
-        // The first tick detects (component lookup); count from the second.
-        let counted = ticks.dropFirst()
-        // A poll may time out on a loaded machine; none may fail for auth or be throttled.
-        let failures = counted.flatMap(\.outcomes).compactMap { outcome -> PollFailure? in
-            if case .failure(let failure) = outcome.result, failure.reason != .timeout { return failure }
-            return nil
-        }
         let statistics = simulator.statistics().values.reduce(SimulatedPlug.Statistics(), +)
-        let allSamples = ticks.flatMap(\.outcomes).filter { if case .success = $0.result { true } else { false } }.count
-        #expect(counted.count >= 12, "ticks: \(counted.count)")
-        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        let polls = PollAccount(ticks, plugs: 20)
+        #expect(ticks.count >= 13, "ticks: \(ticks.count)")
+        // Every poll is a sample or a timeout (a loaded machine may cost a poll its answer);
+        // none fails for auth or is throttled, and most polls give their sample.
+        #expect(polls.others.isEmpty, "\(polls.others.prefix(5))")
+        #expect(polls.samples + polls.timeouts == polls.polls, "\(polls)")
+        #expect(polls.isEnough, "\(polls)")
         #expect(statistics.throttled == 0)
         #expect(statistics.stale >= 20 * 3, "every plug's nonce went stale at least three times: \(statistics.stale)")
         // Every request is a sample, but for each plug's /shelly, its first challenge and one
-        // renewal per stale nonce: one request per sample in the steady state.
-        let timeouts = counted.flatMap(\.outcomes).filter { $0.result.failureReason == .timeout }.count
-        if timeouts == 0 {
-            // Every request is /shelly, a challenge answered with 401, or a sample (a plug that
-            // timed out ten times in a row detects again, which adds to /shelly).
-            // The stop may cut off the last tick's polls after the plugs answered them (their
-            // samples never reported): at most one tick of 20 plugs of slack.
-            let unexplained = statistics.requests - (statistics.allowed + statistics.challenged + 20)
-            #expect((0...40).contains(unexplained), "requests beyond samples, challenges and /shelly: \(unexplained)")
-            #expect(
-                (0...20).contains(statistics.allowed - allSamples),
-                "one authenticated request per sample: \(statistics.allowed) served, \(allSamples) samples")
-            // Each plug's first challenge and one per stale nonce; a loaded machine may add a
-            // few where a retry's nonce crossed the lifetime boundary on its way.
-            #expect(statistics.challenged >= 20 + statistics.stale && statistics.challenged <= 20 + statistics.stale + 20)
-        } else {
-            // A poll cut off by its timeout may leave a served request without a sample.
-            #expect(statistics.allowed >= allSamples && statistics.allowed <= allSamples + timeouts)
-        }
+        // renewal per stale nonce: one request per sample in the steady state. A timed-out
+        // poll may leave one served request without its sample, and the stop may cut off the
+        // last tick's polls after the plugs answered them (one tick of 20 plugs).
+        #expect(
+            (polls.samples...(polls.samples + polls.timeouts + 20)).contains(statistics.allowed),
+            "one authenticated request per sample: \(statistics.allowed) served, \(polls)")
+        // Each plug's first challenge and one per stale nonce; a loaded machine may add one
+        // per plug where a retry's nonce crossed the lifetime boundary on its way, and one per
+        // timed-out poll whose challenge came too late.
+        #expect(
+            (20 + statistics.stale...(20 + statistics.stale + 20 + polls.timeouts)).contains(statistics.challenged),
+            "\(statistics.challenged) challenges, \(statistics.stale) stale, \(polls)")
+        // Every request is /shelly, a challenge answered with 401, or a served one (a plug
+        // that timed out ten times in a row detects again, which adds to /shelly; the stop
+        // may cut off up to two ticks of requests before their answer, and a timed-out poll
+        // one request whose answer it never read).
+        let unexplained = statistics.requests - (statistics.allowed + statistics.challenged + 20)
+        #expect(
+            (0...(40 + polls.timeouts)).contains(unexplained),
+            "requests beyond samples, challenges and /shelly: \(unexplained), \(polls)")
+        let allSamples = polls.samples
         let perSample = Double(statistics.requests) / Double(max(1, allSamples))
         let steady = Double(statistics.requests - statistics.stale - 40) / Double(max(1, allSamples))
-        print("firmware 2, 20 plugs, nonce lifetime 3 s: \(allSamples) samples over \(ticks.count) ticks,",
+        print("firmware 2, 20 plugs, nonce lifetime 3 s: \(allSamples) samples and \(polls.timeouts) timed-out polls over \(ticks.count) ticks,",
             "\(statistics.requests) requests (\(String(format: "%.3f", perSample)) per sample with detection and",
             "a renewal every 3 s; \(String(format: "%.3f", steady)) without them), \(statistics.challenged) challenges,",
             "\(statistics.stale) stale, \(statistics.throttled) throttled")
@@ -152,5 +151,48 @@ struct FirmwareAuthTests {
         let outcome = await allowing.poll(timeoutMilliseconds: 5000)
         await simulator.shutdown()
         #expect((try? outcome.result.get()) != nil, "\(outcome.result)")
+    }
+}
+
+/// Every poll of a run of ticks, sorted: a sample, a timeout, or another failure.
+struct PollAccount: CustomStringConvertible {
+    /// Polls in all ticks.
+    var polls = 0
+    /// Polls that gave a sample.
+    var samples = 0
+    /// Polls that timed out.
+    var timeouts = 0
+    /// Polls that failed for another reason.
+    var others: [PollFailure] = []
+
+    /// Sorts the polls of `ticks`, which must each hold one outcome per plug.
+    init(_ ticks: [TickReport], plugs: Int) {
+        self.plugs = plugs
+        for tick in ticks {
+            polls += plugs
+            for outcome in tick.outcomes {
+                switch outcome.result {
+                case .success:
+                    samples += 1
+                    plugsSampled.insert(outcome.node)
+                case .failure(let failure) where failure.reason == .timeout: timeouts += 1
+                case .failure(let failure): others.append(failure)
+                }
+            }
+        }
+    }
+
+    /// Plugs that gave at least one sample.
+    var plugsSampled = Set<String>()
+    /// Plugs polled.
+    var plugs = 0
+
+    /// Whether the run read every plug and gave a sample for at least a quarter of the polls:
+    /// on a machine busy with two other test processes, a 3 s nonce lifetime makes most polls
+    /// renew it, and a poll whose second round trip comes too late is a counted timeout.
+    var isEnough: Bool { plugsSampled.count == plugs && samples * 4 >= polls }
+
+    var description: String {
+        "\(polls) polls: \(samples) samples (\(plugsSampled.count) of \(plugs) plugs), \(timeouts) timed out, \(others.count) other failures"
     }
 }

@@ -75,7 +75,7 @@ struct PayloadFuzzTests {
             }
         }
 
-        do { _ = try ShellyParser.deviceInfo(bytes) } catch { refused(error) }
+        do { checkPin(try ShellyParser.deviceInfo(bytes), label: label) } catch { refused(error) }
         for channel in [0, 1] {
             do {
                 let (reading, rating) = try ShellyParser.gen1RatedStatus(bytes, channel: channel)
@@ -92,14 +92,51 @@ struct PayloadFuzzTests {
         } catch { refused(error) }
     }
 
+    /// The pin of a Gen2+ plug whose `/shelly` is the `gen2-plus-plug-s-shelly.json` fixture.
+    static let gen2Pin = PlugPin(
+        node: "n", family: .rpc, deviceID: "shellyplusplugs-aabbccddeeff", mac: "AABBCCDDEEFF", firstSeenMilliseconds: 0
+    )
+
+    /// What any `/shelly` a device can send does to a plug with a password: without a pin it is
+    /// pinned as it claims; against the Gen2+ pin, the credentials go only to a Gen2+ claim of the
+    /// same id and MAC, and a refusal is one bounded line whatever the device wrote.
+    static func checkPin(_ info: DeviceInfo, label: String) {
+        let plug = PlugConfiguration(node: "n", baseURL: "http://192.0.2.1", password: "pw")
+        if case .pin(let pin) = PinRule.decide(plug: plug, pin: nil, claim: info, nowMilliseconds: 1) {
+            #expect(pin.family == PlugPin.Family(info.generation), "\(label)")
+        } else {
+            Issue.record("\(label): a first detection was not pinned")
+        }
+        let decision = PinRule.decide(plug: plug, pin: gen2Pin, claim: info, nowMilliseconds: 1)
+        let same: Bool
+        if case .rpc = info.generation {
+            same = info.deviceID?.lowercased() == gen2Pin.deviceID && info.mac.map(PlugPin.normalizedMAC) == gen2Pin.mac
+        } else {
+            same = false
+        }
+        switch decision {
+        case .proceed:
+            #expect(same, "\(label): credentials for \(info)")
+        case .refuse(let message):
+            #expect(!same, "\(label): the pinned device refused")
+            #expect(
+                !message.unicodeScalars.contains { $0.properties.generalCategory == .control }, "\(label): \(message)")
+            #expect(message.count <= 700, "\(label): \(message.count)-character refusal")
+        case .pin:
+            Issue.record("\(label): re-pinned under generation: auto")
+        }
+    }
+
     // The loops yield now and then: they are CPU-bound and would otherwise hold the few
     // threads of the cooperative pool that timing-sensitive tests running alongside need.
 
-    @Test("1,100 mutations of the real payloads", .timeLimit(.minutes(5)))
+    @Test(
+        "1,100 mutations of the real payloads", .timeLimit(.minutes(5)),
+        .enabled(if: ShellyFixtures.testsEnabled, "../shared/fixtures/shelly is absent (public payloads, see README)")
+    )
     func mutatedFixtures() async throws {
-        try #require(ShellyFixtures.available, "skipped: \(ShellyFixtures.folder.path) is absent (public payloads, see README)")
         var rng = SeededGenerator(seed: 0x5EED_0007)
-        let fixtures = try ShellyFixtures.allNames().map { ($0, try ShellyFixtures.bytes($0)) }
+        let fixtures = try ShellyFixtures.names().map { ($0, try ShellyFixtures.bytes($0)) }
         let perFixture = max(20, 1_100 / max(fixtures.count, 1))
         for (name, bytes) in fixtures {
             for round in 0..<perFixture {
@@ -109,11 +146,13 @@ struct PayloadFuzzTests {
         }
     }
 
-    @Test("extreme numbers in every numeric field of every real payload", .timeLimit(.minutes(5)))
+    @Test(
+        "extreme numbers in every numeric field of every real payload", .timeLimit(.minutes(5)),
+        .enabled(if: ShellyFixtures.testsEnabled, "../shared/fixtures/shelly is absent (public payloads, see README)")
+    )
     func extremeNumbersInEveryField() async throws {
-        try #require(ShellyFixtures.available, "skipped: \(ShellyFixtures.folder.path) is absent (public payloads, see README)")
         var checked = 0
-        for name in ShellyFixtures.allNames() {
+        for name in try ShellyFixtures.names() {
             for variant in PayloadMutator.extremeVariants(of: try ShellyFixtures.bytes(name)) {
                 Self.check(variant.bytes, label: "\(name) \(variant.label)")
                 checked += 1
@@ -174,6 +213,20 @@ struct PayloadFuzzTests {
         #expect(reason("{\"id\":0,\"apower\":12.5,}}") == .parse)
         #expect(reason(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) == .parse)
         #expect(reason("{\"id\":0,\"apower\":\"" + String(repeating: "x", count: 300 * 1024) + "\"}") == .invalid)
+    }
+
+    @Test(
+        "/shelly cases of the corpus against a pinned Gen2+ plug",
+        arguments: [
+            ("shelly-gen1-auth-same-mac.json", false), ("shelly-gen1-with-gen2-id.json", false),
+            ("shelly-gen2-id-line-break-long.json", false), ("shelly-gen2-mac-not-a-string.json", false),
+            ("shelly-gen2-same-device-mac-colons.json", true),
+        ])
+    func pinCorpus(name: String, credentials: Bool) throws {
+        let info = try ShellyParser.deviceInfo(Array(try Data(contentsOf: Self.corpus.appendingPathComponent(name))))
+        let plug = PlugConfiguration(node: "n", baseURL: "http://192.0.2.1", password: "pw")
+        let decision = PinRule.decide(plug: plug, pin: Self.gen2Pin, claim: info, nowMilliseconds: 1)
+        #expect((decision == .proceed) == credentials, "\(name): \(decision)")
     }
 
     @Test("every input in the corpus")

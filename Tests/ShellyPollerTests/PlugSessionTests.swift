@@ -3,7 +3,9 @@ import EnergyModel
 import Foundation
 import Logging
 import ShellySimulator
+import Synchronization
 import Testing
+import TestSupport
 
 @testable import ShellyPoller
 
@@ -12,6 +14,12 @@ import Testing
 struct PlugSessionTests {
     static let client = CurlMultiClient()
     static let logger = Logger(label: "test")
+    /// How long a `slow` plug takes to answer in the timeout tests: a minute, far beyond any
+    /// poll's deadline, so that a poll which waited for the answer is unmistakable.
+    static let slowAnswer: Duration = .seconds(60)
+    /// How late after its deadline a poll may end: scheduling noise on a machine busy with the
+    /// rest of the suite, and still a twelfth of the slow plug's delay.
+    static let deadlineMarginSeconds = 5.0
 
     private func withSimulator(
         _ specifications: [SimulatedPlug.Specification],
@@ -76,16 +84,16 @@ struct PlugSessionTests {
     }
 
     @Test(
-        "faults map to their reasons",
+        "faults map to their reasons; a poll ends at its deadline, not when a slow answer comes",
         arguments: [(SimulatedFault.httpError, PollErrorReason.http), (.garbage, .parse), (.slow, .timeout)]
     )
     func faults(fault: SimulatedFault, reason: PollErrorReason) async throws {
-        try await withSimulator([.init(node: "bad", port: 0, generation: 2, profile: .rpi, fault: fault)]) { simulator in
+        let fault = [SimulatedPlug.Specification(node: "bad", port: 0, generation: 2, profile: .rpi, fault: fault)]
+        try await withSimulator(fault, slowDelay: Self.slowAnswer) { simulator in
             let outcome = await session(simulator, "bad").poll(timeoutMilliseconds: 500)
             #expect(outcome.result.failureReason == reason, "\(outcome.result)")
-            // A poll never outlasts its timeout by more than scheduling noise (generous: the
-            // whole suite runs in parallel on two cores).
-            #expect(outcome.durationSeconds < 3)
+            // The slow plug answers a minute later: a poll that waited for it fails here.
+            #expect(outcome.durationSeconds <= 0.5 + Self.deadlineMarginSeconds, "poll took \(outcome.durationSeconds) s")
         }
     }
 
@@ -109,14 +117,34 @@ struct PlugSessionTests {
 
     @Test("a closed port is a connect failure")
     func unreachable() async throws {
-        // A port that was just listened on and closed again: nothing listens there now.
-        let closed = try await ShellySimulator.start(plugs: [.init(node: "x", port: 0, generation: 1, profile: .rpi)])
-        let port = try #require(closed.port(of: "x"))
-        await closed.shutdown()
+        // A port held without listening: nothing answers there, and no other test can take it.
+        let closed = try HeldPort()
+        defer { closed.release() }
         try await withSimulator([.init(node: "gone", port: 0, generation: 1, profile: .rpi, fault: .unreachable)]) { simulator in
             #expect(simulator.port(of: "gone") == nil)
-            let outcome = await session(simulator, "gone", port: port).poll(timeoutMilliseconds: 500)
+            let outcome = await session(simulator, "gone", port: closed.port).poll(timeoutMilliseconds: 500)
             #expect(outcome.result.failureReason == .connect, "\(outcome.result)")
+        }
+    }
+
+    @Test("a reading is dated by its exchange, not by when the poll's task runs again")
+    func datedByTheExchange() async throws {
+        // The plug reads its value when the request comes and answers half a second later;
+        // the poll's task then waits two seconds more before it runs again, as on a machine
+        // whose threads are all taken. Only the poll's own executor is slow: nothing else waits.
+        try await withSimulator([.init(node: "late", port: 0, generation: 1, profile: .rpi, fault: .slow)], slowDelay: .milliseconds(500)) { simulator in
+            let executor = DelayingExecutor(delay: .seconds(2))
+            let plug = PlugConfiguration(node: "late", baseURL: "http://127.0.0.1:\(simulator.port(of: "late") ?? 1)", generation: .gen1)
+            let session = PlugSession(plug: plug, client: Self.client, logger: Self.logger)
+            let outcome = await Task(executorPreference: executor) { await session.poll(timeoutMilliseconds: 15_000) }.value
+            let sample = try outcome.result.get()
+            let served = try #require(simulator.servedReadings().first { $0.node == "late" })
+            // The task was held (the poll took the answer's half second and the two after it)...
+            #expect(outcome.durationSeconds >= 2.5, "poll took \(outcome.durationSeconds) s")
+            // ...but the exchange itself lasted the plug's half second: its midpoint is about a
+            // quarter of a second after the plug read the value, not more than a second.
+            let skew = sample.timestampMilliseconds - served.timestampMilliseconds
+            #expect((0...750).contains(skew), "sample dated \(skew) ms after the plug read it")
         }
     }
 
@@ -127,11 +155,14 @@ struct PlugSessionTests {
             let fault: SimulatedFault? = index % 8 == 0 ? .slow : (index % 8 == 1 ? .unreachable : nil)
             specifications.append(.init(node: "n\(index)", port: 0, generation: index % 2 == 0 ? 1 : 2, profile: .generic(index: index), fault: fault))
         }
+        // The dead plugs' address: a port held without listening (refused at once).
+        let dead = try HeldPort()
+        defer { dead.release() }
         // A 3 s interval (2.4 s timeout) keeps the healthy plugs' verdict independent of how
-        // busy the machine is; the slow plugs answer after 5 s, beyond any timeout.
-        try await withSimulator(specifications, slowDelay: .seconds(5)) { simulator in
+        // busy the machine is; the slow plugs answer after a minute, beyond any timeout.
+        try await withSimulator(specifications, slowDelay: Self.slowAnswer) { simulator in
             let plugs = specifications.map { spec in
-                PlugConfiguration(node: spec.node, baseURL: "http://127.0.0.1:\(simulator.port(of: spec.node) ?? 9)")
+                PlugConfiguration(node: spec.node, baseURL: "http://127.0.0.1:\(simulator.port(of: spec.node) ?? dead.port)")
             }
             let loop = PollLoop(plugs: plugs, intervalMilliseconds: 3000, client: Self.client, logger: Self.logger)
             for _ in 0..<2 {
@@ -139,8 +170,10 @@ struct PlugSessionTests {
                 #expect(outcomes.map(\.node) == plugs.map(\.node))
                 for (index, outcome) in outcomes.enumerated() {
                     switch index % 8 {
-                    case 0: #expect(outcome.result.failureReason == .timeout)
-                    case 1: #expect(outcome.result.failureReason == .connect)
+                    case 0:
+                        #expect(outcome.result.failureReason == .timeout)
+                        #expect(outcome.durationSeconds <= 2.4 + Self.deadlineMarginSeconds, "\(outcome.node): \(outcome.durationSeconds) s")
+                    case 1: #expect(outcome.result.failureReason == .connect, "\(outcome.node): \(outcome.result)")
                     default: #expect((try? outcome.result.get()) != nil, "\(outcome.node): \(outcome.result)")
                     }
                 }
@@ -204,5 +237,30 @@ extension Result where Failure == PollFailure {
     var failureReason: PollErrorReason? {
         if case .failure(let failure) = self { return failure.reason }
         return nil
+    }
+}
+
+/// An executor on a thread of its own that runs a task's first job at once and every later
+/// one `delay` after it was enqueued: the task's resumptions come late, as on a machine
+/// whose threads are all taken, while the rest of the process is not slowed down.
+final class DelayingExecutor: TaskExecutor {
+    private let queue = DispatchQueue(label: "delaying-executor")
+    private let jobs = Mutex(0)
+    private let delay: Duration
+
+    init(delay: Duration) { self.delay = delay }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        let due = jobs.withLock { count in
+            defer { count += 1 }
+            return count == 0 ? ContinuousClock.now : ContinuousClock.now + delay
+        }
+        queue.async {
+            // Slept in steps: a signal (a child process of another test ending) cuts one short.
+            while ContinuousClock.now < due { usleep(10_000) }
+            job.runSynchronously(on: executor)
+        }
     }
 }

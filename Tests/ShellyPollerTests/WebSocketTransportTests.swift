@@ -64,15 +64,24 @@ struct WebSocketTransportTests {
         _ = await running.value
         let statistics = simulator.statistics().values.reduce(SimulatedPlug.Statistics(), +)
         await simulator.shutdown()
-        let failures = reports.withLock { $0 }.dropFirst().flatMap(\.outcomes).compactMap { outcome -> PollFailure? in
-            if case .failure(let failure) = outcome.result, failure.reason != .timeout { return failure }
-            return nil
-        }
-        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        let ticks = reports.withLock { $0 }
+        let polls = PollAccount(ticks, plugs: 20)
+        #expect(ticks.count >= 13, "ticks: \(ticks.count)")
+        // Every poll is a sample or a timeout (a loaded machine may cost a poll its answer);
+        // none fails for auth or is throttled, and most polls give their sample.
+        #expect(polls.others.isEmpty, "\(polls.others.prefix(5))")
+        #expect(polls.samples + polls.timeouts == polls.polls, "\(polls)")
+        #expect(polls.isEnough, "\(polls)")
         #expect(statistics.throttled == 0)
         #expect(statistics.stale >= 20 * 2, "stale nonces renewed in frames: \(statistics.stale)")
-        print("WebSocket, firmware 2, 20 plugs, nonce lifetime 3 s: \(statistics.requests) frames and requests,",
-            "\(statistics.allowed) authenticated, \(statistics.challenged) challenged, \(statistics.stale) stale, \(statistics.throttled) throttled")
+        // One authenticated frame per sample: a timed-out poll may leave one served frame
+        // without its sample, and the stop may cut off the last tick after the plugs answered.
+        #expect(
+            (polls.samples...(polls.samples + polls.timeouts + 20)).contains(statistics.allowed),
+            "\(statistics.allowed) frames served, \(polls)")
+        print("WebSocket, firmware 2, 20 plugs, nonce lifetime 3 s: \(polls),",
+            "\(statistics.requests) frames and requests, \(statistics.allowed) authenticated, \(statistics.challenged) challenged,",
+            "\(statistics.stale) stale, \(statistics.throttled) throttled")
     }
 
     @Test("auto falls back to HTTP when the upgrade is refused; websocket alone fails as connect")
@@ -102,7 +111,11 @@ struct WebSocketTransportTests {
         // The first poll detects over HTTP and asks Shelly.GetStatus over the silent socket.
         #expect(reasons.filter { $0 != nil }.count == 1 && reasons.contains(.timeout), "\(reasons)")
         #expect(reasons.suffix(3).allSatisfy { $0 == nil }, "\(reasons)")
-        #expect(outcomes.allSatisfy { $0.durationSeconds < 1.5 }, "every poll ends within its timeout")
+        // Every poll ends at its deadline (plus scheduling noise on a loaded machine): the
+        // silent connection never answers, so a poll that waited for it would never end.
+        #expect(
+            outcomes.allSatisfy { $0.durationSeconds <= 0.8 + PlugSessionTests.deadlineMarginSeconds },
+            "every poll ends within its timeout: \(outcomes.map(\.durationSeconds))")
     }
 
     @Test("a device that goes away and comes back: the connection is opened again, with backoff")

@@ -126,8 +126,10 @@ struct BackfillStoreTests {
         #expect(store.faults.badRows[.backfill] == 2)
     }
 
-    @Test("a version-3 database gets the backfill table, the new view and the node columns; its counters stay")
-    func migration() async throws {
+    @Test(
+        "a database of an earlier version gets the backfill table, the new view and the node columns; its counters stay",
+        arguments: [Int64(2), 3, 4])
+    func migration(from version: Int64) async throws {
         let folder = try TemporaryDirectory()
         let path = folder.path("e.db")
         var counter = EnergyCounters()
@@ -140,17 +142,10 @@ struct BackfillStoreTests {
         }
         do {
             let database = try SQLiteDatabase(path: path)
-            try database.execute(
-                """
-                DROP VIEW power_minute; DROP TABLE backfill;
-                ALTER TABLE node DROP COLUMN last_device_reading_ms; ALTER TABLE node DROP COLUMN minute_ms;
-                ALTER TABLE node DROP COLUMN minute_joules; ALTER TABLE node DROP COLUMN minute_covered_ms;
-                \(Schema.version1.components(separatedBy: "CREATE VIEW power_minute").last.map { "CREATE VIEW power_minute" + $0 } ?? "")
-                PRAGMA user_version = 3
-                """)
+            try database.downgrade(to: version)
         }
         let store = try EnergyStore(path: path)
-        #expect(try await store.run { () throws(StoreError) in try store.database.scalarInt("PRAGMA user_version") } == 4)
+        #expect(try await store.run { () throws(StoreError) in try store.database.scalarInt("PRAGMA user_version") } == Schema.currentVersion)
         let loaded = try await store.loadCounters()
         #expect(loaded["a"]?.energyJoules == 15)
         #expect(loaded["a"]?.minuteStartMilliseconds == nil)

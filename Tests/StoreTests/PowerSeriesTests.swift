@@ -111,17 +111,7 @@ struct PowerSeriesTests {
         }
         do {
             let database = try SQLiteDatabase(path: path)
-            // Back to version 2: without the per-minute sums and what version 4 added.
-            try database.execute(
-                """
-                DROP TABLE chunk_minute; DROP VIEW power_minute; DROP TABLE backfill;
-                ALTER TABLE node DROP COLUMN last_device_reading_ms; ALTER TABLE node DROP COLUMN minute_ms;
-                ALTER TABLE node DROP COLUMN minute_joules; ALTER TABLE node DROP COLUMN minute_covered_ms;
-                CREATE VIEW power_minute AS SELECT node.name AS node, minute.minute * 60.0 AS ts, minute.samples AS samples,
-                    minute.avg_watts AS avg_watts, minute.min_watts AS min_watts, minute.max_watts AS max_watts,
-                    minute.joules AS joules FROM minute JOIN node ON node.id = minute.node_id;
-                PRAGMA user_version = 2
-                """)
+            try database.downgrade(to: 2)
         }
         let store = try EnergyStore(path: path)
         #expect(

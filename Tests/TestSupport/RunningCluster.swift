@@ -39,7 +39,10 @@ public func withCluster<T: Sendable>(
         lifecycle: lifecycle, logger: logger)
     try await simulator.start()
     let http = CurlMultiClient()
-    let client = KubernetesClient(connection: try simulator.connection(), http: http, logger: logger)
+    // Generous: the simulator answers in-process, on threads a loaded machine shares with the
+    // rest of the suite, and no verdict of these tests is about how soon a request is answered.
+    let client = KubernetesClient(
+        connection: try simulator.connection(), http: http, logger: logger, timeoutMilliseconds: 60_000)
     do {
         let result = try await body(RunningCluster(simulator: simulator, client: client, http: http))
         http.shutdown()

@@ -15,14 +15,25 @@ public enum TestEnvironment {
         return path
     }
 
-    /// `count` consecutive free TCP ports on 127.0.0.1 (the first of them).
+    /// `count` consecutive free TCP ports on 127.0.0.1 (the first of them), below the
+    /// kernel's ephemeral range: a port in that range that is free now can become the source
+    /// port of any outgoing connection (the suite opens thousands) before the process it was
+    /// chosen for binds it, which then fails to listen.
     public static func freePorts(_ count: Int) -> Int {
+        let top = min(60_000, ephemeralPortsStart) - count
+        let range = top > 12_000 ? 10_000...top : 20_000...(60_000 - count)
         for _ in 0..<200 {
-            let base = Int.random(in: 20_000...(60_000 - count))
+            let base = Int.random(in: range)
             if (0..<count).allSatisfy({ isFree(base + $0) }) { return base }
         }
         fatalError("no \(count) consecutive free ports found on 127.0.0.1")
     }
+
+    /// The first port the kernel hands out as a source port (`ip_local_port_range`).
+    static let ephemeralPortsStart: Int = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        return text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+    }()
 
     /// Whether `port` can be bound on 127.0.0.1 now.
     public static func isFree(_ port: Int) -> Bool {

@@ -2,7 +2,7 @@ import Foundation
 
 /// Where things are for the tests: the package, the built binary, and the public data every
 /// checkout has at `../shared` (read in place, never copied into the repository; tests that
-/// need it skip with a clear message when it is absent).
+/// need it skip with a clear message when it is absent, and fail under `CI=true`).
 public enum TestPaths {
     /// The package root, found from this file: Tests/TestSupport/TestPaths.swift.
     public static let packageRoot = URL(fileURLWithPath: #filePath)
@@ -54,11 +54,39 @@ public enum TestPaths {
 
     /// A Kubernetes fixture's bytes.
     public static func kubernetesFixture(_ name: String) throws -> Data {
-        try Data(contentsOf: kubernetesFixtures.appendingPathComponent(name))
+        try Data(contentsOf: URL(fileURLWithPath: existing(kubernetesFixtures.appendingPathComponent(name))))
     }
 
     /// A Kubernetes fixture's text.
     public static func kubernetesFixtureText(_ name: String) throws -> String {
-        try String(contentsOf: kubernetesFixtures.appendingPathComponent(name), encoding: .utf8)
+        try String(contentsOfFile: existing(kubernetesFixtures.appendingPathComponent(name)), encoding: .utf8)
+    }
+}
+
+extension TestPaths {
+    /// Whether this run must find `../shared`: under `CI=true` it is always there, so a test
+    /// that reads it runs even when it is missing and fails on the missing file instead of
+    /// being skipped.
+    public static var sharedRequired: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// The condition of `.enabled(if:)` for tests that read `../shared/thesis`: true when the
+    /// data is there; when it is absent, false (the test is skipped) unless `CI=true`.
+    public static var thesisTestsEnabled: Bool { thesisAvailable || sharedRequired }
+
+    /// The condition of `.enabled(if:)` for tests that read `../shared/fixtures/kubernetes`:
+    /// true when the fixtures are there; when they are absent, false unless `CI=true`.
+    public static var kubernetesFixtureTestsEnabled: Bool { kubernetesFixturesAvailable || sharedRequired }
+
+    /// The path of `name` under `../shared/thesis`, or an error naming it when it is missing.
+    public static func thesisFile(_ name: String) throws -> String {
+        try Self.existing(thesis.appendingPathComponent(name))
+    }
+
+    /// `url`'s path when the file exists, else an error that names it and `../shared`.
+    static func existing(_ url: URL) throws -> String {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw TestSupportError("\(url.path) is missing: the public data at ../shared is not there")
+        }
+        return url.path
     }
 }

@@ -26,7 +26,7 @@ struct ResultFileTests {
     @Test(
         "the thesis's thesis_results.csv: six energy-scheduler rows, two complete runs at weight 0.0",
         .enabled(
-            if: TestPaths.thesisAvailable, "../shared/thesis is absent: the thesis data is read in place, never copied")
+            if: TestPaths.thesisTestsEnabled, "../shared/thesis is absent: the thesis data is read in place, never copied")
     )
     func thesisResults() throws {
         let rows = try ResultFile.read(Self.thesisResults)
@@ -48,7 +48,7 @@ struct ResultFileTests {
     @Test(
         "the thesis's results_baseline.csv: per-phase timestamps; two aborted attempts and two complete runs",
         .enabled(
-            if: TestPaths.thesisAvailable, "../shared/thesis is absent: the thesis data is read in place, never copied")
+            if: TestPaths.thesisTestsEnabled, "../shared/thesis is absent: the thesis data is read in place, never copied")
     )
     func baseline() throws {
         let rows = try ResultFile.read(Self.baseline)

@@ -65,7 +65,7 @@ struct SweepAndReportTests {
     @Test(
         "the thesis's own files: energy scheduler at weight 0.0 against the baseline",
         .enabled(
-            if: TestPaths.thesisAvailable, "../shared/thesis is absent: the thesis data is read in place, never copied")
+            if: TestPaths.thesisTestsEnabled, "../shared/thesis is absent: the thesis data is read in place, never copied")
     )
     func thesisSummary() throws {
         let files = ["thesis_results.csv", "results_baseline.csv"].map {

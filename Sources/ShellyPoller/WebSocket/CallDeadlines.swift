@@ -3,9 +3,15 @@ import Synchronization
 
 /// The deadlines of every WebSocket call in flight, watched by one task for all plugs: a
 /// timer task per call (5,000 a second at 5,000 plugs) cost more CPU than the calls
-/// themselves. A finished call's entry is simply skipped when its time comes. The task runs
-/// on a thread of its own (not the cooperative pool, which a flood of HTTP requests can keep
-/// busy for seconds) and keeps monotonic time.
+/// themselves. A finished call's entry is simply skipped when its time comes.
+///
+/// The watcher runs on a thread of its own (not the cooperative pool, which a flood of HTTP
+/// requests can keep busy for seconds) and keeps monotonic time. When the whole process was
+/// held up (a machine out of CPU) past a deadline, the watcher's wake and work that was on
+/// time (a reply handed on, a connection that opened) are queued together, and the watcher
+/// would often run first: so a watcher that woke late lets the queued work run before it ends
+/// any call (`HeldUpClock`). Replies themselves are read on `WebSocketExecutor`'s threads, as
+/// an HTTP poll's answer is on the client's own thread, however late the caller resumes.
 final class CallDeadlines: Sendable {
     private struct Entry {
         let deadline: Int64
@@ -20,6 +26,10 @@ final class CallDeadlines: Sendable {
 
     /// How often the watcher looks: a call ends at most this late after its deadline.
     static let resolutionNanoseconds: Int64 = 20_000_000
+    /// A watcher that wakes this much later than it asked was held up with the process.
+    static let stallNanoseconds: Int64 = 100_000_000
+    /// How long a process that stays held up is spared: beyond that, calls end anyway.
+    static let graceNanoseconds: Int64 = 1_000_000_000
     static let shared = CallDeadlines()
     /// The watcher's thread.
     private static let executor = PollExecutor(threads: 1)
@@ -37,9 +47,12 @@ final class CallDeadlines: Sendable {
     }
 
     private func run() async {
+        var clock = HeldUpClock()
         while true {
-            let now = MonotonicClock.nowNanoseconds() + Self.resolutionNanoseconds
-            try? await Self.executor.sleep(untilMonotonicNanoseconds: now)
+            let wake = MonotonicClock.nowNanoseconds() + Self.resolutionNanoseconds
+            try? await Self.executor.sleep(untilMonotonicNanoseconds: wake)
+            let now = MonotonicClock.nowNanoseconds()
+            let lenient = clock.woke(at: now)
             let due = state.withLock { state -> [Entry]? in
                 if state.entries.isEmpty {
                     state.watching = false
@@ -47,7 +60,7 @@ final class CallDeadlines: Sendable {
                 }
                 var due: [Entry] = []
                 state.entries.removeAll { entry in
-                    guard entry.deadline <= now else { return false }
+                    guard entry.deadline <= now, !lenient else { return false }
                     due.append(entry)
                     return true
                 }
@@ -56,5 +69,48 @@ final class CallDeadlines: Sendable {
             guard let due else { return }
             for entry in due { entry.socket.deadlinePassed(entry.id) }
         }
+    }
+
+    /// Sleeps until `deadline` (monotonic nanoseconds), and on in steps of the resolution
+    /// while the process is held up, so that work that was due before the deadline runs first.
+    static func sleep(until deadline: Int64) async {
+        var clock = HeldUpClock(expected: deadline)
+        while true {
+            let now = MonotonicClock.nowNanoseconds()
+            if now < clock.expected {
+                do { try await executor.sleep(untilMonotonicNanoseconds: clock.expected) } catch { return }
+                continue
+            }
+            if !clock.woke(at: now) { return }
+        }
+    }
+}
+
+/// Tells a task that sleeps in steps of `CallDeadlines.resolutionNanoseconds` whether it was
+/// just held up with the rest of the process (it woke much later than it asked), in which
+/// case it lets the work queued meanwhile run before it ends any call. A process that stays
+/// held up longer than `CallDeadlines.graceNanoseconds` gets no more leniency.
+struct HeldUpClock {
+    /// When the task asked to wake next, monotonic nanoseconds.
+    var expected: Int64
+    /// Since when every wake has been late, if the latest was.
+    private var lateSince: Int64?
+
+    init(expected: Int64 = MonotonicClock.nowNanoseconds() + CallDeadlines.resolutionNanoseconds) {
+        self.expected = expected
+    }
+
+    /// Records a wake at `now` (the next one is expected a resolution later); returns whether
+    /// calls whose deadline has passed are still spared.
+    mutating func woke(at now: Int64) -> Bool {
+        let late = now - expected > CallDeadlines.stallNanoseconds
+        expected = now + CallDeadlines.resolutionNanoseconds
+        guard late else {
+            lateSince = nil
+            return false
+        }
+        let since = lateSince ?? now
+        lateSince = since
+        return now - since < CallDeadlines.graceNanoseconds
     }
 }

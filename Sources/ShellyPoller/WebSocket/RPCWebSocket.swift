@@ -27,15 +27,25 @@ final class RPCWebSocket: Sendable {
         case timeout
         /// The connection is in its reconnect backoff.
         case backingOff(milliseconds: Int64)
+        /// The deadline had passed before the call was made (the caller came late): nothing
+        /// was sent, and the connection is not to blame.
+        case noTimeLeft
         /// The device sent a frame that is not a believable payload (too large, cut off, not
         /// JSON, `NaN`): counted as an HTTP body of the same kind would be.
         case payload(ShellyPayloadError)
     }
 
+    /// A reply frame and when it was read (wall nanoseconds): the caller may resume much
+    /// later on a busy machine, and the reading must not be dated by that.
+    struct Reply: Sendable {
+        var frame: JSONValue
+        var receivedNanoseconds: Int64
+    }
+
     /// A call in flight: written and awaiting its reply, or answered before its caller waited.
     private enum Call {
-        case waiting(CheckedContinuation<Result<JSONValue, CallFailure>, Never>?)
-        case done(Result<JSONValue, CallFailure>)
+        case waiting(CheckedContinuation<Result<Reply, CallFailure>, Never>?)
+        case done(Result<Reply, CallFailure>)
     }
 
     private enum Phase {
@@ -59,10 +69,6 @@ final class RPCWebSocket: Sendable {
     private let source: String
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
-    /// Where the session's own tasks (the connection, a connect's timer) run: the poll loop's
-    /// threads when it has them, so that request floods on the cooperative pool never delay
-    /// a reply.
-    private let executor: PollExecutor?
     private let state = Mutex(State())
 
     /// Largest frame read from a device: larger than any payload is allowed to be, so that an
@@ -72,11 +78,10 @@ final class RPCWebSocket: Sendable {
     static let backoffBaseMilliseconds: Int64 = 1000
     static let backoffMaxMilliseconds: Int64 = 30_000
 
-    init(url: String, source: String, eventLoopGroup: any EventLoopGroup, executor: PollExecutor? = nil, logger: Logger) {
+    init(url: String, source: String, eventLoopGroup: any EventLoopGroup, logger: Logger) {
         self.url = url
         self.source = source
         self.eventLoopGroup = eventLoopGroup
-        self.executor = executor
         self.logger = logger
     }
 
@@ -87,7 +92,10 @@ final class RPCWebSocket: Sendable {
 
     /// Calls `method` with `params` (a JSON object text) and `auth` (a JSON object text, if
     /// any) and returns the reply frame, parsed; before `deadline` (monotonic nanoseconds).
-    func call(method: String, params: String, auth: String?, deadline: Int64) async -> Result<JSONValue, CallFailure> {
+    func call(method: String, params: String, auth: String?, deadline: Int64) async -> Result<Reply, CallFailure> {
+        // As an HTTP request with no time left: a frame sent now would be answered after the
+        // poll should have ended (and a Digest answer with a nonce gone stale meanwhile).
+        guard MonotonicClock.nowNanoseconds() < deadline else { return .failure(.noTimeLeft) }
         let writer: WebSocketOutboundWriter
         switch await connectedWriter(deadline: deadline) {
         case .success(let open): writer = open
@@ -109,7 +117,7 @@ final class RPCWebSocket: Sendable {
         }
         CallDeadlines.shared.watch(self, id: id, deadline: deadline)
         return await withCheckedContinuation { continuation in
-            let early = state.withLock { state -> Result<JSONValue, CallFailure>? in
+            let early = state.withLock { state -> Result<Reply, CallFailure>? in
                 switch state.pending[id] {
                 case .done(let result)?:
                     state.pending[id] = nil
@@ -123,10 +131,6 @@ final class RPCWebSocket: Sendable {
             }
             if let early { continuation.resume(returning: early) }
         }
-    }
-
-    private func sleep(until deadline: Int64) async {
-        try? await PollExecutor.sleep(untilMonotonicNanoseconds: deadline, on: executor)
     }
 
     /// Closes the connection; pending calls fail.
@@ -147,15 +151,29 @@ final class RPCWebSocket: Sendable {
 
     private func timedOut(_ id: Int64) {
         guard finish(id, .failure(.timeout)) else { return }
-        // No reply in time: the connection is silent or dead; start afresh next time.
-        close()
+        // No reply in time: the connection is silent or dead; start afresh next time. It is
+        // dropped at once: closing it takes a while, and the next call must not write to it
+        // meanwhile (it would fail as a closed connection, not try a new one).
+        let (task, pending) = state.withLock { state -> (Task<Void, Never>?, [CheckedContinuation<Result<Reply, CallFailure>, Never>]) in
+            guard case .open(let task, _) = state.phase else { return (nil, []) }
+            state.phase = .idle
+            state.generation += 1  // the old connection's end concerns no later call
+            let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<Reply, CallFailure>, Never>? in
+                if case .waiting(let continuation) = call { return continuation }
+                return nil
+            }
+            state.pending = [:]
+            return (task, pending)
+        }
+        for call in pending { call.resume(returning: .failure(.closed("connection dropped after a call went unanswered"))) }
+        task?.cancel()
     }
 
     /// Resumes call `id` (or keeps the result for it when it does not wait yet); false when it
     /// was already finished.
     @discardableResult
-    private func finish(_ id: Int64, _ result: Result<JSONValue, CallFailure>) -> Bool {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<JSONValue, CallFailure>, Never>?? in
+    private func finish(_ id: Int64, _ result: Result<Reply, CallFailure>) -> Bool {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<Reply, CallFailure>, Never>?? in
             guard case .waiting(let waiting)? = state.pending[id] else { return nil }
             if let waiting {
                 state.pending[id] = nil
@@ -210,14 +228,20 @@ final class RPCWebSocket: Sendable {
                 case .idle:
                     state.generation += 1
                     let generation = state.generation
-                    let task = PollExecutor.startTask(on: self.executor) { await self.connect(generation: generation) }
+                    // On the plugs' own executor: replies are read there, however busy the
+                    // cooperative pool is (see `WebSocketExecutor`).
+                    let task = Task(executorPreference: WebSocketExecutor.shared) {
+                        await self.connect(generation: generation)
+                    }
                     state.phase = .connecting(task: task, waiters: [waiter: continuation])
                     return true
                 }
             }
             timer.withLock {
-                $0 = PollExecutor.startTask(on: executor) {
-                    await self.sleep(until: deadline)
+                $0 = Task(executorPreference: WebSocketExecutor.shared) {
+                    // As for a call's deadline: a connection that opened in time while the
+                    // process was held up is not a timeout.
+                    await CallDeadlines.sleep(until: deadline)
                     guard !Task.isCancelled else { return }
                     self.resumeWaiter(waiter, .failure(.timeout))
                 }
@@ -278,6 +302,7 @@ final class RPCWebSocket: Sendable {
     /// A reply frame, checked as a plug's HTTP body is (size, depth, non-finite numbers). One
     /// that cannot be read fails the calls in flight (a plug's calls are sequential: one).
     private func deliver(_ bytes: [UInt8]) {
+        let received = WallClock.nowNanoseconds()
         let frame: JSONValue
         do {
             frame = try ShellyParser.json(bytes)
@@ -287,12 +312,12 @@ final class RPCWebSocket: Sendable {
             return
         }
         guard let id = frame["id"]?.integer else { return }
-        finish(id, .success(frame))
+        finish(id, .success(Reply(frame: frame, receivedNanoseconds: received)))
     }
 
     private func closed(_ failure: CallFailure, generation: Int) {
         let (waiters, pending) = state.withLock {
-            state -> ([CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>], [CheckedContinuation<Result<JSONValue, CallFailure>, Never>]) in
+            state -> ([CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>], [CheckedContinuation<Result<Reply, CallFailure>, Never>]) in
             guard state.generation == generation else { return ([], []) }
             var waiters: [CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>] = []
             if case .connecting(_, let waiting) = state.phase {
@@ -304,7 +329,7 @@ final class RPCWebSocket: Sendable {
                 state.retryAt = MonotonicClock.nowNanoseconds() + backoff * 1_000_000
             }
             state.phase = .idle
-            let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<JSONValue, CallFailure>, Never>? in
+            let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<Reply, CallFailure>, Never>? in
                 if case .waiting(let continuation) = call { return continuation }
                 return nil
             }
