@@ -5,7 +5,8 @@
 /// negative nor more than the meter's maximum power adds over the gap (the same bound as for
 /// every counter reading, `judgeDeviceCounter`). Its energy is then placed by the device's
 /// per-minute figures where they cover the gap (`GapFill`). Otherwise the gap stays a gap.
-/// A device that keeps a history is read for it instead (`EnergyGap.awaitsHistory`).
+/// A device that keeps a history is read for it instead (`EnergyGap.awaitsHistory`); a gap
+/// whose last minute a later status will give a figure for waits for it (`awaitsMinutes`).
 extension EnergyCounters {
     /// How far the wall-clock length of a gap may differ from the monotonic one before the
     /// wall clock counts as stepped during it (its energy could not be placed in time).
@@ -35,6 +36,13 @@ extension EnergyCounters {
             return gap.placed([], rest: gap.outcome, reason: gap.reason)
         }
         let figures = device.minutes?.believable(maximumWatts: device.boundWatts, nowMilliseconds: to)
+        if let figures, GapFill.minuteStart(to) != to {
+            // The gap's last minute is still running: its figure comes with a later status.
+            gap.awaitsMinutes = true
+            gap.figures = figures
+            gap.seconds = [:]
+            return gap
+        }
         let parts = GapFill.parts(from: from, to: to, counterJoules: joules, figures: figures, before: before)
         return gap.placed(parts, rest: .noCounter, reason: gap.reason)
     }
@@ -46,7 +54,8 @@ extension EnergyCounters {
         counterAfter: Double?, verdict: DeviceCounterVerdict, device: DeviceCounterContext
     ) -> EnergyGap {
         func gap(_ outcome: GapOutcome, _ reason: String, joules: Double? = nil) -> EnergyGap {
-            EnergyGap(fromMilliseconds: from, toMilliseconds: to, outcome: outcome, reason: reason, counterJoules: joules)
+            EnergyGap(
+                fromMilliseconds: from, toMilliseconds: to, outcome: outcome, reason: reason, counterJoules: joules)
         }
         let span = to - from
         guard span > 0 else {
@@ -67,7 +76,8 @@ extension EnergyCounters {
         guard let uptime = device.uptimeSeconds, uptime.isFinite, uptime >= 0, uptime < centurySeconds,
             let uptimeMilliseconds = Int64(rounding: uptime * 1000)
         else {
-            return gap(.noCounter, "the device's uptime is unknown, so its counter cannot be shown to have kept counting")
+            return gap(
+                .noCounter, "the device's uptime is unknown, so its counter cannot be shown to have kept counting")
         }
         let boot = to - uptimeMilliseconds
         if boot > from + bootToleranceMilliseconds {
@@ -80,7 +90,9 @@ extension EnergyCounters {
             return gap(.implausible, "the counter after the gap was refused: \(refusal.message)")
         }
         guard new >= old else {
-            return gap(.implausible, "the device counter fell from \(old) to \(new) Wh across the gap while the device stayed up")
+            return gap(
+                .implausible,
+                "the device counter fell from \(old) to \(new) Wh across the gap while the device stayed up")
         }
         let allowed = allowanceWattHours(maximumWatts: device.boundWatts, milliseconds: span)
         guard new - old <= allowed else {

@@ -142,7 +142,7 @@ public struct EnergyCounters: Sendable, Equatable {
                 from: gapFrom.time, to: sample.timestampMilliseconds, monotonicGap: gapFrom.monotonicGap,
                 counterBefore: counterBefore, counterAfter: sample.reading.energyWattHours, verdict: step.counter,
                 device: device, before: edgeBefore)
-            if !gap.awaitsHistory, gap.outcome == .backfilled {
+            if !gap.awaitsHistory, !gap.awaitsMinutes, gap.outcome == .backfilled {
                 energyJoules += gap.backfilledJoules
             }
             step.gap = gap

@@ -1,7 +1,7 @@
 import EnergyModel
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Store
 
@@ -29,7 +29,8 @@ struct BackfillStoreTests {
                 source: .minutes,
                 intervals: (5...7).map {
                     DeviceMinutes.Interval(
-                        startMilliseconds: start + $0 * 60_000, endMilliseconds: start + ($0 + 1) * 60_000, joules: 1800)
+                        startMilliseconds: start + $0 * 60_000, endMilliseconds: start + ($0 + 1) * 60_000, joules: 1800
+                    )
                 }))
         try await store.write(samples: [], counters: [:], backfill: ["a": parts])
         return parts
@@ -85,12 +86,15 @@ struct BackfillStoreTests {
         #expect(abs((Double(fields.first ?? "") ?? 0) - complete.joules) < 1e-3, "\(sum) vs \(complete)")
         #expect(abs(complete.joules - 30 * 1199) < 1e-6)
         let backfilled = try await sqlite3(
-            path, "SELECT ts, samples, avg_watts, min_watts IS NULL, joules, source FROM power_minute WHERE backfilled = 1")
+            path,
+            "SELECT ts, samples, avg_watts, min_watts IS NULL, joules, source FROM power_minute WHERE backfilled = 1")
         #expect(
             backfilled.split(separator: "\n")
                 == [
-                    "\(Self.start / 1000 + 240).0|0|30.0|1|30.0|counter", "\(Self.start / 1000 + 300).0|0|30.0|1|1800.0|minutes",
-                    "\(Self.start / 1000 + 360).0|0|30.0|1|1800.0|minutes", "\(Self.start / 1000 + 420).0|0|30.0|1|1800.0|minutes",
+                    "\(Self.start / 1000 + 240).0|0|30.0|1|30.0|counter",
+                    "\(Self.start / 1000 + 300).0|0|30.0|1|1800.0|minutes",
+                    "\(Self.start / 1000 + 360).0|0|30.0|1|1800.0|minutes",
+                    "\(Self.start / 1000 + 420).0|0|30.0|1|1800.0|minutes",
                 ])
     }
 
@@ -133,8 +137,10 @@ struct BackfillStoreTests {
         let folder = try TemporaryDirectory()
         let path = folder.path("e.db")
         var counter = EnergyCounters()
-        counter.add(Sample(node: "a", timestampMilliseconds: 1000, reading: Reading(watts: 10)), maxGapMilliseconds: 3000)
-        counter.add(Sample(node: "a", timestampMilliseconds: 2000, reading: Reading(watts: 20)), maxGapMilliseconds: 3000)
+        counter.add(
+            Sample(node: "a", timestampMilliseconds: 1000, reading: Reading(watts: 10)), maxGapMilliseconds: 3000)
+        counter.add(
+            Sample(node: "a", timestampMilliseconds: 2000, reading: Reading(watts: 20)), maxGapMilliseconds: 3000)
         do {
             let store = try EnergyStore(path: path)
             try await store.write(samples: [], counters: ["a": counter])
@@ -145,7 +151,9 @@ struct BackfillStoreTests {
             try database.downgrade(to: version)
         }
         let store = try EnergyStore(path: path)
-        #expect(try await store.run { () throws(StoreError) in try store.database.scalarInt("PRAGMA user_version") } == Schema.currentVersion)
+        #expect(
+            try await store.run { () throws(StoreError) in try store.database.scalarInt("PRAGMA user_version") }
+                == Schema.currentVersion)
         let loaded = try await store.loadCounters()
         #expect(loaded["a"]?.energyJoules == 15)
         #expect(loaded["a"]?.minuteStartMilliseconds == nil)

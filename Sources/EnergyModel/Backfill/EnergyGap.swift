@@ -17,6 +17,13 @@ public struct EnergyGap: Sendable, Equatable {
     /// The device keeps a history that will be read for it; its energy and seconds follow
     /// once the history has been read (`seconds` and `parts` are empty until then).
     public var awaitsHistory: Bool
+    /// The device's per-minute figures cover the gap up to its last minute, which was still
+    /// running when the gap ended: the gap waits until a later status has that minute's
+    /// figure too (`seconds` and `parts` are empty until then). `figures` holds what the
+    /// status at the gap's end said.
+    public var awaitsMinutes: Bool = false
+    /// The per-minute figures read with the first sample after the gap (while `awaitsMinutes`).
+    public var figures: DeviceMinutes?
     /// What the device's counter alone made of it (kept while the history is read): the
     /// outcome, and the counter's joules when it could bridge the gap.
     public var counterOutcome: GapOutcome
@@ -58,6 +65,8 @@ public struct EnergyGap: Sendable, Equatable {
         var gap = self
         gap.parts = parts
         gap.awaitsHistory = false
+        gap.awaitsMinutes = false
+        gap.figures = nil
         let covered = Double(parts.reduce(Int64(0)) { $0 + $1.milliseconds }) / 1000
         let total = Double(milliseconds) / 1000
         var seconds: [GapOutcome: Double] = [:]

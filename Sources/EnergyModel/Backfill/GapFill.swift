@@ -3,6 +3,9 @@
 /// the counter measured beyond them spread evenly over the rest of the gap. One part per
 /// minute (the store's rows of the `power_minute` view).
 ///
+/// Where the figures cover the whole gap and agree with the counter (within its rounding), they
+/// stand alone: they are the finer measure.
+///
 /// An interval that a gap edge cuts (the minute the last sample before the gap or the first
 /// after it falls in) counts too when the samples on the other side of the edge cover the rest
 /// of that minute: the gap's share is the device's figure less what the samples measured.
@@ -77,6 +80,12 @@ public enum GapFill {
         }
         var exactSum = exact.reduce(0) { $0 + $1.joules }
         var rest = counterJoules - exactSum
+        let coveredLength = exact.reduce(Int64(0)) { $0 + ($1.end - $1.start) }
+        if coveredLength == to - from, abs(rest) <= slackJoules(counter: counterJoules) {
+            // The device's figures cover the whole gap and agree with its counter: they are the
+            // finer measure (a Gen1 counter counts whole watt-minutes), so they stand as they are.
+            return exact.flatMap { split(start: $0.start, end: $0.end, joules: $0.joules, source: source) }
+        }
         if rest < -slackJoules(counter: counterJoules) {
             // The figures contradict the counter: the counter alone, evenly.
             exact = []

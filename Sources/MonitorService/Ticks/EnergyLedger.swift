@@ -11,12 +11,16 @@ import Synchronization
 /// (EMData, EM1Data, Gen1 `em_data.csv`), the history of the gap's minutes is asked for
 /// instead (`Tick.historyRequests`), read by the plug's session at its next polls once the
 /// gap's last minute is over, and the gap settled with it then: minute by minute where the
-/// device has records, the rest as the counter alone would have it.
+/// device has records, the rest as the counter alone would have it. A gap whose device gives
+/// per-minute figures in its status waits likewise for the status that has the figure of the
+/// gap's last minute (running when the gap ended), so that no part of the gap is spread evenly
+/// where the device can say what it drew.
 final class EnergyLedger: Sendable {
-    /// A gap whose device's history is being read.
+    /// A gap whose device's history is being read, or whose last minute's figure is awaited.
     struct PendingGap {
         var gap: EnergyGap
-        var request: HistoryRequest
+        /// The history asked for; nil for a gap that waits for its last minute's figure.
+        var request: HistoryRequest?
         /// What the samples measured in the gap's first minute before it, and in its last
         /// minute after it (once that minute is over).
         var before: GapFill.MeasuredMinute?
@@ -95,7 +99,7 @@ final class EnergyLedger: Sendable {
             }
         }
         var verdicts: [String: DeviceCounterVerdict] = [:]
-        var gaps: [String: EnergyGap] = [:]
+        var gaps: [(node: String, gap: EnergyGap)] = []
         var requests: [String: HistoryRequest] = [:]
         let maxGap = maxGapMilliseconds
         let snapshot = state.withLock { state -> [String: EnergyCounters] in
@@ -114,17 +118,40 @@ final class EnergyLedger: Sendable {
                     pending.after = closed
                     state.pending[node] = pending
                 }
+                if let pending = state.pending[node], pending.request == nil, step.gap == nil,
+                    let figures = Self.lastMinuteFigures(
+                        pending, device: devices[index], at: sample.timestampMilliseconds)
+                {
+                    state.pending[node] = nil
+                    gaps.append(
+                        (node, Self.settle(pending, of: node, figures: figures, reason: nil, counters: &state.counters))
+                    )
+                }
                 guard let gap = step.gap else { continue }
-                guard gap.awaitsHistory else {
-                    gaps[node] = gap
+                guard gap.awaitsHistory || gap.awaitsMinutes else {
+                    gaps.append((node, gap))
                     continue
                 }
                 if let earlier = state.pending.removeValue(forKey: node) {
-                    // A new gap before the history of the last one was read: that one is settled
-                    // by the counter alone.
-                    gaps[node] = Self.settle(
-                        earlier, of: node, history: nil,
-                        why: "a new gap began before the device's history could be read", counters: &state.counters)
+                    // A new gap before the last one's history or figure came: that one is settled
+                    // with what there is.
+                    gaps.append(
+                        (
+                            node,
+                            Self.settle(
+                                earlier, of: node, figures: earlier.gap.figures,
+                                reason: "a new gap began before the device's figures for the last one could be read",
+                                counters: &state.counters)
+                        ))
+                }
+                guard gap.awaitsHistory else {
+                    state.pending[node] = PendingGap(
+                        gap: gap, request: nil,
+                        before: step.closedMinutes.last {
+                            $0.minuteStartMilliseconds == GapFill.minuteStart(gap.fromMilliseconds)
+                        },
+                        after: nil, maximumWatts: devices[index].maximumWatts)
+                    continue
                 }
                 let request = HistoryRequest(
                     fromMilliseconds: GapFill.minuteStart(gap.fromMilliseconds),
@@ -138,9 +165,22 @@ final class EnergyLedger: Sendable {
                 requests[node] = request
             }
             for (node, history) in histories {
-                guard let pending = state.pending[node], pending.request == history.request else { continue }
+                guard let pending = state.pending[node], let request = pending.request, request == history.request
+                else { continue }
                 state.pending[node] = nil
-                gaps[node] = Self.settle(pending, of: node, history: history, why: nil, counters: &state.counters)
+                var figures: DeviceMinutes?
+                var reason: String
+                switch history {
+                case .records(let records, _):
+                    figures = records.believable(
+                        maximumWatts: pending.maximumWatts, nowMilliseconds: WallClock.nowMilliseconds())
+                    reason =
+                        figures == nil ? "the device's history holds no records of the gap" : "the device's history"
+                case .failed(let message, _):
+                    reason = "the device's history could not be read (\(message))"
+                }
+                gaps.append(
+                    (node, Self.settle(pending, of: node, figures: figures, reason: reason, counters: &state.counters)))
             }
             return state.counters
         }
@@ -159,30 +199,49 @@ final class EnergyLedger: Sendable {
         return tick
     }
 
-    /// Settles a gap that waited for its device's history: the records where the device has
-    /// them (and the counter, when it bridged the gap, for the rest), added to the node's
-    /// counters.
+    /// Settles a gap that waited for its device's history or its last minute's figure: the
+    /// device's `figures` where they cover it (and the counter, when it bridged the gap, for
+    /// the rest), added to the node's counters.
     private static func settle(
-        _ pending: PendingGap, of node: String, history: HistoryRead?, why: String?,
+        _ pending: PendingGap, of node: String, figures: DeviceMinutes?, reason: String?,
         counters: inout [String: EnergyCounters]
     ) -> EnergyGap {
         let gap = pending.gap
-        var figures: DeviceMinutes?
-        var reason = why ?? gap.reason
-        switch history {
-        case .records(let records, _)?:
-            figures = records.believable(maximumWatts: pending.maximumWatts, nowMilliseconds: WallClock.nowMilliseconds())
-            reason = figures == nil ? "the device's history holds no records of the gap" : "the device's history"
-        case .failed(let message, _)?:
-            reason = "the device's history could not be read (\(message))"
-        case nil:
-            break
-        }
         let parts = GapFill.parts(
             from: gap.fromMilliseconds, to: gap.toMilliseconds, counterJoules: gap.counterJoules, figures: figures,
             before: pending.before, after: pending.after)
-        let settled = gap.placed(parts, rest: gap.counterOutcome, reason: reason)
+        let rest = gap.awaitsMinutes ? GapOutcome.noCounter : gap.counterOutcome
+        let settled = gap.placed(parts, rest: rest, reason: reason ?? gap.reason)
         counters[node]?.energyJoules += settled.backfilledJoules
         return settled
+    }
+
+    /// How long after its last minute's start a gap waits for that minute's figure: a status
+    /// holds the last three whole minutes, and a sample may be missed or refused meanwhile.
+    static let minuteFigureWaitMilliseconds: Int64 = 3 * 60_000
+
+    /// The figures to settle a gap waiting for its last minute's with, once `device` (the
+    /// status of a sample at `time`) gives that minute's figure and the samples after the gap
+    /// have measured the rest of that minute; or, once the wait is over, what the status at
+    /// the gap's end gave. Nil while the gap still waits.
+    static func lastMinuteFigures(_ pending: PendingGap, device: DeviceCounterContext, at time: Int64) -> DeviceMinutes?
+    {
+        let minute = GapFill.minuteStart(pending.gap.toMilliseconds)
+        let earlier = pending.gap.figures ?? DeviceMinutes(source: .minutes, intervals: [])
+        let later = device.minutes?.believable(maximumWatts: pending.maximumWatts, nowMilliseconds: time)
+        let covers =
+            later?.intervals.contains { $0.startMilliseconds == minute && $0.endMilliseconds == minute + 60_000 }
+            ?? false
+        if covers, pending.after != nil, let later {
+            // The later status' figures first (they include the gap's last minute), then the
+            // earlier ones for the minutes it no longer holds.
+            let kept = earlier.intervals.filter { interval in
+                !later.intervals.contains {
+                    $0.startMilliseconds < interval.endMilliseconds && interval.startMilliseconds < $0.endMilliseconds
+                }
+            }
+            return DeviceMinutes(source: .minutes, intervals: later.intervals + kept)
+        }
+        return time >= minute + minuteFigureWaitMilliseconds ? earlier : nil
     }
 }

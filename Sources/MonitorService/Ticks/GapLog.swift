@@ -7,7 +7,7 @@ struct GapLog: TickConsumer {
     let logger: Logger
 
     func consume(_ tick: Tick) async {
-        for (node, gap) in tick.gaps.sorted(by: { $0.key < $1.key }) {
+        for (node, gap) in tick.gaps {
             var metadata: Logger.Metadata = [
                 "node": "\(node)", "from": "\(gap.fromMilliseconds)", "to": "\(gap.toMilliseconds)",
                 "seconds": "\(Double(gap.milliseconds) / 1000)", "reason": "\(gap.reason)",
