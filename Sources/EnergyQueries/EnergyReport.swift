@@ -26,6 +26,11 @@ public struct EnergyReport: Sendable {
 
     /// One entry per node, in the order asked.
     public let results: [EnergyStore.NodeEnergy]
+    /// By node, the share of the window (percent) in gaps the running service is still closing
+    /// from the device's figures (their last minute's figure or the device's history not read
+    /// yet): known only to the service, so only `GET /api/v1/energy` sets it, and the JSON
+    /// carries `pendingPercent` only where it is above 0 (ask again a minute later).
+    public var pendingPercent: [String: Double] = [:]
 
     /// A report of `results`.
     public init(results: [EnergyStore.NodeEnergy]) {
@@ -147,7 +152,9 @@ public struct EnergyReport: Sendable {
                 + "\"measuredJoules\":\(String(format: "%.3f", energy.joules)),"
                 + "\"backfilledJoules\":\(String(format: "%.3f", result.backfill.joules)),"
                 + "\"backfilledPercent\":\(String(format: "%.2f", result.backfilledPercent)),"
-                + "\"missingPercent\":\(String(format: "%.2f", result.missingPercent))}"
+                + "\"missingPercent\":\(String(format: "%.2f", result.missingPercent))"
+                + ((pendingPercent[result.node] ?? 0) > 0
+                    ? ",\"pendingPercent\":\(String(format: "%.2f", pendingPercent[result.node] ?? 0))" : "") + "}"
         }
         return "[" + objects.joined(separator: ",") + "]"
     }

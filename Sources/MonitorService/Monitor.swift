@@ -77,7 +77,10 @@ public final class Monitor: Service, Sendable {
             dashboard: DashboardAPI(
                 store: store, nodes: configuration.nodes,
                 intervalMilliseconds: configuration.intervalMilliseconds,
-                devices: { [metrics = parts.metrics] node in metrics.health(of: node) }),
+                devices: { [metrics = parts.metrics] node in metrics.health(of: node) },
+                pendingGap: { [ledger = parts.ledger] node in
+                    ledger.pendingGaps[node].map { ($0.fromMilliseconds, $0.toMilliseconds) }
+                }),
             routes: routes,
             logger: logger
         )

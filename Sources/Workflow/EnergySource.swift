@@ -21,12 +21,16 @@ public struct EnergyFigures: Sendable, Equatable {
     public var backfilledJoules: Double
     /// Share of the window the backfilled joules cover, percent.
     public var backfilledPercent: Double
+    /// Share of the window in a gap the monitor is still closing from the plug's own figures,
+    /// percent (asked again until it is 0).
+    public var pendingPercent: Double = 0
 
     /// Creates figures.
     public init(
         joules: Double, averageWatts: Double?, coveragePercent: Double, samples: Int, backfilledJoules: Double = 0,
-        backfilledPercent: Double = 0
+        backfilledPercent: Double = 0, pendingPercent: Double = 0
     ) {
+        self.pendingPercent = pendingPercent
         self.joules = joules
         self.averageWatts = averageWatts
         self.coveragePercent = coveragePercent
@@ -121,7 +125,8 @@ public struct MonitorEnergySource: EnergySource {
             joules: joules, averageWatts: entry["avgWatts"]?.number, coveragePercent: coverage,
             samples: entry["samples"]?.integer.flatMap { Int(exactly: $0) } ?? 0,
             backfilledJoules: entry["backfilledJoules"]?.number ?? 0,
-            backfilledPercent: entry["backfilledPercent"]?.number ?? 0)
+            backfilledPercent: entry["backfilledPercent"]?.number ?? 0,
+            pendingPercent: entry["pendingPercent"]?.number ?? 0)
     }
 
     /// Unix seconds with milliseconds, as `TimeParsing` reads them.

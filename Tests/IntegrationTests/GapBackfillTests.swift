@@ -324,13 +324,16 @@ struct GapBackfillTests {
         }
     }
 
-    @Test("a Pro 3EM's EMData history closes a 2-hour outage minute by minute")
-    func emDataHistory() async throws {
+    /// A Pro 3EM (`EMData.GetData`, the three phases' sum) and a Gen1 3EM (phase A's
+    /// `emeter/0/em_data.csv`).
+    @Test("a 3EM's history closes a 2-hour outage minute by minute", arguments: [2, 1])
+    func emDataHistory(generation: Int) async throws {
         try TestPaths.requireBinary()
         let folder = try TestEnvironment.makeFolder("gap-emdata")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let database = folder + "/energy.db"
-        var service = try await Service.start(folder, plugs: 1, extra: ["--generations", "2", "--models", "3em"])
+        var service = try await Service.start(
+            folder, plugs: 1, extra: ["--generations", "\(generation)", "--models", "3em"])
         defer { service.stop() }
         let node = "sim-0"
         let gap = try #require(try await Self.gap(of: 7200, &service, nodes: [node], afterwards: 5)[node])
@@ -342,14 +345,17 @@ struct GapBackfillTests {
         try #require(read, "no history read: \(service.monitor.stderr.suffix(2000))")
         let metrics = await service.metrics()
         let profile = LoadProfile.generic(index: 0)
+        // The node's power: all phases on the Pro 3EM, phase A (the configured channel) on Gen1.
+        let share = generation == 1 ? SimulatedModel.phaseShares[0] : 1
         let from = gap.start - 15
         let to = gap.end + 5
         let figures = try await Self.energy(database, node: node, from: from, to: to)
-        let exact = profile.exactJoules(from: from, to: to)
+        let exact = share * profile.exactJoules(from: from, to: to)
         let error = 100 * ((figures["joules"] ?? 0) - exact) / exact
         print(
             String(
-                format: "EMData gap %.1f s: %.2f J, exact %.2f J, error %+.3f %%, backfilled %.2f J (%.1f %%)",
+                format:
+                    "3EM Gen\(generation) history gap %.1f s: %.2f J, exact %.2f J, error %+.3f %%, backfilled %.2f J (%.1f %%)",
                 gap.end - gap.start, figures["joules"] ?? 0, exact, error, figures["backfilledJoules"] ?? 0,
                 figures["backfilledPercent"] ?? 0))
         #expect(abs(error) < 0.5, "\(figures), exact \(exact) J")
@@ -357,11 +363,12 @@ struct GapBackfillTests {
         // Minute by minute: an hour in the middle of the outage, from the records alone.
         let hour = (gap.start / 60).rounded(.up) * 60 + 1800
         let middle = try await Self.energy(database, node: node, from: hour, to: hour + 3600)
-        let exactHour = profile.exactJoules(from: hour, to: hour + 3600)
+        let exactHour = share * profile.exactJoules(from: hour, to: hour + 3600)
         let hourError = 100 * ((middle["joules"] ?? 0) - exactHour) / exactHour
         print(
             String(
-                format: "EMData, one hour inside the outage: %.2f J, exact %.2f J, error %+.3f %%",
+                format:
+                    "3EM Gen\(generation) history, one hour inside the outage: %.2f J, exact %.2f J, error %+.3f %%",
                 middle["joules"] ?? 0, exactHour, hourError))
         #expect(abs(hourError) < 0.5, "\(middle), exact \(exactHour) J")
         #expect(middle["backfilledPercent"] ?? 0 > 99.9, "\(middle)")
