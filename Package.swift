@@ -280,7 +280,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator", "ShellyPoller"]),
+        .testTarget(name: "ShellySimulatorTests", dependencies: ["ShellySimulator", "ShellyPoller", "EnergyModel", "JSON"]),
         // End-to-end tests of the built binary against the simulator and real peers.
         .testTarget(
             name: "IntegrationTests",

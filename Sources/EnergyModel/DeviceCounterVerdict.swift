@@ -6,14 +6,30 @@ public struct DeviceCounterContext: Sendable, Equatable {
     public var maximumWatts: Double
     /// Seconds since the device booted, when this poll read it.
     public var uptimeSeconds: Double?
+    /// The per-minute figures this poll read with the sample (Gen2+ `aenergy.by_minute`, Gen1
+    /// `meters[].counters`), if any: where a gap's energy lies.
+    public var minutes: DeviceMinutes?
+    /// Whether the device keeps a history of per-minute records (EMData, EM1Data, Gen1
+    /// `em_data.csv`) that a gap's energy can be read from.
+    public var keepsHistory: Bool
 
     /// The bound when none is known: a plug's 16 A at 250 V, twice (`MeterRating.plug`).
     public static let defaultMaximumWatts = 8_000.0
 
     /// Creates a context.
-    public init(maximumWatts: Double = DeviceCounterContext.defaultMaximumWatts, uptimeSeconds: Double? = nil) {
+    public init(
+        maximumWatts: Double = DeviceCounterContext.defaultMaximumWatts, uptimeSeconds: Double? = nil,
+        minutes: DeviceMinutes? = nil, keepsHistory: Bool = false
+    ) {
         self.maximumWatts = maximumWatts
         self.uptimeSeconds = uptimeSeconds
+        self.minutes = minutes
+        self.keepsHistory = keepsHistory
+    }
+
+    /// `maximumWatts` when it is a usable bound, else the default.
+    var boundWatts: Double {
+        maximumWatts.isFinite && maximumWatts > 0 ? maximumWatts : Self.defaultMaximumWatts
     }
 }
 

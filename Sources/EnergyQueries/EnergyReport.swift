@@ -4,19 +4,33 @@ import Store
 /// The figures of nodes over one window, computed and written one way for every reader:
 /// `energy-monitor energy` (table, JSON, CSV) and `GET /api/v1/energy` (the same JSON), so
 /// the workflow runner gets the same answer through the monitor as from a local store.
+///
+/// `joules` is the complete figure: what the samples measured plus what the devices' own
+/// figures recorded for the gaps between them (`measuredJoules`, `backfilledJoules`).
+/// `coveragePercent` is the share of the window the samples cover, `backfilledPercent` the
+/// share the devices' figures cover, `missingPercent` what neither covers. Average watts are
+/// the joules over the covered and backfilled time. The new columns follow the old ones, so
+/// readers of the old columns read on.
 public struct EnergyReport: Sendable {
     /// Output formats.
     public enum Format: String, Sendable, CaseIterable {
         /// Aligned columns for people.
         case table
-        /// `[{"node","from","to","joules","avgWatts","peakWatts","samples","coveragePercent"}]`.
+        /// `[{"node","from","to","joules","avgWatts","peakWatts","samples","coveragePercent",
+        /// "measuredJoules","backfilledJoules","backfilledPercent","missingPercent"}]`.
         case json
-        /// `node,from,to,joules,avg_watts,peak_watts,samples,coverage_percent`.
+        /// `node,from,to,joules,avg_watts,peak_watts,samples,coverage_percent,measured_joules,
+        /// backfilled_joules,backfilled_percent,missing_percent`.
         case csv
     }
 
     /// One entry per node, in the order asked.
     public let results: [EnergyStore.NodeEnergy]
+    /// By node, the share of the window (percent) in gaps the running service is still closing
+    /// from the device's figures (their last minute's figure or the device's history not read
+    /// yet): known only to the service, so only `GET /api/v1/energy` sets it, and the JSON
+    /// carries `pendingPercent` only where it is above 0 (ask again a minute later).
+    public var pendingPercent: [String: Double] = [:]
 
     /// A report of `results`.
     public init(results: [EnergyStore.NodeEnergy]) {
@@ -85,32 +99,41 @@ public struct EnergyReport: Sendable {
         var lines = [
             "node".padding(toLength: 12, withPad: " ", startingAt: 0)
                 + "from                  to                         joules    avg W   peak W  samples  coverage"
+                + "       measured     backfilled  backfilled  missing"
         ]
         for result in results {
             let energy = result.energy
             lines.append(
                 result.node.padding(toLength: 12, withPad: " ", startingAt: 0)
                     + Self.time(result.fromMilliseconds) + "  " + Self.time(result.toMilliseconds)
-                    + String(format: " %14.1f", energy.joules)
-                    + " " + Self.padded(Self.number(energy.averageWatts, 2), 8)
+                    + String(format: " %14.1f", result.joules)
+                    + " " + Self.padded(Self.number(result.averageWatts, 2), 8)
                     + " " + Self.padded(Self.number(energy.peakWatts, 2), 8)
                     + " " + Self.padded(String(energy.samples), 8)
                     + " " + Self.padded(String(format: "%.1f", result.coveragePercent) + " %", 9)
+                    + String(format: " %14.1f %14.1f", energy.joules, result.backfill.joules)
+                    + " " + Self.padded(String(format: "%.1f", result.backfilledPercent) + " %", 11)
+                    + " " + Self.padded(String(format: "%.1f", result.missingPercent) + " %", 8)
             )
         }
         return lines.joined(separator: "\n")
     }
 
     private func csv() -> String {
-        var lines = ["node,from,to,joules,avg_watts,peak_watts,samples,coverage_percent"]
+        var lines = [
+            "node,from,to,joules,avg_watts,peak_watts,samples,coverage_percent,measured_joules,backfilled_joules,"
+                + "backfilled_percent,missing_percent"
+        ]
         for result in results {
             let energy = result.energy
             lines.append(
                 [
                     result.node, Self.time(result.fromMilliseconds), Self.time(result.toMilliseconds),
-                    String(format: "%.3f", energy.joules), Self.number(energy.averageWatts, 3),
+                    String(format: "%.3f", result.joules), Self.number(result.averageWatts, 3),
                     Self.number(energy.peakWatts, 3), String(energy.samples),
-                    String(format: "%.2f", result.coveragePercent),
+                    String(format: "%.2f", result.coveragePercent), String(format: "%.3f", energy.joules),
+                    String(format: "%.3f", result.backfill.joules), String(format: "%.2f", result.backfilledPercent),
+                    String(format: "%.2f", result.missingPercent),
                 ].joined(separator: ",")
             )
         }
@@ -120,12 +143,18 @@ public struct EnergyReport: Sendable {
     private func json() -> String {
         let objects = results.map { result -> String in
             let energy = result.energy
-            let average = energy.averageWatts.map { String(format: "%.3f", $0) } ?? "null"
+            let average = result.averageWatts.map { String(format: "%.3f", $0) } ?? "null"
             let peak = energy.peakWatts.map { String(format: "%.3f", $0) } ?? "null"
             return "{\"node\":\(Self.jsonString(result.node)),\"from\":\"\(Self.time(result.fromMilliseconds))\","
-                + "\"to\":\"\(Self.time(result.toMilliseconds))\",\"joules\":\(String(format: "%.3f", energy.joules)),"
+                + "\"to\":\"\(Self.time(result.toMilliseconds))\",\"joules\":\(String(format: "%.3f", result.joules)),"
                 + "\"avgWatts\":\(average),\"peakWatts\":\(peak),\"samples\":\(energy.samples),"
-                + "\"coveragePercent\":\(String(format: "%.2f", result.coveragePercent))}"
+                + "\"coveragePercent\":\(String(format: "%.2f", result.coveragePercent)),"
+                + "\"measuredJoules\":\(String(format: "%.3f", energy.joules)),"
+                + "\"backfilledJoules\":\(String(format: "%.3f", result.backfill.joules)),"
+                + "\"backfilledPercent\":\(String(format: "%.2f", result.backfilledPercent)),"
+                + "\"missingPercent\":\(String(format: "%.2f", result.missingPercent))"
+                + ((pendingPercent[result.node] ?? 0) > 0
+                    ? ",\"pendingPercent\":\(String(format: "%.2f", pendingPercent[result.node] ?? 0))" : "") + "}"
         }
         return "[" + objects.joined(separator: ",") + "]"
     }

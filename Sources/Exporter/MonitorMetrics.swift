@@ -151,6 +151,19 @@ public final class MonitorMetrics: Sendable {
         nodes.withLock { table in table.index[node].flatMap { table.series[$0].health } }
     }
 
+    /// Counts a settled gap: its seconds by outcome and the joules recorded for it by source.
+    public func recordGap(node: String, seconds: [GapOutcome: Double], joules: [BackfillSource: Double]) {
+        nodes.withLock { table in
+            guard let position = table.index[node] else { return }
+            for (outcome, value) in seconds where value.isFinite && value > 0 {
+                table.series[position].gapSeconds[outcome, default: 0] += value
+            }
+            for (source, value) in joules where value.isFinite && value > 0 {
+                table.series[position].backfilledJoules[source, default: 0] += value
+            }
+        }
+    }
+
     /// Counts a device counter reading refused.
     public func recordCounterRefusal(node: String, reason: DeviceCounterRefusal.Reason) {
         nodes.withLock { table in
@@ -261,6 +274,10 @@ struct NodeSeries {
     var annotationPatches: [AnnotationPatchResult: Int] = [:]
     /// `energy_monitor_device_energy_refusals_total`, by reason.
     var counterRefusals: [DeviceCounterRefusal.Reason: Int] = [:]
+    /// `energy_monitor_gap_seconds_total`, by outcome.
+    var gapSeconds: [GapOutcome: Double] = [:]
+    /// `energy_monitor_backfilled_joules_total`, by source.
+    var backfilledJoules: [BackfillSource: Double] = [:]
     /// `energy_monitor_poll_duration_seconds`: cumulative counts per bucket, sum and count.
     var pollBuckets: [Int]
     var pollSum = 0.0
@@ -335,8 +352,20 @@ struct NodeSeries {
     /// Appends every per-node family of `series` to `buffer`, in the registry's order.
     static func emit(_ series: [NodeSeries], annotations: Bool, into buffer: inout [UInt8]) {
         guard !series.isEmpty else { return }
-        header("energy_monitor_energy_joules_total", "counter", "Energy integrated from power samples (trapezoidal), joules.", into: &buffer)
+        header(
+            "energy_monitor_energy_joules_total", "counter",
+            "Energy integrated from power samples (trapezoidal), plus what the device's figures recorded for gaps, joules.",
+            into: &buffer)
         for node in series { line("energy_monitor_energy_joules_total", node.labels, counter: node.energyJoules, into: &buffer) }
+        labelledTotals(
+            "energy_monitor_backfilled_joules_total",
+            "Energy recorded for gaps between samples from the device's own figures, joules, by source "
+                + "(included in energy_monitor_energy_joules_total).", "source", series, \.backfilledJoules,
+            into: &buffer)
+        labelledTotals(
+            "energy_monitor_gap_seconds_total",
+            "Seconds of gaps between samples longer than the bridging limit, by what became of them.", "outcome",
+            series, \.gapSeconds, into: &buffer)
         header(
             "energy_monitor_device_energy_joules_total", "counter",
             "Energy by the plug's own counter, joules; device reboots are new baselines.", into: &buffer
@@ -421,6 +450,22 @@ struct NodeSeries {
             let counted = node[keyPath: counts]
             for (value, part) in parts {
                 line(name, node.labels + part, count: counted[value, default: 0], into: &buffer)
+            }
+        }
+    }
+
+    /// A floating-point counter family with one series per node and value of `label`, every
+    /// case of `Value` in declaration order (0 until it moved).
+    private static func labelledTotals<Value: CaseIterable & Hashable & RawRepresentable<String>>(
+        _ name: String, _ help: String, _ label: String, _ series: [NodeSeries],
+        _ totals: KeyPath<NodeSeries, [Value: Double]>, into buffer: inout [UInt8]
+    ) {
+        header(name, "counter", help, into: &buffer)
+        let parts = Value.allCases.map { ($0, labelPart(label, $0.rawValue)) }
+        for node in series {
+            let counted = node[keyPath: totals]
+            for (value, part) in parts {
+                line(name, node.labels + part, counter: counted[value, default: 0], into: &buffer)
             }
         }
     }

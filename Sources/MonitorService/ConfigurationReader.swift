@@ -11,6 +11,9 @@ struct ConfigurationReader {
 
     /// The largest secret file read: a password is a few dozen bytes.
     static let maxSecretBytes = 64 << 10
+    /// The largest `maxWatts`: 1 MW, beyond every meter's rating (a three-phase meter reads up
+    /// to 180 kW), as the store's bound on power.
+    static let maxWattsLimit = 1_000_000.0
 
     /// A path relative to the configuration file's folder, or absolute.
     func resolve(_ path: String) -> String {
@@ -20,6 +23,7 @@ struct ConfigurationReader {
     /// The keys of one meter (a plug, or one channel of a device).
     static let meterKeys = [
         "address", "generation", "channel", "username", "passwordFile", "passwordEnv", "allowMD5", "transport",
+        "maxWatts",
     ]
 
     /// A `plugs[i]` entry: one plug (`address` and the meter keys), or a node with several
@@ -87,6 +91,13 @@ struct ConfigurationReader {
         }
         if let allowMD5 = fields["allowMD5"] {
             plug.allowMD5 = try allowMD5.bool()
+        }
+        if let maxWatts = fields["maxWatts"] {
+            let watts = try maxWatts.number()
+            guard watts > 0, watts <= Self.maxWattsLimit else {
+                throw maxWatts.error("must be a power above 0 and at most \(Self.maxWattsLimit) W, not \(watts)")
+            }
+            plug.maxWatts = watts
         }
         if let username = fields["username"] {
             plug.username = try username.string()

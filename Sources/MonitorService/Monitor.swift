@@ -77,7 +77,10 @@ public final class Monitor: Service, Sendable {
             dashboard: DashboardAPI(
                 store: store, nodes: configuration.nodes,
                 intervalMilliseconds: configuration.intervalMilliseconds,
-                devices: { [metrics = parts.metrics] node in metrics.health(of: node) }),
+                devices: { [metrics = parts.metrics] node in metrics.health(of: node) },
+                pendingGap: { [ledger = parts.ledger] node in
+                    ledger.pendingGaps[node].map { ($0.fromMilliseconds, $0.toMilliseconds) }
+                }),
             routes: routes,
             logger: logger
         )
@@ -224,7 +227,7 @@ extension Monitor {
             if let annotations { consumers.append(annotations) }
             consumers += [
                 PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), DeviceCounterLog(logger: logger),
-                storeConsumer,
+                GapLog(logger: logger), storeConsumer,
             ]
             self.consumers = consumers + extraConsumers
         }
@@ -297,6 +300,7 @@ extension Monitor {
             }
             if report.clockStepMilliseconds != 0 { await clockStepped(report) }
             let tick = ledger.advance(report)
+            for (node, request) in tick.historyRequests { loop.requestHistory(node: node, request) }
             for consumer in consumers {
                 await consumer.consume(tick)
             }

@@ -71,6 +71,13 @@ extension MonitorConfiguration {
                 throw ConfigurationError(
                     "\(path).channel", "must be an integer in 0...15, not \"\(plug.channel)\"")
             }
+            if let watts = plug.maxWatts {
+                guard watts.isFinite, watts > 0, watts <= ConfigurationReader.maxWattsLimit else {
+                    throw ConfigurationError(
+                        "\(path).maxWatts",
+                        "must be a power above 0 and at most \(ConfigurationReader.maxWattsLimit) W, not \(watts)")
+                }
+            }
             let key = "\(plug.baseURL)#\(plug.channel)"
             if let other = addresses[key] {
                 throw ConfigurationError("\(path).address", "same plug and channel as \(other)")

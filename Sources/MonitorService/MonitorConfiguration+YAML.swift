@@ -85,6 +85,7 @@ extension MonitorConfiguration {
         }
         if plug.allowMD5 != defaults.allowMD5 { keys.append(("allowMD5", .token(plug.allowMD5 ? "true" : "false"))) }
         if plug.transport != defaults.transport { keys.append(("transport", .token(plug.transport.rawValue))) }
+        if let watts = plug.maxWatts { keys.append(("maxWatts", .token("\(watts)"))) }
         return keys
     }
 }

@@ -63,6 +63,19 @@ extension PlugOutcome {
         outcome.maximumWatts = maxima.count == meters.count ? maxima.reduce(0, +) : nil
         let uptimes = meters.compactMap(\.outcome.deviceUptimeSeconds)
         outcome.deviceUptimeSeconds = uptimes.count == meters.count ? uptimes.min() : nil
+        // The node's minutes are the meters' sums, where every meter has the same minutes (a
+        // node's history is not read: its meters' records would have to be summed record by record).
+        let minutes = meters.compactMap(\.outcome.deviceMinutes)
+        if minutes.count == meters.count, var sum = minutes.first {
+            for other in minutes.dropFirst() {
+                guard let next = sum + other else {
+                    sum = DeviceMinutes(source: sum.source, intervals: [])
+                    break
+                }
+                sum = next
+            }
+            outcome.deviceMinutes = sum.intervals.isEmpty ? nil : sum
+        }
         return outcome
     }
 }

@@ -41,6 +41,10 @@ public struct PlugConfiguration: Sendable, Equatable {
     public var allowMD5: Bool
     /// How Gen2+ RPC calls travel (Gen1 is always HTTP).
     public var transport: TransportSetting
+    /// The most power the node can draw through this meter, watts (`maxWatts`): the bound of
+    /// its energy counter's rise, within a poll and across a gap. Nil: the meter's rating
+    /// (`MeterRating.maximumWatts`).
+    public var maxWatts: Double?
 
     /// Creates a plug configuration.
     public init(
@@ -52,7 +56,8 @@ public struct PlugConfiguration: Sendable, Equatable {
         password: String? = nil,
         passwordSource: PasswordSource? = nil,
         allowMD5: Bool = false,
-        transport: TransportSetting = .auto
+        transport: TransportSetting = .auto,
+        maxWatts: Double? = nil
     ) {
         self.node = node
         self.baseURL = baseURL
@@ -63,5 +68,6 @@ public struct PlugConfiguration: Sendable, Equatable {
         self.passwordSource = passwordSource
         self.allowMD5 = allowMD5
         self.transport = transport
+        self.maxWatts = maxWatts
     }
 }

@@ -21,8 +21,17 @@ public struct PlugOutcome: Sendable {
     /// The device's uptime, seconds, when this poll read it: with the health, on every Gen1
     /// status, and at once when the device counter fell (see `PlugSession.deviceUptime`).
     public var deviceUptimeSeconds: Double?
-    /// The most power the meter can report, watts: the bound of its energy counter's rise.
+    /// The most power the meter can report, watts (the plug's `maxWatts`, else its rating):
+    /// the bound of its energy counter's rise.
     public var maximumWatts: Double?
+    /// The per-minute energy figures the status carried (Gen2+ `aenergy.by_minute`, Gen1
+    /// `meters[].counters`).
+    public var deviceMinutes: DeviceMinutes?
+    /// Whether the device keeps a history of per-minute records for the meter read (EMData,
+    /// EM1Data, Gen1 `em_data.csv`), that a gap's energy can be read from.
+    public var keepsHistory = false
+    /// The history read in this poll, when one was asked (`PlugSession.requestHistory`).
+    public var history: HistoryRead?
 
     /// Creates an outcome.
     public init(node: String, result: Result<Sample, PollFailure>, durationSeconds: Double, health: DeviceHealth? = nil) {
@@ -96,6 +105,8 @@ public final class PlugSession: Sendable {
     private let webSocket: RPCWebSocket?
     /// The device counter last read (see `deviceUptime`).
     let counterWatch = Mutex(CounterWatch())
+    /// The history asked for a gap, and how far it has been read (see `PlugSession+History`).
+    let historyState = Mutex(HistoryState())
     /// Called with every pin this session makes or updates, to be stored.
     private let onPin: (@Sendable (PlugPin) -> Void)?
 
@@ -178,6 +189,8 @@ public final class PlugSession: Sendable {
         var health: DeviceHealth?
         var uptime: Double?
         var maximumWatts: Double?
+        var minutes: DeviceMinutes?
+        var historyEndpoint: HistoryEndpoint?
         do throws(PollFailure) {
             let until = state.withLock { $0.throttledUntil }
             if started < until {
@@ -189,8 +202,13 @@ public final class PlugSession: Sendable {
             let monotonicAt = MonotonicClock.nowNanoseconds() / 1_000_000 - (WallClock.nowMilliseconds() - read.takenAt)
             health = read.health
             let known = read.uptime ?? read.health?.uptimeSeconds
-            uptime = await deviceUptime(counter: read.reading.energyWattHours, known: known, deadline: deadline)
-            maximumWatts = read.rating.maximumWatts
+            // A gap is more than 3 intervals without a sample; the timeout is 80 % of one.
+            uptime = await deviceUptime(
+                counter: read.reading.energyWattHours, known: known, pauseMilliseconds: Int64(timeoutMilliseconds) * 15 / 4,
+                deadline: deadline)
+            maximumWatts = plug.maxWatts ?? read.rating.maximumWatts
+            minutes = read.minutes
+            historyEndpoint = read.history
             result = validator.validate(read.reading, rating: read.rating).map {
                 Sample(
                     node: plug.node, timestampMilliseconds: read.takenAt, reading: $0,
@@ -228,6 +246,9 @@ public final class PlugSession: Sendable {
         var outcome = PlugOutcome(node: plug.node, result: result, durationSeconds: duration, health: health)
         outcome.deviceUptimeSeconds = uptime
         outcome.maximumWatts = maximumWatts
+        outcome.deviceMinutes = minutes
+        outcome.keepsHistory = historyEndpoint != nil
+        if let historyEndpoint { outcome.history = await readHistory(historyEndpoint, deadline: deadline) }
         return outcome
     }
 
@@ -243,7 +264,8 @@ public final class PlugSession: Sendable {
     /// was due (about once a minute; never an extra request per tick), and its uptime where
     /// the status carries it (every Gen1 status does).
     private typealias Read = (
-        reading: Reading, rating: MeterRating, takenAt: Int64, health: DeviceHealth?, uptime: Double?
+        reading: Reading, rating: MeterRating, takenAt: Int64, health: DeviceHealth?, uptime: Double?,
+        minutes: DeviceMinutes?, history: HistoryEndpoint?
     )
 
     private func read(deadline: Int64) async throws(PollFailure) -> Read {
@@ -302,7 +324,10 @@ public final class PlugSession: Sendable {
                 state.withLock { $0.endpoint = .rpc(component) }
                 logger.info("using component", metadata: ["component": "\(component)"])
                 let health = await healthIfDue(deadline: deadline) { ShellyParser.rpcHealth(body, component: component) }
-                return (try Self.reading(parsed), MeterRating(component.kind), takenAt, health, nil)
+                return (
+                    try Self.reading(parsed), MeterRating(component.kind), takenAt, health, nil,
+                    ShellyParser.rpcMinutes(body, component: component, takenAt: takenAt), HistoryEndpoint(component)
+                )
             }
         }
         switch endpoint {
@@ -318,7 +343,11 @@ public final class PlugSession: Sendable {
             }
             // Every Gen1 status carries the health figures: read them when due.
             let health = await healthIfDue(deadline: deadline) { ShellyParser.gen1Health(json) }
-            return (try Self.reading(parsed.reading), parsed.rating, takenAt, health, json["uptime"]?.number)
+            return (
+                try Self.reading(parsed.reading), parsed.rating, takenAt, health, json["uptime"]?.number,
+                ShellyParser.gen1Minutes(json, channel: plug.channel, takenAt: takenAt),
+                parsed.rating == .singlePhaseMeter ? .gen1CSV(channel: plug.channel) : nil
+            )
         case .rpc(let component):
             if isHealthDue {
                 // Once a minute the whole Shelly.GetStatus instead of the component's: the same
@@ -329,14 +358,20 @@ public final class PlugSession: Sendable {
                     throw PollFailure(error.reason, error.message)
                 }
                 let health = await healthIfDue(deadline: deadline) { ShellyParser.rpcHealth(body, component: component) }
-                return (try Self.reading(parsed), MeterRating(component.kind), takenAt, health, nil)
+                return (
+                    try Self.reading(parsed), MeterRating(component.kind), takenAt, health, nil,
+                    ShellyParser.rpcMinutes(body, component: component, takenAt: takenAt), HistoryEndpoint(component)
+                )
             }
             let (body, takenAt) = try await rpc("\(component.kind.rpcNamespace).GetStatus", id: component.id, deadline: deadline)
             let parsed: ParsedReading
             do { parsed = try ShellyParser.componentStatus(json: body, kind: component.kind) } catch {
                 throw PollFailure(error.reason, error.message)
             }
-            return (try Self.reading(parsed), MeterRating(component.kind), takenAt, nil, nil)
+            return (
+                try Self.reading(parsed), MeterRating(component.kind), takenAt, nil, nil,
+                ShellyParser.rpcMinutes(body, component: component, takenAt: takenAt), HistoryEndpoint(component)
+            )
         }
     }
 
@@ -380,14 +415,17 @@ public final class PlugSession: Sendable {
         }
     }
 
-    /// One RPC call, `method` with `params {"id": id}`: over the plug's WebSocket when it has
-    /// one and it works, else one HTTP request. Returns the parsed answer (a JSON-RPC frame or
-    /// the bare result) and the time the reading was taken.
-    func rpc(_ method: String, id: Int?, deadline: Int64) async throws(PollFailure) -> (JSONValue, Int64) {
+    /// One RPC call, `method` with `params {"id": id}` and the integer parameters `more`: over
+    /// the plug's WebSocket when it has one and it works, else one HTTP request. Returns the
+    /// parsed answer (a JSON-RPC frame or the bare result) and the time the reading was taken.
+    func rpc(
+        _ method: String, id: Int?, more: [(String, Int64)] = [], deadline: Int64
+    ) async throws(PollFailure) -> (JSONValue, Int64) {
+        let parameters = (id.map { [("id", Int64($0))] } ?? []) + more
         if let webSocket, usesWebSocket {
             let fallback: Bool
             do {
-                return try await rpcOverWebSocket(webSocket, method, id: id, deadline: deadline)
+                return try await rpcOverWebSocket(webSocket, method, parameters: parameters, deadline: deadline)
             } catch let failure as WebSocketFallback {
                 guard plug.transport == .auto else { throw failure.failure }
                 let milliseconds = failure.refused ? Self.refusedFallbackMilliseconds : Self.silentFallbackMilliseconds
@@ -404,7 +442,8 @@ public final class PlugSession: Sendable {
                 throw PollFailure(.connect, "\(method): \(error)")
             }
         }
-        let path = "/rpc/\(method)" + (id.map { "?id=\($0)" } ?? "")
+        let query = parameters.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        let path = "/rpc/\(method)" + (query.isEmpty ? "" : "?" + query)
         let (body, takenAt) = try await get(path, authenticated: true, generation: .rpc(2), deadline: deadline)
         do { return (try ShellyParser.json(body), takenAt) } catch { throw PollFailure(error.reason, error.message) }
     }
@@ -417,13 +456,16 @@ public final class PlugSession: Sendable {
 
     /// One RPC call over the WebSocket, authenticated inside the frame as the device asks
     /// (a 401 error frame carries the challenge; the `auth` object is built once per nonce).
-    private func rpcOverWebSocket(_ webSocket: RPCWebSocket, _ method: String, id: Int?, deadline: Int64) async throws -> (JSONValue, Int64) {
+    private func rpcOverWebSocket(
+        _ webSocket: RPCWebSocket, _ method: String, parameters: [(String, Int64)], deadline: Int64
+    ) async throws -> (JSONValue, Int64) {
         var answeredChallenge = 0
         while true {
             let sentNonce = digest?.nonce
             let auth = digest?.frameAuth()
             let start = WallClock.nowNanoseconds()
-            let result = await webSocket.call(method: method, params: id.map { "{\"id\":\($0)}" } ?? "{}", auth: auth, deadline: deadline)
+            let params = "{" + parameters.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+            let result = await webSocket.call(method: method, params: params, auth: auth, deadline: deadline)
             let frame: JSONValue
             let end: Int64
             switch result {
@@ -572,8 +614,9 @@ public final class PlugSession: Sendable {
     /// whose challenge is stale, or names a nonce other than the one sent (the device lost
     /// it), is answered once more within the same poll with the new nonce; a `429` leaves the
     /// plug alone for the throttle window without asking for another nonce.
-    private func get(
-        _ path: String, authenticated: Bool, generation: ShellyGeneration, deadline: Int64
+    func get(
+        _ path: String, authenticated: Bool, generation: ShellyGeneration, maxBytes: Int = PlugSession.maxBodyBytes,
+        deadline: Int64
     ) async throws(PollFailure) -> ([UInt8], Int64) {
         var basic: HTTPAuthentication?
         var digest: DigestAuthenticator?
@@ -588,7 +631,8 @@ public final class PlugSession: Sendable {
             let sentNonce = digest?.nonce
             let authorization = digest?.authorization(method: "GET", uri: path)
             let (response, takenAt) = try await send(
-                path, headers: authorization.map { ["Authorization: \($0)"] } ?? [], basic: basic, deadline: deadline)
+                path, headers: authorization.map { ["Authorization: \($0)"] } ?? [], basic: basic, maxBytes: maxBytes,
+                deadline: deadline)
             switch response.status {
             case 200..<300:
                 return (response.body, takenAt)
@@ -620,7 +664,7 @@ public final class PlugSession: Sendable {
 
     /// One request before `deadline`; returns the response and the midpoint of the exchange.
     private func send(
-        _ path: String, headers: [String], basic: HTTPAuthentication?, deadline: Int64
+        _ path: String, headers: [String], basic: HTTPAuthentication?, maxBytes: Int, deadline: Int64
     ) async throws(PollFailure) -> (HTTPResponse, Int64) {
         let start = WallClock.nowNanoseconds()
         let remaining = Int(clamping: (deadline - MonotonicClock.nowNanoseconds()) / 1_000_000)
@@ -630,7 +674,7 @@ public final class PlugSession: Sendable {
             headers: headers,
             authentication: basic,
             timeoutMilliseconds: remaining,
-            maxResponseBytes: Self.maxBodyBytes,
+            maxResponseBytes: maxBytes,
             maxHeaderBytes: Self.maxHeaderBytes,
             receiveBufferBytes: Self.receiveBufferBytes
         )

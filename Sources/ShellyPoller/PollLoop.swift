@@ -195,4 +195,12 @@ public struct PollLoop: Sendable {
 
     /// Plugs per inner task group in `pollAll`.
     static let groupSize = 64
+
+    /// Asks the plug of `node` to read its stored history of `request`'s span at its next
+    /// polls (nodes with one meter; see `PlugSession.requestHistory`).
+    public func requestHistory(node: String, _ request: HistoryRequest) {
+        let matching = sessions.filter { $0.plug.node == node }
+        guard matching.count == 1 else { return }
+        matching[0].requestHistory(request)
+    }
 }

@@ -95,8 +95,12 @@ extension SimulatedPlug {
                 return (head + "\"error\":{\"code\":\(code),\"message\":\"\(Self.escaped(text))\"}}", nil)
             }
         }
+        // The integer parameters as the HTTP API's query (`id` first): `EMData.GetData` takes
+        // `ts` and `end_ts` besides the component's id.
+        let parameters = (request["params"]?.object ?? [:]).compactMapValues(\.integer)
+            .sorted { ($0.key == "id" ? 0 : 1, $0.key) < ($1.key == "id" ? 0 : 1, $1.key) }
         var uri = "/rpc/\(method)"
-        if let component = request["params"]?["id"]?.integer { uri += "?id=\(component)" }
+        if !parameters.isEmpty { uri += "?" + parameters.map { "\($0.key)=\($0.value)" }.joined(separator: "&") }
         let answer = answer(method: "GET", uri: uri, authorization: nil, now: now, preauthenticated: true)
         guard answer.status == 200 else {
             let body = JSONValue.parse(Array(answer.body.utf8))

@@ -54,6 +54,9 @@ extension SimulatedPlug {
         if specification.generation >= 2, path == "/rpc/Sys.GetStatus" {
             return Answer(status: 200, body: sysStatus(now: now))
         }
+        if specification.model == .threePhaseMeter {
+            return meterAnswer(path: path, uri: uri, now: now)
+        }
         let reading = read(now: now)
         if specification.generation == 1 {
             guard path == "/status" else { return Answer(status: 404, body: "Not Found") }
@@ -78,13 +81,13 @@ extension SimulatedPlug {
     }
 
     /// The power as written in a status body: the load curve's, or the fault's literal.
-    private func wattsText(_ watts: Double) -> String {
+    func wattsText(_ watts: Double) -> String {
         specification.fault?.wattsLiteral ?? "\(watts)"
     }
 
     /// A status answer as the plug's fault mangles it; `servedWatts` is what the body claims,
     /// or nil when it claims no number at all.
-    private func faulty(_ answer: Answer) -> Answer {
+    func faulty(_ answer: Answer) -> Answer {
         guard let fault = specification.fault else { return answer }
         var answer = answer
         switch fault {
@@ -103,7 +106,7 @@ extension SimulatedPlug {
         case .absurd, .negative, .negativeNoise:
             answer.servedWatts = fault.wattsLiteral.flatMap(Double.init)
         case .unreachable, .slow, .httpError, .garbage, .reboot, .md5Digest, .downgrade, .impostor, .noWebSocket,
-            .silentWebSocket, .counterOverflow, .counterJump, .counterDrop, .forgedLog:
+            .silentWebSocket, .counterOverflow, .counterJump, .counterDrop, .forgedLog, .gapCounterDrop, .gapCounterJump:
             break
         }
         return answer
@@ -116,16 +119,22 @@ extension SimulatedPlug {
     private static let paddingHeaders = (0..<16).map { ("X-Padding-\($0)", String(repeating: "x", count: 4096)) }
 
     private var gen1Shelly: String {
-        "{\"type\":\"SHPLG-S\",\"mac\":\"\(mac)\",\"auth\":\(specification.password != nil),"
-            + "\"fw\":\"20230913-113421/v1.14.0-gcb84623\",\"discoverable\":false,\"num_outputs\":1,\"num_meters\":1}"
+        let meter = specification.model == .threePhaseMeter
+        return "{\"type\":\"\(meter ? "SHEM-3" : "SHPLG-S")\",\"mac\":\"\(mac)\",\"auth\":\(specification.password != nil),"
+            + "\"fw\":\"20230913-113421/v1.14.0-gcb84623\",\"discoverable\":false,\"num_outputs\":1,"
+            + (meter ? "\"num_meters\":0,\"num_emeters\":3}" : "\"num_meters\":1}")
     }
 
     private var rpcShelly: String {
-        let (model, app) =
-            switch specification.generation {
-            case 3: ("S3PL-00112EU", "PlugSG3")
-            case 4: ("S4PL-00416EU", "PowerStripG4")
-            default: ("SNPL-00112EU", "PlusPlugS")
+        let (model, app): (String, String) =
+            if specification.model == .threePhaseMeter {
+                ("SPEM-003CEBEU", "Pro3EM")
+            } else {
+                switch specification.generation {
+                case 3: ("S3PL-00112EU", "PlugSG3")
+                case 4: ("S4PL-00416EU", "PowerStripG4")
+                default: ("SNPL-00112EU", "PlusPlugS")
+                }
             }
         if specification.fault == .forgedLog {
             // JSON-escaped: the model reads as "SNPL\n2026-... error energy-monitor: ...".
@@ -140,15 +149,31 @@ extension SimulatedPlug {
             + "\"app\":\"\(app)\",\"auth_en\":\(specification.password != nil),\"auth_domain\":\(authDomain)}"
     }
 
+    /// The offset of the simulated Gen1 devices' local time (their `timestamp`): UTC+1.
+    static let gen1ZoneSeconds = 3600
+
+    /// The energy of the last three whole minutes before the current one, newest first, in
+    /// `unitJoules` to three decimals; and the current minute's start (unix seconds).
+    func lastMinutes(now: Double, unitJoules: Double) -> (figures: [String], minute: Int) {
+        let minute = Int(clampingRounding: now, .down) / 60 * 60
+        let figures = (0..<3).map { index in
+            "\(Self.round(minuteJoules(endingAt: Double(minute - 60 * index), now: now) / unitJoules, 3))"
+        }
+        return (figures, minute)
+    }
+
     private func gen1Status(
         _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: String, now: Double
     ) -> String {
-        // Gen1 meters count watt-minutes as an integer.
+        // Gen1 meters count watt-minutes as an integer; `counters` are the last three round
+        // minutes in watt-minutes; `timestamp` is local time.
         let total = counterText(reading.energyWattHours, gen1: true)
+        let counters = lastMinutes(now: now, unitJoules: 60).figures.joined(separator: ",")
         return "{\"wifi_sta\":{\"connected\":true,\"ip\":\"127.0.0.1\",\"rssi\":-60},"
             + "\"relays\":[{\"ison\":true,\"has_timer\":false,\"overpower\":false,\"source\":\"http\"}],"
-            + "\"meters\":[{\"power\":\(watts),\"overpower\":0.00,\"is_valid\":true,\"timestamp\":\(Int(clampingRounding: now, .down)),"
-            + "\"counters\":[\(watts),\(watts),\(watts)],\"total\":\(total)}],"
+            + "\"meters\":[{\"power\":\(watts),\"overpower\":0.00,\"is_valid\":true,"
+            + "\"timestamp\":\(Int(clampingRounding: now, .down) + Self.gen1ZoneSeconds),"
+            + "\"counters\":[\(counters)],\"total\":\(total)}],"
             + "\"temperature\":31.2,\"overtemperature\":false,\"unixtime\":\(Int(clampingRounding: now, .down)),"
             + "\"uptime\":\(Int(clampingRounding: uptime(now: now), .down))}"
     }
@@ -156,16 +181,18 @@ extension SimulatedPlug {
     private func switchStatus(
         _ reading: (watts: Double, volts: Double, amps: Double, energyWattHours: Double), watts: String, now: Double
     ) -> String {
-        let minute = Int(clampingRounding: now, .down) / 60 * 60
+        // `by_minute`: the last three whole minutes in milliwatt-hours, newest first;
+        // `minute_ts`: the current minute's first second.
+        let (figures, minute) = lastMinutes(now: now, unitJoules: 3.6)
         return "{\"id\":0,\"source\":\"init\",\"output\":true,\"apower\":\(watts),"
             + "\"voltage\":\(Self.round(reading.volts, 1)),\"current\":\(Self.round(reading.amps, 3)),"
             + "\"aenergy\":{\"total\":\(counterText(reading.energyWattHours, gen1: false)),"
-            + "\"by_minute\":[0.000,0.000,0.000],"
+            + "\"by_minute\":[\(figures.joined(separator: ","))],"
             + "\"minute_ts\":\(minute)},\"temperature\":{\"tC\":33.4,\"tF\":92.1}}"
     }
 
     /// The `sys` object of `Shelly.GetStatus`, also the answer of `Sys.GetStatus`.
-    private func sysStatus(now: Double) -> String {
+    func sysStatus(now: Double) -> String {
         "{\"mac\":\"\(mac)\",\"restart_required\":false,\"uptime\":\(Int(clampingRounding: uptime(now: now), .down)),"
             + "\"unixtime\":\(Int(clampingRounding: now, .down))}"
     }

@@ -11,7 +11,7 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     case httpError = "http-error"
     /// Answers 200 with a body that is not JSON.
     case garbage
-    /// Reboots every 15 s: the device energy counter restarts from 0.
+    /// Reboots every 15 s: the device energy counter and the uptime restart from 0 together.
     case reboot
     /// Status answers carry 8 MiB of padding after the reading (a firmware or proxy gone wrong).
     case hugeBody = "huge-body"
@@ -54,6 +54,12 @@ public enum SimulatedFault: String, Sendable, CaseIterable {
     /// Every 7th status reports the energy counter as 0 while the device stays up (its
     /// uptime goes on): a fall without a reboot.
     case counterDrop = "counter-drop"
+    /// After a pause of 5 s or more without status requests (the poller's gap), the counter
+    /// counts again from 0 while the device stays up (a counter reset by hand in the pause).
+    case gapCounterDrop = "gap-counter-drop"
+    /// After a pause of 5 s or more without status requests, the counter stands 10^6 Wh
+    /// higher from then on: a jump no meter makes.
+    case gapCounterJump = "gap-counter-jump"
     /// A Gen2+ plug whose `/shelly` model (and firmware) carries a line break and a whole fake
     /// log line after it, and an escape sequence: outside text that must stay inside one line
     /// of the monitor's log.
@@ -89,11 +95,13 @@ public final class SimulatedPlug: Sendable {
         public var password: String?
         /// A fault, if any.
         public var fault: SimulatedFault?
+        /// What device it is: a plug, or an energy meter.
+        public var model: SimulatedModel
 
         /// Creates a specification.
         public init(
             node: String, port: Int, generation: Int, profile: LoadProfile, password: String? = nil,
-            fault: SimulatedFault? = nil
+            fault: SimulatedFault? = nil, model: SimulatedModel = .plug
         ) {
             self.node = node
             self.port = port
@@ -101,6 +109,7 @@ public final class SimulatedPlug: Sendable {
             self.profile = profile
             self.password = password
             self.fault = fault
+            self.model = model
         }
     }
 
@@ -114,10 +123,15 @@ public final class SimulatedPlug: Sendable {
         public var watts: Double
     }
 
-    private struct CounterState {
-        var lastTime: Double
-        var energyWattHours: Double
-        var bootTime: Double
+    struct CounterState {
+        /// When the plug was created: its first boot.
+        var createdAt: Double
+        /// The counter at the first boot, watt-hours (a plug in service for a while).
+        var initialWattHours: Double
+        /// Added to the counter by the gap faults, watt-hours.
+        var offsetWattHours = 0.0
+        /// When the last status was answered (the gap faults' pause).
+        var lastStatus: Double?
         var servedReadings = 0
         var statusAnswers = 0
         var requests = 0
@@ -159,7 +173,7 @@ public final class SimulatedPlug: Sendable {
     public let specification: Specification
     /// MAC-like hex id derived from the node name.
     public let mac: String
-    private let counter: Mutex<CounterState>
+    let counter: Mutex<CounterState>
     private let steps = Mutex<[LoadStep]>([])
     /// The Digest side of a Gen2+ plug with a password.
     let digest: DigestServer?
@@ -174,9 +188,9 @@ public final class SimulatedPlug: Sendable {
         }
         self.mac = String(format: "%012llX", hash & 0xFFFF_FFFF_FFFF)
         // Start the counter with a plausible history, as a plug in service for a while.
-        self.counter = Mutex(CounterState(lastTime: now, energyWattHours: Double(hash % 50_000) / 10, bootTime: now))
+        self.counter = Mutex(CounterState(createdAt: now, initialWattHours: Double(hash % 50_000) / 10))
         if let password = specification.password, specification.generation >= 2 {
-            let realm = Self.deviceID(generation: specification.generation, mac: mac)
+            let realm = Self.deviceID(generation: specification.generation, mac: mac, model: specification.model)
             self.digest = DigestServer(
                 realm: realm, password: password, firmware: firmware == 1 ? .v1 : .v2, nonceLifetime: nonceLifetime,
                 algorithm: specification.fault == .md5Digest ? "MD5" : "SHA-256")
@@ -218,14 +232,17 @@ public final class SimulatedPlug: Sendable {
     }
 
     /// The Gen2+ device id, also the Digest realm.
-    public var deviceID: String { Self.deviceID(generation: specification.generation, mac: mac) }
+    public var deviceID: String {
+        Self.deviceID(generation: specification.generation, mac: mac, model: specification.model)
+    }
 
-    static func deviceID(generation: Int, mac: String) -> String {
+    static func deviceID(generation: Int, mac: String, model: SimulatedModel = .plug) -> String {
+        if model == .threePhaseMeter { return generation == 1 ? "shellyem3-\(mac)" : "shellypro3em-\(mac.lowercased())" }
         switch generation {
-        case 1: "shellyplug-s-\(mac)"
-        case 3: "shellyplugsg3-\(mac.lowercased())"
-        case 4: "shellypowerstripg4-\(mac.lowercased())"
-        default: "shellyplusplugs-\(mac.lowercased())"
+        case 1: return "shellyplug-s-\(mac)"
+        case 3: return "shellyplugsg3-\(mac.lowercased())"
+        case 4: return "shellypowerstripg4-\(mac.lowercased())"
+        default: return "shellyplusplugs-\(mac.lowercased())"
         }
     }
 
@@ -285,33 +302,9 @@ public final class SimulatedPlug: Sendable {
         for (start, end) in zip(edges, edges.dropFirst()) where end > start {
             let middle = (start + end) / 2
             let extra = steps.reduce(0) { $0 + ($1.from <= middle && middle < $1.to ? $1.watts : 0) }
-            total += specification.profile.joules(from: start, to: end) + extra * (end - start)
+            total += specification.profile.exactJoules(from: start, to: end) + extra * (end - start)
         }
         return total
-    }
-
-    /// A reading at unix time `now`, advancing the device energy counter.
-    func read(now: Double) -> (watts: Double, volts: Double, amps: Double, energyWattHours: Double) {
-        let watts = self.watts(at: now)
-        let volts = 230 + 2.5 * sin(2 * Double.pi * now / 47)
-        let energy = counter.withLock { state -> Double in
-            if specification.fault == .reboot, now - state.bootTime >= 15 {
-                state.bootTime = now
-                state.energyWattHours = 0
-            } else if now > state.lastTime {
-                // Trapezoid since the last read: cheap enough for thousands of plugs per second.
-                let previous = self.watts(at: state.lastTime)
-                state.energyWattHours += (previous + watts) / 2 * (now - state.lastTime) / 3600
-            }
-            state.lastTime = max(state.lastTime, now)
-            return state.energyWattHours
-        }
-        return (watts, volts, watts / volts / 0.92, energy)
-    }
-
-    /// Seconds since the plug (re)booted.
-    func uptime(now: Double) -> Double {
-        counter.withLock { now - $0.bootTime }
     }
 
     /// The energy counter as the next status answer writes it (`gen1`: whole watt-minutes,

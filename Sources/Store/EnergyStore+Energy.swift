@@ -1,8 +1,9 @@
 import EnergyModel
 
 extension EnergyStore {
-    /// The figures of one node over a window, from raw samples and, before the fold
-    /// watermark, from minute aggregates.
+    /// The figures of one node over a window: measured (from raw samples and, before the fold
+    /// watermark, from minute aggregates), and recorded for its gaps from the device's own
+    /// figures (backfilled).
     public struct NodeEnergy: Sendable, Equatable {
         /// The node.
         public var node: String
@@ -10,13 +11,45 @@ extension EnergyStore {
         public var fromMilliseconds: Int64
         /// Window end (exclusive), unix milliseconds.
         public var toMilliseconds: Int64
-        /// The figures.
+        /// The measured figures.
         public var energy: WindowEnergy
+        /// The energy recorded for the window's gaps.
+        public var backfill: BackfilledEnergy
 
-        /// Covered share of the window, 0...100.
-        public var coveragePercent: Double {
+        /// Creates figures; nothing backfilled unless given.
+        public init(
+            node: String, fromMilliseconds: Int64, toMilliseconds: Int64, energy: WindowEnergy,
+            backfill: BackfilledEnergy = BackfilledEnergy()
+        ) {
+            self.node = node
+            self.fromMilliseconds = fromMilliseconds
+            self.toMilliseconds = toMilliseconds
+            self.energy = energy
+            self.backfill = backfill
+        }
+
+        /// The complete figure: measured plus backfilled joules.
+        public var joules: Double { energy.joules + backfill.joules }
+
+        /// Mean power over the part of the window with energy (measured or backfilled), or nil
+        /// when there is none.
+        public var averageWatts: Double? {
+            let covered = energy.coveredMilliseconds + backfill.coveredMilliseconds
+            return covered > 0 ? joules / (Double(covered) / 1000) : nil
+        }
+
+        /// Measured share of the window, 0...100.
+        public var coveragePercent: Double { share(energy.coveredMilliseconds) }
+
+        /// Backfilled share of the window, 0...100.
+        public var backfilledPercent: Double { min(share(backfill.coveredMilliseconds), 100 - coveragePercent) }
+
+        /// The share of the window with no energy at all (neither measured nor backfilled), 0...100.
+        public var missingPercent: Double { max(0, 100 - coveragePercent - backfilledPercent) }
+
+        private func share(_ milliseconds: Int64) -> Double {
             let length = toMilliseconds - fromMilliseconds
-            return length > 0 ? min(100, 100 * Double(energy.coveredMilliseconds) / Double(length)) : 0
+            return length > 0 ? min(100, 100 * Double(milliseconds) / Double(length)) : 0
         }
     }
 
@@ -65,6 +98,7 @@ extension EnergyStore {
                 )
                 result.energy.merge(WindowEnergy.integrate(points: points, from: rawFrom, to: to, maxGapMilliseconds: maxGapMilliseconds))
             }
+            result.backfill = try Self.backfillEnergy(reader, id, from: from, to: to)
             return result
         }
     }

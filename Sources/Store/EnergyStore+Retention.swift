@@ -20,7 +20,8 @@ extension EnergyStore {
 
     /// Folds raw samples older than `rawCutoff` into minute aggregates and deletes them, at
     /// most `maxSamples` at a time (one short transaction, so ticks queued meanwhile wait
-    /// only briefly); deletes minute rows older than `minuteCutoff`; gives freed pages back.
+    /// only briefly); deletes minute rows (and energy recorded for gaps) older than
+    /// `minuteCutoff`; gives freed pages back.
     /// Call again while `moreToDo`.
     public func retentionStep(
         rawCutoffMilliseconds: Int64, minuteCutoffMilliseconds: Int64, maxGapMilliseconds: Int64, maxSamples: Int = 20_000
@@ -128,6 +129,10 @@ extension EnergyStore {
             expire.bind(1, Self.floorDiv(minuteCutoff, 60_000))
             try expire.step()
             step.minutesDeleted = Int(database.changes)
+            // The energy recorded for gaps lives as long as the minute rows.
+            let expireBackfill = try database.prepare("DELETE FROM backfill WHERE start_ms < ?")
+            expireBackfill.bind(1, Self.floorDiv(minuteCutoff, 60_000) * 60_000)
+            try expireBackfill.step()
         }
         if step.samplesDeleted > 0 || step.minutesDeleted > 0 {
             // Give freed pages back to the file system, a bounded amount per step.

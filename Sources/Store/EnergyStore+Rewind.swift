@@ -14,7 +14,8 @@ extension EnergyStore {
     }
 
     /// Forgets everything stamped at or after `mark` (unix milliseconds): the samples, raw and
-    /// packed, the per-minute sums and minute rows of the minutes from `mark`'s on, and the
+    /// packed, the energy recorded for gaps reaching past it, the per-minute sums and minute rows
+    /// of the minutes from `mark`'s on, and the
     /// packing and folding marks beyond it; the samples of `mark`'s minute taken before it stay
     /// (they wait to be packed again with the minute's new ones, so no minute is ever stored as
     /// two chunks). Every node's last sample time is brought back before the mark.
@@ -64,6 +65,7 @@ extension EnergyStore {
             for sql in [
                 "DELETE FROM chunk WHERE start_ms >= ?1", "DELETE FROM recent",
                 "DELETE FROM chunk_minute WHERE minute >= ?2", "DELETE FROM minute WHERE minute >= ?2",
+                "DELETE FROM backfill WHERE end_ms > ?3 + 1",
                 "UPDATE node SET last_ts_ms = ?3 WHERE last_ts_ms >= ?3",
             ] {
                 let statement = try database.prepare(sql)

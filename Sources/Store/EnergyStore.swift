@@ -27,6 +27,8 @@ public final class EnergyStore: @unchecked Sendable {
     /// Query thread only.
     private var readerNodeIDs: [String: Int64] = [:]
     private var updateNode: Statement?
+    /// Inserts one part of a gap's recorded energy (see `EnergyStore+Backfill.swift`).
+    var insertBackfillPart: Statement?
     private var chunkWriter: ChunkWriter?
     private var recentWriter: ChunkWriter?
     /// Samples before this time are packed into chunks (unix milliseconds). Store queue only.
@@ -119,6 +121,7 @@ public final class EnergyStore: @unchecked Sendable {
     /// Frees the writer's prepared statements (before its connection is closed). Store queue only.
     func forgetStatements() {
         updateNode = nil
+        insertBackfillPart = nil
         chunkWriter = nil
         recentWriter = nil
     }
@@ -193,6 +196,7 @@ public final class EnergyStore: @unchecked Sendable {
             // finalized (`sqlite3_close_v2`): let the cached ones go first, so the file is
             // really closed (and its log checkpointed and removed) now, not at deinit.
             updateNode = nil
+            insertBackfillPart = nil
             chunkWriter = nil
             recentWriter = nil
             database.close()
@@ -232,18 +236,23 @@ public final class EnergyStore: @unchecked Sendable {
         return id
     }
 
-    /// Writes one tick's samples and the nodes' counters in one transaction.
-    public func write(samples: [Sample], counters: [String: EnergyCounters]) async throws(StoreError) {
+    /// Writes one tick's samples, the nodes' counters and the energy recorded for gaps
+    /// (`backfill`, by node) in one transaction.
+    public func write(
+        samples: [Sample], counters: [String: EnergyCounters], backfill: [String: [BackfillPart]] = [:]
+    ) async throws(StoreError) {
         try await run { () throws(StoreError) in
-            try self.writeSynchronously(samples: samples, counters: counters)
+            try self.writeSynchronously(samples: samples, counters: counters, backfill: backfill)
         }
     }
 
-    private func writeSynchronously(samples: [Sample], counters: [String: EnergyCounters]) throws(StoreError) {
+    private func writeSynchronously(
+        samples: [Sample], counters: [String: EnergyCounters], backfill: [String: [BackfillPart]]
+    ) throws(StoreError) {
         try checkFiles()
         let written: [(Int64, EnergyCounters)]
         do {
-            written = try insertTick(samples: samples, counters: counters)
+            written = try insertTick(samples: samples, counters: counters, backfill: backfill)
         } catch {
             // The rollback also undid nodes inserted by this tick: forget their cached ids.
             nodeIDs.removeAll()
@@ -276,13 +285,16 @@ public final class EnergyStore: @unchecked Sendable {
     }
 
     /// Inserts the samples and the moved counters in one transaction; returns the counters written.
-    private func insertTick(samples: [Sample], counters: [String: EnergyCounters]) throws(StoreError) -> [(Int64, EnergyCounters)] {
+    private func insertTick(
+        samples: [Sample], counters: [String: EnergyCounters], backfill: [String: [BackfillPart]]
+    ) throws(StoreError) -> [(Int64, EnergyCounters)] {
         try database.transaction { () throws(StoreError) -> [(Int64, EnergyCounters)] in
             if updateNode == nil {
                 updateNode = try database.prepare(
                     """
                     UPDATE node SET energy_joules = ?, device_joules = ?, last_ts_ms = ?, last_watts = ?,
-                        last_device_wh = ? WHERE id = ?
+                        last_device_wh = ?, last_device_reading_ms = ?, minute_ms = ?, minute_joules = ?,
+                        minute_covered_ms = ? WHERE id = ?
                     """
                 )
             }
@@ -301,10 +313,15 @@ public final class EnergyStore: @unchecked Sendable {
                 updateNode.bind(3, counter.lastTimestampMilliseconds)
                 updateNode.bind(4, counter.lastWatts)
                 updateNode.bind(5, counter.lastDeviceWattHours)
-                updateNode.bind(6, id)
+                updateNode.bind(6, counter.lastDeviceReadingMilliseconds)
+                updateNode.bind(7, counter.minuteStartMilliseconds)
+                updateNode.bind(8, counter.minuteStartMilliseconds == nil ? nil : counter.minuteJoules)
+                updateNode.bind(9, counter.minuteStartMilliseconds == nil ? nil : counter.minuteCoveredMilliseconds)
+                updateNode.bind(10, id)
                 try updateNode.step()
                 written.append((id, counter))
             }
+            try insertBackfill(backfill)
             return written
         }
     }

@@ -15,9 +15,15 @@
 ///
 /// Version 4 adds `plug_pin`: per plug with a password the API family and the identity its
 /// credentials go to (see `PlugPin`), so that a restart does not forget them.
+///
+/// Version 5 adds `backfill` (the energy of gaps, recorded from the devices' own figures, one
+/// row per node and part of a minute), shows it in `power_minute` beside the measured minutes
+/// (new columns `backfilled`, `source`, `covered_s`), and keeps in `node` what a gap after a
+/// restart needs: when the last counter reading was taken and what the samples measured in
+/// the minute of the last sample (see `Schema+Backfill.swift`).
 enum Schema {
     /// The version this build writes.
-    static let currentVersion: Int64 = 4
+    static let currentVersion: Int64 = 5
 
     /// One forward migration.
     enum Migration: Sendable {
@@ -29,7 +35,7 @@ enum Schema {
 
     /// Migration `i` brings the database from version `i` to `i + 1`.
     static let migrations: [Migration] = [
-        .sql(version1), .code(migrateToChunks), .code(addChunkMinutes), .sql(addPlugPins),
+        .sql(version1), .code(migrateToChunks), .code(addChunkMinutes), .sql(addPlugPins), .sql(addBackfill),
     ]
 
     /// The first schema: one row per sample, clustered by node.

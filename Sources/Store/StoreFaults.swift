@@ -25,6 +25,8 @@ public final class StoreFaults: Sendable {
         case meta
         /// The family and identity each plug's credentials are pinned to.
         case plugPin = "plug_pin"
+        /// Energy recorded for gaps from the devices' own figures.
+        case backfill
     }
 
     /// The database files whose identity is checked every tick.

@@ -8,22 +8,39 @@ import Store
 
 /// A node's energy figures over a window, however obtained.
 public struct EnergyFigures: Sendable, Equatable {
-    /// Joules.
+    /// Joules: measured, plus what the plug's own figures recorded for gaps in the samples (a
+    /// monitor restart, an unreachable plug).
     public var joules: Double
-    /// Joules over covered seconds; nil without samples.
+    /// Joules over the covered and backfilled seconds; nil without either.
     public var averageWatts: Double?
-    /// Covered share of the window, percent.
+    /// Share of the window the samples cover, percent.
     public var coveragePercent: Double
     /// Samples inside the window.
     public var samples: Int
+    /// Of `joules`, those recorded for gaps from the plug's own figures (backfilled).
+    public var backfilledJoules: Double
+    /// Share of the window the backfilled joules cover, percent.
+    public var backfilledPercent: Double
+    /// Share of the window in a gap the monitor is still closing from the plug's own figures,
+    /// percent (asked again until it is 0).
+    public var pendingPercent: Double = 0
 
     /// Creates figures.
-    public init(joules: Double, averageWatts: Double?, coveragePercent: Double, samples: Int) {
+    public init(
+        joules: Double, averageWatts: Double?, coveragePercent: Double, samples: Int, backfilledJoules: Double = 0,
+        backfilledPercent: Double = 0, pendingPercent: Double = 0
+    ) {
+        self.pendingPercent = pendingPercent
         self.joules = joules
         self.averageWatts = averageWatts
         self.coveragePercent = coveragePercent
         self.samples = samples
+        self.backfilledJoules = backfilledJoules
+        self.backfilledPercent = backfilledPercent
     }
+
+    /// The share of the window with energy, measured or backfilled, percent.
+    public var completePercent: Double { min(100, coveragePercent + backfilledPercent) }
 }
 
 /// Where the runner gets a node's joules for a phase's window: the monitor over HTTP, or a
@@ -103,9 +120,13 @@ public struct MonitorEnergySource: EnergySource {
             throw EnergySourceError(
                 "monitor \(baseURL): /api/v1/energy did not answer with energy figures (is this an energy-monitor?)")
         }
+        // A monitor from before backfilling answers without the backfilled figures: none then.
         return EnergyFigures(
             joules: joules, averageWatts: entry["avgWatts"]?.number, coveragePercent: coverage,
-            samples: entry["samples"]?.integer.flatMap { Int(exactly: $0) } ?? 0)
+            samples: entry["samples"]?.integer.flatMap { Int(exactly: $0) } ?? 0,
+            backfilledJoules: entry["backfilledJoules"]?.number ?? 0,
+            backfilledPercent: entry["backfilledPercent"]?.number ?? 0,
+            pendingPercent: entry["pendingPercent"]?.number ?? 0)
     }
 
     /// Unix seconds with milliseconds, as `TimeParsing` reads them.
@@ -142,9 +163,9 @@ public struct StoreEnergySource: EnergySource {
             intervalMilliseconds: intervalMilliseconds)
         guard let result = report.results.first else { throw EnergySourceError("no figures for \(node)") }
         return EnergyFigures(
-            joules: result.energy.joules, averageWatts: result.energy.averageWatts,
-            coveragePercent: result.coveragePercent,
-            samples: result.energy.samples)
+            joules: result.joules, averageWatts: result.averageWatts, coveragePercent: result.coveragePercent,
+            samples: result.energy.samples, backfilledJoules: result.backfill.joules,
+            backfilledPercent: result.backfilledPercent)
     }
 
     /// Closes the store.

@@ -109,22 +109,25 @@ public struct PodRun: Sendable, Equatable {
 /// What a window on a node cost: the monitor's figures and, with a knowledge base, the
 /// joules above the node's idle baseline.
 public struct EnergyAccount: Sendable, Equatable {
-    /// Joules in the window (trapezoidal, as `energy`).
+    /// Joules in the window (as `energy`: measured plus backfilled).
     public var joules: Double
-    /// Joules over covered seconds; nil without samples.
+    /// Joules over covered and backfilled seconds; nil without either.
     public var averageWatts: Double?
-    /// Covered share of the window, percent.
+    /// Share of the window the samples cover, percent.
     public var coveragePercent: Double
-    /// `joules - idle watts x covered seconds`, nil without an idle figure for the node.
+    /// `joules - idle watts x (covered + backfilled) seconds`, nil without an idle figure for the node.
     public var idleJoules: Double?
+    /// Of `joules`, those recorded for gaps from the plug's own figures.
+    public var backfilledJoules: Double
 
-    /// Accounts `figures` for a window of `seconds`, subtracting `idleWatts` over the covered
-    /// part of it (the part whose joules were counted).
+    /// Accounts `figures` for a window of `seconds`, subtracting `idleWatts` over the part of
+    /// it whose joules were counted (measured or backfilled).
     public init(figures: EnergyFigures, seconds: Double, idleWatts: Double?) {
         joules = figures.joules
         averageWatts = figures.averageWatts
         coveragePercent = figures.coveragePercent
-        idleJoules = idleWatts.map { figures.joules - $0 * seconds * figures.coveragePercent / 100 }
+        backfilledJoules = figures.backfilledJoules
+        idleJoules = idleWatts.map { figures.joules - $0 * seconds * figures.completePercent / 100 }
     }
 
     /// The idle power of the knowledge-base entry serving `node` for `profile` (its first

@@ -98,7 +98,8 @@ public enum ResultFile {
                     joules: try number("Joules", required: true) ?? 0, scheduler: scheduler,
                     coveragePercent: try number("Coverage"),
                     idleJoules: try number("IdleJoules"),
-                    simulated: try simulated(text("Simulated"), line: lineNumber)))
+                    simulated: try simulated(text("Simulated"), line: lineNumber),
+                    backfilledJoules: try number("BackfilledJoules")))
         }
         return rows
 
@@ -116,11 +117,11 @@ public enum ResultFile {
     /// written and flushed at once, so an interrupted sweep keeps every finished phase.
     public static func append(_ row: ResultRow, to path: String) throws(Failure) {
         let header = ResultRow.header.joined(separator: ",")
-        let hasSimulatedColumn = try checkAppendable(path, simulated: row.simulated)
+        let columns = try checkAppendable(path, simulated: row.simulated)
         let existing = try contents(path) ?? []
         var text = existing.isEmpty ? header + "\n" : ""
         if let last = existing.last, last != UInt8(ascii: "\n") { text += "\n" }
-        let fields = hasSimulatedColumn ? row.fields : Array(row.fields.prefix(ResultRow.headerWithoutSimulated.count))
+        let fields = Array(row.fields.prefix(columns))
         text += fields.map(csvField).joined(separator: ",") + "\n"
         if !FileManager.default.fileExists(atPath: path) {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
@@ -139,10 +140,10 @@ public enum ResultFile {
     }
 
     /// Whether rows can be appended to `path`: it is new, empty, or has the runner's header
-    /// (or, for rows of a real cluster, the header before `Simulated`). Returns whether the
-    /// file has (or gets) the `Simulated` column.
+    /// (or the one before `BackfilledJoules`, or, for rows of a real cluster, the one before
+    /// `Simulated`). Returns how many of the runner's columns the file has (or gets).
     @discardableResult
-    public static func checkAppendable(_ path: String, simulated: Bool = false) throws(Failure) -> Bool {
+    public static func checkAppendable(_ path: String, simulated: Bool = false) throws(Failure) -> Int {
         guard let data = try contents(path), !data.isEmpty else {
             if FileManager.default.fileExists(atPath: path), !FileManager.default.isWritableFile(atPath: path) {
                 throw Failure("\(path): not writable")
@@ -152,13 +153,14 @@ public enum ResultFile {
             else {
                 throw Failure("\(path): cannot create it (folder \(folder) missing or not writable)")
             }
-            return true
+            return ResultRow.header.count
         }
         let first = String(decoding: data.prefix(while: { $0 != UInt8(ascii: "\n") }), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let current = first == ResultRow.header.joined(separator: ",")
+        let withoutBackfilled = first == ResultRow.headerWithoutBackfilled.joined(separator: ",")
         let older = first == ResultRow.headerWithoutSimulated.joined(separator: ",")
-        guard current || older else {
+        guard current || withoutBackfilled || older else {
             throw Failure(
                 "\(path): its columns are \"\(first.prefix(120))\", not the runner's; choose a new --output file")
         }
@@ -169,6 +171,8 @@ public enum ResultFile {
         }
         guard FileManager.default.isWritableFile(atPath: path) else { throw Failure("\(path): not writable") }
         return current
+            ? ResultRow.header.count
+            : withoutBackfilled ? ResultRow.headerWithoutBackfilled.count : ResultRow.headerWithoutSimulated.count
     }
 
     /// Splits one CSV line at commas outside double quotes (RFC 4180 quoting).

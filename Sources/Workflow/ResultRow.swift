@@ -1,8 +1,9 @@
 /// One row of a results file: one phase of one workflow run. The runner writes
-/// `Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated`
-/// (the thesis's columns plus four; files written before `Simulated` existed still read and
-/// take more rows of a real cluster); the report also reads the thesis's own files, which
-/// lack some columns (`results_baseline.csv` has `Scheduler` but no `Weight` or `Profile`).
+/// `Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated,BackfilledJoules`
+/// (the thesis's columns plus five; files written before `Simulated` or `BackfilledJoules`
+/// existed still read and take more rows, without those columns); the report also reads the
+/// thesis's own files, which lack some columns (`results_baseline.csv` has `Scheduler` but no
+/// `Weight` or `Profile`).
 public struct ResultRow: Sendable, Equatable {
     /// When the run started (every phase of a run shares it), as written in the file.
     public var timestamp: String
@@ -18,7 +19,8 @@ public struct ResultRow: Sendable, Equatable {
     public var durationSeconds: Double
     /// Average watts over the covered time.
     public var averageWatts: Double?
-    /// Joules of the node in the phase's window.
+    /// Joules of the node in the phase's window: measured, plus what the plug's own figures
+    /// recorded for gaps in the samples (`backfilledJoules`).
     public var joules: Double
     /// Which scheduler placed it; nil where the file does not say.
     public var scheduler: SchedulerChoice?
@@ -30,12 +32,15 @@ public struct ResultRow: Sendable, Equatable {
     /// `Simulated`: `yes`, or empty for a real cluster): durations in simulated seconds,
     /// joules of the simulated plugs.
     public var simulated: Bool
+    /// Of `joules`, those recorded for gaps in the samples from the plug's own figures (a
+    /// monitor restart during the phase); nil where the file has no such column.
+    public var backfilledJoules: Double?
 
     /// Creates a row.
     public init(
         timestamp: String, phase: String, weight: Double?, node: String, profile: String?, durationSeconds: Double,
         averageWatts: Double?, joules: Double, scheduler: SchedulerChoice?, coveragePercent: Double?,
-        idleJoules: Double?, simulated: Bool = false
+        idleJoules: Double?, simulated: Bool = false, backfilledJoules: Double? = nil
     ) {
         self.timestamp = timestamp
         self.phase = phase
@@ -49,6 +54,7 @@ public struct ResultRow: Sendable, Equatable {
         self.coveragePercent = coveragePercent
         self.idleJoules = idleJoules
         self.simulated = simulated
+        self.backfilledJoules = backfilledJoules
     }
 
     /// The phase without the thesis's `-job` suffix, so that `train-job` and `train` compare.
@@ -58,7 +64,11 @@ public struct ResultRow: Sendable, Equatable {
     }
 
     /// The runner's columns.
-    public static let header = headerWithoutSimulated + ["Simulated"]
+    public static let header = headerWithoutBackfilled + ["BackfilledJoules"]
+
+    /// The runner's columns before `BackfilledJoules` existed; files with them still take rows
+    /// (without the backfilled part, which `Joules` includes).
+    public static let headerWithoutBackfilled = headerWithoutSimulated + ["Simulated"]
 
     /// The runner's columns before `Simulated` existed; files with them still take rows of a
     /// real cluster.
@@ -74,6 +84,7 @@ public struct ResultRow: Sendable, Equatable {
             String(Int64(clampingRounding: durationSeconds)), averageWatts.map { Self.decimal($0, 2) } ?? "",
             Self.decimal(joules, 2), scheduler?.rawValue ?? "", coveragePercent.map { Self.decimal($0, 1) } ?? "",
             idleJoules.map { Self.decimal($0, 2) } ?? "", simulated ? "yes" : "",
+            backfilledJoules.map { Self.decimal($0, 2) } ?? "",
         ]
     }
 

@@ -42,6 +42,9 @@ public enum WorkflowProgress: Sendable, Equatable, CustomStringConvertible {
         case .phaseFinished(let row):
             "\(row.phase): done on \(row.node) in \(Int64(clampingRounding: row.durationSeconds)) s, "
                 + String(format: "%.2f J, %.1f %% covered", row.joules, row.coveragePercent ?? 0)
+                + ((row.backfilledJoules ?? 0) > 0
+                    ? String(format: ", %.2f J of them backfilled from the plug's own figures", row.backfilledJoules ?? 0)
+                    : "")
         case .runFinished(let run, let seconds, let joules):
             "run \(run): finished, " + String(format: "%.0f s, %.2f J", seconds, joules)
         case .cleanedUp(let jobs):

@@ -180,7 +180,8 @@ public struct WorkflowRunner: Sendable {
             profile: phase.profile, durationSeconds: pod.seconds * scale, averageWatts: account.averageWatts,
             joules: account.joules * scale,
             scheduler: run.scheduler, coveragePercent: account.coveragePercent,
-            idleJoules: account.idleJoules.map { $0 * scale }, simulated: configuration.simulated)
+            idleJoules: account.idleJoules.map { $0 * scale }, simulated: configuration.simulated,
+            backfilledJoules: account.backfilledJoules * scale)
     }
 
     // MARK: - Placement probe
@@ -388,8 +389,14 @@ public struct WorkflowRunner: Sendable {
 
     // MARK: - Energy
 
+    /// How long the runner waits for the monitor to close a gap in a window, seconds: a gap
+    /// waits for the minute it ended in to be over, and for the next status after it.
+    static let pendingGapWaitSeconds = 180
+
     /// The figures of the pod's node over its window, once the monitor has its last sample;
-    /// asked again (up to 5 s more) while coverage is short of complete, and up to a minute
+    /// asked again (up to 5 s more) while the window is short of complete (measured and
+    /// backfilled), up to 3 minutes while the monitor is still closing a gap in it from the
+    /// plug's own figures (a restart of the monitor during the phase), and up to a minute
     /// while the source fails.
     private func measure(_ pod: PodRun) async throws -> EnergyFigures {
         // Shorter than the API's one-second resolution: there is no window to integrate.
@@ -401,12 +408,23 @@ public struct WorkflowRunner: Sendable {
         if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
         var failures = 0
         var extra = 0
+        var pending = 0
         while true {
             do {
                 let figures = try await energy.energy(
                     node: pod.node, fromMilliseconds: pod.startMilliseconds, toMilliseconds: pod.finishMilliseconds)
-                if figures.coveragePercent >= 99.5 || extra >= 5 { return figures }
-                extra += 1
+                if figures.pendingPercent > 0, pending < Self.pendingGapWaitSeconds {
+                    if pending == 0 {
+                        progress(
+                            .retrying(
+                                "energy of \(pod.node): the monitor is closing a gap in the window from the plug's own "
+                                    + "figures; asking again"))
+                    }
+                    pending += 1
+                } else {
+                    if figures.completePercent >= 99.5 || extra >= 5 { return figures }
+                    extra += 1
+                }
             } catch {
                 failures += 1
                 guard failures < 12 else { throw WorkflowError("energy of \(pod.node): \(error)") }

@@ -71,8 +71,9 @@ struct PodsCommand: AsyncParsableCommand {
                 maxGapMilliseconds: 3 * intervalMilliseconds
             )
             let figures = EnergyFigures(
-                joules: result.energy.joules, averageWatts: result.energy.averageWatts, coveragePercent: result.coveragePercent,
-                samples: result.energy.samples)
+                joules: result.joules, averageWatts: result.averageWatts, coveragePercent: result.coveragePercent,
+                samples: result.energy.samples, backfilledJoules: result.backfill.joules,
+                backfilledPercent: result.backfilledPercent)
             let account = EnergyAccount(
                 figures: figures, seconds: pod.seconds,
                 idleWatts: knowledge.flatMap { EnergyAccount.idleWatts($0, profile: pod.profile, node: pod.node) })

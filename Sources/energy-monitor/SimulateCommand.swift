@@ -15,7 +15,8 @@ struct SimulateCommand: AsyncParsableCommand {
             --auth ask for the password in --password-file (Basic on Gen1, Digest SHA-256 on Gen2+). \
             Faults: unreachable, slow, http-error, garbage, reboot, huge-body, huge-headers, truncated, nan, \
             infinite, absurd, negative, negative-noise, md5-digest, downgrade, no-websocket, ws-silent, \
-            counter-overflow, counter-jump, counter-drop, forged-log.
+            counter-overflow, counter-jump, counter-drop, forged-log, gap-counter-drop, gap-counter-jump. \
+            Models cycle through --models: plug, or 3em (a three-phase energy meter with per-minute records).
             """
     )
 
@@ -33,6 +34,9 @@ struct SimulateCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Comma-separated load profiles, cycled over the plugs: generic, flat (steady), step (square wave).")
     var profiles: String = "generic"
+
+    @Option(name: .long, help: "Comma-separated device models, cycled over the plugs: plug, 3em (three-phase energy meter).")
+    var models: String = "plug"
 
     @Option(name: .long, help: "Comma-separated plug indexes that require auth.")
     var auth: String?
@@ -134,6 +138,15 @@ struct SimulateCommand: AsyncParsableCommand {
             throw ValidationError("--profiles: unknown profile \"\(shape)\" (known: \(LoadProfile.shapeNames.joined(separator: ", ")))")
         }
         guard !shapes.isEmpty else { throw ValidationError("--profiles is empty") }
+        let kinds = try models.split(separator: ",").map { text -> SimulatedModel in
+            let name = text.trimmingCharacters(in: .whitespaces)
+            guard let model = SimulatedModel(rawValue: name) else {
+                let known = SimulatedModel.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--models: unknown model \"\(name)\" (known: \(known))")
+            }
+            return model
+        }
+        guard !kinds.isEmpty else { throw ValidationError("--models is empty") }
         var authIndexes = Set<Int>()
         if let auth {
             for text in auth.split(separator: ",") {
@@ -174,7 +187,8 @@ struct SimulateCommand: AsyncParsableCommand {
                 generation: cycle[index % cycle.count],
                 profile: LoadProfile.named(shapes[index % shapes.count], index: index) ?? .generic(index: index),
                 password: authIndexes.contains(index) ? password : nil,
-                fault: faults[index]
+                fault: faults[index],
+                model: kinds[index % kinds.count]
             )
         }
         let absolutePasswordFile = passwordFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `workflow run --simulate` and `demo --cluster` as a user runs them: the built binary.
 @Suite("Offline cluster commands", .serialized)
@@ -35,13 +35,16 @@ struct OfflineCommandTests {
                 "--capacity", "tvpc=8,16Gi", "--capacity", "rpi=4,1Gi", "--settle", "1s",
             ], timeout: .seconds(180))
         #expect(result.status == 0, "\(result.stderr)\n\(result.stdout.suffix(2000))")
-        #expect(result.stdout.contains("offline cluster: nodes tvpc (50.06 W at rest), wyse (10.80 W at rest), rpi (2.32 W at rest)"))
+        #expect(
+            result.stdout.contains(
+                "offline cluster: nodes tvpc (50.06 W at rest), wyse (10.80 W at rest), rpi (2.32 W at rest)"))
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines.first?.hasSuffix(",IdleJoules,Simulated") == true)
+        #expect(lines.first?.hasSuffix(",IdleJoules,Simulated,BackfilledJoules") == true)
         let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         #expect(rows.map { $0[1] } == ["preprocessing", "train", "inference"])
         #expect(rows.map { $0[3] } == ["rpi", "tvpc", "tvpc"])
-        #expect(rows.allSatisfy { $0.last == "yes" })
+        // `Simulated`, then `BackfilledJoules`.
+        #expect(rows.allSatisfy { $0.count == 13 && $0[11] == "yes" })
         let page = folder.path("report.html")
         let report = try await runBinary(["workflow", "report", output, "--html", page])
         #expect(report.status == 0, "\(report.stderr)")
@@ -49,23 +52,27 @@ struct OfflineCommandTests {
         #expect(html.contains("id=\"simulated\"") && html.contains("data-group=\"simulated:energy@0.0\""))
     }
 
-    @Test("bad offline input: one line and a non-zero exit", arguments: [
-        (["--time-scale", "0"], "--time-scale"),
-        (["--time-scale", "1e300"], "--time-scale"),
-        (["--resting-watts", "wyse"], "--resting-watts"),
-        (["--resting-watts", "wyse=1e999"], "--resting-watts"),
-        (["--resting-watts", "nowhere=3"], "node nowhere is not in the knowledge base"),
-        (["--capacity", "rpi=4"], "--capacity"),
-        (["--capacity", "rpi=1e300,1Gi"], "--capacity"),
-        (["--monitor", "http://127.0.0.1:1"], "--monitor does not go with --simulate"),
-        (["--knowledge-base", "/nonexistent.yaml"], "--knowledge-base"),
-    ])
+    @Test(
+        "bad offline input: one line and a non-zero exit",
+        arguments: [
+            (["--time-scale", "0"], "--time-scale"),
+            (["--time-scale", "1e300"], "--time-scale"),
+            (["--resting-watts", "wyse"], "--resting-watts"),
+            (["--resting-watts", "wyse=1e999"], "--resting-watts"),
+            (["--resting-watts", "nowhere=3"], "node nowhere is not in the knowledge base"),
+            (["--capacity", "rpi=4"], "--capacity"),
+            (["--capacity", "rpi=1e300,1Gi"], "--capacity"),
+            (["--monitor", "http://127.0.0.1:1"], "--monitor does not go with --simulate"),
+            (["--knowledge-base", "/nonexistent.yaml"], "--knowledge-base"),
+        ])
     func badInput(_ extra: [String], _ expected: String) async throws {
         try TestPaths.requireBinary()
         let folder = try TemporaryDirectory("simulate-bad")
         let result = try await runBinary(
-            ["workflow", "run", "--simulate", "--workflow", Self.workflow, "--output", folder.path("r.csv"),
-                "--scheduler", "energy", "--weight", "0", "--knowledge-base", TestPaths.knowledgeBaseManifest] + extra,
+            [
+                "workflow", "run", "--simulate", "--workflow", Self.workflow, "--output", folder.path("r.csv"),
+                "--scheduler", "energy", "--weight", "0", "--knowledge-base", TestPaths.knowledgeBaseManifest,
+            ] + extra,
             timeout: .seconds(60))
         #expect(result.status != 0)
         #expect(result.stderr.contains(expected), "\(result.stderr)")
@@ -84,8 +91,11 @@ struct OfflineCommandTests {
               - { name: hash, profile: sequential, image: registry.example.lan/hash:1 }
             """, to: "w.yaml")
         let result = try await runBinary(
-            ["workflow", "run", "--simulate", "--workflow", workflow, "--output", folder.path("r.csv"), "--scheduler",
-                "energy", "--weight", "0", "--knowledge-base", TestPaths.knowledgeBaseManifest], timeout: .seconds(60))
+            [
+                "workflow", "run", "--simulate", "--workflow", workflow, "--output", folder.path("r.csv"),
+                "--scheduler",
+                "energy", "--weight", "0", "--knowledge-base", TestPaths.knowledgeBaseManifest,
+            ], timeout: .seconds(60))
         #expect(result.status != 0)
         #expect(result.stderr.contains("hash: no work: for --simulate"), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
@@ -97,7 +107,8 @@ struct OfflineCommandTests {
     func demoCluster() async throws {
         try TestPaths.requireBinary()
         let chromium = try #require(
-            Tools.find("chromium", "chromium-browser", "google-chrome"), "chromium not found: run bash scripts/setup.sh")
+            Tools.find("chromium", "chromium-browser", "google-chrome"), "chromium not found: run bash scripts/setup.sh"
+        )
         let folder = try TestEnvironment.makeFolder("demo-cluster")
         let port = TestEnvironment.freePorts(1)
         let demo = try ChildProcess(
@@ -120,7 +131,9 @@ struct OfflineCommandTests {
             feed = try? JSONDecoder().decode(Feed.self, from: Data(response.body))
             return (feed?.phases.count ?? 0) >= 6
         }
-        try #require(done, "feed: \(String(describing: feed)) stderr: \(demo.stderr.suffix(2000)) stdout: \(demo.stdout.suffix(2000))")
+        try #require(
+            done,
+            "feed: \(String(describing: feed)) stderr: \(demo.stderr.suffix(2000)) stdout: \(demo.stdout.suffix(2000))")
         let phases = try #require(feed).phases
         #expect(phases.prefix(3).map(\.node) == ["rpi", "tvpc", "tvpc"])
         #expect(phases.prefix(3).allSatisfy { $0.weight == 0 && $0.run == 1 && $0.scheduler == "energy" })
@@ -133,11 +146,16 @@ struct OfflineCommandTests {
             "--no-first-run", "--disable-extensions", "--window-size=1280,1500", "--virtual-time-budget=6000",
         ]
         let dump = try await runProcess(
-            chromium, common + ["--user-data-dir=\(folder)/profile-dom", "--dump-dom", "\(base)/"], timeout: .seconds(90))
+            chromium, common + ["--user-data-dir=\(folder)/profile-dom", "--dump-dom", "\(base)/"],
+            timeout: .seconds(90))
         #expect(dump.status == 0, "chromium: \(dump.stderr.suffix(2000))")
         let dom = dump.stdout
-        #expect(dom.contains("<section id=\"workflow\" class=\"panel\" aria-label=\"Workflow placements\">"), "section shown")
-        #expect(dom.contains("<tr data-run=\"1\" data-phase=\"preprocessing\" data-node=\"rpi\" data-weight=\"0\""), "\(dom.suffix(4000))")
+        #expect(
+            dom.contains("<section id=\"workflow\" class=\"panel\" aria-label=\"Workflow placements\">"),
+            "section shown")
+        #expect(
+            dom.contains("<tr data-run=\"1\" data-phase=\"preprocessing\" data-node=\"rpi\" data-weight=\"0\""),
+            "\(dom.suffix(4000))")
         #expect(dom.contains("<tr data-run=\"2\" data-phase=\"train\" data-node=\"tvpc\" data-weight=\"1\""))
         for phase in ["preprocessing", "train", "inference"] {
             #expect(dom.contains("<article class=\"phase-card\" data-phase=\"\(phase)\""), "card of \(phase)")
@@ -147,7 +165,8 @@ struct OfflineCommandTests {
         let screenshot = try Tools.artifactsFolder().appendingPathComponent("demo-cluster.png")
         try? FileManager.default.removeItem(at: screenshot)
         let shot = try await runProcess(
-            chromium, common + ["--user-data-dir=\(folder)/profile-shot", "--screenshot=\(screenshot.path)", "\(base)/"],
+            chromium,
+            common + ["--user-data-dir=\(folder)/profile-shot", "--screenshot=\(screenshot.path)", "\(base)/"],
             timeout: .seconds(90))
         #expect(shot.status == 0, "chromium: \(shot.stderr.suffix(2000))")
         let size = (try? Data(contentsOf: screenshot).count) ?? 0

@@ -1,6 +1,7 @@
 import ClusterSimulator
 import Foundation
 import JSON
+import ShellySimulator
 import Store
 import Synchronization
 import TestSupport
@@ -199,6 +200,60 @@ struct WorkflowCommandTests {
             #expect(abs(row.joules - exact) / exact < 0.005)
         }
         #expect(localPods.allSatisfy { $0.schedulerName == "default-scheduler" })
+    }
+
+    @Test("workflow run: the row of a phase spanning a monitor restart has the gap's joules, backfilled, and says so")
+    func phaseAcrossMonitorRestart() async throws {
+        try TestPaths.requireBinary()
+        let folder = try TestEnvironment.makeFolder("workflow-restart")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var service = try await FaultIntegrationTests.start(
+            folder, plugs: 2, database: folder + "/energy.db", extra: ["--generations", "1,2"])
+        defer { service.stop() }
+        let durations = Durations()
+        durations.set(30_000)
+        let cluster = try await Self.startCluster(durations: durations)
+        let workflow = try Self.write(
+            "name: rs\nnamespace: ml\nphases: [{name: train, profile: training, image: x}]\n", to: folder + "/rs.yaml")
+        let output = folder + "/results.csv"
+        let run = try ChildProcess(
+            TestPaths.binary,
+            [
+                "workflow", "run", "--workflow", workflow, "--scheduler", "standard", "--weight", "1", "--output",
+                output,
+                "--monitor", service.base, "--kubeconfig", cluster.kubeconfig,
+            ], in: folder, name: "workflow")
+        let running = await eventually(within: .seconds(60)) {
+            await cluster.simulator.pods().contains { $0.phase == .running }
+        }
+        try #require(running, "no pod ran: \(run.output)")
+        // The monitor killed a few seconds into the phase, down for 10 s, started again.
+        try await Task.sleep(for: .seconds(3))
+        kill(service.monitor.pid, SIGKILL)
+        _ = await service.monitor.waitForExit(timeout: .seconds(10))
+        try await Task.sleep(for: .seconds(10))
+        service.monitor = try ChildProcess(
+            TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run2")
+        let status = await run.waitForExit(timeout: .seconds(120))
+        let pods = await cluster.simulator.pods()
+        await cluster.stop()
+        #expect(status == 0, "workflow run: \(run.output)\nmonitor: \(service.monitor.stderr.suffix(1500))")
+        let row = try #require(try ResultFile.read(output).first)
+        let pod = try #require(pods.first { $0.phase == .succeeded })
+        let from = (pod.startedMilliseconds ?? 0) / 1000 * 1000
+        let to = (pod.finishedMilliseconds ?? 0) / 1000 * 1000
+        let index = try #require(Int(row.node.dropFirst("sim-".count)))
+        let exact = LoadProfile.generic(index: index).exactJoules(from: Double(from) / 1000, to: Double(to) / 1000)
+        let error = 100 * (row.joules - exact) / exact
+        print(
+            String(
+                format: "workflow phase across a monitor restart on %@: %.2f J (%.2f J backfilled), exact %.2f J, "
+                    + "error %+.3f %%, coverage %.1f %%",
+                row.node, row.joules, row.backfilledJoules ?? 0, exact, error, row.coveragePercent ?? 0))
+        #expect((row.backfilledJoules ?? 0) > 0, "\(row)")
+        #expect((row.coveragePercent ?? 100) < 75, "\(row)")
+        #expect(abs(error) < 0.5, "\(row.joules) J, exact \(exact) J")
+        #expect(run.stdout.contains("backfilled from the plug's own figures"), "\(run.stdout)")
     }
 
     @Test(

@@ -32,7 +32,7 @@ struct MonitorConfigurationWriterTests {
                 node: "tvpc", baseURL: "http://[fd00::5]:80", generation: .rpc, channel: 2, username: "root: admin",
                 password: "s3cret", passwordSource: .file(passwordFile), allowMD5: true, transport: .http),
             psuA, psuB,
-            PlugConfiguration(node: "rpi", baseURL: "http://rpi.local:8080"),
+            PlugConfiguration(node: "rpi", baseURL: "http://rpi.local:8080", maxWatts: 12.5),
         ]
         configuration.kubernetes = .init(
             annotate: true, prefix: "energy.example.org", heartbeatMilliseconds: 30_000, deadbandWatts: 0.25,

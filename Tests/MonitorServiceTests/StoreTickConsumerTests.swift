@@ -28,7 +28,9 @@ final class FlakyTickStore: TickStore {
     var committed: [Sample] { state.withLock { $0.committed } }
     var handed: [(samples: Int, failed: Bool)] { state.withLock { $0.handed } }
 
-    func write(samples: [Sample], counters: [String: EnergyCounters]) async throws(StoreError) {
+    func write(
+        samples: [Sample], counters: [String: EnergyCounters], backfill: [String: [BackfillPart]]
+    ) async throws(StoreError) {
         let failed = state.withLock { state -> Bool in
             state.handed.append((samples.count, state.failing))
             if !state.failing { state.committed += samples }

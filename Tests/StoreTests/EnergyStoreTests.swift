@@ -75,7 +75,8 @@ struct EnergyStoreTests {
         let output = try await sqlite3(path, "SELECT node, count(*), avg(watts), min(volts) FROM power WHERE ts >= unixepoch('now','-1 hour') GROUP BY node")
         #expect(output == "wyse|10|14.5|230.0")
         let columns = try await sqlite3(path, "SELECT group_concat(name) FROM pragma_table_info('power_minute')")
-        #expect(columns == "node,ts,samples,avg_watts,min_watts,max_watts,joules")
+        // The contract's seven columns first; backfilled energy's marks after them.
+        #expect(columns == "node,ts,samples,avg_watts,min_watts,max_watts,joules,backfilled,source,covered_s")
         let powerColumns = try await sqlite3(path, "SELECT group_concat(name) FROM pragma_table_info('power')")
         #expect(powerColumns == "node,ts,watts,volts,amps")
     }

@@ -69,7 +69,7 @@ struct PlugPinStoreTests {
         try EnergyStore(path: path).close()
         do {
             let database = try SQLiteDatabase(path: path)
-            try database.execute("DROP TABLE plug_pin; PRAGMA user_version = 3")
+            try database.downgrade(to: 3)
         }
         let old = #expect(throws: StoreError.self) { try EnergyStore(path: path, readOnly: true) }
         #expect(old?.message.contains("schema version 3") == true, "\(old?.message ?? "")")

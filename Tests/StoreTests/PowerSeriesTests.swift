@@ -1,14 +1,14 @@
 import Dispatch
 import EnergyModel
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
-import Testing
 import TestSupport
+import Testing
 
 @testable import Store
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Power series: minute steps from the per-minute sums agree with the raw samples; queries
 /// run on their own connection and never hold up a tick.
@@ -25,7 +25,9 @@ struct PowerSeriesTests {
             let watts = 20 + 10 * sin(Double(second) / 37) + Double(second % 7) * 0.1
             var samples = [Sample(node: "b", timestampMilliseconds: time + 3, reading: Reading(watts: watts / 3))]
             if !(600..<750).contains(second) {
-                samples.append(Sample(node: "a", timestampMilliseconds: time, reading: Reading(watts: watts, volts: 230, amps: 0.1)))
+                samples.append(
+                    Sample(
+                        node: "a", timestampMilliseconds: time, reading: Reading(watts: watts, volts: 230, amps: 0.1)))
             }
             return samples
         }
@@ -38,9 +40,12 @@ struct PowerSeriesTests {
     }
 
     /// The series computed here from every raw sample, the way the store defines it.
-    static func reference(_ data: [Sample], node: String, from: Int64, to: Int64, step: Int64) -> [EnergyStore.PowerBucket] {
+    static func reference(_ data: [Sample], node: String, from: Int64, to: Int64, step: Int64) -> [EnergyStore
+        .PowerBucket]
+    {
         var buckets: [Int64: (last: Int64, sum: Int64, count: Int)] = [:]
-        for sample in data where sample.node == node && sample.timestampMilliseconds >= from && sample.timestampMilliseconds < to {
+        for sample in data
+        where sample.node == node && sample.timestampMilliseconds >= from && sample.timestampMilliseconds < to {
             let index = (sample.timestampMilliseconds - from) / step
             var bucket = buckets[index] ?? (sample.timestampMilliseconds, 0, 0)
             bucket.last = max(bucket.last, sample.timestampMilliseconds)
@@ -73,7 +78,8 @@ struct PowerSeriesTests {
         let from = Self.start + fromOffset
         let to = Self.start + 48 * 60_000 - toCut
         for node in ["a", "b"] {
-            let series = try await store.powerSeries(node: node, fromMilliseconds: from, toMilliseconds: to, stepMilliseconds: step)
+            let series = try await store.powerSeries(
+                node: node, fromMilliseconds: from, toMilliseconds: to, stepMilliseconds: step)
             let expected = Self.reference(data, node: node, from: from, to: to, step: step)
             #expect(series == expected, "\(node), step \(step)")
             #expect(!series.isEmpty)
@@ -81,18 +87,23 @@ struct PowerSeriesTests {
         store.close()
     }
 
-    @Test("a minute step reads the per-minute sums, not the samples", .enabled(if: sqlite3Available, "sqlite3 is not installed"))
+    @Test(
+        "a minute step reads the per-minute sums, not the samples",
+        .enabled(if: sqlite3Available, "sqlite3 is not installed"))
     func minuteStepsReadSums() async throws {
         let folder = try TemporaryDirectory()
         let path = folder.path + "/e.db"
         let store = try EnergyStore(path: path)
         try await Self.fill(store, Self.data())
         let to = Self.start + 30 * 60_000
-        let before = try await store.powerSeries(node: "b", fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 300_000)
+        let before = try await store.powerSeries(
+            node: "b", fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 300_000)
         // Behind the store's back: the sums say 0 W, the samples still say otherwise.
         _ = try await sqlite3(path, "UPDATE chunk_minute SET sum_mw = 0")
-        let sums = try await store.powerSeries(node: "b", fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 300_000)
-        let raw = try await store.powerSeries(node: "b", fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 30_000)
+        let sums = try await store.powerSeries(
+            node: "b", fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 300_000)
+        let raw = try await store.powerSeries(
+            node: "b", fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 30_000)
         #expect(before.allSatisfy { $0.averageWatts > 3 })
         #expect(sums.count == before.count && sums.allSatisfy { $0.averageWatts == 0 })
         #expect(raw.allSatisfy { $0.averageWatts > 3 })
@@ -111,8 +122,7 @@ struct PowerSeriesTests {
         }
         do {
             let database = try SQLiteDatabase(path: path)
-            // Back to version 2: without the tables of versions 3 and 4.
-            try database.execute("DROP TABLE chunk_minute; DROP TABLE plug_pin; PRAGMA user_version = 2")
+            try database.downgrade(to: 2)
         }
         let store = try EnergyStore(path: path)
         #expect(
@@ -120,7 +130,8 @@ struct PowerSeriesTests {
                 == Schema.currentVersion)
         let to = Self.start + 48 * 60_000
         for node in ["a", "b"] {
-            let series = try await store.powerSeries(node: node, fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 120_000)
+            let series = try await store.powerSeries(
+                node: node, fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 120_000)
             #expect(series == Self.reference(data, node: node, from: Self.start, to: to, step: 120_000), "\(node)")
         }
         store.close()
@@ -141,10 +152,13 @@ struct PowerSeriesTests {
         }
         #expect(oldest * 60_000 >= cutoff - 60_000)
         let to = Self.start + 48 * 60_000
-        let series = try await store.powerSeries(node: "b", fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 60_000)
+        let series = try await store.powerSeries(
+            node: "b", fromMilliseconds: Self.start, toMilliseconds: to, stepMilliseconds: 60_000)
         // Minute rows before the watermark, sums after it: one point per minute either way.
         #expect(series.map(\.startMilliseconds) == (0..<48).map { Self.start + Int64($0) * 60_000 })
-        let later = Self.reference(data, node: "b", from: Self.start, to: to, step: 60_000).filter { $0.startMilliseconds >= cutoff }
+        let later = Self.reference(data, node: "b", from: Self.start, to: to, step: 60_000).filter {
+            $0.startMilliseconds >= cutoff
+        }
         #expect(Array(series.suffix(later.count)) == later)
         store.close()
     }
@@ -154,7 +168,9 @@ struct PowerSeriesTests {
         let folder = try TemporaryDirectory()
         for (durability, expected) in [(EnergyStore.Durability.powerLoss, Int64(2)), (.processCrash, 1)] {
             let store = try EnergyStore(path: folder.path + "/\(durability.pragmaValue).db", durability: durability)
-            let setting = try await store.run { () throws(StoreError) in try store.database.scalarInt("PRAGMA synchronous") }
+            let setting = try await store.run { () throws(StoreError) in
+                try store.database.scalarInt("PRAGMA synchronous")
+            }
             #expect(setting == expected, "\(durability)")
             store.close()
         }
@@ -165,8 +181,12 @@ struct PowerSeriesTests {
         let folder = try TemporaryDirectory()
         let store = try EnergyStore(path: folder.path + "/e.db")
         let niceness = { @Sendable () -> Int32 in getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
-        let query = await withCheckedContinuation { continuation in store.queryThread.async { continuation.resume(returning: niceness()) } }
-        let writer = await withCheckedContinuation { continuation in store.queue.async { continuation.resume(returning: niceness()) } }
+        let query = await withCheckedContinuation { continuation in
+            store.queryThread.async { continuation.resume(returning: niceness()) }
+        }
+        let writer = await withCheckedContinuation { continuation in
+            store.queue.async { continuation.resume(returning: niceness()) }
+        }
         #expect(query == min(19, writer + 10), "query thread nice \(query), writer \(writer)")
         store.close()
     }

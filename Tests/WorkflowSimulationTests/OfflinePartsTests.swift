@@ -1,8 +1,8 @@
 import Foundation
-import ShellySimulator
 import Scoring
-import Testing
+import ShellySimulator
 import TestSupport
+import Testing
 import Workflow
 
 @testable import WorkflowSimulation
@@ -55,11 +55,13 @@ struct OfflinePartsTests {
                       - { name: a, profile: p, image: x, work: \(work) }
                     """, file: "w.yaml")
         }
-        #expect((try? parse("{ units: 10, ratePer: 1m }"))?.phases[0].work == .init(units: 10, ratePerMilliseconds: 60_000))
+        #expect(
+            (try? parse("{ units: 10, ratePer: 1m }"))?.phases[0].work == .init(units: 10, ratePerMilliseconds: 60_000))
         #expect((try? parse("{ units: 10 }"))?.phases[0].work?.ratePerMilliseconds == 1000)
-        for bad in ["{ units: 0 }", "{ units: -1 }", "{ units: 1e300 }", "{ units: nan }", "{ units: 0x10 }",
-            "{ units: 1, ratePer: 0ms }", "{ units: 1, ratePer: x }", "{ ratePer: 1s }", "{ units: 1, other: 2 }", "12"]
-        {
+        for bad in [
+            "{ units: 0 }", "{ units: -1 }", "{ units: 1e300 }", "{ units: nan }", "{ units: 0x10 }",
+            "{ units: 1, ratePer: 0ms }", "{ units: 1, ratePer: x }", "{ ratePer: 1s }", "{ units: 1, other: 2 }", "12",
+        ] {
             #expect(throws: WorkflowFileError.self, "\(bad)") { try parse(bad) }
         }
     }
@@ -105,7 +107,8 @@ struct OfflinePartsTests {
         try ResultFile.append(row, to: path)
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.hasPrefix(ResultRow.header.joined(separator: ",") + "\n"))
-        #expect(text.hasSuffix(",yes\n"))
+        // `Simulated`, then `BackfilledJoules` (empty: the row has none).
+        #expect(text.hasSuffix(",yes,\n"))
         #expect(try ResultFile.read(path) == [row])
 
         let older = folder.path("older.csv")
@@ -133,9 +136,11 @@ struct SimulatedReportTests {
 
     @Test("simulated runs form groups of their own, compared with simulated runs only, and are marked on the page")
     func marked() {
-        let real = [Self.row("train", 1000, scheduler: .energy, simulated: false)]
+        let real =
+            [Self.row("train", 1000, scheduler: .energy, simulated: false)]
             + [Self.row("train", 2000, scheduler: .standard, simulated: false)]
-        let simulated = [Self.row("train", 500, scheduler: .energy, simulated: true)]
+        let simulated =
+            [Self.row("train", 500, scheduler: .energy, simulated: true)]
             + [Self.row("train", 4000, scheduler: .standard, simulated: true)]
         let summary = ExperimentSummary(files: [("real.csv", real), ("sim.csv", simulated)])
         #expect(summary.groups.map(\.id) == ["energy@0.0", "standard", "simulated:energy@0.0", "simulated:standard"])

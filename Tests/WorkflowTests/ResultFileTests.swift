@@ -76,10 +76,11 @@ struct ResultFileTests {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(
             text.hasPrefix(
-                "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated\n"))
+                "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated,"
+                    + "BackfilledJoules\n"))
         #expect(text.components(separatedBy: "Timestamp,").count == 2)
         #expect(
-            text.contains("2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00,\n"))
+            text.contains("2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00,,\n"))
         let read = try ResultFile.read(path)
         #expect(read == rows)
         let split = RecordedRun.split(read, source: path)
@@ -88,6 +89,23 @@ struct ResultFileTests {
             WorkflowSweep.completed(in: read, phases: ["preprocessing", "train"]) == [
                 .init(scheduler: .energy, weight: 0.5): 2, .init(scheduler: .standard, weight: 0.5): 1,
             ])
+    }
+
+    @Test("the backfilled joules of a phase round-trip; a file from before the column takes rows without it")
+    func backfilledColumn() throws {
+        let folder = try TemporaryDirectory()
+        var row = Self.row("2026-02-01T10:00:00", "train")
+        row.backfilledJoules = 1234.5
+        let path = folder.path("new.csv")
+        try ResultFile.append(row, to: path)
+        #expect(try ResultFile.read(path) == [row])
+        let older = try folder.write(ResultRow.headerWithoutBackfilled.joined(separator: ",") + "\n", to: "older.csv")
+        try ResultFile.append(row, to: older)
+        let text = try String(contentsOfFile: older, encoding: .utf8)
+        #expect(!text.contains("BackfilledJoules") && text.hasSuffix(",energy,100.0,50.00,\n"), "\(text)")
+        var withoutColumn = row
+        withoutColumn.backfilledJoules = nil
+        #expect(try ResultFile.read(older) == [withoutColumn])
     }
 
     @Test("fields with commas and quotes survive")

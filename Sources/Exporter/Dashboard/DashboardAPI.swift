@@ -15,16 +15,22 @@ public struct DashboardAPI: Sendable {
     public let intervalMilliseconds: Int64
     /// What each node's plug last said about itself (model, firmware), if known.
     public let devices: @Sendable (String) -> DeviceHealth?
+    /// The gap of each node the service is still closing from the device's figures, if any:
+    /// `[from, to)`, unix milliseconds.
+    public let pendingGap: @Sendable (String) -> (from: Int64, to: Int64)?
 
-    /// Creates the API over `store` for `nodes`; `devices` names each node's plug.
+    /// Creates the API over `store` for `nodes`; `devices` names each node's plug,
+    /// `pendingGap` the gap it is still closing.
     public init(
         store: EnergyStore, nodes: [String], intervalMilliseconds: Int64,
-        devices: @escaping @Sendable (String) -> DeviceHealth? = { _ in nil }
+        devices: @escaping @Sendable (String) -> DeviceHealth? = { _ in nil },
+        pendingGap: @escaping @Sendable (String) -> (from: Int64, to: Int64)? = { _ in nil }
     ) {
         self.store = store
         self.nodes = nodes
         self.intervalMilliseconds = intervalMilliseconds
         self.devices = devices
+        self.pendingGap = pendingGap
     }
 
     /// The body of `GET /api/v1/power`.
@@ -72,10 +78,15 @@ public struct DashboardAPI: Sendable {
         public var watts: Double?
         /// Time of the newest sample, unix milliseconds (nil if the store has none).
         public var lastSample: Int64?
-        /// Energy since midnight UTC, joules (trapezoidal, gaps over 3 intervals not bridged).
+        /// Energy since midnight UTC, joules: integrated from the samples (trapezoidal), plus
+        /// what the device's figures recorded for the gaps of more than 3 intervals.
         public var energyTodayJoules: Double
-        /// Covered share of the time since midnight UTC, 0...100.
+        /// Of those, the joules recorded for gaps (backfilled).
+        public var backfilledTodayJoules: Double
+        /// Share of the time since midnight UTC the samples cover, 0...100.
         public var coverageTodayPercent: Double
+        /// Share of the time since midnight UTC covered by backfilled energy, 0...100.
+        public var backfilledTodayPercent: Double
         /// The plug's model, once read.
         public var model: String?
         /// The plug's firmware, once read.
@@ -133,8 +144,10 @@ public struct DashboardAPI: Sendable {
                     up: up,
                     watts: up ? latest.map { Self.rounded($0.reading.watts) } : nil,
                     lastSample: latest?.timestampMilliseconds,
-                    energyTodayJoules: Self.rounded(today.energy.joules),
+                    energyTodayJoules: Self.rounded(today.joules),
+                    backfilledTodayJoules: Self.rounded(today.backfill.joules),
                     coverageTodayPercent: Self.rounded(today.coveragePercent),
+                    backfilledTodayPercent: Self.rounded(today.backfilledPercent),
                     model: devices(node)?.model,
                     firmware: devices(node)?.firmware
                 )
@@ -148,7 +161,14 @@ public struct DashboardAPI: Sendable {
     /// reads it), else this API's.
     public func energy(_ query: EnergyQuery) async throws(StoreError) -> EnergyReport {
         let interval = try await EnergyReport.intervalMilliseconds(of: store, fallback: intervalMilliseconds)
-        return try await EnergyReport.compute(store: store, query: query, intervalMilliseconds: interval)
+        var report = try await EnergyReport.compute(store: store, query: query, intervalMilliseconds: interval)
+        let window = query.toMilliseconds - query.fromMilliseconds
+        for node in query.nodes where window > 0 {
+            guard let gap = pendingGap(node) else { continue }
+            let overlap = min(gap.to, query.toMilliseconds) - max(gap.from, query.fromMilliseconds)
+            if overlap > 0 { report.pendingPercent[node] = 100 * Double(overlap) / Double(window) }
+        }
+        return report
     }
 
     /// Two decimals are all a plug resolves; shorter JSON for the live chart.

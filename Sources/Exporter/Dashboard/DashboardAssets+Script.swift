@@ -67,6 +67,10 @@ extension DashboardAssets {
               const facts = el("div", { class: "facts" });
               const today = el("span", {}, "today ");
               today.append(el("b", {}, energy(node.energyTodayJoules)));
+              if (node.backfilledTodayJoules > 0) {
+                today.title = energy(node.backfilledTodayJoules) + " of it recorded by the plug while samples were missing";
+                today.append(el("span", { class: "backfilled" }, " (" + energy(node.backfilledTodayJoules) + " backfilled)"));
+              }
               const last = el("span", { title: node.lastSample ? new Date(node.lastSample).toISOString() : "" },
                 "sample " + ago(node.lastSample === null ? null : status.now - node.lastSample));
               facts.append(today, last);

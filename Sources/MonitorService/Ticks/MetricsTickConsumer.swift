@@ -21,6 +21,9 @@ struct MetricsTickConsumer: TickConsumer {
                 metrics.recordFailure(node: outcome.node, reason: failure.reason, pollSeconds: outcome.durationSeconds)
             }
         }
+        for (node, gap) in tick.gaps {
+            metrics.recordGap(node: node, seconds: gap.seconds, joules: gap.joulesBySource)
+        }
         for (node, verdict) in tick.deviceCounters {
             guard case .refused(let refusal) = verdict else { continue }
             metrics.recordCounterRefusal(node: node, reason: refusal.reason)

@@ -20,6 +20,9 @@ final class StoreTickConsumer: TickConsumer {
         var storeError: String?
         /// The counters of the latest tick, for the writes of a shutdown's drain.
         var counters: [String: EnergyCounters] = [:]
+        /// Energy recorded for gaps, by node, not yet written: it goes with the next write
+        /// that succeeds (a few parts per gap; the samples' backlog bound does not apply).
+        var backfill: [String: [BackfillPart]] = [:]
         /// Since the backlog was last empty: whether a write failed, whether samples were
         /// dropped, and how many.
         var outage = false
@@ -69,6 +72,7 @@ final class StoreTickConsumer: TickConsumer {
         // between taking its oldest ticks here and removing them after the write.
         let (dropped, startsDropping, waiting) = state.withLock { state -> (Int, Bool, Int) in
             state.counters = tick.counters
+            for (node, gap) in tick.gaps where !gap.parts.isEmpty { state.backfill[node, default: []] += gap.parts }
             let dropped = state.backlog.append(tick.samples)
             guard dropped > 0 else { return (0, false, 0) }
             state.droppedInOutage += dropped
@@ -88,7 +92,10 @@ final class StoreTickConsumer: TickConsumer {
     /// Forgets what was stamped at or after `mark`, in the store and in the backlog: the wall
     /// clock was ahead and has been set back (see `EnergyStore.rewind(toMilliseconds:)`).
     func rewind(to mark: Int64) async throws(StoreError) -> EnergyStore.Rewind {
-        let waiting = state.withLock { $0.backlog.removeSamples(atOrAfter: mark) }
+        let waiting = state.withLock { state in
+            for (node, parts) in state.backfill { state.backfill[node] = parts.filter { $0.endMilliseconds <= mark } }
+            return state.backlog.removeSamples(atOrAfter: mark)
+        }
         var rewound = try await store.rewind(toMilliseconds: mark)
         rewound.samples += waiting
         return rewound
@@ -97,7 +104,7 @@ final class StoreTickConsumer: TickConsumer {
     /// Writes what still waits, oldest first in bounded chunks, until the backlog is empty or
     /// a write fails: a graceful shutdown right after an outage still stores the samples.
     func drain() async {
-        while !state.withLock({ $0.backlog.isEmpty }) {
+        while !state.withLock({ $0.backlog.isEmpty && $0.backfill.isEmpty }) {
             guard await writeOldest(atLeast: 0) else { return }
         }
     }
@@ -106,17 +113,23 @@ final class StoreTickConsumer: TickConsumer {
     /// `drainSamplesPerWrite` samples (or `atLeast`) while the store works, only the oldest
     /// tick while it fails. Returns whether the write succeeded.
     private func writeOldest(atLeast: Int) async -> Bool {
-        let (samples, ticks, counters) = state.withLock { state in
+        let (samples, ticks, counters, backfill) = state.withLock { state in
             let chunk = state.storeError == nil ? max(drainSamplesPerWrite, atLeast) : 0
             let (samples, ticks) = state.backlog.oldest(maxSamples: chunk)
-            return (samples, ticks, state.counters)
+            return (samples, ticks, state.counters, state.backfill)
         }
         let started = WallClock.nowNanoseconds()
         do {
-            try await store.write(samples: samples, counters: counters)
+            try await store.write(samples: samples, counters: counters, backfill: backfill)
             metrics.recordStoreWrite(seconds: Double(WallClock.nowNanoseconds() - started) / 1e9, failed: false)
             let (recovered, waiting, emptied, dropped) = state.withLock { state -> (Bool, Int, Bool, Int) in
                 state.backlog.removeOldest(ticks)
+                // Parts added meanwhile (none: ticks are handed over one at a time) stay.
+                for (node, parts) in backfill {
+                    guard let waiting = state.backfill[node] else { continue }
+                    let rest = Array(waiting.dropFirst(parts.count))
+                    state.backfill[node] = rest.isEmpty ? nil : rest
+                }
                 state.firstTickDone = true
                 let recovered = state.storeError != nil
                 state.storeError = nil

@@ -16,6 +16,13 @@ public struct Tick: Sendable {
     /// How each sample's device counter was taken, by node (nodes whose sample carried one).
     /// A refused counter is already removed from its sample.
     public var deviceCounters: [String: DeviceCounterVerdict] = [:]
+    /// The gaps settled in this tick, with their nodes, in the order they were settled: ended
+    /// by this tick's sample (or, for a gap that waited for its device's history or its last
+    /// minute's figure, settled by what came), with the energy recorded for them. Their energy
+    /// is already in `counters`. A node can have two (one that waited, and a new one).
+    public var gaps: [(node: String, gap: EnergyGap)] = []
+    /// Histories to read for gaps that ended in this tick, by node.
+    public var historyRequests: [String: HistoryRequest] = [:]
 
     /// The tick boundary, unix milliseconds.
     public var tickMilliseconds: Int64 { report.tickMilliseconds }

@@ -101,6 +101,13 @@ public struct ExperimentSummary: Sendable {
     /// Whether any group is simulated.
     public var hasSimulatedRuns: Bool { groups.contains(where: \.simulated) }
 
+    /// The phases whose joules include energy the plugs recorded while the monitor had no
+    /// samples (a monitor restart during the phase), and those joules.
+    public var backfilled: (phases: Int, joules: Double) {
+        let rows = groups.flatMap { $0.runs.flatMap(\.rows) }.compactMap(\.backfilledJoules).filter { $0 > 0 }
+        return (rows.count, rows.reduce(0, +))
+    }
+
     /// Energy saved against the baseline of the same kind (real or simulated), percent of its
     /// mean joules (positive: less energy).
     public func energySavedPercent(_ group: Group) -> Double? {

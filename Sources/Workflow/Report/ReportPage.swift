@@ -43,6 +43,14 @@ public enum ReportPage {
                 + "a phase runs for its work over the knowledge base's rate. Their durations are simulated seconds; they "
                 + "are compared with simulated runs only.</p>\n"
         }
+        let backfilled = summary.backfilled
+        if backfilled.phases > 0 {
+            page +=
+                "<p class=\"note\" id=\"backfilled\">\(backfilled.phases) phase\(backfilled.phases == 1 ? "" : "s") "
+                + String(format: "include %.0f J", backfilled.joules)
+                + " that the plugs' own counters recorded while the monitor had no samples (backfilled, column "
+                + "<code>BackfilledJoules</code>): their energy is complete.</p>\n"
+        }
         page +=
             "<h2>Per workflow</h2>\n<table id=\"workflows\"><tr><th class=\"l\">scheduler</th><th>weight</th><th>runs</th>"
             + "<th>duration (s)</th><th>energy (J)</th><th>energy saved</th><th>time lost</th></tr>\n"

@@ -92,7 +92,7 @@ struct ReadLoadBench {
         while second < total {
             let end = min(total, second + 3600)
             var samples: [Sample] = []
-            samples.reserveCapacity(Int(end - second) * names.count)
+            samples.reserveCapacity(Int(truncatingIfNeeded: end - second) * names.count)
             for tick in second..<end {
                 for (index, name) in names.enumerated() {
                     let phase = Double(tick) / 900 + Double(index)
