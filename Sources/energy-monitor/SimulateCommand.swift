@@ -13,9 +13,7 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: """
             Generations cycle through --generations (1 = Gen1 HTTP API, 2/3/4 = RPC API). Plugs named in \
             --auth ask for the password in --password-file (Basic on Gen1, Digest SHA-256 on Gen2+). \
-            Faults: unreachable, slow, http-error, garbage, reboot, huge-body, huge-headers, truncated, nan, \
-            infinite, absurd, negative, negative-noise, md5-digest, downgrade, no-websocket, ws-silent, \
-            counter-overflow, counter-jump, counter-drop, forged-log, gap-counter-drop, gap-counter-jump. \
+            Faults: \(SimulatedFault.allCases.map(\.rawValue).joined(separator: ", ")). \
             Models cycle through --models: plug, or 3em (a three-phase energy meter with per-minute records).
             """
     )
@@ -32,10 +30,14 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Comma-separated generations, cycled over the plugs (e.g. 1,2,3,4).")
     var generations: String = "1,2,3,4"
 
-    @Option(name: .long, help: "Comma-separated load profiles, cycled over the plugs: generic, flat (steady), step (square wave).")
+    @Option(
+        name: .long,
+        help: "Comma-separated load profiles, cycled over the plugs: generic, flat (steady), step (square wave).")
     var profiles: String = "generic"
 
-    @Option(name: .long, help: "Comma-separated device models, cycled over the plugs: plug, 3em (three-phase energy meter).")
+    @Option(
+        name: .long, help: "Comma-separated device models, cycled over the plugs: plug, 3em (three-phase energy meter)."
+    )
     var models: String = "plug"
 
     @Option(name: .long, help: "Comma-separated plug indexes that require auth.")
@@ -71,7 +73,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Lifetime of a firmware-2 Digest nonce, in seconds.")
     var nonceLifetime: Double = 3600
 
-    @Option(name: .long, help: "The transport of the Gen2+ plugs in the written configuration: auto, websocket or http.")
+    @Option(
+        name: .long, help: "The transport of the Gen2+ plugs in the written configuration: auto, websocket or http.")
     var transport: String?
 
     func validate() throws {
@@ -79,8 +82,13 @@ struct SimulateCommand: AsyncParsableCommand {
         guard port >= 1, port <= 65536 - plugs else {
             throw ValidationError("--port: \(plugs) ports from \(port) do not fit in 1...65535")
         }
-        guard (0...600_000).contains(slowDelayMs) else { throw ValidationError("--slow-delay-ms must be between 0 and 600000") }
-        if let duration { _ = try CommandSupport.seconds(duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+        guard (0...600_000).contains(slowDelayMs) else {
+            throw ValidationError("--slow-delay-ms must be between 0 and 600000")
+        }
+        if let duration {
+            _ = try CommandSupport.seconds(
+                duration, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds)
+        }
         guard firmware == 1 || firmware == 2 else { throw ValidationError("--firmware must be 1 or 2") }
         if let transport, !["auto", "websocket", "http"].contains(transport) {
             throw ValidationError("--transport must be auto, websocket or http")
@@ -100,7 +108,8 @@ struct SimulateCommand: AsyncParsableCommand {
         let simulator = try await ShellySimulator.start(
             plugs: plan.specifications,
             configuration: .init(
-                host: host, slowDelay: .milliseconds(slowDelayMs), recordPath: record, firmware: firmware, nonceLifetime: nonceLifetime),
+                host: host, slowDelay: .milliseconds(slowDelayMs), recordPath: record, firmware: firmware,
+                nonceLifetime: nonceLifetime),
             threads: plugs > 200 ? 2 : 1
         )
         if let writeConfig {
@@ -108,7 +117,9 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         Console.write("simulating \(plugs) plugs on \(host):\(port)...\(port + plugs - 1) (Ctrl-C to stop)")
         await Termination.wait(
-            for: try duration.map { try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds) }
+            for: try duration.map {
+                try CommandSupport.seconds($0, option: "--duration", range: 0.001...CommandSupport.maxDurationSeconds)
+            }
         )
         await simulator.shutdown()
         Console.write(Self.statisticsLine(simulator.statistics().values.reduce(SimulatedPlug.Statistics(), +)))
@@ -135,7 +146,8 @@ struct SimulateCommand: AsyncParsableCommand {
         guard !cycle.isEmpty else { throw ValidationError("--generations is empty") }
         let shapes = profiles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         for shape in shapes where LoadProfile.named(shape, index: 0) == nil {
-            throw ValidationError("--profiles: unknown profile \"\(shape)\" (known: \(LoadProfile.shapeNames.joined(separator: ", ")))")
+            throw ValidationError(
+                "--profiles: unknown profile \"\(shape)\" (known: \(LoadProfile.shapeNames.joined(separator: ", ")))")
         }
         guard !shapes.isEmpty else { throw ValidationError("--profiles is empty") }
         let kinds = try models.split(separator: ",").map { text -> SimulatedModel in

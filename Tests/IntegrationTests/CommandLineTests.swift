@@ -1,7 +1,8 @@
 import Exposition
 import Foundation
-import Testing
+import ShellySimulator
 import TestSupport
+import Testing
 
 /// Bad input ends with one clear line and a non-zero exit; the demo shows three nodes.
 @Suite("Command line")
@@ -39,8 +40,14 @@ struct CommandLineTests {
             ("plugs:\n  - node: tvpc\n    adress: 10.0.0.1\n", "plugs[0].adress: unknown key"),
             ("plugs:\n  - node: tvpc\n", "plugs[0].address: missing"),
             ("interval: fast\nplugs:\n  - {node: a, address: 127.0.0.1}\n", "interval: not a duration: \"fast\""),
-            ("plugs:\n  - {node: a, address: 127.0.0.1}\n  - {node: a, address: 127.0.0.2}\n", "plugs[1].node: duplicate node \"a\""),
-            ("plugs:\n  - {node: Tvpc_1, address: 127.0.0.1}\n", "plugs[0].node: \"Tvpc_1\" is not a valid Kubernetes node name"),
+            (
+                "plugs:\n  - {node: a, address: 127.0.0.1}\n  - {node: a, address: 127.0.0.2}\n",
+                "plugs[1].node: duplicate node \"a\""
+            ),
+            (
+                "plugs:\n  - {node: Tvpc_1, address: 127.0.0.1}\n",
+                "plugs[0].node: \"Tvpc_1\" is not a valid Kubernetes node name"
+            ),
             ("plugs: [\n", "not valid YAML"),
             ("listen: 0.0.0.0:99999\nplugs:\n  - {node: a, address: 127.0.0.1}\n", "listen: port must be 1...65535"),
             ("plugs: []\n", "plugs: must name at least one plug"),
@@ -61,14 +68,19 @@ struct CommandLineTests {
     func unreadablePassword() async throws {
         let folder = try TestEnvironment.makeFolder("bad-secret")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let missing = try write("plugs:\n  - {node: a, address: 127.0.0.1, passwordFile: /nonexistent/pw}\n", "missing.yaml", in: folder)
+        let missing = try write(
+            "plugs:\n  - {node: a, address: 127.0.0.1, passwordFile: /nonexistent/pw}\n", "missing.yaml", in: folder)
         let result = try await run(["run", "--config", missing])
         #expect(result.status == 1)
-        #expect(result.errorLines == ["energy-monitor: error: \(missing): plugs[0].passwordFile: cannot read /nonexistent/pw: no such file"])
+        #expect(
+            result.errorLines == [
+                "energy-monitor: error: \(missing): plugs[0].passwordFile: cannot read /nonexistent/pw: no such file"
+            ])
 
         let secretFile = try write("hunter2\n", "pw", in: folder)
         chmod(secretFile, 0)
-        let config = try write("plugs:\n  - {node: a, address: 127.0.0.1, passwordFile: pw}\n", "unreadable.yaml", in: folder)
+        let config = try write(
+            "plugs:\n  - {node: a, address: 127.0.0.1, passwordFile: pw}\n", "unreadable.yaml", in: folder)
         let unreadable = try await run(["run", "--config", config])
         if getuid() != 0 {  // root reads any file
             #expect(unreadable.status == 1)
@@ -95,6 +107,17 @@ struct CommandLineTests {
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
     }
 
+    @Test("simulate --help names every fault the simulator has")
+    func simulateFaults() async throws {
+        let help = try await run(["simulate", "--help"])
+        #expect(help.status == 0)
+        // ArgumentParser wraps the discussion: compare without line breaks and indentation.
+        let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for fault in SimulatedFault.allCases {
+            #expect(text.contains(" \(fault.rawValue),") || text.contains(" \(fault.rawValue)."), "\(fault.rawValue)")
+        }
+    }
+
     @Test("bad simulate arguments are one line")
     func badSimulate() async throws {
         let result = try await run(["simulate", "--plugs", "2", "--port", "20000", "--fault", "5=slow"])
@@ -109,7 +132,8 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let port = TestEnvironment.freePorts(1)
         let demo = try ChildProcess(
-            TestPaths.binary, ["demo", "--listen", "127.0.0.1:\(port)", "--duration", "60", "--database", folder + "/demo.db"],
+            TestPaths.binary,
+            ["demo", "--listen", "127.0.0.1:\(port)", "--duration", "60", "--database", folder + "/demo.db"],
             in: folder, name: "demo"
         )
         defer { demo.stop() }
@@ -128,7 +152,9 @@ struct CommandLineTests {
             demo.stdout.split(separator: "\n").filter { $0.contains("tvpc") && $0.contains(" W") }.count >= 6
         }
         #expect(demo.stop() == 0, "demo: \(demo.stderr.suffix(600))")
-        let lines = demo.stdout.split(separator: "\n").filter { $0.contains("tvpc") && $0.contains(" W") && $0.contains("rpi") }
+        let lines = demo.stdout.split(separator: "\n").filter {
+            $0.contains("tvpc") && $0.contains(" W") && $0.contains("rpi")
+        }
         #expect(lines.count >= 5, "demo printed: \(demo.stdout)")
         #expect(lines.allSatisfy { !$0.contains("down") }, "\(lines)")
     }

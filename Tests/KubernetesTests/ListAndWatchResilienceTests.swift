@@ -52,7 +52,9 @@ struct ListAndWatchResilienceTests {
     func keepalive() async throws {
         try await withCluster(lifecycle: Self.manual) { cluster in
             let watching = Task {
-                for try await _ in cluster.client.watch(path: "/api/v1/namespaces/ml/pods", resourceVersion: nil, timeoutSeconds: 60) {}
+                for try await _ in cluster.client.watch(
+                    path: "/api/v1/namespaces/ml/pods", resourceVersion: nil, timeoutSeconds: 60)
+                {}
             }
             defer { watching.cancel() }
             #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 1 })
@@ -87,8 +89,10 @@ struct ListAndWatchResilienceTests {
             defer { following.cancel() }
             #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 1 })
             await cluster.simulator.stallWatches()
-            _ = try await client.post(path: "/apis/batch/v1/namespaces/ml/jobs", body: KubernetesWatchTests.job("quiet"))
-            #expect(await eventually(within: .seconds(20)) { names.withLock { !$0.isEmpty } }, "\(retries.withLock { $0 })")
+            _ = try await client.post(
+                path: "/apis/batch/v1/namespaces/ml/jobs", body: KubernetesWatchTests.job("quiet"))
+            #expect(
+                await eventually(within: .seconds(20)) { names.withLock { !$0.isEmpty } }, "\(retries.withLock { $0 })")
             #expect(retries.withLock { $0 }.contains { $0.contains("timed out") })
             let watches = await cluster.simulator.requests().filter { $0.verb == "watch" }
             #expect(watches.count >= 2)
@@ -102,9 +106,11 @@ struct ListAndWatchResilienceTests {
             let client = cluster.client
             let path = "/api/v1/namespaces/ml/pods"
             let delays = Mutex<[Int64]>([])
-            await cluster.simulator.fail(next: 1000, matching: RequestMatch(verb: "watch", resource: "pods"), status: 410)
+            await cluster.simulator.fail(
+                next: 1000, matching: RequestMatch(verb: "watch", resource: "pods"), status: 410)
             let watch = ResumableWatch(
-                client: client, watchPath: path, retry: RetryPolicy(backoffBaseMilliseconds: 100, backoffMaxMilliseconds: 1600),
+                client: client, watchPath: path,
+                retry: RetryPolicy(backoffBaseMilliseconds: 100, backoffMaxMilliseconds: 1600),
                 onRetry: { _, delay in delays.withLock { $0.append(delay) } }
             ) { () throws(KubernetesRequestError) in
                 let list = try await client.list(path: path)
@@ -125,7 +131,8 @@ struct ListAndWatchResilienceTests {
             #expect(waited.count >= 4 && waited[3] >= 400, "\(waited)")
 
             // Watches the server ends at once, without an event: the same backoff.
-            await cluster.simulator.fail(next: 1000, matching: RequestMatch(verb: "watch", resource: "nodes"), status: 200)
+            await cluster.simulator.fail(
+                next: 1000, matching: RequestMatch(verb: "watch", resource: "nodes"), status: 200)
             let shortDelays = Mutex<[Int64]>([])
             let nodes = ResumableWatch(
                 client: client, watchPath: "/api/v1/nodes",
@@ -142,7 +149,8 @@ struct ListAndWatchResilienceTests {
             short.cancel()
             _ = await short.result
             #expect(shortRounds, "\(shortDelays.withLock { $0 })")
-            let nodeWatches = await cluster.simulator.requests().filter { $0.verb == "watch" && $0.resource == "nodes" }.count
+            let nodeWatches = await cluster.simulator.requests().filter { $0.verb == "watch" && $0.resource == "nodes" }
+                .count
             let shortWaited = shortDelays.withLock { $0 }
             #expect(
                 nodeWatches >= 2 && nodeWatches <= shortWaited.count + 1,
