@@ -26,22 +26,40 @@ struct StoreFileIntegrationTests {
             in: .whitespacesAndNewlines)
     }
 
-    /// Waits for `/readyz` to answer 503 with a reason containing `words`, then 200; returns
-    /// the 503 body.
-    static func notReadyThenReady(_ service: FaultIntegrationTests.Service, _ words: String) async -> String {
+    /// A `curl` loop outside this process asking `/readyz` every 20 ms and writing every
+    /// answer to its output: the few ticks of not-ready after a recovery are seen even while
+    /// this test process's threads are busy with other suites.
+    static func readinessProbe(_ service: FaultIntegrationTests.Service, in folder: String) throws -> ChildProcess {
+        let curl = try #require(Tools.find("curl"), "curl missing: run bash scripts/setup.sh")
+        let loop =
+            "while :; do '\(curl)' -s --max-time 5 -w ' HTTP %{http_code}\\n' '\(service.base)/readyz'; sleep 0.02; done"
+        return try ChildProcess("/bin/sh", ["-c", loop], in: folder, name: "readyz probe")
+    }
+
+    /// Waits for the probe to have seen a 503 with a reason containing `words`, then for
+    /// `/readyz` to answer 200; returns the 503 answer.
+    static func notReadyThenReady(_ service: FaultIntegrationTests.Service, _ probe: ChildProcess, _ words: String)
+        async -> String
+    {
+        // Each answer is its body's line followed by " HTTP <status>".
         var body = ""
-        let notReady = await eventually(within: .seconds(20), every: .milliseconds(20)) {
-            guard let response = await TestEnvironment.get(service.base + "/readyz"), response.status == 503 else {
+        var status = ""
+        let notReady = await eventually(within: .seconds(30), every: .milliseconds(100)) {
+            let lines = probe.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            guard let index = lines.firstIndex(where: { $0.contains(words) }), index + 1 < lines.count else {
                 return false
             }
-            body = String(decoding: response.body, as: UTF8.self)
-            return body.contains(words)
+            body = String(lines[index])
+            status = String(lines[index + 1])
+            return true
         }
         #expect(notReady, "/readyz never said \"\(words)\"; log: \(service.monitor.stderr.suffix(1500))")
+        #expect(status == " HTTP 503", "\(body) \(status)")
         let ready = await eventually(within: .seconds(30)) {
             await TestEnvironment.get(service.base + "/readyz")?.status == 200
         }
         #expect(ready, "not ready again; log: \(service.monitor.stderr.suffix(1500))")
+        probe.stop()
         return body
     }
 
@@ -56,8 +74,11 @@ struct StoreFileIntegrationTests {
         try await Task.sleep(for: .seconds(3))
         let before = try await Self.rows(database)
         #expect(before >= 4)
+        let probe = try Self.readinessProbe(service, in: folder)
+        defer { probe.stop() }
+        #expect(await eventually(within: .seconds(30)) { probe.stdout.contains("HTTP 200") }, "\(probe.stdout)")
         #expect(unlink(database + "-wal") == 0)
-        let reason = await Self.notReadyThenReady(service, "write-ahead log")
+        let reason = await Self.notReadyThenReady(service, probe, "write-ahead log")
         #expect(!reason.contains(folder), "a path in /readyz: \(reason)")
         let metrics = ExpositionReader(await TestEnvironment.getText(service.base + "/metrics"))
         #expect(metrics.value("energy_monitor_store_file_faults_total{file=\"wal\"}") == 1)
@@ -93,8 +114,11 @@ struct StoreFileIntegrationTests {
         #expect(backup.status == 0, "\(backup.stderr)")
         try await Task.sleep(for: .seconds(3))
         let before = try await Self.rows(database)
+        let probe = try Self.readinessProbe(service, in: folder)
+        defer { probe.stop() }
+        #expect(await eventually(within: .seconds(30)) { probe.stdout.contains("HTTP 200") }, "\(probe.stdout)")
         #expect(rename(folder + "/backup.db", database) == 0)
-        _ = await Self.notReadyThenReady(service, "database file was replaced")
+        _ = await Self.notReadyThenReady(service, probe, "database file was replaced")
         let metrics = ExpositionReader(await TestEnvironment.getText(service.base + "/metrics"))
         #expect(metrics.value("energy_monitor_store_file_faults_total{file=\"database\"}") == 1)
         let saved = try FileManager.default.contentsOfDirectory(atPath: folder).filter {

@@ -252,7 +252,10 @@ struct WorkflowCommandTests {
                 row.node, row.joules, row.backfilledJoules ?? 0, exact, error, row.coveragePercent ?? 0))
         #expect((row.backfilledJoules ?? 0) > 0, "\(row)")
         #expect((row.coveragePercent ?? 100) < 75, "\(row)")
-        #expect(abs(error) < 0.5, "\(row.joules) J, exact \(exact) J")
+        // Without the gap's energy the row would be a third short. The counter that bridges it
+        // reads in mWh (3.6 J, 0.5 % of this phase), and on a loaded machine the samples
+        // around the restart add their dating: 1 % holds both.
+        #expect(abs(error) < 1, "\(row.joules) J, exact \(exact) J")
         #expect(run.stdout.contains("backfilled from the plug's own figures"), "\(run.stdout)")
     }
 
