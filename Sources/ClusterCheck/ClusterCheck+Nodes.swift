@@ -73,14 +73,18 @@ extension ClusterCheck {
         switch nodes {
         case .success(let value): cluster = value
         case .failure(let failure):
-            return names.map { CheckResult($0, .fail, failure.message, fix: "the account running check needs list on nodes") }
+            return names.map {
+                CheckResult($0, .fail, failure.message, fix: "the account running check needs list on nodes")
+            }
         }
         let byName = Dictionary(cluster.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var results: [CheckResult] = []
 
         let missing = monitor.plugNodes.filter { byName[$0] == nil }
         if missing.isEmpty {
-            results.append(CheckResult("plug-nodes", .ok, "every plug's node exists (\(monitor.plugNodes.joined(separator: ", ")))"))
+            results.append(
+                CheckResult(
+                    "plug-nodes", .ok, "every plug's node exists (\(monitor.plugNodes.joined(separator: ", ")))"))
         } else {
             results.append(
                 CheckResult(
@@ -98,7 +102,9 @@ extension ClusterCheck {
                 CheckResult(
                     "unmetered-nodes", .fail,
                     "nodes without a plug that are not listed as unmetered: \(Self.list(unaccounted))",
-                    fix: "add their plugs to plugs:, or list them under kubernetes.unmetered in the monitor's configuration"))
+                    fix:
+                        "add their plugs to plugs:, or list them under kubernetes.unmetered in the monitor's configuration"
+                ))
         } else if !strayUnmetered.isEmpty {
             results.append(
                 CheckResult(
@@ -122,9 +128,10 @@ extension ClusterCheck {
         let reader = PowerAnnotations(prefix: monitor.prefix)
         var problems: [String] = []
         var ages: [Double] = []
+        let now = configuration.clock()
         for node in monitor.plugNodes {
             guard let found = byName[node] else { continue }
-            switch reader.read(found.annotations, now: configuration.now) {
+            switch reader.read(found.annotations, now: now) {
             case .fresh(_, let age): ages.append(age)
             case .stale(_, let age): problems.append("\(node) (\(Int(clampingRounding: age)) s old)")
             case .absent: problems.append("\(node) (none)")
@@ -136,7 +143,8 @@ extension ClusterCheck {
             results.append(
                 CheckResult(
                     "power-annotations", .ok,
-                    "\(ages.count) plug nodes have \(reader.wattsKey) under \(Int(clampingRounding: reader.maxAge)) s old (oldest \(oldest) s)"))
+                    "\(ages.count) plug nodes have \(reader.wattsKey) under \(Int(clampingRounding: reader.maxAge)) s old (oldest \(oldest) s)"
+                ))
         } else {
             results.append(
                 CheckResult(
@@ -164,7 +172,8 @@ extension ClusterCheck {
                 knowledge = try KnowledgeBase(yaml: text)
             } catch let failure as CheckFailure {
                 return CheckResult(
-                    "knowledge-base", .fail, failure.message, fix: "give it with --knowledge-base FILE, or kubectl apply -k k8s/")
+                    "knowledge-base", .fail, failure.message,
+                    fix: "give it with --knowledge-base FILE, or kubectl apply -k k8s/")
             } catch {
                 return CheckResult(
                     "knowledge-base", .fail, "ConfigMap \(namespace)/\(name): \(error)",
@@ -186,8 +195,11 @@ extension ClusterCheck {
         let unserved = diagnostics.filter { $0.reason == .unmatchedNode && !unmetered.contains($0.node ?? "") }
         if !unserved.isEmpty {
             var byProfile: [String: [String]] = [:]
-            for diagnostic in unserved { byProfile[diagnostic.profile ?? "", default: []].append(diagnostic.node ?? "") }
-            let text = byProfile.keys.sorted().map { "\($0): \(Self.list(byProfile[$0] ?? []))" }.joined(separator: "; ")
+            for diagnostic in unserved {
+                byProfile[diagnostic.profile ?? "", default: []].append(diagnostic.node ?? "")
+            }
+            let text = byProfile.keys.sorted().map { "\($0): \(Self.list(byProfile[$0] ?? []))" }.joined(
+                separator: "; ")
             return CheckResult(
                 "knowledge-base", .warn,
                 "profiles without an entry for some nodes (their pods are kept off them): \(text)",
@@ -200,6 +212,7 @@ extension ClusterCheck {
 
     /// At most 10 names, then how many more.
     static func list(_ names: [String]) -> String {
-        names.count <= 10 ? names.joined(separator: ", ") : names.prefix(10).joined(separator: ", ") + " and \(names.count - 10) more"
+        names.count <= 10
+            ? names.joined(separator: ", ") : names.prefix(10).joined(separator: ", ") + " and \(names.count - 10) more"
     }
 }

@@ -42,8 +42,9 @@ public struct ClusterCheck: Sendable {
         /// Reads the monitor's `/metrics` (`--monitor-url`); nil: through the API server's
         /// service proxy.
         public var fetchMetrics: (@Sendable () async throws -> String)?
-        /// When the annotations' age is measured from.
-        public var now: Date = Date()
+        /// The clock the annotations' age is measured by, read when the nodes have been
+        /// listed (not when the check started: the checks before may take a while).
+        public var clock: @Sendable () -> Date = { Date() }
 
         /// The installation's defaults.
         public init() {}
@@ -70,12 +71,15 @@ public struct ClusterCheck: Sendable {
         let (apiResult, serverVersion) = await checkAPIServer()
         guard apiResult.status != .fail else { return CheckReport(results: [apiResult]) }
         var results = [apiResult]
-        results.append(await checkPermissions(
-            name: "monitor-permissions", account: configuration.monitorServiceAccount,
-            namespace: configuration.monitorNamespace, uses: Self.monitorUses, rbacFile: "k8s/monitor-rbac.yaml"))
-        results.append(await checkPermissions(
-            name: "extender-permissions", account: configuration.schedulerServiceAccount,
-            namespace: configuration.schedulerNamespace, uses: Self.extenderUses, rbacFile: "k8s/scheduler/rbac.yaml"))
+        results.append(
+            await checkPermissions(
+                name: "monitor-permissions", account: configuration.monitorServiceAccount,
+                namespace: configuration.monitorNamespace, uses: Self.monitorUses, rbacFile: "k8s/monitor-rbac.yaml"))
+        results.append(
+            await checkPermissions(
+                name: "extender-permissions", account: configuration.schedulerServiceAccount,
+                namespace: configuration.schedulerNamespace, uses: Self.extenderUses,
+                rbacFile: "k8s/scheduler/rbac.yaml"))
         let settings = await monitorSettings()
         results.append(await checkNodeGuard(prefix: (try? settings.get())?.prefix))
         let nodes = await clusterNodes()

@@ -110,7 +110,10 @@ struct ClusterSimulatorTests {
         try await withCluster(lifecycle: lifecycle) { cluster in
             _ = try await Self.create(cluster, Self.job("tolerant"))
             _ = try await Self.create(cluster, Self.job("strict", ignoreDisruptions: false))
-            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.pods().filter { $0.phase == .running }.count == 2 })
+            #expect(
+                await eventually(within: .seconds(15)) {
+                    await cluster.simulator.pods().filter { $0.phase == .running }.count == 2
+                })
             for pod in await cluster.simulator.pods() {
                 try await cluster.simulator.evictPod(pod.name, namespace: Self.namespace)
             }
@@ -119,7 +122,9 @@ struct ClusterSimulatorTests {
                     await cluster.simulator.pods().filter { $0.job?.name == "tolerant" && $0.phase == .running }.count
                         == 1
                 })
-            #expect(await eventually(within: .seconds(15)) { (try? await Self.jobCondition(cluster, "strict")) == "Failed" })
+            #expect(
+                await eventually(within: .seconds(15)) { (try? await Self.jobCondition(cluster, "strict")) == "Failed" }
+            )
             let evicted = try #require(
                 await cluster.simulator.pods().first { $0.job?.name == "tolerant" && $0.reason == "Evicted" })
             let object = try #require(
@@ -131,7 +136,10 @@ struct ClusterSimulatorTests {
             let replacement = try #require(
                 await cluster.simulator.pods().first { $0.job?.name == "tolerant" && $0.phase == .running })
             try await cluster.simulator.finishPod(replacement.name, namespace: Self.namespace)
-            #expect(await eventually(within: .seconds(15)) { (try? await Self.jobCondition(cluster, "tolerant")) == "Complete" })
+            #expect(
+                await eventually(within: .seconds(15)) {
+                    (try? await Self.jobCondition(cluster, "tolerant")) == "Complete"
+                })
             await #expect(throws: ClusterSimulator.ControlError.self) {
                 try await cluster.simulator.finishPod(replacement.name, namespace: Self.namespace)
             }
@@ -188,7 +196,10 @@ struct ClusterSimulatorTests {
         try await withCluster(lifecycle: lifecycle) { cluster in
             _ = try await Self.create(cluster, Self.job("kept"))
             _ = try await Self.create(cluster, Self.job("gone"))
-            #expect(await eventually(within: .seconds(15)) { await cluster.simulator.pods().filter { $0.phase == .running }.count == 2 })
+            #expect(
+                await eventually(within: .seconds(15)) {
+                    await cluster.simulator.pods().filter { $0.phase == .running }.count == 2
+                })
             _ = try await cluster.client.delete(path: "/apis/batch/v1/namespaces/ml/jobs/kept", propagationPolicy: nil)
             _ = try await cluster.client.delete(
                 path: "/apis/batch/v1/namespaces/ml/jobs/gone", propagationPolicy: .background)
@@ -206,12 +217,14 @@ struct ClusterSimulatorTests {
 
     @Test("a pod deleted while its Job runs is replaced; field selectors on spec.nodeName and status.phase")
     func deletedPod() async throws {
-        let lifecycle = ScriptedLifecycle(placement: { _ in .node("rpi") }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) })
+        let lifecycle = ScriptedLifecycle(
+            placement: { _ in .node("rpi") }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) })
         try await withCluster(lifecycle: lifecycle) { cluster in
             _ = try await Self.create(cluster, Self.job("again"))
             #expect(await eventually(within: .seconds(15)) { await cluster.simulator.pods().first?.phase == .running })
             let first = try #require(await cluster.simulator.pods().first)
-            _ = try await cluster.client.delete(path: "/api/v1/namespaces/ml/pods/\(first.name)", propagationPolicy: nil)
+            _ = try await cluster.client.delete(
+                path: "/api/v1/namespaces/ml/pods/\(first.name)", propagationPolicy: nil)
             #expect(
                 await eventually(within: .seconds(15)) {
                     let pods = await cluster.simulator.pods()
@@ -219,11 +232,15 @@ struct ClusterSimulatorTests {
                 })
             let running = try #require(
                 JSONValue.parse(
-                    try await cluster.client.get(path: "/api/v1/pods?fieldSelector=spec.nodeName%3Drpi,status.phase%3DRunning")))
+                    try await cluster.client.get(
+                        path: "/api/v1/pods?fieldSelector=spec.nodeName%3Drpi,status.phase%3DRunning")))
             #expect(running["items"]?.array?.count == 1)
-            let pending = try #require(JSONValue.parse(try await cluster.client.get(path: "/api/v1/pods?fieldSelector=status.phase%3DPending")))
+            let pending = try #require(
+                JSONValue.parse(try await cluster.client.get(path: "/api/v1/pods?fieldSelector=status.phase%3DPending"))
+            )
             #expect(pending["items"]?.array?.isEmpty == true)
-            let elsewhere = try #require(JSONValue.parse(try await cluster.client.get(path: "/api/v1/pods?fieldSelector=spec.nodeName%3Dtvpc")))
+            let elsewhere = try #require(
+                JSONValue.parse(try await cluster.client.get(path: "/api/v1/pods?fieldSelector=spec.nodeName%3Dtvpc")))
             #expect(elsewhere["items"]?.array?.isEmpty == true)
             #expect(await cluster.simulator.jobs().first?.podsCreated == 2)
         }
@@ -242,7 +259,10 @@ struct ClusterSimulatorTests {
                 "apiVersion": "v1", "kind": "Binding", "target": ["kind": "Node", "name": "rpi"],
             ]).serialized
             _ = try await cluster.client.post(path: "/api/v1/namespaces/ml/pods/\(pod.name)/binding", body: binding)
-            #expect(await eventually(within: .seconds(15)) { (try? await Self.jobCondition(cluster, "bound")) == "Complete" })
+            #expect(
+                await eventually(within: .seconds(15)) {
+                    (try? await Self.jobCondition(cluster, "bound")) == "Complete"
+                })
             #expect(await cluster.simulator.pods().first?.nodeName == "rpi")
             do {
                 _ = try await cluster.client.post(path: "/api/v1/namespaces/ml/pods/\(pod.name)/binding", body: binding)
@@ -344,7 +364,7 @@ struct ClusterSimulatorTests {
             let response = try await cluster.http.perform(
                 .init(
                     url: cluster.url + path, method: method, headers: ["Content-Type: application/json"],
-                    body: body.isEmpty ? nil : Array(body.utf8)))
+                    body: body.isEmpty ? nil : Array(body.utf8), timeoutMilliseconds: 60_000))
             #expect(
                 response.status == code,
                 "\(method) \(path): \(response.status) \(String(decoding: response.body, as: UTF8.self))")

@@ -1,7 +1,6 @@
 import CurlClient
 import Exposition
 import Foundation
-import Synchronization
 import TestSupport
 import Testing
 
@@ -52,35 +51,35 @@ struct ScrapeFloodTests {
 
         // Two floods back to back: persistent connections (the accept loop idle, the request
         // handlers busy) and connections closed after every request (the accept loop busy).
-        let probes = Mutex<[(status: Int?, milliseconds: Double)]>([])
-        let health = Task {
-            let client = CurlMultiClient()
-            defer { client.shutdown() }
-            while !Task.isCancelled {
-                let start = ContinuousClock.now
-                let response = try? await client.perform(
-                    HTTPRequest(
-                        url: "http://127.0.0.1:\(healthPort)/healthz",
-                        timeoutMilliseconds: Self.probeTimeoutMilliseconds))
-                let elapsed = (ContinuousClock.now - start) / .milliseconds(1)
-                probes.withLock { $0.append((response?.status, elapsed)) }
-                try? await Task.sleep(for: .milliseconds(250))
-            }
-        }
+        // The probes come from a curl loop of their own, as the kubelet's would: this test
+        // process's threads are shared with the suites that run beside it.
+        let curl = try #require(Tools.find("curl"), "curl missing: run bash scripts/setup.sh")
+        let timeout = Double(Self.probeTimeoutMilliseconds) / 1000
+        let loop =
+            "while :; do '\(curl)' -s -o /dev/null --max-time \(timeout) -w '%{http_code} %{time_total}\\n' "
+            + "'http://127.0.0.1:\(healthPort)/healthz'; sleep 0.25; done"
+        let prober = try ChildProcess("/bin/sh", ["-c", loop], in: folder, name: "liveness probe")
+        defer { prober.stop() }
         let floodStart = Date().timeIntervalSince1970
         var refusals: [String] = []
         for extra in [[], ["-H", "Connection: close"]] {
             // wrk at the lowest priority: the monitor still gets the flood, and the tests that
             // run beside this one are not starved by it.
             let result = try await runProcess(
-                "/usr/bin/nice", ["-n", "19", wrk, "-t2", "-c1000", "-d8s", "--timeout", "5s"] + extra + ["\(base)/metrics"],
+                "/usr/bin/nice",
+                ["-n", "19", wrk, "-t2", "-c1000", "-d8s", "--timeout", "5s"] + extra + ["\(base)/metrics"],
                 timeout: .seconds(60))
             #expect(result.status == 0, "wrk: \(result.stderr)")
             refusals.append(result.stdout.split(separator: "\n").filter { $0.contains("Non-2xx") }.joined())
         }
         let floodEnd = Date().timeIntervalSince1970
-        health.cancel()
-        _ = await health.value
+        prober.stop()
+        // Each probe: its status (000: no answer within the timeout) and its seconds.
+        let answered: [(status: Int?, milliseconds: Double)] = prober.stdout.split(separator: "\n").compactMap {
+            let fields = $0.split(separator: " ")
+            guard fields.count == 2, let seconds = Double(fields[1]) else { return nil }
+            return (Int(fields[0]).flatMap { $0 == 0 ? nil : $0 }, seconds * 1000)
+        }
         // The connections wrk left in the accept queue are worked off before a scrape gets in.
         var after = ExpositionReader("")
         let scraped = await eventually(within: .seconds(60), every: .milliseconds(500)) {
@@ -93,7 +92,6 @@ struct ScrapeFloodTests {
         #expect(refused > 0, "nothing was refused: \(refusals)")
 
         // The liveness listener answered every probe, each within the probe's timeout.
-        let answered = probes.withLock { $0 }
         #expect(answered.count >= 5, "\(answered.count) probes")
         let failed = answered.filter { $0.status != 200 }
         #expect(failed.isEmpty, "\(failed.count) of \(answered.count) probes failed: \(failed.prefix(5))")
