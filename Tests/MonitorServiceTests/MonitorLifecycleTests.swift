@@ -70,8 +70,10 @@ struct MonitorLifecycleTests {
         defer { Task { await simulator.shutdown() } }
         let folder = try TemporaryDirectory("lifecycle")
         let port = TestEnvironment.freePorts(1)
+        // A 1 s interval (800 ms per poll) and a minute to get ready: the monitor runs in this
+        // process, beside the other suites, and what is judged is when the store is open.
         let configuration = Self.configuration(
-            folder: folder, simulator: simulator, port: port, interval: 500)
+            folder: folder, simulator: simulator, port: port, interval: 1000)
         try configuration.validate()
         let monitor = Monitor(configuration: configuration, logger: Self.quiet)
         #expect(
@@ -79,7 +81,7 @@ struct MonitorLifecycleTests {
             "the store is opened before run()")
 
         let running = Task { try await ServiceRunner.run([monitor], signals: [], logger: Self.quiet) }
-        let ready = await eventually(within: .seconds(30), every: .milliseconds(100)) {
+        let ready = await eventually(within: .seconds(60), every: .milliseconds(100)) {
             await TestEnvironment.get("http://127.0.0.1:\(port)/readyz")?.status == 200
         }
         #expect(ready, "the monitor never became ready")
