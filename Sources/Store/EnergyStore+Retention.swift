@@ -24,16 +24,20 @@ extension EnergyStore {
     /// `minuteCutoff`; gives freed pages back.
     /// Call again while `moreToDo`.
     public func retentionStep(
-        rawCutoffMilliseconds: Int64, minuteCutoffMilliseconds: Int64, maxGapMilliseconds: Int64, maxSamples: Int = 20_000
+        rawCutoffMilliseconds: Int64, minuteCutoffMilliseconds: Int64, maxGapMilliseconds: Int64,
+        maxSamples: Int = 20_000
     ) async throws(StoreError) -> RetentionStep {
         try await run { () throws(StoreError) in
             try self.retentionStepSynchronously(
-                rawCutoff: rawCutoffMilliseconds, minuteCutoff: minuteCutoffMilliseconds, maxGap: maxGapMilliseconds, maxSamples: maxSamples
+                rawCutoff: rawCutoffMilliseconds, minuteCutoff: minuteCutoffMilliseconds, maxGap: maxGapMilliseconds,
+                maxSamples: maxSamples
             )
         }
     }
 
-    private func retentionStepSynchronously(rawCutoff: Int64, minuteCutoff: Int64, maxGap: Int64, maxSamples: Int) throws(StoreError) -> RetentionStep {
+    private func retentionStepSynchronously(rawCutoff: Int64, minuteCutoff: Int64, maxGap: Int64, maxSamples: Int)
+        throws(StoreError) -> RetentionStep
+    {
         var step = RetentionStep(minutesWritten: 0, samplesDeleted: 0, minutesDeleted: 0, moreToDo: false)
         let cutoff = Self.floorDiv(rawCutoff, 60_000) * 60_000
         // Samples due for folding that are still recent rows (packing failed for a long
@@ -75,13 +79,15 @@ extension EnergyStore {
                 guard !points.isEmpty else { continue }
                 var minute = start
                 while minute < end {
-                    let window = WindowEnergy.integrate(points: points, from: minute, to: minute + 60_000, maxGapMilliseconds: maxGap)
+                    let window = WindowEnergy.integrate(
+                        points: points, from: minute, to: minute + 60_000, maxGapMilliseconds: maxGap)
                     if window.samples > 0 || window.coveredMilliseconds > 0 {
                         insert.reset()
                         insert.bind(1, id)
                         insert.bind(2, minute / 60_000)
                         insert.bind(3, Int64(window.samples))
-                        let mean = window.samples > 0 ? window.sumWatts / Double(window.samples) : (window.averageWatts ?? 0)
+                        let mean =
+                            window.samples > 0 ? window.sumWatts / Double(window.samples) : (window.averageWatts ?? 0)
                         insert.bind(4, mean)
                         insert.bind(5, window.minWatts ?? mean)
                         insert.bind(6, window.peakWatts ?? mean)
@@ -133,6 +139,10 @@ extension EnergyStore {
             let expireBackfill = try database.prepare("DELETE FROM backfill WHERE start_ms < ?")
             expireBackfill.bind(1, Self.floorDiv(minuteCutoff, 60_000) * 60_000)
             try expireBackfill.step()
+            // So do the pods' shares of it.
+            let expirePods = try database.prepare("DELETE FROM pod_minute WHERE minute < ?")
+            expirePods.bind(1, Self.floorDiv(minuteCutoff, 60_000))
+            try expirePods.step()
         }
         if step.samplesDeleted > 0 || step.minutesDeleted > 0 {
             // Give freed pages back to the file system, a bounded amount per step.

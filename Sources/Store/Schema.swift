@@ -21,9 +21,13 @@
 /// (new columns `backfilled`, `source`, `covered_s`), and keeps in `node` what a gap after a
 /// restart needs: when the last counter reading was taken and what the samples measured in
 /// the minute of the last sample (see `Schema+Backfill.swift`).
+///
+/// Version 6 adds `pod_minute` and the view `pod_energy`: each node's measured energy split
+/// among its pods, the node's own CPU use (`system`) and its unclaimed static power (`idle`),
+/// per minute (see `Schema+PodEnergy.swift`).
 enum Schema {
     /// The version this build writes.
-    static let currentVersion: Int64 = 5
+    static let currentVersion: Int64 = 6
 
     /// One forward migration.
     enum Migration: Sendable {
@@ -36,6 +40,7 @@ enum Schema {
     /// Migration `i` brings the database from version `i` to `i + 1`.
     static let migrations: [Migration] = [
         .sql(version1), .code(migrateToChunks), .code(addChunkMinutes), .sql(addPlugPins), .sql(addBackfill),
+        .sql(addPodEnergy),
     ]
 
     /// The first schema: one row per sample, clustered by node.

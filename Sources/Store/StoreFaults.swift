@@ -27,6 +27,8 @@ public final class StoreFaults: Sendable {
         case plugPin = "plug_pin"
         /// Energy recorded for gaps from the devices' own figures.
         case backfill
+        /// The pods' shares of each node's energy, per minute.
+        case podMinute = "pod_minute"
     }
 
     /// The database files whose identity is checked every tick.

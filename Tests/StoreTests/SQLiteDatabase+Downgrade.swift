@@ -9,6 +9,7 @@ extension SQLiteDatabase {
         var current = Schema.currentVersion
         while current > version {
             switch current {
+            case 6: try execute("DROP VIEW pod_energy; DROP TABLE pod_minute")
             case 5:
                 // Without the backfill table, the node columns a gap after a restart needs and
                 // the backfilled rows of `power_minute`.
