@@ -27,6 +27,14 @@ public final class MonitorMetrics: Sendable {
     private let clockSteps: [ClockStepDirection: Counter]
     /// The store's record of bad rows and replaced files, rendered at every scrape.
     let storeFaults: StoreFaults?
+    private let podSeries = Mutex<PodEnergyMetrics?>(nil)
+
+    /// The per-pod energy series, rendered with the rest once set (by the per-pod energy
+    /// service when it starts).
+    public var podEnergy: PodEnergyMetrics? {
+        get { podSeries.withLock { $0 } }
+        set { podSeries.withLock { $0 = newValue } }
+    }
 
     /// Upper bounds of `energy_monitor_poll_duration_seconds`.
     static let pollDurationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5]
@@ -245,6 +253,7 @@ public final class MonitorMetrics: Sendable {
         registry.emit(into: &buffer)
         if let storeFaults { Self.emit(storeFaults, into: &buffer) }
         nodes.withLock { table in NodeSeries.emit(table.series, annotations: table.annotations, into: &buffer) }
+        if let pods = podEnergy { buffer.append(contentsOf: pods.render().utf8) }
         buffer.append(contentsOf: ProcessMetrics.render().utf8)
         return buffer
     }

@@ -1,5 +1,7 @@
 import EnergyModel
 import Foundation
+import PodEnergy
+import Scoring
 import ShellyPoller
 import UserInput
 
@@ -138,9 +140,14 @@ struct ConfigurationReader {
         return String(secret)
     }
 
-    func kubernetes(_ value: YAMLValue) throws(KeyPathError) -> MonitorConfiguration.Kubernetes {
+    /// `kubernetes:`; `nodes` are the configured nodes, whose starting static power the
+    /// knowledge base gives.
+    func kubernetes(_ value: YAMLValue, nodes: [String]) throws(KeyPathError) -> MonitorConfiguration.Kubernetes {
         let fields = try value.fields(
-            known: ["annotate", "prefix", "heartbeat", "deadband", "kubeconfig", "context", "unmetered"])
+            known: [
+                "annotate", "prefix", "heartbeat", "deadband", "kubeconfig", "context", "unmetered", "podEnergy",
+                "staticPower", "metricsInterval", "staticWindow", "staticWatts", "knowledgeBase", "nodeCores",
+            ])
         var settings = MonitorConfiguration.Kubernetes()
         if let annotate = fields["annotate"] { settings.annotate = try annotate.bool() }
         if let prefix = fields["prefix"] {
@@ -178,7 +185,57 @@ struct ConfigurationReader {
                 settings.unmetered.append(name)
             }
         }
+        try podEnergy(fields, nodes: nodes, into: &settings.podEnergy)
         return settings
+    }
+
+    /// The per-pod energy keys of `kubernetes:`.
+    private func podEnergy(
+        _ fields: YAMLFields, nodes: [String], into settings: inout MonitorConfiguration.PodEnergySettings
+    ) throws(KeyPathError) {
+        if let enabled = fields["podEnergy"] { settings.enabled = try enabled.bool() }
+        if let policy = fields["staticPower"] {
+            let text = try policy.string()
+            guard let value = StaticPowerPolicy(rawValue: text) else {
+                throw policy.error("must be requests, even or none, not \"\(text)\"")
+            }
+            settings.staticPower = value
+        }
+        if let interval = fields["metricsInterval"] {
+            settings.metricsIntervalMilliseconds = try interval.duration(atLeast: 1000, atMost: 600_000)
+        }
+        if let window = fields["staticWindow"] {
+            settings.staticWindowMilliseconds = try window.duration(atLeast: 600_000, atMost: 30 * 86_400_000)
+        }
+        if let watts = fields["staticWatts"], !watts.isNull {
+            for (node, value) in try watts.entries() {
+                guard Self.isNodeName(node) else {
+                    throw KeyPathError(watts.path(of: node), "\"\(node)\" is not a valid Kubernetes node name")
+                }
+                let number = try value.number()
+                guard number.isFinite, (0...100_000).contains(number) else {
+                    throw value.error("must be between 0 and 100000 watts")
+                }
+                settings.staticWatts[node] = number
+            }
+        }
+        if let cores = fields["nodeCores"], !cores.isNull {
+            for (node, value) in try cores.entries() {
+                guard Self.isNodeName(node) else {
+                    throw KeyPathError(cores.path(of: node), "\"\(node)\" is not a valid Kubernetes node name")
+                }
+                settings.nodeCores[node] = try value.number(in: 0.001...100_000, expected: "a number of cores")
+            }
+        }
+        if let file = fields["knowledgeBase"] {
+            let path = resolve(try file.string())
+            let knowledgeBase: KnowledgeBase
+            do { knowledgeBase = try KnowledgeBase(contentsOfFile: path) } catch {
+                throw file.error("\(error)")
+            }
+            settings.knowledgeBase = path
+            settings.startingWatts = knowledgeBase.lowestIdleWatts(nodes: nodes)
+        }
     }
 
     /// A DNS subdomain (RFC 1123), as Kubernetes requires for node names.

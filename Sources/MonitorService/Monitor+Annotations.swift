@@ -3,6 +3,7 @@ import Exporter
 import Kubernetes
 import Logging
 import NodeAnnotations
+import Store
 
 extension Monitor {
     /// The node annotation publisher when `kubernetes.annotate` is on: connected through
@@ -40,5 +41,31 @@ extension Monitor {
             logger: logger,
             onResult: { [metrics] node, result in metrics.recordAnnotationPatch(node: node, result: result) }
         )
+    }
+}
+
+extension Monitor {
+    /// The per-pod energy service when `kubernetes.podEnergy` is on, connected as the
+    /// annotation publisher is.
+    static func makePodEnergyService(
+        configuration: MonitorConfiguration,
+        connection given: KubernetesConnection?,
+        store: EnergyStore,
+        http: CurlMultiClient,
+        metrics: MonitorMetrics,
+        logger: Logger
+    ) throws(KubernetesConfigurationError) -> PodEnergyService? {
+        let settings = configuration.kubernetes
+        guard settings.podEnergy.enabled else { return nil }
+        let connection: KubernetesConnection
+        if let given {
+            connection = given
+        } else {
+            connection = try KubernetesConnection.resolve(
+                kubeconfig: settings.kubeconfig, context: settings.context, logger: logger)
+        }
+        let client = KubernetesClient(connection: connection, http: http, logger: logger)
+        return PodEnergyService(
+            configuration: configuration, store: store, client: client, metrics: metrics, logger: logger)
     }
 }

@@ -95,10 +95,12 @@ public final class Monitor: Service, Sendable {
         // final ticks are stored; the pin keeper after polling, so that it writes every pin the
         // last polls made. Graceful shutdown of the group that runs this service reaches this
         // inner group too.
+        let podEnergy = try Monitor.makePodEnergyService(
+            configuration: configuration, connection: connection, store: store, http: client, metrics: parts.metrics,
+            logger: logger)
         let services: [any Service] =
-            (parts.annotations.map { [$0] } ?? []) + [
-                PinService(keeper: parts.pins, loop: parts.loop), PollService(parts: parts), retention, http,
-            ]
+            (parts.annotations.map { [$0] } ?? []) + [PinService(keeper: parts.pins, loop: parts.loop), PollService(parts: parts)]
+            + (podEnergy.map { [$0] } ?? []) + [retention, http]
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
         logger.info(

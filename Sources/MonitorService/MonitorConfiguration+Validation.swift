@@ -107,5 +107,20 @@ extension MonitorConfiguration {
                     "kubernetes.unmetered[\(index)]", "node \"\(node)\" has a plug (plugs[\(plug)]); list it in one place only")
             }
         }
+        let pods = kubernetes.podEnergy
+        guard (1000...600_000).contains(pods.metricsIntervalMilliseconds) else {
+            throw ConfigurationError("kubernetes.metricsInterval", "must be between 1s and 10m")
+        }
+        guard (600_000...(30 * 86_400_000)).contains(pods.staticWindowMilliseconds) else {
+            throw ConfigurationError("kubernetes.staticWindow", "must be between 10m and 30d")
+        }
+        for (node, watts) in pods.staticWatts.sorted(by: { $0.key < $1.key }) {
+            guard entryOfNode[node] != nil else {
+                throw ConfigurationError("kubernetes.staticWatts.\(node)", "node \"\(node)\" has no plug")
+            }
+            guard watts.isFinite, (0...100_000).contains(watts) else {
+                throw ConfigurationError("kubernetes.staticWatts.\(node)", "must be between 0 and 100000 watts")
+            }
+        }
     }
 }

@@ -41,9 +41,35 @@ extension MonitorConfiguration {
             if !kubernetes.unmetered.isEmpty {
                 settings.append(("unmetered", .list(kubernetes.unmetered.map { .string($0) })))
             }
+            settings += podEnergyKeys(kubernetes.podEnergy)
             top.append(("kubernetes", .mapping(settings)))
         }
         return YAMLOutput.mapping(top).text(header: header)
+    }
+
+    /// The per-pod energy keys that differ from their defaults. Starting values set in code
+    /// (not from a `knowledgeBase:` file) cannot be written; the fit replaces them anyway.
+    private func podEnergyKeys(_ pods: PodEnergySettings) -> [(key: String, value: YAMLOutput)] {
+        let defaults = PodEnergySettings()
+        var keys: [(key: String, value: YAMLOutput)] = []
+        if pods.enabled { keys.append(("podEnergy", .token("true"))) }
+        if pods.staticPower != defaults.staticPower { keys.append(("staticPower", .token(pods.staticPower.rawValue))) }
+        if pods.metricsIntervalMilliseconds != defaults.metricsIntervalMilliseconds {
+            keys.append(("metricsInterval", .token(DurationParsing.text(milliseconds: pods.metricsIntervalMilliseconds))))
+        }
+        if pods.staticWindowMilliseconds != defaults.staticWindowMilliseconds {
+            keys.append(("staticWindow", .token(DurationParsing.text(milliseconds: pods.staticWindowMilliseconds))))
+        }
+        if !pods.staticWatts.isEmpty {
+            keys.append(
+                ("staticWatts", .mapping(pods.staticWatts.sorted { $0.key < $1.key }.map { ($0.key, .token("\($0.value)")) })))
+        }
+        if !pods.nodeCores.isEmpty {
+            keys.append(
+                ("nodeCores", .mapping(pods.nodeCores.sorted { $0.key < $1.key }.map { ($0.key, .token("\($0.value)")) })))
+        }
+        if let file = pods.knowledgeBase { keys.append(("knowledgeBase", .string(file))) }
+        return keys
     }
 
     /// One entry per node: a plug's keys, or `meters:` for the meters of a node.

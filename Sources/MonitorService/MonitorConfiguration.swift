@@ -1,6 +1,7 @@
 import AnnotationContract
 import EnergyModel
 import Foundation
+import PodEnergy
 import ShellyPoller
 import UserInput
 
@@ -26,6 +27,9 @@ public struct MonitorConfiguration: Sendable, Equatable {
         /// Nodes of the cluster without a plug, on purpose (`unmetered:`): `energy-monitor
         /// check` expects every other node to have one.
         public var unmetered: [String]
+        /// Per-pod energy on shared nodes (`podEnergy:`): CPU usage from `metrics.k8s.io`, the
+        /// pods from a watch, each node's measured energy split among them. Off by default.
+        public var podEnergy = PodEnergySettings()
 
         /// Defaults: off, the contract's default prefix (`energy.thesis.io`), 15 s, 1 W, automatic connection.
         public init(
@@ -41,6 +45,34 @@ public struct MonitorConfiguration: Sendable, Equatable {
             self.context = context
             self.unmetered = unmetered
         }
+    }
+
+    /// How per-pod energy is measured (`kubernetes.podEnergy`, `staticPower`,
+    /// `metricsInterval`, `staticWindow`, `staticWatts`, `knowledgeBase`).
+    public struct PodEnergySettings: Sendable, Equatable {
+        /// Whether per-pod energy is on.
+        public var enabled = false
+        /// How each node's static power is shared among its pods.
+        public var staticPower = StaticPowerPolicy.requests
+        /// How often `metrics.k8s.io` is read (milliseconds); metrics-server's resolution is 15 s.
+        public var metricsIntervalMilliseconds: Int64 = 15_000
+        /// How far back the fit of a node's static power looks (milliseconds).
+        public var staticWindowMilliseconds: Int64 = 86_400_000
+        /// A node's static power, in watts, instead of the fit (`staticWatts: {node: watts}`).
+        public var staticWatts: [String: Double] = [:]
+        /// A node's static power until the fit has enough varied data: the knowledge base's
+        /// lowest `idlePowerWatts` of its entries, or set in code.
+        public var startingWatts: [String: Double] = [:]
+        /// The knowledge base file the starting values came from (`knowledgeBase:`).
+        public var knowledgeBase: String?
+        /// A node's allocatable CPU cores (`nodeCores: {node: cores}`): what `staticPower:
+        /// requests` shares static power by (a pod requesting a quarter of the node gets a
+        /// quarter, the unrequested rest is `idle`). Without it a node's static power goes to
+        /// its running pods in proportion to their requests.
+        public var nodeCores: [String: Double] = [:]
+
+        /// Off, `requests`, 15 s, 24 h.
+        public init() {}
     }
 
     /// Poll interval in milliseconds.
@@ -143,7 +175,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
             configuration.plugs += try reader.plugs(value)
         }
         if let value = top["kubernetes"] {
-            configuration.kubernetes = try reader.kubernetes(value)
+            configuration.kubernetes = try reader.kubernetes(value, nodes: configuration.nodes)
         }
         // The rules across entries (duplicate nodes, two entries on one plug's channel) are the
         // ones a configuration built in code is held to; their key paths are the file's.

@@ -3,9 +3,11 @@ import ClusterSimulator
 import CurlClient
 import Exporter
 import Foundation
+import JSON
 import Kubernetes
 import Logging
 import MonitorService
+import PodEnergy
 import SchedulerExtender
 import Scoring
 import ServiceLifecycle
@@ -54,6 +56,9 @@ public final class OfflineCluster: Sendable {
         public var monitorListen: ListenAddress
         /// Further routes of the monitor's HTTP server, e.g. a `PhaseFeed`'s dashboard panel.
         public var routes: [ExtraRoute]
+        /// Shared nodes with per-pod energy (nil: the thesis's setting, one pod per node, no
+        /// metrics-server).
+        public var shared: SharedNodes?
 
         /// Creates a configuration.
         public init(
@@ -61,9 +66,11 @@ public final class OfflineCluster: Sendable {
             restingWatts: [String: Double] = [:],
             capacities: [String: (cpuMillicores: Int64, memoryBytes: Int64)] = [:],
             seed: UInt64 = 1, databasePath: String,
-            monitorListen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), routes: [ExtraRoute] = []
+            monitorListen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), routes: [ExtraRoute] = [],
+            shared: SharedNodes? = nil
         ) {
             self.routes = routes
+            self.shared = shared
             self.knowledgeBasePath = knowledgeBasePath
             self.workflow = workflow
             self.timeScale = timeScale
@@ -172,21 +179,55 @@ public final class OfflineCluster: Sendable {
         // The plugs: Gen2 devices at rest, with the simulator's usual small drift and ripple.
         // They and the API stand-in listen once started, so their addresses are known before
         // the monitor's configuration is made.
+        let shared = configuration.shared
+        if let shared {
+            guard shared.staticFactor.isFinite, shared.staticFactor > 0, shared.wattsPerCore.isFinite,
+                shared.wattsPerCore > 0, shared.systemCores.isFinite, shared.systemCores >= 0,
+                shared.metricsResolutionMilliseconds >= 1000
+            else {
+                throw OfflineClusterError(
+                    "shared nodes: static factor and watts per core must be positive, system cores not negative, the metrics resolution at least 1s"
+                )
+            }
+            for (node, cores) in shared.background {
+                guard known.contains(node) else {
+                    throw OfflineClusterError(
+                        "--background: node \(node) is not in the knowledge base (its nodes: \(nodes.map(\.name).joined(separator: ", ")))"
+                    )
+                }
+                guard cores.isFinite, cores > 0, cores <= 1024 else {
+                    throw OfflineClusterError("--background: \(node)=\(cores): cores must be above 0 and at most 1024")
+                }
+            }
+        }
+        // At rest a plug reads the node's static power: the knowledge base's idle power, or
+        // with shared nodes that times the static factor, plus the system load's power.
         let plugs = try await ShellySimulator.start(
             plugs: nodes.enumerated().map { index, node in
-                .init(
+                let resting =
+                    shared.map { node.restingWatts * $0.staticFactor + $0.wattsPerCore * $0.systemCores }
+                    ?? node.restingWatts
+                return .init(
                     node: node.name, port: 0, generation: 2,
                     profile: LoadProfile(
-                        idleWatts: node.restingWatts, jobWatts: 0, driftWatts: 0.01 * node.restingWatts,
-                        rippleWatts: 0.005 * node.restingWatts, phaseSeconds: Double(index) * 13))
+                        idleWatts: resting, jobWatts: 0, driftWatts: 0.01 * resting,
+                        rippleWatts: 0.005 * resting, phaseSeconds: Double(index) * 13))
             })
         let http = CurlMultiClient()
         let scheduling = OfflineScheduling(
             nodes: nodes, knowledgeBase: knowledgeBase, workflow: configuration.workflow,
-            timeScale: max(1, configuration.timeScale), http: http, plugs: plugs, seed: configuration.seed
+            timeScale: max(1, configuration.timeScale), http: http, plugs: plugs, seed: configuration.seed,
+            shared: shared
         )
         let simulator = ClusterSimulator(
-            configuration: .init(nodes: nodes.map { SimulatedNode(name: $0.name) }),
+            configuration: .init(
+                nodes: nodes.map { SimulatedNode(name: $0.name) },
+                metrics: shared.map { shared in
+                    ResourceMetricsModel(
+                        resolutionMilliseconds: shared.metricsResolutionMilliseconds,
+                        systemCores: Dictionary(
+                            nodes.map { ($0.name, shared.systemCores) }, uniquingKeysWith: { first, _ in first }))
+                }),
             lifecycle: scheduling,
             logger: quiet)
         var running: RunningGroup?
@@ -212,6 +253,18 @@ public final class OfflineCluster: Sendable {
                     node: $0.name, baseURL: "http://127.0.0.1:\(plugs.port(of: $0.name) ?? 0)")
                 plug.transport = .http
                 return plug
+            }
+            if let shared {
+                var pods = MonitorConfiguration.PodEnergySettings()
+                pods.enabled = true
+                pods.staticPower = StaticPowerPolicy(rawValue: shared.staticPower) ?? .requests
+                pods.metricsIntervalMilliseconds = shared.metricsResolutionMilliseconds
+                // The knowledge base's idle power, which the simulated static power differs from.
+                pods.startingWatts = Dictionary(
+                    nodes.map { ($0.name, $0.restingWatts) }, uniquingKeysWith: { first, _ in first })
+                pods.nodeCores = Dictionary(
+                    nodes.map { ($0.name, Double($0.cpuMillicores) / 1000) }, uniquingKeysWith: { first, _ in first })
+                monitorConfiguration.kubernetes.podEnergy = pods
             }
             do { try monitorConfiguration.validate() } catch {
                 throw OfflineClusterError("monitor: \(error)")
@@ -239,6 +292,7 @@ public final class OfflineCluster: Sendable {
                 scheduling: scheduling,
                 http: http, running: group, databasePath: configuration.databasePath, scratch: scratch)
             try await offline.awaitAnnotations(within: .seconds(30), group: group)
+            if let shared { try await offline.startBackground(shared, client: client) }
             return offline
         } catch {
             if let running {
@@ -334,6 +388,59 @@ public final class OfflineCluster: Sendable {
     {
         plugs.plug(of: node)?.joules(
             from: Double(fromMilliseconds) / 1000, to: Double(toMilliseconds) / 1000)
+    }
+
+    /// The background pods of shared nodes: one Job of one pod per entry, bound to its node,
+    /// loading it with its cores until the cluster stops; returns once each one runs.
+    private func startBackground(_ shared: SharedNodes, client: KubernetesClient) async throws {
+        for (index, entry) in shared.background.enumerated() {
+            let name = "background-\(index)-\(entry.node)"
+            let labels: JSONValue = [
+                SharedNodes.backgroundNodeLabel: .string(entry.node),
+                SharedNodes.backgroundCoresLabel: .string("\(entry.cores)"),
+            ]
+            let job: JSONValue = [
+                "apiVersion": "batch/v1", "kind": "Job",
+                "metadata": ["name": .string(name), "namespace": .string(SharedNodes.backgroundNamespace)],
+                "spec": [
+                    "template": [
+                        "metadata": ["labels": labels],
+                        "spec": [
+                            "restartPolicy": "Never",
+                            "containers": [
+                                [
+                                    "name": "load", "image": "busybox",
+                                    "resources": ["requests": ["cpu": .string("\(Int64(clampingRounding: entry.cores * 1000))m")]],
+                                ]
+                            ],
+                        ],
+                    ]
+                ],
+            ]
+            do {
+                _ = try await client.post(
+                    path: "/apis/batch/v1/namespaces/\(SharedNodes.backgroundNamespace)/jobs", body: job.serialized)
+            } catch {
+                throw OfflineClusterError("background pod on \(entry.node): \(error)")
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let running = await simulator.pods().filter {
+                $0.namespace == SharedNodes.backgroundNamespace && $0.phase == .running
+            }
+            if running.count >= shared.background.count { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw OfflineClusterError("the background pods did not start within 30 s")
+    }
+
+    /// The CPU seconds a pod used over `[from, to)` (unix milliseconds), as the simulated
+    /// metrics-server averages them: the truth per-pod energy is measured against.
+    public func cpuSeconds(pod: String, namespace: String, fromMilliseconds: Int64, toMilliseconds: Int64) async
+        -> Double
+    {
+        await simulator.cpuSeconds(pod: pod, namespace: namespace, from: fromMilliseconds, to: toMilliseconds)
     }
 
     /// Removes a node from the cluster (its running pods fail with `NodeLost`) and ends the

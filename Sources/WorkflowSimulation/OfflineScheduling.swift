@@ -94,11 +94,14 @@ final class OfflineScheduling: PodLifecycle {
     private let workloadRecords = Mutex<[WorkloadRecord]>([])
     /// When each node's latest workload load ends (unix seconds).
     private let loadEnds = Mutex<[String: Double]>([:])
+    /// Shared nodes (per-pod energy): pods load the CPU, the plug draws per core.
+    let shared: SharedNodes?
 
     init(
         nodes: [OfflineNode], knowledgeBase: KnowledgeBase, workflow: WorkflowDefinition, timeScale: Double,
-        http: CurlMultiClient, plugs: ShellySimulator, seed: UInt64
+        http: CurlMultiClient, plugs: ShellySimulator, seed: UInt64, shared: SharedNodes? = nil
     ) {
+        self.shared = shared
         self.nodes = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.knowledgeBase = knowledgeBase
         self.workflow = workflow
@@ -127,6 +130,7 @@ final class OfflineScheduling: PodLifecycle {
 
     func placement(of pod: PodInfo) async -> PodPlacement {
         guard let cluster = cluster.withLock({ $0 }) else { return .unschedulable(message: "no cluster") }
+        if let node = pod.labels[SharedNodes.backgroundNodeLabel] { return .node(node) }
         var present = await cluster.nodes()
         if let required = pod.requiredNodeNames {
             guard let node = required.first(where: { name in present.contains { $0.name == name } }) else {
@@ -307,6 +311,9 @@ final class OfflineScheduling: PodLifecycle {
     func run(of pod: PodInfo, on node: String) async -> PodRun {
         // The placement probe: the pause container, until the runner deletes it.
         if pod.labels[WorkflowLabels.probe] == "true" { return PodRun(startDelay: .milliseconds(100), duration: nil) }
+        if let shared, pod.labels[SharedNodes.backgroundNodeLabel] != nil {
+            return await background(pod, on: node, shared)
+        }
         guard let phaseName = pod.labels[WorkflowLabels.phase],
             let phase = workflow.phases.first(where: { $0.name == phaseName }), let work = phase.work
         else {
@@ -335,7 +342,16 @@ final class OfflineScheduling: PodLifecycle {
         // would cost the window about L·δ²/2 for a first reading δ s late), until just before
         // the second after the end, so that the window's last reading sees the load however
         // late it comes.
-        plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 1.2, to: finish + 0.98))
+        if let shared {
+            // Shared nodes: the load is the pod's CPU, which counts while its container runs,
+            // and the plug draws it over exactly that time.
+            plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start, to: finish))
+            if let cluster = cluster.withLock({ $0 }) {
+                await cluster.setCPULoad(pod: pod.name, namespace: pod.namespace, cores: extra / shared.wattsPerCore)
+            }
+        } else {
+            plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 1.2, to: finish + 0.98))
+        }
         loadEnds.withLock { $0[node] = max($0[node] ?? 0, finish + 0.98) }
         workloadRecords.withLock {
             $0.append(
@@ -349,5 +365,22 @@ final class OfflineScheduling: PodLifecycle {
         return PodRun(
             startMilliseconds: startMilliseconds,
             finishMilliseconds: startMilliseconds + Int64(clampingRounding: realSeconds * 1000))
+    }
+
+    /// A background pod: its cores on its node's CPU and plug from the next second on, until
+    /// the cluster stops.
+    private func background(_ pod: PodInfo, on node: String, _ shared: SharedNodes) async -> PodRun {
+        let cores = Double(pod.labels[SharedNodes.backgroundCoresLabel] ?? "") ?? 0
+        let start = (Date().timeIntervalSince1970 + 0.2).rounded(.up)
+        plugs.plug(of: node)?.addLoad(
+            .init(watts: cores * shared.wattsPerCore, from: start, to: start + 30 * 86_400))
+        if let cluster = cluster.withLock({ $0 }) {
+            await cluster.setCPULoad(pod: pod.name, namespace: pod.namespace, cores: cores)
+        }
+        let startMilliseconds = Int64(clampingRounding: start * 1000)
+        var run = PodRun(startMilliseconds: startMilliseconds, finishMilliseconds: startMilliseconds)
+        run.duration = nil
+        run.containerTimes = nil
+        return run
     }
 }

@@ -83,6 +83,37 @@ enum DashboardRoutes {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: report.render(.json)))
             )
         }
+        router.get("/api/v1/pods") { request, _ -> Response in
+            let parameters = request.uri.queryParameters
+            let window: QueryWindow
+            do throws(QueryError) {
+                window = try EnergyQuery.window(
+                    from: parameters.get("from"), to: parameters.get("to"),
+                    nowMilliseconds: WallClock.nowMilliseconds())
+            } catch {
+                return badRequest(error)
+            }
+            let namespace = parameters.get("namespace").flatMap { $0.isEmpty ? nil : $0 }
+            let node = parameters.get("node").flatMap { $0.isEmpty ? nil : $0 }
+            if let node, !api.nodes.contains(node) {
+                return MetricsServer.text(
+                    .badRequest, "bad request: node: unknown node \"\(LogText.escaped(String(node.prefix(64))))\"\n")
+            }
+            if let namespace, namespace.utf8.count > 63 {
+                return MetricsServer.text(.badRequest, "bad request: namespace: longer than 63 characters\n")
+            }
+            do throws(StoreError) {
+                let interval = try await EnergyReport.intervalMilliseconds(
+                    of: api.store, fallback: api.intervalMilliseconds)
+                return json(
+                    try await PodEnergyReport.compute(
+                        store: api.store, namespace: namespace, node: node, fromMilliseconds: window.fromMilliseconds,
+                        toMilliseconds: window.toMilliseconds, intervalMilliseconds: interval),
+                    logger: logger)
+            } catch {
+                return storeFailure("cannot read the pods' energy", error, logger: logger)
+            }
+        }
         router.get("/api/v1/nodes") { _, _ -> Response in
             do throws(StoreError) {
                 return json(
