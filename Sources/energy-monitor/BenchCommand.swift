@@ -97,7 +97,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Prioritize calls per request shape of the extender figures.")
     var extenderCalls: Int = 20
 
-    @Flag(name: .long, help: "Also measure per-pod energy attribution (CPU per window, memory) and the static power fit.")
+    @Flag(
+        name: .long, help: "Also measure per-pod energy attribution (CPU per window, memory) and the static power fit.")
     var attribution = false
 
     @Option(name: .long, help: "Comma-separated pod counts of the attribution figures, over --attribution-nodes nodes.")
