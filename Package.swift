@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "EnergyQueries", targets: ["EnergyQueries"]),
         .library(name: "Exporter", targets: ["Exporter"]),
         .library(name: "NodeAnnotations", targets: ["NodeAnnotations"]),
+        .library(name: "PodEnergy", targets: ["PodEnergy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -46,6 +47,9 @@ let package = Package(
         // only, bounded), YAML with key paths in every error and bounded aliases, listen
         // addresses; and YAML written so that it reads back the same.
         .target(name: "UserInput", dependencies: ["EnergyModel", "Yams"]),
+        // Per-pod energy on shared nodes: a window's measured energy split into static and
+        // dynamic parts among pods, system and idle; the per-node fit of static power.
+        .target(name: "PodEnergy"),
         // The one JSON tree type (Shelly payloads, Kubernetes objects) and its strict reader.
         .target(name: "JSON"),
         // The contracts between monitor, pods and scheduler: the power annotations' keys and
@@ -199,7 +203,7 @@ let package = Package(
             dependencies: [
                 "AnnotationContract", "ClusterCheck", "ClusterSimulator", "EnergyModel", "EnergyQueries", "Exposition",
                 "MonitorService", "ShellyPoller", "ShellySimulator", "Scoring", "Store", "SchedulerExtender", "Kubernetes",
-                "CurlClient", "JSON", "Workflow", "WorkflowSimulation", "UserInput",
+                "CurlClient", "JSON", "PodEnergy", "Workflow", "WorkflowSimulation", "UserInput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -220,6 +224,7 @@ let package = Package(
         ),
         .testTarget(name: "EnergyModelTests", dependencies: ["EnergyModel"]),
         .testTarget(name: "EnergyQueriesTests", dependencies: ["EnergyQueries"]),
+        .testTarget(name: "PodEnergyTests", dependencies: ["PodEnergy", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
         .testTarget(name: "UserInputTests", dependencies: ["UserInput", "EnergyModel", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),

@@ -8,7 +8,8 @@ import Foundation
 /// query, backlog bytes per sample), polling at several plug counts (ticks delivered, CPU,
 /// memory, tick timing error) against a simulator in its own process, `/metrics` requests
 /// per second next to prometheus-node-exporter, and with `--read-load` the tick write time
-/// and `/readyz` latency while clients read long power series. Build with `-c release` for
+/// and `/readyz` latency while clients read long power series, and with `--attribution` the
+/// cost of splitting node energy among pods per metrics window. Build with `-c release` for
 /// meaningful numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -96,6 +97,19 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Prioritize calls per request shape of the extender figures.")
     var extenderCalls: Int = 20
 
+    @Flag(
+        name: .long, help: "Also measure per-pod energy attribution (CPU per window, memory) and the static power fit.")
+    var attribution = false
+
+    @Option(name: .long, help: "Comma-separated pod counts of the attribution figures, over --attribution-nodes nodes.")
+    var attributionPods: String = "1000,10000"
+
+    @Option(name: .long, help: "Nodes of the attribution figures.")
+    var attributionNodes: Int = 100
+
+    @Option(name: .long, help: "Metrics windows attributed per pod count.")
+    var attributionWindows: Int = 100
+
     func validate() throws {
         guard nodes >= 1, nodes <= 100_000 else { throw ValidationError("--nodes must be 1...100000") }
         guard ticks >= 1, ticks <= 100_000 else { throw ValidationError("--ticks must be 1...100000") }
@@ -116,6 +130,24 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--extender-nodes must be 1...20000")
         }
         guard (1...1000).contains(extenderCalls) else { throw ValidationError("--extender-calls must be 1...1000") }
+        _ = try attributionPodCounts()
+        guard (1...10_000).contains(attributionNodes) else {
+            throw ValidationError("--attribution-nodes must be 1...10000")
+        }
+        guard (1...100_000).contains(attributionWindows) else {
+            throw ValidationError("--attribution-windows must be 1...100000")
+        }
+    }
+
+    func attributionPodCounts() throws -> [Int] {
+        let counts = try attributionPods.split(separator: ",").map { text -> Int in
+            guard let count = Int(text.trimmingCharacters(in: .whitespaces)), (0...1_000_000).contains(count) else {
+                throw ValidationError("--attribution-pods: \"\(text)\" is not a pod count in 0...1000000")
+            }
+            return count
+        }
+        guard !counts.isEmpty else { throw ValidationError("--attribution-pods is empty") }
+        return counts
     }
 
     func transportList() throws -> [String] {
@@ -156,6 +188,13 @@ struct BenchCommand: AsyncParsableCommand {
             } catch {
                 Console.write("extender prioritize, \(extenderNodes) nodes: not measured (\(error))")
             }
+        }
+        if attribution {
+            let bench = AttributionBench(
+                podCounts: try attributionPodCounts(), nodes: attributionNodes, windows: attributionWindows)
+            let (figures, fit) = bench.run()
+            for figure in figures { print(figure) }
+            print(fit)
         }
         guard !skipPoll || soak != nil || readLoad || !flood.isEmpty else { return }
         // 5,000 plugs are 5,000 sockets in each child; children inherit the raised limit.
@@ -229,6 +268,35 @@ struct BenchCommand: AsyncParsableCommand {
         Console.write(
             "extender memory, \(figures.shape): \(mebibytes(figures.residentBytes)) resident after the calls, peak "
                 + "\(mebibytes(figures.peakResidentBytes)), \(mebibytes(figures.idleResidentBytes)) before them")
+    }
+
+    private func print(_ figures: AttributionBench.Figures) {
+        let shape = "\(figures.pods) pods on \(figures.nodes) nodes"
+        let perPod =
+            figures.pods > 0
+            ? String(format: ", %.0f ns per pod", figures.microsecondsPerWindow * 1000 / Double(figures.pods)) : ""
+        Console.write(
+            String(format: "pod attribution CPU, %@: %.1f µs per window", shape, figures.microsecondsPerWindow)
+                + String(
+                    format: " (%.2f µs per node%@; %d windows, every policy in turn; largest imbalance %.1e J)",
+                    figures.microsecondsPerWindow / Double(max(1, figures.nodes)), perPod, figures.windows,
+                    figures.largestImbalance))
+        func mebibytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+        Console.write(
+            "pod attribution memory, \(shape): peak \(mebibytes(figures.peakResidentBytes)) resident while attributing "
+                + "(\(mebibytes(figures.residentWithInputsBytes)) with the inputs, "
+                + "\(mebibytes(figures.residentBeforeBytes)) before them)")
+    }
+
+    private func print(_ figures: AttributionBench.FitFigures) {
+        Console.write(
+            String(
+                format: "static power fit CPU, %d samples: %.1f µs per estimate, %.0f ns per added sample (%d nodes)",
+                figures.samples, figures.microsecondsPerEstimate, figures.nanosecondsPerAdd, figures.nodes))
+        Console.write(
+            String(
+                format: "static power fit memory, %d samples: %.1f KiB per node (%d nodes, resident growth)",
+                figures.samples, Double(figures.residentBytes) / 1024 / Double(max(1, figures.nodes)), figures.nodes))
     }
 
     private func print(_ figures: PollBench.Figures) {

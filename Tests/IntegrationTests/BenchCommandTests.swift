@@ -100,6 +100,52 @@ struct BenchCommandTests {
         #expect(processes(mentioning: folder).isEmpty)
     }
 
+    @Test("--attribution: CPU per window and memory at each pod count, and the static power fit, each with a number")
+    func attributionFigures() async throws {
+        try TestPaths.requireBinary()
+        let folder = try TestEnvironment.makeFolder("bench-attribution")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try await runProcess(
+            TestPaths.binary,
+            [
+                "bench", "--skip-store", "--skip-poll", "--attribution", "--attribution-pods", "0,30",
+                "--attribution-nodes", "4", "--attribution-windows", "5", "--folder", folder,
+            ],
+            timeout: .seconds(300))
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        /// The number right after "PREFIX: " (and "peak " for memory), or nil.
+        func figure(_ prefix: String) -> Double? {
+            guard var text = lines.first(where: { $0.hasPrefix(prefix + ": ") })?.dropFirst(prefix.count + 2) else {
+                return nil
+            }
+            if text.hasPrefix("peak ") { text = text.dropFirst(5) }
+            return Double(text.prefix { $0.isNumber || $0 == "." })
+        }
+        for pods in [0, 30] {
+            let shape = "\(pods) pods on 4 nodes"
+            let cpu = try #require(figure("pod attribution CPU, \(shape)"), "no CPU figure in:\n\(result.stdout)")
+            #expect(cpu >= 0)
+            let memory = try #require(figure("pod attribution memory, \(shape)"), "no memory in:\n\(result.stdout)")
+            #expect(memory > 0)
+            // Each window balances: the bench checks its own results.
+            let line = lines.first { $0.hasPrefix("pod attribution CPU, \(shape): ") } ?? ""
+            let imbalance = line.range(of: "largest imbalance ").flatMap { range in
+                Double(line[range.upperBound...].prefix { !$0.isWhitespace })
+            }
+            #expect((imbalance ?? 1) <= 1e-9, "\(line)")
+            #expect(line.contains("5 windows"), "\(line)")
+        }
+        #expect(figure("static power fit CPU, 5760 samples") != nil, "\(result.stdout)")
+        #expect((figure("static power fit memory, 5760 samples") ?? -1) >= 0, "\(result.stdout)")
+        // The poll, store and extender figures were skipped.
+        #expect(!lines.contains { $0.hasPrefix("store ingest") || $0.hasPrefix("poll ") || $0.hasPrefix("extender ") })
+        let invalid = try await runProcess(
+            TestPaths.binary, ["bench", "--attribution", "--attribution-pods", "10,x"], timeout: .seconds(60))
+        #expect(invalid.status != 0)
+        #expect(invalid.stderr.contains("--attribution-pods: \"x\" is not a pod count"), "\(invalid.stderr)")
+    }
+
     /// Pids of running processes whose command line contains `text`.
     private func processes(mentioning text: String) -> [String] {
         let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
