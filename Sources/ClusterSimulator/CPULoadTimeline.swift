@@ -55,7 +55,8 @@ struct CPULoadTimeline: Sendable {
         key: String, namespace: String, name: String, uid: String, labels: [String: String], containers: [String],
         node: String?, started: Int64?, finished: Int64?
     ) {
-        var record = pods[key].flatMap { $0.uid == uid ? $0 : nil }
+        var record =
+            pods[key].flatMap { $0.uid == uid ? $0 : nil }
             ?? PodRecord(namespace: namespace, name: name, uid: uid)
         record.labels = labels
         record.containers = containers

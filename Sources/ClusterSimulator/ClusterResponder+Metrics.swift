@@ -121,7 +121,8 @@ extension ClusterResponder {
             labels = try LabelSelector(query["labelSelector"] ?? "")
         } catch {
             return ClusterResponses.failure(
-                ClusterFailure(code: 400, reason: "BadRequest", message: "unable to parse requirement: \(error.description)"))
+                ClusterFailure(
+                    code: 400, reason: "BadRequest", message: "unable to parse requirement: \(error.description)"))
         }
         switch route.target {
         case .group:
@@ -137,7 +138,8 @@ extension ClusterResponder {
             let items = await state.podMetrics(
                 model: model, namespace: namespace, name: name, labels: name == nil ? labels : .everything)
             return Self.metricsAnswer(
-                items, name: name, kind: "PodMetrics", notFound: "podmetrics", key: name.map { "\(namespace ?? "")/\($0)" })
+                items, name: name, kind: "PodMetrics", notFound: "podmetrics",
+                key: name.map { "\(namespace ?? "")/\($0)" })
         }
     }
 
@@ -182,7 +184,10 @@ extension ClusterResponder {
     static let metricsResources: JSONValue = [
         "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "metrics.k8s.io/v1beta1",
         "resources": [
-            ["name": "nodes", "singularName": "", "namespaced": false, "kind": "NodeMetrics", "verbs": ["get", "list"]],
+            [
+                "name": "nodes", "singularName": "", "namespaced": false, "kind": "NodeMetrics",
+                "verbs": ["get", "list"],
+            ],
             ["name": "pods", "singularName": "", "namespaced": true, "kind": "PodMetrics", "verbs": ["get", "list"]],
         ],
     ]

@@ -145,7 +145,8 @@ struct ClusterResponder: Sendable {
             let items = await state.list(resource, namespace: route.namespace, labels: labels, fields: fields)
             let (kind, apiVersion) = Self.listKind(resource)
             return try await page(
-                items, kind: kind, apiVersion: apiVersion, query: query, resourceVersion: await state.currentResourceVersion)
+                items, kind: kind, apiVersion: apiVersion, query: query,
+                resourceVersion: await state.currentResourceVersion)
         case ("GET", let name?, nil):
             guard let object = await state.get(resource, namespace: route.namespace, name: name) else {
                 throw ClusterFailure.notFound("\(resource.qualifiedName) \"\(name)\" not found")

@@ -367,7 +367,8 @@ public final class ClusterSimulator: Sendable {
         var change: [String: JSONValue] = [:]
         for (key, value) in annotations { change[key] = value.map { .string($0) } ?? .null }
         do {
-            _ = try await state.patchNode(name: name, patch: .object(["metadata": .object(["annotations": .object(change)])]))
+            _ = try await state.patchNode(
+                name: name, patch: .object(["metadata": .object(["annotations": .object(change)])]))
         } catch {
             throw ControlError(description: "annotate node \(name): \(error.message)")
         }

@@ -45,7 +45,8 @@ extension ClusterState {
                     "name": .string(node.name), "creationTimestamp": .string(KubernetesTime.format(created)),
                     "labels": .stringMap(node.labels),
                 ],
-                "timestamp": .string(KubernetesTime.format(end)), "window": .string(GoDuration.format(milliseconds: window)),
+                "timestamp": .string(KubernetesTime.format(end)),
+                "window": .string(GoDuration.format(milliseconds: window)),
                 "usage": ["cpu": .string(Self.nanocores(mean)), "memory": "2097152Ki"],
             ]
         }
@@ -77,7 +78,8 @@ extension ClusterState {
                     "name": .string(record.name), "namespace": .string(record.namespace),
                     "creationTimestamp": .string(KubernetesTime.format(created)), "labels": .stringMap(record.labels),
                 ],
-                "timestamp": .string(KubernetesTime.format(end)), "window": .string(GoDuration.format(milliseconds: window)),
+                "timestamp": .string(KubernetesTime.format(end)),
+                "window": .string(GoDuration.format(milliseconds: window)),
                 "containers": .array(containers),
             ]
         }

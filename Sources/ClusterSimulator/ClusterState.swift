@@ -334,7 +334,9 @@ actor ClusterState {
         cpuLoad.podChanged(
             key: Self.key(pod.namespace, pod.name), namespace: pod.namespace, name: pod.name, uid: pod.uid,
             labels: pod.labels,
-            containers: (pod.spec["containers"]?.array ?? []).enumerated().map { $1["name"]?.string ?? "container-\($0)" },
+            containers: (pod.spec["containers"]?.array ?? []).enumerated().map {
+                $1["name"]?.string ?? "container-\($0)"
+            },
             node: pod.nodeName, started: pod.phase == .pending ? nil : pod.startedMilliseconds,
             finished: pod.finishedMilliseconds)
         publish(event(for: pod, type: type))

@@ -27,7 +27,8 @@ extension KubernetesClient {
             guard Self.isSafePathSegment(namespace) else {
                 throw KubernetesRequestError(
                     failure: .rejected(
-                        APIStatus(code: 0, reason: "Invalid", message: "\"\(namespace)\" is not a valid namespace name")))
+                        APIStatus(code: 0, reason: "Invalid", message: "\"\(namespace)\" is not a valid namespace name")
+                    ))
             }
             path = Self.metricsAPIPath + "/namespaces/\(namespace)/pods"
         }

@@ -7,9 +7,10 @@
 /// `nan`, `inf`, two suffixes), a negative value and a value beyond ``maximumCores`` is nil:
 /// usage and requests come from other programs and are never trusted to be sane.
 public enum CPUQuantity {
-    /// The largest number of cores accepted: far beyond any node, and small enough that sums
-    /// over every pod of a cluster stay exact to well below a nanocore per core.
-    public static let maximumCores: Double = 1_000_000
+    /// The largest number of cores accepted (a thousand billion: `1T`, `1Gi` pass, `1P` does
+    /// not): every suffix is understood, but a value beyond any cluster is a broken report, and
+    /// refusing it keeps sums over a cluster finite.
+    public static let maximumCores: Double = 1e12
 
     /// The quantity in cores, or nil when it is malformed, negative, not finite or absurd.
     public static func cores(_ text: String) -> Double? {
@@ -75,15 +76,17 @@ public enum CPUQuantity {
         }
         // A decimal exponent: `e` or `E`, an optional sign, digits (a handful: anything with
         // more is out of range either way).
-        var rest = Substring(suffix)
-        guard let marker = rest.first, marker == "e" || marker == "E" else { return nil }
-        rest = rest.dropFirst()
+        var exponentText = Substring(suffix)
+        guard let marker = exponentText.first, marker == "e" || marker == "E" else { return nil }
+        exponentText = exponentText.dropFirst()
         var sign = 1
-        if let first = rest.first, first == "+" || first == "-" {
+        if let first = exponentText.first, first == "+" || first == "-" {
             sign = first == "-" ? -1 : 1
-            rest = rest.dropFirst()
+            exponentText = exponentText.dropFirst()
         }
-        guard !rest.isEmpty, rest.count <= 4, rest.utf8.allSatisfy(isDigit), let exponent = Int(rest) else {
+        guard !exponentText.isEmpty, exponentText.count <= 4, exponentText.utf8.allSatisfy(isDigit),
+            let exponent = Int(String(exponentText))
+        else {
             return nil
         }
         return (sign * exponent, 1)

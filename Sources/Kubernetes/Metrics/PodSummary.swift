@@ -63,7 +63,9 @@ public struct PodSummary: Sendable, Equatable {
         var finish: Int64?
         if phase == "Succeeded" || phase == "Failed" {
             finish = (status?["containerStatuses"]?.array ?? [])
-                .compactMap { $0["state"]?["terminated"]?["finishedAt"]?.string.flatMap(KubernetesTimestamp.milliseconds) }
+                .compactMap {
+                    $0["state"]?["terminated"]?["finishedAt"]?.string.flatMap(KubernetesTimestamp.milliseconds)
+                }
                 .max()
         }
         let node = spec?["nodeName"]?.string
