@@ -39,7 +39,7 @@ struct ClusterFaults: Sendable {
 public struct RequestMatch: Sendable, Equatable {
     /// The RBAC verb (`get`, `list`, `watch`, `create`, `delete`, `patch`), nil for any.
     public var verb: String?
-    /// The resource (`jobs`, `pods`, `nodes`), nil for any.
+    /// The resource (`jobs`, `pods`, `nodes`, `nodes.metrics.k8s.io`), nil for any.
     public var resource: String?
     /// A query parameter the request must have (`continue`: the later pages of a list), nil
     /// for any request.
@@ -54,6 +54,12 @@ public struct RequestMatch: Sendable, Equatable {
 
     /// Every request.
     public static let any = RequestMatch()
+
+    /// Requests of node metrics (`/apis/metrics.k8s.io/v1beta1/nodes...`).
+    public static let nodeMetrics = RequestMatch(resource: "nodes.metrics.k8s.io")
+
+    /// Requests of pod metrics (`/apis/metrics.k8s.io/v1beta1/[namespaces/NS/]pods...`).
+    public static let podMetrics = RequestMatch(resource: "pods.metrics.k8s.io")
 
     func matches(_ request: RecordedRequest) -> Bool {
         (verb == nil || verb == request.verb) && (resource == nil || resource == request.resource)
@@ -73,7 +79,8 @@ public struct RecordedRequest: Sendable, Equatable {
     public var body: String
     /// The RBAC verb the request needs (`get`, `list`, `watch`, `create`, `delete`, `patch`).
     public var verb: String
-    /// The resource it names (`jobs`, `pods`, `nodes`; `pods/binding`), or "" for others.
+    /// The resource it names (`jobs`, `pods`, `nodes`; `pods/binding`; `pods.metrics.k8s.io`),
+    /// or "" for others.
     public var resource: String
     /// The namespace, if any.
     public var namespace: String?

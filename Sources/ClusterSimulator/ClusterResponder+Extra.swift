@@ -129,6 +129,8 @@ extension ClusterResponder {
             let verb = attributes["verb"]?.string ?? ""
             var resource = attributes["resource"]?.string ?? ""
             if let sub = attributes["subresource"]?.string, !sub.isEmpty { resource += "/\(sub)" }
+            // The metrics API's resources are keyed with their group (core has the plain names).
+            if attributes["group"]?.string == MetricsRoute.group { resource += ".\(MetricsRoute.group)" }
             let allowed = Self.allows(caller.permissions, verb: verb, resource: resource)
             guard var answer = review.object else { return ClusterResponses.failure(.invalid("not an object")) }
             answer["status"] = [

@@ -29,14 +29,17 @@ struct ClusterResponder: Sendable {
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         let route = Self.route(request.uri.path)
-        let extra = route == nil ? Self.extraRoute(request.uri.path) : nil
+        let metrics = MetricsRoute(request.uri.path)
+        let extra = route == nil && metrics == nil ? Self.extraRoute(request.uri.path) : nil
         let isWatch = query["watch"] == "1" || query["watch"] == "true"
         var verb = Self.verb(method: request.method.rawValue, route: route, watch: isWatch)
         if let extra { verb = extra.verb(method: request.method.rawValue) }
+        if let metrics { verb = metrics.verb(method: request.method.rawValue, watch: isWatch) }
         var record = RecordedRequest(
             method: request.method.rawValue, path: request.uri.path, query: query, body: body, verb: verb,
-            resource: route?.resourceName ?? extra?.resource ?? "", namespace: route?.namespace ?? extra?.namespace,
-            name: route?.name ?? extra?.name, status: 0)
+            resource: route?.resourceName ?? metrics?.resource ?? extra?.resource ?? "",
+            namespace: route?.namespace ?? metrics?.namespace ?? extra?.namespace,
+            name: route?.name ?? metrics?.name ?? extra?.name, status: 0)
         let response = await answer(request, route: route, verb: verb, query: query, body: body, watch: isWatch)
         record.status = Int(response.status.code)
         await state.record(record)
@@ -55,6 +58,9 @@ struct ClusterResponder: Sendable {
         case .success(let found): caller = found
         case .failure(let refusal): return refusal.response
         }
+        if let metrics = MetricsRoute(request.uri.path) {
+            return await answerMetrics(metrics, request: request, caller: caller, verb: verb, query: query, body: body)
+        }
         if let extra = Self.extraRoute(request.uri.path), route == nil {
             return await answerExtra(extra, request: request, caller: caller, query: query, body: body)
         }
@@ -65,26 +71,7 @@ struct ClusterResponder: Sendable {
             method: request.method.rawValue, path: request.uri.path, query: query, body: body, verb: verb,
             resource: route.resourceName, namespace: route.namespace, name: route.name, status: 0)
         if let fault = await state.withFaults({ $0.take(for: probe) }) {
-            switch fault.status {
-            case 429:
-                return ClusterResponses.throttled(retryAfter: fault.retryAfter)
-            case 403:
-                return forbidden(verb: verb, route: route)
-            case 410:
-                return ClusterResponses.json(
-                    ClusterResponses.status(
-                        code: 410, reason: "Expired",
-                        message: "too old resource version: \(query["resourceVersion"] ?? "")"),
-                    status: 410)
-            case 200:
-                // An empty answer: a watch that ends as soon as it began.
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody())
-            default:
-                return ClusterResponses.json(
-                    ClusterResponses.status(
-                        code: fault.status, reason: "InternalError", message: "injected failure \(fault.status)"),
-                    status: fault.status)
-            }
+            return faultResponse(fault, query: query) { forbidden(verb: verb, route: route) }
         }
         let refused = await state.withFaults { $0.forbidden.contains("\(verb) \(route.resourceName)") }
         if refused || !Self.allows(caller.permissions, verb: verb, resource: route.resourceName) {
@@ -96,6 +83,33 @@ struct ClusterResponder: Sendable {
             return ClusterResponses.failure(failure)
         } catch {
             return ClusterResponses.failure(ClusterFailure(code: 400, reason: "BadRequest", message: "\(error)"))
+        }
+    }
+
+    /// The answer of an injected fault: 429 with `Retry-After`, 403 in the API server's words
+    /// (`forbidden`), 410 `Expired`, an empty 200 (a watch that ends at once), else a `Status`.
+    func faultResponse(_ fault: ClusterFaults.Scripted, query: [String: String], forbidden: () -> Response)
+        -> Response
+    {
+        switch fault.status {
+        case 429:
+            return ClusterResponses.throttled(retryAfter: fault.retryAfter)
+        case 403:
+            return forbidden()
+        case 410:
+            return ClusterResponses.json(
+                ClusterResponses.status(
+                    code: 410, reason: "Expired",
+                    message: "too old resource version: \(query["resourceVersion"] ?? "")"),
+                status: 410)
+        case 200:
+            // An empty answer: a watch that ends as soon as it began.
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody())
+        default:
+            return ClusterResponses.json(
+                ClusterResponses.status(
+                    code: fault.status, reason: "InternalError", message: "injected failure \(fault.status)"),
+                status: fault.status)
         }
     }
 
@@ -131,7 +145,8 @@ struct ClusterResponder: Sendable {
             let items = await state.list(resource, namespace: route.namespace, labels: labels, fields: fields)
             let (kind, apiVersion) = Self.listKind(resource)
             return try await page(
-                items, kind: kind, apiVersion: apiVersion, query: query, resourceVersion: await state.currentResourceVersion)
+                items, kind: kind, apiVersion: apiVersion, query: query,
+                resourceVersion: await state.currentResourceVersion)
         case ("GET", let name?, nil):
             guard let object = await state.get(resource, namespace: route.namespace, name: name) else {
                 throw ClusterFailure.notFound("\(resource.qualifiedName) \"\(name)\" not found")

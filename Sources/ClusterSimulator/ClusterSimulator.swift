@@ -22,6 +22,7 @@ import Synchronization
 /// | `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` | whether the caller (or the user it impersonates) may do something |
 /// | `GET` of other objects (`objects`: ConfigMaps, Deployments, admission policies) | the object, or a list of its kind |
 /// | `GET /api/v1/namespaces/NS/services/NAME[:PORT]/proxy/PATH` | what `serviceProxy` answers |
+/// | `GET /apis/metrics.k8s.io/v1beta1[/nodes[/NAME]]`, `.../[namespaces/NS/]pods[/NAME]` | metrics-server's CPU usage from the `metrics` model and the loads set with `setCPULoad`/`setSystemLoad`; 404 without a model, as without metrics-server |
 ///
 /// `Impersonate-User` makes a request act as that user, with its permissions from `subjects`.
 ///
@@ -66,6 +67,10 @@ public final class ClusterSimulator: Sendable {
         /// The answer of the service proxy: namespace, service (with `:port` if given) and the
         /// path after `/proxy`; nil answers 503 as for a service without endpoints.
         public var serviceProxy: (@Sendable (String, String, String) async -> (status: Int, body: [UInt8])?)?
+        /// The metrics-server behind `metrics.k8s.io/v1beta1`; nil: none is installed, and
+        /// every path of that API answers 404. Its resources are permitted and matched by
+        /// `nodes.metrics.k8s.io` and `pods.metrics.k8s.io` (the plain names are the core group's).
+        public var metrics: ResourceMetricsModel?
 
         /// Creates a configuration.
         public init(
@@ -82,7 +87,8 @@ public final class ClusterSimulator: Sendable {
             serverVersion: String = "v1.33.4+k3s1",
             subjects: [String: [String: Set<String>]] = [:],
             objects: [JSONValue] = [],
-            serviceProxy: (@Sendable (String, String, String) async -> (status: Int, body: [UInt8])?)? = nil
+            serviceProxy: (@Sendable (String, String, String) async -> (status: Int, body: [UInt8])?)? = nil,
+            metrics: ResourceMetricsModel? = nil
         ) {
             self.host = host
             self.port = port
@@ -98,6 +104,7 @@ public final class ClusterSimulator: Sendable {
             self.subjects = subjects
             self.objects = objects
             self.serviceProxy = serviceProxy
+            self.metrics = metrics
         }
     }
 
@@ -257,6 +264,40 @@ public final class ClusterSimulator: Sendable {
         }
     }
 
+    // MARK: - CPU load (the metrics API)
+
+    /// Sets a pod's CPU load (cores; negative or not finite counts as 0) from now until
+    /// changed. It counts while the pod runs: not before it starts, and not after it finishes
+    /// or is deleted (later calls then change nothing). False when no such pod was ever seen.
+    @discardableResult
+    public func setCPULoad(pod: String, namespace: String, cores: Double) async -> Bool {
+        await state.setPodLoad(namespace: namespace, name: pod, cores: cores)
+    }
+
+    /// Sets a node's load that belongs to no pod (kubelet, runtime, OS) from now until changed
+    /// (cores; negative or not finite counts as 0).
+    public func setSystemLoad(node: String, cores: Double) async {
+        await state.setSystemLoad(node: node, cores: cores)
+    }
+
+    /// While frozen, metrics answers keep the timestamp, window and usage of the moment of
+    /// freezing, as a metrics-server whose scrapes stopped serves its last ones.
+    public func freezeMetrics(_ frozen: Bool) async {
+        await state.freezeMetrics(frozen, resolution: configuration.metrics?.resolutionMilliseconds ?? 15_000)
+    }
+
+    /// The CPU time a pod used over `[from, to)` (unix milliseconds), in core-seconds: the
+    /// truth that metrics windows average.
+    public func cpuSeconds(pod: String, namespace: String, from: Int64, to: Int64) async -> Double {
+        await state.podCoreMilliseconds(namespace: namespace, name: pod, from: from, to: to) / 1000
+    }
+
+    /// The CPU time of a node over `[from, to)` (unix milliseconds), in core-seconds: its pods'
+    /// and its system load.
+    public func nodeCPUSeconds(node: String, from: Int64, to: Int64) async -> Double {
+        await state.nodeCoreMilliseconds(node: node, from: from, to: to) / 1000
+    }
+
     // MARK: - Faults
 
     /// Answers the next `count` requests matching `match` with `429 Too Many Requests`
@@ -326,7 +367,8 @@ public final class ClusterSimulator: Sendable {
         var change: [String: JSONValue] = [:]
         for (key, value) in annotations { change[key] = value.map { .string($0) } ?? .null }
         do {
-            _ = try await state.patchNode(name: name, patch: .object(["metadata": .object(["annotations": .object(change)])]))
+            _ = try await state.patchNode(
+                name: name, patch: .object(["metadata": .object(["annotations": .object(change)])]))
         } catch {
             throw ControlError(description: "annotate node \(name): \(error.message)")
         }

@@ -74,11 +74,16 @@ actor ClusterState {
     var objects: [String: JSONValue] = [:]
     /// Watches that no longer get events or bookmarks (the `stallWatches` fault).
     private var stalled: Set<Int> = []
+    /// Every pod's and node's CPU load over time, for the metrics API.
+    var cpuLoad: CPULoadTimeline
+    /// The time metrics answers stay at while frozen (`freezeMetrics`).
+    var metricsFrozenAt: Int64?
 
     init(configuration: ClusterSimulator.Configuration, lifecycle: any PodLifecycle, logger: Logger) {
         self.configuration = configuration
         self.lifecycle = lifecycle
         self.logger = logger
+        self.cpuLoad = CPULoadTimeline(systemCores: configuration.metrics?.systemCores ?? [:])
         for node in configuration.nodes {
             nodes[node.name] = node
             nodeOrder.append(node.name)
@@ -326,6 +331,14 @@ actor ClusterState {
     private func update(_ pod: inout SimulatedPod, type: String = "MODIFIED") {
         pod.resourceVersion = bump()
         pods[Self.key(pod.namespace, pod.name)] = pod
+        cpuLoad.podChanged(
+            key: Self.key(pod.namespace, pod.name), namespace: pod.namespace, name: pod.name, uid: pod.uid,
+            labels: pod.labels,
+            containers: (pod.spec["containers"]?.array ?? []).enumerated().map {
+                $1["name"]?.string ?? "container-\($0)"
+            },
+            node: pod.nodeName, started: pod.phase == .pending ? nil : pod.startedMilliseconds,
+            finished: pod.finishedMilliseconds)
         publish(event(for: pod, type: type))
     }
 
@@ -420,6 +433,7 @@ actor ClusterState {
         let key = Self.key(pod.namespace, pod.name)
         podTasks.removeValue(forKey: key)?.cancel()
         guard var gone = pods.removeValue(forKey: key) else { return }
+        cpuLoad.podRemoved(key: key, at: WallClock.nowMilliseconds())
         gone.resourceVersion = bump()
         publish(event(for: gone, type: "DELETED"))
     }

@@ -14,6 +14,13 @@ struct LabelSelector: Sendable, Equatable {
 
     let requirements: [Requirement]
 
+    /// The empty selector: matches everything.
+    static let everything = LabelSelector(requirements: [])
+
+    private init(requirements: [Requirement]) {
+        self.requirements = requirements
+    }
+
     /// Why a selector was refused: one line.
     struct Failure: Error, CustomStringConvertible {
         let description: String

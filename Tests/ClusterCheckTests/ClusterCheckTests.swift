@@ -138,28 +138,55 @@ struct ClusterCheckTests {
         #expect(report.failed)
     }
 
+    /// The monitor's reads for per-pod energy, beyond the annotation write that check asks about:
+    /// pods (list, watch) and the resource metrics of nodes and pods (get, list).
+    static let podEnergyReads: [String: Set<String>] = [
+        "pods": ["list", "watch"], "nodes.metrics.k8s.io": ["get", "list"], "pods.metrics.k8s.io": ["get", "list"],
+    ]
+
     @Test(
-        "the shipped RBAC grants exactly what check asks for each account, and that is enough for the monitor's writes")
+        "the shipped RBAC grants exactly what check asks for each account plus the monitor's pod and metrics reads, and nothing more"
+    )
     func shippedRBAC() async throws {
         let monitor = try rolePermissions(TestPaths.packageRoot.appendingPathComponent("k8s/monitor-rbac.yaml").path)
         let extender = try rolePermissions(TestPaths.packageRoot.appendingPathComponent("k8s/scheduler/rbac.yaml").path)
         func grouped(_ uses: [(verb: String, resource: String)]) -> [String: Set<String>] {
             Dictionary(grouping: uses, by: \.resource).mapValues { Set($0.map(\.verb)) }
         }
-        #expect(monitor == grouped(ClusterCheck.monitorUses))
+        #expect(monitor == grouped(ClusterCheck.monitorUses).merging(Self.podEnergyReads) { $0.union($1) })
         #expect(extender == grouped(ClusterCheck.extenderUses))
-        // With the monitor's grant alone, its annotation patch goes through and nothing else does.
+        // With the monitor's grant alone, its annotation patch, pod list and watch and metrics reads
+        // go through, and nothing else does.
         try await withCluster(
             nodes: [SimulatedNode(name: "tvpc")],
             lifecycle: ScriptedLifecycle(
                 placement: { _ in .awaitBinding }, run: { _, _ in PodRun(startDelay: .zero, duration: nil) }),
-            permissions: monitor
+            permissions: monitor, metrics: ResourceMetricsModel(resolutionMilliseconds: 1000)
         ) { cluster in
             #expect(
                 await cluster.client.patchNodeAnnotations(
                     node: "tvpc", annotations: ["energy.thesis.io/current-watts": "1.00"]) == .ok)
-            await #expect(throws: KubernetesRequestError.self) {
-                _ = try await cluster.client.get(path: "/api/v1/nodes/tvpc")
+            _ = try await cluster.client.list(path: "/api/v1/pods")
+            _ = try await cluster.client.get(path: "/api/v1/pods?watch=1&timeoutSeconds=1")
+            #expect(try await cluster.client.nodeMetrics().map(\.name) == ["tvpc"])
+            _ = try await cluster.client.get(path: "/apis/metrics.k8s.io/v1beta1/nodes/tvpc")
+            _ = try await cluster.client.podMetrics()
+            for path in [
+                "/api/v1/nodes/tvpc", "/api/v1/nodes", "/api/v1/namespaces/ml/pods/x", "/apis/batch/v1/jobs",
+                "/api/v1/namespaces/energy-monitor/configmaps",
+            ] {
+                do {
+                    _ = try await cluster.client.get(path: path)
+                    Issue.record("\(path) was allowed")
+                } catch {
+                    #expect(error.isForbidden, "\(path): \(error)")
+                }
+            }
+            do {
+                _ = try await cluster.client.delete(path: "/api/v1/namespaces/ml/pods/x", propagationPolicy: nil)
+                Issue.record("delete pods was allowed")
+            } catch {
+                #expect(error.isForbidden, "\(error)")
             }
         }
     }

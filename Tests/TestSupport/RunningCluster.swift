@@ -30,12 +30,14 @@ public func withCluster<T: Sendable>(
     token: String? = nil,
     permissions: [String: Set<String>]? = nil,
     replacementDelay: Duration = .milliseconds(100),
+    metrics: ResourceMetricsModel? = nil,
     _ body: (RunningCluster) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "cluster-simulator-tests")
     logger.logLevel = .critical
     let simulator = ClusterSimulator(
-        configuration: .init(nodes: nodes, token: token, permissions: permissions, replacementDelay: replacementDelay),
+        configuration: .init(
+            nodes: nodes, token: token, permissions: permissions, replacementDelay: replacementDelay, metrics: metrics),
         lifecycle: lifecycle, logger: logger)
     try await simulator.start()
     let http = CurlMultiClient()
@@ -57,10 +59,13 @@ public func withCluster<T: Sendable>(
 
 /// The verbs per resource an RBAC Role file grants (`k8s/workflow/rbac.yaml`), as the
 /// simulator's `permissions`: read from the file with a small line reader, enough for the
-/// project's own manifests (`resources: [...]` followed by `verbs: [...]`).
+/// project's own manifests (`apiGroups: [...]`, then `resources: [...]` and `verbs: [...]`).
+/// Resources of the core group and of `batch` are keyed by their plain names, those of other
+/// groups as `RESOURCE.GROUP` (`pods.metrics.k8s.io`), as the simulator keys them.
 public func rolePermissions(_ path: String) throws -> [String: Set<String>] {
     let text = try String(contentsOfFile: path, encoding: .utf8)
     var permissions: [String: Set<String>] = [:]
+    var groups: [String] = [""]
     var resources: [String] = []
     func list(_ line: Substring) -> [String] {
         guard let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]") else { return [] }
@@ -69,10 +74,16 @@ public func rolePermissions(_ path: String) throws -> [String: Set<String>] {
         }
     }
     for line in text.split(separator: "\n") {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = line.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "- "))
+        if trimmed.hasPrefix("apiGroups:") { groups = list(line[...]) }
         if trimmed.hasPrefix("resources:") { resources = list(line[...]) }
         if trimmed.hasPrefix("verbs:") {
-            for resource in resources { permissions[resource, default: []].formUnion(list(line[...])) }
+            for group in groups {
+                for resource in resources {
+                    let key = group.isEmpty || group == "batch" ? resource : "\(resource).\(group)"
+                    permissions[key, default: []].formUnion(list(line[...]))
+                }
+            }
         }
     }
     return permissions
