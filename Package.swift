@@ -166,7 +166,7 @@ let package = Package(
             name: "MonitorService",
             dependencies: [
                 "AnnotationContract", "EnergyModel", "ShellyPoller", "Store", "Exporter", "HTTPAdmission", "NodeAnnotations",
-                "CurlClient", "Kubernetes", "UserInput",
+                "CurlClient", "Kubernetes", "UserInput", "PodEnergy", "Scoring", "JSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -180,6 +180,7 @@ let package = Package(
             dependencies: [
                 "ClusterSimulator", "CurlClient", "JSON", "Kubernetes", "MonitorService", "SchedulerExtender", "Scoring",
                 "ShellySimulator", "ShellyPoller", "Workflow", "AnnotationContract", "Exporter", "EnergyModel", "UserInput",
+                "PodEnergy", "EnergyQueries", "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -298,6 +299,7 @@ let package = Package(
             name: "WorkflowSimulationTests",
             dependencies: [
                 "WorkflowSimulation", "Workflow", "ClusterSimulator", "Scoring", "ShellySimulator", "TestSupport",
+                "EnergyQueries", "Exposition",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

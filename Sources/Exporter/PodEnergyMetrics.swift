@@ -58,6 +58,8 @@ public final class PodEnergyMetrics: Sendable {
     }
 
     private struct NodeShares {
+        var measuredJoules = 0.0
+        var largestResidual = 0.0
         var systemWatts = 0.0
         var idleWatts = 0.0
         var systemJoules = 0.0
@@ -102,11 +104,19 @@ public final class PodEnergyMetrics: Sendable {
     /// One attributed window of a node: each pod's joules (dynamic plus static), `system` and
     /// `idle`, over `seconds` of it.
     public func record(
-        node: String, seconds: Double, pods: [(key: PodKey, joules: Double)], systemJoules: Double,
-        idleJoules: Double, atMilliseconds now: Int64
+        node: String, seconds: Double, measuredJoules: Double, pods: [(key: PodKey, joules: Double)],
+        systemJoules: Double, idleJoules: Double, atMilliseconds now: Int64
     ) {
         guard seconds > 0, seconds.isFinite else { return }
         state.withLock { state in
+            // What the shares add up to against what the plug measured: zero but for rounding.
+            let sum = pods.reduce(systemJoules + idleJoules) { $0 + $1.joules }
+            let residual = abs(sum - measuredJoules)
+            if measuredJoules.isFinite, residual.isFinite {
+                state.nodes[node, default: NodeShares()].measuredJoules += measuredJoules
+                state.nodes[node, default: NodeShares()].largestResidual = max(
+                    state.nodes[node, default: NodeShares()].largestResidual, residual)
+            }
             for (key, joules) in pods where joules.isFinite && joules >= 0 {
                 if var series = state.pods[key] {
                     series.joules += joules
@@ -196,6 +206,14 @@ public final class PodEnergyMetrics: Sendable {
                 text += line(
                     "energy_monitor_node_unattributed_energy_joules_total", nodeLabels(node, ("part", "idle")),
                     shares.idleJoules)
+            }
+            text += header("energy_monitor_node_attributed_energy_joules_total", "counter", "The measured energy of a node that was split among its pods, system and idle, joules.")
+            for node in nodeOrder {
+                text += line("energy_monitor_node_attributed_energy_joules_total", nodeLabels(node), state.nodes[node]?.measuredJoules ?? 0)
+            }
+            text += header("energy_monitor_node_attribution_residual_joules", "gauge", "The largest difference, in one window, between a node's measured energy and the sum of its shares (pods, system, idle), joules: rounding only.")
+            for node in nodeOrder {
+                text += line("energy_monitor_node_attribution_residual_joules", nodeLabels(node), state.nodes[node]?.largestResidual ?? 0)
             }
             let figures = nodeOrder.compactMap { node in state.nodes[node]?.figures.map { (node, $0) } }
             let known = figures.filter { $0.1.staticWatts != nil }

@@ -1,6 +1,7 @@
 import AnnotationContract
 import ClusterSimulator
 import CurlClient
+import EnergyQueries
 import Exporter
 import Foundation
 import JSON
@@ -13,6 +14,7 @@ import Scoring
 import ServiceLifecycle
 import ShellyPoller
 import ShellySimulator
+import Store
 import Synchronization
 import UserInput
 import Workflow
@@ -98,6 +100,8 @@ public final class OfflineCluster: Sendable {
     private let http: CurlMultiClient
     private let running: RunningGroup
     private let energySource: Mutex<StoreEnergySource?>
+    /// The cores of the background pods whose load changed, by index.
+    private let backgroundCores = Mutex<[Int: Double]>([:])
     private let databasePath: String
     /// The folder of the built-in knowledge base's file, removed at `stop()`.
     private let scratch: String?
@@ -433,6 +437,38 @@ public final class OfflineCluster: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw OfflineClusterError("the background pods did not start within 30 s")
+    }
+
+    /// Changes the load of background pod `index` (in the order of `SharedNodes.background`)
+    /// to `cores` from now on: its CPU as the metrics-server reports it and its node's plug
+    /// together.
+    public func setBackgroundLoad(index: Int, cores: Double, shared: SharedNodes) async throws {
+        guard shared.background.indices.contains(index), cores.isFinite, cores >= 0 else {
+            throw OfflineClusterError("no background pod \(index), or cores not a finite number >= 0")
+        }
+        let node = shared.background[index].node
+        guard
+            let pod = await simulator.pods().first(where: {
+                $0.namespace == SharedNodes.backgroundNamespace && $0.job?.name == "background-\(index)-\(node)"
+                    && $0.phase == .running
+            })
+        else { throw OfflineClusterError("background pod \(index) is not running") }
+        let previous = backgroundCores.withLock { $0[index] ?? shared.background[index].cores }
+        let now = Date().timeIntervalSince1970
+        plugs.plug(of: node)?.addLoad(
+            .init(watts: (cores - previous) * shared.wattsPerCore, from: now, to: now + 30 * 86_400))
+        await simulator.setCPULoad(pod: pod.name, namespace: pod.namespace, cores: cores)
+        backgroundCores.withLock { $0[index] = cores }
+    }
+
+    /// The pods' attributed energy over `[from, to)` (unix milliseconds), from the monitor's
+    /// store, as `GET /api/v1/pods` answers.
+    public func podReport(from: Int64, to: Int64, namespace: String? = nil) async throws -> PodEnergyReport {
+        let store = try EnergyStore(path: databasePath, readOnly: true)
+        defer { store.close() }
+        return try await PodEnergyReport.compute(
+            store: store, namespace: namespace, node: nil, fromMilliseconds: from, toMilliseconds: to,
+            intervalMilliseconds: 1000)
     }
 
     /// The CPU seconds a pod used over `[from, to)` (unix milliseconds), as the simulated

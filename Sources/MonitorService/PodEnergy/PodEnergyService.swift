@@ -248,7 +248,8 @@ final class PodEnergyService: Service, Sendable {
         try await store.addPodEnergy(rows)
         let seconds = Double(covered) / 1000
         series.record(
-            node: window.node, seconds: seconds, pods: Array(podJoules.values), systemJoules: system,
+            node: window.node, seconds: seconds, measuredJoules: measured, pods: Array(podJoules.values),
+            systemJoules: system,
             idleJoules: idle, atMilliseconds: now())
         // The fit learns from windows the plug covered for the most part.
         let length = window.toMilliseconds - window.fromMilliseconds

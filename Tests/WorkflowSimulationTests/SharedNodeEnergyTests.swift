@@ -1,0 +1,112 @@
+import ClusterSimulator
+import EnergyQueries
+import Exposition
+import Foundation
+import Logging
+import Scoring
+import Testing
+import TestSupport
+import Workflow
+
+@testable import WorkflowSimulation
+
+/// Per-pod energy against the offline cluster's ground truth: two identical background pods
+/// and a third, of varied load, share `tvpc` with its system load; the simulated static power
+/// is 20 % above the knowledge base's; metrics-server's windows are 1 s (so 120 windows, as
+/// many as 30 minutes give at its default 15 s, take two minutes).
+@Suite("Per-pod energy on shared nodes, against the simulator's truth", .serialized)
+struct SharedNodeEnergyTests {
+    static let shared = SharedNodes(
+        staticFactor: 1.2, wattsPerCore: 10, systemCores: 0.1,
+        background: [(node: "tvpc", cores: 1), (node: "tvpc", cores: 1), (node: "tvpc", cores: 0.5)],
+        metricsResolutionMilliseconds: 1000, staticPower: "requests")
+
+    @Test(
+        "conservation in every window; equal pods get equal shares; the learned static power and each pod's energy match the truth"
+    )
+    func groundTruth() async throws {
+        let workflow = try BuiltInDefaults.thesisWorkflow()
+        let folder = try TemporaryDirectory("shared")
+        let port = TestEnvironment.freePorts(1)
+        var logger = Logger(label: "shared-tests")
+        logger.logLevel = .critical
+        let offline = try await OfflineCluster.start(
+            .init(
+                knowledgeBasePath: TestPaths.knowledgeBaseManifest, workflow: workflow, timeScale: 1,
+                databasePath: folder.path("e.db"), monitorListen: .init(host: "127.0.0.1", port: port),
+                shared: Self.shared),
+            logger: logger)
+        do {
+            try await check(offline, url: "http://127.0.0.1:\(port)")
+            await offline.stop()
+        } catch {
+            await offline.stop()
+            throw error
+        }
+    }
+
+    private func check(_ offline: OfflineCluster, url: String) async throws {
+        let knowledgeIdle = try #require(offline.nodes.first { $0.name == "tvpc" }?.restingWatts)
+        let trueStatic = knowledgeIdle * Self.shared.staticFactor
+        // Varied load: the two identical pods move together, the third on its own, every 2 s.
+        var generator = SystemRandomNumberGenerator()
+        var fitted = false
+        var convergedAt: Int64?
+        var round = 0
+        let deadline = ContinuousClock.now + .seconds(600)
+        while ContinuousClock.now < deadline {
+            let pair = Double.random(in: 0...2.5, using: &generator)
+            try await offline.setBackgroundLoad(index: 0, cores: pair, shared: Self.shared)
+            try await offline.setBackgroundLoad(index: 1, cores: pair, shared: Self.shared)
+            try await offline.setBackgroundLoad(
+                index: 2, cores: Double.random(in: 0...1.5, using: &generator), shared: Self.shared)
+            try await Task.sleep(for: .seconds(2))
+            round += 1
+            let metrics = ExpositionReader(await TestEnvironment.getText("\(url)/metrics"))
+            let samples = metrics.value("energy_monitor_node_static_fit_samples{node=\"tvpc\"}") ?? 0
+            if !fitted, metrics.has("energy_monitor_node_static_watts{node=\"tvpc\",source=\"fitted\"}"), samples >= 120 {
+                fitted = true
+                convergedAt = Int64(Date().timeIntervalSince1970 * 1000)
+            }
+            // Thirty more windows after the fit took over, for the pods' energy.
+            if let convergedAt, Int64(Date().timeIntervalSince1970 * 1000) - convergedAt > 40_000 { break }
+        }
+        let from = try #require(convergedAt, "the static power was never fitted from 120 windows")
+        let to = Int64(Date().timeIntervalSince1970 * 1000) - 5000
+        let metrics = ExpositionReader(await TestEnvironment.getText("\(url)/metrics"))
+
+        // The learned static power.
+        let learned = try #require(metrics.value("energy_monitor_node_static_watts{node=\"tvpc\",source=\"fitted\"}"))
+        let staticError = (learned - trueStatic) / trueStatic
+        print(
+            "tvpc static power: knowledge base \(knowledgeIdle) W, true \(trueStatic) W, learned \(learned) W (\(String(format: "%+.2f", 100 * staticError)) %) after \(round) load steps"
+        )
+        #expect(abs(staticError) < 0.05)
+
+        // Conservation in every window, and the rows hold what was split.
+        let residual = try #require(metrics.value("energy_monitor_node_attribution_residual_joules{node=\"tvpc\"}"))
+        let attributed = try #require(metrics.value("energy_monitor_node_attributed_energy_joules_total{node=\"tvpc\"}"))
+        #expect(residual <= 1e-9 * max(1, attributed), "largest residual \(residual) J of \(attributed) J")
+        let everything = try await offline.podReport(from: 0, to: Int64.max / 2)
+        let stored = everything.pods.filter { $0.node == "tvpc" }.reduce(0) { $0 + $1.attributedJoules }
+            + everything.nodes.filter { $0.node == "tvpc" }.reduce(0) { $0 + $1.systemJoules + $1.idleJoules }
+        #expect(abs(stored - attributed) <= 1e-6 * attributed, "rows \(stored) J, attributed \(attributed) J")
+
+        // The pods after the fit took over: equal pods equal, each within 5 % of the truth.
+        let report = try await offline.podReport(from: from, to: to)
+        let pods = report.pods.filter { $0.namespace == SharedNodes.backgroundNamespace }.sorted { $0.pod < $1.pod }
+        try #require(pods.count == 3, "\(report.pods.map(\.pod))")
+        let twinShare = abs(pods[0].attributedJoules - pods[1].attributedJoules) / pods[0].attributedJoules
+        #expect(twinShare < 0.02, "\(pods[0].attributedJoules) J and \(pods[1].attributedJoules) J")
+        for pod in pods {
+            let cpu = await offline.cpuSeconds(
+                pod: pod.pod, namespace: pod.namespace, fromMilliseconds: pod.from, toMilliseconds: pod.to)
+            let truth = Self.shared.wattsPerCore * cpu
+            let error = (pod.dynamicJoules - truth) / truth
+            print(
+                "\(pod.pod): dynamic \(String(format: "%.1f", pod.dynamicJoules)) J, true \(String(format: "%.1f", truth)) J (\(String(format: "%+.2f", 100 * error)) %), static share \(String(format: "%.1f", pod.staticJoules)) J, whole node \(String(format: "%.1f", pod.nodeJoules)) J"
+            )
+            #expect(abs(error) < 0.05)
+        }
+    }
+}
