@@ -178,14 +178,14 @@ struct ClusterCheckTests {
                 do {
                     _ = try await cluster.client.get(path: path)
                     Issue.record("\(path) was allowed")
-                } catch {
+                } catch let error as KubernetesRequestError {
                     #expect(error.isForbidden, "\(path): \(error)")
                 }
             }
             do {
                 _ = try await cluster.client.delete(path: "/api/v1/namespaces/ml/pods/x", propagationPolicy: nil)
                 Issue.record("delete pods was allowed")
-            } catch {
+            } catch let error as KubernetesRequestError {
                 #expect(error.isForbidden, "\(error)")
             }
         }

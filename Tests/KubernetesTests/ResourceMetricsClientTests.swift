@@ -167,7 +167,7 @@ struct ResourceMetricsClientTests {
                     default: _ = try await cluster.client.podMetrics(namespace: "ml")
                     }
                     Issue.record("metrics answered without metrics-server")
-                } catch {
+                } catch let error as KubernetesRequestError {
                     #expect(error.isMissingMetricsAPI, "\(error)")
                     #expect(error.isNotFound)
                 }
@@ -175,7 +175,7 @@ struct ResourceMetricsClientTests {
             do {
                 _ = try await cluster.client.get(path: "/apis/metrics.k8s.io/v1beta1")
                 Issue.record("discovery answered without metrics-server")
-            } catch {
+            } catch let error as KubernetesRequestError {
                 #expect(error.isMissingMetricsAPI)
             }
         }
@@ -207,7 +207,7 @@ struct ResourceMetricsClientTests {
             do {
                 _ = try await cluster.client.get(path: "/apis/metrics.k8s.io/v1beta1/nodes/nope")
                 Issue.record("a missing node's metrics answered")
-            } catch {
+            } catch let error as KubernetesRequestError {
                 #expect(error.isNotFound && !error.isMissingMetricsAPI, "\(error)")
             }
             let selected = try await cluster.client.list(
@@ -218,7 +218,7 @@ struct ResourceMetricsClientTests {
             do {
                 _ = try await cluster.client.nodeMetrics()
                 Issue.record("no 503")
-            } catch {
+            } catch let error as KubernetesRequestError {
                 guard case .unavailable(let status) = error.failure else { throw error }
                 #expect(status.code == 503)
                 #expect(status.message == "the server is currently unable to handle the request")
@@ -246,7 +246,7 @@ struct ResourceMetricsClientTests {
             do {
                 _ = try await cluster.client.nodeMetrics()
                 Issue.record("node metrics allowed")
-            } catch {
+            } catch let error as KubernetesRequestError {
                 #expect(error.isForbidden && !error.isMissingMetricsAPI)
                 #expect(
                     error.description.contains(
@@ -257,7 +257,7 @@ struct ResourceMetricsClientTests {
             do {
                 _ = try await cluster.client.get(path: "/apis/metrics.k8s.io/v1beta1/namespaces/ml/pods/x")
                 Issue.record("get allowed with list only")
-            } catch {
+            } catch let error as KubernetesRequestError {
                 #expect(error.isForbidden)
                 #expect(error.description.contains(#"in the namespace "ml""#), "\(error)")
             }
@@ -273,7 +273,7 @@ struct ResourceMetricsClientTests {
             do {
                 _ = try await cluster.client.nodeMetrics()
                 Issue.record("allowed")
-            } catch {
+            } catch let error as KubernetesRequestError {
                 #expect(error.isForbidden)
             }
         }
