@@ -72,7 +72,7 @@ extension ClusterResponder {
         /// `get` for one object and for discovery, `list` for a collection, `watch` when asked.
         func verb(method: String, watch: Bool) -> String {
             switch target {
-            case .nodes(.some), .pods(_, .some): method == "GET" ? "get" : method.lowercased()
+            case .nodes(_?), .pods(_, _?): method == "GET" ? "get" : method.lowercased()
             case .nodes, .pods: method == "GET" ? (watch ? "watch" : "list") : method.lowercased()
             case .group, .resources, .unknown: method == "GET" ? "get" : method.lowercased()
             }

@@ -84,12 +84,9 @@ public enum CPUQuantity {
             sign = first == "-" ? -1 : 1
             exponentText = exponentText.dropFirst()
         }
-        guard !exponentText.isEmpty, exponentText.count <= 4, exponentText.utf8.allSatisfy(isDigit),
-            let exponent = Int(String(exponentText))
-        else {
-            return nil
-        }
-        return (sign * exponent, 1)
+        guard !exponentText.isEmpty, exponentText.count <= 4, exponentText.utf8.allSatisfy(isDigit) else { return nil }
+        let power = exponentText.utf8.reduce(0) { $0 * 10 + Int(clamping: $1 - UInt8(ascii: "0")) }
+        return (sign * power, 1)
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool {

@@ -16,13 +16,13 @@ public enum GoDuration {
         while index < scalars.count {
             var number = ""
             var digits = 0
-            while index < scalars.count, scalars[index] == "." || ("0"..."9").contains(scalars[index]) {
+            while index < scalars.count, isNumeral(scalars[index]) {
                 if scalars[index] != "." { digits += 1 }
                 number.unicodeScalars.append(scalars[index])
                 index += 1
             }
             var unit = ""
-            while index < scalars.count, !(scalars[index] == "." || ("0"..."9").contains(scalars[index])) {
+            while index < scalars.count, !(isNumeral(scalars[index])) {
                 unit.unicodeScalars.append(scalars[index])
                 index += 1
             }
@@ -61,6 +61,11 @@ public enum GoDuration {
         if hours > 0 { text += "\(hours)h" }
         if hours > 0 || minutes > 0 { text += "\(minutes)m" }
         return text + secondsText + "s"
+    }
+
+    /// A digit or the decimal point.
+    private static func isNumeral(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "." || (scalar.value >= 0x30 && scalar.value <= 0x39)
     }
 
     private static func nanoseconds(_ unit: String) -> Double? {
