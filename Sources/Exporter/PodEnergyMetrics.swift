@@ -207,13 +207,22 @@ public final class PodEnergyMetrics: Sendable {
                     "energy_monitor_node_unattributed_energy_joules_total", nodeLabels(node, ("part", "idle")),
                     shares.idleJoules)
             }
-            text += header("energy_monitor_node_attributed_energy_joules_total", "counter", "The measured energy of a node that was split among its pods, system and idle, joules.")
+            text += header(
+                "energy_monitor_node_attributed_energy_joules_total", "counter",
+                "The measured energy of a node that was split among its pods, system and idle, joules.")
             for node in nodeOrder {
-                text += line("energy_monitor_node_attributed_energy_joules_total", nodeLabels(node), state.nodes[node]?.measuredJoules ?? 0)
+                text += line(
+                    "energy_monitor_node_attributed_energy_joules_total", nodeLabels(node),
+                    state.nodes[node]?.measuredJoules ?? 0)
             }
-            text += header("energy_monitor_node_attribution_residual_joules", "gauge", "The largest difference, in one window, between a node's measured energy and the sum of its shares (pods, system, idle), joules: rounding only.")
+            text += header(
+                "energy_monitor_node_attribution_residual_joules", "gauge",
+                "The largest difference, in one window, between a node's measured energy and the sum of its shares (pods, system, idle), joules: rounding only."
+            )
             for node in nodeOrder {
-                text += line("energy_monitor_node_attribution_residual_joules", nodeLabels(node), state.nodes[node]?.largestResidual ?? 0)
+                text += line(
+                    "energy_monitor_node_attribution_residual_joules", nodeLabels(node),
+                    state.nodes[node]?.largestResidual ?? 0)
             }
             let figures = nodeOrder.compactMap { node in state.nodes[node]?.figures.map { (node, $0) } }
             let known = figures.filter { $0.1.staticWatts != nil }

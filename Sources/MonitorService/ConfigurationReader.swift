@@ -180,7 +180,8 @@ struct ConfigurationReader {
             for (index, node) in try unmetered.list().enumerated() {
                 let name = try node.string()
                 guard Self.isNodeName(name) else {
-                    throw KeyPathError("\(unmetered.keyPath)[\(index)]", "\"\(name)\" is not a valid Kubernetes node name")
+                    throw KeyPathError(
+                        "\(unmetered.keyPath)[\(index)]", "\"\(name)\" is not a valid Kubernetes node name")
                 }
                 settings.unmetered.append(name)
             }

@@ -36,7 +36,8 @@ extension Monitor {
         return AnnotationPublisher(
             nodes: configuration.nodes,
             prefix: settings.prefix,
-            policy: AnnotationPolicy(heartbeatMilliseconds: settings.heartbeatMilliseconds, deadbandWatts: settings.deadbandWatts),
+            policy: AnnotationPolicy(
+                heartbeatMilliseconds: settings.heartbeatMilliseconds, deadbandWatts: settings.deadbandWatts),
             patcher: client,
             logger: logger,
             onResult: { [metrics] node, result in metrics.recordAnnotationPatch(node: node, result: result) }

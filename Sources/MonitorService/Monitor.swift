@@ -99,7 +99,9 @@ public final class Monitor: Service, Sendable {
             configuration: configuration, connection: connection, store: store, http: client, metrics: parts.metrics,
             logger: logger)
         let services: [any Service] =
-            (parts.annotations.map { [$0] } ?? []) + [PinService(keeper: parts.pins, loop: parts.loop), PollService(parts: parts)]
+            (parts.annotations.map { [$0] } ?? []) + [
+                PinService(keeper: parts.pins, loop: parts.loop), PollService(parts: parts),
+            ]
             + (podEnergy.map { [$0] } ?? []) + [retention, http]
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, logger: logger))

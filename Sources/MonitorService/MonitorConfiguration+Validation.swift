@@ -97,14 +97,16 @@ extension MonitorConfiguration {
         var unmetered: Set<String> = []
         for (index, node) in kubernetes.unmetered.enumerated() {
             guard ConfigurationReader.isNodeName(node) else {
-                throw ConfigurationError("kubernetes.unmetered[\(index)]", "\"\(node)\" is not a valid Kubernetes node name")
+                throw ConfigurationError(
+                    "kubernetes.unmetered[\(index)]", "\"\(node)\" is not a valid Kubernetes node name")
             }
             guard unmetered.insert(node).inserted else {
                 throw ConfigurationError("kubernetes.unmetered[\(index)]", "duplicate node \"\(node)\"")
             }
             if let plug = entryOfNode[node] {
                 throw ConfigurationError(
-                    "kubernetes.unmetered[\(index)]", "node \"\(node)\" has a plug (plugs[\(plug)]); list it in one place only")
+                    "kubernetes.unmetered[\(index)]",
+                    "node \"\(node)\" has a plug (plugs[\(plug)]); list it in one place only")
             }
         }
         let pods = kubernetes.podEnergy

@@ -55,18 +55,25 @@ extension MonitorConfiguration {
         if pods.enabled { keys.append(("podEnergy", .token("true"))) }
         if pods.staticPower != defaults.staticPower { keys.append(("staticPower", .token(pods.staticPower.rawValue))) }
         if pods.metricsIntervalMilliseconds != defaults.metricsIntervalMilliseconds {
-            keys.append(("metricsInterval", .token(DurationParsing.text(milliseconds: pods.metricsIntervalMilliseconds))))
+            keys.append(
+                ("metricsInterval", .token(DurationParsing.text(milliseconds: pods.metricsIntervalMilliseconds))))
         }
         if pods.staticWindowMilliseconds != defaults.staticWindowMilliseconds {
             keys.append(("staticWindow", .token(DurationParsing.text(milliseconds: pods.staticWindowMilliseconds))))
         }
         if !pods.staticWatts.isEmpty {
             keys.append(
-                ("staticWatts", .mapping(pods.staticWatts.sorted { $0.key < $1.key }.map { ($0.key, .token("\($0.value)")) })))
+                (
+                    "staticWatts",
+                    .mapping(pods.staticWatts.sorted { $0.key < $1.key }.map { ($0.key, .token("\($0.value)")) })
+                ))
         }
         if !pods.nodeCores.isEmpty {
             keys.append(
-                ("nodeCores", .mapping(pods.nodeCores.sorted { $0.key < $1.key }.map { ($0.key, .token("\($0.value)")) })))
+                (
+                    "nodeCores",
+                    .mapping(pods.nodeCores.sorted { $0.key < $1.key }.map { ($0.key, .token("\($0.value)")) })
+                ))
         }
         if let file = pods.knowledgeBase { keys.append(("knowledgeBase", .string(file))) }
         return keys

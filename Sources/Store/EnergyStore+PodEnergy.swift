@@ -125,7 +125,7 @@ extension EnergyStore {
                     node: statement.text(0), kind: kind, namespace: statement.text(2), pod: statement.text(3),
                     uid: statement.text(4), cpuSeconds: cpu * share, dynamicJoules: dynamic * share,
                     staticJoules: stat * share,
-                    coveredMilliseconds: Int64((Double(covered) * share).rounded()),
+                    coveredMilliseconds: Int64(clampingRounding: Double(covered) * share),
                     firstMilliseconds: max(first, from), lastMilliseconds: min(last, to))
                 if let previous = totals.last, previous.node == part.node, previous.kind == part.kind,
                     previous.namespace == part.namespace, previous.pod == part.pod, previous.uid == part.uid

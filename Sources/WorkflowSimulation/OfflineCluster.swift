@@ -414,7 +414,9 @@ public final class OfflineCluster: Sendable {
                             "containers": [
                                 [
                                     "name": "load", "image": "busybox",
-                                    "resources": ["requests": ["cpu": .string("\(Int64(clampingRounding: entry.cores * 1000))m")]],
+                                    "resources": [
+                                        "requests": ["cpu": .string("\(Int64(clampingRounding: entry.cores * 1000))m")]
+                                    ],
                                 ]
                             ],
                         ],

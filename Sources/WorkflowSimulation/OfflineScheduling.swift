@@ -7,6 +7,7 @@ import JSON
 import Scoring
 import ShellySimulator
 import Synchronization
+
 import enum Workflow.SchedulerChoice
 import struct Workflow.WorkflowDefinition
 import enum Workflow.WorkflowLabels
@@ -161,7 +162,9 @@ final class OfflineScheduling: PodLifecycle {
             pod: pod.name, scheduler: choice, profile: pod.labels[WorkloadContract.profileLabel],
             weight: pod.annotations[WorkloadContract.weightAnnotation],
             annotatedWatts: Dictionary(
-                present.compactMap { node in node.annotations[PowerAnnotationContract().wattsKey].map { (node.name, $0) } },
+                present.compactMap { node in
+                    node.annotations[PowerAnnotationContract().wattsKey].map { (node.name, $0) }
+                },
                 uniquingKeysWith: { first, _ in first }),
             extenderScores: [:], leastAllocated: fitting, node: nil, extenderError: nil)
         var totals = fitting
@@ -287,10 +290,13 @@ final class OfflineScheduling: PodLifecycle {
             let resources = container["resources"]
             let requests = resources?["requests"]
             let limits = resources?["limits"]
-            if let text = requests?["cpu"]?.string ?? limits?["cpu"]?.string, let value = ResourceQuantity.millicores(text) {
+            if let text = requests?["cpu"]?.string ?? limits?["cpu"]?.string,
+                let value = ResourceQuantity.millicores(text)
+            {
                 cpu = cpu.addingReportingOverflow(value).overflow ? .max : cpu + value
             }
-            if let text = requests?["memory"]?.string ?? limits?["memory"]?.string, let value = ResourceQuantity.bytes(text)
+            if let text = requests?["memory"]?.string ?? limits?["memory"]?.string,
+                let value = ResourceQuantity.bytes(text)
             {
                 memory = memory.addingReportingOverflow(value).overflow ? .max : memory + value
             }

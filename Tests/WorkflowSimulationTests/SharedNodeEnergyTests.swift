@@ -4,16 +4,17 @@ import Exposition
 import Foundation
 import Logging
 import Scoring
-import Testing
 import TestSupport
+import Testing
 import Workflow
 
 @testable import WorkflowSimulation
 
 /// Per-pod energy against the offline cluster's ground truth: two identical background pods
 /// and a third, of varied load, share `tvpc` with its system load; the simulated static power
-/// is 20 % above the knowledge base's; metrics-server's windows are 1 s (so 120 windows, as
-/// many as 30 minutes give at its default 15 s, take two minutes).
+/// is 20 % above the knowledge base's; metrics-server's windows are 1 s, and the load steps
+/// every 4 s (the fit learns from the windows of steady load: 60 of them, as many as 15
+/// minutes of such load give at metrics-server's default 15 s, take about 2 minutes here).
 @Suite("Per-pod energy on shared nodes, against the simulator's truth", .serialized)
 struct SharedNodeEnergyTests {
     static let shared = SharedNodes(
@@ -48,31 +49,39 @@ struct SharedNodeEnergyTests {
     private func check(_ offline: OfflineCluster, url: String) async throws {
         let knowledgeIdle = try #require(offline.nodes.first { $0.name == "tvpc" }?.restingWatts)
         let trueStatic = knowledgeIdle * Self.shared.staticFactor
-        // Varied load: the two identical pods move together, the third on its own, every 2 s.
+        // Varied load: the two identical pods move together, the third on its own.
         var generator = SystemRandomNumberGenerator()
         var fitted = false
         var convergedAt: Int64?
         var round = 0
         let deadline = ContinuousClock.now + .seconds(600)
         while ContinuousClock.now < deadline {
+            // Steps start on whole seconds, as the metrics windows do, and hold for four of them.
+            let now = Date().timeIntervalSince1970
+            try await Task.sleep(for: .milliseconds(Int64(clampingRounding: (now.rounded(.up) - now) * 1000) + 20))
             let pair = Double.random(in: 0...2.5, using: &generator)
             try await offline.setBackgroundLoad(index: 0, cores: pair, shared: Self.shared)
             try await offline.setBackgroundLoad(index: 1, cores: pair, shared: Self.shared)
             try await offline.setBackgroundLoad(
                 index: 2, cores: Double.random(in: 0...1.5, using: &generator), shared: Self.shared)
-            try await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(3))
             round += 1
             let metrics = ExpositionReader(await TestEnvironment.getText("\(url)/metrics"))
             let samples = metrics.value("energy_monitor_node_static_fit_samples{node=\"tvpc\"}") ?? 0
-            if !fitted, metrics.has("energy_monitor_node_static_watts{node=\"tvpc\",source=\"fitted\"}"), samples >= 120 {
+            if !fitted, metrics.has("energy_monitor_node_static_watts{node=\"tvpc\",source=\"fitted\"}"), samples >= 60
+            {
                 fitted = true
                 convergedAt = Int64(Date().timeIntervalSince1970 * 1000)
             }
-            // Thirty more windows after the fit took over, for the pods' energy.
-            if let convergedAt, Int64(Date().timeIntervalSince1970 * 1000) - convergedAt > 40_000 { break }
+            // A whole minute after the fit took over, for the pods' energy (the store keeps a
+            // pod's energy per minute: a window that cuts a minute would count it pro rata).
+            if let convergedAt, Int64(Date().timeIntervalSince1970 * 1000) > Self.nextMinute(convergedAt) + 65_000 {
+                break
+            }
         }
-        let from = try #require(convergedAt, "the static power was never fitted from 120 windows")
-        let to = Int64(Date().timeIntervalSince1970 * 1000) - 5000
+        let converged = try #require(convergedAt, "the static power was never fitted from 60 steady windows")
+        let from = Self.nextMinute(converged)
+        let to = from + 60_000
         let metrics = ExpositionReader(await TestEnvironment.getText("\(url)/metrics"))
 
         // The learned static power.
@@ -85,10 +94,12 @@ struct SharedNodeEnergyTests {
 
         // Conservation in every window, and the rows hold what was split.
         let residual = try #require(metrics.value("energy_monitor_node_attribution_residual_joules{node=\"tvpc\"}"))
-        let attributed = try #require(metrics.value("energy_monitor_node_attributed_energy_joules_total{node=\"tvpc\"}"))
+        let attributed = try #require(
+            metrics.value("energy_monitor_node_attributed_energy_joules_total{node=\"tvpc\"}"))
         #expect(residual <= 1e-9 * max(1, attributed), "largest residual \(residual) J of \(attributed) J")
         let everything = try await offline.podReport(from: 0, to: Int64.max / 2)
-        let stored = everything.pods.filter { $0.node == "tvpc" }.reduce(0) { $0 + $1.attributedJoules }
+        let stored =
+            everything.pods.filter { $0.node == "tvpc" }.reduce(0) { $0 + $1.attributedJoules }
             + everything.nodes.filter { $0.node == "tvpc" }.reduce(0) { $0 + $1.systemJoules + $1.idleJoules }
         #expect(abs(stored - attributed) <= 1e-6 * attributed, "rows \(stored) J, attributed \(attributed) J")
 
@@ -109,4 +120,7 @@ struct SharedNodeEnergyTests {
             #expect(abs(error) < 0.05)
         }
     }
+
+    /// The start of the minute after the one holding `time`.
+    static func nextMinute(_ time: Int64) -> Int64 { (time / 60_000 + 1) * 60_000 }
 }

@@ -30,7 +30,18 @@ final class PodEnergyService: Service, Sendable {
         var pods: [PodUsage]
     }
 
+    /// A window's figures for the fit, held until the next window shows whether its
+    /// neighbours had the same load.
+    struct FitCandidate: Sendable {
+        var time: Int64
+        var cores: Double
+        var watts: Double
+        /// Whether the window before had the same load.
+        var steadyBefore: Bool
+    }
+
     private struct State {
+        var candidates: [String: FitCandidate] = [:]
         var lastEnd: [String: Int64] = [:]
         var fits: [String: StaticPowerFit] = [:]
         var loggedStatic: [String: Double] = [:]
@@ -165,7 +176,8 @@ final class PodEnergyService: Service, Sendable {
                 state.lastEnd[node] = end
                 state.pending.append(
                     PendingWindow(
-                        node: node, fromMilliseconds: start, toMilliseconds: end, nodeCores: usage.cpuCores, pods: pods))
+                        node: node, fromMilliseconds: start, toMilliseconds: end, nodeCores: usage.cpuCores, pods: pods)
+                )
             }
         }
         return settings.metricsIntervalMilliseconds
@@ -226,9 +238,12 @@ final class PodEnergyService: Service, Sendable {
                             dynamicJoules: share.dynamicJoules, staticJoules: share.staticJoules,
                             coveredMilliseconds: result.coveredMilliseconds))
                     let key = PodDirectory.key(namespace: share.namespace, name: share.name)
-                    podJoules[key, default: (
-                        PodEnergyMetrics.PodKey(namespace: share.namespace, pod: share.name, node: window.node), 0
-                    )].joules += share.joules
+                    podJoules[
+                        key,
+                        default: (
+                            PodEnergyMetrics.PodKey(namespace: share.namespace, pod: share.name, node: window.node), 0
+                        )
+                    ].joules += share.joules
                 }
                 rows.append(
                     PodMinuteRow(
@@ -258,11 +273,26 @@ final class PodEnergyService: Service, Sendable {
         }
     }
 
-    /// Adds a window to the node's fit; logs when its static power moved.
+    /// Whether two windows' node usage counts as the same load for the fit: within 0.05
+    /// cores or 5 %.
+    static func sameLoad(_ one: Double, _ other: Double) -> Bool {
+        abs(one - other) <= max(0.05, 0.05 * max(one, other))
+    }
+
+    /// Adds a window to the node's fit, once the next window shows that the load was steady
+    /// around it; logs when the static power moved. A window in which the load changed, or
+    /// next to one, pairs the CPU figure of one part of the time with the plug's energy of a
+    /// slightly different part (the plug is read once a second, the kubelet on its own
+    /// schedule), which would pull the slope down and the static power up: such windows are
+    /// attributed but not learned from.
     private func learn(node: String, at time: Int64, cores: Double, watts: Double) {
         let (estimate, moved) = state.withLock { state -> (StaticPowerEstimate?, (from: Double?, to: Double)?) in
             guard var fit = state.fits[node] else { return (nil, nil) }
-            fit.add(timestampMilliseconds: time, cpuCores: cores, watts: watts)
+            let previous = state.candidates[node]
+            let steadyBefore = previous.map { Self.sameLoad($0.cores, cores) } ?? false
+            state.candidates[node] = FitCandidate(time: time, cores: cores, watts: watts, steadyBefore: steadyBefore)
+            guard let previous, previous.steadyBefore, steadyBefore else { return (nil, nil) }
+            fit.add(timestampMilliseconds: previous.time, cpuCores: previous.cores, watts: previous.watts)
             state.fits[node] = fit
             let estimate = fit.estimate
             guard let watts = estimate.staticWatts else { return (estimate, nil) }
@@ -302,12 +332,15 @@ final class PodEnergyService: Service, Sendable {
             for total in totals where total.kind == .pod {
                 series.seed(
                     PodEnergyMetrics.PodKey(namespace: total.namespace, pod: total.pod, node: total.node),
-                    joules: total.joules, atMilliseconds: total.lastMilliseconds > current - series.retentionMilliseconds
+                    joules: total.joules,
+                    atMilliseconds: total.lastMilliseconds > current - series.retentionMilliseconds
                         ? total.lastMilliseconds : current - series.retentionMilliseconds - 1)
             }
             state.withLock { $0.seeded = true }
         } catch {
-            logger.warning("cannot read the pods' stored energy; their counters start at 0", metadata: ["error": "\(error.summary)"])
+            logger.warning(
+                "cannot read the pods' stored energy; their counters start at 0",
+                metadata: ["error": "\(error.summary)"])
             state.withLock { $0.seeded = true }
         }
     }
