@@ -42,6 +42,8 @@ public struct PodEnergyReport: Codable, Sendable, Equatable {
         public var systemJoules: Double
         /// Static energy no pod was given, joules.
         public var idleJoules: Double
+        /// The end of the node's last attributed part in the window (unix milliseconds).
+        public var attributedUntil: Int64
     }
 
     /// Window start, unix milliseconds.
@@ -78,11 +80,15 @@ public struct PodEnergyReport: Codable, Sendable, Equatable {
                         attributedJoules: total.joules, nodeJoules: whole.joules,
                         coverage: span > 0 ? min(100, 100 * Double(total.coveredMilliseconds) / Double(span)) : 0))
             case .system:
-                nodes[total.node, default: Node(node: total.node, systemJoules: 0, idleJoules: 0)].systemJoules +=
-                    total.joules
+                var entry = nodes[total.node] ?? Node(node: total.node, systemJoules: 0, idleJoules: 0, attributedUntil: 0)
+                entry.systemJoules += total.joules
+                entry.attributedUntil = max(entry.attributedUntil, total.lastMilliseconds)
+                nodes[total.node] = entry
             case .idle:
-                nodes[total.node, default: Node(node: total.node, systemJoules: 0, idleJoules: 0)].idleJoules +=
-                    total.joules
+                var entry = nodes[total.node] ?? Node(node: total.node, systemJoules: 0, idleJoules: 0, attributedUntil: 0)
+                entry.idleJoules += total.joules
+                entry.attributedUntil = max(entry.attributedUntil, total.lastMilliseconds)
+                nodes[total.node] = entry
             }
         }
         pods.sort { ($0.node, $0.namespace, $0.pod, $0.from) < ($1.node, $1.namespace, $1.pod, $1.from) }

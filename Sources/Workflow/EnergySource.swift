@@ -48,6 +48,34 @@ public struct EnergyFigures: Sendable, Equatable {
 public protocol EnergySource: Sendable {
     /// The figures of `node` over `[from, to)` (unix milliseconds).
     func energy(node: String, fromMilliseconds: Int64, toMilliseconds: Int64) async throws -> EnergyFigures
+
+    /// The joules the monitor attributed to pods on `node` over `[from, to)` other than
+    /// `pod` in `namespace` (per-pod energy); nil when it attributed nothing there (per-pod
+    /// energy off, or no metrics for that time).
+    func otherPods(node: String, namespace: String, pod: String, fromMilliseconds: Int64, toMilliseconds: Int64)
+        async throws -> OtherPods?
+}
+
+/// What other pods on a node were attributed over a window (per-pod energy).
+public struct OtherPods: Sendable, Equatable {
+    /// Their joules.
+    public var joules: Double
+    /// Up to when the node's energy is attributed so far (unix milliseconds): the monitor
+    /// splits a window some seconds after it ends.
+    public var attributedUntilMilliseconds: Int64
+
+    /// Creates figures.
+    public init(joules: Double, attributedUntilMilliseconds: Int64) {
+        self.joules = joules
+        self.attributedUntilMilliseconds = attributedUntilMilliseconds
+    }
+}
+
+extension EnergySource {
+    /// No per-pod figures.
+    public func otherPods(
+        node: String, namespace: String, pod: String, fromMilliseconds: Int64, toMilliseconds: Int64
+    ) async throws -> OtherPods? { nil }
 }
 
 /// Why no energy figures could be had, in one line.
@@ -129,6 +157,41 @@ public struct MonitorEnergySource: EnergySource {
             pendingPercent: entry["pendingPercent"]?.number ?? 0)
     }
 
+    /// Asks `GET /api/v1/pods` for the node's window; a monitor without that route (an older
+    /// one) has no per-pod figures.
+    public func otherPods(
+        node: String, namespace: String, pod: String, fromMilliseconds from: Int64, toMilliseconds to: Int64
+    ) async throws -> OtherPods? {
+        let url =
+            "\(baseURL)/api/v1/pods?node=\(KubernetesClient.queryValue(node))&from=\(Self.seconds(from))&to=\(Self.seconds(to))"
+        let response: HTTPResponse
+        do {
+            response = try await http.perform(HTTPRequest(url: url, timeoutMilliseconds: 30_000, maxResponseBytes: 64 << 20))
+        } catch {
+            throw EnergySourceError("monitor \(baseURL): \(error)")
+        }
+        guard response.status == 200 else { return nil }
+        guard let answer = JSONValue.parse(response.body), let pods = answer["pods"]?.array,
+            let nodes = answer["nodes"]?.array
+        else {
+            throw EnergySourceError("monitor \(baseURL): /api/v1/pods did not answer with pod figures")
+        }
+        guard !pods.isEmpty || !nodes.isEmpty else { return nil }
+        var others = 0.0
+        var until = Int64.min
+        for entry in pods {
+            if let end = entry["to"]?.integer { until = max(until, end) }
+            guard !(entry["namespace"]?.string == namespace && entry["pod"]?.string == pod),
+                let joules = entry["attributedJoules"]?.number, joules.isFinite
+            else { continue }
+            others += joules
+        }
+        for entry in nodes {
+            if let end = entry["attributedUntil"]?.integer { until = max(until, end) }
+        }
+        return OtherPods(joules: others, attributedUntilMilliseconds: until)
+    }
+
     /// Unix seconds with milliseconds, as `TimeParsing` reads them.
     static func seconds(_ milliseconds: Int64) -> String {
         let sign = milliseconds < 0 ? "-" : ""
@@ -166,6 +229,18 @@ public struct StoreEnergySource: EnergySource {
             joules: result.joules, averageWatts: result.averageWatts, coveragePercent: result.coveragePercent,
             samples: result.energy.samples, backfilledJoules: result.backfill.joules,
             backfilledPercent: result.backfilledPercent)
+    }
+
+    /// The other pods' joules on the node from the store's `pod_energy`.
+    public func otherPods(
+        node: String, namespace: String, pod: String, fromMilliseconds from: Int64, toMilliseconds to: Int64
+    ) async throws -> OtherPods? {
+        let totals = try await store.podEnergy(node: node, fromMilliseconds: from, toMilliseconds: to)
+        guard let until = totals.map(\.lastMilliseconds).max() else { return nil }
+        return OtherPods(
+            joules: totals.filter { $0.kind == .pod && !($0.namespace == namespace && $0.pod == pod) }
+                .reduce(0) { $0 + $1.joules },
+            attributedUntilMilliseconds: until)
     }
 
     /// Closes the store.

@@ -10,6 +10,8 @@ import Scoring
 public struct PodRun: Sendable, Equatable {
     /// The pod's name.
     public var name: String
+    /// Its namespace (empty where not known).
+    public var namespace: String = ""
     /// Its Job (label `job-name`), else its name.
     public var phase: String
     /// The weight annotation as written.
@@ -77,6 +79,7 @@ public struct PodRun: Sendable, Equatable {
             node: node, profile: labels[WorkloadContract.profileLabel] ?? "", startMilliseconds: start,
             finishMilliseconds: end,
             podPhase: pod["status"]?["phase"]?.string ?? "")
+        self.namespace = metadata?["namespace"]?.string ?? ""
     }
 
     /// The pods of a PodList that have run, by start time.

@@ -1,7 +1,7 @@
 /// One row of a results file: one phase of one workflow run. The runner writes
-/// `Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated,BackfilledJoules`
-/// (the thesis's columns plus five; files written before `Simulated` or `BackfilledJoules`
-/// existed still read and take more rows, without those columns); the report also reads the
+/// `Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated,BackfilledJoules,AttributedJoules`
+/// (the thesis's columns plus six; files written before `Simulated`, `BackfilledJoules` or
+/// `AttributedJoules` existed still read and take more rows, without those columns); the report also reads the
 /// thesis's own files, which lack some columns (`results_baseline.csv` has `Scheduler` but no
 /// `Weight` or `Profile`).
 public struct ResultRow: Sendable, Equatable {
@@ -35,13 +35,18 @@ public struct ResultRow: Sendable, Equatable {
     /// Of `joules`, those recorded for gaps in the samples from the plug's own figures (a
     /// monitor restart during the phase); nil where the file has no such column.
     public var backfilledJoules: Double?
+    /// `Joules` minus the energy the monitor attributed to other pods on the node in the
+    /// phase's window (per-pod energy, `kubernetes.podEnergy`): the phase's own share of a
+    /// node it shared, its node's whole energy when it ran alone; nil without per-pod figures.
+    public var attributedJoules: Double?
 
     /// Creates a row.
     public init(
         timestamp: String, phase: String, weight: Double?, node: String, profile: String?, durationSeconds: Double,
         averageWatts: Double?, joules: Double, scheduler: SchedulerChoice?, coveragePercent: Double?,
-        idleJoules: Double?, simulated: Bool = false, backfilledJoules: Double? = nil
+        idleJoules: Double?, simulated: Bool = false, backfilledJoules: Double? = nil, attributedJoules: Double? = nil
     ) {
+        self.attributedJoules = attributedJoules
         self.timestamp = timestamp
         self.phase = phase
         self.weight = weight
@@ -64,7 +69,11 @@ public struct ResultRow: Sendable, Equatable {
     }
 
     /// The runner's columns.
-    public static let header = headerWithoutBackfilled + ["BackfilledJoules"]
+    public static let header = headerWithoutAttributed + ["AttributedJoules"]
+
+    /// The runner's columns before `AttributedJoules` existed; files with them still take rows
+    /// (without the attributed part).
+    public static let headerWithoutAttributed = headerWithoutBackfilled + ["BackfilledJoules"]
 
     /// The runner's columns before `BackfilledJoules` existed; files with them still take rows
     /// (without the backfilled part, which `Joules` includes).
@@ -84,7 +93,7 @@ public struct ResultRow: Sendable, Equatable {
             String(Int64(clampingRounding: durationSeconds)), averageWatts.map { Self.decimal($0, 2) } ?? "",
             Self.decimal(joules, 2), scheduler?.rawValue ?? "", coveragePercent.map { Self.decimal($0, 1) } ?? "",
             idleJoules.map { Self.decimal($0, 2) } ?? "", simulated ? "yes" : "",
-            backfilledJoules.map { Self.decimal($0, 2) } ?? "",
+            backfilledJoules.map { Self.decimal($0, 2) } ?? "", attributedJoules.map { Self.decimal($0, 2) } ?? "",
         ]
     }
 

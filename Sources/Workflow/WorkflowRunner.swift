@@ -170,6 +170,7 @@ public struct WorkflowRunner: Sendable {
         progress(.jobCreated(phase: phase.name, job: name))
         let pod = try await follow(job: name, uid: uid, phase: phase, run: run, deadline: deadline, timeout: timeout)
         let figures = try await measure(pod)
+        let others = try await otherPods(pod, namespace: namespace)
         let idleWatts = configuration.knowledgeBase.flatMap {
             EnergyAccount.idleWatts($0, profile: phase.profile, node: pod.node)
         }
@@ -181,7 +182,30 @@ public struct WorkflowRunner: Sendable {
             joules: account.joules * scale,
             scheduler: run.scheduler, coveragePercent: account.coveragePercent,
             idleJoules: account.idleJoules.map { $0 * scale }, simulated: configuration.simulated,
-            backfilledJoules: account.backfilledJoules * scale)
+            backfilledJoules: account.backfilledJoules * scale,
+            attributedJoules: others.map { max(0, account.joules - $0.joules) * scale })
+    }
+
+    /// What the monitor attributed to the other pods on the pod's node over its window, once
+    /// it has split the window to its end (up to 30 s more); nil without per-pod energy. A
+    /// failure leaves the column empty: the row's other figures stand.
+    private func otherPods(_ pod: PodRun, namespace: String) async throws -> OtherPods? {
+        guard pod.finishMilliseconds > pod.startMilliseconds else { return nil }
+        var latest: OtherPods?
+        for attempt in 0..<31 {
+            do {
+                latest = try await energy.otherPods(
+                    node: pod.node, namespace: namespace, pod: pod.name, fromMilliseconds: pod.startMilliseconds,
+                    toMilliseconds: pod.finishMilliseconds)
+            } catch {
+                progress(.retrying("attributed energy of \(pod.name): \(error); the column stays empty"))
+                return nil
+            }
+            guard let current = latest else { return nil }
+            if current.attributedUntilMilliseconds >= pod.finishMilliseconds - 1000 || attempt == 30 { return current }
+            try await Task.sleep(for: .seconds(1))
+        }
+        return latest
     }
 
     // MARK: - Placement probe

@@ -423,14 +423,23 @@ public final class OfflineCluster: Sendable {
                     ]
                 ],
             ]
-            do {
-                _ = try await client.post(
-                    path: "/apis/batch/v1/namespaces/\(SharedNodes.backgroundNamespace)/jobs", body: job.serialized)
-            } catch {
-                throw OfflineClusterError("background pod on \(entry.node): \(error)")
+            // A create whose answer was lost on a busy machine is asked again; the Job it made
+            // then answers 409.
+            var attempt = 0
+            while true {
+                do {
+                    _ = try await client.post(
+                        path: "/apis/batch/v1/namespaces/\(SharedNodes.backgroundNamespace)/jobs", body: job.serialized)
+                    break
+                } catch {
+                    if error.status?.code == 409 { break }
+                    attempt += 1
+                    guard attempt < 5 else { throw OfflineClusterError("background pod on \(entry.node): \(error)") }
+                    try await Task.sleep(for: .seconds(1))
+                }
             }
         }
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
             let running = await simulator.pods().filter {
                 $0.namespace == SharedNodes.backgroundNamespace && $0.phase == .running
@@ -438,7 +447,7 @@ public final class OfflineCluster: Sendable {
             if running.count >= shared.background.count { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw OfflineClusterError("the background pods did not start within 30 s")
+        throw OfflineClusterError("the background pods did not start within 2 minutes")
     }
 
     /// Changes the load of background pod `index` (in the order of `SharedNodes.background`)

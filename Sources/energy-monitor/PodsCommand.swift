@@ -12,12 +12,15 @@ import Workflow
 struct PodsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pods",
-        abstract: "Per-pod energy as CSV: Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage.",
+        abstract:
+            "Per-pod energy as CSV: Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage,AttributedJoules.",
         discussion: """
             Pods come from the Kubernetes API (kubeconfig or in-cluster). Each pod's window runs from its \
             first container start to its last container finish (now while running); its node's power in \
             that window is integrated from the store. Phase is the pod's Job (label job-name) or its name. \
-            With --knowledge-base, IdleJoules subtracts the node's idle baseline.
+            With --knowledge-base, IdleJoules subtracts the node's idle baseline. AttributedJoules is the pod's \
+            own share of its node's energy as the service split it among the pods sharing the node \
+            (kubernetes.podEnergy), empty where it split nothing.
             """
     )
 
@@ -64,7 +67,10 @@ struct PodsCommand: AsyncParsableCommand {
         let store = try EnergyStore(path: database, readOnly: true)
         defer { store.close() }
         let intervalMilliseconds = try await CommandSupport.interval(interval, store: store)
-        var lines = ["Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage" + (knowledge != nil ? ",IdleJoules" : "")]
+        var lines = [
+            "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage"
+                + (knowledge != nil ? ",IdleJoules" : "") + ",AttributedJoules"
+        ]
         for pod in pods {
             let result = try await store.energy(
                 node: pod.node, fromMilliseconds: pod.startMilliseconds, toMilliseconds: pod.finishMilliseconds,
@@ -87,6 +93,13 @@ struct PodsCommand: AsyncParsableCommand {
             if knowledge != nil {
                 fields.append(account.idleJoules.map { String(format: "%.2f", $0) } ?? "")
             }
+            // The pod's own rows of `pod_energy` over its window (every namespace's pods
+            // have rows; the pod is known by namespace and name).
+            let shares = try await store.podEnergy(
+                namespace: pod.namespace, node: pod.node, fromMilliseconds: pod.startMilliseconds,
+                toMilliseconds: pod.finishMilliseconds)
+            let own = shares.filter { $0.kind == .pod && $0.pod == pod.name }
+            fields.append(own.isEmpty ? "" : String(format: "%.2f", own.reduce(0) { $0 + $1.joules }))
             lines.append(fields.map(ResultFile.csvField).joined(separator: ","))
         }
         Console.write(lines.joined(separator: "\n"))

@@ -39,12 +39,12 @@ struct OfflineCommandTests {
             result.stdout.contains(
                 "offline cluster: nodes tvpc (50.06 W at rest), wyse (10.80 W at rest), rpi (2.32 W at rest)"))
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines.first?.hasSuffix(",IdleJoules,Simulated,BackfilledJoules") == true)
+        #expect(lines.first?.hasSuffix(",IdleJoules,Simulated,BackfilledJoules,AttributedJoules") == true)
         let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         #expect(rows.map { $0[1] } == ["preprocessing", "train", "inference"])
         #expect(rows.map { $0[3] } == ["rpi", "tvpc", "tvpc"])
-        // `Simulated`, then `BackfilledJoules`.
-        #expect(rows.allSatisfy { $0.count == 13 && $0[11] == "yes" })
+        // `Simulated`, then `BackfilledJoules` and `AttributedJoules` (empty: per-pod energy is off).
+        #expect(rows.allSatisfy { $0.count == 14 && $0[11] == "yes" && $0[13].isEmpty })
         let page = folder.path("report.html")
         let report = try await runBinary(["workflow", "report", output, "--html", page])
         #expect(report.status == 0, "\(report.stderr)")

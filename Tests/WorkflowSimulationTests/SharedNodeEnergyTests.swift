@@ -46,6 +46,60 @@ struct SharedNodeEnergyTests {
         }
     }
 
+    @Test(
+        "the thesis workflow with a background pod on tvpc: AttributedJoules is the phase's node energy without the background pod's, Joules is not"
+    )
+    func thesisWithBackground() async throws {
+        let workflow = try BuiltInDefaults.thesisWorkflow()
+        let knowledgeBase = try KnowledgeBase(contentsOfFile: TestPaths.knowledgeBaseManifest)
+        let shared = SharedNodes(
+            staticFactor: 1.2, wattsPerCore: 10, systemCores: 0.1, background: [(node: "tvpc", cores: 1)],
+            metricsResolutionMilliseconds: 1000, staticPower: "none")
+        let folder = try TemporaryDirectory("shared-thesis")
+        var logger = Logger(label: "shared-tests")
+        logger.logLevel = .critical
+        let scale = 30.0
+        let offline = try await OfflineCluster.start(
+            .init(
+                knowledgeBasePath: TestPaths.knowledgeBaseManifest, workflow: workflow, timeScale: scale,
+                capacities: ["tvpc": (8000, 16 << 30), "wyse": (4000, 8 << 30), "rpi": (4000, 1 << 30)],
+                databasePath: folder.path("e.db"), shared: shared),
+            logger: logger)
+        do {
+            let runner = WorkflowRunner(
+                configuration: .init(
+                    workflow: workflow, phaseTimeoutMilliseconds: 8 * 3_600_000, settleMilliseconds: 1500,
+                    knowledgeBase: knowledgeBase, timeScale: scale, simulated: true),
+                cluster: offline.cluster, energy: try await offline.energy())
+            let rows = try await runner.run(scheduler: .energy, weight: 1)
+            let background = try #require(
+                await offline.simulator.pods().first { $0.namespace == SharedNodes.backgroundNamespace })
+            let runs = offline.workloads
+            #expect(rows.map(\.node) == ["tvpc", "tvpc", "tvpc"])
+            for (row, run) in zip(rows, runs) where row.node == "tvpc" {
+                let from = Int64(run.start * 1000)
+                let to = Int64(run.finish * 1000)
+                let node = try #require(offline.groundTruthJoules(node: "tvpc", fromMilliseconds: from, toMilliseconds: to))
+                let backgroundCPU = await offline.cpuSeconds(
+                    pod: background.name, namespace: background.namespace, fromMilliseconds: from, toMilliseconds: to)
+                // What the node drew for the phase alone: all of it but the background pod's CPU.
+                let alone = (node - shared.wattsPerCore * backgroundCPU) * scale
+                let attributed = try #require(row.attributedJoules, "\(row.phase): no AttributedJoules")
+                let wholeError = (row.joules - alone) / alone * 100
+                let attributedError = (attributed - alone) / alone * 100
+                print(
+                    "thesis \(row.phase) on tvpc beside a 1-core background pod: Joules \(String(format: "%.0f", row.joules)) J (\(String(format: "%+.2f", wholeError)) %), AttributedJoules \(String(format: "%.0f", attributed)) J (\(String(format: "%+.2f", attributedError)) %), truth alone \(String(format: "%.0f", alone)) J"
+                )
+                #expect(abs(attributedError) < 5)
+                #expect(abs(attributedError) < abs(wholeError))
+            }
+            await offline.stop()
+        } catch {
+            await offline.stop()
+            throw error
+        }
+    }
+
     private func check(_ offline: OfflineCluster, url: String) async throws {
         let knowledgeIdle = try #require(offline.nodes.first { $0.name == "tvpc" }?.restingWatts)
         let trueStatic = knowledgeIdle * Self.shared.staticFactor

@@ -77,10 +77,10 @@ struct ResultFileTests {
         #expect(
             text.hasPrefix(
                 "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated,"
-                    + "BackfilledJoules\n"))
+                    + "BackfilledJoules,AttributedJoules\n"))
         #expect(text.components(separatedBy: "Timestamp,").count == 2)
         #expect(
-            text.contains("2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00,,\n"))
+            text.contains("2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00,,,\n"))
         let read = try ResultFile.read(path)
         #expect(read == rows)
         let split = RecordedRun.split(read, source: path)
@@ -89,6 +89,23 @@ struct ResultFileTests {
             WorkflowSweep.completed(in: read, phases: ["preprocessing", "train"]) == [
                 .init(scheduler: .energy, weight: 0.5): 2, .init(scheduler: .standard, weight: 0.5): 1,
             ])
+    }
+
+    @Test("the attributed joules of a phase round-trip; a file from before the column takes rows without it")
+    func attributedColumn() throws {
+        let folder = try TemporaryDirectory()
+        var row = Self.row("2026-02-01T10:00:00", "train")
+        row.backfilledJoules = 12
+        row.attributedJoules = 61.25
+        let path = folder.path("new.csv")
+        try ResultFile.append(row, to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasSuffix(",12.00,61.25\n"))
+        #expect(try ResultFile.read(path) == [row])
+        let older = try folder.write(ResultRow.headerWithoutAttributed.joined(separator: ",") + "\n", to: "older.csv")
+        try ResultFile.append(row, to: older)
+        var withoutColumn = row
+        withoutColumn.attributedJoules = nil
+        #expect(try ResultFile.read(older) == [withoutColumn])
     }
 
     @Test("the backfilled joules of a phase round-trip; a file from before the column takes rows without it")

@@ -66,6 +66,26 @@ struct WorkflowOptions: ParsableArguments {
 
     @Option(
         name: .long,
+        help: ArgumentHelp(
+            "With --simulate: a background pod loading a node's CPU with this many cores, so that phases share the node; turns on per-pod energy (repeatable).",
+            valueName: "node=cores"))
+    var background: [String] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --simulate and --background: the simulated nodes' static power is the knowledge base's idle power times this (default 1.2).",
+            valueName: "factor"))
+    var staticFactor: Double = 1.2
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --simulate and --background: metrics-server's windows (default 15s).", valueName: "duration"))
+    var metricsInterval: String = "15s"
+
+    @Option(
+        name: .long,
         help: "Longest time a phase may take from Job creation to completion, e.g. 30m (default: the file's, else 1h).")
     var phaseTimeout: String?
 
@@ -81,7 +101,9 @@ struct WorkflowOptions: ParsableArguments {
             try Self.checkTimeScale(timeScale)
             _ = try Self.restingWatts(restingWatts)
             _ = try Self.capacities(capacity)
+            _ = try sharedNodes()
         } else {
+            if !background.isEmpty { throw ValidationError("--background goes with --simulate") }
             guard (monitor == nil) != (database == nil) else {
                 throw ValidationError("give either --monitor URL or --database FILE (or --simulate)")
             }
@@ -127,6 +149,29 @@ struct WorkflowOptions: ParsableArguments {
             result[parts[0]] = watts
         }
         return result
+    }
+
+    /// The shared nodes `--background` asks for; nil without it.
+    func sharedNodes() throws -> SharedNodes? {
+        guard !background.isEmpty else { return nil }
+        var pods: [(node: String, cores: Double)] = []
+        for pair in background {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty,
+                parts[1].allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let cores = Double(parts[1]),
+                cores.isFinite, cores > 0, cores <= 1024
+            else {
+                throw ValidationError("--background: \"\(pair)\" is not node=cores with cores above 0 and at most 1024")
+            }
+            pods.append((parts[0], cores))
+        }
+        guard staticFactor.isFinite, (0.1...10).contains(staticFactor) else {
+            throw ValidationError("--static-factor: \(staticFactor) is outside 0.1...10")
+        }
+        let resolution = try Self.duration(metricsInterval, option: "--metrics-interval", minimum: 1000)
+        guard resolution <= 600_000 else { throw ValidationError("--metrics-interval: at most 10m") }
+        return SharedNodes(
+            staticFactor: staticFactor, background: pods, metricsResolutionMilliseconds: resolution)
     }
 
     /// `node=cpu,memory` pairs (`rpi=4,1Gi`).
@@ -220,7 +265,7 @@ struct WorkflowOptions: ParsableArguments {
                 OfflineCluster.Configuration(
                     knowledgeBasePath: knowledgeBase, workflow: definition, timeScale: timeScale,
                     restingWatts: try Self.restingWatts(restingWatts), capacities: try Self.capacities(capacity),
-                    seed: seed, databasePath: databasePath ?? "energy.db"),
+                    seed: seed, databasePath: databasePath ?? "energy.db", shared: try sharedNodes()),
                 logger: CommandSupport.logger)
         } catch {
             throw CommandFailure("\(error)")
