@@ -56,11 +56,12 @@ struct AttributionBench {
     static func makeWindows(pods: Int, nodes: Int) -> [NodeWindow] {
         (0..<nodes).map { node in
             let count = pods / nodes + (node < pods % nodes ? 1 : 0)
-            let usages = (0..<count).map { index in
-                PodUsage(
+            let usages = (0..<count).map { (index: Int) -> PodUsage in
+                let cores: Double? = index % 97 == 0 ? nil : Double((index * 37 + node) % 400) / 1000
+                let requests = Double(index % 5) / 10
+                return PodUsage(
                     namespace: "bench-\(index % 7)", name: "pod-\(node)-\(index)", uid: UUID().uuidString,
-                    cpuCores: index % 97 == 0 ? nil : Double((index * 37 + node) % 400) / 1000,
-                    requestCores: Double(index % 5) / 10, running: index % 53 != 0)
+                    cpuCores: cores, requestCores: requests, running: index % 53 != 0)
             }
             return NodeWindow(
                 node: "node-\(node)", fromMilliseconds: 1_700_000_000_000, toMilliseconds: 1_700_000_015_000,
