@@ -8,9 +8,11 @@
 /// fit; until there are `minimumSamples` samples whose usage spans `minimumSpreadCores`, the
 /// starting figure stands in (an intercept extrapolated from a narrow band of usage says little).
 ///
-/// Memory: the samples of the window, 24 bytes each, and never more than `sampleLimit` of them
-/// (the oldest go first). A 24 h window of 15 s metrics windows holds 5,760 samples, 135 KiB;
-/// the default limit of 20,000 bounds a node at 469 KiB whatever the window and the rate.
+/// Memory: the samples of the window, 24 bytes each, never more than `sampleLimit` of them (the
+/// oldest go first), in storage that holds at most about twice the samples kept (forgotten ones
+/// are removed in one step once they are half of it). A 24 h window of 15 s metrics windows
+/// keeps 5,760 samples, 135 KiB (at most about 270 KiB of storage); the default limit of 20,000
+/// bounds a node at about 940 KiB of storage whatever the window and the rate.
 /// Adding a sample costs O(1) amortized when samples come in time order; the estimate is
 /// computed on demand in O(samples).
 public struct StaticPowerFit: Sendable {

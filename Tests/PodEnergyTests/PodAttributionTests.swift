@@ -200,7 +200,8 @@ struct PodAttributionTests {
     /// Values every numeric input is tried with: the edges of Double, subnormal, negative,
     /// non-finite and ordinary.
     static let extremes: [Double] = [
-        0, -0.0, 5e-324, 1e-300, 1e-12, 0.5, 1, 3, 64, 1e9, 1e300, .greatestFiniteMagnitude, -1, -1e300, .infinity,
+        0, -0.0, .leastNonzeroMagnitude, 1e-300, 1e-12, 0.5, 1, 3, 64, 1e9, 1e300, .greatestFiniteMagnitude, -1, -1e300,
+        .infinity,
         -.infinity, .nan,
     ]
     static let extremeTimes: [Int64] = [.min, .min + 1, -15_000, 0, 1, 15_000, 1_700_000_000_000, .max - 1, .max]

@@ -185,7 +185,7 @@ struct StaticPowerFitTests {
         }
         #expect(fit.sampleCount == 0)
         var random = SeededGenerator(seed: 12)
-        let extremes: [Double] = [0, 5e-324, 1e-300, 1e-9, 1, 1e9, 1e300, .greatestFiniteMagnitude]
+        let extremes: [Double] = [0, .leastNonzeroMagnitude, 1e-300, 1e-9, 1, 1e9, 1e300, .greatestFiniteMagnitude]
         for _ in 0..<200 {
             var extreme = StaticPowerFit(
                 windowMilliseconds: .max, startingWatts: 1, overrideWatts: nil, minimumSamples: 3)

@@ -57,9 +57,8 @@ struct AttributionBench {
         (0..<nodes).map { node in
             let count = pods / nodes + (node < pods % nodes ? 1 : 0)
             let usages = (0..<count).map { (index: Int) -> PodUsage in
-                let millicores: Int = (index * 37 + node) % 400
-                let cores: Double? = index % 97 == 0 ? nil : Double(millicores) / 1000
-                let requests: Double = Double(index % 5) / 10
+                let cores: Double? = index % 97 == 0 ? nil : Double((index * 37 + node) % 400) / 1000
+                let requests = Double(index % 5) / 10
                 return PodUsage(
                     namespace: "bench-\(index % 7)", name: "pod-\(node)-\(index)", uid: UUID().uuidString,
                     cpuCores: cores, requestCores: requests, running: index % 53 != 0)
