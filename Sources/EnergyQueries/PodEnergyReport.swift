@@ -80,12 +80,14 @@ public struct PodEnergyReport: Codable, Sendable, Equatable {
                         attributedJoules: total.joules, nodeJoules: whole.joules,
                         coverage: span > 0 ? min(100, 100 * Double(total.coveredMilliseconds) / Double(span)) : 0))
             case .system:
-                var entry = nodes[total.node] ?? Node(node: total.node, systemJoules: 0, idleJoules: 0, attributedUntil: 0)
+                var entry =
+                    nodes[total.node] ?? Node(node: total.node, systemJoules: 0, idleJoules: 0, attributedUntil: 0)
                 entry.systemJoules += total.joules
                 entry.attributedUntil = max(entry.attributedUntil, total.lastMilliseconds)
                 nodes[total.node] = entry
             case .idle:
-                var entry = nodes[total.node] ?? Node(node: total.node, systemJoules: 0, idleJoules: 0, attributedUntil: 0)
+                var entry =
+                    nodes[total.node] ?? Node(node: total.node, systemJoules: 0, idleJoules: 0, attributedUntil: 0)
                 entry.idleJoules += total.joules
                 entry.attributedUntil = max(entry.attributedUntil, total.lastMilliseconds)
                 nodes[total.node] = entry

@@ -162,11 +162,44 @@ public struct MonitorEnergySource: EnergySource {
     public func otherPods(
         node: String, namespace: String, pod: String, fromMilliseconds from: Int64, toMilliseconds to: Int64
     ) async throws -> OtherPods? {
-        let url =
-            "\(baseURL)/api/v1/pods?node=\(KubernetesClient.queryValue(node))&from=\(Self.seconds(from))&to=\(Self.seconds(to))"
+        guard let window = try await podReport(node: node, from: Self.seconds(from), to: Self.seconds(to)) else {
+            return nil
+        }
+        guard !window.pods.isEmpty || !window.nodes.isEmpty else {
+            // Nothing in the window yet: per-pod energy is on when the node has rows of the
+            // hour before (the window's are written some seconds after it ends).
+            guard let recent = try await podReport(node: node, from: Self.seconds(from - 3_600_000), to: "now"),
+                !recent.pods.isEmpty || !recent.nodes.isEmpty
+            else { return nil }
+            return OtherPods(joules: 0, attributedUntilMilliseconds: min(Self.until(recent), from))
+        }
+        var others = 0.0
+        for entry in window.pods {
+            guard !(entry["namespace"]?.string == namespace && entry["pod"]?.string == pod),
+                let joules = entry["attributedJoules"]?.number, joules.isFinite
+            else { continue }
+            others += joules
+        }
+        return OtherPods(joules: others, attributedUntilMilliseconds: Self.until(window))
+    }
+
+    /// The end of the latest attributed part in a `/api/v1/pods` answer.
+    private static func until(_ report: (pods: [JSONValue], nodes: [JSONValue])) -> Int64 {
+        var until = Int64.min
+        for entry in report.pods { if let end = entry["to"]?.integer { until = max(until, end) } }
+        for entry in report.nodes { if let end = entry["attributedUntil"]?.integer { until = max(until, end) } }
+        return until
+    }
+
+    /// `GET /api/v1/pods` for a node; nil when the monitor has no such route (an older one).
+    private func podReport(node: String, from: String, to: String) async throws -> (
+        pods: [JSONValue], nodes: [JSONValue]
+    )? {
+        let url = "\(baseURL)/api/v1/pods?node=\(KubernetesClient.queryValue(node))&from=\(from)&to=\(to)"
         let response: HTTPResponse
         do {
-            response = try await http.perform(HTTPRequest(url: url, timeoutMilliseconds: 30_000, maxResponseBytes: 64 << 20))
+            response = try await http.perform(
+                HTTPRequest(url: url, timeoutMilliseconds: 30_000, maxResponseBytes: 64 << 20))
         } catch {
             throw EnergySourceError("monitor \(baseURL): \(error)")
         }
@@ -176,20 +209,7 @@ public struct MonitorEnergySource: EnergySource {
         else {
             throw EnergySourceError("monitor \(baseURL): /api/v1/pods did not answer with pod figures")
         }
-        guard !pods.isEmpty || !nodes.isEmpty else { return nil }
-        var others = 0.0
-        var until = Int64.min
-        for entry in pods {
-            if let end = entry["to"]?.integer { until = max(until, end) }
-            guard !(entry["namespace"]?.string == namespace && entry["pod"]?.string == pod),
-                let joules = entry["attributedJoules"]?.number, joules.isFinite
-            else { continue }
-            others += joules
-        }
-        for entry in nodes {
-            if let end = entry["attributedUntil"]?.integer { until = max(until, end) }
-        }
-        return OtherPods(joules: others, attributedUntilMilliseconds: until)
+        return (pods, nodes)
     }
 
     /// Unix seconds with milliseconds, as `TimeParsing` reads them.
@@ -236,7 +256,15 @@ public struct StoreEnergySource: EnergySource {
         node: String, namespace: String, pod: String, fromMilliseconds from: Int64, toMilliseconds to: Int64
     ) async throws -> OtherPods? {
         let totals = try await store.podEnergy(node: node, fromMilliseconds: from, toMilliseconds: to)
-        guard let until = totals.map(\.lastMilliseconds).max() else { return nil }
+        guard let until = totals.map(\.lastMilliseconds).max() else {
+            // Nothing in the window yet: per-pod energy is on when the node has rows of the
+            // hour before (the window's are written some seconds after it ends).
+            let recent = try await store.podEnergy(
+                node: node, fromMilliseconds: from.subtractingReportingOverflow(3_600_000).partialValue,
+                toMilliseconds: .max)
+            guard let latest = recent.map(\.lastMilliseconds).max() else { return nil }
+            return OtherPods(joules: 0, attributedUntilMilliseconds: min(latest, from))
+        }
         return OtherPods(
             joules: totals.filter { $0.kind == .pod && !($0.namespace == namespace && $0.pod == pod) }
                 .reduce(0) { $0 + $1.joules },

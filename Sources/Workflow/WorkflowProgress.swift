@@ -43,7 +43,8 @@ public enum WorkflowProgress: Sendable, Equatable, CustomStringConvertible {
             "\(row.phase): done on \(row.node) in \(Int64(clampingRounding: row.durationSeconds)) s, "
                 + String(format: "%.2f J, %.1f %% covered", row.joules, row.coveragePercent ?? 0)
                 + ((row.backfilledJoules ?? 0) > 0
-                    ? String(format: ", %.2f J of them backfilled from the plug's own figures", row.backfilledJoules ?? 0)
+                    ? String(
+                        format: ", %.2f J of them backfilled from the plug's own figures", row.backfilledJoules ?? 0)
                     : "")
         case .runFinished(let run, let seconds, let joules):
             "run \(run): finished, " + String(format: "%.0f s, %.2f J", seconds, joules)

@@ -51,6 +51,30 @@ struct PodsCommandTests {
             )
         }
         try await store.setInterval(milliseconds: 1000)
+        // Per-pod energy: pre-abc12 shared wyse, and was given 4 W of its 10 W over its window
+        // (the rows of another pod, system and idle on the same node are not its own).
+        var rows: [PodMinuteRow] = []
+        var part = start + 100_000
+        while part < start + 160_000 {
+            let end = min(start + 160_000, (part / 60_000 + 1) * 60_000)
+            let seconds = Double(end - part) / 1000
+            rows.append(
+                PodMinuteRow(
+                    node: "wyse", kind: .pod, namespace: "ml", pod: "pre-abc12", uid: "u1", fromMilliseconds: part,
+                    toMilliseconds: end, cpuSeconds: seconds, dynamicJoules: 3 * seconds, staticJoules: 1 * seconds,
+                    coveredMilliseconds: end - part))
+            rows.append(
+                PodMinuteRow(
+                    node: "wyse", kind: .pod, namespace: "ml", pod: "neighbour", uid: "u2", fromMilliseconds: part,
+                    toMilliseconds: end, cpuSeconds: seconds, dynamicJoules: 3 * seconds, staticJoules: 1 * seconds,
+                    coveredMilliseconds: end - part))
+            rows.append(
+                PodMinuteRow(
+                    node: "wyse", kind: .idle, fromMilliseconds: part, toMilliseconds: end, cpuSeconds: 0,
+                    dynamicJoules: 0, staticJoules: 2 * seconds, coveredMilliseconds: end - part))
+            part = end
+        }
+        try await store.addPodEnergy(rows)
         store.close()
 
         let podList: [String: Any] = [
@@ -110,14 +134,18 @@ struct PodsCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 3, "\(lines)")
-        #expect(lines.first == "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage,IdleJoules")
+        #expect(
+            lines.first
+                == "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage,IdleJoules,AttributedJoules")
         let startStamp = String(Self.rfc3339(start + 100_000).dropLast())  // no zone, UTC
         #expect(
-            lines.dropFirst().first == "\(startStamp),preprocessing-job,0.0,wyse,inference,60,10.00,600.00,100.0,435.00"
+            lines.dropFirst().first
+                == "\(startStamp),preprocessing-job,0.0,wyse,inference,60,10.00,600.00,100.0,435.00,240.00"
         )
         let running = lines.last?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) ?? []
-        #expect(running.count == 10)
-        if running.count == 10 {
+        // No per-pod figures for it: AttributedJoules stays empty.
+        #expect(running.count == 11 && running.last == "")
+        if running.count == 11 {
             #expect(running[1] == "train-xyz" && running[2] == "" && running[3] == "tvpc" && running[4] == "training")
             let duration = Double(running[5]) ?? 0
             // From the container start to the command's own now, which is later on a busy machine.

@@ -56,16 +56,33 @@ struct SharedNodeEnergyTests {
             staticFactor: 1.2, wattsPerCore: 10, systemCores: 0.1, background: [(node: "tvpc", cores: 1)],
             metricsResolutionMilliseconds: 1000, staticPower: "none")
         let folder = try TemporaryDirectory("shared-thesis")
+        let port = TestEnvironment.freePorts(1)
         var logger = Logger(label: "shared-tests")
         logger.logLevel = .critical
-        let scale = 30.0
+        // Phases of 15 to 30 real seconds: a window of a few seconds is mostly edges.
+        let scale = 4.0
         let offline = try await OfflineCluster.start(
             .init(
                 knowledgeBasePath: TestPaths.knowledgeBaseManifest, workflow: workflow, timeScale: scale,
                 capacities: ["tvpc": (8000, 16 << 30), "wyse": (4000, 8 << 30), "rpi": (4000, 1 << 30)],
-                databasePath: folder.path("e.db"), shared: shared),
+                databasePath: folder.path("e.db"), monitorListen: .init(host: "127.0.0.1", port: port), shared: shared),
             logger: logger)
         do {
+            // As a monitor that ran before the experiment: varied load until the static power
+            // of tvpc is learned, then the background pod back at its core.
+            let url = "http://127.0.0.1:\(port)"
+            var generator = SystemRandomNumberGenerator()
+            let deadline = ContinuousClock.now + .seconds(300)
+            while ContinuousClock.now < deadline {
+                let metrics = ExpositionReader(await TestEnvironment.getText("\(url)/metrics"))
+                if metrics.has("energy_monitor_node_static_watts{node=\"tvpc\",source=\"fitted\"}") { break }
+                let now = Date().timeIntervalSince1970
+                try await Task.sleep(for: .milliseconds(Int64(clampingRounding: (now.rounded(.up) - now) * 1000) + 20))
+                try await offline.setBackgroundLoad(
+                    index: 0, cores: Double.random(in: 0...3, using: &generator), shared: shared)
+                try await Task.sleep(for: .seconds(3))
+            }
+            try await offline.setBackgroundLoad(index: 0, cores: 1, shared: shared)
             let runner = WorkflowRunner(
                 configuration: .init(
                     workflow: workflow, phaseTimeoutMilliseconds: 8 * 3_600_000, settleMilliseconds: 1500,
@@ -79,7 +96,8 @@ struct SharedNodeEnergyTests {
             for (row, run) in zip(rows, runs) where row.node == "tvpc" {
                 let from = Int64(run.start * 1000)
                 let to = Int64(run.finish * 1000)
-                let node = try #require(offline.groundTruthJoules(node: "tvpc", fromMilliseconds: from, toMilliseconds: to))
+                let node = try #require(
+                    offline.groundTruthJoules(node: "tvpc", fromMilliseconds: from, toMilliseconds: to))
                 let backgroundCPU = await offline.cpuSeconds(
                     pod: background.name, namespace: background.namespace, fromMilliseconds: from, toMilliseconds: to)
                 // What the node drew for the phase alone: all of it but the background pod's CPU.

@@ -26,7 +26,8 @@ struct ResultFileTests {
     @Test(
         "the thesis's thesis_results.csv: six energy-scheduler rows, two complete runs at weight 0.0",
         .enabled(
-            if: TestPaths.thesisTestsEnabled, "../shared/thesis is absent: the thesis data is read in place, never copied")
+            if: TestPaths.thesisTestsEnabled,
+            "../shared/thesis is absent: the thesis data is read in place, never copied")
     )
     func thesisResults() throws {
         let rows = try ResultFile.read(Self.thesisResults)
@@ -48,7 +49,8 @@ struct ResultFileTests {
     @Test(
         "the thesis's results_baseline.csv: per-phase timestamps; two aborted attempts and two complete runs",
         .enabled(
-            if: TestPaths.thesisTestsEnabled, "../shared/thesis is absent: the thesis data is read in place, never copied")
+            if: TestPaths.thesisTestsEnabled,
+            "../shared/thesis is absent: the thesis data is read in place, never copied")
     )
     func baseline() throws {
         let rows = try ResultFile.read(Self.baseline)
@@ -80,7 +82,8 @@ struct ResultFileTests {
                     + "BackfilledJoules,AttributedJoules\n"))
         #expect(text.components(separatedBy: "Timestamp,").count == 2)
         #expect(
-            text.contains("2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00,,,\n"))
+            text.contains("2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00,,,\n")
+        )
         let read = try ResultFile.read(path)
         #expect(read == rows)
         let split = RecordedRun.split(read, source: path)

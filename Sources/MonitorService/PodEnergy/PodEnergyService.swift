@@ -230,7 +230,9 @@ final class PodEnergyService: Service, Sendable {
             system += result.systemJoules
             idle += result.idleJoules
             if result.coveredMilliseconds > 0 {
-                for share in result.pods {
+                // A pod without a share (finished, or without figures) gets no row: its rows
+                // span only the time it had a share.
+                for share in result.pods where share.cpuSeconds > 0 || share.joules > 0 {
                     rows.append(
                         PodMinuteRow(
                             node: window.node, kind: .pod, namespace: share.namespace, pod: share.name, uid: share.uid,

@@ -24,7 +24,9 @@ struct WorkflowOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "The monitor's SQLite database instead of --monitor (on the monitor's node); with --simulate, where the offline monitor keeps it (default: a temporary folder).")
+        help:
+            "The monitor's SQLite database instead of --monitor (on the monitor's node); with --simulate, where the offline monitor keeps it (default: a temporary folder)."
+    )
     var database: String?
 
     @Option(name: .long, help: "Poll interval for --database (default: as recorded by the service).")
@@ -96,7 +98,9 @@ struct WorkflowOptions: ParsableArguments {
 
     func validate() throws {
         if simulate {
-            if monitor != nil { throw ValidationError("--monitor does not go with --simulate (the offline cluster has its own)") }
+            if monitor != nil {
+                throw ValidationError("--monitor does not go with --simulate (the offline cluster has its own)")
+            }
             if interval != nil { throw ValidationError("--interval does not go with --simulate") }
             try Self.checkTimeScale(timeScale)
             _ = try Self.restingWatts(restingWatts)
@@ -248,7 +252,8 @@ struct WorkflowOptions: ParsableArguments {
     func makeSimulatedSession(definition: WorkflowDefinition) async throws -> WorkflowSession {
         let knowledge: KnowledgeBase
         do {
-            knowledge = try knowledgeBase.map { try KnowledgeBase(contentsOfFile: $0) } ?? BuiltInDefaults.knowledgeBase()
+            knowledge =
+                try knowledgeBase.map { try KnowledgeBase(contentsOfFile: $0) } ?? BuiltInDefaults.knowledgeBase()
         } catch {
             throw CommandFailure("--knowledge-base: \(error)")
         }
@@ -323,7 +328,7 @@ struct WorkflowSession {
         do {
             try await task.value
             await offline?.stop()
-        } catch where error is CancellationError || task.isCancelled {
+        } catch  where error is CancellationError || task.isCancelled {
             await offline?.stop()
             FileHandle.standardError.write(
                 Data(
