@@ -64,6 +64,12 @@ struct OfflineCommandTests {
             (["--capacity", "rpi=1e300,1Gi"], "--capacity"),
             (["--monitor", "http://127.0.0.1:1"], "--monitor does not go with --simulate"),
             (["--knowledge-base", "/nonexistent.yaml"], "--knowledge-base"),
+            (["--background", "tvpc"], "--background"),
+            (["--background", "tvpc=0"], "--background"),
+            (["--background", "tvpc=1e300"], "--background"),
+            (["--background", "nowhere=1"], "--background: node nowhere is not in the knowledge base"),
+            (["--background", "tvpc=1", "--static-factor", "0"], "--static-factor"),
+            (["--background", "tvpc=1", "--metrics-interval", "10ms"], "--metrics-interval"),
         ])
     func badInput(_ extra: [String], _ expected: String) async throws {
         try TestPaths.requireBinary()
@@ -78,6 +84,46 @@ struct OfflineCommandTests {
         #expect(result.stderr.contains(expected), "\(result.stderr)")
         #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Stack dump"))
         #expect(!FileManager.default.fileExists(atPath: folder.path("r.csv")))
+    }
+
+    @Test("workflow run --simulate --background: phases share tvpc; AttributedJoules is below Joules")
+    func runShared() async throws {
+        try TestPaths.requireBinary()
+        let folder = try TemporaryDirectory("simulate-shared")
+        let output = folder.path("results.csv")
+        let result = try await runBinary(
+            [
+                "workflow", "run", "--simulate", "--workflow", Self.workflow, "--knowledge-base",
+                TestPaths.knowledgeBaseManifest, "--output", output, "--database", folder.path("energy.db"),
+                "--scheduler", "energy", "--weight", "1", "--time-scale", "30", "--capacity", "tvpc=8,16Gi",
+                "--settle", "1s", "--background", "tvpc=2", "--metrics-interval", "1s",
+            ], timeout: .seconds(300))
+        #expect(result.status == 0, "\(result.stderr)\n\(result.stdout.suffix(2000))")
+        let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
+        let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.count == 3)
+        for row in rows {
+            let joules = try #require(Double(row[7]))
+            let attributed = try #require(Double(row[13]), "\(row)")
+            if row[3] == "tvpc" {
+                // The background pod's 2 cores draw 20 W of the node's power: the phase's share is less.
+                #expect(attributed < joules && attributed > 0.5 * joules, "\(row)")
+            } else {
+                // Alone on its node (the energy scheduler may avoid the busy tvpc): all of it.
+                #expect(abs(attributed - joules) <= 0.01, "\(row)")
+            }
+        }
+        // The monitor's database has the pods' rows: the background pod's and those of the
+        // phases on tvpc.
+        let onTVPC = rows.filter { $0[3] == "tvpc" }.count
+        let sqlite = try await runProcess(
+            "/usr/bin/sqlite3",
+            [
+                folder.path("energy.db"),
+                "SELECT count(DISTINCT pod) FROM pod_energy WHERE kind = 'pod' AND node = 'tvpc'",
+            ])
+        #expect(
+            Int(sqlite.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) == onTVPC + 1, "\(sqlite.stdout)")
     }
 
     @Test("a phase without work: is refused before anything starts")
