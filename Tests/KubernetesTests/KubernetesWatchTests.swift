@@ -140,13 +140,13 @@ struct KubernetesWatchTests {
             defer { following.cancel() }
             #expect(await eventually(within: .seconds(60)) { await cluster.simulator.openWatches() == 1 })
             _ = try await client.post(path: "/apis/batch/v1/namespaces/ml/jobs", body: Self.job("one"))
-            #expect(await eventually(within: .seconds(15)) { updates.withLock { $0.count } >= 3 })
+            #expect(await eventually(within: .seconds(60)) { updates.withLock { $0.count } >= 3 })
             await cluster.simulator.dropWatches()
             // While no watch is open, the pod runs and succeeds: the resumed watch must replay it.
             let pod = try #require(await cluster.simulator.pods().first)
             try await cluster.simulator.finishPod(pod.name, namespace: "ml")
             #expect(
-                await eventually(within: .seconds(15)) {
+                await eventually(within: .seconds(60)) {
                     updates.withLock {
                         $0.contains {
                             if case .event(let e) = $0 { e.object["status"]?["phase"] == "Succeeded" } else { false }

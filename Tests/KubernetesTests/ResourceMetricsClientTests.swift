@@ -281,7 +281,9 @@ struct ResourceMetricsClientTests {
 
     @Test("while frozen, answers keep the last timestamp, window and usage; then they move on")
     func frozen() async throws {
-        let window: Int64 = 1000
+        // Windows long enough that the node's and the pods' answers, two requests, fall in
+        // the same one on a loaded machine.
+        let window: Int64 = 4000
         try await withCluster(
             lifecycle: ScriptedLifecycle.fixed(node: "tvpc", duration: nil),
             metrics: ResourceMetricsModel(resolutionMilliseconds: window, systemCores: ["tvpc": 0.1])
@@ -297,7 +299,7 @@ struct ResourceMetricsClientTests {
             await cluster.simulator.setSystemLoad(node: "tvpc", cores: 0.5)
             let changed = Self.now()
             // Windows go by; the answers stay.
-            _ = await eventually(within: .seconds(10)) { Self.now() >= (changed / window + 3) * window }
+            _ = await eventually(within: .seconds(60)) { Self.now() >= (changed / window + 3) * window }
             let stale = try await Self.snapshot(cluster, from: 0)
             #expect(stale.node == frozen.node)
             #expect(stale.pods == frozen.pods)
@@ -311,7 +313,9 @@ struct ResourceMetricsClientTests {
 
     @Test("a pod that finishes drops out of the list and its load stops; the node keeps the rest")
     func finishedPods() async throws {
-        let window: Int64 = 1000
+        // Windows long enough that the node's and the pods' answers, two requests, fall in
+        // the same one on a loaded machine.
+        let window: Int64 = 4000
         try await withCluster(
             lifecycle: ScriptedLifecycle.fixed(node: "tvpc", duration: nil),
             metrics: ResourceMetricsModel(resolutionMilliseconds: window)

@@ -81,7 +81,7 @@ struct MonitorLifecycleTests {
             "the store is opened before run()")
 
         let running = Task { try await ServiceRunner.run([monitor], signals: [], logger: Self.quiet) }
-        let ready = await eventually(within: .seconds(60), every: .milliseconds(100)) {
+        let ready = await eventually(within: .seconds(180), every: .milliseconds(100)) {
             await TestEnvironment.get("http://127.0.0.1:\(port)/readyz")?.status == 200
         }
         #expect(ready, "the monitor never became ready")

@@ -89,7 +89,7 @@ struct NodeViewTests {
                 // A restart: the watch's version is gone, the view lists again and stays current.
                 try await cluster.simulator.restart(downtime: .milliseconds(300))
                 await cluster.simulator.addNode(SimulatedNode(name: "late", annotations: ClusterPayloads.power(9)))
-                #expect(await eventually(within: .seconds(30)) { view.current.annotations["late"] != nil })
+                #expect(await eventually(within: .seconds(120)) { view.current.annotations["late"] != nil })
                 #expect(view.current.isSynced)
                 // A name the view does not know is scored without power and reported.
                 #expect(

@@ -186,9 +186,14 @@ struct PlugSessionTests {
     func alignment() async throws {
         try await withSimulator([.init(node: "a", port: 0, generation: 2, profile: .rpi)]) { simulator in
             let plug = PlugConfiguration(node: "a", baseURL: "http://127.0.0.1:\(simulator.port(of: "a") ?? 9)")
-            let loop = PollLoop(plugs: [plug], intervalMilliseconds: 200, client: Self.client, logger: Self.logger)
+            // On threads of its own, as the service runs it: the test process runs other suites
+            // at once on the cooperative pool.
+            let executor = PollExecutor(threads: 1)
+            defer { executor.shutdown() }
+            let loop = PollLoop(
+                plugs: [plug], intervalMilliseconds: 200, client: Self.client, executor: executor, logger: Self.logger)
             let reports = ReportCollector()
-            let task = Task { await loop.run { reports.append($0) } }
+            let task = Task(executorPreference: executor) { await loop.run { reports.append($0) } }
             let enough = await Self.wait(seconds: 60) { reports.count >= 5 }
             task.cancel()
             await task.value
