@@ -12,15 +12,18 @@ import Workflow
 
 /// Per-pod energy against the offline cluster's ground truth: two identical background pods
 /// and a third, of varied load, share `tvpc` with its system load; the simulated static power
-/// is 20 % above the knowledge base's; metrics-server's windows are 1 s, and the load steps
-/// every 4 s (the fit learns from the windows of steady load: 60 of them, as many as 15
-/// minutes of such load give at metrics-server's default 15 s, take about 2 minutes here).
+/// is 20 % above the knowledge base's; metrics-server's windows are 2 s, and the load steps
+/// every 8 s on a window boundary (the fit learns from the windows of steady load: 30 of them,
+/// as many as 7.5 minutes of such load give at metrics-server's default 15 s, take about
+/// 2 minutes here). A step's edge blurs over the plug's sampling (a poll late on a busy
+/// machine moves part of a step into the window before): holding a load four windows long
+/// keeps that a small part of the energy.
 @Suite("Per-pod energy on shared nodes, against the simulator's truth", .serialized)
 struct SharedNodeEnergyTests {
     static let shared = SharedNodes(
         staticFactor: 1.2, wattsPerCore: 10, systemCores: 0.1,
         background: [(node: "tvpc", cores: 1), (node: "tvpc", cores: 1), (node: "tvpc", cores: 0.5)],
-        metricsResolutionMilliseconds: 1000, staticPower: "requests")
+        metricsResolutionMilliseconds: 2000, staticPower: "requests")
 
     @Test(
         "conservation in every window; equal pods get equal shares; the learned static power and each pod's energy match the truth"
@@ -92,7 +95,9 @@ struct SharedNodeEnergyTests {
             let background = try #require(
                 await offline.simulator.pods().first { $0.namespace == SharedNodes.backgroundNamespace })
             let runs = offline.workloads
-            #expect(rows.map(\.node) == ["tvpc", "tvpc", "tvpc"])
+            // Performance first puts every phase on tvpc, unless its live power, raised by the
+            // background pod, tips the score to another node.
+            #expect(rows.filter { $0.node == "tvpc" }.count >= 2, "\(rows.map(\.node))")
             for (row, run) in zip(rows, runs) where row.node == "tvpc" {
                 let from = Int64(run.start * 1000)
                 let to = Int64(run.finish * 1000)
@@ -128,19 +133,20 @@ struct SharedNodeEnergyTests {
         var round = 0
         let deadline = ContinuousClock.now + .seconds(600)
         while ContinuousClock.now < deadline {
-            // Steps start on whole seconds, as the metrics windows do, and hold for four of them.
+            // Steps start on window boundaries (even seconds) and hold for four windows.
             let now = Date().timeIntervalSince1970
-            try await Task.sleep(for: .milliseconds(Int64(clampingRounding: (now.rounded(.up) - now) * 1000) + 20))
+            let boundary = (now / 2).rounded(.up) * 2
+            try await Task.sleep(for: .milliseconds(Int64(clampingRounding: (boundary - now) * 1000) + 20))
             let pair = Double.random(in: 0...2.5, using: &generator)
             try await offline.setBackgroundLoad(index: 0, cores: pair, shared: Self.shared)
             try await offline.setBackgroundLoad(index: 1, cores: pair, shared: Self.shared)
             try await offline.setBackgroundLoad(
                 index: 2, cores: Double.random(in: 0...1.5, using: &generator), shared: Self.shared)
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .seconds(7))
             round += 1
             let metrics = ExpositionReader(await TestEnvironment.getText("\(url)/metrics"))
             let samples = metrics.value("energy_monitor_node_static_fit_samples{node=\"tvpc\"}") ?? 0
-            if !fitted, metrics.has("energy_monitor_node_static_watts{node=\"tvpc\",source=\"fitted\"}"), samples >= 60
+            if !fitted, metrics.has("energy_monitor_node_static_watts{node=\"tvpc\",source=\"fitted\"}"), samples >= 30
             {
                 fitted = true
                 convergedAt = Int64(Date().timeIntervalSince1970 * 1000)
@@ -151,7 +157,7 @@ struct SharedNodeEnergyTests {
                 break
             }
         }
-        let converged = try #require(convergedAt, "the static power was never fitted from 60 steady windows")
+        let converged = try #require(convergedAt, "the static power was never fitted from 30 steady windows")
         let from = Self.nextMinute(converged)
         let to = from + 60_000
         let metrics = ExpositionReader(await TestEnvironment.getText("\(url)/metrics"))
