@@ -274,13 +274,15 @@ struct PodEnergyServiceTests {
             // metrics-server answers 503 for at least six reads.
             var metrics = await Self.metrics(service)
             let unavailableBefore = Self.errors(metrics, "unavailable")
-            let outageStart = Self.nowMilliseconds()
             await cluster.simulator.startOutage(matching: .nodeMetrics)
+            // Taken after the start: every window before the outage ended before this instant.
+            let outageStart = Self.nowMilliseconds()
             let counted = await eventually(within: .seconds(60), every: .milliseconds(100)) {
                 Self.errors(await Self.metrics(service), "unavailable") >= unavailableBefore + 6
             }
-            await cluster.simulator.endOutage(matching: .nodeMetrics)
+            // Taken before the end: the first window after it ends after this instant.
             let outageEnd = Self.nowMilliseconds()
+            await cluster.simulator.endOutage(matching: .nodeMetrics)
             try #require(counted, "the outage was not counted: \(service.monitor.output.suffix(1500))")
             let samplesInOutage = try await Self.number(
                 database,
@@ -288,8 +290,9 @@ struct PodEnergyServiceTests {
             )
             #expect(samplesInOutage > 0, "polling went on during the outage")
             let resumed = await eventually(within: .seconds(60), every: .milliseconds(250)) {
-                ((try? await Self.span(database, node: "sim-0"))?.last ?? 0) > outageEnd
-                    && ((try? await Self.span(database, node: "sim-1"))?.last ?? 0) > outageEnd
+                let first = (try? await Self.span(database, node: "sim-0"))?.last ?? 0
+                let second = (try? await Self.span(database, node: "sim-1"))?.last ?? 0
+                return first > outageEnd && second > outageEnd
             }
             try #require(resumed, "no rows after the outage: \(service.monitor.output.suffix(1500))")
 
@@ -328,11 +331,12 @@ struct PodEnergyServiceTests {
                 }
             }
             #expect(conserved, "the counters moved while frozen")
-            await cluster.simulator.freezeMetrics(false)
             let thawed = Self.nowMilliseconds()
+            await cluster.simulator.freezeMetrics(false)
             let resumedAgain = await eventually(within: .seconds(60), every: .milliseconds(250)) {
-                ((try? await Self.span(database, node: "sim-0"))?.last ?? 0) > thawed
-                    && ((try? await Self.span(database, node: "sim-1"))?.last ?? 0) > thawed
+                let first = (try? await Self.span(database, node: "sim-0"))?.last ?? 0
+                let second = (try? await Self.span(database, node: "sim-1"))?.last ?? 0
+                return first > thawed && second > thawed
             }
             try #require(resumedAgain, "no rows after the freeze: \(service.monitor.output.suffix(1500))")
 
@@ -402,7 +406,9 @@ struct PodEnergyServiceTests {
                     database, "SELECT count(*) FROM pod_energy WHERE kind = 'pod' AND pod = '\(name)'")
             }
             let attributing = await eventually(within: .seconds(90), every: .milliseconds(250)) {
-                ((try? await podRows(steady.name)) ?? 0) > 0 && ((try? await podRows(doomed.name)) ?? 0) > 0
+                let steadyRows = (try? await podRows(steady.name)) ?? 0
+                let doomedRows = (try? await podRows(doomed.name)) ?? 0
+                return steadyRows > 0 && doomedRows > 0
             }
             try #require(attributing, "no pod rows: \(service.monitor.output.suffix(2000))")
 
