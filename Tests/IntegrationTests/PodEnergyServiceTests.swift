@@ -224,7 +224,9 @@ struct PodEnergyServiceTests {
             #expect(service.monitor.isRunning)
             #expect(try await Self.number(database, "SELECT count(*) FROM pod_energy") == 0)
             metrics = await Self.metrics(service)
-            #expect(!metrics.has(#"energy_monitor_pod_power_watts{namespace="pe",pod="\#(pod.name)",node="sim-0"}"#))
+            let exported1 = metrics.has(
+                #"energy_monitor_pod_power_watts{namespace="pe",pod="\#(pod.name)",node="sim-0"}"#)
+            #expect(!exported1, "a series for a pod without rows")
             #expect(metrics.value(#"energy_monitor_node_attributed_energy_joules_total{node="sim-0"}"#) == 0)
             for reason in ["unavailable", "forbidden", "stale", "other"] { #expect(Self.errors(metrics, reason) == 0) }
             let named = Self.lines(service, "metrics-server")
@@ -358,7 +360,9 @@ struct PodEnergyServiceTests {
             #expect(try await Self.number(database, "SELECT count(*) FROM pod_energy WHERE node = 'lone'") == 0)
             #expect(try await podRows(lonely) == 0)
             metrics = await Self.metrics(service)
-            #expect(!metrics.has(#"energy_monitor_pod_power_watts{namespace="pe",pod="\#(lonely.name)",node="lone"}"#))
+            let exported2 = metrics.has(
+                #"energy_monitor_pod_power_watts{namespace="pe",pod="\#(lonely.name)",node="lone"}"#)
+            #expect(!exported2, "a series for a pod without rows")
             let naming = Self.lines(service, "lone").filter { !$0.contains("alone") }
             #expect(naming.isEmpty, "\(naming)")
 
@@ -447,8 +451,9 @@ struct PodEnergyServiceTests {
             #expect(await TestEnvironment.get(service.base + "/readyz")?.status == 200)
             #expect(try await podRows(flashed.name) == 0, "rows for a pod without figures")
             let metrics = await Self.metrics(service)
-            #expect(
-                !metrics.has(#"energy_monitor_pod_power_watts{namespace="pe",pod="\#(flashed.name)",node="sim-0"}"#))
+            let exported3 = metrics.has(
+                #"energy_monitor_pod_power_watts{namespace="pe",pod="\#(flashed.name)",node="sim-0"}"#)
+            #expect(!exported3, "a series for a pod without rows")
             // The deleted pod: rows only up to its deletion, its counter as its rows; the
             // steady one goes on.
             let lastOfDoomed = try await Self.number(
