@@ -291,8 +291,9 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "Exposition", "JSON", "Scoring",
-                "Store", "ShellySimulator", "TestSupport", "Workflow",
+                "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "Exposition", "JSON", "Kubernetes",
+                "Scoring", "Store", "ShellySimulator", "TestSupport", "Workflow",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -37,10 +37,31 @@ struct MonitorConfigurationWriterTests {
         configuration.kubernetes = .init(
             annotate: true, prefix: "energy.example.org", heartbeatMilliseconds: 30_000, deadbandWatts: 0.25,
             kubeconfig: kubeconfig, context: "lab # one")
+        let knowledgeBase = folder + "/kb #1: é.yaml"
+        try """
+        sequential:
+          - {nodeName: tvpc, performanceRate: 1, powerConsumptionWatts: 40, idlePowerWatts: 21.5}
+          - {nodeName: rpi, performanceRate: 0.2, powerConsumptionWatts: 5, idlePowerWatts: 2.75}
+        training:
+          - {nodeName: tvpc, performanceRate: 1, powerConsumptionWatts: 60, idlePowerWatts: 20.25}
+        """.write(toFile: knowledgeBase, atomically: true, encoding: .utf8)
+        var pods = MonitorConfiguration.PodEnergySettings()
+        pods.enabled = true
+        pods.staticPower = .even
+        pods.metricsIntervalMilliseconds = 7500
+        pods.staticWindowMilliseconds = 2 * 3_600_000 + 30 * 60_000
+        pods.staticWatts = ["tvpc": 18.125, "rpi": 0]
+        pods.nodeCores = ["tvpc": 8, "rpi": 3.5]
+        pods.knowledgeBase = knowledgeBase
+        // What the knowledge base gives: each node's lowest idle power.
+        pods.startingWatts = ["tvpc": 20.25, "rpi": 2.75]
+        configuration.kubernetes.podEnergy = pods
         return configuration
     }
 
-    @Test("parse(write(c)) gives back c: paths with # and spaces, an IPv6 listen address, every plug key")
+    @Test(
+        "parse(write(c)) gives back c: paths with # and spaces, an IPv6 listen address, every plug key, every per-pod energy key"
+    )
     func roundTrip() throws {
         let scratch = try TemporaryDirectory()
         let configuration = try Self.awkward(in: scratch.path)
@@ -61,8 +82,10 @@ struct MonitorConfigurationWriterTests {
         configuration.database = "energy.db"
         configuration.plugs = [PlugConfiguration(node: "sim-0", baseURL: "http://127.0.0.1:8000")]
         let yaml = configuration.yaml()
-        for key in ["interval", "retention", "backlog", "kubernetes", "generation", "channel", "username", "transport"]
-        {
+        for key in [
+            "interval", "retention", "backlog", "kubernetes", "generation", "channel", "username", "transport",
+            "podEnergy", "staticPower", "metricsInterval", "staticWindow", "staticWatts", "nodeCores", "knowledgeBase",
+        ] {
             #expect(!yaml.contains(key), "\(key) at its default is left out, so a user can add it: \(yaml)")
         }
         let parsed = try MonitorConfiguration.parse(yaml: yaml, baseDirectory: "/srv/em")

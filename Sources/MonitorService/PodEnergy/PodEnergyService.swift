@@ -160,13 +160,14 @@ final class PodEnergyService: Service, Sendable {
             let start = state.withLock { max(windowStart, $0.lastEnd[node] ?? windowStart) }
             var pods: [PodUsage] = []
             for pod in directory.pods(on: node) {
-                var cores: Double?
-                if let report = usageOfPod[PodDirectory.key(namespace: pod.namespace, name: pod.name)],
+                // A pod without a figure for this window (started after it, finished or
+                // vanished before the scrape) is left out: it gets no row and no static share,
+                // since anything it were given would be a guess.
+                guard let report = usageOfPod[PodDirectory.key(namespace: pod.namespace, name: pod.name)],
                     abs(report.timestampMilliseconds - end) <= usage.windowMilliseconds,
                     report.cpuCores.isFinite, report.cpuCores >= 0
-                {
-                    cores = report.cpuCores
-                }
+                else { continue }
+                let cores = report.cpuCores
                 pods.append(
                     PodUsage(
                         namespace: pod.namespace, name: pod.name, uid: pod.uid, cpuCores: cores,
