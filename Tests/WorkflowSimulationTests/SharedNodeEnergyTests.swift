@@ -57,7 +57,7 @@ struct SharedNodeEnergyTests {
         let knowledgeBase = try KnowledgeBase(contentsOfFile: TestPaths.knowledgeBaseManifest)
         let shared = SharedNodes(
             staticFactor: 1.2, wattsPerCore: 10, systemCores: 0.1, background: [(node: "tvpc", cores: 1)],
-            metricsResolutionMilliseconds: 1000, staticPower: "none")
+            metricsResolutionMilliseconds: 2000, staticPower: "none")
         let folder = try TemporaryDirectory("shared-thesis")
         let port = TestEnvironment.freePorts(1)
         var logger = Logger(label: "shared-tests")
@@ -78,12 +78,18 @@ struct SharedNodeEnergyTests {
             let deadline = ContinuousClock.now + .seconds(300)
             while ContinuousClock.now < deadline {
                 let metrics = ExpositionReader(await TestEnvironment.getText("\(url)/metrics"))
-                if metrics.has("energy_monitor_node_static_watts{node=\"tvpc\",source=\"fitted\"}") { break }
+                if metrics.has("energy_monitor_node_static_watts{node=\"tvpc\",source=\"fitted\"}"),
+                    (metrics.value("energy_monitor_node_static_fit_samples{node=\"tvpc\"}") ?? 0) >= 30
+                {
+                    break
+                }
+                // Loads held four windows from a window boundary, as in the test above.
                 let now = Date().timeIntervalSince1970
-                try await Task.sleep(for: .milliseconds(Int64(clampingRounding: (now.rounded(.up) - now) * 1000) + 20))
+                let boundary = (now / 2).rounded(.up) * 2
+                try await Task.sleep(for: .milliseconds(Int64(clampingRounding: (boundary - now) * 1000) + 20))
                 try await offline.setBackgroundLoad(
                     index: 0, cores: Double.random(in: 0...3, using: &generator), shared: shared)
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(7))
             }
             try await offline.setBackgroundLoad(index: 0, cores: 1, shared: shared)
             let runner = WorkflowRunner(
