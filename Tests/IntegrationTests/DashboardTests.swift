@@ -307,6 +307,21 @@ struct DashboardTests {
         #expect(dom.contains("No per-pod figures for this node in the last hour."), "note for sim-1")
         #expect(!dom.contains("cannot load the pods' power") && !dom.contains("Cannot load data"))
         #expect(!ExtremeInputTests.trapMarkers.contains { service.monitor.stderr.contains($0) })
+
+        let screenshot = try Tools.artifactsFolder().appendingPathComponent("dashboard-pods.png")
+        try? FileManager.default.removeItem(at: screenshot)
+        let shot = try await runProcess(
+            chromium,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--hide-scrollbars", "--disable-extensions", "--window-size=1280,1400", "--virtual-time-budget=6000",
+                "--user-data-dir=\(folder)/chromium-profile-shot", "--screenshot=\(screenshot.path)",
+                "\(service.base)/",
+            ],
+            timeout: .seconds(90))
+        #expect(shot.status == 0, "chromium: \(shot.stderr.suffix(2000))")
+        let png = try Data(contentsOf: screenshot)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "not a PNG")
     }
 
     struct SharePath: CustomStringConvertible {

@@ -14,8 +14,9 @@ extension DashboardAssets {
         (function () {
           const REFRESH_MS = 30000;
           const SVG = "http://www.w3.org/2000/svg";
-          const PALETTE = ["#f59e0b", "#38bdf8", "#a78bfa", "#34d399", "#f472b6", "#facc15", "#60a5fa", "#fb7185",
-            "#2dd4bf", "#c084fc"];
+          // The node chart's first hues come last here, so that a pod's colour is not taken for a node's.
+          const PALETTE = ["#a78bfa", "#34d399", "#f472b6", "#2dd4bf", "#facc15", "#fb7185", "#c084fc", "#60a5fa",
+            "#f59e0b", "#38bdf8"];
           const MUTED = { other: "#64748b", system: "#475569", idle: "#334155" };
           const colors = new Map();
 
