@@ -4,7 +4,7 @@ extension DashboardAssets {
     /// muted ones for the node's `system` and `idle` shares, with a legend. It reads
     /// `/api/v1/pods/power` every 30 s (the figures change once a minute). The panel stays
     /// hidden while no node has per-pod figures (`kubernetes.podEnergy` off); a node without
-    /// them gets a one-line note.
+    /// them gets a one-line note, a failing answer one line in the panel's head.
     ///
     /// Every share's path carries `data-node`, `data-share` (its label), `data-kind` and
     /// `data-points` (the minutes it has power in), so that tests and scripts can read what
@@ -141,6 +141,8 @@ extension DashboardAssets {
               if (!response.ok) throw new Error("api/v1/pods/power: " + (await response.text()).trim());
               render(await response.json());
             } catch (error) {
+              // A failing answer is worth seeing even while no chart is drawn.
+              $("pods").hidden = false;
               $("pods-note").textContent = "cannot load the pods' power: " + error.message;
             } finally {
               setTimeout(refresh, REFRESH_MS);
