@@ -3,8 +3,8 @@ import Exporter
 import Foundation
 import Logging
 import Store
-import Testing
 import TestSupport
+import Testing
 
 /// The dashboard API over HTTP when the store fails: 500 with what failed in words, the
 /// store's own message (SQL text, the database's path) only in the log.
@@ -18,7 +18,9 @@ struct DashboardFailureTests {
         defer { store.close() }
         try await store.setInterval(milliseconds: 1000)
         let now = WallClock.nowMilliseconds()
-        try await store.write(samples: [Sample(node: "tvpc", timestampMilliseconds: now - 1000, reading: Reading(watts: 50))], counters: [:])
+        try await store.write(
+            samples: [Sample(node: "tvpc", timestampMilliseconds: now - 1000, reading: Reading(watts: 50))],
+            counters: [:])
         // Behind the store's back: every query that needs `meta` now fails in SQLite.
         let sqlite3 = try #require(Tools.find("sqlite3"), "sqlite3 missing: run bash scripts/setup.sh")
         let dropped = try await runProcess(sqlite3, [database, "DROP TABLE meta"])
@@ -37,7 +39,9 @@ struct DashboardFailureTests {
             group.addTask { try await application.run() }
             defer { group.cancelAll() }
             let base = "http://127.0.0.1:\(port)"
-            let up = await eventually(within: .seconds(10)) { await TestEnvironment.get(base + "/healthz")?.status == 200 }
+            let up = await eventually(within: .seconds(10)) {
+                await TestEnvironment.get(base + "/healthz")?.status == 200
+            }
             try #require(up, "the server did not start")
             func expectFailure(_ path: String, _ words: String) async throws {
                 // A generous timeout: the verdict must come from the store, even on a busy machine.
@@ -63,6 +67,14 @@ struct DashboardFailureTests {
             try await expectFailure("/api/v1/energy", "store: cannot read the nodes of the store (SQL logic error)\n")
             logged = recorder.entries.filter { $0.level == .error }.map { $0.metadata["error"] ?? "" }
             #expect(logged.count == 4 && logged.last?.contains("no such table: node") == true, "\(logged)")
+
+            // The pods' power reads `pod_minute`.
+            let droppedPods = try await runProcess(sqlite3, [database, "DROP TABLE pod_minute"])
+            try #require(droppedPods.status == 0, "\(droppedPods.stderr)")
+            try await expectFailure(
+                "/api/v1/pods/power?node=tvpc", "store: cannot read the pods' power (SQL logic error)\n")
+            logged = recorder.entries.filter { $0.level == .error }.map { $0.metadata["error"] ?? "" }
+            #expect(logged.count == 5 && logged.last?.contains("no such table") == true, "\(logged)")
         }
     }
 }

@@ -1,6 +1,8 @@
+import EnergyModel
 import Foundation
-import Testing
+import Store
 import TestSupport
+import Testing
 
 /// The built-in dashboard against a running demo: its JSON API, and the page itself rendered
 /// by headless Chromium (the screenshot is kept in the test artifacts folder).
@@ -219,7 +221,9 @@ struct DashboardTests {
         for model in ["SNPL-00112EU", "S3PL-00112EU", "SHPLG-S"] {
             #expect(dump.stdout.contains(model), "model \(model) on its card")
         }
-        #expect(dump.stdout.contains("fw 1.1.0-g34b5d4f") && dump.stdout.contains("fw v1.14.0-gcb84623"), "firmware on the cards")
+        #expect(
+            dump.stdout.contains("fw 1.1.0-g34b5d4f") && dump.stdout.contains("fw v1.14.0-gcb84623"),
+            "firmware on the cards")
         #expect(!dump.stdout.contains("Cannot load data"))
 
         let screenshot = try Tools.artifactsFolder().appendingPathComponent("dashboard.png")
@@ -232,6 +236,116 @@ struct DashboardTests {
         let png = try Data(contentsOf: screenshot)
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "not a PNG")
         #expect(png.count > 20_000, "screenshot suspiciously small: \(png.count) bytes")
+    }
+
+    @Test(
+        "headless Chromium stacks a node's power by pod with a legend of the pods' names; a node without pod figures gets a note"
+    )
+    func chromiumRendersPodChart() async throws {
+        let chromium = try #require(
+            Tools.find("chromium", "chromium-browser", "google-chrome"),
+            "chromium not found: run bash scripts/setup.sh"
+        )
+        try TestPaths.requireBinary()
+        let folder = try TestEnvironment.makeFolder("dashboard-pods")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // The last 20 minutes of sim-0 split among two pods, the node's system share and idle,
+        // written as the per-pod energy service writes them, before the service starts.
+        let database = folder + "/energy.db"
+        let now = WallClock.nowMilliseconds()
+        let thisMinute = now - now % 60_000
+        do {
+            let store = try EnergyStore(path: database)
+            var rows: [PodMinuteRow] = []
+            for minute in Int64(1)...20 {
+                let start = thisMinute - minute * 60_000
+                func share(_ kind: PodMinuteRow.Kind, _ pod: String, _ watts: Double) -> PodMinuteRow {
+                    PodMinuteRow(
+                        node: "sim-0", kind: kind, namespace: kind == .pod ? "ml" : "", pod: pod,
+                        uid: pod.isEmpty ? "" : "uid-\(pod)", fromMilliseconds: start, toMilliseconds: start + 60_000,
+                        cpuSeconds: 10, dynamicJoules: kind == .idle ? 0 : 60 * watts,
+                        staticJoules: kind == .idle ? 60 * watts : 0, coveredMilliseconds: 60_000)
+                }
+                rows += [
+                    share(.pod, "train-resnet", 30), share(.pod, "serve-api", minute % 2 == 0 ? 8 : 4),
+                    share(.system, "", 3), share(.idle, "", 20),
+                ]
+            }
+            try await store.addPodEnergy(rows)
+            store.close()
+        }
+        let service = try await FaultIntegrationTests.start(folder, plugs: 2, database: database, extra: [])
+        defer { service.stop() }
+        let api = try #require(await TestEnvironment.get("\(service.base)/api/v1/pods/power"))
+        let body = String(decoding: api.body, as: UTF8.self)
+        #expect(api.status == 200 && body.contains("ml/train-resnet"), "\(api.status) \(body.prefix(400))")
+
+        let dump = try await runProcess(
+            chromium,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-extensions", "--window-size=1280,1400", "--virtual-time-budget=6000",
+                "--user-data-dir=\(folder)/chromium-profile", "--dump-dom", "\(service.base)/",
+            ],
+            timeout: .seconds(90))
+        #expect(dump.status == 0, "chromium: \(dump.stderr.suffix(2000))")
+        let dom = dump.stdout
+        #expect(
+            dom.contains("<section id=\"pods\" class=\"panel\" aria-label=\"Power by pod\">"), "the panel is hidden")
+        let shares = Self.podSharePaths(in: dom)
+        let chart = shares.filter { $0.node == "sim-0" }
+        #expect(
+            chart.map(\.share) == ["idle", "system", "ml/train-resnet", "ml/serve-api"],
+            "pod paths: \(shares) DOM: \(dom.prefix(3000))")
+        for path in chart {
+            #expect(path.points == 20, "\(path)")
+            #expect(path.d.hasPrefix("M") && path.d.hasSuffix("Z"), "\(path)")
+        }
+        // The legend names the pods, with their average watts over the hour.
+        #expect(dom.contains("ml/train-resnet <b>30.0 W</b>") && dom.contains("ml/serve-api <b>6.00 W</b>"), "legend")
+        #expect(!shares.contains { $0.node == "sim-1" })
+        #expect(dom.contains("No per-pod figures for this node in the last hour."), "note for sim-1")
+        #expect(!dom.contains("cannot load the pods' power") && !dom.contains("Cannot load data"))
+        #expect(!ExtremeInputTests.trapMarkers.contains { service.monitor.stderr.contains($0) })
+
+        let screenshot = try Tools.artifactsFolder().appendingPathComponent("dashboard-pods.png")
+        try? FileManager.default.removeItem(at: screenshot)
+        let shot = try await runProcess(
+            chromium,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--hide-scrollbars", "--disable-extensions", "--window-size=1280,1400", "--virtual-time-budget=6000",
+                "--user-data-dir=\(folder)/chromium-profile-shot", "--screenshot=\(screenshot.path)",
+                "\(service.base)/",
+            ],
+            timeout: .seconds(90))
+        #expect(shot.status == 0, "chromium: \(shot.stderr.suffix(2000))")
+        let png = try Data(contentsOf: screenshot)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "not a PNG")
+    }
+
+    struct SharePath: CustomStringConvertible {
+        var node: String
+        var share: String
+        var points: Int
+        var d: String
+        var description: String { "\(node)/\(share): \(points) points" }
+    }
+
+    /// The `<path class="pod-share …">` elements of a dumped DOM, bottom of the stack first.
+    static func podSharePaths(in dom: String) -> [SharePath] {
+        dom.components(separatedBy: "<path ").dropFirst().compactMap { chunk -> SharePath? in
+            let tag = String(chunk.prefix { $0 != ">" })
+            guard attribute("class", in: tag)?.hasPrefix("pod-share") == true,
+                let node = attribute("data-node", in: tag),
+                let share = attribute("data-share", in: tag)
+            else {
+                return nil
+            }
+            return SharePath(
+                node: node, share: share, points: Int(attribute("data-points", in: tag) ?? "") ?? 0,
+                d: attribute("d", in: tag) ?? "")
+        }
     }
 
     struct SeriesPath: CustomStringConvertible {

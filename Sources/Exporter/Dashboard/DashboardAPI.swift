@@ -5,7 +5,9 @@ import Store
 
 /// The JSON API behind the built-in dashboard, answered from the store:
 /// `GET /api/v1/power` (downsampled power series), `GET /api/v1/nodes` (the state of
-/// every plug now) and `GET /api/v1/energy` (joules of a window, as the `energy` command).
+/// every plug now) and `GET /api/v1/energy` (joules of a window, as the `energy` command);
+/// `GET /api/v1/pods` and `GET /api/v1/pods/power` answer the pods' attributed energy
+/// (`PodEnergyReport`, `PodPowerReport`).
 public struct DashboardAPI: Sendable {
     /// The store the answers come from.
     public let store: EnergyStore

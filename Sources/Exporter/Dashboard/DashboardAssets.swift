@@ -1,6 +1,10 @@
 /// The dashboard page and its style sheet, compiled into the binary so that the page works
-/// on a cluster without internet access. The script is in `DashboardAssets+Script.swift`.
+/// on a cluster without internet access. The script is in `DashboardAssets+Script.swift`,
+/// the panel "Power by pod" in `DashboardAssets+PodChart.swift`.
 enum DashboardAssets {
+    /// `dashboard.js`: the page's script, then the pod panel's (each a closure of its own).
+    static let bundledScript = script + podChartScript
+
     static let html = #"""
         <!doctype html>
         <html lang="en">
@@ -32,6 +36,13 @@ enum DashboardAssets {
             </div>
             <div id="legend" class="legend"></div>
           </section>
+          <section id="pods" class="panel" aria-label="Power by pod" hidden>
+            <div class="panel-head">
+              <h2>Power by pod <span class="muted">&middot; last hour, per minute</span></h2>
+              <div id="pods-note" class="muted"></div>
+            </div>
+            <div id="pod-charts" class="pod-charts"></div>
+          </section>
           <section id="workflow" class="panel" aria-label="Workflow placements" hidden>
             <div class="panel-head">
               <h2>Workflow placements <span class="muted">&middot; where each phase ran, at which weight</span></h2>
@@ -48,6 +59,7 @@ enum DashboardAssets {
         <footer>
           Served from the SQLite store &middot;
           <a href="api/v1/power">/api/v1/power</a> &middot; <a href="api/v1/nodes">/api/v1/nodes</a> &middot;
+          <a href="api/v1/pods/power">/api/v1/pods/power</a> &middot;
           <a href="metrics">/metrics</a> &middot; <a href="readyz">/readyz</a>
         </footer>
         </body>
@@ -124,6 +136,15 @@ enum DashboardAssets {
           display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px;
         }
         .legend { display: flex; gap: 18px; padding: 6px 4px 2px; color: var(--muted); font-size: 12.5px; }
+        .pod-charts { display: grid; gap: 14px; margin-top: 8px; }
+        .pod-chart { margin: 0; }
+        .pod-chart .node { font-size: 13.5px; }
+        .pod-svg { width: 100%; height: 200px; display: block; }
+        .pod-svg .grid { stroke: var(--line); stroke-width: 1; }
+        .pod-svg .axis { fill: var(--muted); font-size: 11px; }
+        .pod-note { margin: 4px 0 0; font-size: 12.5px; }
+        .pod-legend { flex-wrap: wrap; gap: 4px 16px; }
+        .pod-legend b { color: var(--text); font-weight: 600; font-variant-numeric: tabular-nums; }
         .phase-cards { margin-top: 10px; }
         .phase-card { background: #121820; border: 1px solid var(--line); border-radius: 10px; padding: 10px 12px; }
         .phase-card .node { font-size: 20px; }

@@ -8,8 +8,10 @@ import Store
 
 /// Routes of the built-in dashboard: the page and its script and style at `/`,
 /// `/dashboard.js`, `/dashboard.css`, and the JSON API at `/api/v1/power`,
-/// `/api/v1/nodes` and `/api/v1/energy` (panels that processes running next to the monitor
-/// add, such as `/api/v1/workflow`, come as `ExtraRoute`s). Everything the page needs comes from this binary: no CDN, no fonts.
+/// `/api/v1/nodes`, `/api/v1/energy`, `/api/v1/pods` (the pods' attributed energy) and
+/// `/api/v1/pods/power` (each node's power by pod, per minute); panels that processes running
+/// next to the monitor add, such as `/api/v1/workflow`, come as `ExtraRoute`s. Everything the
+/// page needs comes from this binary: no CDN, no fonts.
 enum DashboardRoutes {
     /// Only this origin may load anything; the page never talks to another host.
     static let contentSecurityPolicy = [
@@ -23,7 +25,7 @@ enum DashboardRoutes {
             asset(DashboardAssets.html, type: "text/html; charset=utf-8")
         }
         router.get("/dashboard.js") { _, _ -> Response in
-            asset(DashboardAssets.script, type: "text/javascript; charset=utf-8")
+            asset(DashboardAssets.bundledScript, type: "text/javascript; charset=utf-8")
         }
         router.get("/dashboard.css") { _, _ -> Response in
             asset(DashboardAssets.style, type: "text/css; charset=utf-8")
@@ -112,6 +114,27 @@ enum DashboardRoutes {
                     logger: logger)
             } catch {
                 return storeFailure("cannot read the pods' energy", error, logger: logger)
+            }
+        }
+        router.get("/api/v1/pods/power") { request, _ -> Response in
+            let parameters = request.uri.queryParameters
+            let query: EnergyQuery
+            do throws(QueryError) {
+                let window = try EnergyQuery.window(
+                    from: parameters.get("from"), to: parameters.get("to"),
+                    nowMilliseconds: WallClock.nowMilliseconds())
+                query = try EnergyQuery(node: parameters.get("node"), window: window, knownNodes: api.nodes)
+            } catch {
+                return badRequest(error)
+            }
+            do throws(StoreError) {
+                return json(
+                    try await PodPowerReport.compute(
+                        store: api.store, nodes: query.nodes, fromMilliseconds: query.fromMilliseconds,
+                        toMilliseconds: query.toMilliseconds),
+                    logger: logger)
+            } catch {
+                return storeFailure("cannot read the pods' power", error, logger: logger)
             }
         }
         router.get("/api/v1/nodes") { _, _ -> Response in
