@@ -271,7 +271,16 @@ public final class ClusterSimulator: Sendable {
     /// or is deleted (later calls then change nothing). False when no such pod was ever seen.
     @discardableResult
     public func setCPULoad(pod: String, namespace: String, cores: Double) async -> Bool {
-        await state.setPodLoad(namespace: namespace, name: pod, cores: cores)
+        await state.setPodLoad(namespace: namespace, name: pod, cores: cores, at: nil)
+    }
+
+    /// Sets a pod's CPU load from `fromMilliseconds` (unix) on, as ``setCPULoad(pod:namespace:cores:)``
+    /// does from now: for a load that starts with a container or a plug's load at a known
+    /// time, however late the call comes on a busy machine. A later change replaces the ones
+    /// from its time on.
+    @discardableResult
+    public func setCPULoad(pod: String, namespace: String, cores: Double, fromMilliseconds: Int64) async -> Bool {
+        await state.setPodLoad(namespace: namespace, name: pod, cores: cores, at: fromMilliseconds)
     }
 
     /// Sets a node's load that belongs to no pod (kubelet, runtime, OS) from now until changed

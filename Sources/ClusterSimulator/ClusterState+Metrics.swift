@@ -14,10 +14,10 @@ extension ClusterState {
         return now - ((now % resolution) + resolution) % resolution
     }
 
-    func setPodLoad(namespace: String, name: String, cores: Double) -> Bool {
+    func setPodLoad(namespace: String, name: String, cores: Double, at time: Int64?) -> Bool {
         let key = Self.key(namespace, name)
         guard cpuLoad.pods[key] != nil else { return false }
-        cpuLoad.setPodLoad(key: key, cores: cores, at: WallClock.nowMilliseconds())
+        cpuLoad.setPodLoad(key: key, cores: cores, at: time ?? WallClock.nowMilliseconds())
         return true
     }
 

@@ -465,10 +465,12 @@ public final class OfflineCluster: Sendable {
             })
         else { throw OfflineClusterError("background pod \(index) is not running") }
         let previous = backgroundCores.withLock { $0[index] ?? shared.background[index].cores }
+        // The plug and the CPU change at the same instant, however late the second call is.
         let now = Date().timeIntervalSince1970
         plugs.plug(of: node)?.addLoad(
             .init(watts: (cores - previous) * shared.wattsPerCore, from: now, to: now + 30 * 86_400))
-        await simulator.setCPULoad(pod: pod.name, namespace: pod.namespace, cores: cores)
+        await simulator.setCPULoad(
+            pod: pod.name, namespace: pod.namespace, cores: cores, fromMilliseconds: Int64(clampingRounding: now * 1000))
         backgroundCores.withLock { $0[index] = cores }
     }
 

@@ -353,7 +353,9 @@ final class OfflineScheduling: PodLifecycle {
             // and the plug draws it over exactly that time.
             plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start, to: finish))
             if let cluster = cluster.withLock({ $0 }) {
-                await cluster.setCPULoad(pod: pod.name, namespace: pod.namespace, cores: extra / shared.wattsPerCore)
+                await cluster.setCPULoad(
+                    pod: pod.name, namespace: pod.namespace, cores: extra / shared.wattsPerCore,
+                    fromMilliseconds: Int64(clampingRounding: start * 1000))
             }
         } else {
             plugs.plug(of: node)?.addLoad(.init(watts: extra, from: start - 1.2, to: finish + 0.98))
@@ -381,7 +383,9 @@ final class OfflineScheduling: PodLifecycle {
         plugs.plug(of: node)?.addLoad(
             .init(watts: cores * shared.wattsPerCore, from: start, to: start + 30 * 86_400))
         if let cluster = cluster.withLock({ $0 }) {
-            await cluster.setCPULoad(pod: pod.name, namespace: pod.namespace, cores: cores)
+            await cluster.setCPULoad(
+                pod: pod.name, namespace: pod.namespace, cores: cores,
+                fromMilliseconds: Int64(clampingRounding: start * 1000))
         }
         let startMilliseconds = Int64(clampingRounding: start * 1000)
         var run = PodRun(startMilliseconds: startMilliseconds, finishMilliseconds: startMilliseconds)

@@ -125,11 +125,17 @@ final class PodEnergyService: Service, Sendable {
 
     /// Reads node and pod usage and queues a window per plug node whose figures moved on.
     private func readMetrics() async -> Int64 {
-        let nodeUsage: [NodeUsage]
+        // Nodes, pods, nodes again: the node and pod figures are two requests, and a window
+        // can end between them (on a busy machine, or with short windows). The pods' answer
+        // lies between the two node answers, so for each node one of them is of the pods'
+        // window; a node's figures are paired only with pod figures of the same window.
+        let before: [NodeUsage]
         let podUsage: [PodUsageReport]
+        let after: [NodeUsage]
         do {
-            nodeUsage = try await client.nodeMetrics()
+            before = try await client.nodeMetrics()
             podUsage = try await client.podMetrics()
+            after = try await client.nodeMetrics()
         } catch {
             return failed(error)
         }
@@ -139,10 +145,19 @@ final class PodEnergyService: Service, Sendable {
         for report in podUsage {
             usageOfPod[PodDirectory.key(namespace: report.namespace, name: report.name)] = report
         }
-        let byNode = Dictionary(nodeUsage.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let firstByNode = Dictionary(before.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let secondByNode = Dictionary(after.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let current = now()
         for node in nodes {
-            guard let usage = byNode[node], usage.cpuCores.isFinite, usage.cpuCores >= 0, usage.windowMilliseconds > 0
+            let podTimes = directory.pods(on: node).compactMap {
+                usageOfPod[PodDirectory.key(namespace: $0.namespace, name: $0.name)]?.timestampMilliseconds
+            }
+            let candidates = [firstByNode[node], secondByNode[node]].compactMap { $0 }
+            guard
+                let usage = candidates.first(where: { usage in
+                    podTimes.contains { abs($0 - usage.timestampMilliseconds) < usage.windowMilliseconds / 2 }
+                }) ?? candidates.last,
+                usage.cpuCores.isFinite, usage.cpuCores >= 0, usage.windowMilliseconds > 0
             else { continue }
             let end = usage.timestampMilliseconds
             let (windowStart, overflow) = end.subtractingReportingOverflow(usage.windowMilliseconds)
@@ -164,7 +179,7 @@ final class PodEnergyService: Service, Sendable {
                 // vanished before the scrape) is left out: it gets no row and no static share,
                 // since anything it were given would be a guess.
                 guard let report = usageOfPod[PodDirectory.key(namespace: pod.namespace, name: pod.name)],
-                    abs(report.timestampMilliseconds - end) <= usage.windowMilliseconds,
+                    abs(report.timestampMilliseconds - end) < usage.windowMilliseconds / 2,
                     report.cpuCores.isFinite, report.cpuCores >= 0
                 else { continue }
                 let cores = report.cpuCores
