@@ -22,9 +22,12 @@ final class CallDeadlines: Sendable {
     private struct State {
         var entries: [Entry] = []
         var watching = false
+        /// When the watcher wakes next (monotonic nanoseconds), while it sleeps.
+        var wake: Int64 = .max
     }
 
-    /// How often the watcher looks: a call ends at most this late after its deadline.
+    /// The least time between two looks of the watcher: a call ends at most this late after
+    /// its deadline, and calls whose deadlines are this close are ended in one look.
     static let resolutionNanoseconds: Int64 = 20_000_000
     /// A watcher that wakes this much later than it asked was held up with the process.
     static let stallNanoseconds: Int64 = 100_000_000
@@ -38,37 +41,74 @@ final class CallDeadlines: Sendable {
 
     /// Ends call `id` of `socket` at `deadline` (monotonic nanoseconds) unless it finished before.
     func watch(_ socket: RPCWebSocket, id: Int64, deadline: Int64) {
-        let start = state.withLock { state -> Bool in
+        enum Start { case watcher, early, none }
+        let start = state.withLock { state -> Start in
             state.entries.append(Entry(deadline: deadline, socket: socket, id: id))
-            defer { state.watching = true }
-            return !state.watching
+            if !state.watching {
+                state.watching = true
+                return .watcher
+            }
+            // The watcher sleeps until the earliest deadline it knew of; a sooner one (a call
+            // with a shorter time) gets a look of its own.
+            if deadline < state.wake - Self.resolutionNanoseconds {
+                state.wake = deadline
+                return .early
+            }
+            return .none
         }
-        if start { Task(executorPreference: Self.executor) { await self.run() } }
+        switch start {
+        case .watcher:
+            Task(executorPreference: Self.executor) { await self.run() }
+        case .early:
+            Task(executorPreference: Self.executor) {
+                await Self.sleep(until: deadline)
+                self.sweep(now: MonotonicClock.nowNanoseconds())
+            }
+        case .none:
+            break
+        }
     }
 
+    /// Sleeps until the earliest deadline, ends the calls that are due, and so on while any
+    /// call is watched. The calls of a tick share its deadline, so this is one look per tick
+    /// (a wake every 20 ms, as before, cost more CPU than three plugs' polls); a finished
+    /// call's entry is dropped when its time comes.
     private func run() async {
         var clock = HeldUpClock()
         while true {
-            let wake = MonotonicClock.nowNanoseconds() + Self.resolutionNanoseconds
-            try? await Self.executor.sleep(untilMonotonicNanoseconds: wake)
             let now = MonotonicClock.nowNanoseconds()
-            let lenient = clock.woke(at: now)
-            let due = state.withLock { state -> [Entry]? in
-                if state.entries.isEmpty {
+            let wake = state.withLock { state -> Int64? in
+                guard let earliest = state.entries.lazy.map(\.deadline).min() else {
                     state.watching = false
+                    state.wake = .max
                     return nil
                 }
-                var due: [Entry] = []
-                state.entries.removeAll { entry in
-                    guard entry.deadline <= now, !lenient else { return false }
-                    due.append(entry)
-                    return true
-                }
-                return due
+                state.wake = max(earliest, now + Self.resolutionNanoseconds)
+                return state.wake
             }
-            guard let due else { return }
-            for entry in due { entry.socket.deadlinePassed(entry.id) }
+            guard let wake else { return }
+            clock.expected = wake
+            try? await Self.executor.sleep(untilMonotonicNanoseconds: wake)
+            let woke = MonotonicClock.nowNanoseconds()
+            // Held up with the process: the work queued meanwhile runs first; the next look
+            // comes a resolution later.
+            if clock.woke(at: woke) { continue }
+            sweep(now: woke)
         }
+    }
+
+    /// Ends the calls whose deadline is at or before `now`.
+    private func sweep(now: Int64) {
+        let due = state.withLock { state -> [Entry] in
+            var due: [Entry] = []
+            state.entries.removeAll { entry in
+                guard entry.deadline <= now else { return false }
+                due.append(entry)
+                return true
+            }
+            return due
+        }
+        for entry in due { entry.socket.deadlinePassed(entry.id) }
     }
 
     /// Sleeps until `deadline` (monotonic nanoseconds), and on in steps of the resolution
