@@ -228,7 +228,16 @@ struct PodEnergyServiceTests {
                 #"energy_monitor_pod_power_watts{namespace="pe",pod="\#(pod.name)",node="sim-0"}"#)
             #expect(!exported1, "a series for a pod without rows")
             #expect(metrics.value(#"energy_monitor_node_attributed_energy_joules_total{node="sim-0"}"#) == 0)
-            for reason in ["unavailable", "forbidden", "stale", "other"] { #expect(Self.errors(metrics, reason) == 0) }
+            for reason in ["unavailable", "forbidden", "stale"] { #expect(Self.errors(metrics, reason) == 0) }
+            // A request the overloaded machine could not finish in its 5 s before metrics-server
+            // was found missing is a transport failure, counted as `other` and logged as timed
+            // out; a 404 never is.
+            let failures = Self.lines(service, "cannot read metrics.k8s.io")
+            if Self.errors(metrics, "other") > 0 {
+                #expect(failures.count == 1 && failures.allSatisfy { $0.contains("timed out") }, "\(failures)")
+            } else {
+                #expect(failures.isEmpty, "\(failures)")
+            }
             let named = Self.lines(service, "metrics-server")
             #expect(named.count == 1, "\(named)")
             #expect(Self.lines(service, "metrics.k8s.io is not served").count == 1)
