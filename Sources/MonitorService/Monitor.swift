@@ -147,9 +147,14 @@ public final class Monitor: Service, Sendable {
 }
 
 extension Monitor {
-    /// How long a query forwarded to another shard may take, connection included: a peer
-    /// that is down gives a 502 within it, never a request that hangs.
-    static let peerTimeoutMilliseconds = 10_000
+    /// How long a query forwarded to another shard may take: every node of a shard over a
+    /// long window takes its store a while. A peer that stops answering gives a 502 within it,
+    /// never a request that hangs.
+    static let peerTimeoutMilliseconds = 120_000
+
+    /// How long connecting to another shard may take: a peer that is down (refused, no route)
+    /// gives a 502 within it.
+    static let peerConnectTimeoutMilliseconds = 3000
 
     /// The largest answer of a peer: an energy report of thousands of nodes is a few MiB.
     static let peerMaxResponseBytes = 64 << 20
@@ -158,7 +163,7 @@ extension Monitor {
     static func askPeer(_ url: String, client: CurlMultiClient) async -> Result<ShardRouter.PeerAnswer, ShardError> {
         let request = HTTPRequest(
             url: url, headers: ["\(ShardRouter.forwardedHeader): 1"], timeoutMilliseconds: peerTimeoutMilliseconds,
-            maxResponseBytes: peerMaxResponseBytes)
+            maxResponseBytes: peerMaxResponseBytes, connectTimeoutMilliseconds: peerConnectTimeoutMilliseconds)
         do {
             let response = try await client.perform(request)
             return .success(ShardRouter.PeerAnswer(status: response.status, body: response.body))

@@ -19,7 +19,8 @@ struct ShardIntegrationTests {
         let folder = try TestEnvironment.makeFolder("shard-options")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let config = folder + "/config.yaml"
-        try "database: \(folder)/e.db\nlisten: 127.0.0.1:0\nplugs:\n  - {node: a, address: 127.0.0.1:9}\n"
+        try
+            "database: \(folder)/e.db\nlisten: 127.0.0.1:\(TestEnvironment.freePorts(1))\nplugs:\n  - {node: a, address: 127.0.0.1:9}\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         let cases: [([String], [String: String]?, String)] = [
             (["--shard", "3/3"], nil, "--shard: shard 3 does not exist: with 3 shards the index is 0...2"),
@@ -67,7 +68,7 @@ struct ShardIntegrationTests {
     }
 
     static func get(_ url: String) async -> (status: Int, body: String)? {
-        guard let response = await TestEnvironment.get(url, timeoutMilliseconds: 30_000) else { return nil }
+        guard let response = await TestEnvironment.get(url, timeoutMilliseconds: 150_000) else { return nil }
         return (response.status, String(decoding: response.body, as: UTF8.self))
     }
 
@@ -83,6 +84,27 @@ struct ShardIntegrationTests {
             series[key] = name
         }
         return (nodes, series)
+    }
+
+    /// Waits until every node of `shards` has a stored sample at or after `milliseconds`
+    /// (each shard's `/api/v1/nodes`): the stores hold everything before it.
+    static func stored(_ shards: [Shard], after milliseconds: Int64) async -> Bool {
+        await eventually(within: .seconds(240), every: .milliseconds(500)) {
+            for shard in shards {
+                guard
+                    let response = await TestEnvironment.get(shard.base + "/api/v1/nodes", timeoutMilliseconds: 60_000),
+                    response.status == 200,
+                    let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+                    let nodes = object["nodes"] as? [[String: Any]], !nodes.isEmpty
+                else { return false }
+                for node in nodes {
+                    guard let last = (node["lastSample"] as? NSNumber)?.int64Value, last >= milliseconds else {
+                        return false
+                    }
+                }
+            }
+            return true
+        }
     }
 
     static func seconds(_ milliseconds: Int64) -> String { String(format: "%.3f", Double(milliseconds) / 1000) }
@@ -158,14 +180,12 @@ struct ShardIntegrationTests {
             #expect(perShard[index] == Set(names.filter { owner[$0] == index }))
         }
 
-        // A window every shard has stored by now.
+        // A window every shard has stored: answers for it no longer change.
         let start = WallClock.nowMilliseconds()
-        let stored = await eventually(within: .seconds(60), every: .milliseconds(500)) {
-            WallClock.nowMilliseconds() > start + 8000
-        }
-        #expect(stored)
         let from = start + 1000
         let to = start + 6000
+        let settled = await Self.stored(shards, after: to + 1000)
+        try #require(settled, "the shards did not store the window")
         let window = "from=\(Self.seconds(from))&to=\(Self.seconds(to))"
         var sample: [String] = []
         for shard in 0..<3 { sample += names.filter { owner[$0] == shard }.prefix(4) }
@@ -240,9 +260,8 @@ struct ShardIntegrationTests {
         }
         try #require(back, "shard 1 not ready again: \(shards[1].process.stderr.suffix(1500))")
         let restartedAt = WallClock.nowMilliseconds()
-        _ = await eventually(within: .seconds(30), every: .milliseconds(200)) {
-            WallClock.nowMilliseconds() > restartedAt + 3000
-        }
+        let caughtUp = await Self.stored(shards, after: restartedAt + 1000)
+        try #require(caughtUp, "the shards did not store the ticks after the restart")
         let outage = "from=\(Self.seconds(killedAt - 1000))&to=\(Self.seconds(restartedAt))"
         let report = try #require(await Self.get(shards[2].base + "/api/v1/energy?\(outage)"))
         #expect(report.status == 200, "\(report.body)")
