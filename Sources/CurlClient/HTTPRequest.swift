@@ -81,6 +81,9 @@ public struct HTTPRequest: Sendable {
     public var tls: TLSOptions
     /// Whole-transfer timeout in milliseconds (both round trips of a Digest exchange).
     public var timeoutMilliseconds: Int
+    /// Timeout of the connection alone, milliseconds; nil: `timeoutMilliseconds`. A request
+    /// that may take long to answer still learns quickly that nobody listens.
+    public var connectTimeoutMilliseconds: Int?
     /// Larger bodies are cut off and reported as `HTTPClientError.responseTooLarge`.
     public var maxResponseBytes: Int
     /// More header bytes than this, over every response of the transfer (a 401 challenge
@@ -118,8 +121,10 @@ public struct HTTPRequest: Sendable {
         receiveBufferBytes: Int? = nil,
         proxy: String? = nil,
         keepAlive: Bool = false,
-        idleTimeoutSeconds: Int? = nil
+        idleTimeoutSeconds: Int? = nil,
+        connectTimeoutMilliseconds: Int? = nil
     ) {
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
         self.url = url
         self.method = method
         self.headers = headers

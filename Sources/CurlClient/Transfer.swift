@@ -72,7 +72,11 @@ final class Transfer {
         check(ccurl_easy_setopt_pointer(easy, CURLOPT_URL, url), "url")
         check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "nosignal")
         check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMilliseconds), "timeout")
-        check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds), "connect timeout")
+        check(
+            ccurl_easy_setopt_long(
+                easy, CURLOPT_CONNECTTIMEOUT_MS,
+                min(timeoutMilliseconds, request.connectTimeoutMilliseconds ?? timeoutMilliseconds)),
+            "connect timeout")
         check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0), "redirects")
         check(ccurl_easy_restrict_to_http(easy), "protocols")
         if let size = request.receiveBufferBytes {

@@ -59,6 +59,10 @@ public final class Monitor: Service, Sendable {
     /// cancellation; the ticks already polled are stored before it returns, and the store is
     /// closed however it ends.
     public func run() async throws {
+        // A shard polls, stores, serves and annotates its own nodes only; its API asks the
+        // other shards for theirs.
+        let assignment = try configuration.shards.map { (settings) throws(ShardError) in try settings.assignment() }
+        let configuration = assignment.map { self.configuration.shardLocal($0) } ?? self.configuration
         let store = try EnergyStore(path: configuration.database, logger: logger)
         let client = CurlMultiClient()
         defer {
@@ -69,6 +73,11 @@ public final class Monitor: Service, Sendable {
             configuration: configuration, store: store, client: client, connection: connection,
             extraConsumers: extraConsumers, logger: logger)
         latestMetrics.withLock { $0 = parts.metrics }
+        let router = assignment.map { assignment in
+            ShardRouter(
+                assignment: assignment, peers: configuration.shards?.peers ?? [], nodes: self.configuration.nodes,
+                fetch: { url in await Monitor.askPeer(url, client: client) })
+        }
         let http = MetricsServer.makeApplication(
             host: configuration.listen.host,
             port: configuration.listen.port,
@@ -80,7 +89,8 @@ public final class Monitor: Service, Sendable {
                 devices: { [metrics = parts.metrics] node in metrics.health(of: node) },
                 pendingGap: { [ledger = parts.ledger] node in
                     ledger.pendingGaps[node].map { ($0.fromMilliseconds, $0.toMilliseconds) }
-                }),
+                },
+                router: router),
             routes: routes,
             logger: logger
         )
@@ -112,8 +122,13 @@ public final class Monitor: Service, Sendable {
                 "database": "\(configuration.database)",
                 "listen": "\(configuration.listen)",
                 "version": "\(EnergyMonitorVersion.string)",
+                "shard": "\(assignment.map(\.description) ?? "none")",
             ]
         )
+        if let assignment, configuration.plugs.isEmpty {
+            logger.warning(
+                "this shard owns none of the configured nodes", metadata: ["shard": "\(assignment)"])
+        }
         // The liveness listener, when configured, lives outside the group's HTTP server.
         let health: HealthServer?
         if let address = configuration.healthListen {
@@ -132,6 +147,31 @@ public final class Monitor: Service, Sendable {
 }
 
 extension Monitor {
+    /// How long a query forwarded to another shard may take: every node of a shard over a
+    /// long window takes its store a while. A peer that stops answering gives a 502 within it,
+    /// never a request that hangs.
+    static let peerTimeoutMilliseconds = 120_000
+
+    /// How long connecting to another shard may take: a peer that is down (refused, no route)
+    /// gives a 502 within it.
+    static let peerConnectTimeoutMilliseconds = 3000
+
+    /// The largest answer of a peer: an energy report of thousands of nodes is a few MiB.
+    static let peerMaxResponseBytes = 64 << 20
+
+    /// GETs `url` from another shard, marked as forwarded so that it is never forwarded again.
+    static func askPeer(_ url: String, client: CurlMultiClient) async -> Result<ShardRouter.PeerAnswer, ShardError> {
+        let request = HTTPRequest(
+            url: url, headers: ["\(ShardRouter.forwardedHeader): 1"], timeoutMilliseconds: peerTimeoutMilliseconds,
+            maxResponseBytes: peerMaxResponseBytes, connectTimeoutMilliseconds: peerConnectTimeoutMilliseconds)
+        do {
+            let response = try await client.perform(request)
+            return .success(ShardRouter.PeerAnswer(status: response.status, body: response.body))
+        } catch {
+            return .failure(ShardError("\(error)".foldedToOneLine()))
+        }
+    }
+
     /// Most ticks waiting between the poll loop and the consumers. The consumers normally take
     /// a tick in milliseconds and the store keeps its own bounded backlog during an outage, so
     /// this only fills when a consumer stalls (a disk that takes seconds per write); beyond it

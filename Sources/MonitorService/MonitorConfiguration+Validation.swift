@@ -1,3 +1,4 @@
+import EnergyModel
 import ShellyPoller
 
 extension MonitorConfiguration {
@@ -30,6 +31,7 @@ extension MonitorConfiguration {
             }
         }
         guard !plugs.isEmpty else { throw ConfigurationError("plugs", "must name at least one plug") }
+        try validateShards()
         // Entries as a file has them: a node's meters are one entry.
         var entryOfNode: [String: Int] = [:]
         var entry = -1
@@ -124,5 +126,34 @@ extension MonitorConfiguration {
                 throw ConfigurationError("kubernetes.staticWatts.\(node)", "must be between 0 and 100000 watts")
             }
         }
+    }
+}
+
+extension MonitorConfiguration {
+    /// The rules of `shards:`: a count in range, an index below it, a peer URL per shard.
+    func validateShards() throws(ConfigurationError) {
+        guard let shards else { return }
+        guard (1...ShardAssignment.maxCount).contains(shards.count) else {
+            throw ConfigurationError("shards.count", "must be between 1 and \(ShardAssignment.maxCount)")
+        }
+        if case .fixed(let index) = shards.index, !(0..<shards.count).contains(index) {
+            throw ConfigurationError("shards.index", "must be between 0 and \(shards.count - 1)")
+        }
+        guard shards.peers.isEmpty || shards.peers.count == shards.count else {
+            throw ConfigurationError(
+                "shards.peers", "\(shards.peers.count) URLs for \(shards.count) shards; give one per shard")
+        }
+    }
+
+    /// The configuration of shard `assignment`: its plugs only, and the per-node settings of
+    /// its nodes. Everything else, `shards:` included, is the same in every shard.
+    public func shardLocal(_ assignment: ShardAssignment) -> MonitorConfiguration {
+        var local = self
+        local.plugs = plugs.filter { assignment.owns($0.node) }
+        let owned = Set(local.plugs.map(\.node))
+        local.kubernetes.podEnergy.staticWatts = kubernetes.podEnergy.staticWatts.filter { owned.contains($0.key) }
+        local.kubernetes.podEnergy.startingWatts = kubernetes.podEnergy.startingWatts.filter { owned.contains($0.key) }
+        local.kubernetes.podEnergy.nodeCores = kubernetes.podEnergy.nodeCores.filter { owned.contains($0.key) }
+        return local
     }
 }

@@ -44,6 +44,12 @@ extension MonitorConfiguration {
             settings += podEnergyKeys(kubernetes.podEnergy)
             top.append(("kubernetes", .mapping(settings)))
         }
+        if let shards {
+            var settings: [(key: String, value: YAMLOutput)] = [("count", .token("\(shards.count)"))]
+            if case .fixed(let index) = shards.index { settings.append(("index", .token("\(index)"))) }
+            if !shards.peers.isEmpty { settings.append(("peers", .list(shards.peers.map { .string($0) }))) }
+            top.append(("shards", .mapping(settings)))
+        }
         return YAMLOutput.mapping(top).text(header: header)
     }
 

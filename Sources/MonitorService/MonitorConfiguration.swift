@@ -101,6 +101,8 @@ public struct MonitorConfiguration: Sendable, Equatable {
     }
     /// Annotation publishing.
     public var kubernetes = Kubernetes()
+    /// The service as one shard of several (`shards:`); nil: one monitor of every plug.
+    public var shards: ShardSettings?
 
     /// `listen:` when the file names none: every IPv4 interface, port 9840.
     public static let defaultListen = ListenAddress(host: "0.0.0.0", port: 9840)
@@ -139,7 +141,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
         var configuration = MonitorConfiguration()
         let reader = ConfigurationReader(baseDirectory: baseDirectory, environment: environment)
         let top = try root.fields(known: [
-            "interval", "database", "listen", "healthListen", "retention", "backlog", "plugs", "kubernetes",
+            "interval", "database", "listen", "healthListen", "retention", "backlog", "plugs", "kubernetes", "shards",
         ])
         if let value = top["interval"] {
             configuration.intervalMilliseconds = try value.duration(atLeast: 100, atMost: 3_600_000)
@@ -176,6 +178,9 @@ public struct MonitorConfiguration: Sendable, Equatable {
         }
         if let value = top["kubernetes"] {
             configuration.kubernetes = try reader.kubernetes(value, nodes: configuration.nodes)
+        }
+        if let value = top["shards"] {
+            configuration.shards = try reader.shards(value)
         }
         // The rules across entries (duplicate nodes, two entries on one plug's channel) are the
         // ones a configuration built in code is held to; their key paths are the file's.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The deployment files pass the tools their users will run: `kubernetes-validate --strict`
 /// on every Kubernetes manifest, `promtool` on the rules, `hadolint` on the Dockerfile.
@@ -18,8 +18,10 @@ struct DeploymentTests {
         var paths: [String] = []
         while let relative = enumerator.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: k8s.appendingPathComponent(relative).path, isDirectory: &isDirectory)
-            guard !isDirectory.boolValue, relative != "kustomization.yaml" else { continue }
+            _ = FileManager.default.fileExists(
+                atPath: k8s.appendingPathComponent(relative).path, isDirectory: &isDirectory)
+            // Kustomizations (the base's and the components') are no Kubernetes objects.
+            guard !isDirectory.boolValue, !relative.hasSuffix("kustomization.yaml") else { continue }
             paths.append(relative)
         }
         return paths.sorted()
@@ -74,7 +76,10 @@ struct DeploymentTests {
         }
         // The experiment harness's RBAC (k8s/workflow/) goes into the experiment's namespace,
         // applied by whoever runs experiments: not part of the monitor's installation.
-        for manifest in try Self.manifests() where !manifest.hasPrefix("workflow/") {
+        // Components (k8s/components/) are chosen by whoever builds the installation: their own
+        // kustomization lists their files.
+        for manifest in try Self.manifests()
+        where !manifest.hasPrefix("workflow/") && !manifest.hasPrefix("components/") {
             #expect(listed.contains(manifest), "kustomization.yaml does not list \(manifest)")
         }
         #expect(listed.contains("../monitoring"))
@@ -96,8 +101,10 @@ struct DeploymentTests {
             let path = sources.appendingPathComponent(relative).path
             guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: path) else { continue }
             links += 1
-            let target = URL(fileURLWithPath: destination, relativeTo: URL(fileURLWithPath: path).deletingLastPathComponent())
-                .standardizedFileURL.path
+            let target = URL(
+                fileURLWithPath: destination, relativeTo: URL(fileURLWithPath: path).deletingLastPathComponent()
+            )
+            .standardizedFileURL.path
             #expect(FileManager.default.fileExists(atPath: target), "Sources/\(relative) -> \(destination) is broken")
             let inRepository = target.hasPrefix(root.standardizedFileURL.path + "/")
             #expect(inRepository, "Sources/\(relative) points outside the repository")
@@ -106,7 +113,8 @@ struct DeploymentTests {
                 copied.contains { fromRoot == $0 || fromRoot.hasPrefix($0 + "/") },
                 "Dockerfile.monitor does not COPY \(fromRoot), which Sources/\(relative) needs")
         }
-        #expect(links >= 2, "the built-in workflow and knowledge base are linked from Sources/WorkflowSimulation/Defaults")
+        #expect(
+            links >= 2, "the built-in workflow and knowledge base are linked from Sources/WorkflowSimulation/Defaults")
         // .dockerignore excludes k8s/ but lets the knowledge base through.
         let ignore = try String(contentsOf: root.appendingPathComponent(".dockerignore"), encoding: .utf8)
         #expect(ignore.contains("!k8s/scheduler/knowledge-base.yaml"))
@@ -131,6 +139,63 @@ struct DeploymentTests {
         #expect(result.stdout.contains("name: energy-monitor-prometheus-rules"))
         let check = try await Self.run(validator, ["--strict", "--kubernetes-version", "1.31.0", folder + "/all.yaml"])
         #expect(check.status == 0, "\(check.output)")
+    }
+
+    @Test(
+        "the sharded component: kubectl kustomize builds k8s/ with it into a StatefulSet of shards that kubernetes-validate accepts",
+        .enabled(if: Tools.find("kubectl") != nil, "kubectl is not installed (optional: the build of k8s/ as a whole)")
+    )
+    func shardedComponentBuilds() async throws {
+        let kubectl = try #require(Tools.find("kubectl"))
+        let validator = try #require(
+            Tools.find("kubernetes-validate"), "kubernetes-validate not found: \(Self.setupHint)")
+        let component = Self.k8s.appendingPathComponent("components/sharded")
+        let kustomization = try String(
+            contentsOf: component.appendingPathComponent("kustomization.yaml"), encoding: .utf8)
+        #expect(kustomization.contains("kind: Component"))
+        let listed = try Self.listed(in: component)
+        let files = try FileManager.default.contentsOfDirectory(atPath: component.path).filter {
+            $0 != "kustomization.yaml"
+        }
+        #expect(
+            Set(listed) == Set(files), "components/sharded/kustomization.yaml lists \(listed), the folder has \(files)")
+        // A copy of k8s/ (and monitoring/, which it includes) with the component switched on,
+        // as a user would add it.
+        let folder = try TestEnvironment.makeFolder("kustomize-sharded")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for name in ["k8s", "monitoring"] {
+            try FileManager.default.copyItem(
+                atPath: TestPaths.packageRoot.appendingPathComponent(name).path, toPath: folder + "/" + name)
+        }
+        let base = folder + "/k8s/kustomization.yaml"
+        try (try String(contentsOfFile: base, encoding: .utf8) + "\ncomponents:\n  - components/sharded\n")
+            .write(toFile: base, atomically: true, encoding: .utf8)
+        let result = try await runProcess(kubectl, ["kustomize", folder + "/k8s"])
+        #expect(result.status == 0, "\(result.stderr)")
+        try result.stdout.write(toFile: folder + "/all.yaml", atomically: true, encoding: .utf8)
+        let check = try await Self.run(validator, ["--strict", "--kubernetes-version", "1.31.0", folder + "/all.yaml"])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("passed for resource statefulset/energy-monitor"), "\(check.output)")
+        // The objects, split: the StatefulSet replaces the monitor's Deployment and its PVC.
+        let objects = result.stdout.components(separatedBy: "\n---\n")
+        func object(_ kind: String, _ name: String) -> String? {
+            objects.first { $0.contains("\nkind: \(kind)\n") && $0.contains("\n  name: \(name)\n") }
+        }
+        #expect(object("Deployment", "energy-monitor") == nil, "the Deployment is still there")
+        #expect(object("PersistentVolumeClaim", "energy-monitor-data") == nil, "the shared PVC is still there")
+        #expect(object("Deployment", "my-energy-scheduler") != nil)
+        let statefulSet = try #require(object("StatefulSet", "energy-monitor"))
+        let headless = try #require(object("Service", "energy-monitor-shards"))
+        #expect(headless.contains("clusterIP: None"))
+        #expect(object("Service", "energy-monitor") != nil, "the Service of the API and /metrics stays")
+        let replicas = try #require(statefulSet.firstMatch(of: /\n  replicas: (\d+)\n/)?.output.1)
+        let shards = try #require(
+            statefulSet.firstMatch(of: /- --shard-from-hostname\n\s+- "?(\d+)"?\n/)?.output.1)
+        #expect(replicas == shards, "replicas \(replicas), --shard-from-hostname \(shards)")
+        #expect(statefulSet.contains("serviceName: energy-monitor-shards"))
+        #expect(statefulSet.contains("http://energy-monitor-{i}.energy-monitor-shards.energy-monitor.svc:9840"))
+        #expect(statefulSet.contains("volumeClaimTemplates:"))
+        #expect(!statefulSet.contains("claimName:"), "a shard's volume is its own")
     }
 
     @Test("promtool check rules accepts the rules, and promtool test rules passes their unit tests")

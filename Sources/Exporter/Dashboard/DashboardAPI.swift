@@ -20,19 +20,24 @@ public struct DashboardAPI: Sendable {
     /// The gap of each node the service is still closing from the device's figures, if any:
     /// `[from, to)`, unix milliseconds.
     public let pendingGap: @Sendable (String) -> (from: Int64, to: Int64)?
+    /// When the service is one shard of several: how `power` and `energy` queries reach the
+    /// owners of other shards' nodes (nil: one monitor of every node).
+    public let router: ShardRouter?
 
     /// Creates the API over `store` for `nodes`; `devices` names each node's plug,
-    /// `pendingGap` the gap it is still closing.
+    /// `pendingGap` the gap it is still closing, `router` the other shards.
     public init(
         store: EnergyStore, nodes: [String], intervalMilliseconds: Int64,
         devices: @escaping @Sendable (String) -> DeviceHealth? = { _ in nil },
-        pendingGap: @escaping @Sendable (String) -> (from: Int64, to: Int64)? = { _ in nil }
+        pendingGap: @escaping @Sendable (String) -> (from: Int64, to: Int64)? = { _ in nil },
+        router: ShardRouter? = nil
     ) {
         self.store = store
         self.nodes = nodes
         self.intervalMilliseconds = intervalMilliseconds
         self.devices = devices
         self.pendingGap = pendingGap
+        self.router = router
     }
 
     /// The body of `GET /api/v1/power`.

@@ -32,6 +32,8 @@ enum DashboardRoutes {
         }
         router.get("/api/v1/power") { request, _ -> Response in
             let parameters = request.uri.queryParameters
+            // A shard answers for every node of every shard; a forwarded request for its own.
+            let shards = isForwarded(request) ? nil : api.router
             let query: PowerQuery
             do throws(QueryError) {
                 query = try PowerQuery(
@@ -39,12 +41,13 @@ enum DashboardRoutes {
                     from: parameters.get("from"),
                     to: parameters.get("to"),
                     step: parameters.get("step"),
-                    knownNodes: api.nodes,
+                    knownNodes: shards?.nodes ?? api.nodes,
                     nowMilliseconds: WallClock.nowMilliseconds()
                 )
             } catch {
                 return badRequest(error)
             }
+            if let shards { return await routedPower(query, api: api, router: shards, logger: logger) }
             do throws(StoreError) {
                 return json(try await api.power(query), logger: logger)
             } catch {
@@ -61,11 +64,25 @@ enum DashboardRoutes {
             } catch {
                 return badRequest(error)
             }
-            let known: [String]
+            var known: [String]
             do throws(StoreError) {
                 known = try await api.store.nodes()
             } catch {
                 return storeFailure("cannot read the nodes of the store", error, logger: logger)
+            }
+            if let shards = isForwarded(request) ? nil : api.router {
+                // Every configured node, and what this store holds besides; each is asked of
+                // its owner, which refuses a node its store does not hold as one monitor would.
+                let stored = Set(known)
+                known += shards.nodes.filter { !stored.contains($0) }
+                let names: [String]?
+                do throws(QueryError) {
+                    let node = parameters.get("node")
+                    names = node.map { $0.isEmpty } ?? true ? nil : try NodeSelection.nodes(node, known: known)
+                } catch {
+                    return badRequest(error)
+                }
+                return await routedEnergy(names: names, window: window, api: api, router: shards, logger: logger)
             }
             let query: EnergyQuery
             do throws(QueryError) {
