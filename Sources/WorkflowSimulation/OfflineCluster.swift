@@ -423,18 +423,22 @@ public final class OfflineCluster: Sendable {
                     ]
                 ],
             ]
-            // A create whose answer was lost on a busy machine is asked again; the Job it made
-            // then answers 409.
-            var attempt = 0
+            // A create whose answer was lost on a busy machine is asked again, for as long as
+            // three minutes (the API is this process's own, so a slow answer is a busy machine,
+            // not a broken server); the Job it made then answers 409.
+            let deadline = ContinuousClock.now + .seconds(180)
+            var attempts = 0
             while true {
                 do {
+                    attempts += 1
                     _ = try await client.post(
                         path: "/apis/batch/v1/namespaces/\(SharedNodes.backgroundNamespace)/jobs", body: job.serialized)
                     break
                 } catch {
                     if error.status?.code == 409 { break }
-                    attempt += 1
-                    guard attempt < 5 else { throw OfflineClusterError("background pod on \(entry.node): \(error)") }
+                    guard ContinuousClock.now < deadline else {
+                        throw OfflineClusterError("background pod on \(entry.node): \(error) (\(attempts) attempts)")
+                    }
                     try await Task.sleep(for: .seconds(1))
                 }
             }
@@ -470,7 +474,8 @@ public final class OfflineCluster: Sendable {
         plugs.plug(of: node)?.addLoad(
             .init(watts: (cores - previous) * shared.wattsPerCore, from: now, to: now + 30 * 86_400))
         await simulator.setCPULoad(
-            pod: pod.name, namespace: pod.namespace, cores: cores, fromMilliseconds: Int64(clampingRounding: now * 1000))
+            pod: pod.name, namespace: pod.namespace, cores: cores, fromMilliseconds: Int64(clampingRounding: now * 1000)
+        )
         backgroundCores.withLock { $0[index] = cores }
     }
 

@@ -38,7 +38,9 @@ struct KubernetesWatchTests {
             }
             #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 1 })
             _ = try await cluster.client.post(path: "/apis/batch/v1/namespaces/ml/jobs", body: Self.job("live"))
-            #expect(await eventually(within: .seconds(15)) { seen.withLock { $0.contains("MODIFIED Running") } }, "\(seen.withLock { $0 })")
+            #expect(
+                await eventually(within: .seconds(15)) { seen.withLock { $0.contains("MODIFIED Running") } },
+                "\(seen.withLock { $0 })")
             let pod = try #require(await cluster.simulator.pods().first)
             try await cluster.simulator.finishPod(pod.name, namespace: "ml")
             try await withTimeout(.seconds(5), "the watch to see the pod succeed") { try await watching.value }
@@ -73,8 +75,10 @@ struct KubernetesWatchTests {
             let cancelled = ContinuousClock.now
             idle.cancel()
             _ = try? await idle.value
+            // Ended by the cancellation, not by the server's 300 s or the client's own timeout
+            // (a minute): the bound leaves a loaded machine its scheduling noise.
             #expect(
-                ContinuousClock.now - cancelled < .seconds(2),
+                ContinuousClock.now - cancelled < .seconds(15),
                 "cancelling a quiet watch took \(ContinuousClock.now - cancelled)")
             #expect(await eventually(within: .seconds(15)) { await cluster.simulator.openWatches() == 0 })
         }
