@@ -52,7 +52,7 @@ struct ClusterSimulatorTests {
             let created = try await Self.create(cluster, Self.job("prep", labels: ["app": "ml-workflow"]))
             #expect(created["metadata"]?["uid"]?.string?.isEmpty == false)
             #expect(created["status"]?["active"] == 1)
-            let done = await eventually(within: .seconds(10)) {
+            let done = await eventually(within: .seconds(60)) {
                 (try? await Self.jobCondition(cluster, "prep")) == "Complete"
             }
             #expect(done)
@@ -88,9 +88,9 @@ struct ClusterSimulatorTests {
             _ = try await Self.create(cluster, Self.job("hard"))
             _ = try await Self.create(cluster, Self.job("soft", backoffLimit: 1))
             #expect(
-                await eventually(within: .seconds(10)) { (try? await Self.jobCondition(cluster, "hard")) == "Failed" })
+                await eventually(within: .seconds(60)) { (try? await Self.jobCondition(cluster, "hard")) == "Failed" })
             #expect(
-                await eventually(within: .seconds(10)) { (try? await Self.jobCondition(cluster, "soft")) == "Complete" }
+                await eventually(within: .seconds(60)) { (try? await Self.jobCondition(cluster, "soft")) == "Complete" }
             )
             let jobs = await cluster.simulator.jobs()
             let hard = try #require(jobs.first { $0.name == "hard" })
