@@ -14,7 +14,8 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the store, polling at several plug counts, /metrics throughput, and (--read-load) heavy reads.",
+        abstract:
+            "Measure the store, polling at several plug counts, /metrics throughput, and (--read-load) heavy reads.",
         discussion: """
             Polling runs `energy-monitor simulate` and `energy-monitor run` as child processes on \
             127.0.0.1 and reads the service's CPU and memory from /proc. Figures that cannot be \
@@ -36,7 +37,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Measured seconds (ticks) per plug count, after a warm-up.")
     var seconds: Int = 30
 
-    @Option(name: .long, help: "The plug count whose service gets the /metrics load (default: the second count, or the only one).")
+    @Option(
+        name: .long,
+        help: "The plug count whose service gets the /metrics load (default: the second count, or the only one).")
     var loadPlugs: Int?
 
     @Option(name: .long, help: "Seconds of /metrics load per server.")
@@ -45,13 +48,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Concurrent connections of the /metrics load client.")
     var loadConnections: Int = 32
 
-    @Option(name: .long, help: "Also run a soak of this many seconds at --soak-plugs plugs, sampling memory every minute.")
+    @Option(
+        name: .long, help: "Also run a soak of this many seconds at --soak-plugs plugs, sampling memory every minute.")
     var soak: Int?
 
     @Option(name: .long, help: "Plugs of the soak.")
     var soakPlugs: Int = 1000
 
-    @Flag(name: .long, help: "Also measure tick writes and /readyz alone and while clients read /api/v1/power over a long stored window.")
+    @Flag(
+        name: .long,
+        help:
+            "Also measure tick writes and /readyz alone and while clients read /api/v1/power over a long stored window."
+    )
     var readLoad = false
 
     @Option(name: .long, help: "Days of samples stored before the read load (the window the clients ask for).")
@@ -66,7 +74,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Measured seconds of the read load, alone and with the clients each.")
     var readLoadSeconds: Int = 30
 
-    @Option(name: .long, help: "Comma-separated transports of the Gen2+ plugs, measured side by side at each plug count: http, websocket.")
+    @Option(
+        name: .long,
+        help:
+            "Comma-separated transports of the Gen2+ plugs, measured side by side at each plug count: http, websocket.")
     var transports: String = "http,websocket"
 
     @Flag(name: .long, help: "Password-protect every simulated plug (Digest SHA-256, firmware 2.x rules).")
@@ -80,7 +91,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         name: .long, parsing: .upToNextOption,
-        help: "Also flood /metrics of a 3-plug service with wrk at these connection counts (e.g. --flood 1000 2000): ticks stored, /healthz round trips, requests refused.")
+        help:
+            "Also flood /metrics of a 3-plug service with wrk at these connection counts (e.g. --flood 1000 2000): ticks stored, /healthz round trips, requests refused."
+    )
     var flood: [Int] = []
 
     @Option(name: .long, help: "Seconds of each flood.")
@@ -91,7 +104,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Also measure the extender's prioritize latency and memory at this many nodes, for whole Node objects and for node names (e.g. 5000).")
+        help:
+            "Also measure the extender's prioritize latency and memory at this many nodes, for whole Node objects and for node names (e.g. 5000)."
+    )
     var extenderNodes: Int?
 
     @Option(name: .long, help: "Prioritize calls per request shape of the extender figures.")
@@ -115,16 +130,24 @@ struct BenchCommand: AsyncParsableCommand {
         guard ticks >= 1, ticks <= 100_000 else { throw ValidationError("--ticks must be 1...100000") }
         guard seconds >= 1, seconds <= 3600 else { throw ValidationError("--seconds must be 1...3600") }
         guard loadSeconds >= 1, loadSeconds <= 600 else { throw ValidationError("--load-seconds must be 1...600") }
-        guard loadConnections >= 1, loadConnections <= 1000 else { throw ValidationError("--load-connections must be 1...1000") }
+        guard loadConnections >= 1, loadConnections <= 1000 else {
+            throw ValidationError("--load-connections must be 1...1000")
+        }
         _ = try plugCounts()
         _ = try transportList()
         if let soak, !(60...86_400).contains(soak) { throw ValidationError("--soak must be 60...86400 seconds") }
         guard (1...20_000).contains(soakPlugs) else { throw ValidationError("--soak-plugs must be 1...20000") }
-        guard (1...31).contains(readLoadDays) else { throw ValidationError("--read-load-days must be 1...31 (the longest /api/v1/power window)") }
+        guard (1...31).contains(readLoadDays) else {
+            throw ValidationError("--read-load-days must be 1...31 (the longest /api/v1/power window)")
+        }
         guard (1...1000).contains(readLoadPlugs) else { throw ValidationError("--read-load-plugs must be 1...1000") }
         guard (0...100).contains(readLoadClients) else { throw ValidationError("--read-load-clients must be 0...100") }
-        guard (5...3600).contains(readLoadSeconds) else { throw ValidationError("--read-load-seconds must be 5...3600") }
-        guard flood.allSatisfy({ (1...20_000).contains($0) }) else { throw ValidationError("--flood: connection counts in 1...20000") }
+        guard (5...3600).contains(readLoadSeconds) else {
+            throw ValidationError("--read-load-seconds must be 5...3600")
+        }
+        guard flood.allSatisfy({ (1...20_000).contains($0) }) else {
+            throw ValidationError("--flood: connection counts in 1...20000")
+        }
         guard (5...600).contains(floodSeconds) else { throw ValidationError("--flood-seconds must be 5...600") }
         if let extenderNodes, !(1...20_000).contains(extenderNodes) {
             throw ValidationError("--extender-nodes must be 1...20000")
@@ -182,7 +205,8 @@ struct BenchCommand: AsyncParsableCommand {
             let client = CurlMultiClient()
             defer { client.shutdown() }
             let bench = ExtenderBench(
-                executable: BenchChild.ownExecutable(), folder: base, client: client, nodes: extenderNodes, calls: extenderCalls)
+                executable: BenchChild.ownExecutable(), folder: base, client: client, nodes: extenderNodes,
+                calls: extenderCalls)
             do {
                 for figures in try await bench.run() { print(figures) }
             } catch {
@@ -210,7 +234,9 @@ struct BenchCommand: AsyncParsableCommand {
             for transport in try transportList() {
                 let runsLoad = !loaded && count == loadCount
                 do {
-                    let figures = try await poll.measure(plugs: count, seconds: seconds, transport: transport, authenticated: withAuth) { url in
+                    let figures = try await poll.measure(
+                        plugs: count, seconds: seconds, transport: transport, authenticated: withAuth
+                    ) { url in
                         guard runsLoad else { return }
                         await load.run(serviceURL: url, plugs: count)
                     }
@@ -231,7 +257,9 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         if readLoad {
-            let bench = ReadLoadBench(poll: poll, plugs: readLoadPlugs, days: readLoadDays, seconds: readLoadSeconds, clients: readLoadClients)
+            let bench = ReadLoadBench(
+                poll: poll, plugs: readLoadPlugs, days: readLoadDays, seconds: readLoadSeconds, clients: readLoadClients
+            )
             do {
                 let (alone, loaded, prefill) = try await bench.run()
                 printReadLoad(alone: alone, loaded: loaded, prefill: prefill)
@@ -250,7 +278,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if !loaded, !skipPoll {
             Console.write("/metrics requests/s, energy-monitor: not measured (no poll run with \(loadCount) plugs)")
-            Console.write("/metrics requests/s, prometheus-node-exporter textfile: not measured (no poll run with \(loadCount) plugs)")
+            Console.write(
+                "/metrics requests/s, prometheus-node-exporter textfile: not measured (no poll run with \(loadCount) plugs)"
+            )
             Console.write("/metrics requests/s ratio: not measured")
         }
     }
@@ -258,7 +288,8 @@ struct BenchCommand: AsyncParsableCommand {
     private func print(_ figures: ExtenderBench.Figures) {
         let sorted = figures.latencies.sorted()
         func percentile(_ q: Double) -> Double {
-            sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, max(0, Int(clampingRounding: Double(sorted.count) * q, .up) - 1))]
+            sorted.isEmpty
+                ? 0 : sorted[min(sorted.count - 1, max(0, Int(clampingRounding: Double(sorted.count) * q, .up) - 1))]
         }
         func mebibytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
         Console.write(
@@ -307,13 +338,18 @@ struct BenchCommand: AsyncParsableCommand {
                 + "\(figures.plugs * figures.ticks) samples over \(figures.ticks) ticks; \(format(figures.pollErrors, 0)) poll errors, "
                 + "\(format(figures.skippedTicks, 0)) ticks skipped)"
         )
-        Console.write("poll CPU, \(plugs): \(format(figures.monitorCPUPercent, 1)) % of one core (the service process only)")
+        Console.write(
+            "poll CPU, \(plugs): \(format(figures.monitorCPUPercent, 1)) % of one core (the service process only; "
+                + "\(format(figures.monitorCPUPercent * 10, 2)) ms per tick, \(format(figures.switchesPerTick, 1)) "
+                + "thread wake-ups per tick)")
         Console.write(
             "simulator CPU, \(plugs): \(format(figures.simulatorCPUPercent, 1)) % of one core (its own process, not counted above)"
         )
         Console.write(
             "resident memory, \(plugs): \(format(Double(figures.residentBytes) / 1_048_576, 1)) MiB "
-                + "(peak \(format(Double(figures.peakResidentBytes) / 1_048_576, 1)) MiB)"
+                + "(peak \(format(Double(figures.peakResidentBytes) / 1_048_576, 1)) MiB; "
+                + "\(format(Double(figures.anonymousBytes) / 1_048_576, 1)) MiB anonymous, "
+                + "\(format(Double(figures.fileBytes) / 1_048_576, 1)) MiB file-backed)"
         )
         if let requests = figures.simulatorRequests, let samples = figures.runSamples, samples > 0 {
             Console.write(
@@ -345,11 +381,14 @@ struct BenchCommand: AsyncParsableCommand {
         let covariance = half.reduce(0) { $0 + ($1.seconds - meanTime) * (mebibytes($1.bytes) - meanBytes) }
         let variance = half.reduce(0) { $0 + ($1.seconds - meanTime) * ($1.seconds - meanTime) }
         let slope = variance > 0 ? covariance / variance * 3600 : 0
-        let low = samples.map(\.bytes).min() ?? 0, high = samples.map(\.bytes).max() ?? 0
+        let low = samples.map(\.bytes).min() ?? 0
+        let high = samples.map(\.bytes).max() ?? 0
         Console.write(
             String(
-                format: "soak memory, %d plugs over %d s: %.1f MiB at start, %.1f MiB at end, %.1f...%.1f MiB, second half slope %+.2f MiB/h (%d samples)",
-                figures.plugs, figures.ticks, mebibytes(first.bytes), mebibytes(last.bytes), mebibytes(low), mebibytes(high), slope, samples.count
+                format:
+                    "soak memory, %d plugs over %d s: %.1f MiB at start, %.1f MiB at end, %.1f...%.1f MiB, second half slope %+.2f MiB/h (%d samples)",
+                figures.plugs, figures.ticks, mebibytes(first.bytes), mebibytes(last.bytes), mebibytes(low),
+                mebibytes(high), slope, samples.count
             )
         )
     }
@@ -375,7 +414,8 @@ struct BenchCommand: AsyncParsableCommand {
             Console.write(
                 String(
                     format: "read load ticks delivered, %@: %.1f %% (%d of %d samples)", label,
-                    100 * Double(window.storedSamples) / Double(max(1, window.expectedSamples)), window.storedSamples, window.expectedSamples
+                    100 * Double(window.storedSamples) / Double(max(1, window.expectedSamples)), window.storedSamples,
+                    window.expectedSamples
                 )
             )
         }
@@ -389,7 +429,10 @@ struct BenchCommand: AsyncParsableCommand {
 
     private func printUnmeasured(plugs: Int, transport: String, reason: String) {
         let line = reason.foldedToOneLine(limit: 1000)
-        for figure in ["poll ticks delivered", "poll CPU", "simulator CPU", "resident memory", "tick timing error p50", "tick timing error p99"] {
+        for figure in [
+            "poll ticks delivered", "poll CPU", "simulator CPU", "resident memory", "tick timing error p50",
+            "tick timing error p99",
+        ] {
             Console.write("\(figure), \(plugs) plugs, \(transport): not measured (\(line))")
         }
     }

@@ -54,6 +54,20 @@ struct BenchCommandTests {
         #expect((figure("poll ticks delivered, 20 plugs, http") ?? 0) > 0)
         #expect((figure("poll ticks delivered, 20 plugs, websocket") ?? 0) > 0)
         #expect((figure("resident memory, 20 plugs, websocket") ?? 0) > 0)
+        // Resident memory split into anonymous and file-backed, which add up to it (shared
+        // memory aside: none here), and the CPU per tick with the thread wake-ups behind it.
+        for transport in ["http", "websocket"] {
+            let memory = lines.first { $0.hasPrefix("resident memory, 20 plugs, \(transport): ") } ?? ""
+            let parts = memory.split(separator: ";").last?.split(separator: ",") ?? []
+            let split = parts.compactMap {
+                Double($0.trimmingCharacters(in: .whitespaces).prefix { $0.isNumber || $0 == "." })
+            }
+            let resident = figure("resident memory, 20 plugs, \(transport)") ?? 0
+            #expect(split.count == 2 && split.allSatisfy { $0 > 0 }, "\(memory)")
+            #expect(abs(split.reduce(0, +) - resident) <= 0.2, "\(memory)")
+            let cpu = lines.first { $0.hasPrefix("poll CPU, 20 plugs, \(transport): ") } ?? ""
+            #expect(cpu.contains(" ms per tick, ") && cpu.contains(" thread wake-ups per tick"), "\(cpu)")
+        }
         // The bench leaves no child processes and removes its databases.
         #expect(processes(mentioning: folder).isEmpty)
         #expect((try FileManager.default.contentsOfDirectory(atPath: folder)).isEmpty)

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process of `bench` (the simulator, the service, node-exporter, wrk) with its
@@ -15,7 +15,9 @@ final class BenchChild {
     init(name: String, executable: String, arguments: [String], logPath: String) throws {
         self.name = name
         self.logPath = logPath
-        guard FileManager.default.createFile(atPath: logPath, contents: nil), let log = FileHandle(forWritingAtPath: logPath) else {
+        guard FileManager.default.createFile(atPath: logPath, contents: nil),
+            let log = FileHandle(forWritingAtPath: logPath)
+        else {
             throw CommandFailure("bench: cannot write \(logPath)")
         }
         process = Process()
@@ -96,7 +98,9 @@ final class BenchChild {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { return nil }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -125,6 +129,13 @@ struct ProcessUsage {
     var residentBytes: Int
     /// Peak resident memory, bytes.
     var peakResidentBytes: Int
+    /// Resident anonymous memory (heap, stacks, written data), bytes.
+    var anonymousBytes = 0
+    /// Resident file-backed memory (mapped code and data of the program and its libraries), bytes.
+    var fileBytes = 0
+    /// Voluntary context switches of all the process's threads since they started: each is a
+    /// thread that went to sleep, and a wake-up later.
+    var voluntarySwitches = 0
 
     static func read(pid: Int32) -> ProcessUsage? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -141,6 +152,16 @@ struct ProcessUsage {
                 guard parts.count >= 2, let kibibytes = Int(parts[1]) else { continue }
                 if parts[0] == "VmRSS" { usage.residentBytes = kibibytes * 1024 }
                 if parts[0] == "VmHWM" { usage.peakResidentBytes = kibibytes * 1024 }
+                if parts[0] == "RssAnon" { usage.anonymousBytes = kibibytes * 1024 }
+                if parts[0] == "RssFile" { usage.fileBytes = kibibytes * 1024 }
+            }
+        }
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        for task in tasks {
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
+            else { continue }
+            for line in status.split(separator: "\n") where line.hasPrefix("voluntary_ctxt_switches:") {
+                usage.voluntarySwitches += Int(line.split(separator: "\t").last ?? "") ?? 0
             }
         }
         return usage

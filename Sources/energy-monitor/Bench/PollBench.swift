@@ -19,6 +19,11 @@ struct PollBench {
         var simulatorCPUPercent: Double
         var residentBytes: Int
         var peakResidentBytes: Int
+        /// Of the resident memory: anonymous, and file-backed.
+        var anonymousBytes = 0
+        var fileBytes = 0
+        /// Voluntary context switches of the service's threads per measured tick.
+        var switchesPerTick = 0.0
         var tickDelayP50Milliseconds: Double?
         var tickDelayP99Milliseconds: Double?
         /// Resident memory during the window (seconds into it, bytes), when sampled.
@@ -46,7 +51,8 @@ struct PollBench {
     /// With `sampleMemoryEvery`, also records the service's resident memory at that period
     /// through the window (the soak).
     func measure(
-        plugs: Int, seconds: Int, transport: String = "http", authenticated: Bool = false, sampleMemoryEvery: Int? = nil,
+        plugs: Int, seconds: Int, transport: String = "http", authenticated: Bool = false,
+        sampleMemoryEvery: Int? = nil,
         whileRunning: ((_ metricsURL: String) async -> Void)? = nil
     ) async throws -> Figures {
         let name = "poll-\(plugs)-\(transport)"
@@ -56,7 +62,8 @@ struct PollBench {
         // Both children end by themselves even if the bench is killed.
         let lifetime = String(seconds + 120 + plugs / 50)
         let simulator = try await startSimulator(
-            name: name, plugs: plugs, configPath: configPath, databasePath: databasePath, listenPort: listenPort, lifetime: lifetime,
+            name: name, plugs: plugs, configPath: configPath, databasePath: databasePath, listenPort: listenPort,
+            lifetime: lifetime,
             transport: transport, authenticated: authenticated)
         defer { simulator.stop() }
         let monitor = try BenchChild(
@@ -106,13 +113,16 @@ struct PollBench {
 
         let store = try EnergyStore(path: databasePath, readOnly: true)
         let from = Int64(clampingRounding: start) * 1000
-        let stored = try await store.sampleCount(fromMilliseconds: from, toMilliseconds: from + Int64(clamping: seconds) * 1000)
+        let stored = try await store.sampleCount(
+            fromMilliseconds: from, toMilliseconds: from + Int64(clamping: seconds) * 1000)
         let runSamples = try await store.sampleCount(fromMilliseconds: 0, toMilliseconds: .max)
         store.close()
-        let statistics = Self.simulatorStatistics((try? String(contentsOfFile: simulator.logPath, encoding: .utf8)) ?? "")
+        let statistics = Self.simulatorStatistics(
+            (try? String(contentsOfFile: simulator.logPath, encoding: .utf8)) ?? "")
 
         let delays = ExpositionReader.difference(
-            metricsAfter.buckets("energy_monitor_tick_delay_seconds"), metricsBefore.buckets("energy_monitor_tick_delay_seconds")
+            metricsAfter.buckets("energy_monitor_tick_delay_seconds"),
+            metricsBefore.buckets("energy_monitor_tick_delay_seconds")
         )
         func delta(_ metric: String) -> Double {
             (metricsAfter.sum(metric) ?? 0) - (metricsBefore.sum(metric) ?? 0)
@@ -128,6 +138,10 @@ struct PollBench {
             simulatorCPUPercent: 100 * simulatorCPU / cpuSeconds,
             residentBytes: memory.residentBytes,
             peakResidentBytes: memory.peakResidentBytes,
+            anonymousBytes: memory.anonymousBytes,
+            fileBytes: memory.fileBytes,
+            switchesPerTick: Double(monitorAfter.voluntarySwitches - monitorBefore.voluntarySwitches)
+                / Double(max(1, seconds)),
             tickDelayP50Milliseconds: ExpositionReader.quantile(0.5, of: delays).map { $0 * 1000 },
             tickDelayP99Milliseconds: ExpositionReader.quantile(0.99, of: delays).map { $0 * 1000 },
             memorySamples: memorySamples + [(Double(seconds), memory.residentBytes)],
@@ -142,7 +156,9 @@ struct PollBench {
     /// The totals of the simulator's `simulator statistics: N requests, A authenticated, C
     /// challenged (S stale), T throttled, ...` line.
     static func simulatorStatistics(_ log: String) -> (requests: Int, challenged: Int, throttled: Int)? {
-        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("simulator statistics: ") }) else { return nil }
+        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("simulator statistics: ") }) else {
+            return nil
+        }
         func number(before word: String) -> Int? {
             guard let range = line.range(of: " " + word) else { return nil }
             let text = String(line[..<range.lowerBound].reversed().prefix { $0.isNumber }.reversed())
@@ -183,7 +199,9 @@ struct PollBench {
             )
             // The configuration is written once every plug listens.
             let deadline = WallClockSeconds.now() + 60 + Double(plugs) / 50
-            while child.isRunning, !FileManager.default.fileExists(atPath: configPath), WallClockSeconds.now() < deadline {
+            while child.isRunning, !FileManager.default.fileExists(atPath: configPath),
+                WallClockSeconds.now() < deadline
+            {
                 try await Task.sleep(for: .milliseconds(50))
             }
             if child.isRunning, FileManager.default.fileExists(atPath: configPath) { return child }
@@ -197,7 +215,9 @@ struct PollBench {
         let deadline = WallClockSeconds.now() + seconds
         while WallClockSeconds.now() < deadline {
             guard child.isRunning else { throw CommandFailure("the service exited: \(child.logTail())") }
-            if let response = try? await client.perform(HTTPRequest(url: url, timeoutMilliseconds: 1000)), response.status == 200 {
+            if let response = try? await client.perform(HTTPRequest(url: url, timeoutMilliseconds: 1000)),
+                response.status == 200
+            {
                 return
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -206,7 +226,8 @@ struct PollBench {
     }
 
     func scrape(_ url: String) async throws -> ExpositionReader {
-        let response = try await client.perform(HTTPRequest(url: url, timeoutMilliseconds: 5000, maxResponseBytes: 64 << 20))
+        let response = try await client.perform(
+            HTTPRequest(url: url, timeoutMilliseconds: 5000, maxResponseBytes: 64 << 20))
         guard response.status == 200 else { throw CommandFailure("\(url): HTTP \(response.status)") }
         return ExpositionReader(String(decoding: response.body, as: UTF8.self))
     }
