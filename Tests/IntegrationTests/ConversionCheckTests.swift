@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A floating-point value converted to an integer with a plain `Int64(x)` traps when `x` is
 /// NaN, infinite or out of range, and one trap ends polling for every node. Every such
@@ -19,7 +19,9 @@ import TestSupport
 struct ConversionCheckTests {
     static let sources = TestPaths.packageRoot.appendingPathComponent("Sources")
     static let floatingType = #"(?:Double|Float|Float32|Float64|TimeInterval|CGFloat)"#
-    static let labels = ["exactly", "clamping", "truncatingIfNeeded", "bitPattern", "ascii", "rounding", "clampingRounding", "bigEndian"]
+    static let labels = [
+        "exactly", "clamping", "truncatingIfNeeded", "bitPattern", "ascii", "rounding", "clampingRounding", "bigEndian",
+    ]
 
     /// Every Swift file under Sources/ but the helper itself, without whole-line comments.
     static func files() throws -> [(path: String, lines: [String])] {
@@ -47,13 +49,19 @@ struct ConversionCheckTests {
     }
 
     /// Names declared with a floating-point type, and functions returning one.
-    static func floatingNames(_ files: [(path: String, lines: [String])]) throws -> (names: Set<String>, functions: Set<String>) {
+    static func floatingNames(_ files: [(path: String, lines: [String])]) throws -> (
+        names: Set<String>, functions: Set<String>
+    ) {
         var names: Set<String> = []
         var functions: Set<String> = []
         for file in files {
             for line in file.lines {
-                for match in try matches(#"\b(\w+)\s*:\s*"# + floatingType + #"\b"#, in: line) { names.insert(match[1]) }
-                for match in try matches(#"func\s+(\w+)[^{]*->\s*\(?"# + floatingType + #"\b"#, in: line) { functions.insert(match[1]) }
+                for match in try matches(#"\b(\w+)\s*:\s*"# + floatingType + #"\b"#, in: line) {
+                    names.insert(match[1])
+                }
+                for match in try matches(#"func\s+(\w+)[^{]*->\s*\(?"# + floatingType + #"\b"#, in: line) {
+                    functions.insert(match[1])
+                }
             }
         }
         return (names, functions)
@@ -75,10 +83,13 @@ struct ConversionCheckTests {
     }
 
     static func isFloating(_ argument: String, names: Set<String>, functions: Set<String>) throws -> Bool {
-        let markers = #"\b(?:Double|Float|Float32|Float64|TimeInterval)\s*\(|\.rounded\b|\b\d+\.\d+\b|\b\d+e[+-]?\d+\b|timeIntervalSince"#
+        let markers =
+            #"\b(?:Double|Float|Float32|Float64|TimeInterval)\s*\(|\.rounded\b|\b\d+\.\d+\b|\b\d+e[+-]?\d+\b|timeIntervalSince"#
         if try !matches(markers, in: argument).isEmpty { return true }
         for word in try matches(#"\b[A-Za-z_]\w*\b"#, in: argument) where names.contains(word[0]) { return true }
-        for call in try matches(#"\b([A-Za-z_]\w*)\s*\("#, in: argument) where functions.contains(call[1]) { return true }
+        for call in try matches(#"\b([A-Za-z_]\w*)\s*\("#, in: argument) where functions.contains(call[1]) {
+            return true
+        }
         return false
     }
 
@@ -94,7 +105,9 @@ struct ConversionCheckTests {
                     guard let end = Range(match.range, in: line)?.upperBound else { continue }
                     let argument = argument(of: line, from: end)
                     let label = argument.trimmingCharacters(in: .whitespaces).prefix { $0.isLetter }
-                    if labels.contains(String(label)), argument.trimmingCharacters(in: .whitespaces).dropFirst(label.count).first == ":" {
+                    if labels.contains(String(label)),
+                        argument.trimmingCharacters(in: .whitespaces).dropFirst(label.count).first == ":"
+                    {
                         continue
                     }
                     if try isFloating(argument, names: names, functions: functions) {
@@ -107,16 +120,21 @@ struct ConversionCheckTests {
     }
 
     @Test("no plain conversion of a floating-point value to an integer in Sources/")
-    func noPlainConversions() throws {
-        let found = try Self.violations()
-        #expect(found.isEmpty, "use init(rounding:), init(clampingRounding:) or init(exactly:):\n\(found.joined(separator: "\n"))")
+    func noPlainConversions() async throws {
+        let found = try await onOwnThread { try Self.violations() }
+        #expect(
+            found.isEmpty,
+            "use init(rounding:), init(clampingRounding:) or init(exactly:):\n\(found.joined(separator: "\n"))")
     }
 
     @Test("the check sees the conversions it must refuse and passes the ones it must not")
     func checkBites() throws {
         let names: Set<String> = ["seconds", "watts"]
         let functions: Set<String> = ["rate"]
-        for refused in ["seconds * 1000", "x.rounded()", "Double(count) / 2", "0.5 * n", "1e3", "rate()", "sample.watts", "date.timeIntervalSince1970"] {
+        for refused in [
+            "seconds * 1000", "x.rounded()", "Double(count) / 2", "0.5 * n", "1e3", "rate()", "sample.watts",
+            "date.timeIntervalSince1970",
+        ] {
             #expect(try Self.isFloating(refused, names: names, functions: functions), "\(refused)")
         }
         for passed in ["count", "index + 1", "data[offset] & 0x3F", "text", "token >> 32"] {

@@ -131,7 +131,7 @@ struct PackageImportsTests {
         let targets = try await Self.targets()
         #expect(targets.contains { $0.name == "energy-monitor" } && targets.contains { $0.name == "IntegrationTests" })
         for target in targets {
-            let imported = try Self.imports(of: target)
+            let imported = try await onOwnThread { try Self.imports(of: target) }
             for (module, file) in imported.sorted(by: { $0.key < $1.key })
             where !Self.systemModules.contains(module) && !target.dependencies.contains(module)
                 && !(Self.reachedThrough[module].map(target.dependencies.contains) ?? false)

@@ -70,3 +70,13 @@ public final class TemporaryDirectory: Sendable {
         return path
     }
 }
+
+/// Runs `work` on a thread of its own and waits for it without holding a thread of the
+/// cooperative pool: a long synchronous scan (every source file, a large document) on one of
+/// the pool's two threads of a 2-core machine leaves the in-process servers of other tests
+/// nothing to answer with, and their polls run into their deadlines.
+public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}

@@ -161,7 +161,8 @@ struct ProcessUsage {
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
             else { continue }
             for line in status.split(separator: "\n") where line.hasPrefix("voluntary_ctxt_switches:") {
-                usage.voluntarySwitches += Int(line.split(separator: "\t").last ?? "") ?? 0
+                let digits = line.drop { !$0.isNumber }
+                usage.voluntarySwitches += Int(digits) ?? 0
             }
         }
         return usage
