@@ -1,9 +1,9 @@
 import CurlClient
+import EnergyModel
 import JSON
+import Logging
 import NIOCore
 import NIOPosix
-import EnergyModel
-import Logging
 import Synchronization
 
 /// The result of one poll of one plug.
@@ -34,7 +34,8 @@ public struct PlugOutcome: Sendable {
     public var history: HistoryRead?
 
     /// Creates an outcome.
-    public init(node: String, result: Result<Sample, PollFailure>, durationSeconds: Double, health: DeviceHealth? = nil) {
+    public init(node: String, result: Result<Sample, PollFailure>, durationSeconds: Double, health: DeviceHealth? = nil)
+    {
         self.node = node
         self.result = result
         self.durationSeconds = durationSeconds
@@ -102,7 +103,7 @@ public final class PlugSession: Sendable {
     /// The Digest state of a Gen2+ plug with a password: its nonce outlives the poll.
     private let digest: DigestAuthenticator?
     /// The persistent RPC channel of a Gen2+ plug, unless its transport is `http`.
-    private let webSocket: RPCWebSocket?
+    private let webSocket: (any RPCTransport)?
     /// The device counter last read (see `deviceUptime`).
     let counterWatch = Mutex(CounterWatch())
     /// The history asked for a gap, and how far it has been read (see `PlugSession+History`).
@@ -136,12 +137,20 @@ public final class PlugSession: Sendable {
         initial.pin = pin
         self.state = Mutex(initial)
         self.onPin = onPin
-        self.digest = plug.password.map { DigestAuthenticator(username: plug.username, password: $0, allowMD5: plug.allowMD5) }
+        self.digest = plug.password.map {
+            DigestAuthenticator(username: plug.username, password: $0, allowMD5: plug.allowMD5)
+        }
         if plug.transport != .http, plug.generation != .gen1 {
-            let url = (plug.baseURL.hasPrefix("https://") ? "wss://" + plug.baseURL.dropFirst(8) : "ws://" + plug.baseURL.dropFirst(7)) + "/rpc"
-            self.webSocket = RPCWebSocket(
-                url: url, source: "energy-monitor-\(plug.node)", eventLoopGroup: Self.eventLoopGroup,
-                logger: logger)
+            let source = "energy-monitor-\(plug.node)"
+            if plug.baseURL.hasPrefix("https://") {
+                // TLS comes with hummingbird-websocket's client.
+                self.webSocket = RPCWebSocket(
+                    url: "wss://" + plug.baseURL.dropFirst(8) + "/rpc", source: source,
+                    eventLoopGroup: Self.eventLoopGroup, logger: logger)
+            } else {
+                self.webSocket = EventLoopRPCWebSocket(
+                    baseURL: plug.baseURL, source: source, eventLoopGroup: Self.eventLoopGroup, logger: logger)
+            }
         } else {
             self.webSocket = nil
         }
@@ -194,7 +203,8 @@ public final class PlugSession: Sendable {
         do throws(PollFailure) {
             let until = state.withLock { $0.throttledUntil }
             if started < until {
-                throw PollFailure(.throttled, "device throttles authentication; next request in \((until - started) / 1_000_000) ms")
+                throw PollFailure(
+                    .throttled, "device throttles authentication; next request in \((until - started) / 1_000_000) ms")
             }
             let read = try await read(deadline: deadline)
             // The same moment on the monotonic clock: the wall-clock stamp is the exchange's
@@ -204,7 +214,8 @@ public final class PlugSession: Sendable {
             let known = read.uptime ?? read.health?.uptimeSeconds
             // A gap is more than 3 intervals without a sample; the timeout is 80 % of one.
             uptime = await deviceUptime(
-                counter: read.reading.energyWattHours, known: known, pauseMilliseconds: Int64(timeoutMilliseconds) * 15 / 4,
+                counter: read.reading.energyWattHours, known: known,
+                pauseMilliseconds: Int64(timeoutMilliseconds) * 15 / 4,
                 deadline: deadline)
             maximumWatts = plug.maxWatts ?? read.rating.maximumWatts
             minutes = read.minutes
@@ -233,7 +244,8 @@ public final class PlugSession: Sendable {
                     state.consecutiveFailures = 0
                 }
             }
-            logger.debug("poll failed", metadata: ["reason": "\(failure.reason.rawValue)", "error": "\(failure.message)"])
+            logger.debug(
+                "poll failed", metadata: ["reason": "\(failure.reason.rawValue)", "error": "\(failure.message)"])
         } else {
             state.withLock {
                 $0.consecutiveFailures = 0
@@ -296,7 +308,8 @@ public final class PlugSession: Sendable {
                 try checkPin(info)
                 let previous = state.withLock { state -> (generation: ShellyGeneration, model: String?, at: Int64)? in
                     defer {
-                        state.device = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware)
+                        state.device = DeviceHealth(
+                            model: info.model, generation: "\(info.generation)", firmware: info.firmware)
                         state.detected = (info.generation, info.model, now)
                         state.lastDetection = now
                         state.succeededSinceDetection = false
@@ -304,7 +317,9 @@ public final class PlugSession: Sendable {
                     return state.detected
                 }
                 if previous == nil || previous?.generation != info.generation || previous?.model != info.model {
-                    logger.info("detected plug", metadata: ["generation": "\(info.generation)", "model": "\(info.model ?? "?")"])
+                    logger.info(
+                        "detected plug",
+                        metadata: ["generation": "\(info.generation)", "model": "\(info.model ?? "?")"])
                 }
             }
             switch generation {
@@ -323,7 +338,9 @@ public final class PlugSession: Sendable {
                 }
                 state.withLock { $0.endpoint = .rpc(component) }
                 logger.info("using component", metadata: ["component": "\(component)"])
-                let health = await healthIfDue(deadline: deadline) { ShellyParser.rpcHealth(body, component: component) }
+                let health = await healthIfDue(deadline: deadline) {
+                    ShellyParser.rpcHealth(body, component: component)
+                }
                 return (
                     try Self.reading(parsed), MeterRating(component.kind), takenAt, health, nil,
                     ShellyParser.rpcMinutes(body, component: component, takenAt: takenAt), HistoryEndpoint(component)
@@ -357,13 +374,16 @@ public final class PlugSession: Sendable {
                 do { parsed = try ShellyParser.componentStatus(inDeviceStatus: body, component: component) } catch {
                     throw PollFailure(error.reason, error.message)
                 }
-                let health = await healthIfDue(deadline: deadline) { ShellyParser.rpcHealth(body, component: component) }
+                let health = await healthIfDue(deadline: deadline) {
+                    ShellyParser.rpcHealth(body, component: component)
+                }
                 return (
                     try Self.reading(parsed), MeterRating(component.kind), takenAt, health, nil,
                     ShellyParser.rpcMinutes(body, component: component, takenAt: takenAt), HistoryEndpoint(component)
                 )
             }
-            let (body, takenAt) = try await rpc("\(component.kind.rpcNamespace).GetStatus", id: component.id, deadline: deadline)
+            let (body, takenAt) = try await rpc(
+                "\(component.kind.rpcNamespace).GetStatus", id: component.id, deadline: deadline)
             let parsed: ParsedReading
             do { parsed = try ShellyParser.componentStatus(json: body, kind: component.kind) } catch {
                 throw PollFailure(error.reason, error.message)
@@ -395,7 +415,8 @@ public final class PlugSession: Sendable {
         }
         guard due else { return nil }
         var identity = known
-        if identity == nil, let (body, _) = try? await get("/shelly", authenticated: false, generation: .gen1, deadline: deadline),
+        if identity == nil,
+            let (body, _) = try? await get("/shelly", authenticated: false, generation: .gen1, deadline: deadline),
             let info = try? ShellyParser.deviceInfo(body)
         {
             identity = DeviceHealth(model: info.model, generation: "\(info.generation)", firmware: info.firmware)
@@ -457,7 +478,7 @@ public final class PlugSession: Sendable {
     /// One RPC call over the WebSocket, authenticated inside the frame as the device asks
     /// (a 401 error frame carries the challenge; the `auth` object is built once per nonce).
     private func rpcOverWebSocket(
-        _ webSocket: RPCWebSocket, _ method: String, parameters: [(String, Int64)], deadline: Int64
+        _ webSocket: any RPCTransport, _ method: String, parameters: [(String, Int64)], deadline: Int64
     ) async throws -> (JSONValue, Int64) {
         var answeredChallenge = 0
         while true {
@@ -473,30 +494,39 @@ public final class PlugSession: Sendable {
                 frame = reply.frame
                 end = reply.receivedNanoseconds
             case .failure(.upgradeRefused):
-                throw WebSocketFallback(failure: PollFailure(.connect, "\(method): the device refused the WebSocket upgrade"), refused: true)
+                throw WebSocketFallback(
+                    failure: PollFailure(.connect, "\(method): the device refused the WebSocket upgrade"), refused: true
+                )
             case .failure(.timeout):
-                throw WebSocketFallback(failure: PollFailure(.timeout, "\(method): no WebSocket answer in time"), refused: false)
+                throw WebSocketFallback(
+                    failure: PollFailure(.timeout, "\(method): no WebSocket answer in time"), refused: false)
             case .failure(.closed(let why)):
-                throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket closed (\(why))"), refused: false)
+                throw WebSocketFallback(
+                    failure: PollFailure(.connect, "\(method): WebSocket closed (\(why))"), refused: false)
             case .failure(.payload(let error)):
                 throw PollFailure(error.reason, "\(method): \(error.message)")
             case .failure(.noTimeLeft):
                 throw PollFailure(.timeout, "\(method): no time left")
             case .failure(.backingOff(let milliseconds)):
-                throw WebSocketFallback(failure: PollFailure(.connect, "\(method): WebSocket reconnects in \(milliseconds) ms"), refused: false)
+                throw WebSocketFallback(
+                    failure: PollFailure(.connect, "\(method): WebSocket reconnects in \(milliseconds) ms"),
+                    refused: false)
             }
             guard let error = frame["error"], let code = error["code"]?.integer, code == 401 || code == 429 else {
                 return (frame, (start + end) / 2 / 1_000_000)
             }
             if code == 429 {
-                state.withLock { $0.throttledUntil = MonotonicClock.nowNanoseconds() + Self.throttleMilliseconds * 1_000_000 }
+                state.withLock {
+                    $0.throttledUntil = MonotonicClock.nowNanoseconds() + Self.throttleMilliseconds * 1_000_000
+                }
                 throw PollFailure(.throttled, "\(method): error 429 (device throttles authentication)")
             }
             guard let digest, answeredChallenge < Self.maxChallengesPerPoll else {
                 let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
                 throw PollFailure(.auth, "\(method): error 401\(hint)")
             }
-            guard let message = error["message"]?.string, let challenge = DigestChallenge.parse(frameMessage: message) else {
+            guard let message = error["message"]?.string, let challenge = DigestChallenge.parse(frameMessage: message)
+            else {
                 throw PollFailure(.auth, "\(method): error 401 without a Digest challenge")
             }
             // As over HTTP: the same nonce refused without `stale`, or a fresh challenge
@@ -641,7 +671,8 @@ public final class PlugSession: Sendable {
                     let hint = plug.password == nil ? " (no password configured)" : " (wrong user or password)"
                     throw PollFailure(.auth, "\(path): HTTP 401\(hint)")
                 }
-                guard let header = response.header("WWW-Authenticate"), let challenge = DigestChallenge.parse(header) else {
+                guard let header = response.header("WWW-Authenticate"), let challenge = DigestChallenge.parse(header)
+                else {
                     throw PollFailure(.auth, "\(path): HTTP 401 without a Digest challenge")
                 }
                 // The same nonce refused without `stale`, or a fresh challenge answered and
@@ -653,9 +684,11 @@ public final class PlugSession: Sendable {
                 answeredChallenge += 1
             case 429:
                 let wait = response.header("Retry-After").flatMap { Int64(rounding: (Double($0) ?? -1) * 1000, .up) }
-                let milliseconds = min(max(wait ?? Self.throttleMilliseconds, Self.throttleMilliseconds), Self.maxThrottleMilliseconds)
+                let milliseconds = min(
+                    max(wait ?? Self.throttleMilliseconds, Self.throttleMilliseconds), Self.maxThrottleMilliseconds)
                 state.withLock { $0.throttledUntil = MonotonicClock.nowNanoseconds() + milliseconds * 1_000_000 }
-                throw PollFailure(.throttled, "\(path): HTTP 429 (device throttles authentication for \(milliseconds) ms)")
+                throw PollFailure(
+                    .throttled, "\(path): HTTP 429 (device throttles authentication for \(milliseconds) ms)")
             default:
                 throw PollFailure(.http, "\(path): HTTP \(response.status)")
             }

@@ -15,7 +15,7 @@ import Synchronization
 final class CallDeadlines: Sendable {
     private struct Entry {
         let deadline: Int64
-        let socket: RPCWebSocket
+        let socket: any RPCTransport
         let id: Int64
     }
 
@@ -40,7 +40,7 @@ final class CallDeadlines: Sendable {
     private let state = Mutex(State())
 
     /// Ends call `id` of `socket` at `deadline` (monotonic nanoseconds) unless it finished before.
-    func watch(_ socket: RPCWebSocket, id: Int64, deadline: Int64) {
+    func watch(_ socket: any RPCTransport, id: Int64, deadline: Int64) {
         enum Start { case watcher, early, none }
         let start = state.withLock { state -> Start in
             state.entries.append(Entry(deadline: deadline, socket: socket, id: id))

@@ -15,8 +15,10 @@ import Synchronization
 /// deadline closes the connection: a silent or half-dead connection is found within one
 /// poll interval, and only that poll's sample is lost.
 ///
-/// The WebSocket protocol itself is hummingbird-websocket's client on SwiftNIO.
-final class RPCWebSocket: Sendable {
+/// The WebSocket protocol itself is hummingbird-websocket's client on SwiftNIO, which brings
+/// TLS: this is the transport of `wss://` (plugs at an `https://` address). Plain `ws://`
+/// uses `EventLoopRPCWebSocket`, which costs a plug far less CPU and memory.
+final class RPCWebSocket: RPCTransport {
     /// Why a call produced no reply.
     enum CallFailure: Error, Equatable, Sendable {
         /// The device answered the upgrade with something other than 101 (no WebSocket there).
@@ -50,7 +52,9 @@ final class RPCWebSocket: Sendable {
 
     private enum Phase {
         case idle
-        case connecting(task: Task<Void, Never>, waiters: [Int: CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>])
+        case connecting(
+            task: Task<Void, Never>,
+            waiters: [Int: CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>])
         case open(task: Task<Void, Never>, writer: WebSocketOutboundWriter)
     }
 
@@ -154,18 +158,22 @@ final class RPCWebSocket: Sendable {
         // No reply in time: the connection is silent or dead; start afresh next time. It is
         // dropped at once: closing it takes a while, and the next call must not write to it
         // meanwhile (it would fail as a closed connection, not try a new one).
-        let (task, pending) = state.withLock { state -> (Task<Void, Never>?, [CheckedContinuation<Result<Reply, CallFailure>, Never>]) in
+        let (task, pending) = state.withLock {
+            state -> (Task<Void, Never>?, [CheckedContinuation<Result<Reply, CallFailure>, Never>]) in
             guard case .open(let task, _) = state.phase else { return (nil, []) }
             state.phase = .idle
             state.generation += 1  // the old connection's end concerns no later call
-            let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<Reply, CallFailure>, Never>? in
+            let pending = state.pending.values.compactMap {
+                call -> CheckedContinuation<Result<Reply, CallFailure>, Never>? in
                 if case .waiting(let continuation) = call { return continuation }
                 return nil
             }
             state.pending = [:]
             return (task, pending)
         }
-        for call in pending { call.resume(returning: .failure(.closed("connection dropped after a call went unanswered"))) }
+        for call in pending {
+            call.resume(returning: .failure(.closed("connection dropped after a call went unanswered")))
+        }
         task?.cancel()
     }
 
@@ -251,8 +259,11 @@ final class RPCWebSocket: Sendable {
     }
 
     private func resumeWaiter(_ waiter: Int, _ result: Result<WebSocketOutboundWriter, CallFailure>) {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>? in
-            guard case .connecting(let task, var waiters) = state.phase, let continuation = waiters.removeValue(forKey: waiter) else {
+        let continuation = state.withLock {
+            state -> CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>? in
+            guard case .connecting(let task, var waiters) = state.phase,
+                let continuation = waiters.removeValue(forKey: waiter)
+            else {
                 return nil
             }
             state.phase = .connecting(task: task, waiters: waiters)
@@ -290,8 +301,11 @@ final class RPCWebSocket: Sendable {
     }
 
     private func opened(_ writer: WebSocketOutboundWriter, generation: Int) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>] in
-            guard state.generation == generation, case .connecting(let task, let waiters) = state.phase else { return [] }
+        let waiters = state.withLock {
+            state -> [CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>] in
+            guard state.generation == generation, case .connecting(let task, let waiters) = state.phase else {
+                return []
+            }
             state.phase = .open(task: task, writer: writer)
             state.failedAttempts = 0
             return Array(waiters.values)
@@ -317,7 +331,10 @@ final class RPCWebSocket: Sendable {
 
     private func closed(_ failure: CallFailure, generation: Int) {
         let (waiters, pending) = state.withLock {
-            state -> ([CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>], [CheckedContinuation<Result<Reply, CallFailure>, Never>]) in
+            state -> (
+                [CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>],
+                [CheckedContinuation<Result<Reply, CallFailure>, Never>]
+            ) in
             guard state.generation == generation else { return ([], []) }
             var waiters: [CheckedContinuation<Result<WebSocketOutboundWriter, CallFailure>, Never>] = []
             if case .connecting(_, let waiting) = state.phase {
@@ -329,7 +346,8 @@ final class RPCWebSocket: Sendable {
                 state.retryAt = MonotonicClock.nowNanoseconds() + backoff * 1_000_000
             }
             state.phase = .idle
-            let pending = state.pending.values.compactMap { call -> CheckedContinuation<Result<Reply, CallFailure>, Never>? in
+            let pending = state.pending.values.compactMap {
+                call -> CheckedContinuation<Result<Reply, CallFailure>, Never>? in
                 if case .waiting(let continuation) = call { return continuation }
                 return nil
             }
