@@ -118,16 +118,28 @@ struct ShardIntegrationTests {
         let plugs = Self.plugs
         let folder = try TestEnvironment.makeFolder("shards")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let port = TestEnvironment.freePorts(plugs)
         let listen = (0..<3).map { _ in TestEnvironment.freePorts(1) }
-        let simulator = try ChildProcess(
-            TestPaths.binary,
-            [
-                "simulate", "--plugs", "\(plugs)", "--port", "\(port)", "--generations", "1,2", "--profiles", "flat",
-                "--write-config", folder + "/config.yaml",
-            ], in: folder, name: "simulate")
+        // A block of free ports can be taken by another test before the simulator binds it:
+        // then another block, as bench does.
+        var started: ChildProcess?
+        var written = false
+        for attempt in 1...4 where !written {
+            let port = TestEnvironment.freePorts(plugs)
+            let candidate = try ChildProcess(
+                TestPaths.binary,
+                [
+                    "simulate", "--plugs", "\(plugs)", "--port", "\(port)", "--generations", "1,2", "--profiles",
+                    "flat", "--write-config", folder + "/config.yaml",
+                ], in: folder, name: "simulate-\(attempt)")
+            written = await eventually(within: .seconds(120)) {
+                candidate.stdout.contains("simulating") || !candidate.isRunning
+            }
+            written = written && candidate.isRunning && candidate.stdout.contains("simulating")
+            if !written { candidate.stop() }
+            started = candidate
+        }
+        let simulator = try #require(started)
         defer { simulator.stop() }
-        let written = await eventually(within: .seconds(120)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.stderr.suffix(1500))")
         let peers = listen.map { "http://127.0.0.1:\($0)" }.joined(separator: ",")
         let template = try String(contentsOfFile: folder + "/config.yaml", encoding: .utf8)
