@@ -236,7 +236,10 @@ let package = Package(
             name: "ShellyPollerTests",
             dependencies: [
                 "ShellyPoller", "ShellySimulator", "CurlClient", "EnergyModel", "JSON", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["Corpus"]  // regression inputs of the fuzz test, read by path
         ),
