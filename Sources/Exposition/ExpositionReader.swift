@@ -60,6 +60,27 @@ public struct ExpositionReader: Sendable {
         return total
     }
 
+    /// The values of label `label` over the samples of metric `name`, in the exposition's
+    /// order, each once (e.g. the nodes of `energy_monitor_plug_up`).
+    public func labelValues(_ name: String, label: String) -> [String] {
+        var seen: Set<String> = []
+        var values: [String] = []
+        for sample in samples where sample.name == name {
+            // Only a whole label name: `node=` must not match inside `parent_node=`.
+            guard
+                let range = sample.labels.ranges(of: label + "=\"").first(where: {
+                    let before = sample.labels[..<$0.lowerBound].last
+                    return before == "{" || before == ","
+                })
+            else { continue }
+            let rest = sample.labels[range.upperBound...]
+            guard let quote = rest.firstIndex(of: "\"") else { continue }
+            let value = String(rest[..<quote])
+            if seen.insert(value).inserted { values.append(value) }
+        }
+        return values
+    }
+
     /// The buckets of histogram `name`, summed over its label sets, by upper bound.
     public func buckets(_ name: String) -> [Bucket] {
         let bucketName = name + "_bucket"

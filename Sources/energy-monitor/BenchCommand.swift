@@ -9,7 +9,8 @@ import Foundation
 /// memory, tick timing error) against a simulator in its own process, `/metrics` requests
 /// per second next to prometheus-node-exporter, and with `--read-load` the tick write time
 /// and `/readyz` latency while clients read long power series, and with `--attribution` the
-/// cost of splitting node energy among pods per metrics window. Build with `-c release` for
+/// cost of splitting node energy among pods per metrics window, and with `--shards` what
+/// shards of one configuration cost, deliver and answer. Build with `-c release` for
 /// meaningful numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -99,6 +100,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds of each flood.")
     var floodSeconds: Int = 20
 
+    @Option(
+        name: .long,
+        help:
+            "Also run this many shards (run --shard I/N) against --shard-plugs plugs: nodes per shard, ticks delivered, CPU, memory, queries from every shard, a shard killed and restarted."
+    )
+    var shards: Int?
+
+    @Option(name: .long, help: "Plugs of the shard figures.")
+    var shardPlugs: Int = 3000
+
     @Option(name: .long, help: "Folder for the temporary databases (default: the system's temporary folder).")
     var folder: String?
 
@@ -154,6 +165,8 @@ struct BenchCommand: AsyncParsableCommand {
         }
         guard (1...1000).contains(extenderCalls) else { throw ValidationError("--extender-calls must be 1...1000") }
         _ = try attributionPodCounts()
+        if let shards, !(2...16).contains(shards) { throw ValidationError("--shards must be 2...16") }
+        guard (1...20_000).contains(shardPlugs) else { throw ValidationError("--shard-plugs must be 1...20000") }
         guard (1...10_000).contains(attributionNodes) else {
             throw ValidationError("--attribution-nodes must be 1...10000")
         }
@@ -220,7 +233,7 @@ struct BenchCommand: AsyncParsableCommand {
             for figure in figures { print(figure) }
             print(fit)
         }
-        guard !skipPoll || soak != nil || readLoad || !flood.isEmpty else { return }
+        guard !skipPoll || soak != nil || readLoad || !flood.isEmpty || shards != nil else { return }
         // 5,000 plugs are 5,000 sockets in each child; children inherit the raised limit.
         ResourceLimits.raiseOpenFileLimit()
         let counts = try plugCounts()
@@ -274,6 +287,15 @@ struct BenchCommand: AsyncParsableCommand {
                 case .success(let figures): Console.write(figures.description)
                 case .failure(let error): Console.write("flood: not measured (\(error.description))")
                 }
+            }
+        }
+        if let shards {
+            let bench = ShardBench(poll: poll, count: shards, plugs: shardPlugs, seconds: seconds)
+            do {
+                for line in try await bench.run().lines { Console.write(line) }
+            } catch {
+                let line = "\(error)".foldedToOneLine(limit: 1000)
+                Console.write("shards, \(shards) shards x \(shardPlugs) plugs: not measured (\(line))")
             }
         }
         if !loaded, !skipPoll {

@@ -43,6 +43,17 @@ struct ExpositionReaderTests {
         #expect(reader.sum("missing") == nil)
     }
 
+    @Test("the values of one label over a metric's samples, each once, whole label names only")
+    func labelValues() {
+        let reader = ExpositionReader(
+            text + "\ne_total{node=\"a\",reason=\"slow\"} 1\nf{parent_node=\"x\",node=\"y\"} 1")
+        #expect(reader.labelValues("e_total", label: "node") == ["a", "b"])
+        #expect(reader.labelValues("e_total", label: "reason") == ["timeout", "connect", "slow"])
+        #expect(reader.labelValues("f", label: "node") == ["y"])
+        #expect(reader.labelValues("plain", label: "node").isEmpty)
+        #expect(reader.labelValues("missing", label: "node").isEmpty)
+    }
+
     @Test("reads buckets in order of their bounds, +Inf last")
     func buckets() {
         let buckets = ExpositionReader(text).buckets("d")

@@ -114,6 +114,47 @@ struct BenchCommandTests {
         #expect(processes(mentioning: folder).isEmpty)
     }
 
+    @Test(
+        "--shards: every node on exactly its own shard, every query answered alike, a killed shard loses only its ticks"
+    )
+    func shardFigures() async throws {
+        try TestPaths.requireBinary()
+        let folder = try TestEnvironment.makeFolder("bench-shards")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try await runProcess(
+            TestPaths.binary,
+            [
+                "bench", "--skip-store", "--skip-poll", "--shards", "3", "--shard-plugs", "30", "--seconds", "3",
+                "--folder", folder,
+            ],
+            timeout: .seconds(600))
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let placement = try #require(
+            lines.first { $0.hasPrefix("shards, 3 shards x 30 plugs: nodes ") }, "no shard line in:\n\(result.stdout)")
+        #expect(placement.contains("(every node on exactly its own shard)"), "\(placement)")
+        // The node counts of the three shards add up to the plugs.
+        let counts = placement.dropFirst("shards, 3 shards x 30 plugs: nodes ".count).prefix { $0 != "(" }
+            .split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        #expect(counts.count == 3 && counts.reduce(0, +) == 30, "\(placement)")
+        for part in ["ticks delivered ", "CPU ", "resident "] {
+            #expect(placement.contains(part), "\(placement)")
+        }
+        let queries = try #require(lines.first { $0.hasPrefix("shards, queries: ") }, "\(result.stdout)")
+        let asked = counts.map { min($0, 10) }.reduce(0, +) * 3
+        #expect(queries.contains("\(asked) of \(asked) answered, 0 nodes with answers that differ"), "\(queries)")
+        let outage = try #require(lines.first { $0.hasPrefix("shards, shard 1 killed for 10 s") }, "\(result.stdout)")
+        // Shard 1 was down for at least 10 of the outage's seconds: it stored well under all
+        // its ticks; the others stored theirs (on a loaded machine a tick may come late).
+        let percents = outage.matches(of: /([0-9.]+) %/).compactMap { Double($0.output.1) }
+        #expect(percents.count == 3, "\(outage)")
+        if percents.count == 3 {
+            #expect(percents[0] < 90, "\(outage)")
+            #expect(percents[1] > 90 && percents[2] > 90, "\(outage)")
+        }
+        #expect(processes(mentioning: folder).isEmpty)
+    }
+
     @Test("--attribution: CPU per window and memory at each pod count, and the static power fit, each with a number")
     func attributionFigures() async throws {
         try TestPaths.requireBinary()
