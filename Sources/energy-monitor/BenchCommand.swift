@@ -373,6 +373,14 @@ struct BenchCommand: AsyncParsableCommand {
                 + "\(format(Double(figures.anonymousBytes) / 1_048_576, 1)) MiB anonymous, "
                 + "\(format(Double(figures.fileBytes) / 1_048_576, 1)) MiB file-backed)"
         )
+        if let set = figures.workingSet {
+            Console.write(
+                "working set, \(plugs): \(format(Double(set.anonymousBytes + set.fileBytes) / 1_048_576, 1)) MiB "
+                    + "touched over the window (\(format(Double(set.anonymousBytes) / 1_048_576, 1)) MiB anonymous, "
+                    + "\(format(Double(set.fileBytes) / 1_048_576, 1)) MiB file-backed)")
+        } else {
+            Console.write("working set, \(plugs): not measured (/proc/<pid>/clear_refs not writable here)")
+        }
         if let requests = figures.simulatorRequests, let samples = figures.runSamples, samples > 0 {
             Console.write(
                 "requests per sample, \(plugs): \(format(Double(requests) / Double(samples), 3)) (\(requests) HTTP requests and frames "

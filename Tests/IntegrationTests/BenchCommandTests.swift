@@ -65,6 +65,16 @@ struct BenchCommandTests {
             let resident = figure("resident memory, 20 plugs, \(transport)") ?? 0
             #expect(split.count == 2 && split.allSatisfy { $0 > 0 }, "\(memory)")
             #expect(abs(split.reduce(0, +) - resident) <= 0.2, "\(memory)")
+            // Of that, what the service touched over the window: some of each kind, no more
+            // than was resident at the end (pages touched and let go aside: none at 20 plugs).
+            let working = lines.first { $0.hasPrefix("working set, 20 plugs, \(transport): ") } ?? ""
+            let touched = working.matches(of: /([0-9.]+) MiB/).compactMap { Double($0.output.1) }
+            #expect(touched.count == 3, "\(working)")
+            if touched.count == 3, split.count == 2 {
+                #expect(touched[1] > 0 && touched[2] > 0, "\(working)")
+                #expect(abs(touched[1] + touched[2] - touched[0]) <= 0.2, "\(working)")
+                #expect(touched[0] <= resident + 0.2, "\(working) against \(memory)")
+            }
             let cpu = lines.first { $0.hasPrefix("poll CPU, 20 plugs, \(transport): ") } ?? ""
             #expect(cpu.contains(" ms per tick, ") && cpu.contains(" thread wake-ups per tick"), "\(cpu)")
         }

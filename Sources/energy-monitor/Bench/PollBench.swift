@@ -22,6 +22,8 @@ struct PollBench {
         /// Of the resident memory: anonymous, and file-backed.
         var anonymousBytes = 0
         var fileBytes = 0
+        /// What the service touched over the window, when the kernel lets the bench read it.
+        var workingSet: WorkingSet?
         /// Voluntary context switches of the service's threads per measured tick.
         var switchesPerTick = 0.0
         var tickDelayP50Milliseconds: Double?
@@ -83,6 +85,7 @@ struct PollBench {
         let metricsBefore = try await scrape(base + "/metrics")
         let monitorBefore = ProcessUsage.read(pid: monitor.pid)
         let simulatorBefore = ProcessUsage.read(pid: simulator.pid)
+        let workingSetCleared = WorkingSet.reset(pid: monitor.pid)
         let cpuStart = WallClockSeconds.now()
         var memorySamples: [(seconds: Double, bytes: Int)] = []
         if let period = sampleMemoryEvery {
@@ -98,6 +101,7 @@ struct PollBench {
         }
         try await sleep(until: start + Double(seconds) + 0.05)
         let monitorAfter = ProcessUsage.read(pid: monitor.pid)
+        let workingSet = workingSetCleared ? WorkingSet.read(pid: monitor.pid) : nil
         let simulatorAfter = ProcessUsage.read(pid: simulator.pid)
         let cpuSeconds = WallClockSeconds.now() - cpuStart
         // The last tick of the window is polled within 0.8 s and stored right after.
@@ -140,6 +144,7 @@ struct PollBench {
             peakResidentBytes: memory.peakResidentBytes,
             anonymousBytes: memory.anonymousBytes,
             fileBytes: memory.fileBytes,
+            workingSet: workingSet,
             switchesPerTick: Double(monitorAfter.voluntarySwitches - monitorBefore.voluntarySwitches)
                 / Double(max(1, seconds)),
             tickDelayP50Milliseconds: ExpositionReader.quantile(0.5, of: delays).map { $0 * 1000 },
