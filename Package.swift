@@ -297,7 +297,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "Exposition", "JSON", "Kubernetes",
-                "Scoring", "Store", "ShellySimulator", "TestSupport", "Workflow",
+                "Scoring", "Store", "ShellySimulator", "TestSupport", "UserInput", "Workflow",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -17,6 +17,10 @@ import UserInput
 /// | `GET /healthz` | `ok` |
 /// | `GET /metrics` | request, diagnostic and reload counters (text format 0.0.4) |
 ///
+/// With ``Configuration/metricsListen`` a second listener answers `GET /metrics` and
+/// `GET /healthz` only, for Prometheus on the pod's address while the scheduler's calls stay on
+/// loopback.
+///
 /// A malformed body gets 400, a body over ``Configuration/maxBodyBytes`` 413 (counted, and
 /// logged once a minute with its node count and the fix), a request that finds
 /// ``Configuration/bodyBudgetBytes`` taken by others 503, each with one line of `text/plain`
@@ -48,6 +52,9 @@ public enum ExtenderServer {
         /// Where to listen (`127.0.0.1:8888` for a sidecar next to kube-scheduler); port 0
         /// picks a free one (see `onServerRunning`).
         public var listen: ListenAddress
+        /// Where a second listener answers `GET /metrics` and `GET /healthz` only (nil: none);
+        /// port 0 picks a free one (see `onMetricsServerRunning`).
+        public var metricsListen: ListenAddress?
         /// Largest accepted request body. With `nodeCacheCapable: false` the scheduler sends
         /// every candidate node object, 5 to 20 KiB each (long image lists make them large).
         public var maxBodyBytes: Int
@@ -93,9 +100,11 @@ public enum ExtenderServer {
             maxConnections: Int = Configuration.defaultMaxConnections,
             idleTimeout: Duration = Configuration.defaultIdleTimeout,
             stallTimeout: Duration = Configuration.defaultStallTimeout,
-            powerAnnotations: PowerAnnotations = PowerAnnotations()
+            powerAnnotations: PowerAnnotations = PowerAnnotations(),
+            metricsListen: ListenAddress? = nil
         ) {
             self.listen = listen
+            self.metricsListen = metricsListen
             self.maxBodyBytes = maxBodyBytes
             self.maxConnections = maxConnections
             self.idleTimeout = idleTimeout
@@ -107,14 +116,19 @@ public enum ExtenderServer {
     /// Builds the application (a `Service`). The knowledge-base reloader and the node view
     /// watcher (when given) run as its services, so they start and stop with the server.
     ///
-    /// - Parameter onServerRunning: called once the socket is bound, with the bound port.
+    /// The metrics listener, when configured, is one of its services too.
+    ///
+    /// - Parameters:
+    ///   - onServerRunning: called once the socket is bound, with the bound port.
+    ///   - onMetricsServerRunning: called once the metrics listener's socket is bound, with its port.
     public static func makeApplication(
         configuration: Configuration,
         watcher: KnowledgeBaseWatcher,
         nodeView: NodeViewWatcher? = nil,
         metrics: ExtenderMetrics,
         logger: Logger,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onMetricsServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         metrics.recordInitialLoad(generation: watcher.generation)
         let router = Router(context: ExtenderRequestContext.self)
@@ -162,6 +176,14 @@ public enum ExtenderServer {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render()))
             )
         }
+        var services: [any Service] = [KnowledgeBaseReloader(watcher: watcher, metrics: metrics, logger: logger)]
+        if let nodeView { services.append(nodeView) }
+        if let address = configuration.metricsListen {
+            services.append(
+                makeMetricsApplication(
+                    listen: address, metrics: metrics, stallTimeout: configuration.stallTimeout,
+                    idleTimeout: configuration.idleTimeout, logger: logger, onServerRunning: onMetricsServerRunning))
+        }
         return Application(
             router: router,
             server: .http1(
@@ -184,8 +206,7 @@ public enum ExtenderServer {
                 serverName: "energy-monitor-extender",
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)
             ),
-            services: [KnowledgeBaseReloader(watcher: watcher, metrics: metrics, logger: logger) as any Service]
-                + (nodeView.map { [$0 as any Service] } ?? []),
+            services: services,
             onServerRunning: { channel in
                 await onServerRunning(channel.localAddress?.port ?? configuration.listen.port)
             },

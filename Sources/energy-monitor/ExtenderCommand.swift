@@ -18,7 +18,9 @@ struct ExtenderCommand: AsyncParsableCommand {
             (a ConfigMap volume update included); an edit that does not load is logged and the last \
             good version stays in use. With --watch-nodes the extender keeps its own view of the nodes' \
             power annotations (a watch on the Kubernetes API: in-cluster, --kubeconfig or $KUBECONFIG), \
-            so that the scheduler may send node names only (nodeCacheCapable: true).
+            so that the scheduler may send node names only (nodeCacheCapable: true). With \
+            --metrics-listen a second listener answers GET /metrics and GET /healthz only, for \
+            Prometheus on the pod's address while the scheduler's calls stay on loopback.
             """
     )
 
@@ -27,6 +29,14 @@ struct ExtenderCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Address to listen on: HOST:PORT, [IPv6]:PORT or :PORT (port 0: any free port).")
     var listen: String = "127.0.0.1:8888"
+
+    @Option(
+        name: .long,
+        help: """
+            A second address that answers GET /metrics and GET /healthz only (e.g. 0.0.0.0:8889 for \
+            Prometheus on the pod's address), HOST:PORT, [IPv6]:PORT or :PORT; default: none.
+            """)
+    var metricsListen: String?
 
     @Option(name: .long, help: "How often to look for a changed knowledge base, in seconds.")
     var reloadInterval: Double = 1
@@ -44,10 +54,14 @@ struct ExtenderCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Seconds a connection may send nothing before it is closed; keep it above the 90 s kube-scheduler's client keeps idle connections.")
+        help:
+            "Seconds a connection may send nothing before it is closed; keep it above the 90 s kube-scheduler's client keeps idle connections."
+    )
     var idleTimeout: Double = 120
 
-    @Flag(name: .long, help: "Watch the nodes' power annotations, for nodeCacheCapable: true (needs nodes get, list, watch).")
+    @Flag(
+        name: .long,
+        help: "Watch the nodes' power annotations, for nodeCacheCapable: true (needs nodes get, list, watch).")
     var watchNodes = false
 
     @OptionGroup var kubernetes: KubernetesOptions
@@ -69,7 +83,8 @@ struct ExtenderCommand: AsyncParsableCommand {
             throw ValidationError("--annotation-prefix must be a non-empty DNS prefix without \"/\"")
         }
         if let loopbackAPIServer {
-            guard loopbackAPIServer.hasPrefix("http://127.0.0.1:") || loopbackAPIServer.hasPrefix("http://[::1]:") else {
+            guard loopbackAPIServer.hasPrefix("http://127.0.0.1:") || loopbackAPIServer.hasPrefix("http://[::1]:")
+            else {
                 throw ValidationError("--loopback-api-server must be http://127.0.0.1:PORT")
             }
         }
@@ -105,10 +120,23 @@ struct ExtenderCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure("--listen: \(error.description)")
         }
+        var metricsAddress: ListenAddress?
+        if let metricsListen {
+            do {
+                metricsAddress = try ListenAddress(metricsListen, allowingPortZero: true)
+            } catch {
+                throw CommandFailure("--metrics-listen: \(error.description)")
+            }
+        }
+        if let metricsAddress, metricsAddress.port != 0, metricsAddress.port == address.port {
+            throw CommandFailure(
+                "--metrics-listen: port \(metricsAddress.port) is --listen's; give the metrics listener its own port")
+        }
+        let metricsHost = metricsAddress?.urlHost ?? address.urlHost
         let configuration = ExtenderServer.Configuration(
             listen: address, maxBodyBytes: maxBodyBytes,
             idleTimeout: try CommandSupport.seconds(idleTimeout, option: "--idle-timeout", range: 1...3600),
-            powerAnnotations: PowerAnnotations(prefix: annotationPrefix))
+            powerAnnotations: PowerAnnotations(prefix: annotationPrefix), metricsListen: metricsAddress)
         let logger = logging.bootstrap(label: "energy-monitor.extender")
         let pollInterval = try CommandSupport.seconds(reloadInterval, option: "--reload-interval", range: 0.05...3600)
         let watcher: KnowledgeBaseWatcher
@@ -133,6 +161,10 @@ struct ExtenderCommand: AsyncParsableCommand {
                 // One line on stdout for scripts and tests that pass port 0, written unbuffered
                 // so a reader sees it at once even when stdout is a file or a pipe.
                 FileHandle.standardOutput.write(Data("extender listening on http://\(address.urlHost):\(port)\n".utf8))
+            },
+            onMetricsServerRunning: { port in
+                FileHandle.standardOutput.write(
+                    Data("extender metrics listening on http://\(metricsHost):\(port)\n".utf8))
             }
         )
         try await application.runService()

@@ -1,8 +1,8 @@
 import CurlClient
 import Foundation
 import Scoring
-import Testing
 import TestSupport
+import Testing
 
 @Suite(
     "energy-monitor extender",
@@ -96,6 +96,73 @@ struct ExtenderCommandTests {
         }
     }
 
+    @Test("--metrics-listen: a listener of GET /metrics and /healthz only; the scheduler's calls stay on --listen")
+    func metricsListener() async throws {
+        let scratch = try TemporaryDirectory()
+        let extender = try ChildProcess(
+            TestPaths.binary,
+            [
+                "extender", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--listen", "127.0.0.1:0",
+                "--metrics-listen", "127.0.0.1:0", "--log-level", "warning",
+            ],
+            in: scratch.path, name: "extender")
+        defer { extender.stop() }
+        // Each listener prints its address once its socket is bound.
+        func address(_ prefix: String) -> String? {
+            extender.stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }.map {
+                String($0.dropFirst(prefix.count))
+            }
+        }
+        _ = await eventually(within: .seconds(10)) {
+            (address("extender listening on ") != nil && address("extender metrics listening on ") != nil)
+                || !extender.isRunning
+        }
+        let scheduler = try #require(address("extender listening on "), "no listening line: \(extender.output)")
+        let metrics = try #require(address("extender metrics listening on "), "no metrics line: \(extender.output)")
+        #expect(scheduler != metrics)
+
+        let client = CurlMultiClient()
+        defer { client.shutdown() }
+        let args = ExtenderArgs(
+            pod: ExtenderPod(
+                metadata: ObjectMetadata(
+                    name: "ml-train-job-x",
+                    labels: ["app": "ml-workflow", "workload-profile": "training"],
+                    annotations: ["scheduler.policy/performance-weight": "1.0"]
+                )
+            ),
+            nodes: ExtenderNodeList(items: ["tvpc", "wyse", "rpi"].map { ExtenderNode(name: $0) }),
+            nodeNames: nil
+        )
+        func prioritize(_ base: String) async throws -> HTTPResponse {
+            try await client.perform(
+                HTTPRequest(
+                    url: base + "/scheduler/prioritize", method: "POST", headers: ["Content-Type: application/json"],
+                    body: Array(try JSONEncoder().encode(args))
+                )
+            )
+        }
+        #expect(try await prioritize(scheduler).status == 200)
+        // The scoring routes are not on the metrics listener: nothing there is scored or counted.
+        #expect(try await prioritize(metrics).status == 404)
+        let health = try await client.perform(HTTPRequest(url: metrics + "/healthz"))
+        #expect(health.status == 200)
+        #expect(String(decoding: health.body, as: UTF8.self) == "ok\n")
+        let scrape = try await client.perform(HTTPRequest(url: metrics + "/metrics"))
+        #expect(scrape.status == 200)
+        #expect(scrape.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
+        // The same counters as the scheduler's listener serves: one call, the one on --listen.
+        let text = String(decoding: scrape.body, as: UTF8.self)
+        #expect(
+            text.contains(#"energy_monitor_extender_requests_total{endpoint="prioritize",code="200"} 1"#), "\(text)")
+        #expect(!text.contains(#"code="404""#), "\(text)")
+        let same = String(
+            decoding: try await client.perform(HTTPRequest(url: scheduler + "/metrics")).body, as: UTF8.self)
+        #expect(same.contains(#"energy_monitor_extender_requests_total{endpoint="prioritize",code="200"} 1"#))
+        // SIGTERM ends both listeners and the process cleanly.
+        #expect(extender.stop() == 0, "\(extender.output)")
+    }
+
     @Test(
         "a bad knowledge base or listen address stops the command with one line",
         arguments: [
@@ -106,14 +173,22 @@ struct ExtenderCommandTests {
             (["--listen", "127.0.0.1"], "--listen: \"127.0.0.1\" is not HOST:PORT"),
             (["--reload-interval", "0"], "--reload-interval: 0.0 is not a number of seconds in 0.05...3600.0"),
             (["--max-body-bytes", "9223372036854775807"], "--max-body-bytes must be between 1024 and 1073741824"),
+            (["--metrics-listen", "0.0.0.0"], "--metrics-listen: \"0.0.0.0\" is not HOST:PORT"),
+            (
+                ["--listen", "127.0.0.1:8888", "--metrics-listen", "0.0.0.0:8888"],
+                "--metrics-listen: port 8888 is --listen's"
+            ),
         ]
     )
     func badInput(override: [String], message: String) async throws {
         var arguments = ["extender", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--listen", "127.0.0.1:0"]
-        if let index = arguments.firstIndex(of: override[0]) {
-            arguments[index + 1] = override[1]
-        } else {
-            arguments += override
+        // Option and value pairs: each replaces the default's value, or is added.
+        for option in stride(from: 0, to: override.count, by: 2) {
+            if let index = arguments.firstIndex(of: override[option]) {
+                arguments[index + 1] = override[option + 1]
+            } else {
+                arguments += [override[option], override[option + 1]]
+            }
         }
         let result = try await runBinary(arguments, timeout: .seconds(10))
         #expect(result.status != 0)
