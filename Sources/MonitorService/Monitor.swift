@@ -271,7 +271,7 @@ extension Monitor {
             if let annotations { consumers.append(annotations) }
             consumers += [
                 PlugStatusLog(logger: logger), DeviceRebootLog(logger: logger), DeviceCounterLog(logger: logger),
-                GapLog(logger: logger), storeConsumer,
+                GapLog(logger: logger), storeConsumer, StartupPageRelease(logger: logger),
             ]
             self.consumers = consumers + extraConsumers
         }

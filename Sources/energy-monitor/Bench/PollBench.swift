@@ -47,6 +47,25 @@ struct PollBench {
     let executable: String
     let folder: URL
     let client: CurlMultiClient
+    /// The simulator's executable: a copy of `executable`, so that the service under
+    /// measurement shares none of its program's pages with the simulator, as in a container
+    /// of its own (shared pages are counted in both processes' resident memory, and the
+    /// service's release of its start-up pages skips them).
+    let simulatorExecutable: String
+
+    init(executable: String, folder: URL, client: CurlMultiClient) {
+        self.executable = executable
+        self.folder = folder
+        self.client = client
+        let copy = folder.appendingPathComponent("energy-monitor-simulator").path
+        if FileManager.default.fileExists(atPath: copy)
+            || (try? FileManager.default.copyItem(atPath: executable, toPath: copy)) != nil
+        {
+            simulatorExecutable = copy
+        } else {
+            simulatorExecutable = executable
+        }
+    }
 
     /// Runs `plugs` simulated plugs and the service for `seconds` measured ticks (after a
     /// warm-up), then, while the service still runs, `whileRunning` (the `/metrics` load).
@@ -193,7 +212,7 @@ struct PollBench {
             let port = Int.random(in: 10_000...max(10_000, 32_000 - plugs))
             try? FileManager.default.removeItem(atPath: configPath)
             let child = try BenchChild(
-                name: "energy-monitor simulate", executable: executable,
+                name: "energy-monitor simulate", executable: simulatorExecutable,
                 arguments: [
                     // Gen2+ only: the transport applies to every plug (Gen1 is HTTP either way).
                     "simulate", "--plugs", String(plugs), "--port", String(port), "--generations", "2,3,4",
