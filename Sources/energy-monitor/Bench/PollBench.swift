@@ -44,27 +44,30 @@ struct PollBench {
         }
     }
 
+    /// The service's executable: a copy of the bench's own, as is the simulator's, so that the
+    /// service under measurement shares none of its program's pages with another process, as
+    /// in a container of its own (shared pages count in every process that maps them, and the
+    /// service's release of its start-up pages skips them).
     let executable: String
     let folder: URL
     let client: CurlMultiClient
-    /// The simulator's executable: a copy of `executable`, so that the service under
-    /// measurement shares none of its program's pages with the simulator, as in a container
-    /// of its own (shared pages are counted in both processes' resident memory, and the
-    /// service's release of its start-up pages skips them).
+    /// The simulator's executable: another copy.
     let simulatorExecutable: String
 
     init(executable: String, folder: URL, client: CurlMultiClient) {
-        self.executable = executable
         self.folder = folder
         self.client = client
-        let copy = folder.appendingPathComponent("energy-monitor-simulator").path
-        if FileManager.default.fileExists(atPath: copy)
-            || (try? FileManager.default.copyItem(atPath: executable, toPath: copy)) != nil
-        {
-            simulatorExecutable = copy
-        } else {
-            simulatorExecutable = executable
+        func copy(_ name: String) -> String {
+            let path = folder.appendingPathComponent(name).path
+            if FileManager.default.fileExists(atPath: path)
+                || (try? FileManager.default.copyItem(atPath: executable, toPath: path)) != nil
+            {
+                return path
+            }
+            return executable
         }
+        self.executable = copy("energy-monitor-service")
+        simulatorExecutable = copy("energy-monitor-simulator")
     }
 
     /// Runs `plugs` simulated plugs and the service for `seconds` measured ticks (after a
