@@ -39,12 +39,17 @@ struct OfflineCommandTests {
             result.stdout.contains(
                 "offline cluster: nodes tvpc (50.06 W at rest), wyse (10.80 W at rest), rpi (2.32 W at rest)"))
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines.first?.hasSuffix(",IdleJoules,Simulated,BackfilledJoules,AttributedJoules") == true)
+        #expect(
+            lines.first?.hasSuffix(
+                ",IdleJoules,Simulated,BackfilledJoules,AttributedJoules,Kwh,GramsCO2e,Cost,Currency")
+                == true)
         let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         #expect(rows.map { $0[1] } == ["preprocessing", "train", "inference"])
         #expect(rows.map { $0[3] } == ["rpi", "tvpc", "tvpc"])
-        // `Simulated`, then `BackfilledJoules` and `AttributedJoules` (empty: per-pod energy is off).
-        #expect(rows.allSatisfy { $0.count == 14 && $0[11] == "yes" && $0[13].isEmpty })
+        // `Simulated`, then `BackfilledJoules` and `AttributedJoules` (empty: per-pod energy is off),
+        // `Kwh` and the emissions and cost (empty: no carbon or price given).
+        #expect(rows.allSatisfy { $0.count == 18 && $0[11] == "yes" && $0[13].isEmpty && !$0[14].isEmpty })
+        #expect(rows.allSatisfy { $0[15].isEmpty && $0[16].isEmpty && $0[17].isEmpty })
         let page = folder.path("report.html")
         let report = try await runBinary(["workflow", "report", output, "--html", page])
         #expect(report.status == 0, "\(report.stderr)")

@@ -335,6 +335,7 @@ struct WorkflowCommandTests {
         )
         let folder = try TemporaryDirectory("workflow-report")
         let ours = folder.path("results.csv")
+        var runGrams: [String: [Double]] = [:]
         // A sweep's worth of rows: the energy scheduler saves energy at low weights and loses time.
         var seed: UInt64 = 7
         func noise() -> Double {
@@ -350,16 +351,24 @@ struct WorkflowCommandTests {
                         ("preprocessing", onPi ? "rpi" : "tvpc", onPi ? 780 : 63, onPi ? 2.9 : 80),
                         ("train", "tvpc", 122, 178), ("inference", "tvpc", scheduler == .energy ? 71 : 143, 100),
                     ]
+                    var grams = 0.0
                     for (phase, node, seconds, watts) in phases {
                         let duration = seconds * (1 + 0.04 * noise())
-                        try ResultFile.append(
-                            ResultRow(
-                                timestamp: timestamp, phase: phase, weight: weight, node: node, profile: nil,
-                                durationSeconds: duration,
-                                averageWatts: watts, joules: watts * duration, scheduler: scheduler,
-                                coveragePercent: 100, idleJoules: nil),
-                            to: ours)
+                        var row = ResultRow(
+                            timestamp: timestamp, phase: phase, weight: weight, node: node, profile: nil,
+                            durationSeconds: duration,
+                            averageWatts: watts, joules: watts * duration, scheduler: scheduler,
+                            coveragePercent: 100, idleJoules: nil)
+                        // The energy scheduler's runs met a cleaner grid (200 g/kWh against 400), at 0.30 EUR/kWh.
+                        row.kwh = watts * duration / 3_600_000
+                        row.gramsCO2e = (row.kwh ?? 0) * (scheduler == .energy ? 200 : 400)
+                        row.cost = (row.kwh ?? 0) * 0.3
+                        row.currency = "EUR"
+                        grams += row.gramsCO2e ?? 0
+                        try ResultFile.append(row, to: ours)
                     }
+                    let key = scheduler == .energy ? "energy@\(WorkflowRun.weightText(weight))" : "standard"
+                    runGrams[key, default: []].append(grams)
                 }
             }
         }
@@ -390,6 +399,29 @@ struct WorkflowCommandTests {
         #expect(dump.status == 0, "chromium: \(dump.stderr.suffix(1500))")
         #expect(dump.stdout.components(separatedBy: "<svg").count - 1 == 2, "the DOM has not both plots")
         #expect(dump.stdout.components(separatedBy: "class=\"mean\"").count - 1 == 4)
+        // The CO2e rows: per scheduler and weight the mean grams over the repetitions, and the saving
+        // against the default scheduler's runs with its spread.
+        let footprint = try #require(
+            dump.stdout.components(separatedBy: "<table id=\"footprint\">").dropFirst().first?
+                .components(separatedBy: "</table>").first, "no emissions table in the DOM")
+        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.count) }
+        let baseline = mean(runGrams["standard"] ?? [])
+        for (group, grams) in runGrams {
+            let row = try #require(
+                footprint.components(separatedBy: "<tr data-group=\"\(group)\">").dropFirst().first?
+                    .components(separatedBy: "</tr>").first, "no CO2e row of \(group)")
+            #expect(row.contains("<td class=\"co2\">\(String(format: "%.1f", mean(grams))) ± "), "\(group): \(row)")
+            #expect(row.contains(" EUR</td>"), "\(group): \(row)")
+            let saved = row.components(separatedBy: "<td class=\"co2-saved\">").dropFirst().first ?? ""
+            if group == "standard" {
+                #expect(saved.hasPrefix("–"), "\(row)")
+            } else {
+                #expect(
+                    saved.hasPrefix("<span class=\"good\">\(String(format: "%+.1f", baseline - mean(grams))) g ± "),
+                    "\(group): \(saved.prefix(120))")
+            }
+        }
+        #expect(runGrams.count == 4)
         let screenshot = try Tools.artifactsFolder().appendingPathComponent("workflow-report.png")
         try? FileManager.default.removeItem(at: screenshot)
         let shot = try await runProcess(
