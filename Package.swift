@@ -306,7 +306,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "Exposition", "JSON", "Kubernetes",
-                "Scoring", "Store", "ShellySimulator", "TestSupport", "Workflow",
+                "Scoring", "Store", "ShellySimulator", "TestSupport", "Workflow", "GridSimulator",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -137,7 +137,7 @@ public struct EnergyReport: Sendable {
             "node".padding(toLength: 12, withPad: " ", startingAt: 0)
                 + "from                  to                         joules    avg W   peak W  samples  coverage"
                 + "       measured     backfilled  backfilled  missing"
-                + (footprints == nil ? "" : "          kWh   g CO2e         cost")
+                + (footprints == nil ? "" : "          kWh       g CO2e             cost")
         ]
         for result in results {
             let energy = result.energy
@@ -162,11 +162,10 @@ public struct EnergyReport: Sendable {
     private func footprintColumns(_ node: String) -> String {
         guard let footprints else { return "" }
         let figures = footprints[node]
-        let cost = figures?.cost.map { String(format: "%.4f", $0) + " " + (figures?.currency ?? "") } ?? "-"
-        return " " + Self.padded(figures.map { String(format: "%.4f", $0.kwh) } ?? "-", 12)
-            + " "
-            + Self.padded(Self.number(figures?.gramsCO2e, 1).isEmpty ? "-" : Self.number(figures?.gramsCO2e, 1), 8)
-            + " " + Self.padded(cost, 12)
+        let cost = figures?.cost.map { String(format: "%.6f", $0) + " " + (figures?.currency ?? "") } ?? "-"
+        let grams = Self.number(figures?.gramsCO2e, 3)
+        return " " + Self.padded(figures.map { String(format: "%.6f", $0.kwh) } ?? "-", 12)
+            + " " + Self.padded(grams.isEmpty ? "-" : grams, 12) + " " + Self.padded(cost, 16)
     }
 
     private func csv() -> String {

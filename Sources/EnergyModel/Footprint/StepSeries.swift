@@ -22,10 +22,16 @@ public struct StepSeries: Sendable, Equatable {
     /// A series of `steps` in any order; of two steps at one time the later given wins (a
     /// corrected figure published after the first).
     public init(steps: [Step]) {
-        var byStart: [Int64: Double] = [:]
-        for step in steps { byStart[step.startMilliseconds] = step.value }
-        self.steps = byStart.map { Step(startMilliseconds: $0.key, value: $0.value) }
-            .sorted { $0.startMilliseconds < $1.startMilliseconds }
+        // Sorted by time, and among equal times in the order given, so that the last one given stays.
+        let ordered = steps.enumerated().sorted {
+            ($0.element.startMilliseconds, $0.offset) < ($1.element.startMilliseconds, $1.offset)
+        }
+        var kept: [Step] = []
+        for (_, step) in ordered {
+            if kept.last?.startMilliseconds == step.startMilliseconds { kept.removeLast() }
+            kept.append(step)
+        }
+        self.steps = kept
     }
 
     /// One value in force at every time.
