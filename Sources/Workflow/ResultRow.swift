@@ -108,8 +108,9 @@ public struct ResultRow: Sendable, Equatable {
             Self.decimal(joules, 2), scheduler?.rawValue ?? "", coveragePercent.map { Self.decimal($0, 1) } ?? "",
             idleJoules.map { Self.decimal($0, 2) } ?? "", simulated ? "yes" : "",
             backfilledJoules.map { Self.decimal($0, 2) } ?? "", attributedJoules.map { Self.decimal($0, 2) } ?? "",
-            kwh.map { Self.decimal($0, 6) } ?? "", gramsCO2e.map { Self.decimal($0, 3) } ?? "",
-            cost.map { Self.decimal($0, 6) } ?? "", cost == nil ? "" : currency ?? "",
+            // As fine as `Joules`' two decimals: a phase of seconds on a small node is a few hundred joules.
+            kwh.map { Self.decimal($0, 9) } ?? "", gramsCO2e.map { Self.decimal($0, 6) } ?? "",
+            cost.map { Self.decimal($0, 8) } ?? "", cost == nil ? "" : currency ?? "",
         ]
     }
 

@@ -1,4 +1,5 @@
 import ClusterSimulator
+import EnergyModel
 import Foundation
 import JSON
 import ShellySimulator
@@ -117,11 +118,24 @@ struct WorkflowCommandTests {
         let workflow = try Self.write(Self.threePhases, to: folder + "/gt.yaml")
         let knowledge = try Self.write(Self.knowledgeBase, to: folder + "/profiles.yaml")
         let output = folder + "/results.csv"
+        // The grid's intensity alternates between 100 and 500 g/kWh every 2.5 s: each phase's
+        // GramsCO2e is integrated across several changes.
+        let now = WallClock.nowMilliseconds() / 1000 * 1000
+        let steps = (0..<800).map { index in
+            StepSeries.Step(startMilliseconds: now - 60_000 + Int64(index) * 2500, value: index % 2 == 0 ? 100 : 500)
+        }
+        let rates = FootprintRates(intensity: StepSeries(steps: steps), tariff: Tariff(perKWh: 0.3, currency: "EUR"))
+        let series = steps.map { String(format: "%.3f,%.0f", Double($0.startMilliseconds) / 1000, $0.value) }
+        try ("timestamp,gramsPerKWh\n" + series.joined(separator: "\n") + "\n").write(
+            toFile: folder + "/grid.csv", atomically: true, encoding: .utf8)
+        let config = try Self.write(
+            "carbon: {file: grid.csv}\nprice: {perKWh: 0.30, currency: EUR}\n", to: folder + "/footprint.yaml")
         let result = try await runBinary(
             [
                 "workflow", "run", "--workflow", workflow, "--scheduler", "energy", "--weight", "0.25", "--output",
                 output,
                 "--monitor", service.base, "--kubeconfig", cluster.kubeconfig, "--knowledge-base", knowledge,
+                "--config", config,
             ],
             timeout: .seconds(180))
         let pods = await cluster.simulator.pods()
@@ -147,6 +161,23 @@ struct WorkflowCommandTests {
                     row.phase, row.node, row.joules, exact, error, row.coveragePercent ?? 0))
             #expect(abs(error) < 0.5, "\(row.phase): \(row.joules) J, ground truth \(exact) J")
             #expect((row.coveragePercent ?? 0) > 99)
+            // Emissions and cost: each piece between minute boundaries and changes of intensity
+            // at its intensity, against the same pieces of what the plugs served.
+            let cuts = rates.cuts(from: from, to: to)
+            #expect(cuts.count >= 3, "\(row.phase): no change of intensity inside the phase")
+            let served = try Self.served(record, node: row.node)
+            let truthGrams = (0..<(cuts.count - 1)).reduce(0.0) { sum, index in
+                sum + Self.truth(served, from: cuts[index], to: cuts[index + 1])
+                    * (rates.intensity?.value(at: cuts[index]) ?? .nan) / 3_600_000
+            }
+            let grams = try #require(row.gramsCO2e, "\(row.phase): no GramsCO2e")
+            print(
+                String(
+                    format: "workflow ground truth %@: %.6f g CO2e in the row, %.6f g served, over %d pieces",
+                    row.phase, grams, truthGrams, cuts.count - 1))
+            #expect(abs(grams - truthGrams) / truthGrams < 0.01, "\(row.phase): \(grams) g, \(truthGrams) g served")
+            #expect(abs((row.kwh ?? 0) - row.joules / 3_600_000) < 1e-8)
+            #expect(abs((row.cost ?? 0) - row.joules / 3_600_000 * 0.3) < 1e-7 && row.currency == "EUR")
             #expect(row.scheduler == .energy && row.weight == 0.25)
             let idle = row.node == "sim-1" ? 4.0 : 3.0
             #expect(
@@ -178,7 +209,7 @@ struct WorkflowCommandTests {
             [
                 "workflow", "run", "--workflow", single, "--scheduler", "standard", "--weight", "1", "--repeat", "2",
                 "--output", output,
-                "--database", folder + "/energy.db", "--kubeconfig", again.kubeconfig,
+                "--database", folder + "/energy.db", "--kubeconfig", again.kubeconfig, "--config", config,
             ],
             timeout: .seconds(120))
         let localPods = await again.simulator.pods()
@@ -198,6 +229,15 @@ struct WorkflowCommandTests {
                     format: "workflow ground truth (--database) %@: %.2f J, served %.2f J, error %+.3f %%", row.node,
                     row.joules, exact, 100 * (row.joules - exact) / exact))
             #expect(abs(row.joules - exact) / exact < 0.005)
+            // The store's pieces give the same emissions as the served power's.
+            let cuts = rates.cuts(from: from, to: to)
+            let served = try Self.served(record, node: row.node)
+            let truthGrams = (0..<(cuts.count - 1)).reduce(0.0) { sum, index in
+                sum + Self.truth(served, from: cuts[index], to: cuts[index + 1])
+                    * (rates.intensity?.value(at: cuts[index]) ?? .nan) / 3_600_000
+            }
+            let grams = try #require(row.gramsCO2e, "no GramsCO2e from the store")
+            #expect(abs(grams - truthGrams) / truthGrams < 0.01, "--database: \(grams) g, \(truthGrams) g served")
         }
         #expect(localPods.allSatisfy { $0.schedulerName == "default-scheduler" })
     }
