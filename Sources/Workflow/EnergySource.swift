@@ -140,7 +140,8 @@ public struct MonitorEnergySource: EnergySource {
         -> EnergyFigures
     {
         var figures = try await window(node: node, from: from, to: to)
-        if !rates.isEmpty, to > from {
+        // Pieces are asked for only when there is something local to weigh them with.
+        if rates.tariff != nil || !(rates.intensity?.isEmpty ?? true), to > from {
             let cuts = rates.cuts(from: from, to: to)
             var joules: [Double] = []
             for index in 0..<(cuts.count - 1) {
