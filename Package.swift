@@ -152,6 +152,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // A stand-in for the Electricity Maps API (carbon intensity, latest and history) with
+        // faults to order, for tests and trials without a token.
+        .target(
+            name: "GridSimulator",
+            dependencies: [
+                "EnergyModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The experiment harness: workflow files, phases as Jobs, energy per phase, results
         // files, the sweep and the report.
         .target(
@@ -287,7 +299,7 @@ let package = Package(
             name: "MonitorServiceTests",
             dependencies: [
                 "MonitorService", "Exporter", "Exposition", "ShellyPoller", "ShellySimulator", "Store", "EnergyModel",
-                "TestSupport", "UserInput",
+                "TestSupport", "UserInput", "GridSimulator", "CurlClient",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -297,7 +309,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "AnnotationContract", "ClusterSimulator", "EnergyModel", "CurlClient", "Exposition", "JSON", "Kubernetes",
-                "Scoring", "Store", "ShellySimulator", "TestSupport", "UserInput", "Workflow",
+                "Scoring", "Store", "ShellySimulator", "TestSupport", "UserInput", "Workflow", "GridSimulator",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

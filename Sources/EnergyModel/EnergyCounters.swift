@@ -41,6 +41,13 @@ public struct EnergyCounters: Sendable, Equatable {
     public var minuteJoules: Double
     /// Milliseconds of that minute the samples cover.
     public var minuteCoveredMilliseconds: Int64
+    /// Emissions in grams of CO2-equivalent since the node was first seen with a carbon
+    /// intensity configured: each increase of `energyJoules` at the intensity in force.
+    public var emissionsGrams: Double = 0
+    /// Cost since the node was first seen with a price configured, in `costCurrency`.
+    public var cost: Double = 0
+    /// The currency `cost` counts in; nil before a price was configured.
+    public var costCurrency: String?
 
     /// Creates counters, by default empty.
     public init(
@@ -121,7 +128,8 @@ public struct EnergyCounters: Sendable, Equatable {
                 step.joules = added
                 integrated = true
                 step.closedMinutes = accumulate(
-                    from: (lastTime, lastWatts), to: (sample.timestampMilliseconds, sample.reading.watts), joules: added)
+                    from: (lastTime, lastWatts), to: (sample.timestampMilliseconds, sample.reading.watts), joules: added
+                )
             } else {
                 gapFrom = (lastTime, monotonicGap)
             }

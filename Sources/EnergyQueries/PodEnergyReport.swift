@@ -32,6 +32,15 @@ public struct PodEnergyReport: Codable, Sendable, Equatable {
         public var nodeJoules: Double
         /// Share of `[from, to)` attributed with the plug's samples behind it, percent.
         public var coverage: Double
+        /// The attributed joules in kilowatt-hours (only with `carbon:` or `price:` configured).
+        public var kwh: Double?
+        /// Their emissions, grams of CO2-equivalent, minute by minute at the intensity in
+        /// force (absent without `carbon:` or where it is not known).
+        public var gramsCO2e: Double?
+        /// Their cost at the price in force (absent without `price:`).
+        public var cost: Double?
+        /// The currency of `cost`.
+        public var currency: String?
     }
 
     /// A node's shares no pod is charged.
@@ -56,12 +65,12 @@ public struct PodEnergyReport: Codable, Sendable, Equatable {
     public var nodes: [Node]
 
     /// The report over `[from, to)` of pods in `namespace` (every namespace when nil), on
-    /// `node` when given.
+    /// `node` when given; with `rates`, each pod's attributed joules carry their footprint.
     public static func compute(
         store: EnergyStore, namespace: String?, node: String?, fromMilliseconds from: Int64,
-        toMilliseconds to: Int64, intervalMilliseconds: Int64
+        toMilliseconds to: Int64, intervalMilliseconds: Int64, rates: FootprintRates = FootprintRates()
     ) async throws(StoreError) -> PodEnergyReport {
-        let totals = try await store.podEnergy(node: node, fromMilliseconds: from, toMilliseconds: to)
+        let totals = try await store.podEnergy(node: node, fromMilliseconds: from, toMilliseconds: to, rates: rates)
         var pods: [Pod] = []
         var nodes: [String: Node] = [:]
         for total in totals {
@@ -78,7 +87,9 @@ public struct PodEnergyReport: Codable, Sendable, Equatable {
                         from: total.firstMilliseconds, to: total.lastMilliseconds, cpuSeconds: total.cpuSeconds,
                         dynamicJoules: total.dynamicJoules, staticJoules: total.staticJoules,
                         attributedJoules: total.joules, nodeJoules: whole.joules,
-                        coverage: span > 0 ? min(100, 100 * Double(total.coveredMilliseconds) / Double(span)) : 0))
+                        coverage: span > 0 ? min(100, 100 * Double(total.coveredMilliseconds) / Double(span)) : 0,
+                        kwh: total.footprint?.kwh, gramsCO2e: total.footprint?.gramsCO2e, cost: total.footprint?.cost,
+                        currency: total.footprint?.cost == nil ? nil : total.footprint?.currency))
             case .system:
                 var entry =
                     nodes[total.node] ?? Node(node: total.node, systemJoules: 0, idleJoules: 0, attributedUntil: 0)

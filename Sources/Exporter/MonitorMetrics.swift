@@ -28,6 +28,9 @@ public final class MonitorMetrics: Sendable {
     /// The store's record of bad rows and replaced files, rendered at every scrape.
     let storeFaults: StoreFaults?
     private let podSeries = Mutex<PodEnergyMetrics?>(nil)
+    /// The carbon intensity and price in force, when either is configured: the emissions and
+    /// cost counters and the intensity gauge are rendered only then.
+    let rates: RatesCell?
 
     /// The per-pod energy series, rendered with the rest once set (by the per-pod energy
     /// service when it starts).
@@ -49,19 +52,25 @@ public final class MonitorMetrics: Sendable {
     /// Creates the metrics for `nodes`, starting the energy counters at `counters` (as loaded
     /// from the store, so they continue across restarts); with `storeFaults`, the store's bad
     /// rows and replaced files too.
+    /// With `rates`, the emissions and cost counters (continuing from `counters` too) and the
+    /// grid's carbon intensity.
     public init(
-        nodes: [String], counters: [String: EnergyCounters], annotations: Bool, storeFaults: StoreFaults? = nil
+        nodes: [String], counters: [String: EnergyCounters], annotations: Bool, storeFaults: StoreFaults? = nil,
+        rates: RatesCell? = nil
     ) {
         self.storeFaults = storeFaults
+        self.rates = rates
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         storeWriteDuration = registry.makeValueHistogram(
-            descriptor: Self.descriptor("energy_monitor_store_write_duration_seconds", "Time to commit one tick to SQLite."),
+            descriptor: Self.descriptor(
+                "energy_monitor_store_write_duration_seconds", "Time to commit one tick to SQLite."),
             labels: [],
             buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
         )
         storeErrors = registry.makeCounter(
-            descriptor: Self.descriptor("energy_monitor_store_errors_total", "Ticks whose commit to SQLite failed (retried later)."),
+            descriptor: Self.descriptor(
+                "energy_monitor_store_errors_total", "Ticks whose commit to SQLite failed (retried later)."),
             labels: []
         )
         samplesDropped = registry.makeCounter(
@@ -72,7 +81,8 @@ public final class MonitorMetrics: Sendable {
             labels: []
         )
         ticksSkipped = registry.makeCounter(
-            descriptor: Self.descriptor("energy_monitor_ticks_skipped_total", "Poll ticks skipped because the process was stalled."),
+            descriptor: Self.descriptor(
+                "energy_monitor_ticks_skipped_total", "Poll ticks skipped because the process was stalled."),
             labels: []
         )
         tickDelay = registry.makeValueHistogram(
@@ -133,7 +143,8 @@ public final class MonitorMetrics: Sendable {
     public func recordHealth(node: String, health: DeviceHealth) {
         let info = NodeSeries.labelBytes(
             MonitorMetrics.labels(
-                node, ("model", health.model ?? ""), ("generation", health.generation ?? ""), ("firmware", health.firmware ?? "")))
+                node, ("model", health.model ?? ""), ("generation", health.generation ?? ""),
+                ("firmware", health.firmware ?? "")))
         nodes.withLock { table in
             guard let position = table.index[node] else { return }
             table.series[position].health = health
@@ -253,6 +264,7 @@ public final class MonitorMetrics: Sendable {
         registry.emit(into: &buffer)
         if let storeFaults { Self.emit(storeFaults, into: &buffer) }
         nodes.withLock { table in NodeSeries.emit(table.series, annotations: table.annotations, into: &buffer) }
+        if let rates { nodes.withLock { table in Self.emitFootprint(rates.current, table.series, into: &buffer) } }
         if let pods = podEnergy { buffer.append(contentsOf: pods.render().utf8) }
         buffer.append(contentsOf: ProcessMetrics.render().utf8)
         return buffer
@@ -277,6 +289,11 @@ struct NodeSeries {
     var deviceJoules: Double
     var countedEnergyJoules: Double
     var countedDeviceJoules: Double
+    /// The emissions and cost counters as exposed, likewise only ever increased.
+    var emissionsGrams: Double
+    var cost: Double
+    var countedEmissionsGrams: Double
+    var countedCost: Double
     /// `energy_monitor_poll_errors_total`, by reason (a reason not counted yet is at 0).
     var pollErrors: [PollErrorReason: Int] = [:]
     /// `energy_monitor_annotation_patches_total`, by result.
@@ -308,6 +325,10 @@ struct NodeSeries {
         deviceJoules = start.deviceJoules
         countedEnergyJoules = start.energyJoules
         countedDeviceJoules = start.deviceJoules
+        emissionsGrams = start.emissionsGrams
+        cost = start.cost
+        countedEmissionsGrams = start.emissionsGrams
+        countedCost = start.cost
         pollBuckets = Array(repeating: 0, count: MonitorMetrics.pollDurationBuckets.count)
         if let last = start.lastTimestampMilliseconds {
             lastSampleSeconds = Double(last) / 1000
@@ -330,6 +351,14 @@ struct NodeSeries {
         if counters.deviceJoules > countedDeviceJoules {
             deviceJoules += counters.deviceJoules - countedDeviceJoules
             countedDeviceJoules = counters.deviceJoules
+        }
+        if counters.emissionsGrams > countedEmissionsGrams {
+            emissionsGrams += counters.emissionsGrams - countedEmissionsGrams
+            countedEmissionsGrams = counters.emissionsGrams
+        }
+        if counters.cost > countedCost {
+            cost += counters.cost - countedCost
+            countedCost = counters.cost
         }
     }
 
@@ -365,7 +394,9 @@ struct NodeSeries {
             "energy_monitor_energy_joules_total", "counter",
             "Energy integrated from power samples (trapezoidal), plus what the device's figures recorded for gaps, joules.",
             into: &buffer)
-        for node in series { line("energy_monitor_energy_joules_total", node.labels, counter: node.energyJoules, into: &buffer) }
+        for node in series {
+            line("energy_monitor_energy_joules_total", node.labels, counter: node.energyJoules, into: &buffer)
+        }
         labelledTotals(
             "energy_monitor_backfilled_joules_total",
             "Energy recorded for gaps between samples from the device's own figures, joules, by source "
@@ -379,7 +410,9 @@ struct NodeSeries {
             "energy_monitor_device_energy_joules_total", "counter",
             "Energy by the plug's own counter, joules; device reboots are new baselines.", into: &buffer
         )
-        for node in series { line("energy_monitor_device_energy_joules_total", node.labels, counter: node.deviceJoules, into: &buffer) }
+        for node in series {
+            line("energy_monitor_device_energy_joules_total", node.labels, counter: node.deviceJoules, into: &buffer)
+        }
         labelled(
             "energy_monitor_poll_errors_total", "Polls that produced no sample, by reason.", "reason", series,
             \.pollErrors, into: &buffer
@@ -395,8 +428,14 @@ struct NodeSeries {
                 \.annotationPatches, into: &buffer
             )
         }
-        gauges("energy_monitor_plug_up", "1 if the last poll of the node's plug gave a sample, else 0.", series, into: &buffer) { $0.up }
-        gauges("energy_monitor_last_sample_timestamp_seconds", "Unix time of the node's last sample.", series, into: &buffer) { $0.lastSampleSeconds }
+        gauges(
+            "energy_monitor_plug_up", "1 if the last poll of the node's plug gave a sample, else 0.", series,
+            into: &buffer
+        ) { $0.up }
+        gauges(
+            "energy_monitor_last_sample_timestamp_seconds", "Unix time of the node's last sample.", series,
+            into: &buffer
+        ) { $0.lastSampleSeconds }
         let name = "energy_monitor_poll_duration_seconds"
         header(name, "histogram", "Time to poll the node's plug, seconds.", into: &buffer)
         let bounds = MonitorMetrics.pollDurationBuckets.map { labelPart("le", $0.description) }
@@ -409,36 +448,54 @@ struct NodeSeries {
             line(name + "_count", node.labels, count: node.pollCount, into: &buffer)
         }
         if series.contains(where: { $0.infoLabels != nil }) {
-            header("energy_monitor_device_info", "gauge", "The node's plug: model, generation and firmware; always 1.", into: &buffer)
+            header(
+                "energy_monitor_device_info", "gauge", "The node's plug: model, generation and firmware; always 1.",
+                into: &buffer)
             for node in series {
                 if let labels = node.infoLabels { line("energy_monitor_device_info", labels, gauge: 1, into: &buffer) }
             }
         }
-        gauges("energy_monitor_device_uptime_seconds", "Seconds since the node's plug booted.", series, into: &buffer) { $0.health?.uptimeSeconds }
-        gauges("energy_monitor_device_temperature_celsius", "Internal temperature of the node's plug, °C.", series, into: &buffer) {
+        gauges("energy_monitor_device_uptime_seconds", "Seconds since the node's plug booted.", series, into: &buffer) {
+            $0.health?.uptimeSeconds
+        }
+        gauges(
+            "energy_monitor_device_temperature_celsius", "Internal temperature of the node's plug, °C.", series,
+            into: &buffer
+        ) {
             $0.health?.temperatureCelsius
         }
-        gauges("energy_monitor_wifi_rssi_dbm", "Wi-Fi signal strength at the node's plug, dBm.", series, into: &buffer) { $0.health?.wifiRSSI }
-        gauges("energy_monitor_power_watts", "Active power of the node's plug, watts.", series, into: &buffer) { $0.power }
+        gauges("energy_monitor_wifi_rssi_dbm", "Wi-Fi signal strength at the node's plug, dBm.", series, into: &buffer)
+        { $0.health?.wifiRSSI }
+        gauges("energy_monitor_power_watts", "Active power of the node's plug, watts.", series, into: &buffer) {
+            $0.power
+        }
         if series.contains(where: { $0.meters.contains { $0.watts != nil } }) {
-            header("energy_monitor_meter_power_watts", "gauge", "Active power of each meter of a node with several, watts.", into: &buffer)
+            header(
+                "energy_monitor_meter_power_watts", "gauge",
+                "Active power of each meter of a node with several, watts.", into: &buffer)
             for node in series {
                 for meter in node.meters {
-                    if let watts = meter.watts { line("energy_monitor_meter_power_watts", meter.labels, gauge: watts, into: &buffer) }
+                    if let watts = meter.watts {
+                        line("energy_monitor_meter_power_watts", meter.labels, gauge: watts, into: &buffer)
+                    }
                 }
             }
         }
-        gauges("energy_monitor_voltage_volts", "RMS voltage at the node's plug, volts.", series, into: &buffer) { $0.volts }
-        gauges("energy_monitor_current_amperes", "RMS current through the node's plug, amperes.", series, into: &buffer) { $0.amps }
+        gauges("energy_monitor_voltage_volts", "RMS voltage at the node's plug, volts.", series, into: &buffer) {
+            $0.volts
+        }
+        gauges("energy_monitor_current_amperes", "RMS current through the node's plug, amperes.", series, into: &buffer)
+        { $0.amps }
     }
 
-    private static func header(_ name: String, _ type: String, _ help: String, into buffer: inout [UInt8]) {
+    static func header(_ name: String, _ type: String, _ help: String, into buffer: inout [UInt8]) {
         buffer.append(contentsOf: "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n".utf8)
     }
 
     /// A gauge family with one series per node that has a value; left out when none has one.
     private static func gauges(
-        _ name: String, _ help: String, _ series: [NodeSeries], into buffer: inout [UInt8], _ value: (NodeSeries) -> Double?
+        _ name: String, _ help: String, _ series: [NodeSeries], into buffer: inout [UInt8],
+        _ value: (NodeSeries) -> Double?
     ) {
         guard series.contains(where: { value($0) != nil }) else { return }
         header(name, "gauge", help, into: &buffer)
@@ -479,12 +536,12 @@ struct NodeSeries {
         }
     }
 
-    private static func line(_ name: String, _ labels: [UInt8], gauge value: Double, into buffer: inout [UInt8]) {
+    static func line(_ name: String, _ labels: [UInt8], gauge value: Double, into buffer: inout [UInt8]) {
         line(name, labels, text: value.description, into: &buffer)
     }
 
     /// A floating-point counter as swift-prometheus writes one: the integer 0 until it moved.
-    private static func line(_ name: String, _ labels: [UInt8], counter value: Double, into buffer: inout [UInt8]) {
+    static func line(_ name: String, _ labels: [UInt8], counter value: Double, into buffer: inout [UInt8]) {
         line(name, labels, text: value == 0 ? "0" : value.description, into: &buffer)
     }
 
@@ -502,7 +559,7 @@ struct NodeSeries {
     }
 
     /// `,name="value"`, to follow the node label.
-    private static func labelPart(_ name: String, _ value: String) -> [UInt8] {
+    static func labelPart(_ name: String, _ value: String) -> [UInt8] {
         [UInt8(ascii: ",")] + labelBytes([(name, value)])
     }
 

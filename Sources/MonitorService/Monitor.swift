@@ -90,7 +90,7 @@ public final class Monitor: Service, Sendable {
                 pendingGap: { [ledger = parts.ledger] node in
                     ledger.pendingGaps[node].map { ($0.fromMilliseconds, $0.toMilliseconds) }
                 },
-                router: router),
+                router: router, rates: { [rates = parts.rates] in rates?.current ?? FootprintRates() }),
             routes: routes,
             logger: logger
         )
@@ -112,7 +112,7 @@ public final class Monitor: Service, Sendable {
             (parts.annotations.map { [$0] } ?? []) + [
                 PinService(keeper: parts.pins, loop: parts.loop), PollService(parts: parts),
             ]
-            + (podEnergy.map { [$0] } ?? []) + [retention, http]
+            + (podEnergy.map { [$0] } ?? []) + (parts.gridIntensity.map { [$0] } ?? []) + [retention, http]
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
         logger.info(
@@ -192,6 +192,10 @@ extension Monitor {
         let metrics: MonitorMetrics
         let loop: PollLoop
         let ledger: EnergyLedger
+        /// The carbon intensity and price in force, when `carbon:` or `price:` is configured.
+        let rates: RatesCell?
+        /// The poller of the Electricity Maps API, when the intensity comes from there.
+        let gridIntensity: GridIntensityPoller?
         let storeConsumer: StoreTickConsumer
         let annotations: AnnotationPublisher?
         /// Writes the pins the sessions make and tells them about pins cleared in the store.
@@ -229,10 +233,28 @@ extension Monitor {
             try await store.setInterval(milliseconds: configuration.intervalMilliseconds)
             let nodes = configuration.nodes
             let maxGap = 3 * configuration.intervalMilliseconds
+            // The intensity of Electricity Maps starts from the store's cache: what was learned
+            // before a restart stays in force until the API answers.
+            var cached: StepSeries?
+            if case .electricityMaps(let settings) = configuration.footprint.carbon {
+                cached = try await store.cachedIntensity(zone: settings.zone)
+            }
+            let rates = configuration.footprint.isEmpty ? nil : RatesCell(configuration.footprint.rates(cached: cached))
+            self.rates = rates
             let metrics = MonitorMetrics(
                 nodes: nodes, counters: counters, annotations: configuration.kubernetes.annotate,
-                storeFaults: store.faults)
+                storeFaults: store.faults, rates: rates)
             self.metrics = metrics
+            if case .electricityMaps(let settings) = configuration.footprint.carbon, let rates {
+                let count = metrics.makeGridIntensityCounters(
+                    endpoints: ElectricityMapsClient.Endpoint.allCases.map(\.rawValue),
+                    results: ElectricityMapsClient.Failure.Kind.allCases.map(\.rawValue))
+                self.gridIntensity = GridIntensityPoller(
+                    settings: settings, client: client, store: store, rates: rates, logger: logger,
+                    counts: { endpoint, result in count(endpoint.rawValue, result.rawValue) })
+            } else {
+                self.gridIntensity = nil
+            }
             if ahead.samples > 0 {
                 metrics.recordClockStep(.backward)
                 logger.warning(
@@ -257,7 +279,7 @@ extension Monitor {
             for (node, counter) in counters where (counter.lastTimestampMilliseconds ?? .min) > now {
                 counters[node]?.lastTimestampMilliseconds = now
             }
-            self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap)
+            self.ledger = EnergyLedger(nodes: nodes, stored: counters, maxGapMilliseconds: maxGap, rates: rates)
             let annotations = try Monitor.makeAnnotationPublisher(
                 configuration: configuration, connection: connection, http: client, metrics: metrics,
                 logger: logger)

@@ -103,6 +103,9 @@ public struct MonitorConfiguration: Sendable, Equatable {
     public var kubernetes = Kubernetes()
     /// The service as one shard of several (`shards:`); nil: one monitor of every plug.
     public var shards: ShardSettings?
+    /// The grid's carbon intensity and the price of energy (`carbon:`, `price:`); empty: the
+    /// service reports energy alone.
+    public var footprint = FootprintSettings()
 
     /// `listen:` when the file names none: every IPv4 interface, port 9840.
     public static let defaultListen = ListenAddress(host: "0.0.0.0", port: 9840)
@@ -125,6 +128,31 @@ public struct MonitorConfiguration: Sendable, Equatable {
         }
     }
 
+    /// The `carbon:` and `price:` of the service's configuration file and its `database:`
+    /// (nil when the file names none), read alone: the commands that report energy
+    /// (`energy --config`, `workflow --config`) take these from the service's file without
+    /// needing its plugs' secrets. Every error names the file.
+    public static func loadFootprint(path: String) throws(ConfigurationError) -> (
+        settings: FootprintSettings, database: String?
+    ) {
+        let root = try YAMLDocument.read(path: path)
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do throws(KeyPathError) {
+            guard let root, case .mapping = root.node.content else {
+                throw ConfigurationError("", "expected a mapping")
+            }
+            let reader = ConfigurationReader(baseDirectory: base, environment: [:])
+            var keys: [String] = []
+            for (key, _) in try root.entries() { keys.append(key) }
+            let top = try root.fields(known: keys)
+            var database: String?
+            if let value = top["database"] { database = reader.resolve(try value.string()) }
+            return (try reader.footprint(top), database)
+        } catch {
+            throw error.located(in: path)
+        }
+    }
+
     /// Parses and validates YAML text. Relative file paths are resolved against `baseDirectory`.
     public static func parse(yaml: String, baseDirectory: String, environment: [String: String] = [:])
         throws(ConfigurationError) -> MonitorConfiguration
@@ -142,6 +170,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
         let reader = ConfigurationReader(baseDirectory: baseDirectory, environment: environment)
         let top = try root.fields(known: [
             "interval", "database", "listen", "healthListen", "retention", "backlog", "plugs", "kubernetes", "shards",
+            "carbon", "price",
         ])
         if let value = top["interval"] {
             configuration.intervalMilliseconds = try value.duration(atLeast: 100, atMost: 3_600_000)
@@ -182,6 +211,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
         if let value = top["shards"] {
             configuration.shards = try reader.shards(value)
         }
+        configuration.footprint = try reader.footprint(top)
         // The rules across entries (duplicate nodes, two entries on one plug's channel) are the
         // ones a configuration built in code is held to; their key paths are the file's.
         try configuration.validate()

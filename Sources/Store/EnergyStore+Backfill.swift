@@ -29,8 +29,15 @@ extension EnergyStore {
     static func backfillEnergy(_ database: SQLiteDatabase, _ id: Int64, from: Int64, to: Int64) throws(StoreError)
         -> BackfilledEnergy
     {
-        var result = BackfilledEnergy()
-        guard to > from else { return result }
+        guard to > from else { return BackfilledEnergy() }
+        return backfillEnergy(try backfillRows(database, id, from: from, to: to)[...], from: from, to: to)
+    }
+
+    /// The parts of node `id` that may overlap `[from, to)`, oldest first. A row out of range
+    /// is skipped and reported.
+    static func backfillRows(_ database: SQLiteDatabase, _ id: Int64, from: Int64, to: Int64) throws(StoreError)
+        -> [BackfillPart]
+    {
         let statement = try database.prepare(
             "SELECT \(BackfillRow.columns) FROM backfill WHERE node_id = ?1 AND start_ms < ?3 AND start_ms >= ?2 "
                 + "ORDER BY start_ms")
@@ -38,13 +45,20 @@ extension EnergyStore {
         // A part lies within one minute, so its start is at most a minute before the window's.
         statement.bind(2, from.subtractingClamped(60_000))
         statement.bind(3, to)
+        var parts: [BackfillPart] = []
         while try statement.step() {
-            let row: BackfillRow
-            do throws(StoredRowDefect) { row = try BackfillRow(statement) } catch {
+            do throws(StoredRowDefect) { parts.append(try BackfillRow(statement).part) } catch {
                 database.skipped(.backfill, nodeID: id, start: statement.int(0), error)
-                continue
             }
-            let part = row.part
+        }
+        return parts
+    }
+
+    /// The energy of `parts` inside `[from, to)`: parts the window cuts count in proportion.
+    static func backfillEnergy(_ parts: ArraySlice<BackfillPart>, from: Int64, to: Int64) -> BackfilledEnergy {
+        var result = BackfilledEnergy()
+        guard to > from else { return result }
+        for part in parts {
             let start = max(part.startMilliseconds, from)
             let end = min(part.endMilliseconds, to)
             guard end > start else { continue }

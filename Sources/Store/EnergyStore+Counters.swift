@@ -10,7 +10,8 @@ extension EnergyStore {
         try await run { () throws(StoreError) in
             let statement = try self.database.prepare(
                 "SELECT name, energy_joules, device_joules, last_ts_ms, last_watts, last_device_wh, "
-                    + "last_device_reading_ms, minute_ms, minute_joules, minute_covered_ms FROM node"
+                    + "last_device_reading_ms, minute_ms, minute_joules, minute_covered_ms, emissions_grams, cost, "
+                    + "cost_currency FROM node"
             )
             var counters: [String: EnergyCounters] = [:]
             while try statement.step() {
@@ -18,7 +19,8 @@ extension EnergyStore {
                 let (counter, repaired) = Self.counters(statement)
                 counters[name] = counter
                 guard !repaired.isEmpty else { continue }
-                let stored = [1, 2, 3, 4, 5, 6, 7, 8, 9].map { statement.text(Int32($0)) }.joined(separator: ", ")
+                let stored = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map { statement.text(Int32($0)) }.joined(
+                    separator: ", ")
                 self.faults.badRow(
                     .node, key: name, node: name, startMilliseconds: nil,
                     reason: "\(repaired.joined(separator: ", ")) out of range (\(stored))",
@@ -56,13 +58,25 @@ extension EnergyStore {
         // When the last counter reading was taken, and what the samples measured in the minute of
         // the last sample: a gap after a restart needs both; a value out of range only costs
         // that gap its bridge or its edge minute.
-        let reading = optional(6, "last_device_reading_ms", row.storedInt(6).flatMap { StoredSample.times.contains($0) ? $0 : nil })
-        let minute = optional(7, "minute_ms", row.storedInt(7).flatMap { MinuteRow.minutes.contains(EnergyStore.floorDiv($0, 60_000)) && $0 % 60_000 == 0 ? $0 : nil })
-        let minuteJoules = optional(8, "minute_joules", row.storedDouble(8).flatMap { $0 >= 0 && $0 <= MinuteRow.watts.upperBound * 60 ? $0 : nil })
-        let minuteCovered = optional(9, "minute_covered_ms", row.storedInt(9).flatMap { (0...60_000).contains($0) ? $0 : nil })
+        let reading = optional(
+            6, "last_device_reading_ms", row.storedInt(6).flatMap { StoredSample.times.contains($0) ? $0 : nil })
+        let minute = optional(
+            7, "minute_ms",
+            row.storedInt(7).flatMap {
+                MinuteRow.minutes.contains(EnergyStore.floorDiv($0, 60_000)) && $0 % 60_000 == 0 ? $0 : nil
+            })
+        let minuteJoules = optional(
+            8, "minute_joules",
+            row.storedDouble(8).flatMap { $0 >= 0 && $0 <= MinuteRow.watts.upperBound * 60 ? $0 : nil })
+        let minuteCovered = optional(
+            9, "minute_covered_ms", row.storedInt(9).flatMap { (0...60_000).contains($0) ? $0 : nil })
         var counters = EnergyCounters(
             energyJoules: energy, deviceJoules: device, lastTimestampMilliseconds: last, lastWatts: watts,
             lastDeviceWattHours: deviceWattHours, lastDeviceReadingMilliseconds: reading)
+        // Emissions and cost: a value no meter can reach starts again from 0, as the energy counter does.
+        counters.emissionsGrams = joules(10, "emissions_grams")
+        counters.cost = joules(11, "cost")
+        counters.costCurrency = row.isNull(12) ? nil : row.text(12)
         if let minute, let minuteJoules, let minuteCovered, let last, EnergyStore.minuteStart(last) == minute {
             counters.minuteStartMilliseconds = minute
             counters.minuteJoules = minuteJoules

@@ -83,7 +83,9 @@ extension EnergyStore {
 
     /// Energy, average and peak power, sample count and coverage of `node` over
     /// `[from, to)`. Gaps longer than `maxGapMilliseconds` are not bridged.
-    public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64, maxGapMilliseconds: Int64) async throws(StoreError) -> NodeEnergy {
+    public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64, maxGapMilliseconds: Int64)
+        async throws(StoreError) -> NodeEnergy
+    {
         try await read { (reader: SQLiteDatabase) throws(StoreError) -> NodeEnergy in
             var result = NodeEnergy(node: node, fromMilliseconds: from, toMilliseconds: to, energy: WindowEnergy())
             guard to > from, let id = try self.readerNodeID(node, in: reader) else { return result }
@@ -96,7 +98,9 @@ extension EnergyStore {
                 let points = try reader.points(
                     id, from: rawFrom.subtractingClamped(maxGapMilliseconds), to: to.addingClamped(maxGapMilliseconds)
                 )
-                result.energy.merge(WindowEnergy.integrate(points: points, from: rawFrom, to: to, maxGapMilliseconds: maxGapMilliseconds))
+                result.energy.merge(
+                    WindowEnergy.integrate(
+                        points: points, from: rawFrom, to: to, maxGapMilliseconds: maxGapMilliseconds))
             }
             result.backfill = try Self.backfillEnergy(reader, id, from: from, to: to)
             return result
@@ -105,21 +109,37 @@ extension EnergyStore {
 
     /// Figures from minute aggregates; minutes cut by the window count in proportion. A row
     /// out of range is skipped and reported.
-    private static func minuteEnergy(_ database: SQLiteDatabase, _ id: Int64, from: Int64, to: Int64) throws(StoreError) -> WindowEnergy {
+    private static func minuteEnergy(_ database: SQLiteDatabase, _ id: Int64, from: Int64, to: Int64) throws(StoreError)
+        -> WindowEnergy
+    {
+        minuteEnergy(try minuteRows(database, id, from: from, to: to)[...], from: from, to: to)
+    }
+
+    /// The minute aggregates of node `id` that overlap `[from, to)`, oldest first. A row out of
+    /// range is skipped and reported.
+    static func minuteRows(_ database: SQLiteDatabase, _ id: Int64, from: Int64, to: Int64) throws(StoreError)
+        -> [MinuteRow]
+    {
         let statement = try database.prepare(
             "SELECT \(MinuteRow.columns) FROM minute WHERE node_id = ? AND minute >= ? AND minute < ? ORDER BY minute"
         )
         statement.bind(1, id)
         statement.bind(2, Self.floorDiv(from, 60_000))
         statement.bind(3, Self.floorDiv(to.subtractingClamped(1), 60_000) + 1)
-        var result = WindowEnergy()
+        var rows: [MinuteRow] = []
         while try statement.step() {
-            let row: MinuteRow
-            do throws(StoredRowDefect) { row = try MinuteRow(statement) } catch {
+            do throws(StoredRowDefect) { rows.append(try MinuteRow(statement)) } catch {
                 let start = statement.int(0).multipliedReportingOverflow(by: 60_000).partialValue
                 database.skipped(.minute, nodeID: id, start: start, error)
-                continue
             }
+        }
+        return rows
+    }
+
+    /// The figures of `rows` inside `[from, to)`: minutes cut by the window count in proportion.
+    static func minuteEnergy(_ rows: ArraySlice<MinuteRow>, from: Int64, to: Int64) -> WindowEnergy {
+        var result = WindowEnergy()
+        for row in rows {
             let start = row.startMilliseconds
             let overlap = min(start + 60_000, to) - max(start, from)
             guard overlap > 0 else { continue }

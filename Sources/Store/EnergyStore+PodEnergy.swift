@@ -27,6 +27,10 @@ extension EnergyStore {
         /// End of the last attributed part.
         public var lastMilliseconds: Int64
 
+        /// Kilowatt-hours, emissions and cost of the joules, each minute row's at the intensity
+        /// and price in force during its attributed span; nil unless asked for with rates.
+        public var footprint: WindowFootprint?
+
         /// Dynamic plus static joules.
         public var joules: Double { dynamicJoules + staticJoules }
     }
@@ -86,8 +90,11 @@ extension EnergyStore {
     /// share, of pods in `namespace` (every share, `system` and `idle` too, when nil) and on
     /// `node` when given. A minute row cut by the window counts in proportion to the part of
     /// its attributed span inside the window. A row with bad figures is skipped and reported.
+    /// With `rates` (not empty), each total carries its footprint: a row's joules spread evenly
+    /// over its attributed span, each piece at the intensity and price in force.
     public func podEnergy(
-        namespace: String? = nil, node: String? = nil, fromMilliseconds from: Int64, toMilliseconds to: Int64
+        namespace: String? = nil, node: String? = nil, fromMilliseconds from: Int64, toMilliseconds to: Int64,
+        rates: FootprintRates = FootprintRates()
     ) async throws(StoreError) -> [PodEnergyTotal] {
         try await read { (reader: SQLiteDatabase) throws(StoreError) -> [PodEnergyTotal] in
             guard to > from else { return [] }
@@ -121,12 +128,24 @@ extension EnergyStore {
                 let overlap = min(last, to) - max(first, from)
                 guard overlap > 0 else { continue }
                 let share = Double(overlap) / Double(last - first)
-                let part = PodEnergyTotal(
+                var part = PodEnergyTotal(
                     node: statement.text(0), kind: kind, namespace: statement.text(2), pod: statement.text(3),
                     uid: statement.text(4), cpuSeconds: cpu * share, dynamicJoules: dynamic * share,
                     staticJoules: stat * share,
                     coveredMilliseconds: Int64(clampingRounding: Double(covered) * share),
                     firstMilliseconds: max(first, from), lastMilliseconds: min(last, to))
+                if !rates.isEmpty {
+                    // A row lies within one minute: its pieces are the changes of intensity inside it.
+                    let start = max(first, from)
+                    let end = min(last, to)
+                    let cuts = rates.cuts(from: start, to: end)
+                    let joules = (dynamic + stat) * share
+                    part.footprint = rates.footprint(
+                        cuts: cuts,
+                        joules: (0..<(cuts.count - 1)).map {
+                            joules * Double(cuts[$0 + 1] - cuts[$0]) / Double(end - start)
+                        })
+                }
                 if let previous = totals.last, previous.node == part.node, previous.kind == part.kind,
                     previous.namespace == part.namespace, previous.pod == part.pod, previous.uid == part.uid
                 {
@@ -135,6 +154,7 @@ extension EnergyStore {
                     totals[totals.count - 1].staticJoules += part.staticJoules
                     totals[totals.count - 1].coveredMilliseconds += part.coveredMilliseconds
                     totals[totals.count - 1].lastMilliseconds = part.lastMilliseconds
+                    if let more = part.footprint { totals[totals.count - 1].footprint?.merge(more) }
                 } else {
                     totals.append(part)
                 }

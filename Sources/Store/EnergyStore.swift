@@ -71,7 +71,8 @@ public final class EnergyStore: @unchecked Sendable {
             do {
                 version = try database.scalarInt("PRAGMA user_version")
             } catch {
-                throw StoreError(code: error.code, message: "\(path) is not a readable SQLite database: \(error.message)")
+                throw StoreError(
+                    code: error.code, message: "\(path) is not a readable SQLite database: \(error.message)")
             }
             guard version == Schema.currentVersion else {
                 throw StoreError(
@@ -215,7 +216,9 @@ public final class EnergyStore: @unchecked Sendable {
 
     /// Runs `body` with the reader connection, on the query thread, in one read transaction:
     /// one consistent snapshot however many statements it runs.
-    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws(StoreError) -> T) async throws(StoreError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws(StoreError) -> T)
+        async throws(StoreError) -> T
+    {
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             queryThread.async {
                 continuation.resume(
@@ -294,7 +297,7 @@ public final class EnergyStore: @unchecked Sendable {
                     """
                     UPDATE node SET energy_joules = ?, device_joules = ?, last_ts_ms = ?, last_watts = ?,
                         last_device_wh = ?, last_device_reading_ms = ?, minute_ms = ?, minute_joules = ?,
-                        minute_covered_ms = ? WHERE id = ?
+                        minute_covered_ms = ?, emissions_grams = ?, cost = ?, cost_currency = ? WHERE id = ?
                     """
                 )
             }
@@ -317,7 +320,14 @@ public final class EnergyStore: @unchecked Sendable {
                 updateNode.bind(7, counter.minuteStartMilliseconds)
                 updateNode.bind(8, counter.minuteStartMilliseconds == nil ? nil : counter.minuteJoules)
                 updateNode.bind(9, counter.minuteStartMilliseconds == nil ? nil : counter.minuteCoveredMilliseconds)
-                updateNode.bind(10, id)
+                updateNode.bind(10, counter.emissionsGrams)
+                updateNode.bind(11, counter.cost)
+                if let currency = counter.costCurrency {
+                    updateNode.bind(12, currency)
+                } else {
+                    updateNode.bind(12, nil as Int64?)
+                }
+                updateNode.bind(13, id)
                 try updateNode.step()
                 written.append((id, counter))
             }
@@ -397,10 +407,14 @@ public final class EnergyStore: @unchecked Sendable {
     }
 
     /// Raw samples of `node` with `from <= time < to` (unix milliseconds), oldest first.
-    public func samples(node: String, fromMilliseconds: Int64, toMilliseconds: Int64) async throws(StoreError) -> [Sample] {
+    public func samples(node: String, fromMilliseconds: Int64, toMilliseconds: Int64) async throws(StoreError)
+        -> [Sample]
+    {
         try await read { (reader: SQLiteDatabase) throws(StoreError) -> [Sample] in
             guard toMilliseconds > fromMilliseconds, let id = try self.readerNodeID(node, in: reader) else { return [] }
-            return try reader.storedSamples(id, from: fromMilliseconds, to: toMilliseconds - 1).map { $0.sample(node: node) }
+            return try reader.storedSamples(id, from: fromMilliseconds, to: toMilliseconds - 1).map {
+                $0.sample(node: node)
+            }
         }
     }
 
@@ -415,14 +429,17 @@ public final class EnergyStore: @unchecked Sendable {
             }
             let chunks = try reader.prepare(Self.chunksOfNode)
             for id in try reader.allNodeIDs() {
-                try Self.forEachPackedSample(id, from: fromMilliseconds, to: toMilliseconds - 1, using: chunks) { _ in count += 1 }
+                try Self.forEachPackedSample(id, from: fromMilliseconds, to: toMilliseconds - 1, using: chunks) { _ in
+                    count += 1
+                }
             }
             return count
         }
     }
 
     /// The columns `chunk(_:)` reads, in its order.
-    static let chunkColumns = "start_ms, samples, step_ms, " + Schema.fieldColumns(.nodeMinute).joined(separator: ", ") + ", data"
+    static let chunkColumns =
+        "start_ms, samples, step_ms, " + Schema.fieldColumns(.nodeMinute).joined(separator: ", ") + ", data"
     /// The columns `recentRow(_:)` reads, in its order.
     static let recentColumns = "start_ms, samples, 0, " + Schema.fieldColumns(.tick).joined(separator: ", ") + ", data"
 

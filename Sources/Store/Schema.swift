@@ -25,9 +25,12 @@
 /// Version 6 adds `pod_minute` and the view `pod_energy`: each node's measured energy split
 /// among its pods, the node's own CPU use (`system`) and its unclaimed static power (`idle`),
 /// per minute (see `Schema+PodEnergy.swift`).
+///
+/// Version 7 adds each node's emissions and cost counters and `grid_intensity`, the cache of
+/// the grid's carbon intensity per zone (see `Schema+Footprint.swift`).
 enum Schema {
     /// The version this build writes.
-    static let currentVersion: Int64 = 6
+    static let currentVersion: Int64 = 7
 
     /// One forward migration.
     enum Migration: Sendable {
@@ -40,7 +43,7 @@ enum Schema {
     /// Migration `i` brings the database from version `i` to `i + 1`.
     static let migrations: [Migration] = [
         .sql(version1), .code(migrateToChunks), .code(addChunkMinutes), .sql(addPlugPins), .sql(addBackfill),
-        .sql(addPodEnergy),
+        .sql(addPodEnergy), .sql(addFootprint),
     ]
 
     /// The first schema: one row per sample, clustered by node.

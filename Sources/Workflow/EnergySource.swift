@@ -24,6 +24,9 @@ public struct EnergyFigures: Sendable, Equatable {
     /// Share of the window in a gap the monitor is still closing from the plug's own figures,
     /// percent (asked again until it is 0).
     public var pendingPercent: Double = 0
+    /// Kilowatt-hours, emissions and cost of the window, integrated minute by minute with the
+    /// intensity and price in force; nil when neither is configured.
+    public var footprint: WindowFootprint?
 
     /// Creates figures.
     public init(
@@ -91,9 +94,18 @@ public struct MonitorEnergySource: EnergySource {
     /// The monitor's base URL, e.g. `http://127.0.0.1:9840`.
     public let baseURL: String
     private let http: CurlMultiClient
+    /// The intensity and price of `workflow --config`: each window's footprint is then
+    /// integrated here from the monitor's joules of every piece (minute, or up to a change).
+    /// Without them (or with an intensity the monitor keeps, from Electricity Maps), the
+    /// monitor's own figures are taken where it gives them.
+    private let rates: FootprintRates
 
-    /// Asks the monitor at `baseURL` (an `http://` or `https://` URL) through `http`.
-    public init(baseURL: String, http: CurlMultiClient) throws(EnergySourceError) {
+    /// Asks the monitor at `baseURL` (an `http://` or `https://` URL) through `http`; with
+    /// `rates`, integrates each window's emissions and cost with them.
+    public init(baseURL: String, http: CurlMultiClient, rates: FootprintRates = FootprintRates())
+        throws(EnergySourceError)
+    {
+        self.rates = rates
         var base = baseURL.trimmingCharacters(in: .whitespaces)
         while base.hasSuffix("/") { base.removeLast() }
         guard base.hasPrefix("http://") || base.hasPrefix("https://"), base.count > 8, !base.contains("?"),
@@ -127,6 +139,26 @@ public struct MonitorEnergySource: EnergySource {
     public func energy(node: String, fromMilliseconds from: Int64, toMilliseconds to: Int64) async throws
         -> EnergyFigures
     {
+        var figures = try await window(node: node, from: from, to: to)
+        // Pieces are asked for only when there is something local to weigh them with.
+        if rates.tariff != nil || !(rates.intensity?.isEmpty ?? true), to > from {
+            let cuts = rates.cuts(from: from, to: to)
+            var joules: [Double] = []
+            for index in 0..<(cuts.count - 1) {
+                joules.append(try await window(node: node, from: cuts[index], to: cuts[index + 1]).joules)
+            }
+            var local = rates.footprint(cuts: cuts, joules: joules)
+            // The monitor's own intensity (Electricity Maps, kept in its store) where none is local.
+            if rates.intensity?.isEmpty ?? true, let theirs = figures.footprint?.gramsCO2e {
+                local.gramsCO2e = theirs
+            }
+            figures.footprint = local
+        }
+        return figures
+    }
+
+    /// The monitor's answer for one node's window.
+    private func window(node: String, from: Int64, to: Int64) async throws -> EnergyFigures {
         let url =
             "\(baseURL)/api/v1/energy?node=\(KubernetesClient.queryValue(node))&from=\(Self.seconds(from))&to=\(Self.seconds(to))"
         let response: HTTPResponse
@@ -149,12 +181,19 @@ public struct MonitorEnergySource: EnergySource {
                 "monitor \(baseURL): /api/v1/energy did not answer with energy figures (is this an energy-monitor?)")
         }
         // A monitor from before backfilling answers without the backfilled figures: none then.
-        return EnergyFigures(
+        var figures = EnergyFigures(
             joules: joules, averageWatts: entry["avgWatts"]?.number, coveragePercent: coverage,
             samples: entry["samples"]?.integer.flatMap { Int(exactly: $0) } ?? 0,
             backfilledJoules: entry["backfilledJoules"]?.number ?? 0,
             backfilledPercent: entry["backfilledPercent"]?.number ?? 0,
             pendingPercent: entry["pendingPercent"]?.number ?? 0)
+        // A monitor with `carbon:` or `price:` adds its footprint.
+        if let kwh = entry["kwh"]?.number {
+            figures.footprint = WindowFootprint(
+                kwh: kwh, gramsCO2e: entry["gramsCO2e"]?.number, cost: entry["cost"]?.number,
+                currency: entry["currency"]?.string)
+        }
+        return figures
     }
 
     /// Asks `GET /api/v1/pods` for the node's window; a monitor without that route (an older
@@ -225,6 +264,8 @@ public struct MonitorEnergySource: EnergySource {
 public struct StoreEnergySource: EnergySource {
     private let store: EnergyStore
     private let intervalMilliseconds: Int64
+    /// The intensity and price each window's footprint is integrated with (empty: none).
+    public private(set) var rates = FootprintRates()
 
     /// Opens `path` read-only; `intervalMilliseconds` overrides the interval the service
     /// recorded in it.
@@ -245,10 +286,28 @@ public struct StoreEnergySource: EnergySource {
             store: store, nodes: [node], fromMilliseconds: from, toMilliseconds: to,
             intervalMilliseconds: intervalMilliseconds)
         guard let result = report.results.first else { throw EnergySourceError("no figures for \(node)") }
-        return EnergyFigures(
+        var figures = EnergyFigures(
             joules: result.joules, averageWatts: result.averageWatts, coveragePercent: result.coveragePercent,
             samples: result.energy.samples, backfilledJoules: result.backfill.joules,
             backfilledPercent: result.backfilledPercent)
+        if !rates.isEmpty {
+            figures.footprint = try await EnergyReport.footprint(
+                store: store, node: node, fromMilliseconds: from, toMilliseconds: to,
+                intervalMilliseconds: intervalMilliseconds, rates: rates)
+        }
+        return figures
+    }
+
+    /// The same source integrating emissions and cost with `settings`; an intensity from
+    /// Electricity Maps is read from the store's cache.
+    public func with(_ settings: FootprintSettings) async throws -> StoreEnergySource {
+        var copy = self
+        var cached: StepSeries?
+        if case .electricityMaps(let maps) = settings.carbon {
+            cached = try await store.cachedIntensity(zone: maps.zone)
+        }
+        copy.rates = settings.rates(cached: cached)
+        return copy
     }
 
     /// The other pods' joules on the node from the store's `pod_energy`.

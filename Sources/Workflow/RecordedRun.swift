@@ -25,6 +25,20 @@ public struct RecordedRun: Sendable, Equatable {
     /// Joules of all phases.
     public var joules: Double { rows.reduce(0) { $0 + $1.joules } }
 
+    /// Kilowatt-hours of all phases (`Joules` where a row has no `Kwh`).
+    public var kwh: Double { rows.reduce(0) { $0 + ($1.kwh ?? $1.joules / 3_600_000) } }
+
+    /// Grams of CO2-equivalent of all phases; nil unless every row has them.
+    public var gramsCO2e: Double? {
+        rows.reduce(Double?.some(0)) { total, row in total.flatMap { sum in row.gramsCO2e.map { sum + $0 } } }
+    }
+
+    /// Cost of all phases; nil unless every row has one, in one currency.
+    public var cost: Double? {
+        guard Set(rows.map(\.currency)).count == 1 else { return nil }
+        return rows.reduce(Double?.some(0)) { total, row in total.flatMap { sum in row.cost.map { sum + $0 } } }
+    }
+
     /// Seconds of all phases (the workflow's duration without the gaps between phases).
     public var seconds: Double { rows.reduce(0) { $0 + $1.durationSeconds } }
 

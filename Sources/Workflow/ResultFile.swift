@@ -100,6 +100,10 @@ public enum ResultFile {
                     idleJoules: try number("IdleJoules"),
                     simulated: try simulated(text("Simulated"), line: lineNumber),
                     backfilledJoules: try number("BackfilledJoules"), attributedJoules: try number("AttributedJoules")))
+            rows[rows.count - 1].kwh = try number("Kwh")
+            rows[rows.count - 1].gramsCO2e = try number("GramsCO2e")
+            rows[rows.count - 1].cost = try number("Cost")
+            rows[rows.count - 1].currency = text("Currency")
         }
         return rows
 
@@ -140,7 +144,7 @@ public enum ResultFile {
     }
 
     /// Whether rows can be appended to `path`: it is new, empty, or has the runner's header
-    /// (or the one before `AttributedJoules`, or before `BackfilledJoules`, or, for rows of a real cluster, the one before
+    /// (or the one before `Kwh`, or before `AttributedJoules`, or before `BackfilledJoules`, or, for rows of a real cluster, the one before
     /// `Simulated`). Returns how many of the runner's columns the file has (or gets).
     @discardableResult
     public static func checkAppendable(_ path: String, simulated: Bool = false) throws(Failure) -> Int {
@@ -158,10 +162,11 @@ public enum ResultFile {
         let first = String(decoding: data.prefix(while: { $0 != UInt8(ascii: "\n") }), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let current = first == ResultRow.header.joined(separator: ",")
+        let withoutFootprint = first == ResultRow.headerWithoutFootprint.joined(separator: ",")
         let withoutAttributed = first == ResultRow.headerWithoutAttributed.joined(separator: ",")
         let withoutBackfilled = first == ResultRow.headerWithoutBackfilled.joined(separator: ",")
         let older = first == ResultRow.headerWithoutSimulated.joined(separator: ",")
-        guard current || withoutAttributed || withoutBackfilled || older else {
+        guard current || withoutFootprint || withoutAttributed || withoutBackfilled || older else {
             throw Failure(
                 "\(path): its columns are \"\(first.prefix(120))\", not the runner's; choose a new --output file")
         }
@@ -172,6 +177,7 @@ public enum ResultFile {
         }
         guard FileManager.default.isWritableFile(atPath: path) else { throw Failure("\(path): not writable") }
         if current { return ResultRow.header.count }
+        if withoutFootprint { return ResultRow.headerWithoutFootprint.count }
         if withoutAttributed { return ResultRow.headerWithoutAttributed.count }
         return withoutBackfilled ? ResultRow.headerWithoutBackfilled.count : ResultRow.headerWithoutSimulated.count
     }

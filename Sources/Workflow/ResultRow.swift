@@ -1,7 +1,7 @@
 /// One row of a results file: one phase of one workflow run. The runner writes
-/// `Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated,BackfilledJoules,AttributedJoules`
-/// (the thesis's columns plus six; files written before `Simulated`, `BackfilledJoules` or
-/// `AttributedJoules` existed still read and take more rows, without those columns); the report also reads the
+/// `Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated,BackfilledJoules,AttributedJoules,Kwh,GramsCO2e,Cost,Currency`
+/// (the thesis's columns plus ten; files written before `Simulated`, `BackfilledJoules`,
+/// `AttributedJoules` or `Kwh` existed still read and take more rows, without those columns); the report also reads the
 /// thesis's own files, which lack some columns (`results_baseline.csv` has `Scheduler` but no
 /// `Weight` or `Profile`).
 public struct ResultRow: Sendable, Equatable {
@@ -39,6 +39,16 @@ public struct ResultRow: Sendable, Equatable {
     /// phase's window (per-pod energy, `kubernetes.podEnergy`): the phase's own share of a
     /// node it shared, its node's whole energy when it ran alone; nil without per-pod figures.
     public var attributedJoules: Double?
+    /// `Joules` in kilowatt-hours.
+    public var kwh: Double?
+    /// Emissions of the phase's energy, grams of CO2-equivalent, integrated minute by minute
+    /// with the carbon intensity in force (`carbon:`); nil without one.
+    public var gramsCO2e: Double?
+    /// Cost of the phase's energy, integrated minute by minute with the price in force
+    /// (`price:`); nil without one.
+    public var cost: Double?
+    /// The currency of `cost`.
+    public var currency: String?
 
     /// Creates a row.
     public init(
@@ -69,7 +79,11 @@ public struct ResultRow: Sendable, Equatable {
     }
 
     /// The runner's columns.
-    public static let header = headerWithoutAttributed + ["AttributedJoules"]
+    public static let header = headerWithoutFootprint + ["Kwh", "GramsCO2e", "Cost", "Currency"]
+
+    /// The runner's columns before `Kwh`, `GramsCO2e`, `Cost` and `Currency` existed; files
+    /// with them still take rows (without those).
+    public static let headerWithoutFootprint = headerWithoutAttributed + ["AttributedJoules"]
 
     /// The runner's columns before `AttributedJoules` existed; files with them still take rows
     /// (without the attributed part).
@@ -94,6 +108,9 @@ public struct ResultRow: Sendable, Equatable {
             Self.decimal(joules, 2), scheduler?.rawValue ?? "", coveragePercent.map { Self.decimal($0, 1) } ?? "",
             idleJoules.map { Self.decimal($0, 2) } ?? "", simulated ? "yes" : "",
             backfilledJoules.map { Self.decimal($0, 2) } ?? "", attributedJoules.map { Self.decimal($0, 2) } ?? "",
+            // As fine as `Joules`' two decimals: a phase of seconds on a small node is a few hundred joules.
+            kwh.map { Self.decimal($0, 9) } ?? "", gramsCO2e.map { Self.decimal($0, 6) } ?? "",
+            cost.map { Self.decimal($0, 8) } ?? "", cost == nil ? "" : currency ?? "",
         ]
     }
 

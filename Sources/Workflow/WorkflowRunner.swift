@@ -176,7 +176,7 @@ public struct WorkflowRunner: Sendable {
         }
         let account = EnergyAccount(figures: figures, seconds: pod.seconds, idleWatts: idleWatts)
         let scale = configuration.timeScale
-        return ResultRow(
+        var row = ResultRow(
             timestamp: PodRun.timestamp(run.startedMilliseconds), phase: phase.name, weight: run.weight, node: pod.node,
             profile: phase.profile, durationSeconds: pod.seconds * scale, averageWatts: account.averageWatts,
             joules: account.joules * scale,
@@ -184,6 +184,13 @@ public struct WorkflowRunner: Sendable {
             idleJoules: account.idleJoules.map { $0 * scale }, simulated: configuration.simulated,
             backfilledJoules: account.backfilledJoules * scale,
             attributedJoules: others.map { max(0, account.joules - $0.joules) * scale })
+        row.kwh = account.joules * scale / WindowFootprint.joulesPerKWh
+        if let footprint = figures.footprint {
+            row.gramsCO2e = footprint.gramsCO2e.map { $0 * scale }
+            row.cost = footprint.cost.map { $0 * scale }
+            row.currency = footprint.currency
+        }
+        return row
     }
 
     /// What the monitor attributed to the other pods on the pod's node over its window, once

@@ -95,4 +95,13 @@ enum CommandSupport {
         }
         return try await EnergyReport.intervalMilliseconds(of: store, override: milliseconds, fallback: 1000)
     }
+
+    /// The rates of `settings`, the intensity of Electricity Maps read from the store's cache.
+    static func rates(_ settings: FootprintSettings, store: EnergyStore) async throws -> FootprintRates {
+        var cached: StepSeries?
+        if case .electricityMaps(let maps) = settings.carbon {
+            cached = try await store.cachedIntensity(zone: maps.zone)
+        }
+        return settings.rates(cached: cached)
+    }
 }

@@ -44,6 +44,9 @@ struct DemoCommand: AsyncParsableCommand {
         help: "With --cluster: the knowledge base: nodes, rates, power (default: the reference cluster's, built in).")
     var knowledgeBase: String?
 
+    @Option(name: .long, help: "A configuration file whose carbon: and price: the demo's service uses.")
+    var config: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -93,6 +96,14 @@ struct DemoCommand: AsyncParsableCommand {
         // The configuration built as a value: nothing typed on the command line is ever read
         // back as YAML.
         var configuration = MonitorConfiguration()
+        if let config {
+            do throws(ConfigurationError) {
+                configuration.footprint = try MonitorConfiguration.loadFootprint(path: config).settings
+            } catch {
+                await simulator.shutdown()
+                throw CommandFailure("--config: \(error)")
+            }
+        }
         configuration.database = databasePath
         configuration.listen = address
         configuration.plugs = ["tvpc", "wyse", "rpi"].map { node in

@@ -2,6 +2,7 @@ import ArgumentParser
 import EnergyModel
 import EnergyQueries
 import Foundation
+import MonitorService
 import Store
 
 /// `energy-monitor energy`: joules, average and peak power, samples and coverage of nodes
@@ -12,14 +13,19 @@ struct EnergyCommand: AsyncParsableCommand {
         abstract: "Energy of nodes over a time window, from the SQLite store.",
         discussion: """
             Joules are the trapezoidal integral of power between samples at most 3 intervals apart; \
-            longer gaps are not bridged and lower the coverage. Times: RFC 3339, unix seconds, now, now-1h.
+            longer gaps are not bridged and lower the coverage. Times: RFC 3339, unix seconds, now, now-1h. \
+            With --config (the service's file), its carbon: and price: add kWh, grams of CO2e and cost, \
+            integrated minute by minute with the intensity and price in force.
             """
     )
 
     typealias Format = EnergyReport.Format
 
-    @Option(name: .long, help: "The SQLite database of the service.")
-    var database: String
+    @Option(name: .long, help: "The SQLite database of the service (default: the --config file's database).")
+    var database: String?
+
+    @Option(name: .long, help: "The service's configuration file: its carbon: and price: (and database:).")
+    var config: String?
 
     @Option(name: .long, parsing: .singleValue, help: "A node (repeatable or comma-separated; default: all).")
     var node: [String] = []
@@ -45,6 +51,18 @@ struct EnergyCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message(.option))
         }
+        var settings = FootprintSettings()
+        var configured: String?
+        if let config {
+            do throws(ConfigurationError) {
+                (settings, configured) = try MonitorConfiguration.loadFootprint(path: config)
+            } catch {
+                throw CommandFailure("--config: \(error)")
+            }
+        }
+        guard let database = database ?? configured else {
+            throw ValidationError("give --database, or a --config whose file names its database")
+        }
         guard FileManager.default.fileExists(atPath: database) else {
             throw CommandFailure("--database: \(database) does not exist")
         }
@@ -59,8 +77,11 @@ struct EnergyCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message(.option))
         }
-        let report = try await EnergyReport.compute(
+        var report = try await EnergyReport.compute(
             store: store, query: query, intervalMilliseconds: intervalMilliseconds)
+        try await report.addFootprints(
+            store: store, intervalMilliseconds: intervalMilliseconds,
+            rates: try await CommandSupport.rates(settings, store: store))
         Console.write(report.render(format))
     }
 }

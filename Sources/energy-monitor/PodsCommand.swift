@@ -3,6 +3,7 @@ import ArgumentParser
 import EnergyModel
 import Foundation
 import Kubernetes
+import MonitorService
 import Scoring
 import Store
 import Workflow
@@ -44,6 +45,13 @@ struct PodsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Poll interval (default: as recorded by the service, else 1s).")
     var interval: String?
 
+    @Option(
+        name: .long,
+        help:
+            "The service's configuration file: its carbon: and price: add Kwh,GramsCO2e,Cost,Currency of the attributed joules."
+    )
+    var config: String?
+
     func run() async throws {
         guard FileManager.default.fileExists(atPath: database) else {
             throw CommandFailure("--database: \(database) does not exist")
@@ -63,6 +71,14 @@ struct PodsCommand: AsyncParsableCommand {
             if page.startsOver { runs.removeAll() }
             runs += page.items.compactMap { PodRun(pod: $0, nowMilliseconds: now) }
         }
+        var settings = FootprintSettings()
+        if let config {
+            do throws(ConfigurationError) {
+                settings = try MonitorConfiguration.loadFootprint(path: config).settings
+            } catch {
+                throw CommandFailure("--config: \(error)")
+            }
+        }
         let pods = runs.sorted { ($0.startMilliseconds, $0.name) < ($1.startMilliseconds, $1.name) }
         let store = try EnergyStore(path: database, readOnly: true)
         defer { store.close() }
@@ -70,7 +86,9 @@ struct PodsCommand: AsyncParsableCommand {
         var lines = [
             "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Coverage"
                 + (knowledge != nil ? ",IdleJoules" : "") + ",AttributedJoules"
+                + (settings.isEmpty ? "" : ",Kwh,GramsCO2e,Cost,Currency")
         ]
+        let rates = try await CommandSupport.rates(settings, store: store)
         for pod in pods {
             let result = try await store.energy(
                 node: pod.node, fromMilliseconds: pod.startMilliseconds, toMilliseconds: pod.finishMilliseconds,
@@ -97,9 +115,20 @@ struct PodsCommand: AsyncParsableCommand {
             // have rows; the pod is known by namespace and name).
             let shares = try await store.podEnergy(
                 namespace: pod.namespace, node: pod.node, fromMilliseconds: pod.startMilliseconds,
-                toMilliseconds: pod.finishMilliseconds)
+                toMilliseconds: pod.finishMilliseconds, rates: rates)
             let own = shares.filter { $0.kind == .pod && $0.pod == pod.name }
             fields.append(own.isEmpty ? "" : String(format: "%.2f", own.reduce(0) { $0 + $1.joules }))
+            if !settings.isEmpty {
+                // The footprint of the pod's attributed joules: empty where none were attributed.
+                var footprint = own.first?.footprint
+                for share in own.dropFirst() { if let more = share.footprint { footprint?.merge(more) } }
+                fields += [
+                    footprint.map { String(format: "%.6f", $0.kwh) } ?? "",
+                    footprint?.gramsCO2e.map { String(format: "%.3f", $0) } ?? "",
+                    footprint?.cost.map { String(format: "%.6f", $0) } ?? "",
+                    footprint?.cost == nil ? "" : footprint?.currency ?? "",
+                ]
+            }
             lines.append(fields.map(ResultFile.csvField).joined(separator: ","))
         }
         Console.write(lines.joined(separator: "\n"))

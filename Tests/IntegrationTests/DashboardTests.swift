@@ -34,15 +34,36 @@ struct DashboardTests {
         var nodes: [Node]
     }
 
+    /// The footprint members of `/api/v1/nodes`.
+    struct Footprints: Decodable {
+        struct Node: Decodable {
+            var node: String
+            var energyTodayJoules: Double
+            var emissionsTodayGrams: Double?
+            var costToday: Double?
+            var currency: String?
+        }
+        var nodes: [Node]
+    }
+
     /// A demo on a free loopback port, ready and with a few seconds of samples.
     /// Starts a demo that runs until the test stops it (an hour at most), however long a
     /// loaded machine takes for the test's requests.
-    static func startDemo(seconds: Int = 3600) async throws -> (demo: ChildProcess, base: String, folder: String) {
+    /// With `config`, a configuration file of that text (its `carbon:` and `price:`) is given.
+    static func startDemo(seconds: Int = 3600, config: String? = nil) async throws -> (
+        demo: ChildProcess, base: String, folder: String
+    ) {
         let folder = try TestEnvironment.makeFolder("dashboard")
         let port = TestEnvironment.freePorts(1)
+        var extra: [String] = []
+        if let config {
+            try config.write(toFile: folder + "/monitor.yaml", atomically: true, encoding: .utf8)
+            extra = ["--config", folder + "/monitor.yaml"]
+        }
         let demo = try ChildProcess(
             TestPaths.binary,
-            ["demo", "--listen", "127.0.0.1:\(port)", "--database", folder + "/energy.db", "--duration", "\(seconds)"],
+            ["demo", "--listen", "127.0.0.1:\(port)", "--database", folder + "/energy.db", "--duration", "\(seconds)"]
+                + extra,
             in: folder, name: "demo"
         )
         let base = "http://127.0.0.1:\(port)"
@@ -181,7 +202,8 @@ struct DashboardTests {
             Tools.find("chromium", "chromium-browser", "google-chrome"),
             "chromium not found: run bash scripts/setup.sh"
         )
-        let (demo, base, folder) = try await Self.startDemo()
+        let (demo, base, folder) = try await Self.startDemo(
+            config: "carbon: {gramsPerKWh: 380}\nprice: {perKWh: 0.30, currency: EUR}\n")
         defer {
             demo.stop()
             try? FileManager.default.removeItem(atPath: folder)
@@ -225,6 +247,18 @@ struct DashboardTests {
             dump.stdout.contains("fw 1.1.0-g34b5d4f") && dump.stdout.contains("fw v1.14.0-gcb84623"),
             "firmware on the cards")
         #expect(!dump.stdout.contains("Cannot load data"))
+        // Today's emissions and cost on every card: 380 g/kWh and 0.30 EUR/kWh of the node's energy.
+        let status = try await Self.decode(Footprints.self, "\(base)/api/v1/nodes")
+        for node in status.nodes {
+            let grams = try #require(node.emissionsTodayGrams, "\(node.node): no emissions")
+            let cost = try #require(node.costToday, "\(node.node): no cost")
+            #expect(abs(grams - node.energyTodayJoules / 3_600_000 * 380) <= 0.01 + grams * 0.001, "\(node.node)")
+            #expect(abs(cost - node.energyTodayJoules / 3_600_000 * 0.3) <= 0.0001 + cost * 0.001, "\(node.node)")
+            #expect(node.currency == "EUR")
+        }
+        #expect(dump.stdout.components(separatedBy: "class=\"co2\"").count - 1 == 3, "CO2e on each card")
+        #expect(dump.stdout.components(separatedBy: " g CO2e</span>").count - 1 == 3, "grams on each card")
+        #expect(dump.stdout.components(separatedBy: " EUR</span>").count - 1 == 3, "cost on each card")
 
         let screenshot = try Tools.artifactsFolder().appendingPathComponent("dashboard.png")
         try? FileManager.default.removeItem(at: screenshot)

@@ -27,24 +27,37 @@ struct OfflineCommandTests {
         try TestPaths.requireBinary()
         let folder = try TemporaryDirectory("simulate")
         let output = folder.path("results.csv")
+        let config = folder.path("footprint.yaml")
+        try "carbon: {gramsPerKWh: 380}\nprice: {perKWh: 0.30, currency: EUR}\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
         let result = try await runBinary(
             [
                 "workflow", "run", "--simulate", "--workflow", Self.workflow, "--knowledge-base",
                 TestPaths.knowledgeBaseManifest, "--output", output, "--database", folder.path("energy.db"),
                 "--scheduler", "energy", "--weight", "0", "--time-scale", "120", "--resting-watts", "wyse=10.8",
-                "--capacity", "tvpc=8,16Gi", "--capacity", "rpi=4,1Gi", "--settle", "1s",
+                "--capacity", "tvpc=8,16Gi", "--capacity", "rpi=4,1Gi", "--settle", "1s", "--config", config,
             ], timeout: .seconds(180))
         #expect(result.status == 0, "\(result.stderr)\n\(result.stdout.suffix(2000))")
         #expect(
             result.stdout.contains(
                 "offline cluster: nodes tvpc (50.06 W at rest), wyse (10.80 W at rest), rpi (2.32 W at rest)"))
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines.first?.hasSuffix(",IdleJoules,Simulated,BackfilledJoules,AttributedJoules") == true)
+        #expect(
+            lines.first?.hasSuffix(
+                ",IdleJoules,Simulated,BackfilledJoules,AttributedJoules,Kwh,GramsCO2e,Cost,Currency")
+                == true)
         let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         #expect(rows.map { $0[1] } == ["preprocessing", "train", "inference"])
         #expect(rows.map { $0[3] } == ["rpi", "tvpc", "tvpc"])
-        // `Simulated`, then `BackfilledJoules` and `AttributedJoules` (empty: per-pod energy is off).
-        #expect(rows.allSatisfy { $0.count == 14 && $0[11] == "yes" && $0[13].isEmpty })
+        // `Simulated`, then `BackfilledJoules` and `AttributedJoules` (empty: per-pod energy is off),
+        // `Kwh`, then the emissions and cost at the --config file's 380 g/kWh and 0.30 EUR/kWh.
+        #expect(rows.allSatisfy { $0.count == 18 && $0[11] == "yes" && $0[13].isEmpty && $0[17] == "EUR" })
+        for row in rows {
+            let kwh = try #require(Double(row[14]))
+            #expect(abs(kwh - (Double(row[7]) ?? 0) / 3_600_000) < 1e-8, "\(row)")
+            #expect(abs((Double(row[15]) ?? 0) - kwh * 380) < 1e-5 + kwh * 380 * 1e-9, "\(row)")
+            #expect(abs((Double(row[16]) ?? 0) - kwh * 0.3) < 1e-7, "\(row)")
+        }
         let page = folder.path("report.html")
         let report = try await runBinary(["workflow", "report", output, "--html", page])
         #expect(report.status == 0, "\(report.stderr)")

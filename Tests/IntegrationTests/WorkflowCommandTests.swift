@@ -1,4 +1,5 @@
 import ClusterSimulator
+import EnergyModel
 import Foundation
 import JSON
 import ShellySimulator
@@ -117,11 +118,24 @@ struct WorkflowCommandTests {
         let workflow = try Self.write(Self.threePhases, to: folder + "/gt.yaml")
         let knowledge = try Self.write(Self.knowledgeBase, to: folder + "/profiles.yaml")
         let output = folder + "/results.csv"
+        // The grid's intensity alternates between 100 and 500 g/kWh every 2.5 s: each phase's
+        // GramsCO2e is integrated across several changes.
+        let now = WallClock.nowMilliseconds() / 1000 * 1000
+        let steps = (0..<800).map { index in
+            StepSeries.Step(startMilliseconds: now - 60_000 + Int64(index) * 2500, value: index % 2 == 0 ? 100 : 500)
+        }
+        let rates = FootprintRates(intensity: StepSeries(steps: steps), tariff: Tariff(perKWh: 0.3, currency: "EUR"))
+        let series = steps.map { String(format: "%.3f,%.0f", Double($0.startMilliseconds) / 1000, $0.value) }
+        try ("timestamp,gramsPerKWh\n" + series.joined(separator: "\n") + "\n").write(
+            toFile: folder + "/grid.csv", atomically: true, encoding: .utf8)
+        let config = try Self.write(
+            "carbon: {file: grid.csv}\nprice: {perKWh: 0.30, currency: EUR}\n", to: folder + "/footprint.yaml")
         let result = try await runBinary(
             [
                 "workflow", "run", "--workflow", workflow, "--scheduler", "energy", "--weight", "0.25", "--output",
                 output,
                 "--monitor", service.base, "--kubeconfig", cluster.kubeconfig, "--knowledge-base", knowledge,
+                "--config", config,
             ],
             timeout: .seconds(180))
         let pods = await cluster.simulator.pods()
@@ -147,6 +161,23 @@ struct WorkflowCommandTests {
                     row.phase, row.node, row.joules, exact, error, row.coveragePercent ?? 0))
             #expect(abs(error) < 0.5, "\(row.phase): \(row.joules) J, ground truth \(exact) J")
             #expect((row.coveragePercent ?? 0) > 99)
+            // Emissions and cost: each piece between minute boundaries and changes of intensity
+            // at its intensity, against the same pieces of what the plugs served.
+            let cuts = rates.cuts(from: from, to: to)
+            #expect(cuts.count >= 3, "\(row.phase): no change of intensity inside the phase")
+            let served = try Self.served(record, node: row.node)
+            let truthGrams = (0..<(cuts.count - 1)).reduce(0.0) { sum, index in
+                sum + Self.truth(served, from: cuts[index], to: cuts[index + 1])
+                    * (rates.intensity?.value(at: cuts[index]) ?? .nan) / 3_600_000
+            }
+            let grams = try #require(row.gramsCO2e, "\(row.phase): no GramsCO2e")
+            print(
+                String(
+                    format: "workflow ground truth %@: %.6f g CO2e in the row, %.6f g served, over %d pieces",
+                    row.phase, grams, truthGrams, cuts.count - 1))
+            #expect(abs(grams - truthGrams) / truthGrams < 0.01, "\(row.phase): \(grams) g, \(truthGrams) g served")
+            #expect(abs((row.kwh ?? 0) - row.joules / 3_600_000) < 1e-8)
+            #expect(abs((row.cost ?? 0) - row.joules / 3_600_000 * 0.3) < 1e-7 && row.currency == "EUR")
             #expect(row.scheduler == .energy && row.weight == 0.25)
             let idle = row.node == "sim-1" ? 4.0 : 3.0
             #expect(
@@ -178,7 +209,7 @@ struct WorkflowCommandTests {
             [
                 "workflow", "run", "--workflow", single, "--scheduler", "standard", "--weight", "1", "--repeat", "2",
                 "--output", output,
-                "--database", folder + "/energy.db", "--kubeconfig", again.kubeconfig,
+                "--database", folder + "/energy.db", "--kubeconfig", again.kubeconfig, "--config", config,
             ],
             timeout: .seconds(120))
         let localPods = await again.simulator.pods()
@@ -198,6 +229,15 @@ struct WorkflowCommandTests {
                     format: "workflow ground truth (--database) %@: %.2f J, served %.2f J, error %+.3f %%", row.node,
                     row.joules, exact, 100 * (row.joules - exact) / exact))
             #expect(abs(row.joules - exact) / exact < 0.005)
+            // The store's pieces give the same emissions as the served power's.
+            let cuts = rates.cuts(from: from, to: to)
+            let served = try Self.served(record, node: row.node)
+            let truthGrams = (0..<(cuts.count - 1)).reduce(0.0) { sum, index in
+                sum + Self.truth(served, from: cuts[index], to: cuts[index + 1])
+                    * (rates.intensity?.value(at: cuts[index]) ?? .nan) / 3_600_000
+            }
+            let grams = try #require(row.gramsCO2e, "no GramsCO2e from the store")
+            #expect(abs(grams - truthGrams) / truthGrams < 0.01, "--database: \(grams) g, \(truthGrams) g served")
         }
         #expect(localPods.allSatisfy { $0.schedulerName == "default-scheduler" })
     }
@@ -335,6 +375,7 @@ struct WorkflowCommandTests {
         )
         let folder = try TemporaryDirectory("workflow-report")
         let ours = folder.path("results.csv")
+        var runGrams: [String: [Double]] = [:]
         // A sweep's worth of rows: the energy scheduler saves energy at low weights and loses time.
         var seed: UInt64 = 7
         func noise() -> Double {
@@ -350,16 +391,24 @@ struct WorkflowCommandTests {
                         ("preprocessing", onPi ? "rpi" : "tvpc", onPi ? 780 : 63, onPi ? 2.9 : 80),
                         ("train", "tvpc", 122, 178), ("inference", "tvpc", scheduler == .energy ? 71 : 143, 100),
                     ]
+                    var grams = 0.0
                     for (phase, node, seconds, watts) in phases {
                         let duration = seconds * (1 + 0.04 * noise())
-                        try ResultFile.append(
-                            ResultRow(
-                                timestamp: timestamp, phase: phase, weight: weight, node: node, profile: nil,
-                                durationSeconds: duration,
-                                averageWatts: watts, joules: watts * duration, scheduler: scheduler,
-                                coveragePercent: 100, idleJoules: nil),
-                            to: ours)
+                        var row = ResultRow(
+                            timestamp: timestamp, phase: phase, weight: weight, node: node, profile: nil,
+                            durationSeconds: duration,
+                            averageWatts: watts, joules: watts * duration, scheduler: scheduler,
+                            coveragePercent: 100, idleJoules: nil)
+                        // The energy scheduler's runs met a cleaner grid (200 g/kWh against 400), at 0.30 EUR/kWh.
+                        row.kwh = watts * duration / 3_600_000
+                        row.gramsCO2e = (row.kwh ?? 0) * (scheduler == .energy ? 200 : 400)
+                        row.cost = (row.kwh ?? 0) * 0.3
+                        row.currency = "EUR"
+                        grams += row.gramsCO2e ?? 0
+                        try ResultFile.append(row, to: ours)
                     }
+                    let key = scheduler == .energy ? "energy@\(WorkflowRun.weightText(weight))" : "standard"
+                    runGrams[key, default: []].append(grams)
                 }
             }
         }
@@ -390,6 +439,29 @@ struct WorkflowCommandTests {
         #expect(dump.status == 0, "chromium: \(dump.stderr.suffix(1500))")
         #expect(dump.stdout.components(separatedBy: "<svg").count - 1 == 2, "the DOM has not both plots")
         #expect(dump.stdout.components(separatedBy: "class=\"mean\"").count - 1 == 4)
+        // The CO2e rows: per scheduler and weight the mean grams over the repetitions, and the saving
+        // against the default scheduler's runs with its spread.
+        let footprint = try #require(
+            dump.stdout.components(separatedBy: "<table id=\"footprint\">").dropFirst().first?
+                .components(separatedBy: "</table>").first, "no emissions table in the DOM")
+        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.count) }
+        let baseline = mean(runGrams["standard"] ?? [])
+        for (group, grams) in runGrams {
+            let row = try #require(
+                footprint.components(separatedBy: "<tr data-group=\"\(group)\">").dropFirst().first?
+                    .components(separatedBy: "</tr>").first, "no CO2e row of \(group)")
+            #expect(row.contains("<td class=\"co2\">\(String(format: "%.1f", mean(grams))) ± "), "\(group): \(row)")
+            #expect(row.contains(" EUR</td>"), "\(group): \(row)")
+            let saved = row.components(separatedBy: "<td class=\"co2-saved\">").dropFirst().first ?? ""
+            if group == "standard" {
+                #expect(saved.hasPrefix("–"), "\(row)")
+            } else {
+                #expect(
+                    saved.hasPrefix("<span class=\"good\">\(String(format: "%+.1f", baseline - mean(grams))) g ± "),
+                    "\(group): \(saved.prefix(120))")
+            }
+        }
+        #expect(runGrams.count == 4)
         let screenshot = try Tools.artifactsFolder().appendingPathComponent("workflow-report.png")
         try? FileManager.default.removeItem(at: screenshot)
         let shot = try await runProcess(

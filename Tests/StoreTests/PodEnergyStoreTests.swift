@@ -52,6 +52,33 @@ struct PodEnergyStoreTests {
         #expect(try database.scalarDouble("SELECT ts FROM pod_energy WHERE pod = 'p'") == Double(start / 1000))
     }
 
+    @Test("a pod's footprint: each minute row's joules at the intensity and price in force, split at a change")
+    func footprint() async throws {
+        let folder = try TemporaryDirectory()
+        let store = try EnergyStore(path: folder.path("e.db"))
+        defer { store.close() }
+        let start = Self.minute
+        // 36 kJ in the first minute, 72 kJ in the second; the intensity goes from 100 to 500 g/kWh
+        // a quarter into the second minute's row, the price stays at 0.25 EUR.
+        try await store.addPodEnergy([row("p", from: start, to: start + 60_000, dynamic: 36_000)])
+        try await store.addPodEnergy([
+            row("p", from: start + 60_000, to: start + 100_000, dynamic: 60_000, static: 12_000)
+        ])
+        let rates = FootprintRates(
+            intensity: StepSeries(steps: [
+                .init(startMilliseconds: 0, value: 100), .init(startMilliseconds: start + 70_000, value: 500),
+            ]),
+            tariff: Tariff(perKWh: 0.25, currency: "EUR"))
+        let totals = try await store.podEnergy(fromMilliseconds: start, toMilliseconds: start + 120_000, rates: rates)
+        let p = try #require(totals.first { $0.pod == "p" }?.footprint)
+        #expect(abs(p.kwh - 0.03) < 1e-12)
+        // 36 kJ + 18 kJ (the row's first 10 of 40 s) at 100 g, 54 kJ at 500 g.
+        #expect(p.gramsCO2e.map { abs($0 - (54_000.0 * 100 + 54_000 * 500) / 3_600_000) < 1e-9 } == true)
+        #expect(p.cost.map { abs($0 - 0.0075) < 1e-12 } == true && p.currency == "EUR")
+        let plain = try await store.podEnergy(fromMilliseconds: start, toMilliseconds: start + 120_000)
+        #expect(plain.allSatisfy { $0.footprint == nil })
+    }
+
     @Test("a row across a minute boundary or with figures that are not finite is refused whole")
     func refused() async throws {
         let folder = try TemporaryDirectory()

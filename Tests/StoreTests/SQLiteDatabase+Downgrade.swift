@@ -9,6 +9,12 @@ extension SQLiteDatabase {
         var current = Schema.currentVersion
         while current > version {
             switch current {
+            case 7:
+                try execute(
+                    """
+                    DROP TABLE grid_intensity; ALTER TABLE node DROP COLUMN emissions_grams;
+                    ALTER TABLE node DROP COLUMN cost; ALTER TABLE node DROP COLUMN cost_currency;
+                    """)
             case 6: try execute("DROP VIEW pod_energy; DROP TABLE pod_minute")
             case 5:
                 // Without the backfill table, the node columns a gap after a restart needs and

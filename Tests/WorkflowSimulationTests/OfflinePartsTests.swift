@@ -107,8 +107,9 @@ struct OfflinePartsTests {
         try ResultFile.append(row, to: path)
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.hasPrefix(ResultRow.header.joined(separator: ",") + "\n"))
-        // `Simulated`, then `BackfilledJoules` and `AttributedJoules` (empty: the row has none).
-        #expect(text.hasSuffix(",yes,,\n"))
+        // `Simulated`, then `BackfilledJoules`, `AttributedJoules`, `Kwh`, `GramsCO2e`, `Cost` and
+        // `Currency` (empty: the row has none).
+        #expect(text.hasSuffix(",yes,,,,,,\n"))
         #expect(try ResultFile.read(path) == [row])
 
         let older = folder.path("older.csv")

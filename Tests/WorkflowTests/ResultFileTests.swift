@@ -79,10 +79,11 @@ struct ResultFileTests {
         #expect(
             text.hasPrefix(
                 "Timestamp,Phase,Weight,Node,Profile,Duration,AvgWatts,Joules,Scheduler,Coverage,IdleJoules,Simulated,"
-                    + "BackfilledJoules,AttributedJoules\n"))
+                    + "BackfilledJoules,AttributedJoules,Kwh,GramsCO2e,Cost,Currency\n"))
         #expect(text.components(separatedBy: "Timestamp,").count == 2)
         #expect(
-            text.contains("2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00,,,\n")
+            text.contains(
+                "2026-02-01T10:00:00,preprocessing,0.5,tvpc,training,10,10.00,100.00,energy,100.0,50.00,,,,,,,\n")
         )
         let read = try ResultFile.read(path)
         #expect(read == rows)
@@ -102,7 +103,7 @@ struct ResultFileTests {
         row.attributedJoules = 61.25
         let path = folder.path("new.csv")
         try ResultFile.append(row, to: path)
-        #expect(try String(contentsOfFile: path, encoding: .utf8).hasSuffix(",12.00,61.25\n"))
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasSuffix(",12.00,61.25,,,,\n"))
         #expect(try ResultFile.read(path) == [row])
         let older = try folder.write(ResultRow.headerWithoutAttributed.joined(separator: ",") + "\n", to: "older.csv")
         try ResultFile.append(row, to: older)

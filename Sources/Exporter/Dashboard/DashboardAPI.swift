@@ -23,14 +23,18 @@ public struct DashboardAPI: Sendable {
     /// When the service is one shard of several: how `power` and `energy` queries reach the
     /// owners of other shards' nodes (nil: one monitor of every node).
     public let router: ShardRouter?
+    /// The carbon intensity and price in force over time, as the service knows them now
+    /// (empty: neither configured, and the answers carry energy alone).
+    public let rates: @Sendable () -> FootprintRates
 
     /// Creates the API over `store` for `nodes`; `devices` names each node's plug,
-    /// `pendingGap` the gap it is still closing, `router` the other shards.
+    /// `pendingGap` the gap it is still closing, `router` the other shards, `rates` the
+    /// intensity and price to weigh energy with.
     public init(
         store: EnergyStore, nodes: [String], intervalMilliseconds: Int64,
         devices: @escaping @Sendable (String) -> DeviceHealth? = { _ in nil },
         pendingGap: @escaping @Sendable (String) -> (from: Int64, to: Int64)? = { _ in nil },
-        router: ShardRouter? = nil
+        router: ShardRouter? = nil, rates: @escaping @Sendable () -> FootprintRates = { FootprintRates() }
     ) {
         self.store = store
         self.nodes = nodes
@@ -38,6 +42,7 @@ public struct DashboardAPI: Sendable {
         self.devices = devices
         self.pendingGap = pendingGap
         self.router = router
+        self.rates = rates
     }
 
     /// The body of `GET /api/v1/power`.
@@ -98,6 +103,13 @@ public struct DashboardAPI: Sendable {
         public var model: String?
         /// The plug's firmware, once read.
         public var firmware: String?
+        /// Emissions since midnight UTC, grams of CO2-equivalent (absent when no `carbon:` is
+        /// configured or the intensity is not known for all of today's energy).
+        public var emissionsTodayGrams: Double?
+        /// Cost since midnight UTC (absent when no `price:` is configured).
+        public var costToday: Double?
+        /// The currency of `costToday`.
+        public var currency: String?
     }
 
     /// Answers a validated power query.
@@ -130,6 +142,7 @@ public struct DashboardAPI: Sendable {
     public func status(nowMilliseconds: Int64) async throws(StoreError) -> NodesResponse {
         let midnight = nowMilliseconds - ((nowMilliseconds % 86_400_000) + 86_400_000) % 86_400_000
         var statuses: [NodeStatus] = []
+        let rates = rates()
         for node in nodes {
             let latest = try await store.latestSample(node: node)
             // Up: the newest sample is at most 3 intervals old, and not from the future (a sample
@@ -159,6 +172,13 @@ public struct DashboardAPI: Sendable {
                     firmware: devices(node)?.firmware
                 )
             )
+            guard !rates.isEmpty else { continue }
+            let footprint = try await EnergyReport.footprint(
+                store: store, node: node, fromMilliseconds: midnight, toMilliseconds: nowMilliseconds + 1,
+                intervalMilliseconds: intervalMilliseconds, rates: rates)
+            statuses[statuses.count - 1].emissionsTodayGrams = footprint.gramsCO2e.map { Self.rounded($0) }
+            statuses[statuses.count - 1].costToday = footprint.cost.map { ($0 * 10_000).rounded() / 10_000 }
+            statuses[statuses.count - 1].currency = footprint.cost == nil ? nil : footprint.currency
         }
         return NodesResponse(now: nowMilliseconds, interval: intervalMilliseconds, todayFrom: midnight, nodes: statuses)
     }
@@ -169,6 +189,7 @@ public struct DashboardAPI: Sendable {
     public func energy(_ query: EnergyQuery) async throws(StoreError) -> EnergyReport {
         let interval = try await EnergyReport.intervalMilliseconds(of: store, fallback: intervalMilliseconds)
         var report = try await EnergyReport.compute(store: store, query: query, intervalMilliseconds: interval)
+        try await report.addFootprints(store: store, intervalMilliseconds: interval, rates: rates())
         let window = query.toMilliseconds - query.fromMilliseconds
         for node in query.nodes where window > 0 {
             guard let gap = pendingGap(node) else { continue }

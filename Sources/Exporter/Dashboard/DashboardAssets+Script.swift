@@ -75,6 +75,19 @@ extension DashboardAssets {
                 "sample " + ago(node.lastSample === null ? null : status.now - node.lastSample));
               facts.append(today, last);
               card.append(head, value, facts);
+              if (node.emissionsTodayGrams != null || node.costToday != null) {
+                const footprint = el("div", { class: "footprint" });
+                if (node.emissionsTodayGrams != null) {
+                  const grams = node.emissionsTodayGrams;
+                  footprint.append(el("span", { class: "co2", title: "emissions since midnight UTC at the grid's intensity" },
+                    grams >= 1000 ? (grams / 1000).toFixed(2) + " kg CO2e" : grams.toFixed(1) + " g CO2e"));
+                }
+                if (node.costToday != null) {
+                  footprint.append(el("span", { class: "cost", title: "cost since midnight UTC at the price in force" },
+                    node.costToday.toFixed(4) + " " + (node.currency || "")));
+                }
+                card.append(footprint);
+              }
               if (node.model || node.firmware) {
                 const device = el("div", { class: "device", title: node.firmware || "" },
                   [node.model, node.firmware ? "fw " + node.firmware.split("/").pop() : null].filter(Boolean).join(" · "));

@@ -108,6 +108,8 @@ enum DashboardAssets {
         .card.is-down .watts { color: var(--muted); }
         .facts { display: flex; justify-content: space-between; color: var(--muted); font-size: 12.5px; }
         .facts b { color: var(--text); font-weight: 600; font-variant-numeric: tabular-nums; }
+        .footprint { display: flex; justify-content: space-between; color: var(--muted); font-size: 12.5px; margin-top: 4px; }
+        .footprint span { font-variant-numeric: tabular-nums; }
         .device { margin-top: 6px; color: var(--muted); font-size: 11.5px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
         .panel {
           background: var(--panel); border: 1px solid var(--line); border-radius: 12px;

@@ -127,7 +127,7 @@ enum DashboardRoutes {
                 return json(
                     try await PodEnergyReport.compute(
                         store: api.store, namespace: namespace, node: node, fromMilliseconds: window.fromMilliseconds,
-                        toMilliseconds: window.toMilliseconds, intervalMilliseconds: interval),
+                        toMilliseconds: window.toMilliseconds, intervalMilliseconds: interval, rates: api.rates()),
                     logger: logger)
             } catch {
                 return storeFailure("cannot read the pods' energy", error, logger: logger)

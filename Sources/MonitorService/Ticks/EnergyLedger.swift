@@ -40,15 +40,27 @@ final class EnergyLedger: Sendable {
     /// the store and these marks instead (`rewind(to:)`).
     private let storedUntil: Mutex<[String: Int64]>
     private let maxGapMilliseconds: Int64
+    /// The carbon intensity and price the emissions and cost counters advance by; nil when
+    /// neither is configured.
+    private let rates: RatesCell?
 
-    /// Starts every node of `nodes` at its stored counters (or empty ones).
-    init(nodes: [String], stored: [String: EnergyCounters], maxGapMilliseconds: Int64) {
+    /// Starts every node of `nodes` at its stored counters (or empty ones). With `rates`, each
+    /// increase of a node's energy counter adds its emissions and cost at the intensity and
+    /// price in force at the tick; a cost counted in another currency starts again from 0.
+    init(nodes: [String], stored: [String: EnergyCounters], maxGapMilliseconds: Int64, rates: RatesCell? = nil) {
         var initial: [String: EnergyCounters] = [:]
         var marks: [String: Int64] = [:]
+        let currency = rates?.current.tariff?.currency
         for node in nodes {
-            initial[node] = stored[node] ?? EnergyCounters()
+            var counters = stored[node] ?? EnergyCounters()
+            if let currency, counters.costCurrency != currency {
+                counters.cost = 0
+                counters.costCurrency = currency
+            }
+            initial[node] = counters
             if let last = stored[node]?.lastTimestampMilliseconds { marks[node] = last }
         }
+        self.rates = rates
         self.state = Mutex(State(counters: initial))
         self.storedUntil = Mutex(marks)
         self.maxGapMilliseconds = maxGapMilliseconds
@@ -102,7 +114,13 @@ final class EnergyLedger: Sendable {
         var gaps: [(node: String, gap: EnergyGap)] = []
         var requests: [String: HistoryRequest] = [:]
         let maxGap = maxGapMilliseconds
+        let rates = self.rates?.current
         let snapshot = state.withLock { state -> [String: EnergyCounters] in
+            // Each node's energy before the tick, for the emissions and cost of what it adds.
+            var before: [String: Double] = [:]
+            if rates != nil {
+                for outcome in report.outcomes { before[outcome.node] = state.counters[outcome.node]?.energyJoules }
+            }
             for index in samples.indices {
                 let sample = samples[index]
                 let node = sample.node
@@ -181,6 +199,14 @@ final class EnergyLedger: Sendable {
                 }
                 gaps.append(
                     (node, Self.settle(pending, of: node, figures: figures, reason: reason, counters: &state.counters)))
+            }
+            if let rates {
+                for (node, joules) in before {
+                    guard let after = state.counters[node]?.energyJoules, after > joules else { continue }
+                    let added = rates.increment(joules: after - joules, at: report.tickMilliseconds)
+                    if let grams = added.grams { state.counters[node]?.emissionsGrams += grams }
+                    if let cost = added.cost { state.counters[node]?.cost += cost }
+                }
             }
             return state.counters
         }

@@ -56,6 +56,14 @@ public struct ExperimentSummary: Sendable {
         public var duration: Statistic
         /// The whole workflow's joules.
         public var joules: Statistic
+        /// The whole workflow's kilowatt-hours.
+        public var kwh = Statistic(values: [])
+        /// The whole workflow's grams of CO2-equivalent, over the runs whose every phase has them.
+        public var gramsCO2e = Statistic(values: [])
+        /// The whole workflow's cost, over the runs whose every phase has one, in `currency`.
+        public var cost = Statistic(values: [])
+        /// The currency of `cost` (that of the runs' first row with one).
+        public var currency: String?
         /// Whether its runs are the offline cluster's (`workflow --simulate`): simulated runs
         /// form groups of their own and are compared with simulated runs only.
         public var simulated: Bool = false
@@ -116,6 +124,37 @@ public struct ExperimentSummary: Sendable {
         return 100 * (baseline.joules.mean - group.joules.mean) / baseline.joules.mean
     }
 
+    /// A saving against the baseline: how much less the group's mean is, in the figure's unit
+    /// and in percent of the baseline's mean, with its spread over the repetitions (the
+    /// standard deviation of the difference of the two means, √(s₁²/n₁ + s₂²/n₂); nil with
+    /// fewer than two runs on either side).
+    public struct Saving: Sendable, Equatable {
+        /// Baseline mean minus group mean (positive: less).
+        public var amount: Double
+        /// `amount` in percent of the baseline's mean.
+        public var percent: Double
+        /// The spread of `amount`.
+        public var spread: Double?
+    }
+
+    /// The saving of `figure` (kWh, grams, cost) of `group` against the baseline of the same
+    /// kind; nil for the baseline itself or where either side has no values.
+    public func saving(_ group: Group, _ figure: KeyPath<Group, Statistic>) -> Saving? {
+        guard let baseline = baseline(simulated: group.simulated), baseline.id != group.id else { return nil }
+        let mine = group[keyPath: figure]
+        let theirs = baseline[keyPath: figure]
+        guard !mine.values.isEmpty, !theirs.values.isEmpty, theirs.mean > 0 else { return nil }
+        let amount = theirs.mean - mine.mean
+        var spread: Double?
+        if let a = mine.deviation, let b = theirs.deviation {
+            spread = (a * a / Double(mine.values.count) + b * b / Double(theirs.values.count)).squareRoot()
+        }
+        return Saving(amount: amount, percent: 100 * amount / theirs.mean, spread: spread)
+    }
+
+    /// Whether any run has emissions or cost (a `--config` with `carbon:` or `price:`).
+    public var hasFootprint: Bool { groups.contains { !$0.gramsCO2e.values.isEmpty || !$0.cost.values.isEmpty } }
+
     /// Time lost against the baseline of the same kind, percent of its mean duration
     /// (positive: slower).
     public func timeLostPercent(_ group: Group) -> Double? {
@@ -146,7 +185,7 @@ public struct ExperimentSummary: Sendable {
             keyed[key, default: (scheduler, weight, run.simulated, [])].3.append(run)
         }
         let groups = keyed.values.map { scheduler, weight, simulated, runs in
-            Group(
+            var group = Group(
                 scheduler: scheduler, weight: weight, runs: runs,
                 phases: phases.map { phase in
                     let rows = runs.compactMap { $0.row(phase) }
@@ -158,6 +197,12 @@ public struct ExperimentSummary: Sendable {
                 },
                 duration: Statistic(values: runs.map(\.seconds)), joules: Statistic(values: runs.map(\.joules)),
                 simulated: simulated)
+            group.kwh = Statistic(values: runs.map(\.kwh))
+            group.gramsCO2e = Statistic(values: runs.compactMap(\.gramsCO2e))
+            group.currency = runs.lazy.flatMap(\.rows).first { $0.cost != nil }?.currency
+            group.cost = Statistic(
+                values: runs.filter { $0.rows.first?.currency == group.currency }.compactMap(\.cost))
+            return group
         }
         self.phases = phases
         self.groups = groups.sorted { a, b in

@@ -61,8 +61,9 @@ public enum ReportPage {
                 + "<td>\(Self.percent(summary.energySavedPercent(group), goodWhenPositive: true))</td>"
                 + "<td>\(Self.percent(summary.timeLostPercent(group), goodWhenPositive: false))</td></tr>\n"
         }
+        page += "</table>\n" + footprint(summary)
         page +=
-            "</table>\n<h2>Per phase</h2>\n<table id=\"phases\"><tr><th class=\"l\">scheduler</th><th>weight</th><th class=\"l\">phase</th>"
+            "<h2>Per phase</h2>\n<table id=\"phases\"><tr><th class=\"l\">scheduler</th><th>weight</th><th class=\"l\">phase</th>"
             + "<th class=\"l\">ran on</th><th>duration (s)</th><th>energy (J)</th><th>above idle (J)</th></tr>\n"
         for group in summary.groups {
             for phase in group.phases {
@@ -87,6 +88,45 @@ public enum ReportPage {
         page +=
             "<p class=\"note\">Generated \(formatter.string(from: generated)) by energy-monitor workflow report.</p>\n</body></html>\n"
         return page
+    }
+
+    /// The emissions and cost per scheduler and weight, with the saving against the baseline
+    /// and its spread over the repetitions; a note instead when no run has them.
+    static func footprint(_ summary: ExperimentSummary) -> String {
+        let e = SVGChart.escape
+        guard summary.hasFootprint else {
+            return "<p class=\"note\" id=\"no-footprint\">No emissions or cost: the rows were recorded without a "
+                + "<code>carbon:</code> or <code>price:</code> (<code>workflow run --config FILE</code>).</p>\n"
+        }
+        var page =
+            "<h2>Emissions and cost</h2>\n<p class=\"note\">Each phase's energy at the carbon intensity and price in "
+            + "force minute by minute. Saving: the baseline's mean minus this group's (positive: less), ± the spread of "
+            + "that difference over the repetitions (√(s₁²/n₁ + s₂²/n₂)).</p>\n"
+            + "<table id=\"footprint\"><tr><th class=\"l\">scheduler</th><th>weight</th><th>runs</th><th>energy (kWh)</th>"
+            + "<th>energy saved</th><th>CO2e (g)</th><th>CO2e saved</th><th>cost</th><th>cost saved</th></tr>\n"
+        for group in summary.groups {
+            let currency = group.currency.map { " " + e($0) } ?? ""
+            page +=
+                "<tr data-group=\"\(e(group.id))\"><td class=\"l\">\(group.scheduler.rawValue)\(Self.simulatedMark(group))</td>"
+                + "<td>\(group.weight.map(WorkflowRun.weightText) ?? "all")</td><td>\(group.runs.count)</td>"
+                + "<td class=\"kwh\">\(Self.statistic(group.kwh, 4))</td>"
+                + "<td>\(Self.saving(summary.saving(group, \.kwh), 4, unit: " kWh"))</td>"
+                + "<td class=\"co2\">\(Self.statistic(group.gramsCO2e, 1))</td>"
+                + "<td class=\"co2-saved\">\(Self.saving(summary.saving(group, \.gramsCO2e), 1, unit: " g"))</td>"
+                + "<td class=\"cost\">\(group.cost.values.isEmpty ? "–" : Self.statistic(group.cost, 4) + currency)</td>"
+                + "<td>\(Self.saving(summary.saving(group, \.cost), 4, unit: currency))</td></tr>\n"
+        }
+        return page + "</table>\n"
+    }
+
+    /// `+12.3 g ± 4.0 (+5.1 %)`, coloured good when positive; `–` without a saving.
+    static func saving(_ saving: ExperimentSummary.Saving?, _ digits: Int, unit: String) -> String {
+        guard let saving else { return "–" }
+        let spread = saving.spread.map { " ± " + String(format: "%.\(digits)f", $0) } ?? ""
+        return "<span class=\"\(abs(saving.percent) < 0.05 ? "" : (saving.amount > 0 ? "good" : "bad"))\">"
+            + String(format: "%+.\(digits)f", saving.amount) + unit + spread
+            + String(format: " (%+.1f %%)", saving.percent)
+            + "</span>"
     }
 
     static func simulatedMark(_ group: ExperimentSummary.Group) -> String {

@@ -4,6 +4,7 @@ import EnergyModel
 import Foundation
 import Kubernetes
 import Logging
+import MonitorService
 import Scoring
 import Workflow
 import WorkflowSimulation
@@ -31,6 +32,13 @@ struct WorkflowOptions: ParsableArguments {
 
     @Option(name: .long, help: "Poll interval for --database (default: as recorded by the service).")
     var interval: String?
+
+    @Option(
+        name: .long,
+        help:
+            "The service's configuration file: its carbon: and price: give each row's GramsCO2e and Cost, integrated minute by minute."
+    )
+    var config: String?
 
     @Option(
         name: .long,
@@ -203,6 +211,14 @@ struct WorkflowOptions: ParsableArguments {
     /// Everything a run needs, checked before the first Job: the workflow, the output file,
     /// the knowledge base, the energy source (a wrong monitor URL fails now), the cluster.
     func makeSession() async throws -> WorkflowSession {
+        var footprint = FootprintSettings()
+        if let config {
+            do throws(ConfigurationError) {
+                footprint = try MonitorConfiguration.loadFootprint(path: config).settings
+            } catch {
+                throw CommandFailure("--config: \(error)")
+            }
+        }
         let definition: WorkflowDefinition
         do { definition = try WorkflowDefinition(contentsOfFile: workflow) } catch { throw CommandFailure("\(error)") }
         do { try ResultFile.checkAppendable(output) } catch { throw CommandFailure("--output: \(error)") }
@@ -210,19 +226,22 @@ struct WorkflowOptions: ParsableArguments {
         do { knowledge = try knowledgeBase.map { try KnowledgeBase(contentsOfFile: $0) } } catch {
             throw CommandFailure("--knowledge-base: \(error)")
         }
-        if simulate { return try await makeSimulatedSession(definition: definition) }
+        if simulate { return try await makeSimulatedSession(definition: definition, footprint: footprint) }
         let http = CurlMultiClient()
         let energy: any EnergySource
         if let monitor {
             let source: MonitorEnergySource
-            do { source = try MonitorEnergySource(baseURL: monitor, http: http) } catch {
+            do { source = try MonitorEnergySource(baseURL: monitor, http: http, rates: footprint.rates()) } catch {
                 throw CommandFailure("\(error)")
             }
             do { try await source.check() } catch { throw CommandFailure("\(error)") }
             energy = source
         } else {
             let override = try interval.map { try Self.duration($0, option: "--interval", minimum: 1) }
-            do { energy = try await StoreEnergySource(path: database ?? "", intervalMilliseconds: override) } catch {
+            do {
+                energy = try await StoreEnergySource(path: database ?? "", intervalMilliseconds: override).with(
+                    footprint)
+            } catch {
                 throw CommandFailure("\(error)")
             }
         }
@@ -249,7 +268,9 @@ struct WorkflowOptions: ParsableArguments {
     }
 
     /// The offline cluster, started, and a runner on it.
-    func makeSimulatedSession(definition: WorkflowDefinition) async throws -> WorkflowSession {
+    func makeSimulatedSession(definition: WorkflowDefinition, footprint: FootprintSettings) async throws
+        -> WorkflowSession
+    {
         let knowledge: KnowledgeBase
         do {
             knowledge =
@@ -275,8 +296,11 @@ struct WorkflowOptions: ParsableArguments {
         } catch {
             throw CommandFailure("\(error)")
         }
-        let energy: any EnergySource
-        do { energy = try await offline.energy() } catch {
+        var energy: any EnergySource
+        do {
+            energy = try await offline.energy()
+            if !footprint.isEmpty, let store = energy as? StoreEnergySource { energy = try await store.with(footprint) }
+        } catch {
             await offline.stop()
             throw CommandFailure("\(error)")
         }
