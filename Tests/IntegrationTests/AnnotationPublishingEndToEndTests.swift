@@ -42,7 +42,7 @@ struct AnnotationPublishingEndToEndTests {
             ["simulate", "--plugs", "3", "--port", "\(ports)", "--profiles", "flat,step,generic",
              "--write-config", config, "--database", database, "--listen", "127.0.0.1:\(ports + 3)"],
             in: directory.path, name: "simulator")
-        defer { simulator.stop() }
+        defer { simulator.end() }
         var waited = 0
         while !FileManager.default.fileExists(atPath: config), waited < 300 {
             try await Task.sleep(for: .milliseconds(100))
@@ -56,7 +56,7 @@ struct AnnotationPublishingEndToEndTests {
 
         let monitor = try ChildProcess(
             TestPaths.binary, ["run", "--config", config], in: directory.path, name: "monitor")
-        defer { monitor.stop() }
+        defer { monitor.end() }
 
         // One minute of normal operation after a short warm-up.
         try await Task.sleep(for: .seconds(5))

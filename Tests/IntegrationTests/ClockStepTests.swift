@@ -98,8 +98,8 @@ struct ClockStepTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let service = try await Service.start(folder)
         defer {
-            service.monitor.stop()
-            service.simulator.stop()
+            service.monitor.end()
+            service.simulator.end()
         }
         try await Task.sleep(for: .seconds(3))
         // Each scrape between two readings of the clock: it saw the counter somewhere between.
@@ -137,8 +137,8 @@ struct ClockStepTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var service = try await Service.start(folder)
         defer {
-            service.monitor.stop()
-            service.simulator.stop()
+            service.monitor.end()
+            service.simulator.end()
         }
         let start = Date().timeIntervalSince1970
         let before = await service.metrics()

@@ -136,7 +136,7 @@ struct CommandLineTests {
             ["demo", "--listen", "127.0.0.1:\(port)", "--duration", "60", "--database", folder + "/demo.db"],
             in: folder, name: "demo"
         )
-        defer { demo.stop() }
+        defer { demo.end() }
         var metrics = ExpositionReader("")
         let shown = await eventually(within: .seconds(40)) {
             metrics = ExpositionReader(await TestEnvironment.getText("http://127.0.0.1:\(port)/metrics"))

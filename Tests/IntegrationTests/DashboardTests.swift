@@ -85,7 +85,7 @@ struct DashboardTests {
     func api() async throws {
         let (demo, base, folder) = try await Self.startDemo()
         defer {
-            demo.stop()
+            demo.end()
             try? FileManager.default.removeItem(atPath: folder)
         }
         // Three 1-second steps with a sample for every node.
@@ -205,7 +205,7 @@ struct DashboardTests {
         let (demo, base, folder) = try await Self.startDemo(
             config: "carbon: {gramsPerKWh: 380}\nprice: {perKWh: 0.30, currency: EUR}\n")
         defer {
-            demo.stop()
+            demo.end()
             try? FileManager.default.removeItem(atPath: folder)
         }
         // About 20 s of samples: several 5 s steps per series.

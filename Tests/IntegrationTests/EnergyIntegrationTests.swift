@@ -51,7 +51,7 @@ struct EnergyIntegrationTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // sim-0 speaks Gen1 (power to 0.01 W), sim-1 Gen2 (0.1 W).
         let (simulator, monitor, base) = try await start(folder, plugs: 2, extra: ["--generations", "1,2"])
-        defer { simulator.stop(); monitor.stop() }
+        defer { simulator.end(); monitor.end() }
         // The window opens only once the service stores ticks: its start-up time on a busy
         // machine is not what this test measures.
         let ready = await eventually(within: .seconds(30)) { await TestEnvironment.get(base + "/readyz")?.status == 200 }
@@ -95,7 +95,7 @@ struct EnergyIntegrationTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // sim-1 reboots every 15 s: its own energy counter restarts from 0.
         var (simulator, monitor, base) = try await start(folder, plugs: 2, extra: ["--generations", "2", "--fault", "1=reboot"])
-        defer { simulator.stop(); monitor.stop() }
+        defer { simulator.end(); monitor.end() }
         var history: [String: [Double]] = [:]
         let series = [
             "energy_monitor_energy_joules_total{node=\"sim-0\"}", "energy_monitor_energy_joules_total{node=\"sim-1\"}",

@@ -106,7 +106,7 @@ struct ExtenderCommandTests {
                 "--metrics-listen", "127.0.0.1:0", "--log-level", "warning",
             ],
             in: scratch.path, name: "extender")
-        defer { extender.stop() }
+        defer { extender.end() }
         // Each listener prints its address once its socket is bound.
         func address(_ prefix: String) -> String? {
             extender.stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }.map {

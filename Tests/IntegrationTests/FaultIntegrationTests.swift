@@ -20,8 +20,8 @@ struct FaultIntegrationTests {
         var base: String
 
         func stop() {
-            monitor.stop()
-            simulator.stop()
+            monitor.end()
+            simulator.end()
         }
     }
 
@@ -209,7 +209,7 @@ struct FaultIntegrationTests {
             ],
             in: folder, name: "extender"
         )
-        defer { extender.stop() }
+        defer { extender.end() }
         var base = ""
         let listening = await eventually(within: .seconds(20)) {
             base = extender.stdout.split(separator: "\n").first { $0.hasPrefix("extender listening on ") }

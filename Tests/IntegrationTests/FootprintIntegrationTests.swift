@@ -46,8 +46,8 @@ struct FootprintIntegrationTests {
         var (simulator, monitor, base) = try await Self.start(
             folder, configuration: "carbon: {gramsPerKWh: 380}\nprice: {perKWh: 0.30, currency: EUR}\n")
         defer {
-            simulator.stop()
-            monitor.stop()
+            simulator.end()
+            monitor.end()
         }
         try await Self.awaitReady(base, monitor)
         let energy = #"energy_monitor_energy_joules_total{node="sim-0"}"#
@@ -123,8 +123,8 @@ struct FootprintIntegrationTests {
         let (simulator, monitor, base) = try await Self.start(
             folder, configuration: "carbon:\n  electricityMaps: {zone: DE, tokenFile: em-token, url: '\(url)'}\n")
         defer {
-            simulator.stop()
-            monitor.stop()
+            simulator.end()
+            monitor.end()
         }
         try await Self.awaitReady(base, monitor)
         let hour = WallClock.nowMilliseconds() / 3_600_000 * 3_600_000

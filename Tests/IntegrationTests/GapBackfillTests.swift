@@ -80,8 +80,8 @@ struct GapBackfillTests {
         }
 
         func stop() {
-            _ = monitor.stop()
-            _ = simulator.stop()
+            monitor.end()
+            simulator.end()
         }
     }
 

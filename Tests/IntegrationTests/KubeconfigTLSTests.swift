@@ -60,7 +60,7 @@ struct KubeconfigTLSTests {
             ["simulate", "--plugs", "1", "--port", "\(ports)", "--write-config", config,
              "--database", directory.appendingPathComponent("energy.db").path, "--listen", "127.0.0.1:\(ports + 1)"],
             in: directory.path, name: "simulator")
-        defer { simulator.stop() }
+        defer { simulator.end() }
         let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.output)")
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: config))
@@ -68,7 +68,7 @@ struct KubeconfigTLSTests {
         handle.write(Data("kubernetes:\n  annotate: true\n  kubeconfig: \(kubeconfig)\n".utf8))
         try handle.close()
         let monitor = try ChildProcess(TestPaths.binary, ["run", "--config", config], in: directory.path, name: "monitor")
-        defer { monitor.stop() }
+        defer { monitor.end() }
         let published = await eventually(within: .seconds(30)) {
             (try? await server.annotations())?["sim-0"] != nil
         }

@@ -33,7 +33,7 @@ struct LogForgeryTests {
                 "extender", "--knowledge-base", TestPaths.knowledgeBaseManifest, "--listen", "127.0.0.1:\(port)",
                 "--log-level", "debug",
             ], in: folder, name: "extender")
-        defer { extender.stop() }
+        defer { extender.end() }
         let url = "http://127.0.0.1:\(port)"
         let up = await eventually(within: .seconds(20)) { await TestEnvironment.get(url + "/healthz")?.status == 200 }
         try #require(up, "extender: \(extender.stderr)")
@@ -85,12 +85,12 @@ struct LogForgeryTests {
                 "--write-config", folder + "/config.yaml", "--database", folder + "/energy.db",
                 "--listen", "127.0.0.1:\(listen)",
             ], in: folder, name: "simulate")
-        defer { simulator.stop() }
+        defer { simulator.end() }
         let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.stderr)")
         let monitor = try ChildProcess(
             TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
-        defer { monitor.stop() }
+        defer { monitor.end() }
         let detected = await eventually(within: .seconds(30)) { monitor.stderr.contains("detected plug") }
         #expect(detected, "\(monitor.stderr.suffix(1000))")
         monitor.stop()

@@ -177,7 +177,7 @@ struct OfflineCommandTests {
                 "--time-scale", "120", "--weights", "0,1", "--duration", "150",
             ], in: folder, name: "demo-cluster")
         defer {
-            demo.stop()
+            demo.end()
             try? FileManager.default.removeItem(atPath: folder)
         }
         let base = "http://127.0.0.1:\(port)"

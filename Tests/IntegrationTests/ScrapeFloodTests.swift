@@ -31,7 +31,7 @@ struct ScrapeFloodTests {
                 "--write-config", folder + "/config.yaml", "--database", folder + "/energy.db",
                 "--listen", "127.0.0.1:\(listenPort)",
             ], in: folder, name: "simulate")
-        defer { simulator.stop() }
+        defer { simulator.end() }
         let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.stderr)")
         let config = try String(contentsOfFile: folder + "/config.yaml", encoding: .utf8)
@@ -39,7 +39,7 @@ struct ScrapeFloodTests {
             toFile: folder + "/config.yaml", atomically: true, encoding: .utf8)
         let monitor = try ChildProcess(
             TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
-        defer { monitor.stop() }
+        defer { monitor.end() }
         let base = "http://127.0.0.1:\(listenPort)"
         let ready = await eventually(within: .seconds(30)) {
             await TestEnvironment.get(base + "/readyz")?.status == 200
@@ -59,7 +59,7 @@ struct ScrapeFloodTests {
             "while :; do '\(curl)' -s -o /dev/null --max-time \(timeout) -w '%{http_code} %{time_total}\\n' "
             + "'http://127.0.0.1:\(healthPort)/healthz'; sleep 0.25; done"
         let prober = try ChildProcess("/bin/sh", ["-c", loop], in: folder, name: "liveness probe")
-        defer { prober.stop() }
+        defer { prober.end() }
         let floodStart = Date().timeIntervalSince1970
         var refusals: [String] = []
         for extra in [[], ["-H", "Connection: close"]] {
@@ -141,12 +141,12 @@ struct ScrapeFloodTests {
                 "simulate", "--plugs", "1", "--port", "\(plugPort)", "--write-config", folder + "/config.yaml",
                 "--database", folder + "/energy.db", "--listen", "127.0.0.1:\(listenPort)",
             ], in: folder, name: "simulate")
-        defer { simulator.stop() }
+        defer { simulator.end() }
         let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.stderr)")
         let monitor = try ChildProcess(
             TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
-        defer { monitor.stop() }
+        defer { monitor.end() }
         let base = "http://127.0.0.1:\(listenPort)"
         let ready = await eventually(within: .seconds(30)) {
             await TestEnvironment.get(base + "/readyz")?.status == 200

@@ -1,8 +1,8 @@
 import CurlClient
 import Exposition
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The core service end to end: the real binary against the simulator, `sqlite3`,
 /// `promtool` and a Prometheus server, all on 127.0.0.1.
@@ -31,16 +31,19 @@ struct ServiceIntegrationTests {
             ],
             in: folder, name: "simulate"
         )
-        defer { simulator.stop() }
+        defer { simulator.end() }
         let configWritten = await eventually(within: .seconds(30)) {
             FileManager.default.fileExists(atPath: folder + "/config.yaml") && simulator.stdout.contains("simulating")
         }
         try #require(configWritten, "simulator did not start: \(simulator.stderr)")
 
-        let monitor = try ChildProcess(TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
-        defer { monitor.stop() }
+        let monitor = try ChildProcess(
+            TestPaths.binary, ["run", "--config", folder + "/config.yaml"], in: folder, name: "run")
+        defer { monitor.end() }
         let base = "http://127.0.0.1:\(listenPort)"
-        let ready = await eventually(within: .seconds(20)) { await TestEnvironment.get(base + "/readyz")?.status == 200 }
+        let ready = await eventually(within: .seconds(20)) {
+            await TestEnvironment.get(base + "/readyz")?.status == 200
+        }
         try #require(ready, "service not ready: \(monitor.stderr)")
         // Ready means the first tick is stored: 20 s of service from here on, process start-up
         // (slow on a busy machine) not counted.
@@ -50,11 +53,11 @@ struct ServiceIntegrationTests {
         // A real Prometheus server scrapes the service once a second.
         let prometheusPort = TestEnvironment.freePorts(1)
         try """
-            global: { scrape_interval: 1s, evaluation_interval: 1s }
-            scrape_configs:
-              - job_name: energy-monitor
-                static_configs: [{ targets: ["127.0.0.1:\(listenPort)"] }]
-            """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
+        global: { scrape_interval: 1s, evaluation_interval: 1s }
+        scrape_configs:
+          - job_name: energy-monitor
+            static_configs: [{ targets: ["127.0.0.1:\(listenPort)"] }]
+        """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
         let server = try ChildProcess(
             prometheus,
             [
@@ -63,11 +66,12 @@ struct ServiceIntegrationTests {
             ],
             in: folder, name: "prometheus"
         )
-        defer { server.stop() }
+        defer { server.end() }
 
         // Let the service run for 20 s of ticks.
         try await Task.sleep(until: started + .milliseconds(20_500))
-        let counts = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT node, count(*) FROM power GROUP BY node ORDER BY node"])
+        let counts = try await runProcess(
+            sqlite3, [folder + "/energy.db", "SELECT node, count(*) FROM power GROUP BY node ORDER BY node"])
         var rows: [String: Int] = [:]
         for line in counts.stdout.split(separator: "\n") {
             let parts = line.split(separator: "|")
@@ -79,11 +83,14 @@ struct ServiceIntegrationTests {
         #expect(rows["sim-3"] == nil, "garbage plug stored rows: \(rows)")
 
         // Every stored value is one the simulator served, at the time it served it.
-        let stored = try await runProcess(sqlite3, [folder + "/energy.db", "SELECT node, CAST(round(ts * 1000) AS INTEGER), watts FROM power ORDER BY ts"])
+        let stored = try await runProcess(
+            sqlite3,
+            [folder + "/energy.db", "SELECT node, CAST(round(ts * 1000) AS INTEGER), watts FROM power ORDER BY ts"])
         // Read after the database, so every stored row was served before; only complete lines
         // count (the simulator may be writing the last one).
         let record = try String(contentsOfFile: folder + "/served.csv", encoding: .utf8)
-        let complete = record.hasSuffix("\n") ? record : String(record[..<(record.lastIndex(of: "\n") ?? record.startIndex)])
+        let complete =
+            record.hasSuffix("\n") ? record : String(record[..<(record.lastIndex(of: "\n") ?? record.startIndex)])
         let served = complete.split(separator: "\n").compactMap { line -> (String, Int64, Double)? in
             let parts = line.split(separator: ",")
             guard parts.count == 3, let ts = Int64(parts[1]), let watts = Double(parts[2]) else { return nil }
@@ -127,7 +134,8 @@ struct ServiceIntegrationTests {
         // The Prometheus server scraped it and answers a query.
         var series: Set<String> = []
         let answered = await eventually(within: .seconds(30)) {
-            let body = await TestEnvironment.getText("http://127.0.0.1:\(prometheusPort)/api/v1/query?query=energy_monitor_power_watts")
+            let body = await TestEnvironment.getText(
+                "http://127.0.0.1:\(prometheusPort)/api/v1/query?query=energy_monitor_power_watts")
             series = Self.nodes(inQueryResult: body)
             return series.isSuperset(of: ["sim-0", "sim-1"])
         }
@@ -146,5 +154,53 @@ struct ServiceIntegrationTests {
             let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]]
         else { return [] }
         return Set(result.compactMap { ($0["metric"] as? [String: Any])?["node"] as? String })
+    }
+}
+
+/// The service's release of its start-up pages, in its own process (a copy of the binary, so
+/// that no other process maps its pages, as in a container).
+@Suite("Start-up pages of the service")
+struct StartupPagesIntegrationTests {
+    @Test("after 30 ticks the service hands back its start-up pages once and says what it released")
+    func released() async throws {
+        let folder = try TestEnvironment.makeFolder("startup-pages")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let binary = folder + "/energy-monitor"
+        try FileManager.default.copyItem(atPath: TestPaths.binary, toPath: binary)
+        let port = TestEnvironment.freePorts(2)
+        let simulator = try ChildProcess(
+            TestPaths.binary,
+            ["simulate", "--plugs", "2", "--port", "\(port)", "--write-config", folder + "/config.yaml"],
+            in: folder, name: "simulate")
+        defer { simulator.end() }
+        let written = await eventually(within: .seconds(60)) { simulator.stdout.contains("simulating") }
+        try #require(written, "simulator: \(simulator.stderr)")
+        // 30 ticks of 200 ms.
+        let config = try String(contentsOfFile: folder + "/config.yaml", encoding: .utf8)
+        try ("interval: 200ms\n" + config).write(toFile: folder + "/config.yaml", atomically: true, encoding: .utf8)
+        let monitor = try ChildProcess(
+            binary, ["run", "--config", folder + "/config.yaml", "--log-level", "info"], in: folder, name: "run")
+        defer { monitor.end() }
+        let logged = await eventually(within: .seconds(120), every: .milliseconds(200)) {
+            monitor.stderr.contains("released the pages of start-up code") || !monitor.isRunning
+        }
+        try #require(logged && monitor.isRunning, "no release: \(monitor.stderr.suffix(2000))")
+        let line = try #require(
+            monitor.stderr.split(separator: "\n").first { $0.contains("released the pages of start-up code") })
+        func figure(_ key: String) -> Double? {
+            guard let match = line.firstMatch(of: try! Regex("\(key)=([0-9.]+)")) else { return nil }
+            return Double(match.output[1].substring ?? "")
+        }
+        let mappings = try #require(figure("mappings"), "\(line)")
+        let before = try #require(figure("fileBackedMiBBefore"), "\(line)")
+        let after = try #require(figure("fileBackedMiBAfter"), "\(line)")
+        #expect(mappings >= 2, "the binary's and at least one library's: \(line)")
+        // The binary's own pages are this process's alone: most of them go.
+        #expect(after < before - 5, "\(line)")
+        // Once, and the service goes on polling and answering.
+        try await Task.sleep(for: .seconds(3))
+        #expect(monitor.stderr.components(separatedBy: "released the pages of start-up code").count == 2)
+        #expect(monitor.isRunning)
+        #expect(monitor.stop() == 0, "\(monitor.stderr.suffix(1000))")
     }
 }

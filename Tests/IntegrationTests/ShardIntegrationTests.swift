@@ -139,7 +139,7 @@ struct ShardIntegrationTests {
             started = candidate
         }
         let simulator = try #require(started)
-        defer { simulator.stop() }
+        defer { simulator.end() }
         try #require(written, "simulator: \(simulator.stderr.suffix(1500))")
         let peers = listen.map { "http://127.0.0.1:\($0)" }.joined(separator: ",")
         let template = try String(contentsOfFile: folder + "/config.yaml", encoding: .utf8)
@@ -165,7 +165,7 @@ struct ShardIntegrationTests {
             shards.append(
                 Shard(index: index, process: process, base: "http://127.0.0.1:\(listen[index])", arguments: arguments))
         }
-        defer { for shard in shards { _ = shard.process.stop() } }
+        defer { for shard in shards { shard.process.end() } }
         for shard in shards {
             let ready = await eventually(within: .seconds(180), every: .milliseconds(500)) {
                 await TestEnvironment.get(shard.base + "/readyz")?.status == 200

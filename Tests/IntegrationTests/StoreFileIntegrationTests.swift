@@ -75,7 +75,7 @@ struct StoreFileIntegrationTests {
         let before = try await Self.rows(database)
         #expect(before >= 4)
         let probe = try Self.readinessProbe(service, in: folder)
-        defer { probe.stop() }
+        defer { probe.end() }
         #expect(await eventually(within: .seconds(30)) { probe.stdout.contains("HTTP 200") }, "\(probe.stdout)")
         #expect(unlink(database + "-wal") == 0)
         let reason = await Self.notReadyThenReady(service, probe, "write-ahead log")
@@ -115,7 +115,7 @@ struct StoreFileIntegrationTests {
         try await Task.sleep(for: .seconds(3))
         let before = try await Self.rows(database)
         let probe = try Self.readinessProbe(service, in: folder)
-        defer { probe.stop() }
+        defer { probe.end() }
         #expect(await eventually(within: .seconds(30)) { probe.stdout.contains("HTTP 200") }, "\(probe.stdout)")
         #expect(rename(folder + "/backup.db", database) == 0)
         _ = await Self.notReadyThenReady(service, probe, "database file was replaced")

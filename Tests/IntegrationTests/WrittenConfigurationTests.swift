@@ -30,7 +30,7 @@ struct WrittenConfigurationTests {
                 passwordFile, "--write-config", config, "--database", database, "--listen", "127.0.0.1:\(listen)",
             ],
             in: folder, name: "simulate")
-        defer { simulator.stop() }
+        defer { simulator.end() }
         let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.stderr)")
         let text = try String(contentsOfFile: config, encoding: .utf8)
@@ -39,7 +39,7 @@ struct WrittenConfigurationTests {
         #expect(!text.contains("hunter"), "the password itself is never written")
 
         let monitor = try ChildProcess(TestPaths.binary, ["run", "--config", config], in: folder, name: "run")
-        defer { monitor.stop() }
+        defer { monitor.end() }
         let stored = await eventually(within: .seconds(30)) {
             guard FileManager.default.fileExists(atPath: database) else { return false }
             let rows = try? await sqliteRows(database, "SELECT count(DISTINCT node) FROM power")
@@ -64,7 +64,7 @@ struct WrittenConfigurationTests {
                 "--database", scratch.path("energy.db"),
             ],
             in: scratch.path, name: "simulate")
-        defer { simulator.stop() }
+        defer { simulator.end() }
         let written = await eventually(within: .seconds(30)) { simulator.stdout.contains("simulating") }
         try #require(written, "simulator: \(simulator.stderr)")
         let text = try String(contentsOfFile: config, encoding: .utf8)
@@ -102,7 +102,7 @@ struct WrittenConfigurationTests {
         let demo = try ChildProcess(
             TestPaths.binary, ["demo", "--database", database, "--listen", "[::1]:\(port)", "--duration", "60"],
             in: folder, name: "demo")
-        defer { demo.stop() }
+        defer { demo.end() }
         let answered = await eventually(within: .seconds(30)) {
             await TestEnvironment.get("http://[::1]:\(port)/readyz")?.status == 200
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A process started by a test, with its output in files; stopped (SIGTERM, then SIGKILL)
@@ -16,7 +16,10 @@ public final class ChildProcess: @unchecked Sendable {
     public let stderrPath: String
 
     /// Starts `executable` in `folder`; its output goes to `folder/name.stdout` and `.stderr`.
-    public init(_ executable: String, _ arguments: [String], in folder: String, name: String, environment: [String: String]? = nil) throws {
+    public init(
+        _ executable: String, _ arguments: [String], in folder: String, name: String,
+        environment: [String: String]? = nil
+    ) throws {
         stdoutPath = "\(folder)/\(name).stdout"
         stderrPath = "\(folder)/\(name).stderr"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -31,7 +34,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     deinit {
-        stop()
+        end()
     }
 
     /// Standard output so far.
@@ -60,6 +63,27 @@ public final class ChildProcess: @unchecked Sendable {
             return nil
         }
         return process.terminationStatus
+    }
+
+    /// Ends the process without holding up the caller: SIGTERM now; a thread of its own waits
+    /// for it and sends SIGKILL after `grace`. For clean-up (`defer`, `deinit`): a test's
+    /// clean-up runs on one of the few threads that every test's async work shares (as many as
+    /// cores), and a blocking wait there stalls in-process servers and timers of other tests.
+    public func end(grace: Duration = .seconds(10)) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        // Only signalled and waited for, as everywhere here (see `process`).
+        nonisolated(unsafe) let process = process
+        Thread.detachNewThread {
+            let deadline = ContinuousClock.now + grace
+            while process.isRunning, ContinuousClock.now < deadline {
+                usleep(20_000)
+            }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
     }
 
     /// Waits for the process to exit by itself, at most `timeout`.
@@ -100,7 +124,8 @@ public func runProcess(
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let process = Process()
     (process.executableURL, process.arguments) = withDefaultSignals(executable, arguments)
-    let out = folder + "/out", err = folder + "/err"
+    let out = folder + "/out"
+    let err = folder + "/err"
     _ = FileManager.default.createFile(atPath: out, contents: nil)
     _ = FileManager.default.createFile(atPath: err, contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: out)
@@ -130,7 +155,9 @@ public func runProcess(
 }
 
 /// Runs the built `energy-monitor` with `arguments` (see `runProcess`).
-public func runBinary(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(60)) async throws -> ProcessResult {
+public func runBinary(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(60)) async throws
+    -> ProcessResult
+{
     try await runProcess(TestPaths.binary, arguments, stdin: stdin, timeout: timeout)
 }
 
@@ -145,7 +172,8 @@ public func sqliteRows(_ database: String, _ query: String) async throws -> [[St
 /// SIGTERM and SIGINT: a test process that ran a service in-process may ignore or block
 /// them, and children inherit both, which would make `stop()` wait for SIGKILL.
 func withDefaultSignals(_ executable: String, _ arguments: [String]) -> (URL, [String]) {
-    let reset = "import os, signal, sys\n"
+    let reset =
+        "import os, signal, sys\n"
         + "for s in (signal.SIGTERM, signal.SIGINT): signal.signal(s, signal.SIG_DFL)\n"
         + "signal.pthread_sigmask(signal.SIG_SETMASK, [])\n"
         + "os.execvp(sys.argv[1], sys.argv[1:])"

@@ -7,11 +7,16 @@ import Synchronization
 final class StartupPageRelease: TickConsumer {
     let afterTicks: Int
     private let logger: Logger
+    private let release: @Sendable () -> StartupPages.Release
     private let ticks = Mutex(0)
 
-    init(afterTicks: Int = 30, logger: Logger) {
+    init(
+        afterTicks: Int = 30, logger: Logger,
+        release: @escaping @Sendable () -> StartupPages.Release = { StartupPages.release() }
+    ) {
         self.afterTicks = afterTicks
         self.logger = logger
+        self.release = release
     }
 
     func consume(_ tick: Tick) async {
@@ -20,7 +25,7 @@ final class StartupPageRelease: TickConsumer {
             return count
         }
         guard count == afterTicks else { return }
-        let release = StartupPages.release()
+        let release = release()
         var metadata: Logger.Metadata = ["mappings": "\(release.mappings)"]
         if let before = release.residentFileBytesBefore, let after = release.residentFileBytesAfter {
             metadata["fileBackedMiBBefore"] = "\(Double(before / 1024) / 1024)"

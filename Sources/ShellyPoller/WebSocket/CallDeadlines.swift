@@ -23,7 +23,12 @@ final class CallDeadlines: Sendable {
         var entries: [Entry] = []
         var watching = false
         /// When the watcher wakes next (monotonic nanoseconds), while it sleeps.
-        var wake: Int64 = .max
+        var runWake: Int64 = .max
+        /// The looks of their own still to come for calls sooner than any wake planned then.
+        var earlyWakes: [Int64] = []
+
+        /// The next look planned: the watcher's or an earlier one of their own.
+        var wake: Int64 { min(runWake, earlyWakes.min() ?? .max) }
     }
 
     /// The least time between two looks of the watcher: a call ends at most this late after
@@ -49,9 +54,10 @@ final class CallDeadlines: Sendable {
                 return .watcher
             }
             // The watcher sleeps until the earliest deadline it knew of; a sooner one (a call
-            // with a shorter time) gets a look of its own.
+            // with a shorter time) gets a look of its own. Only looks still to come count: one
+            // that happened already covers no later call.
             if deadline < state.wake - Self.resolutionNanoseconds {
-                state.wake = deadline
+                state.earlyWakes.append(deadline)
                 return .early
             }
             return .none
@@ -62,6 +68,9 @@ final class CallDeadlines: Sendable {
         case .early:
             Task(executorPreference: Self.executor) {
                 await Self.sleep(until: deadline)
+                self.state.withLock { state in
+                    if let index = state.earlyWakes.firstIndex(of: deadline) { state.earlyWakes.remove(at: index) }
+                }
                 self.sweep(now: MonotonicClock.nowNanoseconds())
             }
         case .none:
@@ -80,11 +89,11 @@ final class CallDeadlines: Sendable {
             let wake = state.withLock { state -> Int64? in
                 guard let earliest = state.entries.lazy.map(\.deadline).min() else {
                     state.watching = false
-                    state.wake = .max
+                    state.runWake = .max
                     return nil
                 }
-                state.wake = max(earliest, now + Self.resolutionNanoseconds)
-                return state.wake
+                state.runWake = max(earliest, now + Self.resolutionNanoseconds)
+                return state.runWake
             }
             guard let wake else { return }
             clock.expected = wake
