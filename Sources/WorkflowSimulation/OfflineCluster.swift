@@ -1,6 +1,7 @@
 import AnnotationContract
 import ClusterSimulator
 import CurlClient
+import EnergyModel
 import EnergyQueries
 import Exporter
 import Foundation
@@ -448,10 +449,35 @@ public final class OfflineCluster: Sendable {
             let running = await simulator.pods().filter {
                 $0.namespace == SharedNodes.backgroundNamespace && $0.phase == .running
             }
-            if running.count >= shared.background.count { return }
+            if running.count >= shared.background.count { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw OfflineClusterError("the background pods did not start within 2 minutes")
+        guard ContinuousClock.now < deadline else {
+            throw OfflineClusterError("the background pods did not start within 2 minutes")
+        }
+        // The first phase's attributed figure needs per-pod energy to be seen working: a row of
+        // its first window. Without one, a phase that ends before it is written (a loaded
+        // machine) would read as a monitor without per-pod energy and leave the column empty.
+        let store: EnergyStore
+        do {
+            store = try EnergyStore(path: databasePath, readOnly: true)
+        } catch {
+            throw OfflineClusterError("the monitor's store \(databasePath): \(error)")
+        }
+        defer { store.close() }
+        let attributedBy = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < attributedBy {
+            let now = WallClock.nowMilliseconds()
+            if let rows = try? await store.podEnergy(
+                namespace: SharedNodes.backgroundNamespace, fromMilliseconds: now - 3_600_000,
+                toMilliseconds: now + 60_000),
+                !rows.isEmpty
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw OfflineClusterError("per-pod energy wrote no window within 2 minutes of the background pods' start")
     }
 
     /// Changes the load of background pod `index` (in the order of `SharedNodes.background`)
