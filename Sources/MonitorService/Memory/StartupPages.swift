@@ -19,10 +19,18 @@ public enum StartupPages {
     public struct Release: Sendable, Equatable {
         /// Read-only file mappings advised.
         public var mappings: Int
-        /// Resident file-backed memory before and after, bytes (`RssFile` of
-        /// `/proc/self/status`; nil where it cannot be read).
+        /// Resident file-backed memory before, bytes (`RssFile` of `/proc/self/status`; nil
+        /// where it cannot be read).
         public var residentFileBytesBefore: Int?
+        /// The same, after.
         public var residentFileBytesAfter: Int?
+
+        /// A release's figures.
+        public init(mappings: Int, residentFileBytesBefore: Int?, residentFileBytesAfter: Int?) {
+            self.mappings = mappings
+            self.residentFileBytesBefore = residentFileBytesBefore
+            self.residentFileBytesAfter = residentFileBytesAfter
+        }
     }
 
     /// `MADV_PAGEOUT` (Linux 5.4 and later; Glibc's headers may not name it).
