@@ -11,6 +11,20 @@ extension ExtenderServer {
     /// few are plenty, and whatever else reaches the pod's address cannot hold more.
     public static let metricsListenerConnections = 16
 
+    /// `GET /healthz` and `GET /metrics`, as both listeners answer them.
+    static func addHealthAndMetrics(to router: Router<ExtenderRequestContext>, metrics: ExtenderMetrics) {
+        router.get("/healthz") { _, _ -> Response in
+            text(.ok, "ok\n")
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok,
+                headers: [.contentType: metricsContentType],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render()))
+            )
+        }
+    }
+
     /// The second listener (``Configuration/metricsListen``): `GET /metrics` and `GET /healthz`
     /// only, anything else `404`.
     ///
@@ -28,16 +42,7 @@ extension ExtenderServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router(context: ExtenderRequestContext.self)
-        router.get("/healthz") { _, _ -> Response in
-            text(.ok, "ok\n")
-        }
-        router.get("/metrics") { _, _ -> Response in
-            Response(
-                status: .ok,
-                headers: [.contentType: metricsContentType],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render()))
-            )
-        }
+        addHealthAndMetrics(to: router, metrics: metrics)
         return Application(
             router: router,
             server: .http1(

@@ -166,16 +166,7 @@ public enum ExtenderServer {
                 makeHandler().filter(body: $0)
             }
         }
-        router.get("/healthz") { _, _ -> Response in
-            text(.ok, "ok\n")
-        }
-        router.get("/metrics") { _, _ -> Response in
-            Response(
-                status: .ok,
-                headers: [.contentType: metricsContentType],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render()))
-            )
-        }
+        addHealthAndMetrics(to: router, metrics: metrics)
         var services: [any Service] = [KnowledgeBaseReloader(watcher: watcher, metrics: metrics, logger: logger)]
         if let nodeView { services.append(nodeView) }
         if let address = configuration.metricsListen {

@@ -319,20 +319,17 @@ final class EventLoopRPCWebSocket: RPCTransport {
         }
     }
 
-    /// A reply frame, checked as a plug's HTTP body is (size, depth, non-finite numbers). One
-    /// that cannot be read fails the calls in flight (a plug's calls are sequential: one).
+    /// A frame the device sent (see `RPCWebSocket.read`).
     func deliver(_ bytes: [UInt8]) {
-        let received = WallClock.nowNanoseconds()
-        let frame: JSONValue
-        do {
-            frame = try ShellyParser.json(bytes)
-        } catch {
+        switch RPCWebSocket.read(bytes) {
+        case .reply(let id, let reply):
+            finish(id, .success(reply))
+        case .notification:
+            break
+        case .unreadable(let error):
             let ids = state.withLock { Array($0.pending.keys) }
             for id in ids { finish(id, .failure(.payload(error))) }
-            return
         }
-        guard let id = frame["id"]?.integer else { return }
-        finish(id, .success(Reply(frame: frame, receivedNanoseconds: received)))
     }
 
     /// Connection `generation` ended (or could not be opened) with `failure`: its waiters and
@@ -348,10 +345,8 @@ final class EventLoopRPCWebSocket: RPCTransport {
                 waiters = Array(waiting.values)
                 // Never opened: back off before the next attempt.
                 state.failedAttempts += 1
-                let exponent = min(state.failedAttempts - 1, 10)
-                let backoff = min(
-                    RPCWebSocket.backoffMaxMilliseconds, RPCWebSocket.backoffBaseMilliseconds << Int64(exponent))
-                state.retryAt = MonotonicClock.nowNanoseconds() + backoff * 1_000_000
+                state.retryAt = RPCWebSocket.retryAt(
+                    afterFailedAttempts: state.failedAttempts, now: MonotonicClock.nowNanoseconds())
             case .open:
                 break
             }

@@ -82,6 +82,35 @@ final class RPCWebSocket: RPCTransport {
     static let backoffBaseMilliseconds: Int64 = 1000
     static let backoffMaxMilliseconds: Int64 = 30_000
 
+    /// When the next connection attempt may start after `failedAttempts` attempts in a row
+    /// never opened (monotonic nanoseconds): 1 s, doubling to 30 s.
+    static func retryAt(afterFailedAttempts failedAttempts: Int, now: Int64) -> Int64 {
+        let exponent = min(max(failedAttempts - 1, 0), 10)
+        return now + min(backoffMaxMilliseconds, backoffBaseMilliseconds << Int64(exponent)) * 1_000_000
+    }
+
+    /// A frame the device sent, read as a plug's HTTP body is (size, depth, non-finite
+    /// numbers): the reply to call `id`, a frame that answers no call (a notification), or
+    /// one that cannot be read, which fails the calls in flight (a plug's calls are
+    /// sequential: one).
+    enum ReadFrame {
+        case reply(id: Int64, Reply)
+        case notification
+        case unreadable(ShellyPayloadError)
+    }
+
+    static func read(_ bytes: [UInt8]) -> ReadFrame {
+        let received = WallClock.nowNanoseconds()
+        let frame: JSONValue
+        do {
+            frame = try ShellyParser.json(bytes)
+        } catch {
+            return .unreadable(error)
+        }
+        guard let id = frame["id"]?.integer else { return .notification }
+        return .reply(id: id, Reply(frame: frame, receivedNanoseconds: received))
+    }
+
     init(url: String, source: String, eventLoopGroup: any EventLoopGroup, logger: Logger) {
         self.url = url
         self.source = source
@@ -313,20 +342,17 @@ final class RPCWebSocket: RPCTransport {
         for waiter in waiters { waiter.resume(returning: .success(writer)) }
     }
 
-    /// A reply frame, checked as a plug's HTTP body is (size, depth, non-finite numbers). One
-    /// that cannot be read fails the calls in flight (a plug's calls are sequential: one).
+    /// A frame the device sent (see `read`).
     private func deliver(_ bytes: [UInt8]) {
-        let received = WallClock.nowNanoseconds()
-        let frame: JSONValue
-        do {
-            frame = try ShellyParser.json(bytes)
-        } catch {
+        switch Self.read(bytes) {
+        case .reply(let id, let reply):
+            finish(id, .success(reply))
+        case .notification:
+            break
+        case .unreadable(let error):
             let ids = state.withLock { Array($0.pending.keys) }
             for id in ids { finish(id, .failure(.payload(error))) }
-            return
         }
-        guard let id = frame["id"]?.integer else { return }
-        finish(id, .success(Reply(frame: frame, receivedNanoseconds: received)))
     }
 
     private func closed(_ failure: CallFailure, generation: Int) {
@@ -341,9 +367,8 @@ final class RPCWebSocket: RPCTransport {
                 waiters = Array(waiting.values)
                 // Never opened: back off before the next attempt.
                 state.failedAttempts += 1
-                let exponent = min(state.failedAttempts - 1, 10)
-                let backoff = min(Self.backoffMaxMilliseconds, Self.backoffBaseMilliseconds << Int64(exponent))
-                state.retryAt = MonotonicClock.nowNanoseconds() + backoff * 1_000_000
+                state.retryAt = Self.retryAt(
+                    afterFailedAttempts: state.failedAttempts, now: MonotonicClock.nowNanoseconds())
             }
             state.phase = .idle
             let pending = state.pending.values.compactMap {
