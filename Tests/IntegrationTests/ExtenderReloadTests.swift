@@ -85,8 +85,10 @@ struct ExtenderReloadTests {
         #expect(try await Self.scores(base) == [10, 5])
 
         // A FIFO in place of the file: refused as such (not waited on), the old version stays.
-        try FileManager.default.removeItem(atPath: path)
-        #expect(mkfifo(path, 0o600) == 0)
+        // Put in place in one step: a reload between a removal and a mkfifo would see a
+        // missing file first and count two errors.
+        #expect(mkfifo(path + ".fifo", 0o600) == 0)
+        #expect(rename(path + ".fifo", path) == 0)
         let fifoSeen = await eventually(within: .seconds(10)) {
             let errors = await Self.metric(base, Self.errors)
             let valid = await Self.metric(base, Self.valid)

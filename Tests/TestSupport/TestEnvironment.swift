@@ -1,8 +1,9 @@
 import CurlClient
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Folders, ports and loopback HTTP for the tests.
@@ -10,7 +11,9 @@ public enum TestEnvironment {
     /// A new temporary folder that stays after the test (end-to-end tests leave their logs
     /// and databases there for a look after a failure); `TemporaryDirectory` is removed.
     public static func makeFolder(_ name: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(name)-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
@@ -19,14 +22,44 @@ public enum TestEnvironment {
     /// kernel's ephemeral range: a port in that range that is free now can become the source
     /// port of any outgoing connection (the suite opens thousands) before the process it was
     /// chosen for binds it, which then fails to listen.
+    ///
+    /// A block is free only if no other test of this process was handed a block that overlaps
+    /// it in the last `reservation`: tests run in parallel, and a block checked free now stays
+    /// unbound until the process it was chosen for listens (a simulator of 3,000 plugs takes
+    /// seconds), so checking the ports alone hands the same ports to two tests.
     public static func freePorts(_ count: Int) -> Int {
         let top = min(60_000, ephemeralPortsStart) - count
         let range = top > 12_000 ? 10_000...top : 20_000...(60_000 - count)
-        for _ in 0..<200 {
+        for _ in 0..<500 {
             let base = Int.random(in: range)
+            let block = base...(base + count - 1)
+            guard reserve(block) else { continue }
             if (0..<count).allSatisfy({ isFree(base + $0) }) { return base }
+            release(block)
         }
         fatalError("no \(count) consecutive free ports found on 127.0.0.1")
+    }
+
+    /// How long a handed-out block stays reserved: longer than any test holds its ports.
+    static let reservation: Duration = .seconds(900)
+
+    /// The blocks handed out, with when.
+    private static let blocks = Mutex<[(ports: ClosedRange<Int>, at: ContinuousClock.Instant)]>([])
+
+    /// Records `block` unless it overlaps a block handed out within `reservation`.
+    private static func reserve(_ block: ClosedRange<Int>) -> Bool {
+        blocks.withLock { blocks in
+            let now = ContinuousClock.now
+            blocks.removeAll { now - $0.at > reservation }
+            if blocks.contains(where: { $0.ports.overlaps(block) }) { return false }
+            blocks.append((block, now))
+            return true
+        }
+    }
+
+    /// Forgets `block` (some of its ports were taken).
+    private static func release(_ block: ClosedRange<Int>) {
+        blocks.withLock { $0.removeAll { $0.ports == block } }
     }
 
     /// The first port the kernel hands out as a source port (`ip_local_port_range`).
@@ -45,7 +78,9 @@ public enum TestEnvironment {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         return result == 0
     }
@@ -55,7 +90,8 @@ public enum TestEnvironment {
 
     /// GET on loopback; nil when nothing answers.
     public static func get(_ url: String, timeoutMilliseconds: Int = 3000) async -> HTTPResponse? {
-        try? await client.perform(HTTPRequest(url: url, timeoutMilliseconds: timeoutMilliseconds, maxResponseBytes: 16 << 20))
+        try? await client.perform(
+            HTTPRequest(url: url, timeoutMilliseconds: timeoutMilliseconds, maxResponseBytes: 16 << 20))
     }
 
     /// The text of a GET, or "".
@@ -64,4 +100,3 @@ public enum TestEnvironment {
         return String(decoding: response.body, as: UTF8.self)
     }
 }
-
