@@ -32,7 +32,9 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The monitor's configuration file (default: ConfigMap energy-monitor-config).")
     var config: String?
 
-    @Option(name: .long, help: "The knowledge base (default: ConfigMap scheduler-knowledge-base in the scheduler's namespace).")
+    @Option(
+        name: .long,
+        help: "The knowledge base (default: ConfigMap scheduler-knowledge-base in the scheduler's namespace).")
     var knowledgeBase: String?
 
     @Option(name: .long, help: "The monitor's base URL for /metrics (default: its Service through the API server).")
@@ -75,7 +77,9 @@ struct CheckCommand: AsyncParsableCommand {
             let url = (monitorURL.hasSuffix("/") ? String(monitorURL.dropLast()) : monitorURL) + "/metrics"
             settings.fetchMetrics = {
                 let response = try await http.perform(HTTPRequest(url: url, maxResponseBytes: 64 << 20))
-                guard (200..<300).contains(response.status) else { throw CommandFailure("HTTP \(response.status) from \(url)") }
+                guard (200..<300).contains(response.status) else {
+                    throw CommandFailure("HTTP \(response.status) from \(url)")
+                }
                 return String(decoding: response.body, as: UTF8.self)
             }
         }
@@ -84,11 +88,13 @@ struct CheckCommand: AsyncParsableCommand {
             let connection = try KubernetesConnection.resolve(
                 kubeconfig: kubernetes.kubeconfig, context: kubernetes.context, logger: CommandSupport.logger)
             let client = KubernetesClient(
-                connection: connection, http: http, logger: CommandSupport.logger, timeoutMilliseconds: 15_000)
+                connection: connection, http: http, logger: CommandSupport.logger,
+                timeoutMilliseconds: CommandSupport.requestTimeoutMilliseconds)
             report = await ClusterCheck(client: client, configuration: settings).run()
         } catch {
             report = CheckReport(results: [
-                CheckResult("api-server", .fail, "\(error)", fix: "give a usable --kubeconfig/--context, or set KUBECONFIG")
+                CheckResult(
+                    "api-server", .fail, "\(error)", fix: "give a usable --kubeconfig/--context, or set KUBECONFIG")
             ])
         }
         if output == "json" {
@@ -99,4 +105,3 @@ struct CheckCommand: AsyncParsableCommand {
         if report.failed { throw ExitCode(1) }
     }
 }
-

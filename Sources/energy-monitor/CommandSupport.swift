@@ -37,6 +37,10 @@ enum CommandSupport {
         EscapingLogHandler(StreamLogHandler.standardError(label: $0))
     }
 
+    /// How long a command waits for each API request: as long as `check` and `workflow` do
+    /// (kubectl waits without end; a busy API server or exec plugin takes seconds).
+    static let requestTimeoutMilliseconds = 15_000
+
     /// GETs `path` from the Kubernetes API the way kubectl would connect: the given
     /// kubeconfig (and context), else in-cluster, `$KUBECONFIG` or `~/.kube/config`.
     /// Failures become one line prefixed with `what`.
@@ -63,7 +67,8 @@ enum CommandSupport {
         }
         let http = CurlMultiClient()
         defer { http.shutdown() }
-        let client = KubernetesClient(connection: connection, http: http, logger: logger)
+        let client = KubernetesClient(
+            connection: connection, http: http, logger: logger, timeoutMilliseconds: requestTimeoutMilliseconds)
         do {
             return try await body(client)
         } catch {

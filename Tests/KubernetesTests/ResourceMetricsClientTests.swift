@@ -47,8 +47,13 @@ struct ResourceMetricsClientTests {
         var pods: [PodUsageReport]
     }
 
-    static func snapshot(_ cluster: RunningCluster, from: Int64, node: String = "tvpc") async throws -> Snapshot {
+    /// With `pods`, only an answer listing exactly those pods counts (a window in which a
+    /// running pod is missing is waited past, and named if it is all there is).
+    static func snapshot(
+        _ cluster: RunningCluster, from: Int64, node: String = "tvpc", pods expected: Set<String>? = nil
+    ) async throws -> Snapshot {
         var found: Snapshot?
+        var answers: [String] = []
         let seen = try await eventually(within: .seconds(60), every: .milliseconds(100)) {
             // The node read before and after the pods, as the monitor does: on a busy machine
             // the two requests often fall into different windows, and one of the node's
@@ -56,6 +61,10 @@ struct ResourceMetricsClientTests {
             let before = try await cluster.client.nodeMetrics()
             let pods = try await cluster.client.podMetrics(namespace: namespace)
             let after = try await cluster.client.nodeMetrics()
+            answers.append(
+                "node \(before.map(\.timestampMilliseconds)) \(after.map(\.timestampMilliseconds)), pods \(pods.map { "\($0.name)@\($0.timestampMilliseconds)" })"
+            )
+            if let expected, Set(pods.map(\.name)) != expected { return false }
             for nodes in [before, after] {
                 guard let usage = nodes.first(where: { $0.name == node }), usage.timestampMilliseconds >= from,
                     pods.allSatisfy({ $0.timestampMilliseconds == usage.timestampMilliseconds })
@@ -65,7 +74,7 @@ struct ResourceMetricsClientTests {
             }
             return false
         }
-        #expect(seen, "no metrics window ending at or after \(from)")
+        #expect(seen, "no metrics window ending at or after \(from): \(answers.suffix(5))")
         return try #require(found)
     }
 
@@ -298,10 +307,10 @@ struct ResourceMetricsClientTests {
             let pod = try await Self.runningPod(cluster, job: "train")
             await cluster.simulator.setCPULoad(pod: pod, namespace: Self.namespace, cores: 1)
             let loaded = Self.now()
-            let first = try await Self.snapshot(cluster, from: (loaded / window + 2) * window)
+            let first = try await Self.snapshot(cluster, from: (loaded / window + 2) * window, pods: [pod])
             #expect(first.pods.first?.cpuCores == 1)
             await cluster.simulator.freezeMetrics(true)
-            let frozen = try await Self.snapshot(cluster, from: first.node.timestampMilliseconds)
+            let frozen = try await Self.snapshot(cluster, from: first.node.timestampMilliseconds, pods: [pod])
             await cluster.simulator.setCPULoad(pod: pod, namespace: Self.namespace, cores: 3)
             await cluster.simulator.setSystemLoad(node: "tvpc", cores: 0.5)
             let changed = Self.now()
@@ -312,7 +321,7 @@ struct ResourceMetricsClientTests {
             #expect(stale.pods == frozen.pods)
             #expect(stale.node.timestampMilliseconds < changed)
             await cluster.simulator.freezeMetrics(false)
-            let fresh = try await Self.snapshot(cluster, from: (changed / window + 2) * window)
+            let fresh = try await Self.snapshot(cluster, from: (changed / window + 2) * window, pods: [pod])
             #expect(fresh.pods.first?.cpuCores == 3)
             #expect(abs(fresh.node.cpuCores - 3.5) < 1e-9)
         }
@@ -332,7 +341,7 @@ struct ResourceMetricsClientTests {
             await cluster.simulator.setCPULoad(pod: first, namespace: Self.namespace, cores: 1)
             await cluster.simulator.setCPULoad(pod: second, namespace: Self.namespace, cores: 2)
             let loaded = Self.now()
-            let both = try await Self.snapshot(cluster, from: (loaded / window + 2) * window)
+            let both = try await Self.snapshot(cluster, from: (loaded / window + 2) * window, pods: [first, second])
             #expect(Set(both.pods.map(\.name)) == [first, second])
             #expect(both.node.cpuCores == 3)
             try await cluster.simulator.finishPod(first, namespace: Self.namespace)

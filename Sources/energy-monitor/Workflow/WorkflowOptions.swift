@@ -253,7 +253,8 @@ struct WorkflowOptions: ParsableArguments {
             throw CommandFailure("\(error)")
         }
         let client = KubernetesClient(
-            connection: connection, http: http, logger: CommandSupport.logger, timeoutMilliseconds: 15_000)
+            connection: connection, http: http, logger: CommandSupport.logger,
+            timeoutMilliseconds: CommandSupport.requestTimeoutMilliseconds)
         let cluster = KubernetesWorkflowCluster(client: client, onRetry: { Self.say("retrying: \($0)") })
         let configuration = WorkflowRunner.Configuration(
             workflow: definition, namespace: namespace,
