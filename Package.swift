@@ -317,7 +317,7 @@ let package = Package(
             name: "WorkflowSimulationTests",
             dependencies: [
                 "WorkflowSimulation", "Workflow", "ClusterSimulator", "Scoring", "ShellySimulator", "TestSupport",
-                "EnergyQueries", "Exposition",
+                "EnergyQueries", "Exposition", "AnnotationContract", "CurlClient", "JSON",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -62,6 +62,10 @@ public final class OfflineCluster: Sendable {
         /// Shared nodes with per-pod energy (nil: the thesis's setting, one pod per node, no
         /// metrics-server).
         public var shared: SharedNodes?
+        /// How long each call to the extender may take; then the pod is placed without
+        /// energy scoring, as kube-scheduler does with an ignorable extender. 5 s, the shipped
+        /// scheduler configuration's `httpTimeout`.
+        public var extenderTimeoutMilliseconds: Int
 
         /// Creates a configuration.
         public init(
@@ -70,8 +74,9 @@ public final class OfflineCluster: Sendable {
             capacities: [String: (cpuMillicores: Int64, memoryBytes: Int64)] = [:],
             seed: UInt64 = 1, databasePath: String,
             monitorListen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), routes: [ExtraRoute] = [],
-            shared: SharedNodes? = nil
+            shared: SharedNodes? = nil, extenderTimeoutMilliseconds: Int = 5000
         ) {
+            self.extenderTimeoutMilliseconds = extenderTimeoutMilliseconds
             self.routes = routes
             self.shared = shared
             self.knowledgeBasePath = knowledgeBasePath
@@ -222,7 +227,8 @@ public final class OfflineCluster: Sendable {
         let scheduling = OfflineScheduling(
             nodes: nodes, knowledgeBase: knowledgeBase, workflow: configuration.workflow,
             timeScale: max(1, configuration.timeScale), http: http, plugs: plugs, seed: configuration.seed,
-            shared: shared
+            shared: shared, extenderTimeoutMilliseconds: max(1, configuration.extenderTimeoutMilliseconds),
+            logger: quiet
         )
         let simulator = ClusterSimulator(
             configuration: .init(

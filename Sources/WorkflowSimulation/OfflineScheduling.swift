@@ -4,6 +4,7 @@ import CurlClient
 import EnergyModel
 import Foundation
 import JSON
+import Logging
 import Scoring
 import ShellySimulator
 import Synchronization
@@ -97,12 +98,19 @@ final class OfflineScheduling: PodLifecycle {
     private let loadEnds = Mutex<[String: Double]>([:])
     /// Shared nodes (per-pod energy): pods load the CPU, the plug draws per core.
     let shared: SharedNodes?
+    /// How long each extender call may take before the pod is placed without it.
+    let extenderTimeoutMilliseconds: Int
+    /// Where a placement made without the extender is reported.
+    let logger: Logger
 
     init(
         nodes: [OfflineNode], knowledgeBase: KnowledgeBase, workflow: WorkflowDefinition, timeScale: Double,
-        http: CurlMultiClient, plugs: ShellySimulator, seed: UInt64, shared: SharedNodes? = nil
+        http: CurlMultiClient, plugs: ShellySimulator, seed: UInt64, shared: SharedNodes? = nil,
+        extenderTimeoutMilliseconds: Int = 5000, logger: Logger = Logger(label: "offline-scheduler")
     ) {
+        self.logger = logger
         self.shared = shared
+        self.extenderTimeoutMilliseconds = extenderTimeoutMilliseconds
         self.nodes = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.knowledgeBase = knowledgeBase
         self.workflow = workflow
@@ -178,8 +186,12 @@ final class OfflineScheduling: PodLifecycle {
                     totals[node, default: 0] += score * 10 * Self.extenderWeight
                 }
             } catch {
-                // The extender is ignorable: the pod is placed without it.
+                // The extender is ignorable: the pod is placed without it, and said so (the
+                // run's placements then do not show the energy scheduler's choice).
                 record.extenderError = "\(error)"
+                logger.warning(
+                    "placed without the extender's scores",
+                    metadata: ["pod": "\(pod.name)", "error": "\(error)"])
             }
         }
         guard let best = totals.values.max() else {
@@ -262,7 +274,7 @@ final class OfflineScheduling: PodLifecycle {
         let response = try await http.perform(
             HTTPRequest(
                 url: "\(extenderURL)/scheduler/\(verb)", method: "POST", headers: ["Content-Type: application/json"],
-                body: body, timeoutMilliseconds: 5000))
+                body: body, timeoutMilliseconds: extenderTimeoutMilliseconds))
         guard response.status == 200, let value = JSONValue.parse(response.body) else {
             throw OfflineClusterError("extender \(verb): HTTP \(response.status)")
         }

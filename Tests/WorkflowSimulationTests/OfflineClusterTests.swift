@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import Scoring
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 import Workflow
 
 @testable import WorkflowSimulation
@@ -51,7 +51,11 @@ func withOfflineCluster<T: Sendable>(
         .init(
             knowledgeBasePath: TestPaths.knowledgeBaseManifest, workflow: workflow, timeScale: timeScale,
             // A name YAML would misread unquoted: the monitor's configuration must carry it whole.
-            restingWatts: restingWatts, capacities: capacities, databasePath: folder.path("energy #1: \"a\" b.db")),
+            restingWatts: restingWatts, capacities: capacities, databasePath: folder.path("energy #1: \"a\" b.db"),
+            // No verdict here is about how soon the extender answers, and one that answers
+            // after the shipped 5 s (a loaded machine) would place the pod without energy
+            // scoring, as an ignorable extender is treated.
+            extenderTimeoutMilliseconds: 60_000),
         logger: logger)
     do {
         let result = try await body(offline, folder)
@@ -118,6 +122,7 @@ struct OfflineClusterTests {
             let energy = offline.placements.filter { $0.scheduler == .energy }
             #expect(energy.count == 6)
             for placement in energy {
+                #expect(placement.extenderError == nil, "\(placement.pod): \(placement.extenderError ?? "")")
                 let profile = try knowledgeBase.profile(named: try #require(placement.profile))
                 let weight = try #require(placement.weight.flatMap(Double.init))
                 for (node, score) in placement.extenderScores {
@@ -161,7 +166,8 @@ struct OfflineClusterTests {
                     // coverage; the covered time's mean power is still the plug's.
                     let truthWatts = truth / ((run.finish - run.start) * scale)
                     let watts = try #require(row.averageWatts)
-                    #expect(abs(watts - truthWatts) <= 0.01 * truthWatts + 0.05, "\(row.phase) on \(row.node): \(watts) W")
+                    #expect(
+                        abs(watts - truthWatts) <= 0.01 * truthWatts + 0.05, "\(row.phase) on \(row.node): \(watts) W")
                     #expect(coverage >= 50, "\(row.phase) on \(row.node): \(coverage) % covered")
                 }
             }

@@ -1,10 +1,15 @@
+import AnnotationContract
+import CurlClient
 import Foundation
+import JSON
+import Logging
 import Scoring
 import ShellySimulator
 import TestSupport
 import Testing
 import Workflow
 
+@testable import ClusterSimulator
 @testable import WorkflowSimulation
 
 @Suite("Offline cluster parts")
@@ -152,5 +157,49 @@ struct SimulatedReportTests {
         #expect(html.components(separatedBy: "<span class=\"sim\">simulated</span>").count == 1 + 2 + 2 + 1)
         let plain = ReportPage.html(ExperimentSummary(files: [("real.csv", real)]))
         #expect(!plain.contains("id=\"simulated\""))
+    }
+    @Test(
+        "an extender that refuses the connection: the pod is placed by the default plugins alone, recorded and logged")
+    func extenderRefused() async throws {
+        let knowledgeBase = try KnowledgeBase(contentsOfFile: TestPaths.knowledgeBaseManifest)
+        var nodes = OfflineNode.nodes(of: knowledgeBase)
+        for index in nodes.indices where nodes[index].name == "tvpc" {
+            nodes[index].cpuMillicores = 8000
+            nodes[index].memoryBytes = 16 << 30
+        }
+        let plugs = try await ShellySimulator.start(plugs: [])
+        let http = CurlMultiClient()
+        let log = LogRecorder()
+        let scheduling = OfflineScheduling(
+            nodes: nodes, knowledgeBase: knowledgeBase, workflow: try BuiltInDefaults.thesisWorkflow(), timeScale: 1,
+            http: http, plugs: plugs, seed: 1, extenderTimeoutMilliseconds: 5000,
+            logger: Logger(label: "test") { _ in log })
+        let simulator = ClusterSimulator(
+            configuration: .init(nodes: nodes.map { SimulatedNode(name: $0.name) }), lifecycle: scheduling)
+        scheduling.attach(simulator)
+        // Bound, never listened on: every connection is refused at once.
+        let extender = try HeldPort()
+        scheduling.attachExtender(url: "http://127.0.0.1:\(extender.port)")
+        let pod = PodInfo(
+            name: "hash-0", namespace: "default", jobName: nil, attempt: 0,
+            schedulerName: WorkloadContract.energySchedulerName,
+            labels: [WorkloadContract.profileLabel: "sequential"],
+            annotations: [WorkloadContract.weightAnnotation: "0"],
+            images: [], requiredNodeNames: nil,
+            spec: ["containers": [["name": "main", "resources": ["requests": ["cpu": "1", "memory": "512Mi"]]]]])
+        let placement = await scheduling.placement(of: pod)
+        http.shutdown()
+        await plugs.shutdown()
+        // Least allocated alone: tvpc, the largest node (at weight 0 the energy scores put
+        // rpi first, so this is not the extender's choice).
+        #expect(placement == .node("tvpc"))
+        let record = try #require(scheduling.placements.first)
+        #expect(record.node == "tvpc" && record.extenderScores.isEmpty)
+        #expect(record.extenderError?.isEmpty == false)
+        let warnings = log.entries.filter { $0.level == .warning }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.message == "placed without the extender's scores")
+        #expect(warnings.first?.metadata["pod"] == "hash-0")
+        #expect(warnings.first?.metadata["error"] == record.extenderError)
     }
 }
