@@ -72,8 +72,7 @@ public final class ChildProcess: @unchecked Sendable {
     public func end(grace: Duration = .seconds(10)) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
-        // Only signalled and waited for, as everywhere here (see `process`).
-        nonisolated(unsafe) let process = process
+        let process = process
         Thread.detachNewThread {
             let deadline = ContinuousClock.now + grace
             while process.isRunning, ContinuousClock.now < deadline {
