@@ -25,6 +25,10 @@ public struct PlacementRecord: Sendable, Equatable {
     public var weight: String?
     /// The power annotation of each node at the time, as the extender read it (watts).
     public var annotatedWatts: [String: String]
+    /// How old each node's reading was when the extender was asked, in seconds (now minus
+    /// its `last-updated`): the extender uses a reading only while it is younger than the
+    /// contract's 30 s, else the knowledge base's idle power.
+    public var annotationAges: [String: Double] = [:]
     /// The extender's scores (0..10) by node, for the energy scheduler.
     public var extenderScores: [String: Int]
     /// The default plugins' least-allocated score (0..100) by node that fits.
@@ -178,6 +182,12 @@ final class OfflineScheduling: PodLifecycle {
         var totals = fitting
         if choice == .energy, !fitting.isEmpty {
             let candidates = present.filter { fitting[$0.name] != nil }
+            let now = Date().timeIntervalSince1970
+            for node in candidates {
+                if let updated = node.annotations[PowerAnnotationContract().lastUpdatedKey].flatMap(Double.init) {
+                    record.annotationAges[node.name] = now - updated
+                }
+            }
             do {
                 let scores = try await extenderScores(pod: pod, nodes: candidates)
                 record.extenderScores = scores

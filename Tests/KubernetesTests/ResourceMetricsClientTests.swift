@@ -57,10 +57,12 @@ struct ResourceMetricsClientTests {
         let seen = try await eventually(within: .seconds(60), every: .milliseconds(100)) {
             // The node read before and after the pods, as the monitor does: on a busy machine
             // the two requests often fall into different windows, and one of the node's
-            // figures is then the pods' window.
-            let before = try await cluster.client.nodeMetrics()
-            let pods = try await cluster.client.podMetrics(namespace: namespace)
-            let after = try await cluster.client.nodeMetrics()
+            // figures is then the pods' window. All three at once: on an overloaded machine
+            // each answer took 4 s, longer than a window, when they were asked in turn.
+            async let nodesBefore = cluster.client.nodeMetrics()
+            async let podsNow = cluster.client.podMetrics(namespace: namespace)
+            async let nodesAfter = cluster.client.nodeMetrics()
+            let (before, pods, after) = try await (nodesBefore, podsNow, nodesAfter)
             answers.append(
                 "node \(before.map(\.timestampMilliseconds)) \(after.map(\.timestampMilliseconds)), pods \(pods.map { "\($0.name)@\($0.timestampMilliseconds)" })"
             )

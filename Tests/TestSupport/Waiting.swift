@@ -80,3 +80,13 @@ public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T)
         Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
     }
 }
+
+/// For tests that compare hours the code under test computes from the wall clock with hours
+/// they compute themselves (a run that crossed an hour's end would compare two different
+/// hours): waits for the next hour when less than 5 minutes of this one are left. Such tests
+/// take seconds, about two minutes on an overloaded machine.
+public func clearOfTheHourEnd() async throws {
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    let left = 3_600_000 - now % 3_600_000
+    if left < 300_000 { try await Task.sleep(for: .milliseconds(left + 1000)) }
+}

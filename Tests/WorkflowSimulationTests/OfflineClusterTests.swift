@@ -109,8 +109,18 @@ struct OfflineClusterTests {
             let atOne = try await runner.run(scheduler: .energy, weight: 1)
             let standard = try await runner.run(scheduler: .standard, weight: 0)
 
-            // Where the thesis measured its weight-0 runs (thesis_results.csv) ...
-            #expect(atZero.map(\.node) == ["rpi", "tvpc", "tvpc"])
+            // Where the thesis measured its weight-0 runs (thesis_results.csv), from live
+            // readings: a placement that saw a reading older than the contract's 30 s (the
+            // monitor starved on an overloaded machine) ranked that node by its idle power
+            // instead, which the formula check below holds it to.
+            let stale = offline.placements.filter { placement in
+                placement.annotationAges.values.contains { $0 >= PowerAnnotations.defaultMaxAge - 1 }
+            }
+            if stale.isEmpty {
+                #expect(atZero.map(\.node) == ["rpi", "tvpc", "tvpc"])
+            } else {
+                print("offline placements with a stale reading: \(stale.map { "\($0.pod) \($0.annotationAges)" })")
+            }
             // ... and performance first: tvpc's CPU hashes fastest, its GPU trains and infers.
             #expect(atOne.map(\.node) == ["tvpc", "tvpc", "tvpc"])
             // The default scheduler's model: least allocated, tvpc being the largest node.
@@ -126,10 +136,16 @@ struct OfflineClusterTests {
                 let profile = try knowledgeBase.profile(named: try #require(placement.profile))
                 let weight = try #require(placement.weight.flatMap(Double.init))
                 for (node, score) in placement.extenderScores {
-                    let live = placement.annotatedWatts[node].flatMap(Double.init)
+                    // The contract: a reading counts while younger than 30 s, else the
+                    // knowledge base's idle power (one the monitor left unrefreshed that long
+                    // on an overloaded machine). Within a second of the limit either is right.
+                    let age = placement.annotationAges[node] ?? .infinity
+                    guard abs(age - PowerAnnotations.defaultMaxAge) > 1 else { continue }
+                    let live =
+                        age < PowerAnnotations.defaultMaxAge ? placement.annotatedWatts[node].flatMap(Double.init) : nil
                     #expect(
                         contractScore(profile, node: node, live: live, weight: weight) == score,
-                        "\(placement.pod) \(node) at \(placement.annotatedWatts[node] ?? "-") W")
+                        "\(placement.pod) \(node) at \(placement.annotatedWatts[node] ?? "-") W, \(age) s old")
                 }
                 let totals = placement.extenderScores.compactMap { node, score in
                     placement.leastAllocated[node].map { (node, score * 50 + $0) }
@@ -138,8 +154,11 @@ struct OfflineClusterTests {
                 #expect(totals.first { $0.0 == placement.node }?.1 == best, "\(placement)")
             }
 
-            // Durations in simulated seconds: the work over the entry's rate, to a real second.
-            #expect(abs(atZero[0].durationSeconds - 781) <= scale / 2 + 1, "\(atZero[0].durationSeconds)")
+            // Durations in simulated seconds: the work over the entry's rate (rpi's), to a real
+            // second.
+            if stale.isEmpty {
+                #expect(abs(atZero[0].durationSeconds - 781) <= scale / 2 + 1, "\(atZero[0].durationSeconds)")
+            }
             // Joules per row against the exact integral of the plug's power over the window.
             let runs = offline.workloads
             #expect(runs.count == 9)
