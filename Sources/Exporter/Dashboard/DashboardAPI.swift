@@ -152,10 +152,15 @@ public struct DashboardAPI: Sendable {
                     let age = nowMilliseconds - $0.timestampMilliseconds
                     return age >= -intervalMilliseconds && age <= 3 * intervalMilliseconds
                 } ?? false
+            // Today's energy and its footprint up to the newest sample read above, so that both
+            // are of the same samples: a tick stamped before now but committed between the two
+            // reads (late, on a loaded machine) would otherwise count in one of them only.
+            // Nothing after that sample counts in either way.
+            let end = max(midnight, min(nowMilliseconds, latest?.timestampMilliseconds ?? nowMilliseconds)) + 1
             let today = try await store.energy(
                 node: node,
                 fromMilliseconds: midnight,
-                toMilliseconds: nowMilliseconds + 1,
+                toMilliseconds: end,
                 maxGapMilliseconds: 3 * intervalMilliseconds
             )
             statuses.append(
@@ -174,7 +179,7 @@ public struct DashboardAPI: Sendable {
             )
             guard !rates.isEmpty else { continue }
             let footprint = try await EnergyReport.footprint(
-                store: store, node: node, fromMilliseconds: midnight, toMilliseconds: nowMilliseconds + 1,
+                store: store, node: node, fromMilliseconds: midnight, toMilliseconds: end,
                 intervalMilliseconds: intervalMilliseconds, rates: rates)
             statuses[statuses.count - 1].emissionsTodayGrams = footprint.gramsCO2e.map { Self.rounded($0) }
             statuses[statuses.count - 1].costToday = footprint.cost.map { ($0 * 10_000).rounded() / 10_000 }
