@@ -53,16 +53,20 @@ public final class ChildProcess: @unchecked Sendable {
     public func stop(grace: Duration = .seconds(10)) -> Int32? {
         guard process.isRunning else { return process.terminationStatus }
         kill(process.processIdentifier, SIGTERM)
+        return Self.exited(process, within: grace) ? process.terminationStatus : nil
+    }
+
+    /// Waits (blocking) up to `grace` for a signalled `process` to exit, then sends SIGKILL
+    /// and waits for that; whether it exited within `grace`.
+    private static func exited(_ process: Process, within grace: Duration) -> Bool {
         let deadline = ContinuousClock.now + grace
         while process.isRunning, ContinuousClock.now < deadline {
             usleep(20_000)
         }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return process.terminationStatus
+        guard process.isRunning else { return true }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return false
     }
 
     /// Ends the process without holding up the caller: SIGTERM now; a thread of its own waits
@@ -73,16 +77,7 @@ public final class ChildProcess: @unchecked Sendable {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         let process = process
-        Thread.detachNewThread {
-            let deadline = ContinuousClock.now + grace
-            while process.isRunning, ContinuousClock.now < deadline {
-                usleep(20_000)
-            }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
+        Thread.detachNewThread { _ = Self.exited(process, within: grace) }
     }
 
     /// Waits for the process to exit by itself, at most `timeout`.
